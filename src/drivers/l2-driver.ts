@@ -1,0 +1,52 @@
+/**
+ * The contract between the cache engine and a shared second tier (Redis, Upstash, memory).
+ *
+ * A driver moves bytes; it knows nothing of codecs, L1, metrics or degradation. Keys given to a
+ * driver are the caller's keys: the driver applies its own prefix, so that every key it touches,
+ * including its tag index, lives under that prefix and `clear()` never reaches past it.
+ *
+ * Every method may reject (connection refused, timeout...). The engine wraps drivers in
+ * {@link ResilientL2}, which bounds each call in time, trips a circuit breaker and turns failures
+ * into misses, so a driver itself stays simple and throws freely.
+ */
+export interface L2Driver {
+  /** A short name for logs and metrics, e.g. `redis`. */
+  readonly name: string
+
+  /** The stored bytes, or `undefined` when absent (or expired). */
+  get(key: string): Promise<Buffer | undefined>
+  /** Aligned with `keys`; one round trip. */
+  getMany(keys: readonly string[]): Promise<(Buffer | undefined)[]>
+  /** Stores `value` with a TTL (always > 0) and records it under each tag for tag deletion. */
+  set(key: string, value: Buffer, ttlMs: number, tags: readonly string[]): Promise<void>
+  /** Stores many entries in one round trip. */
+  setMany(items: readonly L2WriteItem[]): Promise<void>
+  /** Deletes keys; resolves to how many existed. */
+  delete(keys: readonly string[]): Promise<number>
+  /** Deletes every entry recorded under any of `tags`; resolves to how many were removed. */
+  deleteByTags(tags: readonly string[]): Promise<number>
+  /**
+   * Deletes entries whose key (without prefix) matches: a glob (Redis `MATCH` syntax) or a
+   * RegExp tested on each key found by an incremental SCAN. Never uses `KEYS`.
+   */
+  deleteByPattern(pattern: string | RegExp): Promise<number>
+  /** Atomic integer add on a native counter; sets the TTL when the counter is created. */
+  increment(key: string, by: number, ttlMs: number): Promise<number>
+  /** Adds members to a native set; sets the TTL when the set is created; resolves to members added. */
+  addToSet(key: string, members: readonly string[], ttlMs: number): Promise<number>
+  /** Members of a native set, `[]` when absent. */
+  getSet(key: string): Promise<string[]>
+  /** Removes every key under this driver's prefix, and nothing else. */
+  clear(): Promise<void>
+  /** A cheap round trip used by the circuit breaker's half-open probe. */
+  ping(): Promise<void>
+  /** Releases connections the driver opened itself; leaves a client the user passed in open. */
+  close(): Promise<void>
+}
+
+export interface L2WriteItem {
+  key: string
+  value: Buffer
+  ttlMs: number
+  tags: readonly string[]
+}

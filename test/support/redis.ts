@@ -1,0 +1,27 @@
+import { randomBytes } from 'node:crypto'
+import { Redis } from 'ioredis'
+
+/** The shared Redis every developer and CI machine runs (SPEC section 7). */
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
+
+/** A key prefix no other test file or run will use, so files can run side by side. */
+export function uniquePrefix(name: string): string {
+  return `sc-test:${name}:${randomBytes(4).toString('hex')}:`
+}
+
+/** A raw client for asserting on what is really in Redis. Close it in `afterAll`. */
+export function rawRedis(): Redis {
+  return new Redis(REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 1 })
+}
+
+/** Every key under `prefix`, found with SCAN. */
+export async function keysUnder(redis: Redis, prefix: string): Promise<string[]> {
+  const found: string[] = []
+  let cursor = '0'
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500)
+    cursor = next
+    found.push(...batch)
+  } while (cursor !== '0')
+  return found.sort()
+}
