@@ -1,0 +1,336 @@
+import { EventEmitter } from 'node:events'
+import { cacheOptionsFromEnv } from '../config/cache-env.js'
+import { StrataCacheError, invalid } from '../errors.js'
+import type { Duration } from './duration.js'
+import type { CacheEvents } from './events.js'
+import { GetOrCompute } from './get-or-compute.js'
+import type { L1Stats } from './l1-store.js'
+import { type CacheMetricsSnapshot, CacheMetrics } from './metrics.js'
+import { NativeOps } from './native-ops.js'
+import type { CacheOptions, ResolvedOptions } from './options.js'
+import { type Prepared, TieredStore } from './tiered-store.js'
+import { TierSetup } from './tier-setup.js'
+import { planCompute, planWrite } from './plans.js'
+import { assertKey, assertKeys, normalizeTags } from './validate.js'
+
+/** Options of {@link CacheManager.set}. */
+export interface SetOptions {
+  /** Lifetime of the entry. Default: the cache's `ttl`. */
+  ttl?: Duration
+  /** Labels for {@link CacheManager.invalidateByTag}. */
+  tags?: string | readonly string[]
+  /** Shorter lifetime in this process's L1 only. */
+  localTtl?: Duration
+}
+
+/** Options of {@link CacheManager.getOrCompute}. */
+export interface GetOrComputeOptions extends SetOptions {
+  /** Serve a stale value this long past expiry while one background refresh runs. */
+  staleWhileRevalidate?: Duration
+  /** Serve a stale value this long past expiry when the loader throws; `true` = 1 h. */
+  staleIfError?: Duration | boolean
+  /** Stop waiting for the loader after this long: stale value if allowed, else `ERR_LOADER_TIMEOUT`. */
+  timeout?: Duration
+}
+
+/** One item of {@link CacheManager.setBatch}. */
+export interface BatchItem<T = unknown> {
+  key: string
+  value: T
+  ttl?: Duration
+}
+
+/**
+ * A two-tier cache: an in-process LRU (L1) in front of Redis (L2), with tags, patterns, batch
+ * operations, counters, sets, stale-while-revalidate and graceful degradation. With no options
+ * it is a memory-only cache that needs no server.
+ *
+ * @example
+ * ```ts
+ * const cache = new CacheManager({ redis: process.env.REDIS_URL, ttl: '10m' })
+ * const product = await cache.getOrCompute(
+ *   CacheKeyBuilder.product(id),
+ *   () => prisma.product.findUnique({ where: { id } }),
+ *   { tags: ['products'], staleWhileRevalidate: '1m' },
+ * )
+ * await cache.invalidateByTag('products')
+ * ```
+ */
+export class CacheManager extends EventEmitter<CacheEvents> {
+  readonly #metrics = new CacheMetrics()
+  readonly #setup: TierSetup
+  #options: ResolvedOptions
+  readonly #baseOptions: CacheOptions
+  #store: TieredStore
+  #loader: GetOrCompute
+  #native: NativeOps
+  #closed = false
+  #emitHits = false
+
+  constructor(options?: CacheOptions) {
+    super()
+    this.#baseOptions = { ...options }
+    this.#setup = new TierSetup(this.#metrics, {
+      error: (error, operation, key) => this.#reportError(error, operation, key),
+      degraded: (reason) => this.emit('degraded', { reason }),
+      recovered: () => this.emit('recovered', {}),
+    })
+    this.#options = this.#setup.resolve(this.#baseOptions)
+    this.#store = this.#setup.build(this.#options)
+    this.#loader = this.#newLoader()
+    this.#native = new NativeOps(this.#store)
+    // Hit events cost a little on the hottest path: emit them only while someone listens.
+    const untyped = this as EventEmitter
+    untyped.on('newListener', (event: string) => {
+      if (event === 'hit') this.#emitHits = true
+    })
+    untyped.on('removeListener', () => {
+      this.#emitHits = this.listenerCount('hit') > 0
+    })
+  }
+
+  /**
+   * A cache configured from environment variables (SPEC section 5): `REDIS_URL` or `REDIS_HOST`...,
+   * `CACHE_TTL` (ms) or `CACHE_DEFAULT_TTL` (s), `CACHE_PREFIX`, `CACHE_ENABLED`, ... A bad or
+   * conflicting value throws `ERR_INVALID_ENV` naming the variable.
+   */
+  static fromEnv(env: Record<string, string | undefined> = process.env, overrides?: CacheOptions): CacheManager {
+    return new CacheManager({ ...cacheOptionsFromEnv(env), ...overrides })
+  }
+
+  /**
+   * Re-applies options on top of the current ones, e.g. a {@link CACHE_PRESETS} entry. Tiers whose
+   * settings did not change keep their contents and connections.
+   */
+  initialize(options: CacheOptions): this {
+    this.#assertOpen()
+    // Relative to the constructor's options, so presets can be switched back and forth.
+    const resolved = this.#setup.resolve(options, this.#baseOptions)
+    this.#store = this.#setup.rebuild(this.#store, this.#options, resolved)
+    this.#options = resolved
+    this.#loader = this.#newLoader()
+    this.#native = new NativeOps(this.#store)
+    return this
+  }
+
+  /** The value under `key`, or `undefined` when absent, expired or unreadable. */
+  async get<T = unknown>(key: string): Promise<T | undefined> {
+    assertKey(key, this.#options.maxKeyLength)
+    this.#assertOpen()
+    const metrics = this.#metrics
+    if (!this.#options.enabled) {
+      metrics.misses++
+      return undefined
+    }
+    const store = this.#store
+    const l1 = store.l1
+    if (l1 !== undefined) {
+      const entry = l1.get(key)
+      if (entry !== undefined && entry.freshUntil > Date.now() && !(entry.native && typeof entry.value !== 'number')) {
+        metrics.hits++
+        metrics.l1Hits++
+        if (this.#emitHits) this.emit('hit', { key, tier: 'l1', stale: false })
+        return store.out(entry.value) as T
+      }
+      metrics.l1Misses++
+    }
+    if (store.l2 !== undefined) {
+      const found = await store.readL2(key)
+      if (found !== undefined && found.freshUntil > Date.now() && !(found.native && typeof found.value !== 'number')) {
+        metrics.hits++
+        metrics.l2Hits++
+        if (this.#emitHits) this.emit('hit', { key, tier: 'l2', stale: false })
+        return store.out(found.value) as T
+      }
+      if (found !== undefined) metrics.l2Misses++
+    }
+    metrics.misses++
+    this.emit('miss', { key })
+    return undefined
+  }
+
+  /** Whether a fresh value is cached under `key`. Does not count as a hit or miss. */
+  async has(key: string): Promise<boolean> {
+    assertKey(key, this.#options.maxKeyLength)
+    this.#assertOpen()
+    if (!this.#options.enabled) return false
+    const local = this.#store.peekL1(key)
+    if (local !== undefined && local.freshUntil > Date.now()) return true
+    const found = await this.#store.readL2(key)
+    return found !== undefined && found.freshUntil > Date.now()
+  }
+
+  /**
+   * Stores `value` in both tiers. The value is copied (later mutations by the caller do not leak
+   * in) and validated: functions, symbols, cycles and unregistered classes throw `ERR_UNSERIALIZABLE`.
+   */
+  async set(key: string, value: unknown, options?: SetOptions): Promise<void> {
+    assertKey(key, this.#options.maxKeyLength)
+    this.#assertOpen()
+    const prepared = this.#store.prepare(value, planWrite(options, this.#options))
+    if (!this.#options.enabled) return
+    this.#store.fence.touchKey(key)
+    await this.#store.write(key, prepared)
+    this.emit('set', { key, tags: prepared.plan.tags })
+  }
+
+  /**
+   * The cached value, or the loader's result, cached. Concurrent callers for one key share one
+   * loader call; see {@link GetOrComputeOptions} for stale-while-revalidate, stale-if-error and timeout.
+   */
+  async getOrCompute<T>(key: string, compute: () => T | Promise<T>, options?: GetOrComputeOptions): Promise<T> {
+    assertKey(key, this.#options.maxKeyLength)
+    if (typeof compute !== 'function') throw invalid('compute', 'must be a function')
+    this.#assertOpen()
+    const plan = planCompute(options, this.#options)
+    if (!this.#options.enabled) return compute()
+    return this.#loader.run(key, compute, plan)
+  }
+
+  /** Values for `keys`, aligned with them; misses are `undefined`. One L2 round trip at most. */
+  async getBatch<T = unknown>(keys: readonly string[]): Promise<(T | undefined)[]> {
+    assertKeys(keys, this.#options.maxKeyLength)
+    this.#assertOpen()
+    if (!this.#options.enabled) {
+      this.#metrics.misses += keys.length
+      return keys.map(() => undefined)
+    }
+    const found = await this.#store.readManyFresh(keys)
+    const values: (T | undefined)[] = new Array(keys.length)
+    for (let i = 0; i < keys.length; i++) {
+      const entry = found[i]
+      if (entry === undefined) this.#metrics.misses++
+      else {
+        this.#metrics.hits++
+        values[i] = this.#store.out(entry.value) as T
+      }
+    }
+    return values
+  }
+
+  /** Stores many values with one L2 round trip. Every item is validated before anything is stored. */
+  async setBatch(items: readonly BatchItem[], tags?: string | readonly string[]): Promise<void> {
+    if (!Array.isArray(items)) throw invalid('items', 'must be an array of { key, value, ttl? }')
+    this.#assertOpen()
+    const normalizedTags = normalizeTags(tags)
+    const prepared: { key: string; prepared: Prepared }[] = items.map((item, i) => {
+      if (typeof item !== 'object' || item === null) throw invalid(`items[${i}]`, 'must be { key, value, ttl? }')
+      assertKey(item.key, this.#options.maxKeyLength, `items[${i}].key`)
+      const plan = planWrite({ ttl: item.ttl, tags: normalizedTags }, this.#options, `items[${i}].ttl`)
+      return { key: item.key, prepared: this.#store.prepare(item.value, plan) }
+    })
+    if (!this.#options.enabled) return
+    for (const item of prepared) this.#store.fence.touchKey(item.key)
+    await this.#store.writeMany(prepared)
+    for (const item of prepared) this.emit('set', { key: item.key, tags: normalizedTags })
+  }
+
+  /** Removes `key` (or each of `keys`) from both tiers. */
+  async delete(keys: string | readonly string[]): Promise<void> {
+    const list = typeof keys === 'string' ? [keys] : keys
+    assertKeys(list, this.#options.maxKeyLength, typeof keys === 'string' ? 'key' : 'keys')
+    this.#assertOpen()
+    if (list.length === 0) return
+    await this.#store.delete(list)
+    this.#metrics.deletes += list.length
+    this.emit('delete', { keys: list })
+  }
+
+  /** Removes every entry carrying any of the tags, in both tiers. */
+  async invalidateByTag(tags: string | readonly string[]): Promise<void> {
+    const list = normalizeTags(tags, 'tag')
+    if (list.length === 0) throw invalid('tag', 'must name at least one tag')
+    this.#assertOpen()
+    const removed = await this.#store.deleteByTags(list)
+    this.#metrics.invalidations++
+    this.emit('invalidate', { kind: 'tag', tags: list, removed })
+  }
+
+  /**
+   * Removes entries whose key matches a Redis-style glob (`product:*`) or a RegExp, in both tiers
+   * (SCAN in Redis, never KEYS). Resolves to the number removed from the tier that held the most.
+   */
+  async invalidateByPattern(pattern: string | RegExp): Promise<number> {
+    if (!(pattern instanceof RegExp) && (typeof pattern !== 'string' || pattern.length === 0)) {
+      throw invalid('pattern', 'must be a non-empty glob string or a RegExp')
+    }
+    this.#assertOpen()
+    const removed = await this.#store.deleteByPattern(pattern)
+    this.#metrics.invalidations++
+    this.emit('invalidate', { kind: 'pattern', pattern, removed })
+    return removed
+  }
+
+  /** Removes every entry of this cache: L1, and in Redis only the keys under this cache's prefix. */
+  async clear(): Promise<void> {
+    this.#assertOpen()
+    await this.#store.clear()
+    this.#metrics.invalidations++
+    this.emit('invalidate', { kind: 'clear' })
+  }
+
+  /** Adds `by` (an integer) to a counter and returns the new value; a native Redis counter when L2 is up. */
+  async increment(key: string, by = 1): Promise<number> {
+    assertKey(key, this.#options.maxKeyLength)
+    if (!Number.isSafeInteger(by)) throw invalid('by', `must be a safe integer, got ${String(by)}`)
+    this.#assertOpen()
+    return this.#native.increment(key, by, this.#options.ttlMs)
+  }
+
+  /** Adds string members to a set; resolves to how many were not there before. */
+  async addToSet(key: string, members: readonly string[]): Promise<number> {
+    assertKey(key, this.#options.maxKeyLength)
+    if (!Array.isArray(members) || members.some((m) => typeof m !== 'string')) {
+      throw invalid('members', 'must be an array of strings')
+    }
+    this.#assertOpen()
+    return this.#native.addToSet(key, members, this.#options.ttlMs)
+  }
+
+  /** Members of a set, `[]` when absent. */
+  async getSet(key: string): Promise<string[]> {
+    assertKey(key, this.#options.maxKeyLength)
+    this.#assertOpen()
+    return this.#native.getSet(key)
+  }
+
+  /** Counters since creation; `hitRate` is a percentage. */
+  getMetrics(): CacheMetricsSnapshot {
+    return this.#metrics.snapshot(this.#setup.degraded)
+  }
+
+  /** Size of this process's L1. All zero when L1 is off. */
+  getLocalCacheStats(): L1Stats & { enabled: boolean } {
+    const l1 = this.#store.l1
+    if (l1 === undefined) return { enabled: false, entries: 0, totalSize: 0, maxEntries: 0, maxBytes: 0, evictions: 0, tags: 0 }
+    return { enabled: true, ...l1.stats() }
+  }
+
+  /** Stops timers and closes connections the cache opened itself. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await this.#setup.close(this.#store)
+  }
+
+  #newLoader(): GetOrCompute {
+    return new GetOrCompute(this.#store, this.#metrics, {
+      hit: (key, tier, stale) => {
+        if (this.#emitHits) this.emit('hit', { key, tier, stale })
+      },
+      miss: (key) => this.emit('miss', { key }),
+      error: (error, operation, key) => this.#reportError(error, operation, key),
+    })
+  }
+
+  #reportError(error: Error, operation: string, key?: string): void {
+    this.#metrics.errors++
+    // An 'error' event with no listener would throw (EventEmitter semantics): absorb instead.
+    if (this.listenerCount('error') > 0) this.emit('error', { error, operation, key })
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new StrataCacheError('ERR_CLOSED', 'the cache was closed')
+  }
+}
+

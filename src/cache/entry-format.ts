@@ -1,0 +1,206 @@
+import { deflateRawSync, inflateRawSync, constants as zlib } from 'node:zlib'
+import { RESERVE_START_SPACE } from 'msgpackr'
+import { CorruptedValueError, invalid, SerializationError } from '../errors.js'
+import { packr, toPackable } from './msgpack.js'
+import { messageOf } from './value-path.js'
+
+/*
+ * An L2 entry:
+ *
+ *   byte 0    0xC1, a byte msgpack never uses ("never used") and no text starts with, so an
+ *             entry is told apart from anything another client or a native command wrote.
+ *   byte 1    format version (high nibble, 1) and flags (low nibble; bit 0: deflate-raw body).
+ *   bytes 2-5 only when compressed: the inflated body length, uint32 big-endian. It bounds
+ *             inflation (a corrupted or hostile entry cannot inflate into gigabytes) and catches
+ *             truncation, which raw deflate has no checksum to catch.
+ *   rest      msgpack (see ./msgpack.ts) of the tuple [value, freshUntil, tags].
+ */
+
+const MAGIC = 0xc1
+const VERSION = 1
+const FLAG_DEFLATE = 0x01
+const KNOWN_FLAGS = FLAG_DEFLATE
+const HEADER_BYTES = 2
+const COMPRESSED_HEADER_BYTES = 6
+/**
+ * Deflate level 1 (Z_BEST_SPEED). On cache payloads (JSON-like rows, repeated keys) it keeps most
+ * of the ratio of the default level 6 at a fraction of the CPU; see `bench/codec.ts`.
+ */
+export const DEFLATE_LEVEL = zlib.Z_BEST_SPEED
+/** No cache value inflates beyond this; a header claiming more is corruption. */
+const MAX_INFLATED_BYTES = 512 * 1024 * 1024
+
+/** What {@link encodeEntry} stores. */
+export interface EntryToEncode {
+  value: unknown
+  /** Epoch ms after which the entry is stale; `Infinity` for never. */
+  freshUntil: number
+  tags: readonly string[]
+}
+
+/** An entry read back from L2. `value` is private to the caller (nothing aliases the input bytes). */
+export interface DecodedEntry {
+  value: unknown
+  /** Epoch ms after which the entry is stale (`Infinity` = never). */
+  freshUntil: number
+  tags: readonly string[]
+  /** True for a value a native Redis command wrote (an `INCRBY` counter), not an encoded entry. */
+  native: boolean
+  /** Encoded bytes, as stored. */
+  size: number
+}
+
+/**
+ * Encodes an entry for L2. The body is compressed with raw deflate when its msgpack form is
+ * larger than `compressionThreshold` bytes, and kept compressed only if that saves space.
+ *
+ * @param compressionThreshold - bytes; `0` compresses every body, `Infinity` or `false` never.
+ * @returns a buffer to write to L2. For speed it may be a view into msgpackr's write arena: write
+ *   it, or copy it before keeping it for long.
+ * @throws SerializationError when the value cannot be encoded (path in `field`).
+ * @throws ValidationError when `compressionThreshold`, `freshUntil` or `tags` are malformed.
+ */
+export function encodeEntry(entry: EntryToEncode, compressionThreshold: number | false): Buffer {
+  const { freshUntil, tags } = entry
+  if (
+    compressionThreshold !== false &&
+    (typeof compressionThreshold !== 'number' || !(compressionThreshold >= 0))
+  ) {
+    throw invalid(
+      'compressionThreshold',
+      `must be a number >= 0 or false, got ${String(compressionThreshold)}`,
+    )
+  }
+  if (typeof freshUntil !== 'number' || Number.isNaN(freshUntil)) {
+    throw invalid('freshUntil', `must be epoch ms or Infinity, got ${String(freshUntil)}`)
+  }
+  if (!Array.isArray(tags) || !tags.every((tag) => typeof tag === 'string')) {
+    throw invalid('tags', 'must be an array of strings')
+  }
+  const tuple = [toPackable(entry.value), freshUntil, tags]
+  let packed: Buffer
+  try {
+    // Reserving the header's bytes in front lets an uncompressed entry go out without a copy.
+    packed = packr.pack(tuple, RESERVE_START_SPACE | HEADER_BYTES)
+  } catch (error) {
+    throw new SerializationError('value', `msgpack refused it: ${messageOf(error)}`, error)
+  }
+  const bodyLength = packed.length - HEADER_BYTES
+  if (compressionThreshold !== false && bodyLength > compressionThreshold) {
+    const deflated = deflateRawSync(packed.subarray(HEADER_BYTES), { level: DEFLATE_LEVEL })
+    if (deflated.length + COMPRESSED_HEADER_BYTES < packed.length) {
+      const out = Buffer.allocUnsafe(COMPRESSED_HEADER_BYTES + deflated.length)
+      out[0] = MAGIC
+      out[1] = (VERSION << 4) | FLAG_DEFLATE
+      out.writeUInt32BE(bodyLength, 2)
+      deflated.copy(out, COMPRESSED_HEADER_BYTES)
+      return out
+    }
+  }
+  packed[0] = MAGIC
+  packed[1] = VERSION << 4
+  return packed
+}
+
+/**
+ * Decodes what L2 holds at `key`: an entry written by {@link encodeEntry}, or the ASCII integer a
+ * native `INCRBY` leaves (`"42"`, `"-3"`), returned as `{ value: 42, freshUntil: Infinity,
+ * tags: [], native: true }` (precision is lost past 2^53, as `increment()` loses it).
+ *
+ * @throws CorruptedValueError for anything else (another application's JSON, wrong magic byte,
+ *   unknown version or flags, truncation, inflate failure, malformed msgpack, trailing bytes, an
+ *   unregistered custom type name). It never throws anything else and never returns a value it
+ *   did not fully decode.
+ */
+export function decodeEntry(bytes: Uint8Array, key: string): DecodedEntry {
+  const size = bytes.length
+  if (size === 0) throw new CorruptedValueError(key, 'empty value')
+  const first = bytes[0]!
+  if (first !== MAGIC) {
+    if (first === 0x2d || (first >= 0x30 && first <= 0x39)) return decodeNative(bytes, key)
+    throw new CorruptedValueError(key, `not a stratacache entry (${describeForeign(bytes)})`)
+  }
+  if (size < HEADER_BYTES) throw new CorruptedValueError(key, 'truncated header')
+  const version = bytes[1]! >> 4
+  const flags = bytes[1]! & 0x0f
+  if (version !== VERSION) {
+    throw new CorruptedValueError(
+      key,
+      `unsupported format version ${version} (this reader knows ${VERSION})`,
+    )
+  }
+  if ((flags & ~KNOWN_FLAGS) !== 0) {
+    throw new CorruptedValueError(key, `unknown flags 0x${flags.toString(16)}`)
+  }
+  const input = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, size)
+  // A Buffer body, so that msgpack binaries decode as Buffer (from a Uint8Array they would not).
+  const body = (flags & FLAG_DEFLATE) === 0 ? input.subarray(HEADER_BYTES) : inflate(input, key)
+  let tuple: unknown
+  try {
+    tuple = packr.unpack(body)
+  } catch (error) {
+    throw new CorruptedValueError(key, `undecodable msgpack: ${messageOf(error)}`, error)
+  }
+  if (!Array.isArray(tuple) || tuple.length !== 3) {
+    throw new CorruptedValueError(key, 'not an entry tuple [value, freshUntil, tags]')
+  }
+  const freshUntil: unknown = tuple[1]
+  const tags: unknown = tuple[2]
+  if (typeof freshUntil !== 'number' || Number.isNaN(freshUntil)) {
+    throw new CorruptedValueError(key, 'freshUntil is not a number')
+  }
+  if (!Array.isArray(tags) || !tags.every((tag) => typeof tag === 'string')) {
+    throw new CorruptedValueError(key, 'tags are not an array of strings')
+  }
+  return { value: tuple[0], freshUntil, tags, native: false, size }
+}
+
+function inflate(input: Buffer, key: string): Buffer {
+  if (input.length < COMPRESSED_HEADER_BYTES) throw new CorruptedValueError(key, 'truncated header')
+  const expected = input.readUInt32BE(HEADER_BYTES)
+  if (expected === 0 || expected > MAX_INFLATED_BYTES) {
+    throw new CorruptedValueError(key, `implausible inflated length ${expected}`)
+  }
+  let body: Buffer
+  try {
+    body = inflateRawSync(input.subarray(COMPRESSED_HEADER_BYTES), { maxOutputLength: expected })
+  } catch (error) {
+    throw new CorruptedValueError(key, `inflate failed: ${messageOf(error)}`, error)
+  }
+  if (body.length !== expected) {
+    throw new CorruptedValueError(key, `inflated to ${body.length} bytes, header says ${expected}`)
+  }
+  return body
+}
+
+/** Redis integers are at most 20 characters: `-9223372036854775808`. */
+const MAX_INTEGER_CHARS = 20
+
+function decodeNative(bytes: Uint8Array, key: string): DecodedEntry {
+  const size = bytes.length
+  const negative = bytes[0] === 0x2d
+  const start = negative ? 1 : 0
+  let valid = size <= MAX_INTEGER_CHARS && size > start
+  // Redis writes no leading zeros and no "-0"; anything else is not an INCRBY result.
+  if (valid && bytes[start] === 0x30) valid = size === 1
+  for (let i = start; valid && i < size; i++) {
+    const byte = bytes[i]!
+    if (byte < 0x30 || byte > 0x39) valid = false
+  }
+  if (!valid) {
+    throw new CorruptedValueError(
+      key,
+      'not a stratacache entry (text, but not an integer Redis wrote)',
+    )
+  }
+  const value = Number(Buffer.from(bytes.buffer, bytes.byteOffset, size).toString('latin1'))
+  return { value, freshUntil: Number.POSITIVE_INFINITY, tags: [], native: true, size }
+}
+
+function describeForeign(bytes: Uint8Array): string {
+  const first = bytes[0]!
+  if (first === 0x7b || first === 0x5b || first === 0x22)
+    return 'looks like JSON written by another client'
+  if (first >= 0x20 && first < 0x7f) return 'looks like text written by another client'
+  return `unknown format, first byte 0x${first.toString(16).padStart(2, '0')}`
+}

@@ -1,0 +1,25 @@
+import type { StrataCacheError } from '../errors.js'
+
+/** Which tier answered a read. */
+export type Tier = 'l1' | 'l2'
+
+/** Payloads of the events {@link CacheManager} emits, by event name. */
+export interface CacheEvents {
+  hit: [{ key: string; tier: Tier; stale: boolean }]
+  miss: [{ key: string }]
+  set: [{ key: string; tags: readonly string[] }]
+  delete: [{ keys: readonly string[] }]
+  invalidate: [
+    | { kind: 'tag'; tags: readonly string[]; removed: number }
+    | { kind: 'pattern'; pattern: string | RegExp; removed: number }
+    | { kind: 'clear' },
+  ]
+  /** Something failed that the cache absorbed (L2 down, corrupted value, background refresh). */
+  error: [{ error: StrataCacheError | Error; operation: string; key?: string }]
+  /** L2 became unreachable: reads now come from L1 and loaders only. */
+  degraded: [{ reason: string }]
+  /** L2 answers again; invalidations missed meanwhile have been replayed. */
+  recovered: [Record<string, never>]
+}
+
+export type CacheEventName = keyof CacheEvents

@@ -1,0 +1,140 @@
+import { LoaderTimeoutError } from '../errors.js'
+import type { Tier } from './events.js'
+import type { CacheMetrics } from './metrics.js'
+import { SingleFlight } from './single-flight.js'
+import type { Found, TieredStore, WritePlan } from './tiered-store.js'
+import { isHiddenNative } from './tiered-store.js'
+
+/** What `getOrCompute` resolved, in ms, after validation. */
+export interface ComputePlan extends WritePlan {
+  /** Serve a stale value this long past expiry while one background refresh runs. */
+  swrMs: number
+  /** Serve a stale value this long past expiry when the loader throws or times out. */
+  staleIfErrorMs: number
+  /** Give up waiting for the loader after this long (the load itself goes on and still fills). */
+  timeoutMs: number | undefined
+}
+
+export interface GetOrComputeHooks {
+  hit(key: string, tier: Tier, stale: boolean): void
+  miss(key: string): void
+  error(error: Error, operation: string, key: string): void
+}
+
+/**
+ * The cache-aside handler: fresh hit → value; stale within the SWR window → stale value plus one
+ * background refresh; miss → one loader call per key in this process, fenced against concurrent
+ * invalidations, bounded by a timeout, with stale-if-error as the safety net.
+ */
+export class GetOrCompute {
+  readonly #store: TieredStore
+  readonly #metrics: CacheMetrics
+  readonly #hooks: GetOrComputeHooks
+  readonly #flights = new SingleFlight()
+
+  constructor(store: TieredStore, metrics: CacheMetrics, hooks: GetOrComputeHooks) {
+    this.#store = store
+    this.#metrics = metrics
+    this.#hooks = hooks
+  }
+
+  async run<T>(key: string, compute: () => T | Promise<T>, plan: ComputePlan): Promise<T> {
+    const store = this.#store
+    const local = store.peekL1(key)
+    let stale: Found | undefined
+    if (local !== undefined && !isHiddenNative(local)) {
+      if (local.freshUntil > Date.now()) return this.#hit(key, local.value, 'l1', false) as T
+      stale = { ...local, tier: 'l1' }
+    }
+    if (store.l1 !== undefined) this.#metrics.l1Misses++
+    if (store.l2 !== undefined && store.l2.available) {
+      const remote = await store.readL2(key)
+      if (remote !== undefined && !(remote.native && typeof remote.value !== 'number')) {
+        if (remote.freshUntil > Date.now()) return this.#hit(key, remote.value, 'l2', false) as T
+        if (stale === undefined || remote.freshUntil > stale.freshUntil) stale = remote
+        this.#metrics.l2Misses++
+      }
+    }
+
+    if (stale !== undefined && plan.swrMs > 0 && Date.now() - stale.freshUntil <= plan.swrMs) {
+      this.#refreshInBackground(key, compute, plan)
+      return this.#hit(key, stale.value, stale.tier, true) as T
+    }
+
+    this.#metrics.misses++
+    this.#hooks.miss(key)
+    const load = this.#flights.run(key, () => this.#fill(key, compute, plan))
+    try {
+      const value = plan.timeoutMs === undefined ? await load : await withTimeout(load, key, plan.timeoutMs)
+      return this.#store.out(value) as T
+    } catch (error) {
+      if (error instanceof LoaderTimeoutError) this.#metrics.loaderTimeouts++
+      if (stale !== undefined && plan.staleIfErrorMs > 0 && Date.now() - stale.freshUntil <= plan.staleIfErrorMs) {
+        this.#hooks.error(error as Error, 'getOrCompute', key)
+        this.#metrics.staleHits++
+        return this.#store.out(stale.value) as T
+      }
+      throw error
+    }
+  }
+
+  /** Loads in flight in this process. */
+  get inFlight(): number {
+    return this.#flights.size
+  }
+
+  #hit(key: string, value: unknown, tier: Tier, stale: boolean): unknown {
+    const m = this.#metrics
+    m.hits++
+    if (tier === 'l1') m.l1Hits++
+    else m.l2Hits++
+    if (stale) m.staleHits++
+    this.#hooks.hit(key, tier, stale)
+    return this.#store.out(value)
+  }
+
+  #refreshInBackground<T>(key: string, compute: () => T | Promise<T>, plan: ComputePlan): void {
+    if (this.#flights.running(key) !== undefined) return
+    this.#flights.run(key, () => this.#fill(key, compute, plan)).catch((error: unknown) => {
+      this.#hooks.error(error as Error, 'refresh', key)
+    })
+  }
+
+  /** Runs the loader under a fence ticket; resolves to the cache's private copy of the value. */
+  async #fill(key: string, compute: () => unknown, plan: ComputePlan): Promise<unknown> {
+    const store = this.#store
+    const ticket = store.fence.acquire()
+    try {
+      this.#metrics.loaderCalls++
+      let value: unknown
+      try {
+        value = await compute()
+      } catch (error) {
+        this.#metrics.loaderErrors++
+        throw error
+      }
+      const prepared = store.prepare(value, plan)
+      if (store.fence.canStore(ticket, key, plan.tags)) await store.write(key, prepared)
+      else this.#metrics.fencedFills++
+      return prepared.copy
+    } finally {
+      store.fence.release(ticket)
+    }
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, key: string, timeoutMs: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new LoaderTimeoutError(key, timeoutMs)), timeoutMs)
+    promise.then(
+      (value) => {
+        clearTimeout(timer)
+        resolve(value)
+      },
+      (error: unknown) => {
+        clearTimeout(timer)
+        reject(error)
+      },
+    )
+  })
+}

@@ -1,0 +1,65 @@
+import { invalid } from '../errors.js'
+import type { TieredStore } from './tiered-store.js'
+
+/**
+ * Counters and sets. With L2 up they are native Redis types (INCRBY, SADD), shared by every
+ * instance and never copied into L1 (another instance may change them at any time). Without L2,
+ * or while it is unreachable, they live in this process's L1 so that no call fails because of
+ * Redis; such local values are not merged back into Redis when it returns.
+ */
+export class NativeOps {
+  readonly #store: TieredStore
+
+  constructor(store: TieredStore) {
+    this.#store = store
+  }
+
+  async increment(key: string, by: number, ttlMs: number): Promise<number> {
+    const store = this.#store
+    if (store.l2 !== undefined) {
+      // A local copy (left from a degraded period) would shadow the shared counter.
+      store.l1?.delete(key)
+      const value = await store.l2.increment(key, by, ttlMs)
+      if (value !== undefined) return value
+    }
+    const current = store.l1?.get(key)
+    let base = 0
+    if (current !== undefined && current.freshUntil > Date.now()) {
+      if (typeof current.value !== 'number') throw invalid('key', `"${key}" holds a value that is not a counter`)
+      base = current.value
+    }
+    const next = base + by
+    store.writeNative(key, next, ttlMs)
+    return next
+  }
+
+  async addToSet(key: string, members: readonly string[], ttlMs: number): Promise<number> {
+    const store = this.#store
+    if (store.l2 !== undefined) {
+      store.l1?.delete(key)
+      const added = await store.l2.addToSet(key, members, ttlMs)
+      if (added !== undefined) return added
+    }
+    const set = new Set(this.#localSet(key))
+    const before = set.size
+    for (const member of members) set.add(member)
+    store.writeNative(key, set, ttlMs)
+    return set.size - before
+  }
+
+  async getSet(key: string): Promise<string[]> {
+    const store = this.#store
+    if (store.l2 !== undefined) {
+      const members = await store.l2.getSet(key)
+      if (members !== undefined) return members
+    }
+    return [...this.#localSet(key)]
+  }
+
+  #localSet(key: string): Iterable<string> {
+    const current = this.#store.l1?.get(key)
+    if (current === undefined || current.freshUntil <= Date.now()) return []
+    if (!(current.value instanceof Set)) throw invalid('key', `"${key}" holds a value that is not a set`)
+    return current.value as Set<string>
+  }
+}

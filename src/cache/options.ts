@@ -1,0 +1,224 @@
+import type { Cluster, Redis, RedisOptions } from 'ioredis'
+import { z } from 'zod'
+import type { L2Driver } from '../drivers/l2-driver.js'
+import { ErrorCodes, invalid } from '../errors.js'
+import { type Duration, toMs, toMsOptional } from './duration.js'
+
+/** How the in-process tier (L1) behaves. */
+export interface LocalCacheOptions {
+  /** Most entries held at once. Default `10_000`. */
+  maxEntries?: number
+  /** Most bytes held at once, counted as the encoded size of each value plus its key. Default 64 MiB. */
+  maxBytes?: number
+  /**
+   * Upper bound on how long an entry lives in L1, whatever its own TTL. Shorter than the L2 TTL
+   * bounds how stale another instance's L1 can be without the invalidation bus. Default: the
+   * entry's own TTL.
+   */
+  ttl?: Duration
+  /**
+   * Give every caller the same object instead of a private copy. Faster (no clone on a hit), but a
+   * caller that mutates a value it got back changes what every later caller reads, until the entry
+   * expires. Only turn it on when values are never mutated (or are frozen). Default `false`.
+   */
+  shareReferences?: boolean
+}
+
+/**
+ * Options of {@link CacheManager}. Every field is optional: `new CacheManager()` is a memory-only
+ * cache with one-hour entries that needs no server.
+ */
+export interface CacheOptions {
+  /** `false` turns the cache into a pass-through: reads miss, writes are dropped. Default `true`. */
+  enabled?: boolean
+  /** Default TTL of an entry. Default `'1h'`. */
+  ttl?: Duration
+  /** Alias of `ttl` (seed 000's `defaultTtl`, in ms). `ttl` wins when both are given. */
+  defaultTtl?: Duration
+  /** Prefix of every Redis key this cache writes; `clear()` removes this prefix only. Default `'stratacache:'`. */
+  prefix?: string
+  /** The in-process tier: options, or `false` to turn it off (Redis only). Default on. */
+  local?: boolean | LocalCacheOptions
+  /**
+   * The Redis tier: a URL, ioredis options (`{ host, port, password, db }`), or a connected ioredis
+   * `Redis` / `Cluster` client (left open by `close()`). `false` or absent: memory only.
+   */
+  redis?: false | string | RedisOptions | Redis | Cluster
+  /** Any other second tier implementing {@link L2Driver}; takes the place of `redis`. */
+  l2?: L2Driver
+  /** Bound on each Redis command; a slower answer counts as a failure. Default `'250ms'`. */
+  commandTimeout?: Duration
+  /** When Redis keeps failing, stop calling it for a while, then probe. */
+  circuitBreaker?: {
+    /** Consecutive failures that open the breaker. Default `3`. */
+    failureThreshold?: number
+    /** How long the breaker stays open before one probe is let through. Default `'2s'`. */
+    openDuration?: Duration
+  }
+  /** Invalidations kept for replay while Redis is unreachable; past this, recovery clears the prefix. Default `10_000`. */
+  maxPendingInvalidations?: number
+  /** Compress L2 values larger than `compressionThreshold`. Default `true`. */
+  compression?: boolean
+  /** Alias of `compression` (seed 000). */
+  enableCompression?: boolean
+  /** Values whose encoded size exceeds this many bytes are compressed. Default `1024`. */
+  compressionThreshold?: number
+  /** Longest key accepted, in characters (prefix excluded). Default `1024`. */
+  maxKeyLength?: number
+}
+
+/** Options after defaults and unit conversion; what the engine reads. */
+export interface ResolvedOptions {
+  enabled: boolean
+  ttlMs: number
+  prefix: string
+  local: false | Required<Omit<LocalCacheOptions, 'ttl'>> & { ttlMs: number | undefined }
+  redis: false | string | RedisOptions | Redis | Cluster
+  l2: L2Driver | undefined
+  commandTimeoutMs: number
+  breaker: { failureThreshold: number; openMs: number }
+  maxPendingInvalidations: number
+  compressionThreshold: number
+  maxKeyLength: number
+}
+
+export const DEFAULTS = {
+  ttl: '1h',
+  prefix: 'stratacache:',
+  maxEntries: 10_000,
+  maxBytes: 64 * 1024 * 1024,
+  commandTimeout: '250ms',
+  failureThreshold: 3,
+  openDuration: '2s',
+  maxPendingInvalidations: 10_000,
+  compressionThreshold: 1024,
+  maxKeyLength: 1024,
+} as const
+
+const duration = z.union([z.number(), z.string()])
+const positiveInt = z.number().int().positive()
+const isObject = (v: unknown): v is object => typeof v === 'object' && v !== null
+const isRedisClient = (v: unknown): v is Redis | Cluster =>
+  isObject(v) && typeof (v as Redis).sendCommand === 'function'
+const isL2Driver = (v: unknown): v is L2Driver =>
+  isObject(v) && typeof (v as L2Driver).get === 'function' && typeof (v as L2Driver).getMany === 'function'
+
+const localSchema = z.strictObject({
+  maxEntries: positiveInt.optional(),
+  maxBytes: positiveInt.optional(),
+  ttl: duration.optional(),
+  shareReferences: z.boolean().optional(),
+})
+
+const optionsSchema = z.strictObject({
+  enabled: z.boolean().optional(),
+  ttl: duration.optional(),
+  defaultTtl: duration.optional(),
+  prefix: z.string().min(1, 'must not be empty').max(256).optional(),
+  local: z.union([z.boolean(), localSchema]).optional(),
+  redis: z
+    .union([
+      z.literal(false),
+      z.string().min(1, 'must not be empty'),
+      z.custom<Redis | Cluster>(isRedisClient),
+      z.record(z.string(), z.unknown()),
+    ])
+    .optional(),
+  l2: z.custom<L2Driver>(isL2Driver, 'must implement L2Driver (get, getMany, set...)').optional(),
+  commandTimeout: duration.optional(),
+  circuitBreaker: z
+    .strictObject({ failureThreshold: positiveInt.optional(), openDuration: duration.optional() })
+    .optional(),
+  maxPendingInvalidations: positiveInt.optional(),
+  compression: z.boolean().optional(),
+  enableCompression: z.boolean().optional(),
+  compressionThreshold: z.number().int().nonnegative().optional(),
+  maxKeyLength: positiveInt.max(512 * 1024).optional(),
+})
+
+/**
+ * Validates user options and turns zod's first complaint into a {@link ValidationError} whose
+ * `field` is the option's path (e.g. `local.maxEntries`).
+ */
+export function validateOptions(input: unknown, root = 'options'): CacheOptions {
+  if (input === undefined) return {}
+  const parsed = optionsSchema.safeParse(input)
+  if (parsed.success) return input as CacheOptions
+  let issue = parsed.error.issues[0]!
+  let prefix: PropertyKey[] = []
+  // A union (e.g. `local: boolean | {...}`) reports "Invalid input" at its own path; the branch
+  // that got furthest into the value says what is really wrong.
+  while (issue.code === 'invalid_union') {
+    const deepest = issue.errors
+      .flat()
+      .sort((a, b) => b.path.length - a.path.length)
+      .find((inner) => inner.path.length > 0)
+    if (deepest === undefined) break
+    prefix = [...prefix, ...issue.path]
+    issue = deepest
+  }
+  if (prefix.length > 0) issue = { ...issue, path: [...prefix, ...issue.path] }
+  if (issue.code === 'unrecognized_keys') {
+    const path = [root, ...issue.path.map(String), issue.keys[0]].join('.')
+    throw invalid(path, 'is not a known option')
+  }
+  throw invalid([root, ...issue.path.map(String)].join('.'), issue.message)
+}
+
+/** Applies defaults and converts durations; `base` is what `initialize()` merges onto. */
+export function resolveOptions(input: CacheOptions, base?: CacheOptions): ResolvedOptions {
+  const given = validateOptions(input)
+  const o: CacheOptions = { ...base, ...given }
+  // `local: true` (as presets say) means "on", not "on with default limits": keep the base's limits.
+  if (given.local === true && typeof base?.local === 'object') o.local = base.local
+  const ttlMs = resolveTtl(o)
+  const localInput = o.local === undefined || o.local === true ? {} : o.local
+  const local =
+    localInput === false
+      ? (false as const)
+      : {
+          maxEntries: localInput.maxEntries ?? DEFAULTS.maxEntries,
+          maxBytes: localInput.maxBytes ?? DEFAULTS.maxBytes,
+          shareReferences: localInput.shareReferences ?? false,
+          ttlMs: toMsOptional(localInput.ttl, 'local.ttl'),
+        }
+  const redis = o.redis ?? false
+  if (local === false && redis === false && o.l2 === undefined) {
+    throw invalid('local', 'cannot be false without redis or l2: the cache would have no tier')
+  }
+  const commandTimeoutMs = toMs(o.commandTimeout ?? DEFAULTS.commandTimeout, 'commandTimeout')
+  if (commandTimeoutMs === 0) throw invalid('commandTimeout', 'must be greater than 0')
+  if (o.compression !== undefined && o.enableCompression !== undefined && o.compression !== o.enableCompression) {
+    throw invalid('enableCompression', 'conflicts with compression; give one of them')
+  }
+  const compression = o.compression ?? o.enableCompression ?? true
+  return {
+    enabled: o.enabled ?? true,
+    ttlMs,
+    prefix: o.prefix ?? DEFAULTS.prefix,
+    local,
+    redis,
+    l2: o.l2,
+    commandTimeoutMs,
+    breaker: {
+      failureThreshold: o.circuitBreaker?.failureThreshold ?? DEFAULTS.failureThreshold,
+      openMs: toMs(o.circuitBreaker?.openDuration ?? DEFAULTS.openDuration, 'circuitBreaker.openDuration'),
+    },
+    maxPendingInvalidations: o.maxPendingInvalidations ?? DEFAULTS.maxPendingInvalidations,
+    compressionThreshold: compression
+      ? (o.compressionThreshold ?? DEFAULTS.compressionThreshold)
+      : Number.POSITIVE_INFINITY,
+    maxKeyLength: o.maxKeyLength ?? DEFAULTS.maxKeyLength,
+  }
+}
+
+function resolveTtl(o: CacheOptions): number {
+  const ttl = o.ttl === undefined ? undefined : toMs(o.ttl, 'ttl')
+  const defaultTtl = o.defaultTtl === undefined ? undefined : toMs(o.defaultTtl, 'defaultTtl')
+  if (ttl !== undefined && defaultTtl !== undefined && ttl !== defaultTtl) {
+    throw invalid('defaultTtl', `is ${defaultTtl} ms but ttl is ${ttl} ms; give one of them`, ErrorCodes.INVALID_TTL)
+  }
+  const ms = ttl ?? defaultTtl ?? toMs(DEFAULTS.ttl, 'ttl')
+  if (ms === 0) throw invalid(ttl === undefined ? 'defaultTtl' : 'ttl', 'must be greater than 0', ErrorCodes.INVALID_TTL)
+  return ms
+}

@@ -1,0 +1,113 @@
+import type { L2Driver } from '../drivers/l2-driver.js'
+import { RedisDriver } from '../drivers/redis-driver.js'
+import { ResilientL2 } from '../drivers/resilient-l2.js'
+import { ErrorCodes, type L2Error } from '../errors.js'
+import { L1Store } from './l1-store.js'
+import type { CacheMetrics } from './metrics.js'
+import { type CacheOptions, type ResolvedOptions, resolveOptions } from './options.js'
+import { TieredStore } from './tiered-store.js'
+
+export interface TierHooks {
+  error(error: Error, operation: string, key?: string): void
+  degraded(reason: string): void
+  recovered(): void
+}
+
+/**
+ * Builds the tiers from resolved options, and rebuilds only what changed when `initialize()`
+ * applies new options (a preset that keeps Redis keeps its connection and its contents).
+ */
+export class TierSetup {
+  degraded = false
+  readonly #metrics: CacheMetrics
+  readonly #hooks: TierHooks
+
+  constructor(metrics: CacheMetrics, hooks: TierHooks) {
+    this.#metrics = metrics
+    this.#hooks = hooks
+  }
+
+  resolve(options: CacheOptions, base?: CacheOptions): ResolvedOptions {
+    return resolveOptions(options, base)
+  }
+
+  build(options: ResolvedOptions): TieredStore {
+    return new TieredStore(this.#buildL1(options), this.#buildL2(options), this.#metrics, this.#storeOptions(options))
+  }
+
+  /** A store for `next`, reusing the tiers of `current` whose settings are unchanged. */
+  rebuild(current: TieredStore, before: ResolvedOptions, next: ResolvedOptions): TieredStore {
+    const sameL1 = JSON.stringify(before.local) === JSON.stringify(next.local)
+    const sameL2 =
+      before.redis === next.redis &&
+      before.l2 === next.l2 &&
+      before.prefix === next.prefix &&
+      before.commandTimeoutMs === next.commandTimeoutMs &&
+      JSON.stringify(before.breaker) === JSON.stringify(next.breaker)
+    const l1 = sameL1 ? current.l1 : this.#buildL1(next)
+    if (!sameL1) current.l1?.clear()
+    const l2 = sameL2 ? current.l2 : this.#buildL2(next)
+    if (!sameL2 && current.l2 !== undefined) {
+      const old = current.l2
+      this.degraded = false
+      old.close().catch((error: unknown) => this.#hooks.error(error as Error, 'close'))
+    }
+    return new TieredStore(l1, l2, this.#metrics, this.#storeOptions(next))
+  }
+
+  async close(store: TieredStore): Promise<void> {
+    store.l1?.clear()
+    await store.l2?.close()
+  }
+
+  #storeOptions(options: ResolvedOptions) {
+    return {
+      compressionThreshold: options.compressionThreshold,
+      shareReferences: options.local !== false && options.local.shareReferences,
+      localTtlMs: options.local === false ? undefined : options.local.ttlMs,
+      onError: this.#hooks.error,
+    }
+  }
+
+  #buildL1(options: ResolvedOptions): L1Store | undefined {
+    if (options.local === false) return undefined
+    return new L1Store({ maxEntries: options.local.maxEntries, maxBytes: options.local.maxBytes })
+  }
+
+  #buildL2(options: ResolvedOptions): ResilientL2 | undefined {
+    const driver = options.l2 ?? this.#redisDriver(options)
+    if (driver === undefined) return undefined
+    return new ResilientL2(
+      driver,
+      {
+        commandTimeoutMs: options.commandTimeoutMs,
+        breaker: options.breaker,
+        maxPendingInvalidations: options.maxPendingInvalidations,
+      },
+      {
+        onError: (error: L2Error) => {
+          if (error.code === ErrorCodes.L2_TIMEOUT) this.#metrics.l2Timeouts++
+          this.#hooks.error(error, error.operation)
+        },
+        onDegraded: (reason: string) => {
+          this.degraded = true
+          this.#hooks.degraded(reason)
+        },
+        onRecovered: () => {
+          this.degraded = false
+          this.#hooks.recovered()
+        },
+      },
+    )
+  }
+
+  #redisDriver(options: ResolvedOptions): L2Driver | undefined {
+    const redis = options.redis
+    if (redis === false) return undefined
+    if (typeof redis === 'string') return new RedisDriver({ url: redis, prefix: options.prefix })
+    if (typeof (redis as { sendCommand?: unknown }).sendCommand === 'function') {
+      return new RedisDriver({ client: redis as never, prefix: options.prefix })
+    }
+    return new RedisDriver({ options: redis as never, prefix: options.prefix })
+  }
+}

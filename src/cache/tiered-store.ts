@@ -1,0 +1,275 @@
+import type { L2WriteItem } from '../drivers/l2-driver.js'
+import { CorruptedValueError } from '../errors.js'
+import { cloneValue, copyValue, type DecodedEntry, decodeEntry, encodeEntry } from './codec.js'
+import type { Tier } from './events.js'
+import { FillFence } from './fill-fence.js'
+import { keyMatcher } from './glob.js'
+import type { L1Entry, L1Store } from './l1-store.js'
+import type { CacheMetrics } from './metrics.js'
+
+/** What the store needs of the second tier: {@link ResilientL2}'s never-rejecting surface. */
+export interface L2Tier {
+  readonly available: boolean
+  get(key: string): Promise<Buffer | undefined>
+  getMany(keys: readonly string[]): Promise<(Buffer | undefined)[]>
+  set(key: string, value: Buffer, ttlMs: number, tags: readonly string[]): Promise<boolean>
+  setMany(items: readonly L2WriteItem[]): Promise<boolean>
+  delete(keys: readonly string[]): Promise<unknown>
+  deleteByTags(tags: readonly string[]): Promise<number>
+  deleteByPattern(pattern: string | RegExp): Promise<number>
+  clear(): Promise<unknown>
+  /** `undefined` when L2 could not be reached: the caller falls back to memory. */
+  increment(key: string, by: number, ttlMs: number): Promise<number | undefined>
+  addToSet(key: string, members: readonly string[], ttlMs: number): Promise<number | undefined>
+  getSet(key: string): Promise<string[] | undefined>
+  close(): Promise<void>
+}
+
+/** An entry found in some tier, fresh or stale. `value` is the tier's private copy. */
+export interface Found {
+  value: unknown
+  freshUntil: number
+  tags: readonly string[]
+  tier: Tier
+  native: boolean
+}
+
+/** How long to keep an entry and where. All in ms; `staleMs` extends physical life past freshness. */
+export interface WritePlan {
+  ttlMs: number
+  staleMs: number
+  localTtlMs: number | undefined
+  tags: readonly string[]
+}
+
+export interface TieredStoreOptions {
+  compressionThreshold: number
+  shareReferences: boolean
+  /** Cache-wide cap on L1 lifetime (`local.ttl`), applied to values promoted from L2 too. */
+  localTtlMs: number | undefined
+  /** Reports absorbed errors (corrupted values) to the owner, who counts and emits them. */
+  onError(error: Error, operation: string, key?: string): void
+}
+
+/**
+ * Reads and writes across L1 and L2. Knows freshness, promotion, fencing and encoding; knows
+ * nothing of validation, events or loaders (the facade and {@link GetOrCompute} do).
+ */
+export class TieredStore {
+  readonly fence = new FillFence()
+  l1: L1Store | undefined
+  l2: L2Tier | undefined
+  readonly #metrics: CacheMetrics
+  readonly #options: TieredStoreOptions
+
+  constructor(
+    l1: L1Store | undefined,
+    l2: L2Tier | undefined,
+    metrics: CacheMetrics,
+    options: TieredStoreOptions,
+  ) {
+    this.l1 = l1
+    this.l2 = l2
+    this.#metrics = metrics
+    this.#options = options
+  }
+
+  /** A value safe to hand to a caller: a clone of the private copy unless references are shared. */
+  out(value: unknown): unknown {
+    return this.#options.shareReferences ? value : cloneValue(value)
+  }
+
+  /** The L1 entry for `key`, fresh or stale, or `undefined`. */
+  peekL1(key: string): L1Entry | undefined {
+    return this.l1?.get(key)
+  }
+
+  /**
+   * Reads L2 and promotes a fresh value into L1, unless an invalidation ran while the read was
+   * in flight (the promotion would resurrect what it removed).
+   */
+  async readL2(key: string): Promise<Found | undefined> {
+    const l2 = this.l2
+    if (l2 === undefined) return undefined
+    const ticket = this.fence.acquire()
+    try {
+      const bytes = await l2.get(key)
+      const entry = bytes === undefined ? undefined : this.#decode(bytes, key)
+      if (entry === undefined) {
+        this.#metrics.l2Misses++
+        return undefined
+      }
+      if (!entry.native && entry.freshUntil > Date.now() && this.fence.canStore(ticket, key, entry.tags)) {
+        this.#promote(key, entry)
+      }
+      return { ...entry, tier: 'l2' }
+    } finally {
+      this.fence.release(ticket)
+    }
+  }
+
+  /** Fresh entries for `keys` (aligned), L1 first, then one L2 round trip for the rest. */
+  async readManyFresh(keys: readonly string[]): Promise<(Found | undefined)[]> {
+    const now = Date.now()
+    const results: (Found | undefined)[] = new Array(keys.length)
+    const missing: number[] = []
+    for (let i = 0; i < keys.length; i++) {
+      const entry = this.l1?.get(keys[i]!)
+      if (entry !== undefined && entry.freshUntil > now && !isHiddenNative(entry)) {
+        results[i] = { ...entry, tier: 'l1' }
+        this.#metrics.l1Hits++
+      } else {
+        if (this.l1 !== undefined) this.#metrics.l1Misses++
+        missing.push(i)
+      }
+    }
+    if (missing.length === 0 || this.l2 === undefined) return results
+    const ticket = this.fence.acquire()
+    try {
+      const found = await this.l2.getMany(missing.map((i) => keys[i]!))
+      for (let j = 0; j < missing.length; j++) {
+        const key = keys[missing[j]!]!
+        const bytes = found[j]
+        const entry = bytes === undefined ? undefined : this.#decode(bytes, key)
+        if (entry === undefined || entry.freshUntil <= Date.now()) {
+          this.#metrics.l2Misses++
+          continue
+        }
+        this.#metrics.l2Hits++
+        if (!entry.native && this.fence.canStore(ticket, key, entry.tags)) this.#promote(key, entry)
+        results[missing[j]!] = { ...entry, tier: 'l2' }
+      }
+    } finally {
+      this.fence.release(ticket)
+    }
+    return results
+  }
+
+  /**
+   * Copies (and so validates) `value`, then writes it to both tiers. Returns the private copy
+   * and its encoded size. Throws `SerializationError` before touching any tier.
+   */
+  prepare(value: unknown, plan: WritePlan, now = Date.now()): Prepared {
+    const copy = copyValue(value)
+    const freshUntil = now + plan.ttlMs
+    const bytes = encodeEntry({ value: copy, freshUntil, tags: plan.tags }, this.#options.compressionThreshold)
+    return { copy, bytes, freshUntil, plan }
+  }
+
+  /** Writes a prepared value; the caller has already fenced or decided it may store. */
+  async write(key: string, prepared: Prepared): Promise<void> {
+    this.#writeL1(key, prepared)
+    this.#metrics.recordWrite(prepared.bytes.length)
+    const l2 = this.l2
+    if (l2 === undefined) return
+    const { plan } = prepared
+    const applied = await l2.set(key, prepared.bytes, plan.ttlMs + plan.staleMs, plan.tags)
+    // A failed write may leave an older value in L2: delete it (replayed on recovery if need be).
+    if (!applied) await l2.delete([key])
+  }
+
+  /** Writes many prepared values with one L2 round trip. */
+  async writeMany(items: readonly { key: string; prepared: Prepared }[]): Promise<void> {
+    for (const { key, prepared } of items) {
+      this.#writeL1(key, prepared)
+      this.#metrics.recordWrite(prepared.bytes.length)
+    }
+    const l2 = this.l2
+    if (l2 === undefined || items.length === 0) return
+    const applied = await l2.setMany(
+      items.map(({ key, prepared: p }) => ({
+        key,
+        value: p.bytes,
+        ttlMs: p.plan.ttlMs + p.plan.staleMs,
+        tags: p.plan.tags,
+      })),
+    )
+    if (!applied) await l2.delete(items.map((item) => item.key))
+  }
+
+  /** Keeps a native value (counter, set) in L1 because no L2 can hold it. */
+  writeNative(key: string, value: number | Set<string>, ttlMs: number): void {
+    this.fence.touchKey(key)
+    this.l1?.set(key, { value, size: nativeSize(value), freshUntil: Date.now() + ttlMs, tags: [], native: true }, ttlMs)
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    for (const key of keys) {
+      this.fence.touchKey(key)
+      this.l1?.delete(key)
+    }
+    await this.l2?.delete(keys)
+  }
+
+  async deleteByTags(tags: readonly string[]): Promise<number> {
+    for (const tag of tags) this.fence.touchTag(tag)
+    const local = this.l1?.deleteByTags(tags) ?? 0
+    const remote = (await this.l2?.deleteByTags(tags)) ?? 0
+    return Math.max(local, remote)
+  }
+
+  async deleteByPattern(pattern: string | RegExp): Promise<number> {
+    const matches = keyMatcher(pattern)
+    this.fence.touchMatching(matches)
+    const local = this.l1?.deleteWhere(matches) ?? 0
+    const remote = (await this.l2?.deleteByPattern(pattern)) ?? 0
+    return Math.max(local, remote)
+  }
+
+  async clear(): Promise<void> {
+    this.fence.touchAll()
+    this.l1?.clear()
+    await this.l2?.clear()
+  }
+
+  #writeL1(key: string, prepared: Prepared): void {
+    const l1 = this.l1
+    if (l1 === undefined) return
+    const { plan } = prepared
+    const lifeMs = plan.ttlMs + plan.staleMs
+    const ttlMs = plan.localTtlMs === undefined ? lifeMs : Math.min(plan.localTtlMs, lifeMs)
+    const freshUntil =
+      plan.localTtlMs === undefined ? prepared.freshUntil : Math.min(prepared.freshUntil, Date.now() + plan.localTtlMs)
+    l1.set(key, { value: prepared.copy, size: prepared.bytes.length, freshUntil, tags: plan.tags, native: false }, ttlMs)
+  }
+
+  #promote(key: string, entry: DecodedEntry): void {
+    const l1 = this.l1
+    if (l1 === undefined) return
+    const now = Date.now()
+    const cap = this.#options.localTtlMs
+    const freshUntil = cap === undefined ? entry.freshUntil : Math.min(entry.freshUntil, now + cap)
+    if (freshUntil <= now) return
+    l1.set(key, { value: entry.value, size: entry.size, freshUntil, tags: entry.tags, native: false }, freshUntil - now)
+  }
+
+  #decode(bytes: Buffer, key: string): DecodedEntry | undefined {
+    try {
+      return decodeEntry(bytes, key)
+    } catch (error) {
+      const corrupted = error instanceof CorruptedValueError ? error : new CorruptedValueError(key, String(error), error)
+      this.#metrics.corruptedValues++
+      this.#options.onError(corrupted, 'decode', key)
+      return undefined
+    }
+  }
+}
+
+export interface Prepared {
+  copy: unknown
+  bytes: Buffer
+  freshUntil: number
+  plan: WritePlan
+}
+
+/** Memory-kept sets are only for `getSet`; `get` does not hand them out (as Redis would refuse). */
+export function isHiddenNative(entry: L1Entry): boolean {
+  return entry.native && typeof entry.value !== 'number'
+}
+
+function nativeSize(value: number | Set<string>): number {
+  if (typeof value === 'number') return 8
+  let size = 0
+  for (const member of value) size += member.length * 2 + 16
+  return size
+}

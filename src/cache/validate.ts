@@ -1,0 +1,57 @@
+import { ErrorCodes, invalid, type ValidationError } from '../errors.js'
+import { type Duration, toMs } from './duration.js'
+
+const MAX_TAG_LENGTH = 512
+
+function keyError(field: string, key: unknown, maxKeyLength: number): ValidationError {
+  if (typeof key !== 'string') {
+    return invalid(field, `must be a string, got ${key === null ? 'null' : typeof key}`, ErrorCodes.INVALID_KEY)
+  }
+  if (key.length === 0) return invalid(field, 'must not be empty', ErrorCodes.INVALID_KEY)
+  return invalid(field, `is ${key.length} characters, longer than maxKeyLength ${maxKeyLength}`, ErrorCodes.INVALID_KEY)
+}
+
+/** Throws `ERR_INVALID_KEY` unless `key` is a non-empty string of at most `maxKeyLength` chars. */
+export function assertKey(key: unknown, maxKeyLength: number, field = 'key'): asserts key is string {
+  if (typeof key !== 'string' || key.length === 0 || key.length > maxKeyLength) {
+    throw keyError(field, key, maxKeyLength)
+  }
+}
+
+/** Validates a list of keys, naming the position of the first bad one (`keys[3]`). */
+export function assertKeys(keys: unknown, maxKeyLength: number, field = 'keys'): asserts keys is string[] {
+  if (!Array.isArray(keys)) throw invalid(field, 'must be an array of keys', ErrorCodes.INVALID_KEY)
+  for (let i = 0; i < keys.length; i++) assertKey(keys[i], maxKeyLength, `${field}[${i}]`)
+}
+
+/** Normalises `tag | tag[] | undefined` into a deduplicated array; each tag a non-empty string. */
+export function normalizeTags(tags: unknown, field = 'tags'): readonly string[] {
+  if (tags === undefined) return EMPTY
+  const list = typeof tags === 'string' ? [tags] : tags
+  if (!Array.isArray(list)) throw invalid(field, 'must be a string or an array of strings')
+  if (list.length === 0) return EMPTY
+  for (let i = 0; i < list.length; i++) {
+    const tag = list[i]
+    if (typeof tag !== 'string' || tag.length === 0 || tag.length > MAX_TAG_LENGTH) {
+      throw invalid(`${field}[${i}]`, `must be a non-empty string of at most ${MAX_TAG_LENGTH} characters`)
+    }
+  }
+  return list.length === 1 ? list : [...new Set(list as string[])]
+}
+
+/** A TTL option: absent → `fallback`; otherwise a duration > 0. */
+export function ttlOrDefault(value: Duration | undefined, fallback: number, field = 'ttl'): number {
+  if (value === undefined) return fallback
+  const ms = toMs(value, field)
+  if (ms === 0) throw invalid(field, 'must be greater than 0', ErrorCodes.INVALID_TTL)
+  return ms
+}
+
+/** An options bag: absent or a plain object. */
+export function assertOptionsObject(value: unknown, field: string): void {
+  if (value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+    throw invalid(field, 'must be an object')
+  }
+}
+
+export const EMPTY: readonly string[] = Object.freeze([])

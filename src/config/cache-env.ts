@@ -1,0 +1,361 @@
+/**
+ * `CacheOptions` from environment variables (SPEC section 5, cache rows): what
+ * `CacheManager.fromEnv()` reads. Every variable keeps the unit its seed gives it; every bad value
+ * or contradiction is a `ValidationError` with code `ERR_INVALID_ENV` whose `field` is the
+ * variable, so a misconfigured deployment fails at start-up instead of running with a guess.
+ */
+import type { RedisOptions } from 'ioredis'
+import type { CacheOptions } from '../cache/options.js'
+import {
+  type Env,
+  type EnvVariableDoc,
+  envError,
+  parseBoolean,
+  parseInteger,
+  parseNonNegativeInt,
+  parsePort,
+  parsePositiveInt,
+  parseSecondsAsMs,
+  parseUrl,
+  quoteEnvValue,
+  readRaw,
+  readSpecificOrGeneral,
+  readString,
+} from './env-parsers.js'
+
+/** Port ioredis connects to when none is given. */
+const DEFAULT_REDIS_PORT = 6379
+/** Same bound as `CacheOptions.prefix` in `options.ts`, checked here so the error names the variable. */
+const MAX_PREFIX_LENGTH = 256
+
+/**
+ * The cache's environment variables, in the order a reader needs them. The README's configuration
+ * table and any `--help` output are generated from this list (see `formatEnvTable` and
+ * `formatEnvHelp` in `env-parsers.ts`), so documentation cannot drift from what is parsed.
+ */
+export const CACHE_ENV_VARIABLES: readonly EnvVariableDoc[] = Object.freeze(
+  [
+    {
+      name: 'REDIS_URL',
+      meaning:
+        'Redis for the L2 tier. Parts it leaves out (port, password, database) may come from REDIS_PORT, REDIS_PASSWORD, REDIS_DB; parts both give must agree.',
+      unit: 'redis:// or rediss:// URL',
+      default: 'memory only',
+      example: 'redis://localhost:6379/0',
+    },
+    {
+      name: 'REDIS_HOST',
+      meaning: 'Redis host for the L2 tier, when REDIS_URL is not used.',
+      unit: 'host name or IP',
+      default: 'memory only',
+      example: 'localhost',
+    },
+    {
+      name: 'REDIS_PORT',
+      meaning: 'Redis port (with REDIS_HOST or REDIS_URL).',
+      unit: 'TCP port',
+      default: '6379',
+    },
+    {
+      name: 'REDIS_PASSWORD',
+      meaning: 'Redis password (with REDIS_HOST or REDIS_URL). Taken verbatim, not trimmed.',
+      unit: '',
+      default: 'none',
+    },
+    {
+      name: 'REDIS_DB',
+      meaning: 'Redis logical database index (with REDIS_HOST or REDIS_URL).',
+      unit: 'integer >= 0',
+      default: '0',
+    },
+    {
+      name: 'UPSTASH_REDIS_REST_URL',
+      meaning:
+        "Upstash REST endpoint (seed 003). Needs UPSTASH_REDIS_REST_TOKEN. The Upstash driver is not in this version: set REDIS_URL to Upstash's redis:// endpoint instead.",
+      unit: 'https:// URL',
+      default: '',
+    },
+    {
+      name: 'UPSTASH_REDIS_REST_TOKEN',
+      meaning: 'Upstash REST token, with UPSTASH_REDIS_REST_URL.',
+      unit: '',
+      default: '',
+    },
+    {
+      name: 'CACHE_ENABLED',
+      meaning: 'false turns the cache into a pass-through: reads miss, writes are dropped.',
+      unit: 'boolean',
+      default: 'true',
+    },
+    {
+      name: 'ENABLE_LOCAL_CACHE',
+      meaning: 'false turns off the in-process L1 tier (needs Redis).',
+      unit: 'boolean',
+      default: 'true',
+    },
+    {
+      name: 'ENABLE_REDIS_CACHE',
+      meaning:
+        'false ignores the Redis settings (memory only); true requires REDIS_URL or REDIS_HOST.',
+      unit: 'boolean',
+      default: 'on when Redis is configured',
+    },
+    {
+      name: 'CACHE_TTL',
+      meaning: 'Default TTL of an entry (seed 000). Must agree with CACHE_DEFAULT_TTL if both set.',
+      unit: 'ms',
+      default: '3600000',
+      example: '3600000',
+    },
+    {
+      name: 'CACHE_DEFAULT_TTL',
+      meaning: 'Default TTL of an entry (seed 003). Must agree with CACHE_TTL if both set.',
+      unit: 'seconds',
+      default: '3600',
+      example: '3600',
+    },
+    {
+      name: 'CACHE_PREFIX',
+      meaning: 'Prefix of every Redis key the cache writes; clear() removes this prefix only.',
+      unit: '',
+      default: 'stratacache:',
+      example: 'myapp:',
+    },
+    {
+      name: 'CACHE_COMPRESSION_THRESHOLD',
+      meaning: 'L2 values whose encoded size exceeds this are compressed.',
+      unit: 'bytes',
+      default: '1024',
+    },
+  ].map((v) => Object.freeze(v)),
+)
+
+/** The Redis settings given as separate variables; only those that are set. */
+interface RedisParts {
+  host?: string
+  port?: number
+  password?: string
+  db?: number
+}
+
+function readRedisHost(env: Env): string | undefined {
+  const host = readString(env, 'REDIS_HOST')
+  if (host === undefined) return undefined
+  // Catch the two usual slips with a message that says where the value belongs.
+  if (host.includes('://')) {
+    throw envError('REDIS_HOST', `${quoteEnvValue(host)} is a URL; put it in REDIS_URL instead`)
+  }
+  if (/^[^:[\]]+:\d+$/.test(host)) {
+    throw envError(
+      'REDIS_HOST',
+      `${quoteEnvValue(host)} includes a port; put the port in REDIS_PORT instead`,
+    )
+  }
+  if (/[\s/@]/.test(host)) {
+    throw envError('REDIS_HOST', `${quoteEnvValue(host)} is not a host name or IP address`)
+  }
+  return host
+}
+
+function readRedisParts(env: Env): RedisParts {
+  const parts: RedisParts = {}
+  const host = readRedisHost(env)
+  const port = parsePort(env, 'REDIS_PORT')
+  // A password is a secret: taken as written, and never quoted in a message.
+  const password = readRaw(env, 'REDIS_PASSWORD')
+  const db = parseNonNegativeInt(env, 'REDIS_DB')
+  if (host !== undefined) parts.host = host
+  if (port !== undefined) parts.port = port
+  if (password !== undefined) parts.password = password
+  if (db !== undefined) parts.db = db
+  return parts
+}
+
+/** `[::1]` and `::1`, `LocalHost` and `localhost` name the same host. */
+const normalizeHost = (h: string) => h.replace(/^\[(.*)\]$/, '$1').toLowerCase()
+
+/**
+ * Combines `REDIS_URL` with whatever of `REDIS_HOST/PORT/PASSWORD/DB` is also set. The URL is the
+ * more specific setting (one value that says everything) and is what gets used; a separate
+ * variable may fill in a part the URL leaves out (a common pattern: the URL in config, the password
+ * in a secret store), but one that contradicts the URL is an error naming both.
+ */
+function mergeRedisUrl(urlText: string, parts: RedisParts): string {
+  const url = new URL(urlText)
+  const conflict = (variable: string, detail: string) =>
+    envError('REDIS_URL', `conflicts with ${variable}: ${detail}; set only one, or make them agree`)
+
+  if (parts.host !== undefined && normalizeHost(parts.host) !== normalizeHost(url.hostname)) {
+    throw conflict(
+      'REDIS_HOST',
+      `the URL's host is ${quoteEnvValue(url.hostname)} but REDIS_HOST is ${quoteEnvValue(parts.host)}`,
+    )
+  }
+  let changed = false
+  if (parts.port !== undefined) {
+    if (url.port === '') {
+      url.port = String(parts.port)
+      changed = true
+    } else if (Number(url.port) !== parts.port) {
+      throw conflict('REDIS_PORT', `the URL's port is ${url.port} but REDIS_PORT is ${parts.port}`)
+    }
+  }
+  if (parts.password !== undefined) {
+    if (url.password === '') {
+      url.password = encodeURIComponent(parts.password)
+      changed = true
+    } else if (decodeURIComponent(url.password) !== parts.password) {
+      // Neither password is shown: this message ends up in logs.
+      throw conflict('REDIS_PASSWORD', 'the password in the URL differs from REDIS_PASSWORD')
+    }
+  }
+  const path = url.pathname
+  const urlDb = path === '' || path === '/' ? undefined : path.slice(1)
+  if (urlDb !== undefined && !/^\d+$/.test(urlDb)) {
+    // ioredis reads the path as the database index; anything else would fail at connect time.
+    throw envError(
+      'REDIS_URL',
+      `path ${quoteEnvValue(path)} is not a database index (expected e.g. redis://host:6379/0)`,
+    )
+  }
+  if (parts.db !== undefined) {
+    if (urlDb === undefined) {
+      url.pathname = `/${parts.db}`
+      changed = true
+    } else if (Number(urlDb) !== parts.db) {
+      throw conflict('REDIS_DB', `the URL's database is ${urlDb} but REDIS_DB is ${parts.db}`)
+    }
+  }
+  // Unchanged: hand back the user's own spelling rather than a re-serialised one.
+  return changed ? url.href : urlText
+}
+
+/** The L2 connection the environment describes, or `undefined` when it describes none. */
+function readRedis(env: Env): string | RedisOptions | undefined {
+  const url = parseUrl(env, 'REDIS_URL', { protocols: ['redis', 'rediss'] })
+  const parts = readRedisParts(env)
+  if (url !== undefined) return mergeRedisUrl(url, parts)
+  if (parts.host !== undefined) {
+    const options: RedisOptions = { host: parts.host, port: parts.port ?? DEFAULT_REDIS_PORT }
+    if (parts.password !== undefined) options.password = parts.password
+    if (parts.db !== undefined) options.db = parts.db
+    return options
+  }
+  // PORT/PASSWORD/DB without a host: Redis was meant, but where? Refusing beats silently running
+  // memory-only (or guessing localhost) while the operator believes Redis is in use.
+  const orphan = (['port', 'password', 'db'] as const).find((k) => parts[k] !== undefined)
+  if (orphan !== undefined) {
+    const variable = `REDIS_${orphan.toUpperCase()}`
+    throw envError(variable, 'is set but neither REDIS_URL nor REDIS_HOST is; set one of them')
+  }
+  return undefined
+}
+
+/** Checks the Upstash pair; returns whether it is fully configured. */
+function readUpstash(env: Env): boolean {
+  const url = parseUrl(env, 'UPSTASH_REDIS_REST_URL', { protocols: ['https', 'http'] })
+  const token = readString(env, 'UPSTASH_REDIS_REST_TOKEN')
+  if (url !== undefined && token === undefined) {
+    throw envError('UPSTASH_REDIS_REST_TOKEN', 'must be set when UPSTASH_REDIS_REST_URL is set')
+  }
+  if (token !== undefined && url === undefined) {
+    throw envError('UPSTASH_REDIS_REST_URL', 'must be set when UPSTASH_REDIS_REST_TOKEN is set')
+  }
+  return url !== undefined
+}
+
+function readPrefix(env: Env): string | undefined {
+  const prefix = readString(env, 'CACHE_PREFIX')
+  if (prefix !== undefined && prefix.length > MAX_PREFIX_LENGTH) {
+    throw envError(
+      'CACHE_PREFIX',
+      `${quoteEnvValue(prefix)} is ${prefix.length} characters long; at most ${MAX_PREFIX_LENGTH} allowed`,
+    )
+  }
+  return prefix
+}
+
+/**
+ * Builds {@link CacheOptions} from environment variables ({@link CACHE_ENV_VARIABLES}). Only the
+ * options the environment sets appear in the result, so it can be spread over code defaults.
+ * Nothing set gives `{}`: a memory-only cache.
+ *
+ * Decisions on variables that overlap:
+ * - `REDIS_URL` and `REDIS_HOST`/`PORT`/`PASSWORD`/`DB`: the URL is used; the others may fill in
+ *   what the URL leaves out; a contradiction is an error (`field` `REDIS_URL`, message names both).
+ *   `REDIS_PORT`/`PASSWORD`/`DB` without a URL or host is an error.
+ * - `CACHE_TTL` (ms) and `CACHE_DEFAULT_TTL` (seconds): either sets `ttl` (in ms); both set to
+ *   different durations is an error (`field` `CACHE_TTL`, message names both).
+ * - `ENABLE_REDIS_CACHE=false` wins over any Redis settings (they are still validated);
+ *   `ENABLE_REDIS_CACHE=true` without `REDIS_URL`/`REDIS_HOST` is an error.
+ * - `UPSTASH_REDIS_REST_URL`/`TOKEN` must come as a pair; they are ignored when `REDIS_*` is set,
+ *   and an error otherwise, because the Upstash driver is not part of this version.
+ * - `ENABLE_LOCAL_CACHE=false` with no Redis is an error: the cache would have no tier.
+ *
+ * @throws {ValidationError} code `ERR_INVALID_ENV`, `field` = the variable at fault.
+ *
+ * @example
+ * ```ts
+ * cacheOptionsFromEnv({ REDIS_URL: 'redis://localhost:6379', CACHE_DEFAULT_TTL: '600' })
+ * // { redis: 'redis://localhost:6379', ttl: 600000 }
+ * ```
+ */
+export function cacheOptionsFromEnv(env: Env = process.env): CacheOptions {
+  const options: CacheOptions = {}
+
+  const enabled = parseBoolean(env, 'CACHE_ENABLED')
+  if (enabled !== undefined) options.enabled = enabled
+
+  const ttl = readSpecificOrGeneral(
+    env,
+    { name: 'CACHE_TTL', read: (e, n) => parsePositiveInt(e, n, 'ms') },
+    { name: 'CACHE_DEFAULT_TTL', read: (e, n) => parseSecondsAsMs(e, n) },
+  )
+  if (ttl !== undefined) options.ttl = ttl
+
+  const prefix = readPrefix(env)
+  if (prefix !== undefined) options.prefix = prefix
+
+  const threshold = parseInteger(env, 'CACHE_COMPRESSION_THRESHOLD', { min: 0, unit: 'bytes' })
+  if (threshold !== undefined) options.compressionThreshold = threshold
+
+  // Read every Redis-related variable before deciding anything, so that a bad value is reported
+  // even when a switch would make it irrelevant: a typo should not wait for the day it matters.
+  const redisEnabled = parseBoolean(env, 'ENABLE_REDIS_CACHE')
+  const redis = readRedis(env)
+  const upstash = readUpstash(env)
+
+  let hasRedis: boolean
+  if (redisEnabled === false) {
+    options.redis = false
+    hasRedis = false
+  } else if (redis !== undefined) {
+    options.redis = redis
+    hasRedis = true
+  } else if (upstash) {
+    throw envError(
+      'UPSTASH_REDIS_REST_URL',
+      "is set, but the Upstash REST driver is not available in this version of stratacache; use Upstash's redis:// or rediss:// endpoint in REDIS_URL instead, or unset the UPSTASH_REDIS_REST_* variables",
+    )
+  } else if (redisEnabled === true) {
+    throw envError(
+      'ENABLE_REDIS_CACHE',
+      'is true but no Redis is configured; set REDIS_URL or REDIS_HOST',
+    )
+  } else {
+    hasRedis = false
+  }
+
+  const localEnabled = parseBoolean(env, 'ENABLE_LOCAL_CACHE')
+  if (localEnabled === false && !hasRedis) {
+    const why =
+      redisEnabled === false ? 'ENABLE_REDIS_CACHE is false' : 'no REDIS_URL or REDIS_HOST is set'
+    throw envError(
+      'ENABLE_LOCAL_CACHE',
+      `is false but ${why}: the cache would have no tier left; enable one of them`,
+    )
+  }
+  if (localEnabled !== undefined) options.local = localEnabled
+
+  return options
+}

@@ -1,0 +1,30 @@
+/**
+ * stratacache: a two-tier cache (in-process L1, Redis L2) for Node.js backends.
+ * @packageDocumentation
+ */
+export {
+  type BatchItem,
+  CacheManager,
+  type GetOrComputeOptions,
+  type SetOptions,
+} from './cache/cache-manager.js'
+export { type CustomType, registerType } from './cache/codec.js'
+export type { Duration } from './cache/duration.js'
+export type { CacheEventName, CacheEvents, Tier } from './cache/events.js'
+export { CacheKeyBuilder } from './cache/key-builder.js'
+export type { L1Stats } from './cache/l1-store.js'
+export type { CacheMetricsSnapshot } from './cache/metrics.js'
+export type { CacheOptions, LocalCacheOptions } from './cache/options.js'
+export { CACHE_PRESETS } from './cache/presets.js'
+export { cacheOptionsFromEnv } from './config/cache-env.js'
+export type { L2Driver, L2WriteItem } from './drivers/l2-driver.js'
+export {
+  CorruptedValueError,
+  type ErrorCode,
+  ErrorCodes,
+  L2Error,
+  LoaderTimeoutError,
+  SerializationError,
+  StrataCacheError,
+  ValidationError,
+} from './errors.js'
