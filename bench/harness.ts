@@ -23,8 +23,8 @@ export interface HarnessOptions {
 }
 
 export const FULL: HarnessOptions = {
-  samples: 40,
-  sampleMs: 25,
+  samples: 50,
+  sampleMs: 30,
   warmupMs: 300,
   maxIterations: 1_000_000,
 }
@@ -66,20 +66,39 @@ async function timeCalls(run: () => Promise<unknown>, iterations: number): Promi
   return Number(now() - start)
 }
 
-/** Warms up for about `warmupMs` and returns an estimate of ns per call. */
-async function warmUp(run: () => Promise<unknown>, warmupMs: number): Promise<number> {
-  const deadline = Date.now() + warmupMs
+/**
+ * Warms up for about `warmupMs`, then calibrates: three batches of about a third of a sample
+ * each, whose median ns per call decides M. (A single batch would let one burst of noise, or a
+ * connection still settling, make every sample of this candidate far longer or shorter than the
+ * others'.)
+ */
+async function warmUpAndCalibrate(
+  run: () => Promise<unknown>,
+  options: HarnessOptions,
+): Promise<number> {
+  const deadline = Date.now() + options.warmupMs
   let batch = 1
-  let lastNsPerCall = Number.POSITIVE_INFINITY
+  let nsPerCall = Number.POSITIVE_INFINITY
   let calls = 0
   do {
     const elapsed = await timeCalls(run, batch)
     calls += batch
-    lastNsPerCall = elapsed / batch
+    nsPerCall = elapsed / batch
     // Grow the batch until one batch costs ~5 ms, so the estimate is not dominated by timer cost.
-    if (elapsed < 5e6) batch = Math.min(batch * 2, 1_000_000)
+    if (elapsed < 5e6) batch = Math.min(batch * 2, options.maxIterations)
   } while (Date.now() < deadline || calls < 3)
-  return lastNsPerCall
+  const estimates: number[] = []
+  for (let i = 0; i < 3; i++) {
+    const m = clampIterations((options.sampleMs * 1e6) / 3 / Math.max(nsPerCall, 1), options)
+    nsPerCall = (await timeCalls(run, m)) / m
+    estimates.push(nsPerCall)
+  }
+  estimates.sort((x, y) => x - y)
+  return clampIterations((options.sampleMs * 1e6) / Math.max(estimates[1]!, 1), options)
+}
+
+function clampIterations(m: number, options: HarnessOptions): number {
+  return Math.min(options.maxIterations, Math.max(1, Math.round(m)))
 }
 
 /** Value at quantile `q` (0..1) of sorted `values`, linear interpolation. */
@@ -124,9 +143,7 @@ export async function measureGroup(
 
   for (const c of candidates) {
     try {
-      const nsPerCall = await warmUp(c.run, options.warmupMs)
-      const m = Math.round((options.sampleMs * 1e6) / Math.max(nsPerCall, 1))
-      iterations.set(c.name, Math.min(options.maxIterations, Math.max(1, m)))
+      iterations.set(c.name, await warmUpAndCalibrate(c.run, options))
       samples.set(c.name, [])
     } catch (error) {
       failures.set(c.name, error)

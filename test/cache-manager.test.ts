@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { CacheManager, type CacheOptions } from '../src/index.js'
-import { REDIS_URL, keysUnder, rawRedis, uniquePrefix } from './support/redis.js'
+import { keysUnder, REDIS_URL, rawRedis, uniquePrefix } from './support/redis.js'
 import { waitFor } from './support/wait.js'
 
 let raw: Redis
@@ -68,7 +68,11 @@ describe.each(modes)('CacheManager (%s)', (mode, makeOptions) => {
     const first = await cache.get<typeof value>('iso')
     first!.nested.ok = false
     first!.list.length = 0
-    expect(await cache.get('iso')).toEqual({ list: [1, 2], nested: { ok: true }, when: new Date(1000) })
+    expect(await cache.get('iso')).toEqual({
+      list: [1, 2],
+      nested: { ok: true },
+      when: new Date(1000),
+    })
   })
 
   it('expires entries after their TTL', async () => {
@@ -108,7 +112,11 @@ describe.each(modes)('CacheManager (%s)', (mode, makeOptions) => {
     await cache.set('product:2', 2, { tags: 'products' })
     await cache.set('category:1', 3, { tags: ['categories'] })
     await cache.invalidateByTag('products')
-    expect(await cache.getBatch(['product:1', 'product:2', 'category:1'])).toEqual([undefined, undefined, 3])
+    expect(await cache.getBatch(['product:1', 'product:2', 'category:1'])).toEqual([
+      undefined,
+      undefined,
+      3,
+    ])
     if (withRedis) {
       // Nothing tagged "products" is left in Redis: a second instance (fresh L1) misses too.
       const other = make()
@@ -120,11 +128,17 @@ describe.each(modes)('CacheManager (%s)', (mode, makeOptions) => {
   it('invalidates by glob and by RegExp, counting what it removed', async () => {
     options = makeOptions()
     cache = make()
-    await cache.setBatch(['product:1', 'product:2', 'product:list:1', 'cart:9'].map((key) => ({ key, value: key })))
+    await cache.setBatch(
+      ['product:1', 'product:2', 'product:list:1', 'cart:9'].map((key) => ({ key, value: key })),
+    )
     expect(await cache.invalidateByPattern('product:?')).toBe(2)
     expect(await cache.get('product:list:1')).toBe('product:list:1')
     expect(await cache.invalidateByPattern(/^product:list:/)).toBe(1)
-    expect(await cache.getBatch(['product:1', 'product:list:1', 'cart:9'])).toEqual([undefined, undefined, 'cart:9'])
+    expect(await cache.getBatch(['product:1', 'product:list:1', 'cart:9'])).toEqual([
+      undefined,
+      undefined,
+      'cart:9',
+    ])
   })
 
   it('returns getBatch results aligned with the keys, mixing hits and misses', async () => {
@@ -137,7 +151,12 @@ describe.each(modes)('CacheManager (%s)', (mode, makeOptions) => {
       ],
       ['batch'],
     )
-    expect(await cache.getBatch(['k0', 'k1', 'k2', 'k3'])).toEqual([undefined, { n: 1 }, undefined, [3]])
+    expect(await cache.getBatch(['k0', 'k1', 'k2', 'k3'])).toEqual([
+      undefined,
+      { n: 1 },
+      undefined,
+      [3],
+    ])
     await cache.invalidateByTag('batch')
     expect(await cache.getBatch(['k1', 'k3'])).toEqual([undefined, undefined])
   })
@@ -321,10 +340,17 @@ describe('CacheManager across instances on one Redis', () => {
     const metrics = cache.getMetrics()
     expect(metrics.corruptedValues).toBe(4)
     expect(metrics.errors).toBe(4)
-    expect(errors).toEqual(['ERR_CORRUPTED_VALUE', 'ERR_CORRUPTED_VALUE', 'ERR_CORRUPTED_VALUE', 'ERR_CORRUPTED_VALUE'])
+    expect(errors).toEqual([
+      'ERR_CORRUPTED_VALUE',
+      'ERR_CORRUPTED_VALUE',
+      'ERR_CORRUPTED_VALUE',
+      'ERR_CORRUPTED_VALUE',
+    ])
     // The loader repairs it.
     expect(await cache.getOrCompute('bad', () => 'fixed')).toBe('fixed')
-    expect(await new CacheManager({ redis: REDIS_URL, prefix, local: false }).get('bad')).toBe('fixed')
+    expect(await new CacheManager({ redis: REDIS_URL, prefix, local: false }).get('bad')).toBe(
+      'fixed',
+    )
     await cache.clear()
     await cache.close()
   })

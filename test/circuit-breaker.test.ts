@@ -56,6 +56,17 @@ describe('CircuitBreaker', () => {
     expect(changes).toEqual(['closed->open', 'open->half-open', 'half-open->closed'])
   })
 
+  it('keeps a fixed open period by default', () => {
+    const { breaker, clock } = setup()
+    breaker.trip()
+    for (let i = 0; i < 3; i++) {
+      clock.now = breaker.retryAt
+      expect(breaker.allowRequest()).toBe(true)
+      breaker.onFailure()
+      expect(breaker.retryAt - clock.now).toBe(100)
+    }
+  })
+
   it('a failed probe reopens with a doubled period, capped, reset by a success', () => {
     const { breaker, clock } = setup({ openMs: 100, maxOpenMs: 300 })
     breaker.trip()
@@ -85,7 +96,7 @@ describe('CircuitBreaker', () => {
   })
 
   it('trip() while half-open counts as a failed probe; reset() closes at once', () => {
-    const { breaker, clock } = setup()
+    const { breaker, clock } = setup({ maxOpenMs: 400 })
     breaker.trip()
     clock.now = breaker.retryAt
     breaker.allowRequest()
@@ -137,6 +148,6 @@ describe('CircuitBreaker', () => {
     expect(() => new CircuitBreaker({ openMs: 100, maxOpenMs: 50 })).toThrow(/maxOpenMs/)
     expect(new CircuitBreaker().failureThreshold).toBe(5)
     expect(new CircuitBreaker().openMs).toBe(1000)
-    expect(new CircuitBreaker({ openMs: 200 }).maxOpenMs).toBe(800)
+    expect(new CircuitBreaker({ openMs: 200 }).maxOpenMs).toBe(200)
   })
 })

@@ -347,6 +347,21 @@ describe('encodeEntry', () => {
     expect(() => encodeEntry(entry, false)).toThrowError(expect.objectContaining({ field }))
   })
 
+  it('ignores enumerable properties someone added to Object.prototype', () => {
+    const proto = Object.prototype as Record<string, unknown>
+    proto.injected = () => 'polluted'
+    proto.injectedMap = new Map([[1, 2]])
+    try {
+      const value = copyValue({ a: 1, nested: { b: new Map([['k', 1]]) } })
+      const decoded = decodeEntry(encodeEntry({ value, freshUntil: 1, tags: [] }, false), 'k').value
+      expectSame(decoded, value)
+      expect(Object.keys(decoded as object)).toEqual(['a', 'nested'])
+    } finally {
+      delete proto.injected
+      delete proto.injectedMap
+    }
+  })
+
   it('encodedSize matches the msgpack body of an entry', () => {
     const row = copyValue(prismaRow())
     const body = encodeEntry({ value: row, freshUntil: 0, tags: [] }, false).length - 2

@@ -66,7 +66,9 @@ describe.each(modes)('getOrCompute (%s)', (_mode, makeOptions) => {
     const options = { ttl: 30, staleWhileRevalidate: '1m' }
     expect(await cache.getOrCompute('swr', load, options)).toBe(1)
     await waitFor(async () => !(await cache.has('swr')), { what: 'the entry to go stale' })
-    const stale = await Promise.all(Array.from({ length: 20 }, () => cache.getOrCompute('swr', load, options)))
+    const stale = await Promise.all(
+      Array.from({ length: 20 }, () => cache.getOrCompute('swr', load, options)),
+    )
     expect(stale).toEqual(Array(20).fill(1))
     expect(version).toBe(2)
     expect(cache.getMetrics().staleHits).toBe(20)
@@ -80,14 +82,18 @@ describe.each(modes)('getOrCompute (%s)', (_mode, makeOptions) => {
     const cache = make()
     const errors: string[] = []
     cache.on('error', ({ operation }) => errors.push(operation))
-    expect(await cache.getOrCompute('sie', () => 'good', { ttl: 30, staleIfError: '1m' })).toBe('good')
+    expect(await cache.getOrCompute('sie', () => 'good', { ttl: 30, staleIfError: '1m' })).toBe(
+      'good',
+    )
     await waitFor(async () => !(await cache.has('sie')), { what: 'the entry to go stale' })
     const failing = () => {
       throw new Error('database down')
     }
     expect(await cache.getOrCompute('sie', failing, { ttl: 30, staleIfError: '1m' })).toBe('good')
     expect(errors).toEqual(['getOrCompute'])
-    await expect(cache.getOrCompute('never-cached', failing, { staleIfError: true })).rejects.toThrow('database down')
+    await expect(
+      cache.getOrCompute('never-cached', failing, { staleIfError: true }),
+    ).rejects.toThrow('database down')
     expect(cache.getMetrics().loaderErrors).toBe(2)
   })
 
@@ -96,7 +102,10 @@ describe.each(modes)('getOrCompute (%s)', (_mode, makeOptions) => {
     await cache.getOrCompute('old', () => 'v1', { ttl: 20, staleIfError: 20 })
     await new Promise((resolve) => setTimeout(resolve, 80))
     await expect(
-      cache.getOrCompute('old', () => Promise.reject(new Error('boom')), { ttl: 20, staleIfError: 20 }),
+      cache.getOrCompute('old', () => Promise.reject(new Error('boom')), {
+        ttl: 20,
+        staleIfError: 20,
+      }),
     ).rejects.toThrow('boom')
   })
 
@@ -104,7 +113,9 @@ describe.each(modes)('getOrCompute (%s)', (_mode, makeOptions) => {
     const cache = make()
     const gate = deferred<string>()
     const started = Date.now()
-    await expect(cache.getOrCompute('slow', () => gate.promise, { timeout: 50 })).rejects.toMatchObject({
+    await expect(
+      cache.getOrCompute('slow', () => gate.promise, { timeout: 50 }),
+    ).rejects.toMatchObject({
       code: 'ERR_LOADER_TIMEOUT',
     })
     expect(Date.now() - started).toBeLessThan(1_000)
@@ -146,10 +157,14 @@ describe.each(modes)('getOrCompute (%s)', (_mode, makeOptions) => {
       const gate = deferred()
       const key = `fill:${name}`
       const before = cache.getMetrics().loaderCalls
-      const pending = cache.getOrCompute(key, async () => {
-        await gate.promise
-        return name
-      }, { tags: ['t'] })
+      const pending = cache.getOrCompute(
+        key,
+        async () => {
+          await gate.promise
+          return name
+        },
+        { tags: ['t'] },
+      )
       await waitFor(() => cache.getMetrics().loaderCalls > before, { what: 'loader start' })
       await invalidate(cache)
       gate.resolve()

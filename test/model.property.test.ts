@@ -36,13 +36,23 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constant('set' as const), key, value, tags }),
   fc.record({ op: fc.constant('get' as const), key }),
   fc.record({ op: fc.constant('has' as const), key }),
-  fc.record({ op: fc.constant('delete' as const), keys: fc.uniqueArray(key, { minLength: 1, maxLength: 3 }) }),
+  fc.record({
+    op: fc.constant('delete' as const),
+    keys: fc.uniqueArray(key, { minLength: 1, maxLength: 3 }),
+  }),
   fc.record({ op: fc.constant('tag' as const), tag }),
   fc.record({ op: fc.constant('pattern' as const), prefix: fc.constantFrom('a:', 'b:', 'c') }),
-  fc.record({ op: fc.constant('batchGet' as const), keys: fc.array(key, { minLength: 1, maxLength: 4 }) }),
+  fc.record({
+    op: fc.constant('batchGet' as const),
+    keys: fc.array(key, { minLength: 1, maxLength: 4 }),
+  }),
   fc.record({
     op: fc.constant('batchSet' as const),
-    entries: fc.uniqueArray(fc.tuple(key, value), { selector: ([k]) => k, minLength: 1, maxLength: 3 }),
+    entries: fc.uniqueArray(fc.tuple(key, value), {
+      selector: ([k]) => k,
+      minLength: 1,
+      maxLength: 3,
+    }),
     tags,
   }),
   fc.record({ op: fc.constant('getOrCompute' as const), key, value, tags }),
@@ -100,13 +110,18 @@ async function check(cache: CacheManager, ops: Op[]): Promise<void> {
         expect(await cache.getBatch(step.keys)).toEqual(step.keys.map((k) => model.get(k)))
         break
       case 'batchSet':
-        await cache.setBatch(step.entries.map(([k, v]) => ({ key: k, value: v })), step.tags)
+        await cache.setBatch(
+          step.entries.map(([k, v]) => ({ key: k, value: v })),
+          step.tags,
+        )
         for (const [k, v] of step.entries) model.set(k, v, step.tags)
         break
       case 'getOrCompute': {
         const expected = model.entries.has(step.key) ? model.get(step.key) : step.value
         if (!model.entries.has(step.key)) model.set(step.key, step.value, step.tags)
-        expect(await cache.getOrCompute(step.key, () => step.value, { tags: step.tags })).toEqual(expected)
+        expect(await cache.getOrCompute(step.key, () => step.value, { tags: step.tags })).toEqual(
+          expected,
+        )
         break
       }
       case 'clear':

@@ -6,8 +6,8 @@ import type { L2Driver, L2WriteItem } from '../src/drivers/l2-driver.js'
 import { RedisDriver } from '../src/drivers/redis-driver.js'
 import { ResilientL2, type ResilientL2Options } from '../src/drivers/resilient-l2.js'
 import { ErrorCodes, invalid, type L2Error } from '../src/errors.js'
-import { RedisServer } from './support/redis-server.js'
 import { uniquePrefix } from './support/redis.js'
+import { RedisServer } from './support/redis-server.js'
 import { waitFor } from './support/wait.js'
 
 type Mode = 'ok' | 'hang' | 'fail' | 'throw'
@@ -27,7 +27,8 @@ class FakeDriver implements L2Driver {
 
   #run<T>(method: Method, entry: string, answer: () => T): Promise<T> {
     this.log.push(entry)
-    const mode = this.modes[method] ?? this.mode
+    // close() answers unless told otherwise, so that tests do not wait for its bound.
+    const mode = this.modes[method] ?? (method === 'close' ? 'ok' : this.mode)
     if (mode === 'hang') return new Promise<T>((resolve) => this.hung.push(resolve as never))
     if (mode === 'fail') return Promise.reject(new Error(`${method} failed`))
     if (mode === 'throw') throw new Error(`${method} threw`)
@@ -176,6 +177,7 @@ describe('ResilientL2 with a fake driver', () => {
     driver.mode = 'hang'
     const { l2, errors } = wrap(driver, {
       commandTimeoutMs: 60,
+      scanTimeoutMs: 90,
       breaker: { failureThreshold: 1000, openMs: 1000 },
     })
     const results = await Promise.all(
@@ -185,9 +187,11 @@ describe('ResilientL2 with a fake driver', () => {
       }),
     )
     for (const r of results) {
+      // SCAN-based invalidations have their own, longer bound.
+      const bound = r.name === 'deleteByPattern' || r.name === 'clear' ? 90 : 60
       expect(r.value, r.name).toEqual(r.fallback)
-      expect(r.ms, r.name).toBeGreaterThanOrEqual(55)
-      expect(r.ms, r.name).toBeLessThan(60 + 100)
+      expect(r.ms, r.name).toBeGreaterThanOrEqual(bound - 5)
+      expect(r.ms, r.name).toBeLessThan(bound + 100)
     }
     expect(errors).toHaveLength(FALLBACKS.length)
     expect(errors.every((e) => e.code === ErrorCodes.L2_TIMEOUT)).toBe(true)
@@ -288,10 +292,9 @@ describe('ResilientL2 with a fake driver', () => {
     driver.modes.deleteByTags = 'fail'
     const { l2, events, errors } = wrap(driver)
     await l2.deleteByTags(['t'])
-    await waitFor(
-      () => driver.log.filter((e) => e === 'deleteByTags:t').length >= 3,
-      { what: 'replays' },
-    )
+    await waitFor(() => driver.log.filter((e) => e === 'deleteByTags:t').length >= 3, {
+      what: 'replays',
+    })
     expect(l2.available).toBe(false)
     expect(l2.pendingInvalidations).toBe(1)
     expect(events).toHaveLength(1)
@@ -320,6 +323,26 @@ describe('ResilientL2 with a fake driver', () => {
     await waitFor(() => l2.available, { what: 'recovery' })
     expect(driver.log.slice(before)).toEqual(['ping', 'clear'])
     expect(events.at(-1)).toBe('recovered')
+  })
+
+  it('gives SCAN-based invalidations scanTimeoutMs rather than commandTimeoutMs', async () => {
+    const driver = new FakeDriver()
+    driver.deleteByPattern = () => new Promise((resolve) => setTimeout(resolve, 120, 7))
+    driver.get = () => new Promise((resolve) => setTimeout(resolve, 120, buf('slow')))
+    const { l2, errors } = wrap(driver, {
+      commandTimeoutMs: 50,
+      scanTimeoutMs: 1_000,
+      breaker: { failureThreshold: 10, openMs: 1000 },
+    })
+    const [[removed], [value, getMs]] = await Promise.all([
+      timed(() => l2.deleteByPattern('big:*')),
+      timed(() => l2.get('k')),
+    ])
+    expect(removed).toBe(7)
+    expect(value).toBeUndefined()
+    expect(getMs).toBeLessThan(50 + 100)
+    expect(errors.map((e) => e.operation)).toEqual(['get'])
+    expect(l2.available).toBe(true)
   })
 
   it('a timed-out write is treated as not applied', async () => {
@@ -353,6 +376,7 @@ describe('ResilientL2 with a fake driver', () => {
     await l2.delete(['x'])
     expect(l2.available).toBe(false)
     driver.mode = 'hang'
+    driver.modes.close = 'hang'
     const [, ms] = await timed(() => l2.close())
     expect(ms).toBeLessThan(1_200)
     const sent = driver.log.length
@@ -381,6 +405,8 @@ describe('ResilientL2 over a real redis-server', () => {
     const server = await RedisServer.start()
     const prefix = uniquePrefix('resilient')
     const driver = new RedisDriver({ url: server.url, prefix })
+    // Connected before timing starts: a cold first connection can exceed the 150 ms budget.
+    await driver.ping()
     // Pass-through driver that logs invalidations and can hold recovery back (ping fails while
     // `holdRecovery`), so the test can plant stale data on the restarted server first.
     const log: string[] = []
@@ -410,7 +436,10 @@ describe('ResilientL2 over a real redis-server', () => {
     const timeoutMs = 150
     const events: string[] = []
     let logAtRecovery: string[] = []
-    const l2 = new ResilientL2(
+    let calls = 0
+    let callsAtRecovery = 0
+    let skippedAtRecovery = 0
+    const l2: ResilientL2 = new ResilientL2(
       observed,
       {
         commandTimeoutMs: timeoutMs,
@@ -422,6 +451,8 @@ describe('ResilientL2 over a real redis-server', () => {
         onRecovered: () => {
           events.push('recovered')
           logAtRecovery = [...log]
+          callsAtRecovery = calls
+          skippedAtRecovery = l2.counters.skipped
         },
       },
     )
@@ -434,7 +465,6 @@ describe('ResilientL2 over a real redis-server', () => {
 
       // 200 concurrent loops of gets and sets, timing every call.
       let stop = false
-      let calls = 0
       let rejections = 0
       let slowest = 0
       const loop = async (i: number) => {
@@ -459,7 +489,6 @@ describe('ResilientL2 over a real redis-server', () => {
       await waitFor(() => events.includes('degraded'), { what: 'degraded' })
       holdRecovery = true
       expect(l2.available).toBe(false)
-      const callsWhenDown = calls
 
       // While down: invalidations and a write are remembered.
       expect(await l2.delete(['victim'])).toBe(0)
@@ -478,17 +507,20 @@ describe('ResilientL2 over a real redis-server', () => {
 
       holdRecovery = false
       await waitFor(() => events.includes('recovered'), { what: 'recovered', timeoutMs: 5_000 })
-      await waitFor(() => calls > callsWhenDown + 2_000, { what: 'load after recovery' })
+      await waitFor(() => calls > callsAtRecovery + 2_000, { what: 'load after recovery' })
       stop = true
       await Promise.all(loops)
 
       expect(rejections).toBe(0)
       expect(slowest).toBeLessThan(timeoutMs + 150)
       expect(events).toEqual(['degraded', 'recovered'])
+      expect(l2.counters.skipped).toBe(skippedAtRecovery) // every call since went to Redis
       // Replayed before onRecovered, and applied.
       expect(logAtRecovery).toEqual(expect.arrayContaining(['deleteByTags:vt']))
       expect(logAtRecovery.some((e) => e.startsWith('delete:') && e.includes('victim'))).toBe(true)
-      expect(await raw.exists(`${prefix}victim`, `${prefix}tagged`, `${prefix}written-while-down`)).toBe(0)
+      expect(
+        await raw.exists(`${prefix}victim`, `${prefix}tagged`, `${prefix}written-while-down`),
+      ).toBe(0)
 
       // And Redis is in use again.
       expect(l2.available).toBe(true)
@@ -506,15 +538,17 @@ describe('ResilientL2 over a real redis-server', () => {
     const server = await RedisServer.start()
     const prefix = uniquePrefix('resilient-busy')
     const events: string[] = []
+    const driver = new RedisDriver({ url: server.url, prefix })
+    await driver.ping() // connected before timing starts
     const l2 = new ResilientL2(
-      new RedisDriver({ url: server.url, prefix }),
+      driver,
       { commandTimeoutMs: 100, breaker: { failureThreshold: 3, openMs: 100, maxOpenMs: 100 } },
       { onDegraded: () => events.push('degraded'), onRecovered: () => events.push('recovered') },
     )
     opened.push(l2)
     const raw = new Redis(server.url)
     try {
-      expect(await l2.set('k', buf('v'), 10_000, []), String(l2.counters.errors)).toBe(true)
+      expect(await l2.set('k', buf('v'), 10_000, [])).toBe(true)
       // Keeps the server busy for ~600 ms: every command sent meanwhile waits.
       const busy = raw.eval(
         "local t = redis.call('TIME'); local stop = t[1] * 1e6 + t[2] + 600000; " +
@@ -522,9 +556,7 @@ describe('ResilientL2 over a real redis-server', () => {
         0,
       )
       await new Promise((resolve) => setTimeout(resolve, 20))
-      const results = await Promise.all(
-        Array.from({ length: 20 }, () => timed(() => l2.get('k'))),
-      )
+      const results = await Promise.all(Array.from({ length: 20 }, () => timed(() => l2.get('k'))))
       for (const [value, ms] of results) {
         expect(value).toBeUndefined()
         expect(ms).toBeLessThan(100 + 100)

@@ -105,25 +105,15 @@ function copyObject(value: object, depth: number, trail: Trail): unknown {
 }
 
 function copyPlain(source: Plain, depth: number, trail: Trail): Plain {
-  const out: Plain = {}
-  const keys = Object.keys(source)
+  // A spread copies own enumerable properties as data properties (an own `__proto__` stays a
+  // key, getters are read once), in one allocation; then object-valued fields are replaced.
+  const out: Plain = { ...source }
   const child = depth + 1
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i]!
-    let item = source[key]
+  for (const key in out) {
+    if (trail.inheritedKeys && !Object.hasOwn(out, key)) continue
+    const item = out[key]
     if (typeof item === 'object' || typeof item === 'function' || typeof item === 'symbol') {
-      item = copyChild(item, trail.at(child, PROP, key), trail)
-    }
-    // Assigning `__proto__` would replace the copy's prototype instead of adding the key.
-    if (key === '__proto__') {
-      Object.defineProperty(out, key, {
-        value: item,
-        writable: true,
-        enumerable: true,
-        configurable: true,
-      })
-    } else {
-      out[key] = item
+      out[key] = copyChild(item, trail.at(child, PROP, key), trail)
     }
   }
   const symbols = Object.getOwnPropertySymbols(source)
@@ -240,7 +230,7 @@ function cloneArray(source: unknown[]): unknown[] {
 }
 
 function cloneRare(value: object, ctor: unknown): unknown {
-  if (ctor === Map && false) {
+  if (ctor === Map) {
     const out = new Map<unknown, unknown>()
     // forEach with a module-level callback and `this`: no closure or entry array per element.
     ;(value as Map<unknown, unknown>).forEach(cloneMapEntry, out)

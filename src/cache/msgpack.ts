@@ -71,6 +71,7 @@ export const packr = new Packr({
   int64AsType: 'bigint',
 })
 
+// ES2024, in Node since 20.0; the project's TypeScript lib (ES2023) does not declare it yet.
 const isWellFormed = (String.prototype as unknown as { isWellFormed(this: string): boolean })
   .isWellFormed
 
@@ -83,9 +84,6 @@ type Plain = Record<string, unknown>
  * @throws SerializationError naming the exact path of a part that cannot be encoded.
  */
 export function toPackable(value: unknown, path = 'value'): unknown {
-  if (typeof value === 'object' && value !== null) {
-    return packableObject(value, 0, new Trail(path))
-  }
   return packableChild(value, 0, new Trail(path))
 }
 
@@ -163,13 +161,16 @@ function changed(packed: unknown, original: unknown): boolean {
 }
 
 function packablePlain(source: Plain, depth: number, trail: Trail): unknown {
-  const keys = Object.keys(source)
   const child = depth + 1
   let out: Plain | undefined
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i]!
-    if (key === '__proto__' || !isWellFormed.call(key)) return boxObject(source, keys, depth, trail)
+  for (const key in source) {
+    if (trail.inheritedKeys && !Object.hasOwn(source, key)) continue
+    if (key === '__proto__' || !isWellFormed.call(key)) {
+      return boxObject(source, Object.keys(source), depth, trail)
+    }
     const item = source[key]
+    // Most fields are primitives that pack as they are: settle those without a call.
+    if (typeof item === 'string' ? isWellFormed.call(item) : isPlainScalar(item)) continue
     const packed = packableChild(item, trail.at(child, PROP, key), trail)
     if (changed(packed, item)) {
       if (out === undefined) out = { ...source }
@@ -184,6 +185,7 @@ function packableArray(source: unknown[], depth: number, trail: Trail): unknown 
   let out: unknown[] | undefined
   for (let i = 0; i < source.length; i++) {
     const item = source[i]
+    if (typeof item === 'string' ? isWellFormed.call(item) : isPlainScalar(item)) continue
     const packed = packableChild(item, trail.at(child, INDEX, i), trail)
     if (changed(packed, item)) {
       if (out === undefined) out = source.slice()
@@ -191,6 +193,20 @@ function packableArray(source: unknown[], depth: number, trail: Trail): unknown 
     }
   }
   return out ?? source
+}
+
+/** A non-string primitive msgpackr carries unchanged: anything but `-0`, functions and symbols. */
+function isPlainScalar(value: unknown): boolean {
+  switch (typeof value) {
+    case 'number':
+      return value !== 0 || 1 / value > 0
+    case 'boolean':
+    case 'undefined':
+    case 'bigint':
+      return true
+    default:
+      return value === null
+  }
 }
 
 function packableSet(source: Set<unknown>, depth: number, trail: Trail): unknown {

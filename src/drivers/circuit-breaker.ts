@@ -10,8 +10,10 @@ export interface CircuitBreakerOptions {
   /** How long the circuit stays open before one probe is let through. Default 1000 ms. */
   openMs?: number
   /**
-   * Each failed probe doubles the open period, up to this cap; a success resets it to `openMs`.
-   * Default `4 * openMs`. Set it to `openMs` for a fixed period.
+   * Cap of the open period: each failed probe doubles it, up to this cap; a success resets it to
+   * `openMs`. Default `openMs`, i.e. no backoff: a probe of a Redis that is down costs nothing
+   * (the client refuses at once while disconnected), and a fixed period recovers fastest. Raise
+   * it for a driver whose probes are costly (a paid HTTP API, a struggling server).
    */
   maxOpenMs?: number
   /** The clock, in ms. Default `Date.now`; tests pass a fake one. */
@@ -39,7 +41,8 @@ function positive(value: unknown, field: string, fallback: number, integer: bool
 /**
  * A three-state circuit breaker. `closed` → `open` after `failureThreshold` consecutive failures;
  * after the open period, {@link allowRequest} lets exactly one probe through (`half-open`); the
- * probe's success closes the circuit, its failure opens it again for twice as long (capped).
+ * probe's success closes the circuit, its failure opens it again (for twice as long, up to
+ * `maxOpenMs`, when backoff is enabled).
  *
  * It sits on every L2 call, so the closed path is a field read and, on success, a store: no
  * allocation, no clock read. The clock is read only when the circuit is not closed.
@@ -67,7 +70,7 @@ export class CircuitBreaker {
   constructor(options: CircuitBreakerOptions = {}) {
     this.failureThreshold = positive(options.failureThreshold, 'failureThreshold', 5, true)
     this.openMs = positive(options.openMs, 'openMs', 1000, false)
-    this.maxOpenMs = positive(options.maxOpenMs, 'maxOpenMs', this.openMs * 4, false)
+    this.maxOpenMs = positive(options.maxOpenMs, 'maxOpenMs', this.openMs, false)
     if (this.maxOpenMs < this.openMs) throw invalid('maxOpenMs', 'must be >= openMs')
     if (options.now !== undefined && typeof options.now !== 'function') {
       throw invalid('now', 'must be a function returning ms')

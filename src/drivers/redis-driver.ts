@@ -10,11 +10,12 @@
  * | `P<key>`           | set             | a native set written by `addToSet`                        |
  * | `P__sc:tag:<tag>`  | set             | tag index: full Redis names of the entries set with <tag> |
  *
- * Every key gets a TTL when written; a tag set's TTL is extended to the longest TTL of the entries
- * recorded in it, so the index never outlives its last member by more than nothing and never dies
- * before it. Keys starting with {@link RESERVED_KEY_PREFIX} (`__sc:`) are the driver's own: a
- * caller key starting with it is refused, so a caller key can never collide with the tag index.
- * `deleteByPattern` skips the driver's own keys; `clear` removes everything under P.
+ * Every key gets a TTL when written. A tag set's TTL is raised (never lowered) to the TTL of each
+ * entry recorded in it, so the index lives exactly as long as its longest-lived member. Keys
+ * starting with {@link RESERVED_KEY_PREFIX} (`__sc:`) are the driver's own: reading or writing a
+ * caller key that starts with it is refused (`ERR_INVALID_KEY`; deleting one is a no-op), so a
+ * caller key can never collide with the tag index. `deleteByPattern` skips the driver's own keys;
+ * `clear` removes everything under P.
  *
  * A tag set may name an entry that has since expired, been deleted, or been rewritten without that
  * tag: deleting the tag then removes (or no-ops on) that key. Over-invalidation is the safe side.
@@ -83,7 +84,7 @@ export interface RedisDriverOptions {
  * - `reconnectOnError`: reconnect on `READONLY` (a failover turned our node into a replica).
  * - `keepAlive` 10 s: keeps idle connections through NATs and load balancers.
  */
-export const REDIS_CLIENT_DEFAULTS: RedisOptions = {
+export const REDIS_CLIENT_DEFAULTS: Readonly<RedisOptions> = Object.freeze({
   connectTimeout: 2_000,
   socketTimeout: 5_000,
   maxRetriesPerRequest: 0,
@@ -95,7 +96,7 @@ export const REDIS_CLIENT_DEFAULTS: RedisOptions = {
     return Math.round(base * (0.8 + Math.random() * 0.4))
   },
   reconnectOnError: (error: Error) => error.message.startsWith('READONLY'),
-}
+})
 
 /** Escapes Redis glob metacharacters so that `s` matches itself literally in `SCAN MATCH`. */
 export function escapeGlob(s: string): string {
@@ -329,8 +330,11 @@ export class RedisDriver implements L2Driver {
 
   async delete(keys: readonly string[]): Promise<number> {
     this.#open()
-    if (keys.length === 0) return 0
-    return this.#unlink(this.#keys(keys))
+    // A reserved key cannot hold an entry, so deleting it is a no-op rather than an error: a
+    // queued invalidation batch replayed after an outage must not fail on one bad key.
+    const names: string[] = []
+    for (const key of keys) if (!key.startsWith(RESERVED_KEY_PREFIX)) names.push(this.prefix + key)
+    return this.#unlink(names)
   }
 
   /** UNLINK of full Redis names: one command (in slices of 1000) or, on a Cluster, one per key. */

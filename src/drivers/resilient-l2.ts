@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks'
 import { ErrorCodes, invalid, L2Error, ValidationError } from '../errors.js'
 import { type BreakerState, CircuitBreaker } from './circuit-breaker.js'
 import type { L2Driver, L2WriteItem } from './l2-driver.js'
@@ -10,13 +9,20 @@ export interface ResilientL2Options {
    * and counts as a failure (`ERR_L2_TIMEOUT`). Default 250.
    */
   commandTimeoutMs?: number
+  /**
+   * Longest wait for `deleteByPattern` and `clear`, in ms. They SCAN the whole keyspace, which can
+   * legitimately take seconds; bounding them by `commandTimeoutMs` would fail them every time on a
+   * large database, and their replay too, so the cache would never recover. Each SCAN step is
+   * still quick to fail when Redis is down. Default 30 000.
+   */
+  scanTimeoutMs?: number
   /** The circuit breaker in front of the driver. */
   breaker?: {
     /** Consecutive failed calls (timeouts included) that open the circuit. Default 5. */
     failureThreshold?: number
     /** How long calls are not sent after the circuit opens, and the probe period. Default 1000 ms. */
     openMs?: number
-    /** Cap of the open period, which doubles after each failed probe. Default `4 * openMs`. */
+    /** Cap of the open period, which doubles after each failed probe. Default `openMs` (no backoff). */
     maxOpenMs?: number
   }
   /**
@@ -63,6 +69,8 @@ const DRIVER_VALUE = Symbol('driver value')
 const MANY = Symbol('many')
 /** Fallback of internal calls, to tell failure from any value. */
 const FAILED = Symbol('failed')
+/** Internal call refused for a bad argument: retrying it can never succeed. */
+const INVALID = Symbol('invalid')
 
 type Invalidation =
   | { kind: 'keys'; keys: readonly string[] }
@@ -75,11 +83,21 @@ const RESOLVED_UNDEFINED: Promise<undefined> = Promise.resolve(undefined)
 const RESOLVED_FALSE: Promise<boolean> = Promise.resolve(false)
 const RESOLVED_ZERO: Promise<number> = Promise.resolve(0)
 
+/**
+ * Ticks per `commandTimeoutMs`. Calls in the deadline list time out on a coarse clock (a tick
+ * counter advanced by one interval timer) instead of reading the time on every call: reading
+ * `performance.now()` costs more than the rest of the bookkeeping. A call then times out between
+ * `commandTimeoutMs` and `commandTimeoutMs * (1 + 1 / TICKS)` after it started, never earlier.
+ */
+const TICKS = 10
+
 /** One call in flight: a node of the deadline list. */
 class Call {
   prev: Call | undefined = undefined
   next: Call | undefined = undefined
   done = false
+  /** Own timer of a call with a longer timeout than `commandTimeoutMs` (not in the list). */
+  timer: NodeJS.Timeout | undefined = undefined
   resolve: (value: unknown) => void
   constructor(
     readonly op: string,
@@ -88,6 +106,7 @@ class Call {
     readonly fallback: unknown,
     readonly payload: unknown,
     readonly deadline: number,
+    readonly timeoutMs: number,
     readonly epoch: number,
     resolve: (value: unknown) => void,
   ) {
@@ -144,6 +163,7 @@ function positive(value: unknown, field: string, fallback: number): number {
 export class ResilientL2 {
   readonly driver: L2Driver
   readonly commandTimeoutMs: number
+  readonly scanTimeoutMs: number
   readonly maxPendingInvalidations: number
   readonly counters: ResilientL2Counters = {
     errors: 0,
@@ -157,11 +177,14 @@ export class ResilientL2 {
   #accepting = true
   #closed = false
   #lastFailure = ''
-  // Deadline list: every call has the same timeout, so arrival order is deadline order and one
-  // timer, armed for the head, serves all calls in flight.
+  // Deadline list: every call has the same timeout, so arrival order is deadline order, and the
+  // ticker only ever looks at the head. It runs while calls are in flight (and a little after).
   #head: Call | undefined = undefined
   #tail: Call | undefined = undefined
-  #timer: NodeJS.Timeout | undefined = undefined
+  #tick = 0
+  #idleTicks = 0
+  #ticker: NodeJS.Timeout | undefined = undefined
+  readonly #tickMs: number
   // Pending invalidations.
   #pendingClear = false
   readonly #pendingKeys = new Set<string>()
@@ -177,6 +200,11 @@ export class ResilientL2 {
     }
     this.driver = driver
     this.commandTimeoutMs = positive(options.commandTimeoutMs, 'commandTimeoutMs', 250)
+    this.#tickMs = Math.max(1, this.commandTimeoutMs / TICKS)
+    this.scanTimeoutMs = Math.max(
+      this.commandTimeoutMs,
+      positive(options.scanTimeoutMs, 'scanTimeoutMs', 30_000),
+    )
     const max = positive(options.maxPendingInvalidations, 'maxPendingInvalidations', 10_000)
     if (!Number.isInteger(max)) throw invalid('maxPendingInvalidations', 'must be an integer')
     this.maxPendingInvalidations = max
@@ -351,8 +379,7 @@ export class ResilientL2 {
 
   /**
    * Entries removed from L2; 0 when not applied now (then queued and replayed on recovery).
-   * A SCAN of a large keyspace can outlast `commandTimeoutMs`: the call then resolves to 0 and is
-   * replayed, while the SCAN in progress goes on to the end in the background.
+   * Bounded by `scanTimeoutMs`, not `commandTimeoutMs`: it SCANs the whole keyspace.
    */
   deleteByPattern(pattern: string | RegExp): Promise<number> {
     const inv: Invalidation = { kind: 'pattern', pattern }
@@ -363,10 +390,13 @@ export class ResilientL2 {
     } catch (error) {
       return this.#thrown('deleteByPattern', INVALIDATE, 0, inv, error)
     }
-    return this.#track(p, 'deleteByPattern', INVALIDATE, DRIVER_VALUE, 0, inv)
+    return this.#track(p, 'deleteByPattern', INVALIDATE, DRIVER_VALUE, 0, inv, this.scanTimeoutMs)
   }
 
-  /** `true` when L2 was cleared now; `false` when queued for replay on recovery. */
+  /**
+   * `true` when L2 was cleared now; `false` when queued for replay on recovery. Bounded by
+   * `scanTimeoutMs`.
+   */
   clear(): Promise<boolean> {
     if (!this.#accepting) return this.#skipInvalidation(CLEAR, RESOLVED_FALSE)
     let p: Promise<void>
@@ -375,7 +405,7 @@ export class ResilientL2 {
     } catch (error) {
       return this.#thrown('clear', INVALIDATE, false, CLEAR, error)
     }
-    return this.#track(p, 'clear', INVALIDATE, true, false, CLEAR)
+    return this.#track(p, 'clear', INVALIDATE, true, false, CLEAR, this.scanTimeoutMs)
   }
 
   /**
@@ -418,7 +448,11 @@ export class ResilientL2 {
     return this.#skip(result)
   }
 
-  /** Tracks `p` in the deadline list; the returned promise settles on its answer or its deadline. */
+  /**
+   * Settles the returned promise with `p`'s answer, or with the fallback at the deadline. Calls
+   * with the common `commandTimeoutMs` share the deadline list and its single timer; the rare
+   * longer ones (scans, close) get a timer of their own, so the list stays in deadline order.
+   */
   #track<T>(
     p: Promise<unknown>,
     op: string,
@@ -435,12 +469,18 @@ export class ResilientL2 {
       success,
       fallback,
       payload,
-      performance.now() + timeoutMs,
+      this.#tick + TICKS + 1,
+      timeoutMs,
       this.#breaker.epoch,
       captured!,
     )
     captured = undefined
-    this.#link(call)
+    if (timeoutMs === this.commandTimeoutMs) {
+      this.#link(call)
+    } else {
+      call.timer = setTimeout(this.#onOwnTimer, timeoutMs, call)
+      call.timer.unref()
+    }
     p.then(
       (value) => this.#answered(call, value),
       (error) => this.#rejected(call, error),
@@ -448,32 +488,44 @@ export class ResilientL2 {
     return out
   }
 
+  #settle(call: Call): void {
+    call.done = true
+    if (call.timer === undefined) this.#unlink(call)
+    else clearTimeout(call.timer)
+  }
+
   #answered(call: Call, value: unknown): void {
     if (call.done) return // already timed out: the caller has moved on
-    call.done = true
-    this.#unlink(call)
+    this.#settle(call)
     call.resolve(call.success === DRIVER_VALUE ? value : call.success)
     if (call.kind <= INVALIDATE && call.epoch === this.#breaker.epoch) this.#breaker.onSuccess()
   }
 
   #rejected(call: Call, error: unknown): void {
     if (call.done) return
-    call.done = true
-    this.#unlink(call)
-    call.resolve(fallbackOf(call.fallback, call.payload))
+    this.#settle(call)
+    const invalidArgument = error instanceof ValidationError
+    call.resolve(
+      invalidArgument && call.fallback === FAILED
+        ? INVALID
+        : fallbackOf(call.fallback, call.payload),
+    )
     this.#failed(call.op, call.kind, call.payload, call.epoch, error, false)
   }
 
   #timedOut(call: Call): void {
-    call.done = true
-    this.#unlink(call)
+    this.#settle(call)
     call.resolve(fallbackOf(call.fallback, call.payload))
     const error = new L2Error(
       ErrorCodes.L2_TIMEOUT,
       call.op,
-      `no answer within ${this.commandTimeoutMs} ms`,
+      `no answer within ${call.timeoutMs} ms`,
     )
     this.#failed(call.op, call.kind, call.payload, call.epoch, error, true)
+  }
+
+  readonly #onOwnTimer = (call: Call): void => {
+    if (!call.done) this.#timedOut(call)
   }
 
   /** The driver threw instead of returning a promise: a failure like any other. */
@@ -523,8 +575,13 @@ export class ResilientL2 {
     if (tail === undefined) {
       this.#head = call
       this.#tail = call
-      if (this.#timer === undefined) this.#arm(call.deadline - performance.now())
-      else this.#timer.ref()
+      if (this.#ticker === undefined) {
+        this.#idleTicks = 0
+        this.#ticker = setInterval(this.#onTick, this.#tickMs)
+        // A driver that hangs holds a socket or a request, which keeps the process alive; our
+        // clock alone must not.
+        this.#ticker.unref()
+      }
     } else {
       call.prev = tail
       tail.next = call
@@ -540,24 +597,24 @@ export class ResilientL2 {
     else next.prev = prev
     call.prev = undefined
     call.next = undefined
-    // Nothing in flight: the armed timer must not keep the process alive.
-    if (this.#head === undefined && this.#timer !== undefined) this.#timer.unref()
   }
 
-  #arm(delayMs: number): void {
-    this.#timer = setTimeout(this.#onTimer, Math.max(1, Math.ceil(delayMs)))
-  }
-
-  readonly #onTimer = (): void => {
-    this.#timer = undefined
-    const now = performance.now()
+  readonly #onTick = (): void => {
+    const tick = ++this.#tick
     let call = this.#head
-    while (call !== undefined && call.deadline <= now) {
+    while (call !== undefined && call.deadline <= tick) {
       const next = call.next
       this.#timedOut(call)
       call = next
     }
-    if (this.#head !== undefined && this.#timer === undefined) this.#arm(this.#head.deadline - now)
+    if (this.#head !== undefined) {
+      this.#idleTicks = 0
+    } else if (++this.#idleTicks > TICKS) {
+      // Idle for a whole timeout: stop ticking. Steady traffic keeps one interval running rather
+      // than creating a timer per call.
+      clearInterval(this.#ticker)
+      this.#ticker = undefined
+    }
   }
 
   #call<A>(hook: ((arg: A) => void) | undefined, arg: A): void {
@@ -612,16 +669,24 @@ export class ResilientL2 {
     this.#pendingPatterns = []
   }
 
-  /** Runs `p` bounded by the timeout; resolves to its value or {@link FAILED}. Never rejects. */
-  #internal<T>(op: string, kind: number, start: () => Promise<T>): Promise<T | typeof FAILED> {
+  /**
+   * Runs an internal call (probe, replay) bounded by `timeoutMs`; resolves to its value,
+   * {@link FAILED}, or {@link INVALID} when the driver refused its arguments. Never rejects.
+   */
+  #internal<T>(
+    op: string,
+    kind: number,
+    start: () => Promise<T>,
+    timeoutMs = this.commandTimeoutMs,
+  ): Promise<T | typeof FAILED | typeof INVALID> {
     let p: Promise<T>
     try {
       p = start()
     } catch (error) {
       this.#failed(op, kind, undefined, -1, error, false)
-      return Promise.resolve(FAILED)
+      return Promise.resolve(error instanceof ValidationError ? INVALID : FAILED)
     }
-    return this.#track(p, op, kind, DRIVER_VALUE, FAILED, undefined)
+    return this.#track(p, op, kind, DRIVER_VALUE, FAILED, undefined, timeoutMs)
   }
 
   /** Replays pending invalidations until none is left; `false` at the first one that fails. */
@@ -633,7 +698,13 @@ export class ResilientL2 {
         // From here on, new invalidations are queued individually: the clear may already have
         // passed the keys they touch.
         this.#pendingClear = false
-        if ((await this.#internal('clear', REPLAY, () => driver.clear())) === FAILED) {
+        const cleared = await this.#internal(
+          'clear',
+          REPLAY,
+          () => driver.clear(),
+          this.scanTimeoutMs,
+        )
+        if (cleared === FAILED) {
           this.#enqueue(CLEAR)
           return false
         }
@@ -663,8 +734,11 @@ export class ResilientL2 {
       } else if (this.#pendingPatterns.length > 0) {
         const patterns = this.#pendingPatterns
         const pattern = patterns[0]!
-        const result = await this.#internal('deleteByPattern', REPLAY, () =>
-          driver.deleteByPattern(pattern),
+        const result = await this.#internal(
+          'deleteByPattern',
+          REPLAY,
+          () => driver.deleteByPattern(pattern),
+          this.scanTimeoutMs,
         )
         if (result === FAILED) return false
         // A collapse meanwhile replaced the array; then there is nothing to remove.
@@ -716,9 +790,8 @@ export class ResilientL2 {
     this.#probing = true
     let ok = false
     try {
-      ok =
-        (await this.#internal('ping', PROBE, () => this.driver.ping())) !== FAILED &&
-        (await this.#replay())
+      const pong = await this.#internal('ping', PROBE, () => this.driver.ping())
+      ok = pong !== FAILED && pong !== INVALID && (await this.#replay())
     } finally {
       this.#probing = false
     }

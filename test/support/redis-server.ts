@@ -89,7 +89,8 @@ export class RedisServer {
 
   /** Starts the server (again) on the same port and waits until it answers PING (5 s at most). */
   async restart(timeoutMs = 5_000): Promise<void> {
-    if (this.#child !== undefined) throw new Error(`redis-server on ${this.port} is already running`)
+    if (this.#child !== undefined)
+      throw new Error(`redis-server on ${this.port} is already running`)
     const deadline = Date.now() + timeoutMs
     this.#log = ''
     const child = spawn(
