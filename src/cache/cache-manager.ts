@@ -1,16 +1,22 @@
 import { EventEmitter } from 'node:events'
 import { cacheOptionsFromEnv } from '../config/cache-env.js'
-import { StrataCacheError, invalid } from '../errors.js'
+import { invalid, StrataCacheError } from '../errors.js'
 import type { Duration } from './duration.js'
 import type { CacheEvents } from './events.js'
 import { GetOrCompute } from './get-or-compute.js'
 import type { L1Stats } from './l1-store.js'
-import { type CacheMetricsSnapshot, CacheMetrics } from './metrics.js'
+import { CacheMetrics, type CacheMetricsSnapshot } from './metrics.js'
 import { NativeOps } from './native-ops.js'
 import type { CacheOptions, ResolvedOptions } from './options.js'
-import { type Prepared, TieredStore } from './tiered-store.js'
-import { TierSetup } from './tier-setup.js'
 import { planCompute, planWrite } from './plans.js'
+import { TierSetup } from './tier-setup.js'
+import {
+  isHiddenNative,
+  isHiddenNativeValue,
+  MISS,
+  type Prepared,
+  type TieredStore,
+} from './tiered-store.js'
 import { assertKey, assertKeys, normalizeTags } from './validate.js'
 
 /** Options of {@link CacheManager.set}. */
@@ -94,7 +100,10 @@ export class CacheManager extends EventEmitter<CacheEvents> {
    * `CACHE_TTL` (ms) or `CACHE_DEFAULT_TTL` (s), `CACHE_PREFIX`, `CACHE_ENABLED`, ... A bad or
    * conflicting value throws `ERR_INVALID_ENV` naming the variable.
    */
-  static fromEnv(env: Record<string, string | undefined> = process.env, overrides?: CacheOptions): CacheManager {
+  static fromEnv(
+    env: Record<string, string | undefined> = process.env,
+    overrides?: CacheOptions,
+  ): CacheManager {
     return new CacheManager({ ...cacheOptionsFromEnv(env), ...overrides })
   }
 
@@ -126,7 +135,7 @@ export class CacheManager extends EventEmitter<CacheEvents> {
     const l1 = store.l1
     if (l1 !== undefined) {
       const entry = l1.get(key)
-      if (entry !== undefined && entry.freshUntil > Date.now() && !(entry.native && typeof entry.value !== 'number')) {
+      if (entry !== undefined && entry.freshUntil > Date.now() && !isHiddenNative(entry)) {
         metrics.hits++
         metrics.l1Hits++
         if (this.#emitHits) this.emit('hit', { key, tier: 'l1', stale: false })
@@ -136,11 +145,12 @@ export class CacheManager extends EventEmitter<CacheEvents> {
     }
     if (store.l2 !== undefined) {
       const found = await store.readL2(key)
-      if (found !== undefined && found.freshUntil > Date.now() && !(found.native && typeof found.value !== 'number')) {
+      if (found !== undefined && found.freshUntil > Date.now() && !isHiddenNativeValue(found)) {
         metrics.hits++
         metrics.l2Hits++
         if (this.#emitHits) this.emit('hit', { key, tier: 'l2', stale: false })
-        return store.out(found.value) as T
+        // A value L1 did not keep is private to this read: no copy needed.
+        return (found.shared ? store.out(found.value) : found.value) as T
       }
       if (found !== undefined) metrics.l2Misses++
     }
@@ -178,7 +188,11 @@ export class CacheManager extends EventEmitter<CacheEvents> {
    * The cached value, or the loader's result, cached. Concurrent callers for one key share one
    * loader call; see {@link GetOrComputeOptions} for stale-while-revalidate, stale-if-error and timeout.
    */
-  async getOrCompute<T>(key: string, compute: () => T | Promise<T>, options?: GetOrComputeOptions): Promise<T> {
+  async getOrCompute<T>(
+    key: string,
+    compute: () => T | Promise<T>,
+    options?: GetOrComputeOptions,
+  ): Promise<T> {
     assertKey(key, this.#options.maxKeyLength)
     if (typeof compute !== 'function') throw invalid('compute', 'must be a function')
     this.#assertOpen()
@@ -195,17 +209,14 @@ export class CacheManager extends EventEmitter<CacheEvents> {
       this.#metrics.misses += keys.length
       return keys.map(() => undefined)
     }
-    const found = await this.#store.readManyFresh(keys)
-    const values: (T | undefined)[] = new Array(keys.length)
-    for (let i = 0; i < keys.length; i++) {
-      const entry = found[i]
-      if (entry === undefined) this.#metrics.misses++
-      else {
-        this.#metrics.hits++
-        values[i] = this.#store.out(entry.value) as T
-      }
+    const values = await this.#store.readManyFresh(keys)
+    for (let i = 0; i < values.length; i++) {
+      if (values[i] === MISS) {
+        values[i] = undefined
+        this.#metrics.misses++
+      } else this.#metrics.hits++
     }
-    return values
+    return values as (T | undefined)[]
   }
 
   /** Stores many values with one L2 round trip. Every item is validated before anything is stored. */
@@ -214,9 +225,14 @@ export class CacheManager extends EventEmitter<CacheEvents> {
     this.#assertOpen()
     const normalizedTags = normalizeTags(tags)
     const prepared: { key: string; prepared: Prepared }[] = items.map((item, i) => {
-      if (typeof item !== 'object' || item === null) throw invalid(`items[${i}]`, 'must be { key, value, ttl? }')
+      if (typeof item !== 'object' || item === null)
+        throw invalid(`items[${i}]`, 'must be { key, value, ttl? }')
       assertKey(item.key, this.#options.maxKeyLength, `items[${i}].key`)
-      const plan = planWrite({ ttl: item.ttl, tags: normalizedTags }, this.#options, `items[${i}].ttl`)
+      const plan = planWrite(
+        { ttl: item.ttl, tags: normalizedTags },
+        this.#options,
+        `items[${i}].ttl`,
+      )
       return { key: item.key, prepared: this.#store.prepare(item.value, plan) }
     })
     if (!this.#options.enabled) return
@@ -302,7 +318,16 @@ export class CacheManager extends EventEmitter<CacheEvents> {
   /** Size of this process's L1. All zero when L1 is off. */
   getLocalCacheStats(): L1Stats & { enabled: boolean } {
     const l1 = this.#store.l1
-    if (l1 === undefined) return { enabled: false, entries: 0, totalSize: 0, maxEntries: 0, maxBytes: 0, evictions: 0, tags: 0 }
+    if (l1 === undefined)
+      return {
+        enabled: false,
+        entries: 0,
+        totalSize: 0,
+        maxEntries: 0,
+        maxBytes: 0,
+        evictions: 0,
+        tags: 0,
+      }
     return { enabled: true, ...l1.stats() }
   }
 
@@ -333,4 +358,3 @@ export class CacheManager extends EventEmitter<CacheEvents> {
     if (this.#closed) throw new StrataCacheError('ERR_CLOSED', 'the cache was closed')
   }
 }
-

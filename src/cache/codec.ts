@@ -19,5 +19,6 @@ export {
   decodeEntry,
   type EntryToEncode,
   encodeEntry,
+  uncompressedSize,
 } from './entry-format.js'
 export { encodedSize } from './msgpack.js'

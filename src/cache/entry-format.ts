@@ -204,3 +204,18 @@ function describeForeign(bytes: Uint8Array): string {
   if (first >= 0x20 && first < 0x7f) return 'looks like text written by another client'
   return `unknown format, first byte 0x${first.toString(16).padStart(2, '0')}`
 }
+
+/**
+ * Bytes an encoded entry's body takes uncompressed: what it costs in memory once decoded, so L1
+ * bounds and `averageSize` count values, not how well they compress.
+ */
+export function uncompressedSize(bytes: Uint8Array): number {
+  if (
+    bytes.length >= COMPRESSED_HEADER_BYTES &&
+    bytes[0] === MAGIC &&
+    (bytes[1]! & FLAG_DEFLATE) !== 0
+  ) {
+    return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(2)
+  }
+  return Math.max(0, bytes.length - HEADER_BYTES)
+}

@@ -2,8 +2,12 @@ import { LoaderTimeoutError } from '../errors.js'
 import type { Tier } from './events.js'
 import type { CacheMetrics } from './metrics.js'
 import { SingleFlight } from './single-flight.js'
-import type { Found, TieredStore, WritePlan } from './tiered-store.js'
-import { isHiddenNative } from './tiered-store.js'
+import {
+  isHiddenNative,
+  isHiddenNativeValue,
+  type TieredStore,
+  type WritePlan,
+} from './tiered-store.js'
 
 /** What `getOrCompute` resolved, in ms, after validation. */
 export interface ComputePlan extends WritePlan {
@@ -13,6 +17,15 @@ export interface ComputePlan extends WritePlan {
   staleIfErrorMs: number
   /** Give up waiting for the loader after this long (the load itself goes on and still fills). */
   timeoutMs: number | undefined
+}
+
+/** A value past its freshness that may still be served (SWR, stale-if-error). */
+interface Stale {
+  value: unknown
+  freshUntil: number
+  tier: Tier
+  /** Held by L1: clone before handing out. */
+  shared: boolean
 }
 
 export interface GetOrComputeHooks {
@@ -41,38 +54,51 @@ export class GetOrCompute {
   async run<T>(key: string, compute: () => T | Promise<T>, plan: ComputePlan): Promise<T> {
     const store = this.#store
     const local = store.peekL1(key)
-    let stale: Found | undefined
+    let stale: Stale | undefined
     if (local !== undefined && !isHiddenNative(local)) {
-      if (local.freshUntil > Date.now()) return this.#hit(key, local.value, 'l1', false) as T
-      stale = { ...local, tier: 'l1' }
+      if (local.freshUntil > Date.now()) return this.#hit(key, local.value, 'l1', false, true) as T
+      stale = { value: local.value, freshUntil: local.freshUntil, tier: 'l1', shared: true }
     }
     if (store.l1 !== undefined) this.#metrics.l1Misses++
-    if (store.l2 !== undefined && store.l2.available) {
+    if (store.l2?.available) {
       const remote = await store.readL2(key)
-      if (remote !== undefined && !(remote.native && typeof remote.value !== 'number')) {
-        if (remote.freshUntil > Date.now()) return this.#hit(key, remote.value, 'l2', false) as T
-        if (stale === undefined || remote.freshUntil > stale.freshUntil) stale = remote
+      if (remote !== undefined && !isHiddenNativeValue(remote)) {
+        if (remote.freshUntil > Date.now())
+          return this.#hit(key, remote.value, 'l2', false, remote.shared) as T
+        if (stale === undefined || remote.freshUntil > stale.freshUntil) {
+          stale = {
+            value: remote.value,
+            freshUntil: remote.freshUntil,
+            tier: 'l2',
+            shared: remote.shared,
+          }
+        }
         this.#metrics.l2Misses++
       }
     }
 
     if (stale !== undefined && plan.swrMs > 0 && Date.now() - stale.freshUntil <= plan.swrMs) {
       this.#refreshInBackground(key, compute, plan)
-      return this.#hit(key, stale.value, stale.tier, true) as T
+      return this.#hit(key, stale.value, stale.tier, true, stale.shared) as T
     }
 
     this.#metrics.misses++
     this.#hooks.miss(key)
     const load = this.#flights.run(key, () => this.#fill(key, compute, plan))
     try {
-      const value = plan.timeoutMs === undefined ? await load : await withTimeout(load, key, plan.timeoutMs)
+      const value =
+        plan.timeoutMs === undefined ? await load : await withTimeout(load, key, plan.timeoutMs)
       return this.#store.out(value) as T
     } catch (error) {
       if (error instanceof LoaderTimeoutError) this.#metrics.loaderTimeouts++
-      if (stale !== undefined && plan.staleIfErrorMs > 0 && Date.now() - stale.freshUntil <= plan.staleIfErrorMs) {
+      if (
+        stale !== undefined &&
+        plan.staleIfErrorMs > 0 &&
+        Date.now() - stale.freshUntil <= plan.staleIfErrorMs
+      ) {
         this.#hooks.error(error as Error, 'getOrCompute', key)
         this.#metrics.staleHits++
-        return this.#store.out(stale.value) as T
+        return (stale.shared ? this.#store.out(stale.value) : stale.value) as T
       }
       throw error
     }
@@ -83,21 +109,23 @@ export class GetOrCompute {
     return this.#flights.size
   }
 
-  #hit(key: string, value: unknown, tier: Tier, stale: boolean): unknown {
+  #hit(key: string, value: unknown, tier: Tier, stale: boolean, shared: boolean): unknown {
     const m = this.#metrics
     m.hits++
     if (tier === 'l1') m.l1Hits++
     else m.l2Hits++
     if (stale) m.staleHits++
     this.#hooks.hit(key, tier, stale)
-    return this.#store.out(value)
+    return shared ? this.#store.out(value) : value
   }
 
   #refreshInBackground<T>(key: string, compute: () => T | Promise<T>, plan: ComputePlan): void {
     if (this.#flights.running(key) !== undefined) return
-    this.#flights.run(key, () => this.#fill(key, compute, plan)).catch((error: unknown) => {
-      this.#hooks.error(error as Error, 'refresh', key)
-    })
+    this.#flights
+      .run(key, () => this.#fill(key, compute, plan))
+      .catch((error: unknown) => {
+        this.#hooks.error(error as Error, 'refresh', key)
+      })
   }
 
   /** Runs the loader under a fence ticket; resolves to the cache's private copy of the value. */

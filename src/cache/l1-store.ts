@@ -128,9 +128,9 @@ export class L1Store {
 
   #index(key: string, tags: readonly string[]): void {
     for (const tag of tags) {
-      let keys = this.#byTag.get(tag)
-      if (keys === undefined) this.#byTag.set(tag, (keys = new Set()))
-      keys.add(key)
+      const keys = this.#byTag.get(tag)
+      if (keys === undefined) this.#byTag.set(tag, new Set([key]))
+      else keys.add(key)
     }
   }
 

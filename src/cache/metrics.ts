@@ -73,7 +73,8 @@ export class CacheMetrics {
       hitRate: reads === 0 ? 0 : (this.hits / reads) * 100,
       sets: this.sets,
       deletes: this.deletes,
-      averageSize: this.valuesWritten === 0 ? 0 : Math.round(this.bytesWritten / this.valuesWritten),
+      averageSize:
+        this.valuesWritten === 0 ? 0 : Math.round(this.bytesWritten / this.valuesWritten),
       l1Hits: this.l1Hits,
       l1Misses: this.l1Misses,
       l2Hits: this.l2Hits,

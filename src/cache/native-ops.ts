@@ -25,7 +25,8 @@ export class NativeOps {
     const current = store.l1?.get(key)
     let base = 0
     if (current !== undefined && current.freshUntil > Date.now()) {
-      if (typeof current.value !== 'number') throw invalid('key', `"${key}" holds a value that is not a counter`)
+      if (typeof current.value !== 'number')
+        throw invalid('key', `"${key}" holds a value that is not a counter`)
       base = current.value
     }
     const next = base + by
@@ -59,7 +60,8 @@ export class NativeOps {
   #localSet(key: string): Iterable<string> {
     const current = this.#store.l1?.get(key)
     if (current === undefined || current.freshUntil <= Date.now()) return []
-    if (!(current.value instanceof Set)) throw invalid('key', `"${key}" holds a value that is not a set`)
+    if (!(current.value instanceof Set))
+      throw invalid('key', `"${key}" holds a value that is not a set`)
     return current.value as Set<string>
   }
 }

@@ -72,7 +72,7 @@ export interface ResolvedOptions {
   enabled: boolean
   ttlMs: number
   prefix: string
-  local: false | Required<Omit<LocalCacheOptions, 'ttl'>> & { ttlMs: number | undefined }
+  local: false | (Required<Omit<LocalCacheOptions, 'ttl'>> & { ttlMs: number | undefined })
   redis: false | string | RedisOptions | Redis | Cluster
   l2: L2Driver | undefined
   commandTimeoutMs: number
@@ -101,7 +101,9 @@ const isObject = (v: unknown): v is object => typeof v === 'object' && v !== nul
 const isRedisClient = (v: unknown): v is Redis | Cluster =>
   isObject(v) && typeof (v as Redis).sendCommand === 'function'
 const isL2Driver = (v: unknown): v is L2Driver =>
-  isObject(v) && typeof (v as L2Driver).get === 'function' && typeof (v as L2Driver).getMany === 'function'
+  isObject(v) &&
+  typeof (v as L2Driver).get === 'function' &&
+  typeof (v as L2Driver).getMany === 'function'
 
 const localSchema = z.strictObject({
   maxEntries: positiveInt.optional(),
@@ -188,7 +190,11 @@ export function resolveOptions(input: CacheOptions, base?: CacheOptions): Resolv
   }
   const commandTimeoutMs = toMs(o.commandTimeout ?? DEFAULTS.commandTimeout, 'commandTimeout')
   if (commandTimeoutMs === 0) throw invalid('commandTimeout', 'must be greater than 0')
-  if (o.compression !== undefined && o.enableCompression !== undefined && o.compression !== o.enableCompression) {
+  if (
+    o.compression !== undefined &&
+    o.enableCompression !== undefined &&
+    o.compression !== o.enableCompression
+  ) {
     throw invalid('enableCompression', 'conflicts with compression; give one of them')
   }
   const compression = o.compression ?? o.enableCompression ?? true
@@ -202,7 +208,10 @@ export function resolveOptions(input: CacheOptions, base?: CacheOptions): Resolv
     commandTimeoutMs,
     breaker: {
       failureThreshold: o.circuitBreaker?.failureThreshold ?? DEFAULTS.failureThreshold,
-      openMs: toMs(o.circuitBreaker?.openDuration ?? DEFAULTS.openDuration, 'circuitBreaker.openDuration'),
+      openMs: toMs(
+        o.circuitBreaker?.openDuration ?? DEFAULTS.openDuration,
+        'circuitBreaker.openDuration',
+      ),
     },
     maxPendingInvalidations: o.maxPendingInvalidations ?? DEFAULTS.maxPendingInvalidations,
     compressionThreshold: compression
@@ -216,9 +225,18 @@ function resolveTtl(o: CacheOptions): number {
   const ttl = o.ttl === undefined ? undefined : toMs(o.ttl, 'ttl')
   const defaultTtl = o.defaultTtl === undefined ? undefined : toMs(o.defaultTtl, 'defaultTtl')
   if (ttl !== undefined && defaultTtl !== undefined && ttl !== defaultTtl) {
-    throw invalid('defaultTtl', `is ${defaultTtl} ms but ttl is ${ttl} ms; give one of them`, ErrorCodes.INVALID_TTL)
+    throw invalid(
+      'defaultTtl',
+      `is ${defaultTtl} ms but ttl is ${ttl} ms; give one of them`,
+      ErrorCodes.INVALID_TTL,
+    )
   }
   const ms = ttl ?? defaultTtl ?? toMs(DEFAULTS.ttl, 'ttl')
-  if (ms === 0) throw invalid(ttl === undefined ? 'defaultTtl' : 'ttl', 'must be greater than 0', ErrorCodes.INVALID_TTL)
+  if (ms === 0)
+    throw invalid(
+      ttl === undefined ? 'defaultTtl' : 'ttl',
+      'must be greater than 0',
+      ErrorCodes.INVALID_TTL,
+    )
   return ms
 }

@@ -1,6 +1,6 @@
 import { invalid } from '../errors.js'
-import { toMs } from './duration.js'
 import type { GetOrComputeOptions, SetOptions } from './cache-manager.js'
+import { toMs } from './duration.js'
 import type { ComputePlan } from './get-or-compute.js'
 import type { ResolvedOptions } from './options.js'
 import type { WritePlan } from './tiered-store.js'
@@ -13,7 +13,11 @@ export type PlanDefaults = Pick<ResolvedOptions, 'ttlMs' | 'local'>
 export const STALE_IF_ERROR_DEFAULT_MS = 3_600_000
 
 /** Validates per-call write options and resolves them to milliseconds. */
-export function planWrite(options: SetOptions | undefined, defaults: PlanDefaults, ttlField = 'ttl'): WritePlan {
+export function planWrite(
+  options: SetOptions | undefined,
+  defaults: PlanDefaults,
+  ttlField = 'ttl',
+): WritePlan {
   assertOptionsObject(options, 'options')
   const ttlMs = ttlOrDefault(options?.ttl, defaults.ttlMs, ttlField)
   const localTtlMs =
@@ -26,9 +30,15 @@ export function planWrite(options: SetOptions | undefined, defaults: PlanDefault
 }
 
 /** Validates `getOrCompute` options; the entry is kept `max(swr, staleIfError)` past its expiry. */
-export function planCompute(options: GetOrComputeOptions | undefined, defaults: PlanDefaults): ComputePlan {
+export function planCompute(
+  options: GetOrComputeOptions | undefined,
+  defaults: PlanDefaults,
+): ComputePlan {
   const write = planWrite(options, defaults)
-  const swrMs = options?.staleWhileRevalidate === undefined ? 0 : toMs(options.staleWhileRevalidate, 'staleWhileRevalidate')
+  const swrMs =
+    options?.staleWhileRevalidate === undefined
+      ? 0
+      : toMs(options.staleWhileRevalidate, 'staleWhileRevalidate')
   const sie = options?.staleIfError
   let staleIfErrorMs = 0
   if (sie === true) staleIfErrorMs = STALE_IF_ERROR_DEFAULT_MS
@@ -38,5 +48,15 @@ export function planCompute(options: GetOrComputeOptions | undefined, defaults: 
     timeoutMs = toMs(options.timeout, 'timeout')
     if (timeoutMs === 0) throw invalid('timeout', 'must be greater than 0')
   }
-  return { ...write, staleMs: Math.max(swrMs, staleIfErrorMs), swrMs, staleIfErrorMs, timeoutMs }
+  // Written out field by field: a spread plus extra fields costs microseconds on V8 11 (Node 20),
+  // and this runs on every getOrCompute, hits included.
+  return {
+    ttlMs: write.ttlMs,
+    staleMs: Math.max(swrMs, staleIfErrorMs),
+    localTtlMs: write.localTtlMs,
+    tags: write.tags,
+    swrMs,
+    staleIfErrorMs,
+    timeoutMs,
+  }
 }

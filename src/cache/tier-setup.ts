@@ -32,7 +32,12 @@ export class TierSetup {
   }
 
   build(options: ResolvedOptions): TieredStore {
-    return new TieredStore(this.#buildL1(options), this.#buildL2(options), this.#metrics, this.#storeOptions(options))
+    return new TieredStore(
+      this.#buildL1(options),
+      this.#buildL2(options),
+      this.#metrics,
+      this.#storeOptions(options),
+    )
   }
 
   /** A store for `next`, reusing the tiers of `current` whose settings are unchanged. */

@@ -1,6 +1,13 @@
 import type { L2WriteItem } from '../drivers/l2-driver.js'
 import { CorruptedValueError } from '../errors.js'
-import { cloneValue, copyValue, type DecodedEntry, decodeEntry, encodeEntry } from './codec.js'
+import {
+  cloneValue,
+  copyValue,
+  type DecodedEntry,
+  decodeEntry,
+  encodeEntry,
+  uncompressedSize,
+} from './codec.js'
 import type { Tier } from './events.js'
 import { FillFence } from './fill-fence.js'
 import { keyMatcher } from './glob.js'
@@ -25,14 +32,18 @@ export interface L2Tier {
   close(): Promise<void>
 }
 
-/** An entry found in some tier, fresh or stale. `value` is the tier's private copy. */
-export interface Found {
+/** A value read from L2, fresh or stale. */
+export interface L2Read {
+  /** Private to this read unless `shared`. */
   value: unknown
   freshUntil: number
-  tags: readonly string[]
-  tier: Tier
   native: boolean
+  /** L1 now holds this very object: clone it before handing it out. */
+  shared: boolean
 }
+
+/** Marks a miss in {@link TieredStore.readManyFresh} results (`undefined` is a cacheable value). */
+export const MISS: unique symbol = Symbol('miss')
 
 /** How long to keep an entry and where. All in ms; `staleMs` extends physical life past freshness. */
 export interface WritePlan {
@@ -88,7 +99,7 @@ export class TieredStore {
    * Reads L2 and promotes a fresh value into L1, unless an invalidation ran while the read was
    * in flight (the promotion would resurrect what it removed).
    */
-  async readL2(key: string): Promise<Found | undefined> {
+  async readL2(key: string): Promise<L2Read | undefined> {
     const l2 = this.l2
     if (l2 === undefined) return undefined
     const ticket = this.fence.acquire()
@@ -99,27 +110,33 @@ export class TieredStore {
         this.#metrics.l2Misses++
         return undefined
       }
-      if (!entry.native && entry.freshUntil > Date.now() && this.fence.canStore(ticket, key, entry.tags)) {
+      const shared =
+        !entry.native &&
+        entry.freshUntil > Date.now() &&
+        this.fence.canStore(ticket, key, entry.tags) &&
         this.#promote(key, entry)
-      }
-      return { ...entry, tier: 'l2' }
+      return { value: entry.value, freshUntil: entry.freshUntil, native: entry.native, shared }
     } finally {
       this.fence.release(ticket)
     }
   }
 
-  /** Fresh entries for `keys` (aligned), L1 first, then one L2 round trip for the rest. */
-  async readManyFresh(keys: readonly string[]): Promise<(Found | undefined)[]> {
+  /**
+   * Fresh values for `keys` (aligned, ready to hand out), {@link MISS} where none: L1 first, then
+   * one L2 round trip for the rest.
+   */
+  async readManyFresh(keys: readonly string[]): Promise<unknown[]> {
     const now = Date.now()
-    const results: (Found | undefined)[] = new Array(keys.length)
+    const results: unknown[] = new Array(keys.length)
     const missing: number[] = []
     for (let i = 0; i < keys.length; i++) {
       const entry = this.l1?.get(keys[i]!)
       if (entry !== undefined && entry.freshUntil > now && !isHiddenNative(entry)) {
-        results[i] = { ...entry, tier: 'l1' }
+        results[i] = this.out(entry.value)
         this.#metrics.l1Hits++
       } else {
         if (this.l1 !== undefined) this.#metrics.l1Misses++
+        results[i] = MISS
         missing.push(i)
       }
     }
@@ -127,17 +144,19 @@ export class TieredStore {
     const ticket = this.fence.acquire()
     try {
       const found = await this.l2.getMany(missing.map((i) => keys[i]!))
+      const readAt = Date.now()
       for (let j = 0; j < missing.length; j++) {
         const key = keys[missing[j]!]!
         const bytes = found[j]
         const entry = bytes === undefined ? undefined : this.#decode(bytes, key)
-        if (entry === undefined || entry.freshUntil <= Date.now()) {
+        if (entry === undefined || entry.freshUntil <= readAt || isHiddenNativeValue(entry)) {
           this.#metrics.l2Misses++
           continue
         }
         this.#metrics.l2Hits++
-        if (!entry.native && this.fence.canStore(ticket, key, entry.tags)) this.#promote(key, entry)
-        results[missing[j]!] = { ...entry, tier: 'l2' }
+        const shared =
+          !entry.native && this.fence.canStore(ticket, key, entry.tags) && this.#promote(key, entry)
+        results[missing[j]!] = shared ? this.out(entry.value) : entry.value
       }
     } finally {
       this.fence.release(ticket)
@@ -152,31 +171,33 @@ export class TieredStore {
   prepare(value: unknown, plan: WritePlan, now = Date.now()): Prepared {
     const copy = copyValue(value)
     const freshUntil = now + plan.ttlMs
-    const bytes = encodeEntry({ value: copy, freshUntil, tags: plan.tags }, this.#options.compressionThreshold)
-    return { copy, bytes, freshUntil, plan }
+    const bytes = encodeEntry(
+      { value: copy, freshUntil, tags: plan.tags },
+      this.#options.compressionThreshold,
+    )
+    return { copy, bytes, size: uncompressedSize(bytes), freshUntil, plan }
   }
 
   /** Writes a prepared value; the caller has already fenced or decided it may store. */
   async write(key: string, prepared: Prepared): Promise<void> {
     this.#writeL1(key, prepared)
-    this.#metrics.recordWrite(prepared.bytes.length)
+    this.#metrics.recordWrite(prepared.size)
     const l2 = this.l2
     if (l2 === undefined) return
     const { plan } = prepared
-    const applied = await l2.set(key, prepared.bytes, plan.ttlMs + plan.staleMs, plan.tags)
-    // A failed write may leave an older value in L2: delete it (replayed on recovery if need be).
-    if (!applied) await l2.delete([key])
+    // A write that fails is remembered by ResilientL2 as a delete, replayed on recovery.
+    await l2.set(key, prepared.bytes, plan.ttlMs + plan.staleMs, plan.tags)
   }
 
   /** Writes many prepared values with one L2 round trip. */
   async writeMany(items: readonly { key: string; prepared: Prepared }[]): Promise<void> {
     for (const { key, prepared } of items) {
       this.#writeL1(key, prepared)
-      this.#metrics.recordWrite(prepared.bytes.length)
+      this.#metrics.recordWrite(prepared.size)
     }
     const l2 = this.l2
     if (l2 === undefined || items.length === 0) return
-    const applied = await l2.setMany(
+    await l2.setMany(
       items.map(({ key, prepared: p }) => ({
         key,
         value: p.bytes,
@@ -184,13 +205,16 @@ export class TieredStore {
         tags: p.plan.tags,
       })),
     )
-    if (!applied) await l2.delete(items.map((item) => item.key))
   }
 
   /** Keeps a native value (counter, set) in L1 because no L2 can hold it. */
   writeNative(key: string, value: number | Set<string>, ttlMs: number): void {
     this.fence.touchKey(key)
-    this.l1?.set(key, { value, size: nativeSize(value), freshUntil: Date.now() + ttlMs, tags: [], native: true }, ttlMs)
+    this.l1?.set(
+      key,
+      { value, size: nativeSize(value), freshUntil: Date.now() + ttlMs, tags: [], native: true },
+      ttlMs,
+    )
   }
 
   async delete(keys: readonly string[]): Promise<void> {
@@ -229,25 +253,42 @@ export class TieredStore {
     const lifeMs = plan.ttlMs + plan.staleMs
     const ttlMs = plan.localTtlMs === undefined ? lifeMs : Math.min(plan.localTtlMs, lifeMs)
     const freshUntil =
-      plan.localTtlMs === undefined ? prepared.freshUntil : Math.min(prepared.freshUntil, Date.now() + plan.localTtlMs)
-    l1.set(key, { value: prepared.copy, size: prepared.bytes.length, freshUntil, tags: plan.tags, native: false }, ttlMs)
+      plan.localTtlMs === undefined
+        ? prepared.freshUntil
+        : Math.min(prepared.freshUntil, Date.now() + plan.localTtlMs)
+    l1.set(
+      key,
+      { value: prepared.copy, size: prepared.size, freshUntil, tags: plan.tags, native: false },
+      ttlMs,
+    )
   }
 
-  #promote(key: string, entry: DecodedEntry): void {
+  /** Copies a fresh L2 entry into L1; false when there is no L1 or nothing fresh to keep. */
+  #promote(key: string, entry: DecodedEntry): boolean {
     const l1 = this.l1
-    if (l1 === undefined) return
+    if (l1 === undefined) return false
     const now = Date.now()
     const cap = this.#options.localTtlMs
     const freshUntil = cap === undefined ? entry.freshUntil : Math.min(entry.freshUntil, now + cap)
-    if (freshUntil <= now) return
-    l1.set(key, { value: entry.value, size: entry.size, freshUntil, tags: entry.tags, native: false }, freshUntil - now)
+    if (freshUntil <= now) return false
+    l1.set(
+      key,
+      { value: entry.value, size: entry.size, freshUntil, tags: entry.tags, native: false },
+      freshUntil - now,
+    )
+    return true
   }
 
   #decode(bytes: Buffer, key: string): DecodedEntry | undefined {
     try {
-      return decodeEntry(bytes, key)
+      const entry = decodeEntry(bytes, key)
+      entry.size = uncompressedSize(bytes)
+      return entry
     } catch (error) {
-      const corrupted = error instanceof CorruptedValueError ? error : new CorruptedValueError(key, String(error), error)
+      const corrupted =
+        error instanceof CorruptedValueError
+          ? error
+          : new CorruptedValueError(key, String(error), error)
       this.#metrics.corruptedValues++
       this.#options.onError(corrupted, 'decode', key)
       return undefined
@@ -258,12 +299,19 @@ export class TieredStore {
 export interface Prepared {
   copy: unknown
   bytes: Buffer
+  /** Uncompressed encoded size: what L1 bounds and `averageSize` count. */
+  size: number
   freshUntil: number
   plan: WritePlan
 }
 
 /** Memory-kept sets are only for `getSet`; `get` does not hand them out (as Redis would refuse). */
 export function isHiddenNative(entry: L1Entry): boolean {
+  return entry.native && typeof entry.value !== 'number'
+}
+
+/** The same rule for anything with `native` and `value` (L2 reads). */
+export function isHiddenNativeValue(entry: { native: boolean; value: unknown }): boolean {
   return entry.native && typeof entry.value !== 'number'
 }
 

@@ -2,24 +2,54 @@ import { ErrorCodes, invalid, type ValidationError } from '../errors.js'
 import { type Duration, toMs } from './duration.js'
 
 const MAX_TAG_LENGTH = 512
+/** Keys under this prefix hold the L2 tag index; callers may not read or write them. */
+export const RESERVED_KEY_PREFIX = '__sc:'
 
 function keyError(field: string, key: unknown, maxKeyLength: number): ValidationError {
   if (typeof key !== 'string') {
-    return invalid(field, `must be a string, got ${key === null ? 'null' : typeof key}`, ErrorCodes.INVALID_KEY)
+    return invalid(
+      field,
+      `must be a string, got ${key === null ? 'null' : typeof key}`,
+      ErrorCodes.INVALID_KEY,
+    )
   }
   if (key.length === 0) return invalid(field, 'must not be empty', ErrorCodes.INVALID_KEY)
-  return invalid(field, `is ${key.length} characters, longer than maxKeyLength ${maxKeyLength}`, ErrorCodes.INVALID_KEY)
+  if (key.startsWith(RESERVED_KEY_PREFIX)) {
+    return invalid(
+      field,
+      `must not start with "${RESERVED_KEY_PREFIX}" (reserved for the tag index)`,
+      ErrorCodes.INVALID_KEY,
+    )
+  }
+  return invalid(
+    field,
+    `is ${key.length} characters, longer than maxKeyLength ${maxKeyLength}`,
+    ErrorCodes.INVALID_KEY,
+  )
 }
 
 /** Throws `ERR_INVALID_KEY` unless `key` is a non-empty string of at most `maxKeyLength` chars. */
-export function assertKey(key: unknown, maxKeyLength: number, field = 'key'): asserts key is string {
-  if (typeof key !== 'string' || key.length === 0 || key.length > maxKeyLength) {
+export function assertKey(
+  key: unknown,
+  maxKeyLength: number,
+  field = 'key',
+): asserts key is string {
+  if (
+    typeof key !== 'string' ||
+    key.length === 0 ||
+    key.length > maxKeyLength ||
+    (key.charCodeAt(0) === 95 /* _ */ && key.startsWith(RESERVED_KEY_PREFIX))
+  ) {
     throw keyError(field, key, maxKeyLength)
   }
 }
 
 /** Validates a list of keys, naming the position of the first bad one (`keys[3]`). */
-export function assertKeys(keys: unknown, maxKeyLength: number, field = 'keys'): asserts keys is string[] {
+export function assertKeys(
+  keys: unknown,
+  maxKeyLength: number,
+  field = 'keys',
+): asserts keys is string[] {
   if (!Array.isArray(keys)) throw invalid(field, 'must be an array of keys', ErrorCodes.INVALID_KEY)
   for (let i = 0; i < keys.length; i++) assertKey(keys[i], maxKeyLength, `${field}[${i}]`)
 }
@@ -33,7 +63,10 @@ export function normalizeTags(tags: unknown, field = 'tags'): readonly string[] 
   for (let i = 0; i < list.length; i++) {
     const tag = list[i]
     if (typeof tag !== 'string' || tag.length === 0 || tag.length > MAX_TAG_LENGTH) {
-      throw invalid(`${field}[${i}]`, `must be a non-empty string of at most ${MAX_TAG_LENGTH} characters`)
+      throw invalid(
+        `${field}[${i}]`,
+        `must be a non-empty string of at most ${MAX_TAG_LENGTH} characters`,
+      )
     }
   }
   return list.length === 1 ? list : [...new Set(list as string[])]
@@ -49,7 +82,10 @@ export function ttlOrDefault(value: Duration | undefined, fallback: number, fiel
 
 /** An options bag: absent or a plain object. */
 export function assertOptionsObject(value: unknown, field: string): void {
-  if (value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+  if (
+    value !== undefined &&
+    (typeof value !== 'object' || value === null || Array.isArray(value))
+  ) {
     throw invalid(field, 'must be an object')
   }
 }
