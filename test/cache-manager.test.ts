@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { CacheManager, type CacheOptions } from '../src/index.js'
+import { CACHE_PRESETS, CacheManager, type CacheOptions } from '../src/index.js'
 import { keysUnder, REDIS_URL, rawRedis, uniquePrefix } from './support/redis.js'
 import { waitFor } from './support/wait.js'
 
@@ -366,5 +366,41 @@ describe('CacheManager across instances on one Redis', () => {
     expect(await reader.get('big')).toEqual(big)
     await cache.clear()
     await Promise.all([cache.close(), reader.close()])
+  })
+})
+
+describe('CacheManager.initialize and fromEnv', () => {
+  it('switches presets relative to the constructor options, keeping Redis where the preset allows', async () => {
+    const prefix = uniquePrefix('presets')
+    const cache = new CacheManager({ redis: REDIS_URL, prefix, local: { maxEntries: 50 } })
+    cache.initialize(CACHE_PRESETS.MEMORY_ONLY)
+    await cache.set('mem', 1)
+    expect(await raw.exists(`${prefix}mem`)).toBe(0)
+    cache.initialize(CACHE_PRESETS.DISTRIBUTED)
+    await cache.set('dist', 2)
+    expect(await raw.exists(`${prefix}dist`)).toBe(1)
+    expect(cache.getLocalCacheStats().enabled).toBe(false)
+    const ttl = await raw.pttl(`${prefix}dist`)
+    expect(ttl).toBeGreaterThan(7_000_000)
+    cache.initialize(CACHE_PRESETS.AGGRESSIVE)
+    await cache.set('aggr', 3)
+    expect(await raw.pttl(`${prefix}aggr`)).toBeLessThanOrEqual(300_000)
+    expect(cache.getLocalCacheStats()).toMatchObject({ enabled: true, maxEntries: 50 })
+    await cache.clear()
+    await cache.close()
+  })
+
+  it('reads REDIS_URL, CACHE_PREFIX and CACHE_TTL from the environment', async () => {
+    const prefix = uniquePrefix('env')
+    const cache = CacheManager.fromEnv({ REDIS_URL, CACHE_PREFIX: prefix, CACHE_TTL: '120000' })
+    await cache.set('k', 'v')
+    const ttl = await raw.pttl(`${prefix}k`)
+    expect(ttl).toBeGreaterThan(100_000)
+    expect(ttl).toBeLessThanOrEqual(120_000)
+    await cache.clear()
+    await cache.close()
+    expect(() => CacheManager.fromEnv({ CACHE_TTL: 'soon' })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ENV', field: 'CACHE_TTL' }),
+    )
   })
 })

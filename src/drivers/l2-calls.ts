@@ -1,0 +1,187 @@
+import { ErrorCodes, L2Error, ValidationError } from '../errors.js'
+import type { CircuitBreaker } from './circuit-breaker.js'
+import { DeadlineClock, Deadlined } from './deadline-clock.js'
+
+// What a call is, which decides what its failure means (see `ResilientL2`).
+/** Resolve to the fallback, count towards the breaker. */
+export const READ = 0
+/** set/setMany: the old value may still be in L2, so queue a delete of the keys. */
+export const WRITE = 1
+/** Queue the invalidation itself. */
+export const INVALIDATE = 2
+/** Ping and close: silent, no accounting. */
+export const PROBE = 3
+/** Replayed invalidation: reported, no breaker accounting (the probe decides). */
+export const REPLAY = 4
+
+/** Call outcome marker: resolve to the driver's value rather than a fixed one. */
+export const DRIVER_VALUE = Symbol('driver value')
+/** Fallback marker for getMany: an array of `undefined` as long as the keys (the payload). */
+export const MANY = Symbol('many')
+/** Fallback of internal calls, to tell failure from any value. */
+export const FAILED = Symbol('failed')
+/** Internal call refused for a bad argument: retrying it can never succeed. */
+export const INVALID = Symbol('invalid')
+
+/**
+ * Called for every failed call (rejected, thrown or timed out), after its caller got the fallback.
+ * `epoch` is the breaker's epoch when the call started (-1 when it never started).
+ */
+export type OnCallFailed = (
+  op: string,
+  kind: number,
+  payload: unknown,
+  epoch: number,
+  error: unknown,
+  timedOut: boolean,
+) => void
+
+/** One call in flight. */
+class Call extends Deadlined {
+  done = false
+  resolve: (value: unknown) => void
+  constructor(
+    readonly op: string,
+    readonly kind: number,
+    readonly success: unknown,
+    readonly fallback: unknown,
+    readonly payload: unknown,
+    readonly timeoutMs: number,
+    readonly epoch: number,
+    resolve: (value: unknown) => void,
+  ) {
+    super()
+    this.resolve = resolve
+  }
+}
+
+// `new Promise(capture)` hands us the resolver without allocating an executor closure per call.
+let captured: ((value: unknown) => void) | undefined
+function capture(resolve: (value: unknown) => void): void {
+  captured = resolve
+}
+
+/** The value a failed call resolves to. */
+export function fallbackOf(fallback: unknown, payload: unknown): unknown {
+  return fallback === MANY ? new Array(payload as number).fill(undefined) : fallback
+}
+
+/**
+ * Turns driver promises into promises that never reject and always settle in time: with the
+ * driver's answer (or a fixed success value), or with a fallback when the driver rejects, throws or
+ * does not answer within the timeout. What a failure means (counting, breaker, queueing) is left
+ * to the owner's {@link OnCallFailed}; a success of a call started in the breaker's current epoch
+ * is reported to the breaker here, on the hot path, with no allocation beyond the call itself.
+ */
+export class CallTracker {
+  readonly #clock: DeadlineClock<Call>
+  readonly #breaker: CircuitBreaker
+  readonly #onFailed: OnCallFailed
+
+  constructor(commandTimeoutMs: number, breaker: CircuitBreaker, onFailed: OnCallFailed) {
+    this.#clock = new DeadlineClock<Call>(commandTimeoutMs, this.#onExpire)
+    this.#breaker = breaker
+    this.#onFailed = onFailed
+  }
+
+  /**
+   * Settles the returned promise with `p`'s answer (`success`, or the driver's value for
+   * {@link DRIVER_VALUE}), or with the fallback on failure or at the deadline.
+   */
+  track<T>(
+    p: Promise<unknown>,
+    op: string,
+    kind: number,
+    success: unknown,
+    fallback: unknown,
+    payload: unknown,
+    timeoutMs = this.#clock.timeoutMs,
+  ): Promise<T> {
+    const out = new Promise(capture) as Promise<T>
+    const call = new Call(
+      op,
+      kind,
+      success,
+      fallback,
+      payload,
+      timeoutMs,
+      this.#breaker.epoch,
+      captured!,
+    )
+    captured = undefined
+    this.#clock.start(call, timeoutMs)
+    p.then(
+      (value) => this.#answered(call, value),
+      (error) => this.#rejected(call, error),
+    )
+    return out
+  }
+
+  /** The driver threw instead of returning a promise: a failure like any other. */
+  thrown<T>(
+    op: string,
+    kind: number,
+    fallback: unknown,
+    payload: unknown,
+    error: unknown,
+  ): Promise<T> {
+    this.#onFailed(op, kind, payload, this.#breaker.epoch, error, false)
+    return Promise.resolve(fallbackOf(fallback, payload) as T)
+  }
+
+  /**
+   * Runs an internal call (probe, replay, close) bounded by `timeoutMs`; resolves to its value,
+   * {@link FAILED}, or {@link INVALID} when the driver refused its arguments. Never rejects.
+   */
+  internal<T>(
+    op: string,
+    kind: number,
+    start: () => Promise<T>,
+    timeoutMs = this.#clock.timeoutMs,
+  ): Promise<T | typeof FAILED | typeof INVALID> {
+    let p: Promise<T>
+    try {
+      p = start()
+    } catch (error) {
+      this.#onFailed(op, kind, undefined, -1, error, false)
+      return Promise.resolve(error instanceof ValidationError ? INVALID : FAILED)
+    }
+    return this.track(p, op, kind, DRIVER_VALUE, FAILED, undefined, timeoutMs)
+  }
+
+  #settle(call: Call): void {
+    call.done = true
+    this.#clock.stop(call)
+  }
+
+  #answered(call: Call, value: unknown): void {
+    if (call.done) return // already timed out: the caller has moved on
+    this.#settle(call)
+    call.resolve(call.success === DRIVER_VALUE ? value : call.success)
+    if (call.kind <= INVALIDATE && call.epoch === this.#breaker.epoch) this.#breaker.onSuccess()
+  }
+
+  #rejected(call: Call, error: unknown): void {
+    if (call.done) return
+    this.#settle(call)
+    const invalidArgument = error instanceof ValidationError
+    call.resolve(
+      invalidArgument && call.fallback === FAILED
+        ? INVALID
+        : fallbackOf(call.fallback, call.payload),
+    )
+    this.#onFailed(call.op, call.kind, call.payload, call.epoch, error, false)
+  }
+
+  readonly #onExpire = (call: Call): void => {
+    if (call.done) return
+    this.#settle(call)
+    call.resolve(fallbackOf(call.fallback, call.payload))
+    const error = new L2Error(
+      ErrorCodes.L2_TIMEOUT,
+      call.op,
+      `no answer within ${call.timeoutMs} ms`,
+    )
+    this.#onFailed(call.op, call.kind, call.payload, call.epoch, error, true)
+  }
+}

@@ -1,0 +1,160 @@
+import { ErrorCodes, L2Error, ValidationError } from '../errors.js'
+import { type BreakerState, CircuitBreaker } from './circuit-breaker.js'
+import { PROBE, READ, REPLAY, WRITE } from './l2-calls.js'
+import type { L2WriteItem } from './l2-driver.js'
+import type { Invalidation, PendingInvalidations } from './pending-invalidations.js'
+import type {
+  ResilientL2Counters,
+  ResilientL2Hooks,
+  ResolvedResilientL2Options,
+} from './resilient-l2-options.js'
+
+function toL2Error(op: string, error: unknown): L2Error {
+  if (error instanceof L2Error) return error
+  const message = error instanceof Error ? error.message : String(error)
+  return new L2Error(ErrorCodes.L2_UNAVAILABLE, op, message, error)
+}
+
+/**
+ * Whether L2 may be used, and how it comes back: the circuit breaker, what each failure means,
+ * the `degraded` / `recovered` hooks, and the half-open probe.
+ *
+ * - A failed read counts towards the breaker (`failureThreshold` in a row open it).
+ * - A failed write or invalidation may have left L2 out of date, so what it should have done is
+ *   queued ({@link PendingInvalidations}; a write as a delete of its keys) and the circuit opens at
+ *   once, without waiting for the threshold.
+ * - While the circuit is open, a probe runs every open period without waiting for traffic:
+ *   `attempt` (ping, then replay what L2 missed), whose outcome closes the circuit or reopens it.
+ */
+export class L2Health {
+  readonly breaker: CircuitBreaker
+  /** `true` while L2 is in use; `false` while degraded (circuit open or replaying) or closed. */
+  accepting = true
+  readonly #hooks: ResilientL2Hooks
+  readonly #counters: ResilientL2Counters
+  readonly #pending: PendingInvalidations
+  readonly #attempt: () => Promise<boolean>
+  #closed = false
+  #lastFailure = ''
+  #probeTimer: NodeJS.Timeout | undefined = undefined
+  #probing = false
+
+  /** `attempt` resolves `true` when L2 answered and is up to date again; it must not reject. */
+  constructor(
+    breaker: ResolvedResilientL2Options['breaker'],
+    hooks: ResilientL2Hooks,
+    counters: ResilientL2Counters,
+    pending: PendingInvalidations,
+    attempt: () => Promise<boolean>,
+  ) {
+    this.#hooks = hooks
+    this.#counters = counters
+    this.#pending = pending
+    this.#attempt = attempt
+    this.breaker = new CircuitBreaker({
+      ...breaker,
+      onStateChange: (to, from) => this.#onBreakerChange(to, from),
+    })
+  }
+
+  /** Stops using L2 and stops probing, for good. */
+  close(): void {
+    this.#closed = true
+    this.accepting = false
+    if (this.#probeTimer !== undefined) clearTimeout(this.#probeTimer)
+    this.#probeTimer = undefined
+  }
+
+  /**
+   * A call failed (rejected, threw or timed out): count and report it, then let the breaker and
+   * the queue know what it means. `epoch` is the breaker's epoch when the call started.
+   */
+  readonly failed = (
+    op: string,
+    kind: number,
+    payload: unknown,
+    epoch: number,
+    error: unknown,
+    timedOut: boolean,
+  ): void => {
+    if (kind === PROBE) return
+    const l2Error = toL2Error(op, error)
+    this.#counters.errors++
+    if (timedOut) this.#counters.timeouts++
+    this.#call(this.#hooks.onError, l2Error)
+    // A bad argument (e.g. a reserved key) says nothing about Redis' health, and there is nothing
+    // to invalidate: it never reached Redis.
+    if (kind === REPLAY || error instanceof ValidationError) return
+    this.#lastFailure = l2Error.message
+    if (kind === READ) {
+      if (epoch === this.breaker.epoch) this.breaker.onFailure()
+      return
+    }
+    if (kind === WRITE) {
+      if (typeof payload === 'string') this.#pending.addKey(payload)
+      else for (const item of payload as readonly L2WriteItem[]) this.#pending.addKey(item.key)
+    } else {
+      this.#pending.add(payload as Invalidation)
+    }
+    this.breaker.trip()
+  }
+
+  #call<A>(hook: ((arg: A) => void) | undefined, arg: A): void {
+    if (hook === undefined) return
+    try {
+      hook.call(this.#hooks, arg)
+    } catch {
+      // A hook's failure is the application's business; it must not break a cache call.
+    }
+  }
+
+  #onBreakerChange(to: BreakerState, from: BreakerState): void {
+    if (to === 'open') {
+      this.accepting = false
+      if (from === 'closed') {
+        const reason = this.#lastFailure ? `L2 unavailable: ${this.#lastFailure}` : 'L2 unavailable'
+        this.#call(this.#hooks.onDegraded, reason)
+      }
+      this.#scheduleProbe()
+    } else if (to === 'closed') {
+      if (this.#closed) return
+      this.accepting = true
+      this.#call(this.#hooks.onRecovered, undefined)
+    }
+  }
+
+  #scheduleProbe(): void {
+    if (this.#closed || this.#probing || this.#probeTimer !== undefined) return
+    const delay = Math.max(1, this.breaker.retryAt - Date.now())
+    this.#probeTimer = setTimeout(this.#onProbeTimer, delay)
+    // A degraded cache must not keep the process alive on its own.
+    this.#probeTimer.unref()
+  }
+
+  readonly #onProbeTimer = (): void => {
+    this.#probeTimer = undefined
+    void this.#probe()
+  }
+
+  /** Half-open probe: attempt, then close the circuit or reopen it. */
+  async #probe(): Promise<void> {
+    if (this.#closed || this.#probing) return
+    if (!this.breaker.allowRequest()) {
+      this.#scheduleProbe()
+      return
+    }
+    this.#probing = true
+    let ok = false
+    try {
+      ok = await this.#attempt()
+    } finally {
+      this.#probing = false
+    }
+    if (this.#closed) return
+    // Success closes only if nothing tripped the circuit meanwhile (the breaker ignores a success
+    // while open); failure reopens it with a longer period.
+    if (ok) this.breaker.onSuccess()
+    else this.breaker.onFailure()
+    if (this.breaker.state === 'open') this.#scheduleProbe()
+  }
+}
