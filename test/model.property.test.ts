@@ -59,10 +59,18 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.constant({ op: 'clear' as const }),
 )
 
+/**
+ * With Redis as the only tier, re-setting a key without a tag it had does not take it out of that
+ * tag's index in Redis (a documented limitation): invalidating the old tag then removes the key
+ * too. That errs towards a miss, never a stale read; the model says so with `stickyTags`.
+ */
 class Model {
   readonly entries = new Map<string, { value: unknown; tags: string[] }>()
+  constructor(private readonly stickyTags: boolean) {}
   set(k: string, v: unknown, t: string[]) {
-    this.entries.set(k, { value: v, tags: t })
+    const before = this.entries.get(k)
+    const tags = this.stickyTags && before ? [...new Set([...before.tags, ...t])] : t
+    this.entries.set(k, { value: v, tags })
   }
   get(k: string) {
     return this.entries.get(k)?.value
@@ -79,8 +87,8 @@ class Model {
   }
 }
 
-async function check(cache: CacheManager, ops: Op[]): Promise<void> {
-  const model = new Model()
+async function check(cache: CacheManager, ops: Op[], stickyTags: boolean): Promise<void> {
+  const model = new Model(stickyTags)
   for (const step of ops) {
     switch (step.op) {
       case 'set':
@@ -144,13 +152,13 @@ describe.each(modes)('cache agrees with a plain model (%s)', (_name, options, nu
       fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 30 }), async (ops) => {
         const cache = new CacheManager({ ...options, prefix: uniquePrefix('model') })
         try {
-          await check(cache, ops)
+          await check(cache, ops, options.local === false)
         } finally {
           await cache.clear()
           await cache.close()
         }
       }),
-      { numRuns },
+      { numRuns: numRuns * Number(process.env.FC_SCALE ?? 1) },
     )
   }, 60_000)
 })

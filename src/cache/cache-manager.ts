@@ -117,7 +117,7 @@ export class CacheManager extends EventEmitter<CacheEvents> {
     const resolved = this.#setup.resolve(options, this.#baseOptions)
     this.#store = this.#setup.rebuild(this.#store, this.#options, resolved)
     this.#options = resolved
-    this.#loader = this.#newLoader()
+    this.#loader.useStore(this.#store)
     this.#native = new NativeOps(this.#store)
     return this
   }

@@ -40,7 +40,7 @@ export interface GetOrComputeHooks {
  * invalidations, bounded by a timeout, with stale-if-error as the safety net.
  */
 export class GetOrCompute {
-  readonly #store: TieredStore
+  #store: TieredStore
   readonly #metrics: CacheMetrics
   readonly #hooks: GetOrComputeHooks
   readonly #flights = new SingleFlight()
@@ -60,6 +60,13 @@ export class GetOrCompute {
       stale = { value: local.value, freshUntil: local.freshUntil, tier: 'l1', shared: true }
     }
     if (store.l1 !== undefined) this.#metrics.l1Misses++
+    // A load already running for this key will fill it: join it rather than ask Redis again.
+    const running = stale === undefined ? this.#flights.running(key) : undefined
+    if (running !== undefined) {
+      this.#metrics.misses++
+      this.#hooks.miss(key)
+      return this.#await(running, key, plan, undefined)
+    }
     if (store.l2?.available) {
       const remote = await store.readL2(key)
       if (remote !== undefined && !isHiddenNativeValue(remote)) {
@@ -85,6 +92,16 @@ export class GetOrCompute {
     this.#metrics.misses++
     this.#hooks.miss(key)
     const load = this.#flights.run(key, () => this.#fill(key, compute, plan))
+    return this.#await(load, key, plan, stale)
+  }
+
+  /** Waits for a load (bounded by the plan's timeout), falling back on `stale` if allowed. */
+  async #await<T>(
+    load: Promise<unknown>,
+    key: string,
+    plan: ComputePlan,
+    stale: Stale | undefined,
+  ): Promise<T> {
     try {
       const value =
         plan.timeoutMs === undefined ? await load : await withTimeout(load, key, plan.timeoutMs)
@@ -102,6 +119,11 @@ export class GetOrCompute {
       }
       throw error
     }
+  }
+
+  /** Points at the store `initialize()` rebuilt; loads in flight keep being shared. */
+  useStore(store: TieredStore): void {
+    this.#store = store
   }
 
   /** Loads in flight in this process. */

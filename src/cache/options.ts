@@ -33,7 +33,7 @@ export interface CacheOptions {
   enabled?: boolean
   /** Default TTL of an entry. Default `'1h'`. */
   ttl?: Duration
-  /** Alias of `ttl` (seed 000's `defaultTtl`, in ms). `ttl` wins when both are given. */
+  /** Alias of `ttl` (seed 000's `defaultTtl`, in ms). Giving both with different values is an error. */
   defaultTtl?: Duration
   /** Prefix of every Redis key this cache writes; `clear()` removes this prefix only. Default `'stratacache:'`. */
   prefix?: string

@@ -57,7 +57,8 @@ export class TierSetup {
       this.degraded = false
       old.close().catch((error: unknown) => this.#hooks.error(error as Error, 'close'))
     }
-    return new TieredStore(l1, l2, this.#metrics, this.#storeOptions(next))
+    // The fence carries over: fills running across initialize() stay fenced.
+    return new TieredStore(l1, l2, this.#metrics, this.#storeOptions(next), current.fence)
   }
 
   async close(store: TieredStore): Promise<void> {

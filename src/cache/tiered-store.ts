@@ -67,7 +67,7 @@ export interface TieredStoreOptions {
  * nothing of validation, events or loaders (the facade and {@link GetOrCompute} do).
  */
 export class TieredStore {
-  readonly fence = new FillFence()
+  readonly fence: FillFence
   l1: L1Store | undefined
   l2: L2Tier | undefined
   readonly #metrics: CacheMetrics
@@ -78,11 +78,13 @@ export class TieredStore {
     l2: L2Tier | undefined,
     metrics: CacheMetrics,
     options: TieredStoreOptions,
+    fence = new FillFence(),
   ) {
     this.l1 = l1
     this.l2 = l2
     this.#metrics = metrics
     this.#options = options
+    this.fence = fence
   }
 
   /** A value safe to hand to a caller: a clone of the private copy unless references are shared. */

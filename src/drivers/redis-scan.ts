@@ -1,0 +1,54 @@
+import type { Cluster, Redis } from 'ioredis'
+
+/** Escapes Redis glob metacharacters so that `s` matches itself literally in `SCAN MATCH`. */
+export function escapeGlob(s: string): string {
+  return s.replace(/[*?[\]\\]/g, '\\$&')
+}
+
+/**
+ * SCAN with `MATCH` over the whole keyspace (every master on a Cluster), handing each non-empty
+ * batch of names to `onBatch` before asking for the next. Never uses `KEYS`: each step is bounded
+ * by `count`, so the server is never blocked for long, however large the database.
+ */
+export async function scanMatching(
+  client: Redis | Cluster,
+  cluster: boolean,
+  match: string,
+  count: number,
+  onBatch: (names: string[]) => Promise<void>,
+): Promise<void> {
+  const nodes: (Redis | Cluster)[] = cluster ? (client as Cluster).nodes('master') : [client]
+  for (const node of nodes) {
+    let cursor = '0'
+    do {
+      const [next, names] = await node.scan(cursor, 'MATCH', match, 'COUNT', count)
+      cursor = next
+      if (names.length > 0) await onBatch(names)
+    } while (cursor !== '0')
+  }
+}
+
+/**
+ * Which scanned names (full Redis names under `prefix`) a pattern removes: a glob is matched by
+ * Redis itself (`match`); a RegExp is tested here on each name without the prefix. Names under
+ * `reservedPrefix` (the driver's own keys) are never entries, so never removed.
+ */
+export function patternScan(
+  pattern: string | RegExp,
+  prefix: string,
+  reservedPrefix: string,
+): { match: string; keep: (name: string) => boolean } {
+  const escaped = escapeGlob(prefix)
+  if (typeof pattern === 'string') {
+    return { match: escaped + pattern, keep: (name) => !name.startsWith(reservedPrefix) }
+  }
+  const prefixLength = prefix.length
+  return {
+    match: `${escaped}*`,
+    keep: (name) => {
+      if (name.startsWith(reservedPrefix)) return false
+      pattern.lastIndex = 0 // a /g or /y RegExp keeps state between test() calls
+      return pattern.test(name.slice(prefixLength))
+    },
+  }
+}
