@@ -1,28 +1,35 @@
 /**
  * Does a frequency-aware admission policy (W-TinyLFU) earn its cost in L1? (issue 2, section 2)
  *
- *   npx tsx bench/admission.ts            full run (~1 M keys, 2 M accesses per trace)
- *   npx tsx bench/admission.ts --quick    smoke run (smaller traces, one timing sample)
+ *   npx tsx bench/admission.ts           500 k keys, 1 M accesses per trace (~40 s)
+ *   npx tsx bench/admission.ts --quick   200 k keys, 400 k accesses (~10 s, smoke test)
+ *   npx tsx bench/admission.ts --big     the issue's sizes: 1 M keys, 2 M accesses (~1.5 min)
+ *   --runs=N                             timed replays per policy and trace (default 1)
+ *   --doorkeeper                         also run W-TinyLFU with a doorkeeper
+ *   --shift-width=N --shift-uses=N       shape of the shifting trace (defaults 1 and 8, see there)
  *
- * Compares, at the same entry capacity, on the same seeded synthetic traces:
+ * Compares, at the same entry capacity (1% and 10% of the key space), on the same seeded
+ * synthetic traces:
  *
  * - `lru`: plain `lru-cache` 11 (what L1 uses today): `get`, and `set` on a miss.
  * - `lru+tlfu`: TinyLFU admission in front of the same `lru-cache` (no window): on a miss with a
  *   full cache the candidate is stored only if its estimated frequency beats the LRU victim's.
- *   This is the cheapest thing L1 could adopt without replacing its store.
+ *   The cheapest thing L1 could adopt without replacing its store.
  * - `w-tinylfu`: a compact W-TinyLFU cache (Einziger, Friedman, Manes, "TinyLFU: A Highly Efficient
  *   Cache Admission Policy", ACM ToS 2017; Caffeine's layout): a 1% window LRU, a main segmented LRU
  *   (20% probation, 80% protected), a 4-bit count-min sketch (4 counters in one 64-byte block,
  *   halved every 10 x capacity increments), Caffeine's random admission of hot-but-losing
  *   candidates (hash-flooding guard).
- * - `w-tinylfu+dk`: the same with a doorkeeper Bloom filter in front of the sketch.
+ * - `w-tinylfu+hc`: the same with Caffeine's hill climber resizing the window (one step per
+ *   10 x capacity requests, so it needs long traces to move far).
+ * - `w-tinylfu+dk` (`--doorkeeper`): the same with a doorkeeper Bloom filter before the sketch.
  * - `opt`: Belady's clairvoyant policy (with bypass), the upper bound for any policy.
  *
- * Every access is "get-or-admit": a get, and on a miss a set (which a TinyLFU policy may refuse).
- * Hit ratios are exact and repeatable (seeded PRNG). ns/op is the wall time of replaying the whole
- * trace divided by its length, median of a few runs, policies interleaved; it includes the misses'
- * sets and evictions but no loader. A second table times the hit path alone (all keys resident).
- * Results go to `bench/results/admission.json`.
+ * Every access is "get-or-admit": a get, and on a miss a set (which a TinyLFU policy may refuse),
+ * with `product:<id>` string keys and a freshly allocated entry per fill, as L1 does. Hit ratios
+ * are exact and repeatable (seeded PRNG, no time dependence). Cost is process CPU time per access
+ * over the whole replay (misses' sets and evictions included, no loader); a second table times the
+ * hit path alone, all keys resident. Results go to `bench/results/admission.json`.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -30,11 +37,32 @@ import { fileURLToPath } from 'node:url'
 import { LRUCache } from 'lru-cache'
 
 const QUICK = process.argv.includes('--quick')
-const KEYSPACE = QUICK ? 200_000 : 1_000_000
-const ACCESSES = QUICK ? 500_000 : 2_000_000
+
+function numberOption(name: string, fallback: number): number {
+  const arg = process.argv.find((a) => a.startsWith(`--${name}=`))
+  const value = arg === undefined ? fallback : Number(arg.slice(name.length + 3))
+  if (!(value > 0)) throw new Error(`--${name} must be a positive number`)
+  return value
+}
+/** `--big`: the issue's sizes (1 M keys, 2 M accesses); about 1.5 minutes. */
+const BIG = process.argv.includes('--big')
+const MODE = QUICK ? 'quick' : BIG ? 'big' : 'default'
+const KEYSPACE = QUICK ? 200_000 : BIG ? 1_000_000 : 500_000
+/** Accesses per trace: twice the key space. */
+const ACCESSES = 2 * KEYSPACE
 const CAPACITY_FRACTIONS = [0.01, 0.1] as const
-const TIMING_RUNS = QUICK ? 1 : 3
+/** Timed replays per policy and trace (`--runs=`, default 1); the first gives the hit ratio. */
+const TIMING_RUNS = Math.round(numberOption('runs', 1))
+const HIT_PATH_CHUNK = QUICK ? 200_000 : 500_000
+const HIT_PATH_ROUNDS = QUICK ? 3 : 7
+/** `--doorkeeper`: also run W-TinyLFU with a doorkeeper (hit ratios within ~0.5 points). */
+const DOORKEEPER = process.argv.includes('--doorkeeper')
 const SEED = 20_170_501
+
+/** Shifting trace: working-set size as a multiple of the capacity (`--shift-width=`, default 1). */
+const SHIFT_WIDTH = numberOption('shift-width', 1)
+/** Shifting trace: mean accesses per key over its life (`--shift-uses=`, default 8). */
+const SHIFT_USES = numberOption('shift-uses', 8)
 
 // ---------------------------------------------------------------------------------------------
 // Seeded PRNG (sfc32) and traces
@@ -146,20 +174,21 @@ function scanTrace(capacity: number, rng: Rng, perm: Int32Array, zipf: Zipf): In
 }
 
 /**
- * A shifting working set: keys drawn uniformly from a window of 2 x capacity consecutive fresh
- * ids that slides forward by one id every 2 accesses, so every key is live for a while (about 4
- * accesses on average) and then never used again. All live keys are equally popular; the oldest
- * have the highest counts but the shortest future, which is the case frequency gets wrong.
+ * A shifting working set: keys drawn uniformly from a window of `SHIFT_WIDTH x capacity`
+ * consecutive ids that slides forward by one fresh id every `SHIFT_USES` accesses, so each key is
+ * live for a while (`SHIFT_USES` accesses on average) and then never used again. All live keys are
+ * equally popular, and the keys that have collected the most hits are the oldest, the ones about
+ * to die: recency is the only useful signal and frequency points the wrong way.
  */
 function shiftingTrace(capacity: number, rng: Rng): Int32Array {
-  const width = 2 * capacity
+  const width = Math.max(1, Math.round(SHIFT_WIDTH * capacity))
   const ids = new Int32Array(ACCESSES)
-  for (let i = 0; i < ACCESSES; i++) ids[i] = Math.floor(i / Number(process.env.SHIFT_RATE ?? 2)) + rng.int(width)
+  for (let i = 0; i < ACCESSES; i++) ids[i] = Math.floor(i / SHIFT_USES) + rng.int(width)
   return ids
 }
 
 /** `product:<id>` strings for every id a trace uses, built once. */
-let keyStrings: string[] = []
+const keyStrings: string[] = []
 function keysUpTo(maxId: number): string[] {
   for (let i = keyStrings.length; i <= maxId; i++) keyStrings.push(`product:${i}`)
   return keyStrings
@@ -494,7 +523,10 @@ class WTinyLfu {
     const probationHead = this.#head + PROBATION
     const protectedHead = this.#head + PROTECTED
     let victim = this.#next[probationHead]!
-    if (victim === probationHead || (victim === candidate && this.#next[victim] === probationHead)) {
+    if (
+      victim === probationHead ||
+      (victim === candidate && this.#next[victim] === probationHead)
+    ) {
       // probation is empty or holds only the candidate: the victim comes from protected
       if (this.#next[protectedHead] !== protectedHead) victim = this.#next[protectedHead]!
     }
@@ -506,7 +538,11 @@ class WTinyLfu {
     const sketch = this.#sketch
     const admitted =
       victim !== candidate &&
-      admit(sketch.frequency(this.#hash[candidate]!), sketch.frequency(this.#hash[victim]!), this.#rng)
+      admit(
+        sketch.frequency(this.#hash[candidate]!),
+        sketch.frequency(this.#hash[victim]!),
+        this.#rng,
+      )
     this.#evict(admitted ? victim : candidate)
   }
 
@@ -699,9 +735,17 @@ const POLICIES: PolicyDef[] = [
   { name: 'lru', make: (c) => new LruPolicy(c) },
   { name: 'lru+tlfu', make: (c) => new LruTinyLfuPolicy(c) },
   { name: 'w-tinylfu', make: (c) => new WTinyLfuPolicy(c, { doorkeeper: false, adaptive: false }) },
-  { name: 'w-tinylfu+dk', make: (c) => new WTinyLfuPolicy(c, { doorkeeper: true, adaptive: false }) },
-  { name: 'w-tinylfu+hc', make: (c) => new WTinyLfuPolicy(c, { doorkeeper: false, adaptive: true }) },
+  {
+    name: 'w-tinylfu+hc',
+    make: (c) => new WTinyLfuPolicy(c, { doorkeeper: false, adaptive: true }),
+  },
 ]
+if (DOORKEEPER) {
+  POLICIES.push({
+    name: 'w-tinylfu+dk',
+    make: (c) => new WTinyLfuPolicy(c, { doorkeeper: true, adaptive: false }),
+  })
+}
 
 interface Row {
   trace: string
@@ -711,8 +755,13 @@ interface Row {
   accesses: number
   hits: number
   hitRatio: number
-  nsPerOp: number | null
-  nsPerOpRuns: number[]
+  /** Median CPU time (user + system, this process) per access, ns; null for `opt`. */
+  cpuNsPerOp: number | null
+  /** Median wall time per access, ns (inflated when the machine is busy). */
+  wallNsPerOp: number | null
+  cpuNsPerOpRuns: number[]
+  /** Final window size of an adaptive policy (entries). */
+  finalWindow?: number
 }
 
 function median(xs: number[]): number {
@@ -721,26 +770,40 @@ function median(xs: number[]): number {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
 }
 
+/**
+ * Replays `ids` once. CPU time, not wall time, is the cost measure: the machine this runs on is
+ * shared, and CPU time does not count the time other processes hold the core (it does count this
+ * process's GC threads, a real cost of the allocating policies).
+ */
 function timeReplay(policy: Policy, ids: Int32Array, keys: readonly string[]) {
-  const start = process.hrtime.bigint()
+  const cpu0 = process.cpuUsage()
+  const wall0 = process.hrtime.bigint()
   const hits = policy.replay(ids, keys)
-  const ns = Number(process.hrtime.bigint() - start)
-  return { hits, nsPerOp: ns / ids.length }
+  const wall = Number(process.hrtime.bigint() - wall0)
+  const cpu = process.cpuUsage(cpu0)
+  return { hits, cpuNs: ((cpu.user + cpu.system) * 1000) / ids.length, wallNs: wall / ids.length }
 }
 
 function measureTrace(trace: Trace, keys: readonly string[]): Row[] {
-  const runs = new Map<string, { hits: number; ns: number[] }>()
+  const runs = new Map<
+    string,
+    { hits: number; cpu: number[]; wall: number[]; finalWindow: number | undefined }
+  >()
   for (let run = 0; run < TIMING_RUNS; run++) {
     // rotate the order so no policy always runs first (or right after a GC-heavy neighbour)
     for (let k = 0; k < POLICIES.length; k++) {
       const def = POLICIES[(k + run) % POLICIES.length]!
       const policy = def.make(trace.capacity)
-      const { hits, nsPerOp } = timeReplay(policy, trace.ids, keys)
+      const { hits, cpuNs, wallNs } = timeReplay(policy, trace.ids, keys)
+      const finalWindow = policy instanceof WTinyLfuPolicy ? policy.cache.windowMax : undefined
       const prior = runs.get(def.name)
-      if (prior === undefined) runs.set(def.name, { hits, ns: [nsPerOp] })
+      if (prior === undefined)
+        runs.set(def.name, { hits, cpu: [cpuNs], wall: [wallNs], finalWindow })
       else {
-        if (prior.hits !== hits) throw new Error(`${def.name} is not deterministic on ${trace.name}`)
-        prior.ns.push(nsPerOp)
+        if (prior.hits !== hits)
+          throw new Error(`${def.name} is not deterministic on ${trace.name}`)
+        prior.cpu.push(cpuNs)
+        prior.wall.push(wallNs)
       }
     }
   }
@@ -752,14 +815,17 @@ function measureTrace(trace: Trace, keys: readonly string[]): Row[] {
   }
   const rows: Row[] = POLICIES.map((def) => {
     const r = runs.get(def.name)!
-    return {
+    const row: Row = {
       ...base,
       policy: def.name,
       hits: r.hits,
       hitRatio: r.hits / trace.ids.length,
-      nsPerOp: median(r.ns),
-      nsPerOpRuns: r.ns,
+      cpuNsPerOp: median(r.cpu),
+      wallNsPerOp: median(r.wall),
+      cpuNsPerOpRuns: r.cpu,
     }
+    if (r.finalWindow !== undefined) row.finalWindow = r.finalWindow
+    return row
   })
   const opt = optimalHits(trace.ids, trace.capacity)
   rows.push({
@@ -767,39 +833,54 @@ function measureTrace(trace: Trace, keys: readonly string[]): Row[] {
     policy: 'opt',
     hits: opt,
     hitRatio: opt / trace.ids.length,
-    nsPerOp: null,
-    nsPerOpRuns: [],
+    cpuNsPerOp: null,
+    wallNsPerOp: null,
+    cpuNsPerOpRuns: [],
   })
   return rows
 }
 
-/** Hit path only: `capacity / 2` keys, all resident, Zipf(1.0) gets; ns per get. */
-function measureHitPath(capacity: number, keys: readonly string[], rng: Rng) {
+interface HitPathRow {
+  policy: string
+  capacity: number
+  resident: number
+  cpuNsPerGet: number
+  cpuNsPerGetRuns: number[]
+}
+
+/**
+ * The hit path alone: `capacity / 2` keys, all resident (no policy evicts below capacity), read
+ * with Zipf(1.0) gets in interleaved rounds; median CPU ns per get (lru-cache's `get` vs a get
+ * that also bumps the sketch and moves the entry between segments).
+ */
+function measureHitPath(capacity: number, keys: readonly string[], rng: Rng): HitPathRow[] {
   const resident = capacity >>> 1
   const zipf = new Zipf(resident, 1.0)
-  const ids = new Int32Array(ACCESSES)
+  const ids = new Int32Array(HIT_PATH_CHUNK)
   for (let i = 0; i < ids.length; i++) ids[i] = zipf.sample(rng)
   const fill = new Int32Array(resident)
   for (let i = 0; i < resident; i++) fill[i] = i
-  const out: { policy: string; capacity: number; nsPerGet: number; runs: number[] }[] = []
-  const samples = new Map<string, number[]>()
-  for (let run = 0; run < TIMING_RUNS + 1; run++) {
-    for (let k = 0; k < POLICIES.length; k++) {
-      const def = POLICIES[(k + run) % POLICIES.length]!
-      const policy = def.make(capacity)
-      policy.replay(fill, keys)
-      const { hits, nsPerOp } = timeReplay(policy, ids, keys)
-      if (hits !== ids.length) throw new Error(`${def.name}: hit-path trace missed`)
-      const list = samples.get(def.name) ?? []
-      list.push(nsPerOp)
-      samples.set(def.name, list)
+  const policies = POLICIES.map((def) => {
+    const policy = def.make(capacity)
+    policy.replay(fill, keys)
+    policy.replay(ids, keys) // warm-up round
+    return { def, policy, samples: [] as number[] }
+  })
+  for (let round = 0; round < HIT_PATH_ROUNDS; round++) {
+    for (let k = 0; k < policies.length; k++) {
+      const p = policies[(k + round) % policies.length]!
+      const { hits, cpuNs } = timeReplay(p.policy, ids, keys)
+      if (hits !== ids.length) throw new Error(`${p.def.name}: the hit-path trace missed`)
+      p.samples.push(cpuNs)
     }
   }
-  for (const def of POLICIES) {
-    const runs = samples.get(def.name)!.slice(1) // first round is warm-up
-    out.push({ policy: def.name, capacity, nsPerGet: median(runs), runs })
-  }
-  return out
+  return policies.map((p) => ({
+    policy: p.def.name,
+    capacity,
+    resident,
+    cpuNsPerGet: median(p.samples),
+    cpuNsPerGetRuns: p.samples,
+  }))
 }
 
 function pad(s: string, n: number): string {
@@ -808,9 +889,11 @@ function pad(s: string, n: number): string {
 function lpad(s: string, n: number): string {
   return s.length >= n ? s : ' '.repeat(n - s.length) + s
 }
+function signed(x: number, digits: number): string {
+  return `${x >= 0 ? '+' : ''}${x.toFixed(digits)}`
+}
 
-function main(): void {
-  const started = Date.now()
+function buildTraces(): Trace[] {
   const rng = new Rng(SEED)
   const perm = permutation(KEYSPACE, rng)
   const zipf10 = new Zipf(KEYSPACE, 1.0)
@@ -827,71 +910,98 @@ function main(): void {
     }
     traces.push({
       name: 'scan',
-      description: `Zipf(1.0) segments of ${2 * capacity} accesses, each followed by a one-off scan of ${capacity} fresh keys`,
+      description: `Zipf(1.0) over ${KEYSPACE} keys in segments of ${2 * capacity} accesses, each followed by a one-off scan of ${capacity} fresh keys`,
       capacity,
       ids: scanTrace(capacity, new Rng(SEED + 1000 + capacity), perm, zipf10),
     })
     traces.push({
       name: 'shifting',
-      description: `uniform over a window of ${2 * capacity} fresh keys sliding by 1 key per 2 accesses`,
+      description: `uniform over a window of ${Math.round(SHIFT_WIDTH * capacity)} consecutive keys sliding by 1 fresh key every ${SHIFT_USES} accesses`,
       capacity,
       ids: shiftingTrace(capacity, new Rng(SEED + 2000 + capacity)),
     })
   }
+  return traces
+}
+
+function main(): void {
+  const started = Date.now()
+  const traces = buildTraces()
   let maxId = KEYSPACE
-  for (const t of traces) for (let i = 0; i < t.ids.length; i++) if (t.ids[i]! > maxId) maxId = t.ids[i]!
+  for (const t of traces)
+    for (let i = 0; i < t.ids.length; i++) if (t.ids[i]! > maxId) maxId = t.ids[i]!
   const keys = keysUpTo(maxId)
 
   // JIT warm-up on a small trace
   const warm = traces[1]!.ids.subarray(0, 200_000)
-  for (let r = 0; r < 2; r++) for (const def of POLICIES) def.make(5_000).replay(warm, keys)
+  for (let r = 0; r < 2; r++) for (const def of POLICIES) def.make(2_000).replay(warm, keys)
 
   console.log(
-    `admission bench${QUICK ? ' (quick)' : ''}: ${KEYSPACE} keys, ${ACCESSES} accesses per trace, node ${process.version}, ${TIMING_RUNS} timing run(s)`,
+    `admission bench (${MODE}): ${KEYSPACE} keys, ${ACCESSES} accesses per trace, capacities ${CAPACITY_FRACTIONS.map((f) => `${f * 100}%`).join(' and ')}, ${TIMING_RUNS} timed replay(s) per policy, node ${process.version}`,
   )
   const rows: Row[] = []
   for (const trace of traces) {
     const t0 = Date.now()
     const traceRows = measureTrace(trace, keys)
     rows.push(...traceRows)
-    const summary = traceRows
-      .map((r) => `${r.policy} ${(100 * r.hitRatio).toFixed(1)}%`)
-      .join('  ')
-    console.log(`  ${pad(trace.name, 9)} C=${pad(String(trace.capacity), 7)} ${summary}  (${Date.now() - t0} ms)`)
+    const summary = traceRows.map((r) => `${r.policy} ${(100 * r.hitRatio).toFixed(1)}%`).join('  ')
+    console.log(
+      `  ${pad(trace.name, 9)} C=${pad(String(trace.capacity), 7)} ${summary}  (${Date.now() - t0} ms)`,
+    )
   }
-
   const hitPath = CAPACITY_FRACTIONS.flatMap((f) =>
     measureHitPath(Math.round(KEYSPACE * f), keys, new Rng(SEED + 3000)),
   )
 
   // ---- tables
-  const names = [...POLICIES.map((p) => p.name), 'opt']
-  const col = 13
-  console.log('\nHit ratio (%) and, in brackets, ns per get-or-admit on the same trace')
+  const names = POLICIES.map((p) => p.name)
+  const w = 14
+  const rowOf = (trace: Trace, policy: string) =>
+    rows.find(
+      (r) => r.trace === trace.name && r.capacity === trace.capacity && r.policy === policy,
+    )!
+  const label = (trace: Trace) =>
+    `${pad(trace.name, 10)}${pad(`${((100 * trace.capacity) / KEYSPACE).toFixed(0)}% ${trace.capacity}`, 10)}`
+
+  console.log('\nHit ratio, % of accesses (opt = Belady, the upper bound)')
   console.log(
-    `${pad('trace', 10)}${pad('cap', 9)}${names.map((n) => lpad(n, n === 'opt' ? 7 : col + 8)).join('')}${lpad('wtlfu-lru', 11)}`,
+    `${pad('trace', 10)}${pad('capacity', 10)}${[...names, 'opt'].map((n) => lpad(n, w)).join('')}${lpad('w-tlfu - lru', w)}${lpad('+hc - lru', w)}`,
   )
   for (const trace of traces) {
-    const mine = rows.filter((r) => r.trace === trace.name && r.capacity === trace.capacity)
-    const cells = names.map((n) => {
-      const r = mine.find((x) => x.policy === n)!
-      const hr = (100 * r.hitRatio).toFixed(2)
-      return n === 'opt' ? lpad(hr, 7) : lpad(`${hr} [${r.nsPerOp!.toFixed(0)} ns]`, col + 8)
-    })
-    const lru = mine.find((x) => x.policy === 'lru')!.hitRatio
-    const w = mine.find((x) => x.policy === 'w-tinylfu')!.hitRatio
-    const delta = 100 * (w - lru)
+    const lru = rowOf(trace, 'lru').hitRatio
     console.log(
-      `${pad(trace.name, 10)}${pad(`${((100 * trace.capacity) / KEYSPACE).toFixed(0)}% ${trace.capacity}`, 9)}${cells.join('')}${lpad(`${delta >= 0 ? '+' : ''}${delta.toFixed(2)}`, 11)}`,
+      `${label(trace)}${[...names, 'opt'].map((n) => lpad((100 * rowOf(trace, n).hitRatio).toFixed(2), w)).join('')}${lpad(signed(100 * (rowOf(trace, 'w-tinylfu').hitRatio - lru), 2), w)}${lpad(signed(100 * (rowOf(trace, 'w-tinylfu+hc').hitRatio - lru), 2), w)}`,
     )
   }
-  console.log('\nHit path only (all keys resident, Zipf(1.0) gets), ns per get')
-  console.log(`${pad('cap', 9)}${POLICIES.map((p) => lpad(p.name, col)).join('')}`)
+
+  console.log('\nCPU ns per access (get, and set on a miss) replaying the same trace')
+  console.log(
+    `${pad('trace', 10)}${pad('capacity', 10)}${names.map((n) => lpad(n, w)).join('')}${lpad('w-tlfu / lru', w)}`,
+  )
+  for (const trace of traces) {
+    const lru = rowOf(trace, 'lru').cpuNsPerOp!
+    console.log(
+      `${label(trace)}${names.map((n) => lpad(rowOf(trace, n).cpuNsPerOp!.toFixed(0), w)).join('')}${lpad(`${(rowOf(trace, 'w-tinylfu').cpuNsPerOp! / lru).toFixed(2)}x`, w)}`,
+    )
+  }
+
+  const adaptive = rows.filter((r) => r.policy === 'w-tinylfu+hc')
+  console.log(
+    `\nw-tinylfu+hc window at the end of each trace (starts at 1%; one step per 10 x capacity requests): ${adaptive.map((r) => `${r.trace}@${r.capacity} ${((100 * r.finalWindow!) / r.capacity).toFixed(0)}%`).join(', ')}`,
+  )
+
+  console.log(
+    `\nHit path only: capacity / 2 keys resident, Zipf(1.0) gets, CPU ns per get (median of ${HIT_PATH_ROUNDS} rounds)`,
+  )
+  console.log(
+    `${pad('capacity', 20)}${names.map((n) => lpad(n, w)).join('')}${lpad('w-tlfu - lru', w)}`,
+  )
   for (const f of CAPACITY_FRACTIONS) {
     const capacity = Math.round(KEYSPACE * f)
     const mine = hitPath.filter((h) => h.capacity === capacity)
+    const ns = (n: string) => mine.find((h) => h.policy === n)!.cpuNsPerGet
     console.log(
-      `${pad(String(capacity), 9)}${POLICIES.map((p) => lpad(mine.find((h) => h.policy === p.name)!.nsPerGet.toFixed(1), col)).join('')}`,
+      `${pad(String(capacity), 20)}${names.map((n) => lpad(ns(n).toFixed(1), w)).join('')}${lpad(`${signed(ns('w-tinylfu') - ns('lru'), 1)} ns`, w)}`,
     )
   }
 
@@ -904,11 +1014,21 @@ function main(): void {
       {
         date: new Date().toISOString(),
         node: process.version,
-        mode: QUICK ? 'quick' : 'full',
+        mode: MODE,
         seed: SEED,
         keyspace: KEYSPACE,
         accesses: ACCESSES,
-        timingRuns: TIMING_RUNS,
+        timedReplays: TIMING_RUNS,
+        costMeasure: 'process CPU time (user + system) per access, median of timed replays',
+        policies: {
+          lru: 'lru-cache 11, get then set on a miss',
+          'lru+tlfu': 'TinyLFU admission (count-min sketch, no window) in front of lru-cache',
+          'w-tinylfu':
+            'W-TinyLFU: 1% window LRU, SLRU main 20/80, 4-bit CM sketch reset at 10x capacity',
+          'w-tinylfu+hc': 'w-tinylfu with Caffeine hill-climbing window (sample 10x capacity)',
+          'w-tinylfu+dk': 'w-tinylfu with a doorkeeper Bloom filter (only with --doorkeeper)',
+          opt: 'Belady MIN with bypass (upper bound)',
+        },
         traces: traces.map((t) => ({
           name: t.name,
           capacity: t.capacity,

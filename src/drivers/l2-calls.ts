@@ -13,6 +13,11 @@ export const INVALIDATE = 2
 export const PROBE = 3
 /** Replayed invalidation: reported, no breaker accounting (the probe decides). */
 export const REPLAY = 4
+/**
+ * Invalidation sent while the probe replays: on failure queued like {@link INVALIDATE}; no
+ * success accounting (the probe decides when the circuit closes).
+ */
+export const CATCH_UP = 5
 
 /** Call outcome marker: resolve to the driver's value rather than a fixed one. */
 export const DRIVER_VALUE = Symbol('driver value')

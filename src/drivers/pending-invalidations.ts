@@ -9,6 +9,28 @@ export type Invalidation =
 
 export const CLEAR: Invalidation = { kind: 'clear' }
 
+/** The driver call that applies `inv`. May throw, like any driver call. */
+export function applyInvalidation(driver: L2Driver, inv: Invalidation): Promise<unknown> {
+  switch (inv.kind) {
+    case 'keys':
+      return driver.delete(inv.keys)
+    case 'tags':
+      return driver.deleteByTags(inv.tags)
+    case 'pattern':
+      return driver.deleteByPattern(inv.pattern)
+    case 'clear':
+      return driver.clear()
+  }
+}
+
+/** The name of the driver method {@link applyInvalidation} calls, for errors and logs. */
+export const INVALIDATION_OP = {
+  keys: 'delete',
+  tags: 'deleteByTags',
+  pattern: 'deleteByPattern',
+  clear: 'clear',
+} as const
+
 /**
  * Runs one replayed driver call, bounded in time (`timeoutMs`, or the command timeout when
  * absent). Resolves `false` when it failed and must be retried later, `true` when it is done

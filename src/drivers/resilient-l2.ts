@@ -1,6 +1,7 @@
 import { invalid } from '../errors.js'
 import type { BreakerState } from './circuit-breaker.js'
 import {
+  CATCH_UP,
   CallTracker,
   DRIVER_VALUE,
   FAILED,
@@ -14,7 +15,13 @@ import {
 } from './l2-calls.js'
 import type { L2Driver, L2WriteItem } from './l2-driver.js'
 import { L2Health } from './l2-health.js'
-import { CLEAR, type Invalidation, PendingInvalidations } from './pending-invalidations.js'
+import {
+  applyInvalidation,
+  CLEAR,
+  INVALIDATION_OP,
+  type Invalidation,
+  PendingInvalidations,
+} from './pending-invalidations.js'
 import {
   type ResilientL2Counters,
   type ResilientL2Hooks,
@@ -42,7 +49,9 @@ const RESOLVED_ZERO: Promise<number> = Promise.resolve(0)
  *   replayed before L2 is used again; so is a write that did not apply (as a delete of its keys),
  *   because L2 may still hold the previous value ({@link PendingInvalidations}). Since either may
  *   have left L2 out of date, a failed write or invalidation opens the circuit at once, without
- *   waiting for the threshold.
+ *   waiting for the threshold. Once the probe's ping is answered, invalidations (and writes, as
+ *   deletes of their keys) are sent at once instead of queued, while the backlog is replayed: the
+ *   queue then only shrinks, so the replay ends however busy the application is.
  *
  * @example
  * ```ts
@@ -69,6 +78,8 @@ export class ResilientL2 {
   readonly #calls: CallTracker
   readonly #pending: PendingInvalidations
   #closed = false
+  /** Set once the probe's ping is answered: the replay of the backlog is under way. */
+  #replaying = false
 
   constructor(driver: L2Driver, options: ResilientL2Options = {}, hooks: ResilientL2Hooks = {}) {
     if (typeof driver !== 'object' || driver === null || typeof driver.get !== 'function') {
@@ -183,8 +194,7 @@ export class ResilientL2 {
    */
   set(key: string, value: Buffer, ttlMs: number, tags: readonly string[]): Promise<boolean> {
     if (!this.#health.accepting) {
-      this.#pending.addKey(key)
-      return this.#skip(RESOLVED_FALSE)
+      return this.#whileDegraded({ kind: 'keys', keys: [key] }, RESOLVED_FALSE, false, false)
     }
     let p: Promise<void>
     try {
@@ -199,8 +209,8 @@ export class ResilientL2 {
   setMany(items: readonly L2WriteItem[]): Promise<boolean> {
     if (items.length === 0) return Promise.resolve(true)
     if (!this.#health.accepting) {
-      for (const item of items) this.#pending.addKey(item.key)
-      return this.#skip(RESOLVED_FALSE)
+      const keys = items.map((item) => item.key)
+      return this.#whileDegraded({ kind: 'keys', keys }, RESOLVED_FALSE, false, false)
     }
     let p: Promise<void>
     try {
@@ -217,7 +227,7 @@ export class ResilientL2 {
   delete(keys: readonly string[]): Promise<number> {
     if (keys.length === 0) return RESOLVED_ZERO
     const inv: Invalidation = { kind: 'keys', keys }
-    if (!this.#health.accepting) return this.#skipInvalidation(inv, RESOLVED_ZERO)
+    if (!this.#health.accepting) return this.#whileDegraded(inv, RESOLVED_ZERO, DRIVER_VALUE, 0)
     let p: Promise<number>
     try {
       p = this.driver.delete(keys)
@@ -231,7 +241,7 @@ export class ResilientL2 {
   deleteByTags(tags: readonly string[]): Promise<number> {
     if (tags.length === 0) return RESOLVED_ZERO
     const inv: Invalidation = { kind: 'tags', tags }
-    if (!this.#health.accepting) return this.#skipInvalidation(inv, RESOLVED_ZERO)
+    if (!this.#health.accepting) return this.#whileDegraded(inv, RESOLVED_ZERO, DRIVER_VALUE, 0)
     let p: Promise<number>
     try {
       p = this.driver.deleteByTags(tags)
@@ -247,7 +257,7 @@ export class ResilientL2 {
    */
   deleteByPattern(pattern: string | RegExp): Promise<number> {
     const inv: Invalidation = { kind: 'pattern', pattern }
-    if (!this.#health.accepting) return this.#skipInvalidation(inv, RESOLVED_ZERO)
+    if (!this.#health.accepting) return this.#whileDegraded(inv, RESOLVED_ZERO, DRIVER_VALUE, 0)
     let p: Promise<number>
     try {
       p = this.driver.deleteByPattern(pattern)
@@ -263,7 +273,7 @@ export class ResilientL2 {
    * `scanTimeoutMs`.
    */
   clear(): Promise<boolean> {
-    if (!this.#health.accepting) return this.#skipInvalidation(CLEAR, RESOLVED_FALSE)
+    if (!this.#health.accepting) return this.#whileDegraded(CLEAR, RESOLVED_FALSE, true, false)
     let p: Promise<void>
     try {
       p = this.driver.clear()
@@ -299,15 +309,45 @@ export class ResilientL2 {
     return result
   }
 
-  #skipInvalidation<T>(inv: Invalidation, result: Promise<T>): Promise<T> {
-    this.#pending.add(inv)
-    return this.#skip(result)
+  /**
+   * An invalidation (or a write, as the delete of its keys) while L2 is not in use. Queued for
+   * replay, and `skipped` returned; but while the replay is under way (the probe's ping was
+   * answered, the circuit is half-open) it is sent at once: otherwise an application that keeps
+   * writing and invalidating refills the queue as fast as the replay drains it, and L2 never comes
+   * back. Sent now, it commutes with the replay (deletions only: nothing else reaches L2 until the
+   * circuit closes); if it fails, it is queued and the circuit reopens.
+   */
+  #whileDegraded<T>(
+    inv: Invalidation,
+    skipped: Promise<T>,
+    success: unknown,
+    fallback: unknown,
+  ): Promise<T> {
+    if (!this.#replaying || this.#health.breaker.state !== 'half-open') {
+      this.#pending.add(inv)
+      return this.#skip(skipped)
+    }
+    const op = INVALIDATION_OP[inv.kind]
+    let p: Promise<unknown>
+    try {
+      p = applyInvalidation(this.driver, inv)
+    } catch (error) {
+      return this.#calls.thrown(op, CATCH_UP, fallback, inv, error)
+    }
+    const timeoutMs =
+      inv.kind === 'pattern' || inv.kind === 'clear' ? this.scanTimeoutMs : undefined
+    return this.#calls.track(p, op, CATCH_UP, success, fallback, inv, timeoutMs)
   }
 
   /** The half-open probe (see {@link L2Health}): ping, then replay every pending invalidation. */
   readonly #probe = async (): Promise<boolean> => {
+    this.#replaying = false
     const pong = await this.#calls.internal('ping', PROBE, () => this.driver.ping())
     if (pong === FAILED || pong === INVALID) return false
+    // Left set until the next probe: `#whileDegraded` also checks that the circuit is still
+    // half-open, so there is no gap between the end of the replay and the circuit closing in
+    // which an invalidation would be queued and then forgotten.
+    this.#replaying = true
     return this.#pending.replay(this.driver, this.#replayCall, this.scanTimeoutMs)
   }
 

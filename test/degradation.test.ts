@@ -1,0 +1,330 @@
+import { performance } from 'node:perf_hooks'
+import { setImmediate as nextMacrotask } from 'node:timers/promises'
+import { Redis } from 'ioredis'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { CacheManager } from '../src/index.js'
+import { uniquePrefix } from './support/redis.js'
+import { RedisServer } from './support/redis-server.js'
+import { waitFor } from './support/wait.js'
+
+// SPEC guarantee 5 at the CacheManager level, against a real redis-server of our own: killed with
+// SIGKILL under load, and paused (alive but not answering) under load.
+
+const COMMAND_TIMEOUT_MS = 100
+const OPEN_MS = 200
+/**
+ * How much longer than `commandTimeout` a call may take, measured from its start to its
+ * resolution as the caller sees it. What legitimately adds to the timeout:
+ * - the timeout clock is coarse: a command times out 100-110 ms after it started (10 ticks);
+ * - timers fire late when the event loop is busy: here 100 loops hammer it, and on this 2-core
+ *   machine Vitest runs another test file (often another Redis or CPU-heavy one) at the same time,
+ *   plus GC pauses: tens of ms are common, 100-200 ms happen on a bad run;
+ * - getOrCompute runs a loader and a write after its read (the write is skipped once the circuit
+ *   is open, and the loader here is instant, but each hop waits for its turn in the loop).
+ * 400 ms stays far below what a hang looks like (ioredis' 5 s socket timeout, or forever on an
+ * offline queue), so the bound still proves that no call waits on Redis past the timeout.
+ */
+const MARGIN_MS = 400
+
+let server: RedisServer
+const open: { close(): Promise<unknown> }[] = []
+
+beforeAll(async () => {
+  server = await RedisServer.start()
+})
+beforeEach(async () => {
+  if (!server.running) await server.restart()
+})
+afterEach(async () => {
+  for (const item of open.splice(0).reverse()) await item.close()
+})
+afterAll(async () => {
+  await server.stop()
+})
+
+function cacheOn(prefix: string): CacheManager {
+  const cache = new CacheManager({
+    redis: server.url,
+    prefix,
+    commandTimeout: COMMAND_TIMEOUT_MS,
+    circuitBreaker: { failureThreshold: 2, openDuration: OPEN_MS },
+  })
+  open.push(cache)
+  return cache
+}
+
+function rawClient(): Redis {
+  const raw = new Redis(server.url, { maxRetriesPerRequest: 0 })
+  raw.on('error', () => {})
+  open.push({ close: async () => raw.disconnect() })
+  return raw
+}
+
+/** Counts the degradation events a cache emits, with the time of the last of each. */
+function recordEvents(cache: CacheManager) {
+  const events = { degraded: 0, recovered: 0, errors: 0, degradedAt: 0, recoveredAt: 0 }
+  cache.on('degraded', () => {
+    events.degraded++
+    events.degradedAt = performance.now()
+  })
+  cache.on('recovered', () => {
+    events.recovered++
+    events.recoveredAt = performance.now()
+  })
+  cache.on('error', () => {
+    events.errors++
+  })
+  return events
+}
+
+type Phase = 'before' | 'outage' | 'after'
+
+/** What every key holds, whoever wrote or loaded it: any read can be checked against it. */
+const expectedValue = (key: string) => ({ key, at: new Date(1_700_000_000_000), n: key.length })
+const isExpectedValue = (key: string, value: unknown) =>
+  (value as { key?: unknown } | undefined)?.key === key &&
+  (value as { at?: unknown }).at instanceof Date
+
+/**
+ * 100 concurrent loops, each running one kind of call (get, set, getOrCompute with a loader,
+ * getBatch, delete, invalidateByTag, increment) on a small key space, timing every call and
+ * checking every value read. Calls are counted in the phase they started in.
+ */
+class Load {
+  phase: Phase = 'before'
+  readonly calls: Record<Phase, number> = { before: 0, outage: 0, after: 0 }
+  readonly maxMs: Record<Phase, number> = { before: 0, outage: 0, after: 0 }
+  readonly rejections: unknown[] = []
+  readonly wrong: string[] = []
+  #stopped = false
+  readonly #loops: Promise<void>[]
+
+  constructor(
+    readonly cache: CacheManager,
+    loops = 100,
+  ) {
+    this.#loops = Array.from({ length: loops }, (_, i) => this.#loop(i))
+  }
+
+  get maxOverall(): number {
+    return Math.max(this.maxMs.before, this.maxMs.outage, this.maxMs.after)
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true
+    await Promise.all(this.#loops)
+  }
+
+  async #loop(i: number): Promise<void> {
+    while (!this.#stopped) {
+      const phase = this.phase
+      const started = performance.now()
+      try {
+        await this.#call(i, Math.floor(Math.random() * 20))
+      } catch (error) {
+        this.rejections.push(error)
+      }
+      this.maxMs[phase] = Math.max(this.maxMs[phase], performance.now() - started)
+      this.calls[phase]++
+      // While degraded every call resolves at once: let timers and I/O run between calls.
+      await nextMacrotask()
+    }
+  }
+
+  async #call(i: number, r: number): Promise<void> {
+    const cache = this.cache
+    const tag = `load-tag:${r % 4}`
+    switch (i % 7) {
+      case 0: {
+        const key = r % 2 === 0 ? `set:${r}` : `goc:${r}`
+        this.#check(key, await cache.get(key), false)
+        break
+      }
+      case 1:
+        await cache.set(`set:${r}`, expectedValue(`set:${r}`), { tags: [tag] })
+        break
+      case 2: {
+        const key = `goc:${r}`
+        this.#check(
+          key,
+          await cache.getOrCompute(key, async () => expectedValue(key), { tags: [tag] }),
+          true,
+        )
+        break
+      }
+      case 3: {
+        const keys = [`set:${r}`, `goc:${r}`, `set:${(r + 1) % 20}`]
+        const values = await cache.getBatch(keys)
+        for (let k = 0; k < keys.length; k++) this.#check(keys[k]!, values[k], false)
+        break
+      }
+      case 4:
+        await cache.delete(r % 2 === 0 ? `set:${r}` : `goc:${r}`)
+        break
+      case 5:
+        await cache.invalidateByTag(tag)
+        break
+      default: {
+        const count = await cache.increment(`count:${i}`)
+        if (typeof count !== 'number') this.wrong.push(`count:${i} -> ${String(count)}`)
+      }
+    }
+  }
+
+  #check(key: string, value: unknown, required: boolean): void {
+    if (value === undefined ? required : !isExpectedValue(key, value)) {
+      this.wrong.push(`${key} -> ${JSON.stringify(value)}`)
+    }
+  }
+}
+
+/**
+ * `cache` uses Redis again: a value it sets is in Redis and visible to a second instance, and it
+ * reads a value the second instance set from Redis (an L2 hit: it was never in its L1).
+ */
+async function expectRedisInUse(cache: CacheManager, prefix: string): Promise<void> {
+  const other = cacheOn(prefix)
+  await cache.set('after:a', expectedValue('after:a'))
+  expect(await other.get('after:a')).toEqual(expectedValue('after:a'))
+  expect(other.getMetrics().l2Hits).toBe(1)
+  await other.set('after:b', expectedValue('after:b'))
+  const l2Hits = cache.getMetrics().l2Hits
+  expect(await cache.get('after:b')).toEqual(expectedValue('after:b'))
+  // Greater, not equal: the load may be running, and its reads count too.
+  expect(cache.getMetrics().l2Hits).toBeGreaterThan(l2Hits)
+  expect(await rawClient().exists(`${prefix}after:a`, `${prefix}after:b`)).toBe(2)
+}
+
+const ms = (n: number) => `${Math.round(n)} ms`
+
+describe('degradation: Redis down or slow never fails or stalls a call (SPEC guarantee 5)', () => {
+  it('kill -9 under load: calls stay bounded, reads fall back to L1 and the loader, deletes apply locally, Redis is used again after restart', async () => {
+    const prefix = uniquePrefix('degradation-kill')
+    const cache = cacheOn(prefix)
+    const events = recordEvents(cache)
+    await cache.set('ryw:deleted', expectedValue('ryw:deleted'))
+    await cache.set('ryw:tagged', expectedValue('ryw:tagged'), { tags: ['ryw'] })
+    await cache.set('kept', expectedValue('kept'))
+
+    const load = new Load(cache)
+    await waitFor(() => load.calls.before > 2_000, { what: 'load' })
+
+    load.phase = 'outage'
+    const killedAt = performance.now()
+    await server.kill()
+    await waitFor(() => events.degraded > 0, { what: 'degraded' })
+    expect(cache.getMetrics().degraded).toBe(true)
+
+    // Writes still invalidate locally, at once (read-your-writes in this process).
+    await cache.delete('ryw:deleted')
+    await cache.invalidateByTag('ryw')
+    expect(await cache.get('ryw:deleted')).toBeUndefined()
+    expect(await cache.get('ryw:tagged')).toBeUndefined()
+    // Reads fall back to L1...
+    expect(await cache.get('kept')).toEqual(expectedValue('kept'))
+    // ...and to the loader.
+    expect(await cache.getOrCompute('fresh', async () => expectedValue('fresh'))).toEqual(
+      expectedValue('fresh'),
+    )
+
+    // An outage several open periods long, so that probes meet the dead server and fail.
+    const atDegraded = cache.getMetrics()
+    await waitFor(
+      () => performance.now() - events.degradedAt > 3 * OPEN_MS && load.calls.outage > 1_000,
+      { what: 'a long outage under load' },
+    )
+    const duringOutage = cache.getMetrics()
+    expect(duringOutage.l1Hits).toBeGreaterThan(atDegraded.l1Hits)
+    expect(duringOutage.loaderCalls).toBeGreaterThan(atDegraded.loaderCalls)
+    expect(duringOutage.l2Hits).toBe(atDegraded.l2Hits)
+    expect(events.recovered).toBe(0)
+
+    await server.restart()
+    const restartedAt = performance.now()
+    // ioredis reconnects with a backoff capped at 2 s; the next probe follows within OPEN_MS.
+    await waitFor(() => events.recovered > 0, { what: 'recovered', timeoutMs: 8_000 })
+    load.phase = 'after'
+    const atRecovery = cache.getMetrics()
+    expect(atRecovery.degraded).toBe(false)
+    await expectRedisInUse(cache, prefix)
+    await waitFor(() => load.calls.after > 2_000, { what: 'load after recovery' })
+    await load.stop()
+
+    expect(load.rejections).toEqual([])
+    expect(load.wrong).toEqual([])
+    expect(load.maxOverall).toBeLessThan(COMMAND_TIMEOUT_MS + MARGIN_MS)
+    expect(events.degraded).toBe(1)
+    expect(events.recovered).toBe(1)
+    expect(events.errors).toBeGreaterThan(0)
+
+    console.info(
+      `kill -9: degraded ${ms(events.degradedAt - killedAt)} after the kill; ` +
+        `${load.calls.outage} calls during the outage (max ${ms(load.maxMs.outage)}), ` +
+        `max call ${ms(load.maxOverall)} over ${load.calls.before + load.calls.outage + load.calls.after} calls; ` +
+        `recovered ${ms(events.recoveredAt - restartedAt)} after the restart`,
+    )
+  })
+
+  it('Redis paused (slow, not dead) under load: calls end at the timeout, invalidations made meanwhile apply locally at once and are replayed into Redis', async () => {
+    const prefix = uniquePrefix('degradation-pause')
+    const cache = cacheOn(prefix)
+    const events = recordEvents(cache)
+    const raw = rawClient()
+    await cache.set('victim', expectedValue('victim'))
+    await cache.set('tagged', expectedValue('tagged'), { tags: ['victims'] })
+    await cache.set('kept', expectedValue('kept'))
+    expect(await raw.exists(`${prefix}victim`, `${prefix}tagged`, `${prefix}kept`)).toBe(3)
+
+    const load = new Load(cache)
+    await waitFor(() => load.calls.before > 2_000, { what: 'load' })
+
+    // CLIENT PAUSE ALL: the server accepts and reads commands but answers none until the pause
+    // ends (it cannot be lifted early: CLIENT UNPAUSE is paused too). Long enough for several
+    // failed probes, short of ioredis' 5 s socket timeout, so the connection stays up throughout.
+    const pauseMs = 1_500
+    const pausedBy = performance.now()
+    await raw.call('CLIENT', 'PAUSE', String(pauseMs), 'ALL')
+    load.phase = 'outage'
+    await waitFor(() => events.degraded > 0, { what: 'degraded' })
+    expect(cache.getMetrics().degraded).toBe(true)
+
+    await cache.delete('victim')
+    await cache.invalidateByTag('victims')
+    expect(await cache.get('victim')).toBeUndefined()
+    expect(await cache.get('tagged')).toBeUndefined()
+    expect(await cache.get('kept')).toEqual(expectedValue('kept'))
+    // All of that happened while Redis was still paused, so none of it reached Redis yet.
+    expect(performance.now()).toBeLessThan(pausedBy + pauseMs)
+    expect(events.recovered).toBe(0)
+
+    await waitFor(() => events.recovered > 0, { what: 'recovered', timeoutMs: 8_000 })
+    load.phase = 'after'
+    const atRecovery = cache.getMetrics()
+    // The invalidations were replayed before L2 was used again: the stale copies are gone.
+    expect(await raw.exists(`${prefix}victim`, `${prefix}tagged`)).toBe(0)
+    expect(await raw.exists(`${prefix}kept`)).toBe(1)
+    await expectRedisInUse(cache, prefix)
+    await waitFor(() => load.calls.after > 2_000, { what: 'load after recovery' })
+    await load.stop()
+
+    expect(load.rejections).toEqual([])
+    expect(load.wrong).toEqual([])
+    expect(load.maxOverall).toBeLessThan(COMMAND_TIMEOUT_MS + MARGIN_MS)
+    // Slow, not refused: the calls in flight ended by timing out.
+    expect(atRecovery.l2Timeouts).toBeGreaterThan(0)
+    expect(events.degraded).toBe(1)
+    expect(events.recovered).toBe(1)
+    // Another instance does not see the invalidated entries either.
+    const other = cacheOn(prefix)
+    expect(await other.get('victim')).toBeUndefined()
+    expect(await other.get('tagged')).toBeUndefined()
+    expect(await other.get('kept')).toEqual(expectedValue('kept'))
+
+    console.info(
+      `pause: degraded ${ms(events.degradedAt - pausedBy)} into the pause; ` +
+        `${load.calls.outage} calls while degraded (max ${ms(load.maxMs.outage)}), ` +
+        `${atRecovery.l2Timeouts} timeouts; max call ${ms(load.maxOverall)}; ` +
+        `recovered ${ms(events.recoveredAt - (pausedBy + pauseMs))} after the pause ended`,
+    )
+  })
+})
