@@ -23,8 +23,9 @@ function toL2Error(op: string, error: unknown): L2Error {
  * - A failed write or invalidation may have left L2 out of date, so what it should have done is
  *   queued ({@link PendingInvalidations}; a write as a delete of its keys) and the circuit opens at
  *   once, without waiting for the threshold.
- * - While the circuit is open, a probe runs every open period without waiting for traffic:
- *   `attempt` (ping, then replay what L2 missed), whose outcome closes the circuit or reopens it.
+ * - While the circuit is open, a probe runs every open period without waiting for traffic: `ping`,
+ *   then `replay` of what L2 missed, whose outcome closes the circuit or reopens it.
+ * - While the replay runs, invalidations are sent at once rather than queued ({@link catchingUp}).
  */
 export class L2Health {
   readonly breaker: CircuitBreaker
@@ -33,28 +34,49 @@ export class L2Health {
   readonly #hooks: ResilientL2Hooks
   readonly #counters: ResilientL2Counters
   readonly #pending: PendingInvalidations
-  readonly #attempt: () => Promise<boolean>
+  readonly #ping: () => Promise<boolean>
+  readonly #replay: () => Promise<boolean>
   #closed = false
+  #replaying = false
   #lastFailure = ''
   #probeTimer: NodeJS.Timeout | undefined = undefined
   #probing = false
 
-  /** `attempt` resolves `true` when L2 answered and is up to date again; it must not reject. */
+  /**
+   * `ping` resolves `true` when L2 answered; `replay` when every pending invalidation was
+   * replayed. Neither may reject.
+   */
   constructor(
     breaker: ResolvedResilientL2Options['breaker'],
     hooks: ResilientL2Hooks,
     counters: ResilientL2Counters,
     pending: PendingInvalidations,
-    attempt: () => Promise<boolean>,
+    ping: () => Promise<boolean>,
+    replay: () => Promise<boolean>,
   ) {
     this.#hooks = hooks
     this.#counters = counters
     this.#pending = pending
-    this.#attempt = attempt
+    this.#ping = ping
+    this.#replay = replay
     this.breaker = new CircuitBreaker({
       ...breaker,
       onStateChange: (to, from) => this.#onBreakerChange(to, from),
     })
+  }
+
+  /**
+   * `true` while the probe replays the backlog: its ping was answered and the circuit is still
+   * half-open. Invalidations (and writes, as deletes of their keys) are then sent at once instead of
+   * queued: queued, an application that keeps writing and invalidating would refill the queue as
+   * fast as the replay drains it, and L2 would never come back. Sent at once, they commute with the
+   * replay (deletions only: nothing else reaches L2 until the circuit closes); one that fails is
+   * queued and reopens the circuit. The flag stays set after the replay until the next probe, so
+   * there is no gap before the circuit closes in which an invalidation would be queued, then
+   * forgotten.
+   */
+  get catchingUp(): boolean {
+    return this.#replaying && this.breaker.state === 'half-open'
   }
 
   /** Stops using L2 and stops probing, for good. */
@@ -136,7 +158,7 @@ export class L2Health {
     void this.#probe()
   }
 
-  /** Half-open probe: attempt, then close the circuit or reopen it. */
+  /** Half-open probe: ping, replay, then close the circuit or reopen it. */
   async #probe(): Promise<void> {
     if (this.#closed || this.#probing) return
     if (!this.breaker.allowRequest()) {
@@ -144,9 +166,13 @@ export class L2Health {
       return
     }
     this.#probing = true
+    this.#replaying = false
     let ok = false
     try {
-      ok = await this.#attempt()
+      if (await this.#ping()) {
+        this.#replaying = true
+        ok = await this.#replay()
+      }
     } finally {
       this.#probing = false
     }

@@ -78,8 +78,6 @@ export class ResilientL2 {
   readonly #calls: CallTracker
   readonly #pending: PendingInvalidations
   #closed = false
-  /** Set once the probe's ping is answered: the replay of the backlog is under way. */
-  #replaying = false
 
   constructor(driver: L2Driver, options: ResilientL2Options = {}, hooks: ResilientL2Hooks = {}) {
     if (typeof driver !== 'object' || driver === null || typeof driver.get !== 'function') {
@@ -90,8 +88,17 @@ export class ResilientL2 {
     this.commandTimeoutMs = resolved.commandTimeoutMs
     this.scanTimeoutMs = resolved.scanTimeoutMs
     this.maxPendingInvalidations = resolved.maxPendingInvalidations
-    this.#pending = new PendingInvalidations(this.maxPendingInvalidations, this.counters)
-    const health = new L2Health(resolved.breaker, hooks, this.counters, this.#pending, this.#probe)
+    const pending = new PendingInvalidations(this.maxPendingInvalidations, this.counters)
+    this.#pending = pending
+    const { counters } = this
+    const health = new L2Health(
+      resolved.breaker,
+      hooks,
+      counters,
+      pending,
+      this.#ping,
+      this.#replay,
+    )
     this.#health = health
     this.#calls = new CallTracker(this.commandTimeoutMs, health.breaker, health.failed)
   }
@@ -190,11 +197,11 @@ export class ResilientL2 {
 
   /**
    * `true` when stored. `false` when not: then a delete of `key` is queued (L2 may still hold an
-   * older value) and the circuit opens until it is replayed.
+   * older value) and the circuit opens until it is replayed (or sent at once, see `#invalidate`).
    */
   set(key: string, value: Buffer, ttlMs: number, tags: readonly string[]): Promise<boolean> {
     if (!this.#health.accepting) {
-      return this.#whileDegraded({ kind: 'keys', keys: [key] }, RESOLVED_FALSE, false, false)
+      return this.#invalidate({ kind: 'keys', keys: [key] }, false, false, RESOLVED_FALSE)
     }
     let p: Promise<void>
     try {
@@ -210,7 +217,7 @@ export class ResilientL2 {
     if (items.length === 0) return Promise.resolve(true)
     if (!this.#health.accepting) {
       const keys = items.map((item) => item.key)
-      return this.#whileDegraded({ kind: 'keys', keys }, RESOLVED_FALSE, false, false)
+      return this.#invalidate({ kind: 'keys', keys }, false, false, RESOLVED_FALSE)
     }
     let p: Promise<void>
     try {
@@ -226,29 +233,13 @@ export class ResilientL2 {
   /** Keys removed from L2; 0 when not applied now (then queued and replayed on recovery). */
   delete(keys: readonly string[]): Promise<number> {
     if (keys.length === 0) return RESOLVED_ZERO
-    const inv: Invalidation = { kind: 'keys', keys }
-    if (!this.#health.accepting) return this.#whileDegraded(inv, RESOLVED_ZERO, DRIVER_VALUE, 0)
-    let p: Promise<number>
-    try {
-      p = this.driver.delete(keys)
-    } catch (error) {
-      return this.#calls.thrown('delete', INVALIDATE, 0, inv, error)
-    }
-    return this.#calls.track(p, 'delete', INVALIDATE, DRIVER_VALUE, 0, inv)
+    return this.#invalidate({ kind: 'keys', keys }, DRIVER_VALUE, 0, RESOLVED_ZERO)
   }
 
   /** Entries removed from L2; 0 when not applied now (then queued and replayed on recovery). */
   deleteByTags(tags: readonly string[]): Promise<number> {
     if (tags.length === 0) return RESOLVED_ZERO
-    const inv: Invalidation = { kind: 'tags', tags }
-    if (!this.#health.accepting) return this.#whileDegraded(inv, RESOLVED_ZERO, DRIVER_VALUE, 0)
-    let p: Promise<number>
-    try {
-      p = this.driver.deleteByTags(tags)
-    } catch (error) {
-      return this.#calls.thrown('deleteByTags', INVALIDATE, 0, inv, error)
-    }
-    return this.#calls.track(p, 'deleteByTags', INVALIDATE, DRIVER_VALUE, 0, inv)
+    return this.#invalidate({ kind: 'tags', tags }, DRIVER_VALUE, 0, RESOLVED_ZERO)
   }
 
   /**
@@ -256,16 +247,7 @@ export class ResilientL2 {
    * Bounded by `scanTimeoutMs`, not `commandTimeoutMs`: it SCANs the whole keyspace.
    */
   deleteByPattern(pattern: string | RegExp): Promise<number> {
-    const inv: Invalidation = { kind: 'pattern', pattern }
-    if (!this.#health.accepting) return this.#whileDegraded(inv, RESOLVED_ZERO, DRIVER_VALUE, 0)
-    let p: Promise<number>
-    try {
-      p = this.driver.deleteByPattern(pattern)
-    } catch (error) {
-      return this.#calls.thrown('deleteByPattern', INVALIDATE, 0, inv, error)
-    }
-    const timeoutMs = this.scanTimeoutMs
-    return this.#calls.track(p, 'deleteByPattern', INVALIDATE, DRIVER_VALUE, 0, inv, timeoutMs)
+    return this.#invalidate({ kind: 'pattern', pattern }, DRIVER_VALUE, 0, RESOLVED_ZERO)
   }
 
   /**
@@ -273,14 +255,7 @@ export class ResilientL2 {
    * `scanTimeoutMs`.
    */
   clear(): Promise<boolean> {
-    if (!this.#health.accepting) return this.#whileDegraded(CLEAR, RESOLVED_FALSE, true, false)
-    let p: Promise<void>
-    try {
-      p = this.driver.clear()
-    } catch (error) {
-      return this.#calls.thrown('clear', INVALIDATE, false, CLEAR, error)
-    }
-    return this.#calls.track(p, 'clear', INVALIDATE, true, false, CLEAR, this.scanTimeoutMs)
+    return this.#invalidate(CLEAR, true, false, RESOLVED_FALSE)
   }
 
   /**
@@ -310,46 +285,45 @@ export class ResilientL2 {
   }
 
   /**
-   * An invalidation (or a write, as the delete of its keys) while L2 is not in use. Queued for
-   * replay, and `skipped` returned; but while the replay is under way (the probe's ping was
-   * answered, the circuit is half-open) it is sent at once: otherwise an application that keeps
-   * writing and invalidating refills the queue as fast as the replay drains it, and L2 never comes
-   * back. Sent now, it commutes with the replay (deletions only: nothing else reaches L2 until the
-   * circuit closes); if it fails, it is queued and the circuit reopens.
+   * Sends an invalidation: resolves to `success` (or the driver's value), `fallback` on failure.
+   * While L2 is not in use, queues it for replay instead and returns `skipped`, unless the replay
+   * is under way: then it is sent at once (see {@link L2Health.catchingUp}).
    */
-  #whileDegraded<T>(
+  #invalidate<T>(
     inv: Invalidation,
-    skipped: Promise<T>,
     success: unknown,
     fallback: unknown,
+    skipped: Promise<T>,
   ): Promise<T> {
-    if (!this.#replaying || this.#health.breaker.state !== 'half-open') {
-      this.#pending.add(inv)
-      return this.#skip(skipped)
+    let kind = INVALIDATE
+    if (!this.#health.accepting) {
+      if (!this.#health.catchingUp) {
+        this.#pending.add(inv)
+        return this.#skip(skipped)
+      }
+      kind = CATCH_UP
     }
     const op = INVALIDATION_OP[inv.kind]
     let p: Promise<unknown>
     try {
       p = applyInvalidation(this.driver, inv)
     } catch (error) {
-      return this.#calls.thrown(op, CATCH_UP, fallback, inv, error)
+      return this.#calls.thrown(op, kind, fallback, inv, error)
     }
     const timeoutMs =
       inv.kind === 'pattern' || inv.kind === 'clear' ? this.scanTimeoutMs : undefined
-    return this.#calls.track(p, op, CATCH_UP, success, fallback, inv, timeoutMs)
+    return this.#calls.track(p, op, kind, success, fallback, inv, timeoutMs)
   }
 
-  /** The half-open probe (see {@link L2Health}): ping, then replay every pending invalidation. */
-  readonly #probe = async (): Promise<boolean> => {
-    this.#replaying = false
+  /** The probe's ping (see {@link L2Health}). */
+  readonly #ping = async (): Promise<boolean> => {
     const pong = await this.#calls.internal('ping', PROBE, () => this.driver.ping())
-    if (pong === FAILED || pong === INVALID) return false
-    // Left set until the next probe: `#whileDegraded` also checks that the circuit is still
-    // half-open, so there is no gap between the end of the replay and the circuit closing in
-    // which an invalidation would be queued and then forgotten.
-    this.#replaying = true
-    return this.#pending.replay(this.driver, this.#replayCall, this.scanTimeoutMs)
+    return pong !== FAILED && pong !== INVALID
   }
+
+  /** The probe's replay of every pending invalidation. */
+  readonly #replay = (): Promise<boolean> =>
+    this.#pending.replay(this.driver, this.#replayCall, this.scanTimeoutMs)
 
   readonly #replayCall = async (
     op: string,
