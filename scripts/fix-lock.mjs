@@ -33,5 +33,5 @@ for (const [loc, meta] of Object.entries(pkgs)) {
     added++
   }
 }
-writeFileSync(path, JSON.stringify(lock, null, 2) + '\n')
+writeFileSync(path, `${JSON.stringify(lock, null, 2)}\n`)
 console.log(`added ${added} entries`)

@@ -241,7 +241,9 @@ describe('degradation: Redis down or slow never fails or stalls a call (SPEC gua
 
     await server.restart()
     const restartedAt = performance.now()
-    // ioredis reconnects with a backoff capped at 2 s; the next probe follows within OPEN_MS.
+    // ioredis reconnects with a backoff capped at 2 s; the next probe follows within OPEN_MS. The
+    // load keeps writing and invalidating meanwhile: the replay must still end (it once chased a
+    // queue refilled as fast as it drained, and never recovered).
     await waitFor(() => events.recovered > 0, { what: 'recovered', timeoutMs: 8_000 })
     load.phase = 'after'
     const atRecovery = cache.getMetrics()

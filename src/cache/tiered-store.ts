@@ -8,7 +8,6 @@ import {
   encodeEntry,
   uncompressedSize,
 } from './codec.js'
-import type { Tier } from './events.js'
 import { FillFence } from './fill-fence.js'
 import { keyMatcher } from './glob.js'
 import type { L1Entry, L1Store } from './l1-store.js'
