@@ -404,3 +404,35 @@ describe('CacheManager.initialize and fromEnv', () => {
     )
   })
 })
+
+describe('CacheManager with Redis answering errors or not at all', () => {
+  it('does not count a WRONGTYPE reply as Redis being down', async () => {
+    const prefix = uniquePrefix('wrongtype')
+    const cache = new CacheManager({
+      redis: REDIS_URL,
+      prefix,
+      circuitBreaker: { failureThreshold: 2 },
+    })
+    let degraded = 0
+    cache.on('degraded', () => degraded++)
+    cache.on('error', () => undefined)
+    await cache.addToSet('members', ['a'])
+    for (let i = 0; i < 5; i++) expect(await cache.get('members')).toBeUndefined()
+    expect(degraded).toBe(0)
+    expect(cache.getMetrics().degraded).toBe(false)
+    expect(await cache.getSet('members')).toEqual(['a'])
+    await cache.clear()
+    await cache.close()
+  })
+
+  it('keeps counting and collecting in memory while Redis cannot be reached', async () => {
+    const cache = new CacheManager({ redis: 'redis://127.0.0.1:1', commandTimeout: 50 })
+    cache.on('error', () => undefined)
+    expect(await cache.increment('n')).toBe(1)
+    expect(await cache.increment('n', 2)).toBe(3)
+    expect(await cache.addToSet('s', ['a', 'b'])).toBe(2)
+    expect(await cache.addToSet('s', ['b', 'c'])).toBe(1)
+    expect((await cache.getSet('s')).sort()).toEqual(['a', 'b', 'c'])
+    await cache.close()
+  })
+})

@@ -17,10 +17,12 @@ export class NativeOps {
   async increment(key: string, by: number, ttlMs: number): Promise<number> {
     const store = this.#store
     if (store.l2 !== undefined) {
-      // A local copy (left from a degraded period) would shadow the shared counter.
-      store.l1?.delete(key)
       const value = await store.l2.increment(key, by, ttlMs)
-      if (value !== undefined) return value
+      if (value !== undefined) {
+        // A local copy (left from a degraded period) would shadow the shared counter.
+        store.l1?.delete(key)
+        return value
+      }
     }
     const current = store.l1?.get(key)
     let base = 0
@@ -37,9 +39,11 @@ export class NativeOps {
   async addToSet(key: string, members: readonly string[], ttlMs: number): Promise<number> {
     const store = this.#store
     if (store.l2 !== undefined) {
-      store.l1?.delete(key)
       const added = await store.l2.addToSet(key, members, ttlMs)
-      if (added !== undefined) return added
+      if (added !== undefined) {
+        store.l1?.delete(key)
+        return added
+      }
     }
     const set = new Set(this.#localSet(key))
     const before = set.size

@@ -15,6 +15,19 @@ function toL2Error(op: string, error: unknown): L2Error {
   return new L2Error(ErrorCodes.L2_UNAVAILABLE, op, message, error)
 }
 
+/** Replies that mean Redis cannot serve right now, as opposed to "this command is wrong". */
+const UNHEALTHY_REPLY = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|OOM|MISCONF)\b/
+
+/**
+ * Whether Redis answered with an error about the command itself (e.g. `WRONGTYPE` for a `get` on a
+ * key holding a set): Redis is healthy and nothing was changed, so the breaker must not count it.
+ */
+function isCommandError(error: unknown): boolean {
+  return (
+    error instanceof Error && error.name === 'ReplyError' && !UNHEALTHY_REPLY.test(error.message)
+  )
+}
+
 /**
  * Whether L2 may be used, and how it comes back: the circuit breaker, what each failure means,
  * the `degraded` / `recovered` hooks, and the half-open probe.
@@ -106,7 +119,7 @@ export class L2Health {
     this.#call(this.#hooks.onError, l2Error)
     // A bad argument (e.g. a reserved key) says nothing about Redis' health, and there is nothing
     // to invalidate: it never reached Redis.
-    if (kind === REPLAY || error instanceof ValidationError) return
+    if (kind === REPLAY || error instanceof ValidationError || isCommandError(error)) return
     this.#lastFailure = l2Error.message
     if (kind === READ) {
       if (epoch === this.breaker.epoch) this.breaker.onFailure()
