@@ -215,7 +215,10 @@ describe('encodeEntry validates what it packs', () => {
 })
 
 const packr = new Packr({ moreTypes: true, useRecords: false, variableMapSize: true })
-const HEADER = Buffer.from([0xc1, 0x10])
+/** Magic, version 1 without flags, and an 8-byte write stamp. */
+const HEADER = Buffer.from([0xc1, 0x10, 1, 2, 3, 4, 0, 0, 0, 1])
+/** The same with the deflate flag, before the 4-byte inflated length. */
+const COMPRESSED = Buffer.from([0xc1, 0x11, 1, 2, 3, 4, 0, 0, 0, 1])
 
 function expectCorrupted(bytes: Uint8Array, fragment = ''): CorruptedValueError {
   let thrown: unknown
@@ -257,6 +260,8 @@ describe('decodeEntry reads what native Redis commands leave', () => {
       tags: [],
       native: true,
       size: text.length,
+      stamp: '',
+      loadMs: 0,
     })
   })
 })
@@ -317,17 +322,19 @@ describe('decodeEntry rejects anything else with CorruptedValueError', () => {
 
   it.each([
     ['not an array', { value: 1 }, 'tuple'],
-    ['a short tuple', [1, 2], 'tuple'],
-    ['a string freshUntil', [1, '1', []], 'freshUntil'],
-    ['a NaN freshUntil', [1, Number.NaN, []], 'freshUntil'],
-    ['tags that are not strings', [1, 1, [1]], 'tags'],
-    ['tags that are not an array', [1, 1, 'tag'], 'tags'],
+    ['a short tuple', [1, 2, []], 'tuple'],
+    ['a string freshUntil', [1, '1', [], 0], 'freshUntil'],
+    ['a NaN freshUntil', [1, Number.NaN, [], 0], 'freshUntil'],
+    ['tags that are not strings', [1, 1, [1], 0], 'tags'],
+    ['tags that are not an array', [1, 1, 'tag', 0], 'tags'],
+    ['a negative loadMs', [1, 1, [], -1], 'loadMs'],
+    ['a string loadMs', [1, 1, [], '5'], 'loadMs'],
   ])('well-formed msgpack that is %s', (_what, tuple, fragment) => {
     expectCorrupted(Buffer.concat([HEADER, packr.pack(tuple)]), fragment)
   })
 
   it('an unknown msgpack extension', () => {
-    const body = Buffer.from([0x93, 0xd4, 0x50, 0x00, 0x01, 0x90])
+    const body = Buffer.from([0x94, 0xd4, 0x50, 0x00, 0x01, 0x90, 0x00])
     expectCorrupted(Buffer.concat([HEADER, body]), 'msgpack')
   })
 
@@ -340,10 +347,10 @@ describe('decodeEntry rejects anything else with CorruptedValueError', () => {
     ['no array at all', 'x', 'malformed'],
   ])('a stratacache extension with %s', (_what, data, fragment) => {
     const body = Buffer.concat([
-      Buffer.from([0x93, 0xd4, 0x53, 0x00]),
+      Buffer.from([0x94, 0xd4, 0x53, 0x00]),
       packr.pack(data),
       packr.pack(1),
-      Buffer.from([0x90]),
+      Buffer.from([0x90, 0x00]),
     ])
     expectCorrupted(Buffer.concat([HEADER, body]), fragment)
   })
@@ -363,29 +370,29 @@ describe('decodeEntry rejects anything else with CorruptedValueError', () => {
 
   it('a compressed body that does not inflate', () => {
     const bytes = Buffer.from(sampleEntry(0))
-    bytes.fill(0xff, 6)
+    bytes.fill(0xff, 14)
     expectCorrupted(bytes, 'inflate failed')
   })
 
   it('a compressed body that inflates to more or less than the header says', () => {
     const bytes = sampleEntry(0)
-    const declared = bytes.readUInt32BE(2)
+    const declared = bytes.readUInt32BE(10)
     for (const wrong of [declared - 1, declared + 1]) {
       const copy = Buffer.from(bytes)
-      copy.writeUInt32BE(wrong, 2)
+      copy.writeUInt32BE(wrong, 10)
       expectCorrupted(copy, wrong < declared ? 'inflate failed' : 'inflated to')
     }
   })
 
   it.each([0, 0xffffffff])('an implausible inflated length %s', (length) => {
     const bytes = Buffer.from(sampleEntry(0))
-    bytes.writeUInt32BE(length, 2)
+    bytes.writeUInt32BE(length, 10)
     expectCorrupted(bytes, 'implausible')
   })
 
   it('a compressed body that holds garbage msgpack', () => {
     const garbage = Buffer.from([0x93, 0xc1, 0xc1])
-    const header = Buffer.from([0xc1, 0x11, 0, 0, 0, garbage.length])
+    const header = Buffer.concat([COMPRESSED, Buffer.from([0, 0, 0, garbage.length])])
     expectCorrupted(Buffer.concat([header, deflateRawSync(garbage)]))
   })
 
@@ -421,7 +428,7 @@ describe('property: decodeEntry never crashes and never returns garbage', () => 
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 64 }), fc.boolean(), (body, compressed) => {
         const bytes = compressed
-          ? Buffer.concat([Buffer.from([0xc1, 0x11, 0, 0, 0, 64]), body])
+          ? Buffer.concat([COMPRESSED, Buffer.from([0, 0, 0, 64]), body])
           : Buffer.concat([HEADER, body])
         try {
           expect(isWellFormedEntry(decodeEntry(bytes, 'k'))).toBe(true)

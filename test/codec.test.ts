@@ -290,7 +290,7 @@ describe('compression', () => {
   })
 
   it('compresses only bodies strictly larger than the threshold', () => {
-    const body = encodeEntry(entry, false).length - 2
+    const body = encodeEntry(entry, false).length - 10
     expect(encodeEntry(entry, body)[1]).toBe(0x10)
     expect(encodeEntry(entry, body - 1)[1]).toBe(0x11)
   })
@@ -317,14 +317,28 @@ describe('compression', () => {
 
 describe('encodeEntry', () => {
   it('keeps freshUntil and tags, including Infinity', () => {
-    const bytes = encodeEntry({ value: 1, freshUntil: Number.POSITIVE_INFINITY, tags: [] }, false)
+    const bytes = encodeEntry(
+      { value: 1, freshUntil: Number.POSITIVE_INFINITY, tags: [], loadMs: 12.5 },
+      false,
+    )
     expect(decodeEntry(bytes, 'k')).toEqual({
       value: 1,
       freshUntil: Number.POSITIVE_INFINITY,
       tags: [],
       native: false,
       size: bytes.length,
+      stamp: bytes.subarray(2, 10).toString('hex'),
+      loadMs: 12.5,
     })
+  })
+
+  it('gives every write its own stamp at a fixed offset', () => {
+    const stamps = new Set<string>()
+    for (let i = 0; i < 1000; i++) {
+      const bytes = encodeEntry({ value: 'same', freshUntil: 1, tags: [] }, i % 2 === 0 ? false : 0)
+      stamps.add(decodeEntry(bytes, 'k').stamp)
+    }
+    expect(stamps.size).toBe(1000)
   })
 
   it('returns a buffer that later encodes do not overwrite', () => {
@@ -364,9 +378,9 @@ describe('encodeEntry', () => {
 
   it('encodedSize matches the msgpack body of an entry', () => {
     const row = copyValue(prismaRow())
-    const body = encodeEntry({ value: row, freshUntil: 0, tags: [] }, false).length - 2
-    // The tuple adds an array header, the freshUntil number and an empty tags array.
-    expect(encodedSize(row)).toBe(body - 3)
+    const body = encodeEntry({ value: row, freshUntil: 0, tags: [] }, false).length - 10
+    // The tuple adds an array header, the freshUntil number, an empty tags array and loadMs 0.
+    expect(encodedSize(row)).toBe(body - 4)
   })
 })
 

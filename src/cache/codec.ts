@@ -19,6 +19,9 @@ export {
   decodeEntry,
   type EntryToEncode,
   encodeEntry,
+  readStamp,
+  STAMP_BYTES,
+  STAMP_OFFSET,
   uncompressedSize,
 } from './entry-format.js'
 export { encodedSize } from './msgpack.js'

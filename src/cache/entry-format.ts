@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { deflateRawSync, inflateRawSync, constants as zlib } from 'node:zlib'
 import { RESERVE_START_SPACE } from 'msgpackr'
 import { CorruptedValueError, invalid, SerializationError } from '../errors.js'
@@ -10,18 +11,38 @@ import { messageOf } from './value-path.js'
  *   byte 0    0xC1, a byte msgpack never uses ("never used") and no text starts with, so an
  *             entry is told apart from anything another client or a native command wrote.
  *   byte 1    format version (high nibble, 1) and flags (low nibble; bit 0: deflate-raw body).
- *   bytes 2-5 only when compressed: the inflated body length, uint32 big-endian. It bounds
+ *   bytes 2-9 the write stamp: 4 random bytes of the writing process and a 4-byte counter. Unique
+ *             per write, at a fixed offset, so that strict mode can check with one small
+ *             `GETRANGE key 2 9` that an L1 copy is still the value Redis holds.
+ *   bytes 10-13 only when compressed: the inflated body length, uint32 big-endian. It bounds
  *             inflation (a corrupted or hostile entry cannot inflate into gigabytes) and catches
  *             truncation, which raw deflate has no checksum to catch.
- *   rest      msgpack (see ./msgpack.ts) of the tuple [value, freshUntil, tags].
+ *   rest      msgpack (see ./msgpack.ts) of the tuple [value, freshUntil, tags, loadMs].
  */
 
 const MAGIC = 0xc1
 const VERSION = 1
 const FLAG_DEFLATE = 0x01
 const KNOWN_FLAGS = FLAG_DEFLATE
-const HEADER_BYTES = 2
-const COMPRESSED_HEADER_BYTES = 6
+/** Where the write stamp sits in an entry, and how long it is. */
+export const STAMP_OFFSET = 2
+export const STAMP_BYTES = 8
+const HEADER_BYTES = STAMP_OFFSET + STAMP_BYTES
+const COMPRESSED_HEADER_BYTES = HEADER_BYTES + 4
+const PROCESS_STAMP = randomBytes(4)
+let stampCounter = 0
+
+/** Writes a fresh write stamp at {@link STAMP_OFFSET}. */
+function stamp(out: Buffer): void {
+  PROCESS_STAMP.copy(out, STAMP_OFFSET)
+  stampCounter = (stampCounter + 1) >>> 0
+  out.writeUInt32BE(stampCounter, STAMP_OFFSET + 4)
+}
+
+/** The write stamp of an encoded entry (or of the bytes `GETRANGE` returned), as hex. */
+export function readStamp(bytes: Uint8Array, offset = STAMP_OFFSET): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset + offset, STAMP_BYTES).toString('hex')
+}
 /**
  * Deflate level 1 (Z_BEST_SPEED). On cache payloads (JSON-like rows, repeated keys) it keeps most
  * of the ratio of the default level 6 at a fraction of the CPU; see `bench/codec.ts`.
@@ -36,6 +57,8 @@ export interface EntryToEncode {
   /** Epoch ms after which the entry is stale; `Infinity` for never. */
   freshUntil: number
   tags: readonly string[]
+  /** How long the loader took to produce the value, in ms (0 when unknown): XFetch's delta. */
+  loadMs?: number
 }
 
 /** An entry read back from L2. `value` is private to the caller (nothing aliases the input bytes). */
@@ -48,6 +71,10 @@ export interface DecodedEntry {
   native: boolean
   /** Encoded bytes, as stored. */
   size: number
+  /** The write stamp (hex), unique per write; `''` for native values. */
+  stamp: string
+  /** How long the loader took, in ms (0 when unknown). */
+  loadMs: number
 }
 
 /**
@@ -77,7 +104,11 @@ export function encodeEntry(entry: EntryToEncode, compressionThreshold: number |
   if (!Array.isArray(tags) || !tags.every((tag) => typeof tag === 'string')) {
     throw invalid('tags', 'must be an array of strings')
   }
-  const tuple = [toPackable(entry.value), freshUntil, tags]
+  const loadMs = entry.loadMs ?? 0
+  if (typeof loadMs !== 'number' || !(loadMs >= 0)) {
+    throw invalid('loadMs', `must be a number >= 0, got ${String(loadMs)}`)
+  }
+  const tuple = [toPackable(entry.value), freshUntil, tags, loadMs]
   let packed: Buffer
   try {
     // Reserving the header's bytes in front lets an uncompressed entry go out without a copy.
@@ -92,13 +123,15 @@ export function encodeEntry(entry: EntryToEncode, compressionThreshold: number |
       const out = Buffer.allocUnsafe(COMPRESSED_HEADER_BYTES + deflated.length)
       out[0] = MAGIC
       out[1] = (VERSION << 4) | FLAG_DEFLATE
-      out.writeUInt32BE(bodyLength, 2)
+      stamp(out)
+      out.writeUInt32BE(bodyLength, HEADER_BYTES)
       deflated.copy(out, COMPRESSED_HEADER_BYTES)
       return out
     }
   }
   packed[0] = MAGIC
   packed[1] = VERSION << 4
+  stamp(packed)
   return packed
 }
 
@@ -141,8 +174,12 @@ export function decodeEntry(bytes: Uint8Array, key: string): DecodedEntry {
   } catch (error) {
     throw new CorruptedValueError(key, `undecodable msgpack: ${messageOf(error)}`, error)
   }
-  if (!Array.isArray(tuple) || tuple.length !== 3) {
-    throw new CorruptedValueError(key, 'not an entry tuple [value, freshUntil, tags]')
+  if (!Array.isArray(tuple) || tuple.length !== 4) {
+    throw new CorruptedValueError(key, 'not an entry tuple [value, freshUntil, tags, loadMs]')
+  }
+  const loadMs: unknown = tuple[3]
+  if (typeof loadMs !== 'number' || !(loadMs >= 0)) {
+    throw new CorruptedValueError(key, 'loadMs is not a number >= 0')
   }
   const freshUntil: unknown = tuple[1]
   const tags: unknown = tuple[2]
@@ -152,7 +189,7 @@ export function decodeEntry(bytes: Uint8Array, key: string): DecodedEntry {
   if (!Array.isArray(tags) || !tags.every((tag) => typeof tag === 'string')) {
     throw new CorruptedValueError(key, 'tags are not an array of strings')
   }
-  return { value: tuple[0], freshUntil, tags, native: false, size }
+  return { value: tuple[0], freshUntil, tags, native: false, size, stamp: readStamp(input), loadMs }
 }
 
 function inflate(input: Buffer, key: string): Buffer {
@@ -194,7 +231,15 @@ function decodeNative(bytes: Uint8Array, key: string): DecodedEntry {
     )
   }
   const value = Number(Buffer.from(bytes.buffer, bytes.byteOffset, size).toString('latin1'))
-  return { value, freshUntil: Number.POSITIVE_INFINITY, tags: [], native: true, size }
+  return {
+    value,
+    freshUntil: Number.POSITIVE_INFINITY,
+    tags: [],
+    native: true,
+    size,
+    stamp: '',
+    loadMs: 0,
+  }
 }
 
 function describeForeign(bytes: Uint8Array): string {
@@ -215,7 +260,7 @@ export function uncompressedSize(bytes: Uint8Array): number {
     bytes[0] === MAGIC &&
     (bytes[1]! & FLAG_DEFLATE) !== 0
   ) {
-    return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(2)
+    return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(HEADER_BYTES)
   }
   return Math.max(0, bytes.length - HEADER_BYTES)
 }
