@@ -42,6 +42,49 @@ export interface L2Driver {
   ping(): Promise<void>
   /** Releases connections the driver opened itself; leaves a client the user passed in open. */
   close(): Promise<void>
+
+  /**
+   * Cross-instance fencing, leases and write stamps, when the driver can offer them (standalone
+   * Redis does; Cluster and memory drivers do not, and then each instance fences only itself).
+   */
+  readonly coordination?: L2Coordination
+}
+
+/** What a fill learns before its loader runs: see {@link L2Coordination.beginFill}. */
+export interface FillStart {
+  /** This instance now holds the lease: it runs the loader; others wait for its value. */
+  lease: boolean
+  /** A value some instance stored meanwhile (then no lease is taken). */
+  value: Buffer | undefined
+  /** Versions of the fill's key, tags and everything, to be checked when it stores. */
+  versions: string[]
+}
+
+export interface L2Coordination {
+  /**
+   * In one round trip: the current value, the versions that fence the fill, and (when `wantLease`
+   * and there is no value) an attempt to take the key's lease for `leaseMs`.
+   */
+  beginFill(
+    key: string,
+    tags: readonly string[],
+    leaseMs: number,
+    token: string,
+    wantLease: boolean,
+  ): Promise<FillStart>
+  /** Stores a fill unless an invalidation bumped one of `versions` since; releases the lease. */
+  storeFill(
+    key: string,
+    value: Buffer,
+    ttlMs: number,
+    tags: readonly string[],
+    versions: readonly string[],
+    token: string,
+  ): Promise<boolean>
+  /** Gives up a lease (the loader failed), if still held with `token`. */
+  releaseLease(key: string, token: string): Promise<void>
+  /** The write stamp of the entry at `key` (8 bytes at a fixed offset, hex), `undefined` if none. */
+  getStamp(key: string): Promise<string | undefined>
 }
 
 export interface L2WriteItem {

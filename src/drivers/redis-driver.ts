@@ -22,7 +22,8 @@
  */
 import type { Cluster, Redis } from 'ioredis'
 import { ErrorCodes, invalid, StrataCacheError } from '../errors.js'
-import type { L2Driver, L2WriteItem } from './l2-driver.js'
+import { STAMP_BYTES, STAMP_OFFSET } from '../cache/entry-format.js'
+import type { L2Coordination, L2Driver, L2WriteItem } from './l2-driver.js'
 import {
   assertOneConnection,
   closeClient,
@@ -30,6 +31,7 @@ import {
   type RedisConnectionOptions,
 } from './redis-client.js'
 import { getBuffers, unlinkNames } from './redis-cluster.js'
+import { RedisFence } from './redis-fence.js'
 import { escapeGlob, patternScan, scanMatching } from './redis-scan.js'
 import { ADD_TO_SET, INCREMENT, runScript } from './redis-scripts.js'
 import { deleteTagged, writeManyTagged, writeTagged } from './redis-tag-index.js'
@@ -51,6 +53,11 @@ export interface RedisDriverOptions extends RedisConnectionOptions {
   tagBatch?: number
   /** How long `close()` waits for QUIT before dropping the socket. Default 1000 ms. */
   closeTimeoutMs?: number
+  /**
+   * Longest a fill (loader call) may take and still store its value; version keys that fence
+   * fills live twice this long. Default 60 000 ms.
+   */
+  fenceWindowMs?: number
 }
 
 function positiveInteger(value: unknown, field: string, fallback: number): number {
@@ -97,6 +104,9 @@ export class RedisDriver implements L2Driver {
   readonly #scanCount: number
   readonly #tagBatch: number
   readonly #closeTimeoutMs: number
+  readonly #fence: RedisFence | undefined
+  /** Fencing, leases and stamps; absent on a Cluster (its scripts would cross hash slots). */
+  readonly coordination: L2Coordination | undefined
   #closed = false
 
   constructor(options: RedisDriverOptions) {
@@ -120,6 +130,38 @@ export class RedisDriver implements L2Driver {
     this.prefix = prefix
     this.#tagPrefix = prefix + TAG_NAMESPACE
     this.#reservedPrefix = prefix + RESERVED_KEY_PREFIX
+    const fenceWindowMs = positiveInteger(options.fenceWindowMs, 'fenceWindowMs', 60_000)
+    this.#fence = this.#cluster ? undefined : new RedisFence(client as Redis, prefix, fenceWindowMs)
+    this.coordination = this.#fence === undefined ? undefined : this.#coordination(this.#fence)
+  }
+
+  #coordination(fence: RedisFence): L2Coordination {
+    return {
+      beginFill: (key, tags, leaseMs, token, wantLease) => {
+        this.#open()
+        this.#key(key) // validates: reserved keys are refused
+        return fence.begin(key, tags, leaseMs, token, wantLease)
+      },
+      storeFill: (key, value, ttlMs, tags, versions, token) => {
+        this.#open()
+        const tagKeys = tags.map((tag) => this.#tagPrefix + tag)
+        this.#key(key)
+        return fence.store(key, value, ttlArg(ttlMs), tags, tagKeys, versions, token)
+      },
+      releaseLease: (key, token) => {
+        this.#open()
+        return fence.release(key, token)
+      },
+      getStamp: async (key) => {
+        this.#open()
+        const bytes = (await this.client.callBuffer('GETRANGE', [
+          this.#key(key),
+          STAMP_OFFSET,
+          STAMP_OFFSET + STAMP_BYTES - 1,
+        ])) as Buffer
+        return bytes.length === STAMP_BYTES ? bytes.toString('hex') : undefined
+      },
+    }
   }
 
   /** After `close()` a command would wait on a client that no longer reconnects: refuse it. */
@@ -164,12 +206,21 @@ export class RedisDriver implements L2Driver {
     this.#open()
     const name = this.#key(key)
     const ttl = ttlArg(ttlMs)
-    if (tags.length === 0) {
-      await this.client.set(name, value, 'PX', ttl)
-    } else {
-      const tagKeys = tags.map((tag) => this.#tagPrefix + tag)
-      await writeTagged(this.client, this.#cluster, name, value, ttl, tagKeys)
-    }
+    // The bump goes out first on the same connection: a fill that read the old version and
+    // stores after this write is refused.
+    const bump = this.#fence?.bumpKeys([key])
+    const write =
+      tags.length === 0
+        ? this.client.set(name, value, 'PX', ttl)
+        : writeTagged(
+            this.client,
+            this.#cluster,
+            name,
+            value,
+            ttl,
+            tags.map((tag) => this.#tagPrefix + tag),
+          )
+    await Promise.all([bump, write])
   }
 
   async setMany(items: readonly L2WriteItem[]): Promise<void> {
@@ -182,6 +233,7 @@ export class RedisDriver implements L2Driver {
     // One script call per 1000 entries, all sent at once: one round trip of latency, and no single
     // script blocks the server for long on a huge batch.
     const calls: Promise<unknown>[] = []
+    if (this.#fence !== undefined) calls.push(this.#fence.bumpKeys(items.map((item) => item.key)))
     for (let start = 0; start < items.length; start += 1000) {
       calls.push(this.#setChunk(items, start, Math.min(items.length, start + 1000)))
     }
@@ -204,8 +256,16 @@ export class RedisDriver implements L2Driver {
     // A reserved key cannot hold an entry, so deleting it is a no-op rather than an error: a
     // queued invalidation batch replayed after an outage must not fail on one bad key.
     const names: string[] = []
-    for (const key of keys) if (!key.startsWith(RESERVED_KEY_PREFIX)) names.push(this.prefix + key)
-    return this.#unlink(names)
+    const live: string[] = []
+    for (const key of keys) {
+      if (key.startsWith(RESERVED_KEY_PREFIX)) continue
+      live.push(key)
+      names.push(this.prefix + key)
+    }
+    // Bump first, delete second: a fill storing in between is deleted, one storing after is refused.
+    const bump = this.#fence?.bumpKeys(live)
+    const [, removed] = await Promise.all([bump, this.#unlink(names)])
+    return removed
   }
 
   #unlink(names: readonly string[]): Promise<number> {
@@ -216,7 +276,12 @@ export class RedisDriver implements L2Driver {
     this.#open()
     if (tags.length === 0) return 0
     const tagKeys = tags.map((tag) => this.#tagPrefix + tag)
-    return deleteTagged(this.client, this.#cluster, tagKeys, this.#tagBatch)
+    const bump = this.#fence?.bumpTags(tags)
+    const [, removed] = await Promise.all([
+      bump,
+      deleteTagged(this.client, this.#cluster, tagKeys, this.#tagBatch),
+    ])
+    return removed
   }
 
   async deleteByPattern(pattern: string | RegExp): Promise<number> {
@@ -225,6 +290,7 @@ export class RedisDriver implements L2Driver {
       throw invalid('pattern', 'must be a glob string or a RegExp')
     }
     const { match, keep } = patternScan(pattern, this.prefix, this.#reservedPrefix)
+    await this.#fence?.bumpAll()
     let removed = 0
     await this.#scan(match, async (names) => {
       removed += await this.#unlink(names.filter(keep))
@@ -234,8 +300,12 @@ export class RedisDriver implements L2Driver {
 
   async clear(): Promise<void> {
     this.#open()
+    await this.#fence?.bumpAll()
+    // Version keys survive a clear: deleting them would let a fill that read "no version" before
+    // the clear store after it.
+    const versions = this.#fence?.versionPrefix
     await this.#scan(`${escapeGlob(this.prefix)}*`, async (names) => {
-      await this.#unlink(names)
+      await this.#unlink(versions === undefined ? names : names.filter((n) => !n.startsWith(versions)))
     })
   }
 

@@ -19,7 +19,7 @@ export interface LuaScript {
   readonly sha: string
 }
 
-function script(name: string, lua: string): LuaScript {
+export function script(name: string, lua: string): LuaScript {
   return { name, lua, sha: createHash('sha1').update(lua).digest('hex') }
 }
 
@@ -28,7 +28,7 @@ function script(name: string, lua: string): LuaScript {
  * PTTL is -1 for a set without TTL (just created by SADD), so a new set always gets one; a longer
  * TTL already there is kept, so the set outlives the longest-lived member recorded in it.
  */
-const TAG_ADD_FN = `
+export const TAG_ADD_FN = `
 local function tag_add(tag, member, ttl)
   redis.call('SADD', tag, member)
   if redis.call('PTTL', tag) < ttl then
@@ -158,7 +158,7 @@ function isNoScript(error: unknown): boolean {
 }
 
 /**
- * Runs `script` with EVALSHA; on `NOSCRIPT` sends the source with EVAL once, which also caches
+ * Runs `script` with EVALSHA (`binaryReply`: strings come back as Buffers, for binary values); on `NOSCRIPT` sends the source with EVAL once, which also caches
  * it on the server for the next EVALSHA.
  */
 export async function runScript(
@@ -166,11 +166,14 @@ export async function runScript(
   lua: LuaScript,
   keys: readonly string[],
   args: readonly ScriptArg[],
+  binaryReply = false,
 ): Promise<unknown> {
   try {
+    if (binaryReply) return await client.callBuffer('EVALSHA', [lua.sha, keys.length, ...keys, ...args])
     return await client.evalsha(lua.sha, keys.length, ...keys, ...args)
   } catch (error) {
     if (!isNoScript(error)) throw error
+    if (binaryReply) return client.callBuffer('EVAL', [lua.lua, keys.length, ...keys, ...args])
     return client.eval(lua.lua, keys.length, ...keys, ...args)
   }
 }

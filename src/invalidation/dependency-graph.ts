@@ -38,7 +38,7 @@ export class DependencyGraph {
   }
 
   /**
-   * Adds the edge `parent → dependent`. Resolves to `false` when it was already there.
+   * Adds the edge `parent → dependent`. Returns `false` when it was already there.
    * @throws `ValidationError` (field `maxDependencies`) when the graph is full.
    */
   add(parent: string, dependent: string): boolean {

@@ -14,8 +14,11 @@ export function rawRedis(): Redis {
   return new Redis(REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 1 })
 }
 
-/** Every key under `prefix`, found with SCAN. */
-export async function keysUnder(redis: Redis, prefix: string): Promise<string[]> {
+/**
+ * Every key under `prefix`, found with SCAN, without the fence's version keys (`__sc:v:`), which
+ * outlive deletes and clears on purpose (each with a TTL); pass `withVersions` to see them too.
+ */
+export async function keysUnder(redis: Redis, prefix: string, withVersions = false): Promise<string[]> {
   const found: string[] = []
   let cursor = '0'
   do {
@@ -23,5 +26,5 @@ export async function keysUnder(redis: Redis, prefix: string): Promise<string[]>
     cursor = next
     found.push(...batch)
   } while (cursor !== '0')
-  return found.sort()
+  return (withVersions ? found : found.filter((key) => !key.includes('__sc:v:'))).sort()
 }

@@ -1,0 +1,187 @@
+import type { Redis } from 'ioredis'
+import type { FillStart } from './l2-driver.js'
+import { type LuaScript, runScript, script, TAG_ADD_FN } from './redis-scripts.js'
+
+/*
+ * Cross-instance fencing and leases (SPEC guarantees 2 and 8), on a standalone Redis.
+ *
+ * Keys, all under the cache prefix P:
+ *   P__sc:v:k:<key>    version of one key: bumped by every set and delete of it
+ *   P__sc:v:t:<tag>    version of one tag: bumped by invalidateByTag
+ *   P__sc:v:all        version of everything: bumped by pattern invalidations and clear
+ *   P__sc:v:seq        counter that keeps two bumps in one microsecond apart
+ *   P__sc:lease:<key>  the token of the instance running the loader for <key>
+ *
+ * A version is `<server seconds>.<microseconds>.<counter>`: never reused, so "equal" means "no
+ * invalidation since". A fill reads the versions of its key, its tags and `all` before its loader
+ * runs (in the same round trip that tries to take the lease), and its store is a script that
+ * writes only if none of them changed. Invalidations bump first and delete second (in order, on
+ * one connection), so a store that slips in between is still deleted, and one that comes after is
+ * refused. Versions live `2 x fenceWindow`; a fill slower than `fenceWindow` does not store.
+ */
+
+const BUMP = script(
+  'bump',
+  `
+local t = redis.call('TIME')
+local v = t[1] .. '.' .. t[2] .. '.' .. redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], 86400000)
+for i = 2, #KEYS do
+  redis.call('SET', KEYS[i], v, 'PX', ARGV[1])
+end
+return v
+`,
+)
+
+/**
+ * KEYS: entry, lease, v:all, v:k:key, v:t:tag... ARGV: leaseMs, token, wantLease ('1'/'0').
+ * Returns { lease (0/1), current value or '', { versions of KEYS[3..] } }.
+ */
+const BEGIN_FILL = script(
+  'begin-fill',
+  `
+local value = redis.call('GET', KEYS[1])
+local versions = {}
+for i = 3, #KEYS do
+  versions[#versions + 1] = redis.call('GET', KEYS[i]) or ''
+end
+local lease = 0
+if not value and ARGV[3] == '1' then
+  if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[1]) then lease = 1 end
+end
+return { lease, value or '', versions }
+`,
+)
+
+/**
+ * KEYS: entry, lease, v:all, v:k:key, v:t:tag (n), tag sets (n).
+ * ARGV: value, ttl, token, n, versions of KEYS[3 .. 4+n]. Releases the lease if it is ours, then
+ * stores only if no version changed since the fill began. Returns 1 when stored, 0 when fenced.
+ */
+const STORE_FILL = script(
+  'store-fill',
+  `${TAG_ADD_FN}
+local n = tonumber(ARGV[4])
+if redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
+for i = 3, 4 + n do
+  if (redis.call('GET', KEYS[i]) or '') ~= ARGV[i + 2] then return 0 end
+end
+local ttl = tonumber(ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
+for i = 1, n do
+  tag_add(KEYS[4 + n + i], KEYS[1], ttl)
+end
+return 1
+`,
+)
+
+/** KEYS: lease. ARGV: token. Deletes the lease only if it is still ours. */
+const RELEASE_LEASE = script(
+  'release-lease',
+  `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`,
+)
+
+/** Names and scripts of the fence for one cache prefix. */
+export class RedisFence {
+  readonly #client: Redis
+  readonly #prefix: string
+  readonly #versionTtlMs: number
+  readonly #seq: string
+  readonly #all: string
+  readonly versionPrefix: string
+
+  constructor(client: Redis, prefix: string, fenceWindowMs: number) {
+    this.#client = client
+    this.#prefix = prefix
+    this.#versionTtlMs = fenceWindowMs * 2
+    this.versionPrefix = `${prefix}__sc:v:`
+    this.#seq = `${this.versionPrefix}seq`
+    this.#all = `${this.versionPrefix}all`
+  }
+
+  /** Bumps the versions of `keys` (cache keys, unprefixed). Send before the write or delete. */
+  bumpKeys(keys: readonly string[]): Promise<unknown> {
+    return this.#bump(keys.map((key) => this.#keyVersion(key)))
+  }
+
+  bumpTags(tags: readonly string[]): Promise<unknown> {
+    return this.#bump(tags.map((tag) => this.#tagVersion(tag)))
+  }
+
+  /** Fences every fill in flight: for pattern invalidations and clear. */
+  bumpAll(): Promise<unknown> {
+    return this.#bump([this.#all])
+  }
+
+  async begin(
+    key: string,
+    tags: readonly string[],
+    leaseMs: number,
+    token: string,
+    wantLease: boolean,
+  ): Promise<FillStart> {
+    const keys = [
+      this.#prefix + key,
+      this.#lease(key),
+      this.#all,
+      this.#keyVersion(key),
+      ...tags.map((tag) => this.#tagVersion(tag)),
+    ]
+    const reply = (await runScript(
+      this.#client,
+      BEGIN_FILL,
+      keys,
+      [Math.ceil(leaseMs), token, wantLease ? '1' : '0'],
+      true,
+    )) as [number, Buffer, Buffer[]]
+    const versions = reply[2].map((v) => v.toString('latin1'))
+    return { lease: reply[0] === 1, value: reply[1].length > 0 ? reply[1] : undefined, versions }
+  }
+
+  async store(
+    key: string,
+    value: Buffer,
+    ttlMs: number,
+    tags: readonly string[],
+    tagSetKeys: readonly string[],
+    versions: readonly string[],
+    token: string,
+  ): Promise<boolean> {
+    const keys = [
+      this.#prefix + key,
+      this.#lease(key),
+      this.#all,
+      this.#keyVersion(key),
+      ...tags.map((tag) => this.#tagVersion(tag)),
+      ...tagSetKeys,
+    ]
+    const args = [value, Math.ceil(ttlMs), token, tags.length, ...versions]
+    return (await runScript(this.#client, STORE_FILL, keys, args)) === 1
+  }
+
+  async release(key: string, token: string): Promise<void> {
+    await runScript(this.#client, RELEASE_LEASE, [this.#lease(key)], [token])
+  }
+
+  #bump(versionKeys: readonly string[]): Promise<unknown> {
+    if (versionKeys.length === 0) return Promise.resolve()
+    return runScript(this.#client, BUMP as LuaScript, [this.#seq, ...versionKeys], [
+      this.#versionTtlMs,
+    ])
+  }
+
+  #keyVersion(key: string): string {
+    return `${this.versionPrefix}k:${key}`
+  }
+
+  #tagVersion(tag: string): string {
+    return `${this.versionPrefix}t:${tag}`
+  }
+
+  #lease(key: string): string {
+    return `${this.#prefix}__sc:lease:${key}`
+  }
+}

@@ -1,0 +1,15 @@
+/** A failure as plain, JSON-serialisable data for stats: message, error code when there is one, when. */
+export interface ErrorInfo {
+  message: string
+  code?: string
+  /** Epoch ms. */
+  at: number
+}
+
+/** Describes `error` for stats; keeps `code` (stratacache's and Node's errors carry one). */
+export function errorInfo(error: unknown, at = Date.now()): ErrorInfo {
+  const info: ErrorInfo = { message: error instanceof Error ? error.message : String(error), at }
+  const code = (error as { code?: unknown } | null | undefined)?.code
+  if (typeof code === 'string') info.code = code
+  return info
+}
