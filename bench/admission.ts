@@ -2,7 +2,7 @@
  * Does a frequency-aware admission policy (W-TinyLFU) earn its cost in L1? (issue 2, section 2)
  *
  *   npx tsx bench/admission.ts           500 k keys, 1 M accesses per trace (~40 s)
- *   npx tsx bench/admission.ts --quick   200 k keys, 400 k accesses (~10 s, smoke test)
+ *   npx tsx bench/admission.ts --quick   150 k keys, 300 k accesses (~10 s, smoke test)
  *   npx tsx bench/admission.ts --big     the issue's sizes: 1 M keys, 2 M accesses (~1.5 min)
  *   --runs=N                             timed replays per policy and trace (default 1)
  *   --doorkeeper                         also run W-TinyLFU with a doorkeeper
@@ -52,14 +52,15 @@ function numberOption(name: string, fallback: number): number {
 /** `--big`: the issue's sizes (1 M keys, 2 M accesses); about 1.5 minutes. */
 const BIG = process.argv.includes('--big')
 const MODE = QUICK ? 'quick' : BIG ? 'big' : 'default'
-const KEYSPACE = QUICK ? 200_000 : BIG ? 1_000_000 : 500_000
+const KEYSPACE = QUICK ? 150_000 : BIG ? 1_000_000 : 500_000
 /** Accesses per trace: twice the key space. */
 const ACCESSES = 2 * KEYSPACE
 const CAPACITY_FRACTIONS = [0.01, 0.1] as const
 /** Timed replays per policy and trace (`--runs=`, default 1); the first gives the hit ratio. */
 const TIMING_RUNS = Math.round(numberOption('runs', 1))
-const HIT_PATH_CHUNK = QUICK ? 200_000 : 300_000
-const HIT_PATH_ROUNDS = QUICK ? 5 : 9
+/** The hit-path table: short rounds, many of them, so paired rounds see the same machine load. */
+const HIT_PATH_CHUNK = 100_000
+const HIT_PATH_ROUNDS = QUICK ? 11 : 41
 /** `--doorkeeper`: also run W-TinyLFU with a doorkeeper (hit ratios within ~0.5 points). */
 const DOORKEEPER = process.argv.includes('--doorkeeper')
 const SEED = 20_170_501
@@ -761,6 +762,8 @@ interface Row {
   /** Fastest replay's CPU time (user + system, this process) per access, ns; null for `opt`. */
   cpuNsPerOp: number | null
   cpuNsPerOpMedian: number | null
+  /** Median over replays of this policy's CPU time / lru's in the same round; null for `opt`. */
+  ratioToLru: number | null
   /** Fastest replay's wall time per access, ns. */
   wallNsPerOp: number | null
   cpuNsPerOpRuns: number[]
@@ -783,8 +786,8 @@ const collectGarbage = runInNewContext('gc') as () => void
  * shared, and CPU time does not count the time other processes hold the core (it does count this
  * process's GC threads, a real cost of the allocating policies).
  */
-function timeReplay(policy: Policy, ids: Int32Array, keys: readonly string[]) {
-  collectGarbage()
+function timeReplay(policy: Policy, ids: Int32Array, keys: readonly string[], gc = true) {
+  if (gc) collectGarbage()
   const cpu0 = process.cpuUsage()
   const wall0 = process.hrtime.bigint()
   const hits = policy.replay(ids, keys)
@@ -822,6 +825,7 @@ function measureTrace(trace: Trace, keys: readonly string[]): Row[] {
     capacityPct: (100 * trace.capacity) / KEYSPACE,
     accesses: trace.ids.length,
   }
+  const lruRuns = runs.get('lru')!.cpu
   const rows: Row[] = POLICIES.map((def) => {
     const r = runs.get(def.name)!
     const row: Row = {
@@ -831,6 +835,7 @@ function measureTrace(trace: Trace, keys: readonly string[]): Row[] {
       hitRatio: r.hits / trace.ids.length,
       cpuNsPerOp: Math.min(...r.cpu),
       cpuNsPerOpMedian: median(r.cpu),
+      ratioToLru: median(r.cpu.map((ns, i) => ns / lruRuns[i]!)),
       wallNsPerOp: Math.min(...r.wall),
       cpuNsPerOpRuns: r.cpu,
     }
@@ -845,6 +850,7 @@ function measureTrace(trace: Trace, keys: readonly string[]): Row[] {
     hitRatio: opt / trace.ids.length,
     cpuNsPerOp: null,
     cpuNsPerOpMedian: null,
+    ratioToLru: null,
     wallNsPerOp: null,
     cpuNsPerOpRuns: [],
   })
@@ -857,13 +863,15 @@ interface HitPathRow {
   resident: number
   cpuNsPerGet: number
   cpuNsPerGetMedian: number
+  /** Median over rounds of this policy's time / lru's time in the same round. */
+  ratioToLru: number
   cpuNsPerGetRuns: number[]
 }
 
 /**
  * The hit path alone: `capacity / 2` keys, all resident (no policy evicts below capacity), read
- * with Zipf(1.0) gets in interleaved rounds; fastest round's CPU ns per get (lru-cache's `get` vs a get
- * that also bumps the sketch and moves the entry between segments).
+ * with Zipf(1.0) gets in short interleaved rounds: fastest round's CPU ns per get, and the median
+ * of per-round ratios to lru-cache's `get` (robust to load that shifts between rounds).
  */
 function measureHitPath(capacity: number, keys: readonly string[], rng: Rng): HitPathRow[] {
   const resident = capacity >>> 1
@@ -881,17 +889,19 @@ function measureHitPath(capacity: number, keys: readonly string[], rng: Rng): Hi
   for (let round = 0; round < HIT_PATH_ROUNDS; round++) {
     for (let k = 0; k < policies.length; k++) {
       const p = policies[(k + round) % policies.length]!
-      const { hits, cpuNs } = timeReplay(p.policy, ids, keys)
+      const { hits, cpuNs } = timeReplay(p.policy, ids, keys, false)
       if (hits !== ids.length) throw new Error(`${p.def.name}: the hit-path trace missed`)
       p.samples.push(cpuNs)
     }
   }
+  const lru = policies.find((p) => p.def.name === 'lru')!.samples
   return policies.map((p) => ({
     policy: p.def.name,
     capacity,
     resident,
     cpuNsPerGet: Math.min(...p.samples),
     cpuNsPerGetMedian: median(p.samples),
+    ratioToLru: median(p.samples.map((ns, i) => ns / lru[i]!)),
     cpuNsPerGetRuns: p.samples,
   }))
 }
@@ -987,16 +997,15 @@ function main(): void {
     )
   }
 
+  const cw = 16
+  const cell = (ns: number, ratio: number) => lpad(`${ns.toFixed(0)} ${ratio.toFixed(2)}x`, cw)
   console.log(
-    `\nCPU ns per access (get, and set on a miss) replaying the same trace (fastest of ${TIMING_RUNS})`,
+    `\nCPU ns per access (get, and set on a miss) replaying the same trace, fastest of ${TIMING_RUNS}; x = vs lru in the same round`,
   )
-  console.log(
-    `${pad('trace', 10)}${pad('capacity', 10)}${names.map((n) => lpad(n, w)).join('')}${lpad('w-tlfu / lru', w)}`,
-  )
+  console.log(`${pad('trace', 10)}${pad('capacity', 10)}${names.map((n) => lpad(n, cw)).join('')}`)
   for (const trace of traces) {
-    const lru = rowOf(trace, 'lru').cpuNsPerOp!
     console.log(
-      `${label(trace)}${names.map((n) => lpad(rowOf(trace, n).cpuNsPerOp!.toFixed(0), w)).join('')}${lpad(`${(rowOf(trace, 'w-tinylfu').cpuNsPerOp! / lru).toFixed(2)}x`, w)}`,
+      `${label(trace)}${names.map((n) => cell(rowOf(trace, n).cpuNsPerOp!, rowOf(trace, n).ratioToLru!)).join('')}`,
     )
   }
 
@@ -1006,17 +1015,15 @@ function main(): void {
   )
 
   console.log(
-    `\nHit path only: capacity / 2 keys resident, Zipf(1.0) gets, CPU ns per get (fastest of ${HIT_PATH_ROUNDS} rounds)`,
+    `\nHit path only: capacity / 2 keys resident, Zipf(1.0) gets; CPU ns per get, fastest of ${HIT_PATH_ROUNDS} rounds of ${HIT_PATH_CHUNK}; x = median ratio to lru in the same round`,
   )
-  console.log(
-    `${pad('capacity', 20)}${names.map((n) => lpad(n, w)).join('')}${lpad('w-tlfu - lru', w)}`,
-  )
+  console.log(`${pad('capacity', 20)}${names.map((n) => lpad(n, cw)).join('')}`)
   for (const f of CAPACITY_FRACTIONS) {
     const capacity = Math.round(KEYSPACE * f)
     const mine = hitPath.filter((h) => h.capacity === capacity)
-    const ns = (n: string) => mine.find((h) => h.policy === n)!.cpuNsPerGet
+    const get = (n: string) => mine.find((h) => h.policy === n)!
     console.log(
-      `${pad(String(capacity), 20)}${names.map((n) => lpad(ns(n).toFixed(1), w)).join('')}${lpad(`${signed(ns('w-tinylfu') - ns('lru'), 1)} ns`, w)}`,
+      `${pad(String(capacity), 20)}${names.map((n) => lpad(`${get(n).cpuNsPerGet.toFixed(1)} ${get(n).ratioToLru.toFixed(2)}x`, cw)).join('')}`,
     )
   }
 

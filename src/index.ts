@@ -17,7 +17,14 @@ export type { CacheMetricsSnapshot } from './cache/metrics.js'
 export type { CacheOptions, LocalCacheOptions } from './cache/options.js'
 export { CACHE_PRESETS } from './cache/presets.js'
 export { cacheOptionsFromEnv } from './config/cache-env.js'
-export type { L2Driver, L2WriteItem } from './drivers/l2-driver.js'
+export type {
+  BusMessage,
+  BusStats,
+  InvalidationBus,
+} from './drivers/bus.js'
+export type { FillStart, L2Coordination, L2Driver, L2WriteItem } from './drivers/l2-driver.js'
+export { MemoryBus, MemoryBusHub } from './drivers/memory-bus.js'
+export { RedisBus, type RedisBusOptions } from './drivers/redis-bus.js'
 export {
   CorruptedValueError,
   type ErrorCode,
@@ -28,3 +35,15 @@ export {
   StrataCacheError,
   ValidationError,
 } from './errors.js'
+export {
+  CacheInvalidation,
+  type CacheInvalidationEvents,
+  type CacheInvalidationOptions,
+  type DependencyInvalidationOptions,
+  type InvalidatedEvent,
+  type InvalidationErrorEvent,
+  type WarmEntryOptions,
+} from './invalidation/cache-invalidation.js'
+export type { EventEmitterLike, InvalidationRule, RuleStats } from './invalidation/rules.js'
+export type { WarmingItemStats, WarmingRunSummary, WarmingStats } from './invalidation/warming.js'
+export type { CacheWarmingConfig, WarmingItem } from './invalidation/warming-config.js'

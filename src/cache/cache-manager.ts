@@ -1,9 +1,11 @@
 import { EventEmitter } from 'node:events'
 import { cacheOptionsFromEnv } from '../config/cache-env.js'
+import type { BusMessage } from '../drivers/bus.js'
 import { invalid, StrataCacheError } from '../errors.js'
+import { BusLink, patternMessage } from './bus-link.js'
 import type { Duration } from './duration.js'
 import type { CacheEvents } from './events.js'
-import { GetOrCompute } from './get-or-compute.js'
+import { GetOrCompute, type GetOrComputeSettings } from './get-or-compute.js'
 import type { L1Stats } from './l1-store.js'
 import { CacheMetrics, type CacheMetricsSnapshot } from './metrics.js'
 import { NativeOps } from './native-ops.js'
@@ -70,6 +72,7 @@ export class CacheManager extends EventEmitter<CacheEvents> {
   #store: TieredStore
   #loader: GetOrCompute
   #native: NativeOps
+  #link: BusLink | undefined
   #closed = false
   #emitHits = false
 
@@ -83,6 +86,7 @@ export class CacheManager extends EventEmitter<CacheEvents> {
     })
     this.#options = this.#setup.resolve(this.#baseOptions)
     this.#store = this.#setup.build(this.#options)
+    this.#link = this.#newLink()
     this.#loader = this.#newLoader()
     this.#native = new NativeOps(this.#store)
     // Hit events cost a little on the hottest path: emit them only while someone listens.
@@ -115,9 +119,16 @@ export class CacheManager extends EventEmitter<CacheEvents> {
     this.#assertOpen()
     // Relative to the constructor's options, so presets can be switched back and forth.
     const resolved = this.#setup.resolve(options, this.#baseOptions)
-    this.#store = this.#setup.rebuild(this.#store, this.#options, resolved)
+    const before = this.#store
+    this.#store = this.#setup.rebuild(before, this.#options, resolved)
     this.#options = resolved
+    if (this.#store.l2 !== before.l2 || resolved.bus !== this.#options.bus) {
+      const old = this.#link
+      old?.close().catch((error: unknown) => this.#reportError(error as Error, 'bus.close'))
+      this.#link = this.#newLink()
+    }
     this.#loader.useStore(this.#store)
+    this.#loader.useSettings(this.#loaderSettings())
     this.#native = new NativeOps(this.#store)
     return this
   }
@@ -135,7 +146,12 @@ export class CacheManager extends EventEmitter<CacheEvents> {
     const l1 = store.l1
     if (l1 !== undefined) {
       const entry = l1.get(key)
-      if (entry !== undefined && entry.freshUntil > Date.now() && !isHiddenNative(entry)) {
+      if (
+        entry !== undefined &&
+        entry.freshUntil > Date.now() &&
+        !isHiddenNative(entry) &&
+        (!this.#options.strict || (await store.stillCurrent(key, entry)))
+      ) {
         metrics.hits++
         metrics.l1Hits++
         if (this.#emitHits) this.emit('hit', { key, tier: 'l1', stale: false })
@@ -181,6 +197,8 @@ export class CacheManager extends EventEmitter<CacheEvents> {
     if (!this.#options.enabled) return
     this.#store.fence.touchKey(key)
     await this.#store.write(key, prepared)
+    // Other instances drop their L1 copy; they read the new value from L2 on their next get.
+    await this.#publish({ type: 'delete', keys: [key] })
     this.emit('set', { key, tags: prepared.plan.tags })
   }
 
@@ -238,6 +256,7 @@ export class CacheManager extends EventEmitter<CacheEvents> {
     if (!this.#options.enabled) return
     for (const item of prepared) this.#store.fence.touchKey(item.key)
     await this.#store.writeMany(prepared)
+    await this.#publish({ type: 'delete', keys: prepared.map((item) => item.key) })
     for (const item of prepared) this.emit('set', { key: item.key, tags: normalizedTags })
   }
 
@@ -248,6 +267,7 @@ export class CacheManager extends EventEmitter<CacheEvents> {
     this.#assertOpen()
     if (list.length === 0) return
     await this.#store.delete(list)
+    await this.#publish({ type: 'delete', keys: [...list] })
     this.#metrics.deletes += list.length
     this.emit('delete', { keys: list })
   }
@@ -258,6 +278,7 @@ export class CacheManager extends EventEmitter<CacheEvents> {
     if (list.length === 0) throw invalid('tag', 'must name at least one tag')
     this.#assertOpen()
     const removed = await this.#store.deleteByTags(list)
+    await this.#publish({ type: 'tags', tags: [...list] })
     this.#metrics.invalidations++
     this.emit('invalidate', { kind: 'tag', tags: list, removed })
   }
@@ -272,6 +293,7 @@ export class CacheManager extends EventEmitter<CacheEvents> {
     }
     this.#assertOpen()
     const removed = await this.#store.deleteByPattern(pattern)
+    await this.#publish(patternMessage(pattern))
     this.#metrics.invalidations++
     this.emit('invalidate', { kind: 'pattern', pattern, removed })
     return removed
@@ -281,6 +303,7 @@ export class CacheManager extends EventEmitter<CacheEvents> {
   async clear(): Promise<void> {
     this.#assertOpen()
     await this.#store.clear()
+    await this.#publish({ type: 'clear' })
     this.#metrics.invalidations++
     this.emit('invalidate', { kind: 'clear' })
   }
@@ -312,7 +335,7 @@ export class CacheManager extends EventEmitter<CacheEvents> {
 
   /** Counters since creation; `hitRate` is a percentage. */
   getMetrics(): CacheMetricsSnapshot {
-    return this.#metrics.snapshot(this.#setup.degraded)
+    return this.#metrics.snapshot(this.#setup.degraded, this.#link?.trusted ?? true)
   }
 
   /** Size of this process's L1. All zero when L1 is off. */
@@ -335,17 +358,57 @@ export class CacheManager extends EventEmitter<CacheEvents> {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    await this.#link?.close()
     await this.#setup.close(this.#store)
   }
 
-  #newLoader(): GetOrCompute {
-    return new GetOrCompute(this.#store, this.#metrics, {
-      hit: (key, tier, stale) => {
-        if (this.#emitHits) this.emit('hit', { key, tier, stale })
+  /**
+   * Tells the other instances (through the bus) about an invalidation made here. Awaited while
+   * Redis is healthy, so that a write resolves once the others were told; not while it is
+   * degraded, when the publish could only wait for its retries to run out.
+   */
+  #publish(message: BusMessage): Promise<void> | undefined {
+    const published = this.#link?.publish(message, this.#options.commandTimeoutMs)
+    return this.#setup.degraded ? undefined : published
+  }
+
+  #newLink(): BusLink | undefined {
+    const bus = this.#setup.buildBus(this.#options, this.#store)
+    if (bus === undefined) return undefined
+    return new BusLink(bus, () => this.#store, this.#metrics, this.#options.untrustedLocalTtlMs, {
+      trust: (trusted, reason) => {
+        if (!trusted) this.#metrics.busTrustLost++
+        this.emit(trusted ? 'trusted' : 'untrusted', { reason })
       },
-      miss: (key) => this.emit('miss', { key }),
-      error: (error, operation, key) => this.#reportError(error, operation, key),
+      error: (error, operation) => this.#reportError(error, operation),
     })
+  }
+
+  #loaderSettings(): GetOrComputeSettings {
+    const o = this.#options
+    return {
+      leaseMs: o.leaseMs,
+      earlyRefreshBeta: o.earlyRefreshBeta,
+      strict: o.strict,
+      announce: (key) => this.#link?.announce(key),
+      waitForAnnounce: (key, ms) =>
+        this.#link?.waitForAnnounce(key, ms) ?? new Promise((resolve) => setTimeout(resolve, ms)),
+    }
+  }
+
+  #newLoader(): GetOrCompute {
+    return new GetOrCompute(
+      this.#store,
+      this.#metrics,
+      {
+        hit: (key, tier, stale) => {
+          if (this.#emitHits) this.emit('hit', { key, tier, stale })
+        },
+        miss: (key) => this.emit('miss', { key }),
+        error: (error, operation, key) => this.#reportError(error, operation, key),
+      },
+      this.#loaderSettings(),
+    )
   }
 
   #reportError(error: Error, operation: string, key?: string): void {

@@ -20,6 +20,13 @@ export interface CacheEvents {
   degraded: [{ reason: string }]
   /** L2 answers again; invalidations missed meanwhile have been replayed. */
   recovered: [Record<string, never>]
+  /**
+   * The invalidation bus may be missing other instances' invalidations (subscription lost,
+   * heartbeat missing): L1 was flushed and holds values only briefly until `trusted`.
+   */
+  untrusted: [{ reason: string }]
+  /** The bus works again; L1 was flushed once more (it may predate missed invalidations). */
+  trusted: [{ reason: string }]
 }
 
 export type CacheEventName = keyof CacheEvents

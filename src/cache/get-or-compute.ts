@@ -1,5 +1,6 @@
 import { LoaderTimeoutError } from '../errors.js'
 import type { Tier } from './events.js'
+import { type FillSettings, fill } from './fill.js'
 import type { CacheMetrics } from './metrics.js'
 import { SingleFlight } from './single-flight.js'
 import {
@@ -28,6 +29,17 @@ interface Stale {
   shared: boolean
 }
 
+export interface GetOrComputeSettings extends FillSettings {
+  /**
+   * XFetch's beta (Vattani et al., VLDB 2015): a fresh hit triggers a background refresh when
+   * `now - loadMs * beta * ln(random()) >= expiry`, so hot keys refresh before they expire and
+   * never all at once. 0 turns it off.
+   */
+  earlyRefreshBeta: number
+  /** Strict mode: an L1 hit is served only after Redis confirms it is still the current entry. */
+  strict: boolean
+}
+
 export interface GetOrComputeHooks {
   hit(key: string, tier: Tier, stale: boolean): void
   miss(key: string): void
@@ -44,19 +56,32 @@ export class GetOrCompute {
   readonly #metrics: CacheMetrics
   readonly #hooks: GetOrComputeHooks
   readonly #flights = new SingleFlight()
+  #settings: GetOrComputeSettings
 
-  constructor(store: TieredStore, metrics: CacheMetrics, hooks: GetOrComputeHooks) {
+  constructor(
+    store: TieredStore,
+    metrics: CacheMetrics,
+    hooks: GetOrComputeHooks,
+    settings: GetOrComputeSettings,
+  ) {
     this.#store = store
     this.#metrics = metrics
     this.#hooks = hooks
+    this.#settings = settings
   }
 
   async run<T>(key: string, compute: () => T | Promise<T>, plan: ComputePlan): Promise<T> {
     const store = this.#store
-    const local = store.peekL1(key)
+    let local = store.peekL1(key)
+    if (local !== undefined && this.#settings.strict && !(await store.stillCurrent(key, local))) {
+      local = undefined
+    }
     let stale: Stale | undefined
     if (local !== undefined && !isHiddenNative(local)) {
-      if (local.freshUntil > Date.now()) return this.#hit(key, local.value, 'l1', false, true) as T
+      if (local.freshUntil > Date.now()) {
+        this.#maybeRefreshEarly(key, compute, plan, local.freshUntil, local.loadMs)
+        return this.#hit(key, local.value, 'l1', false, true) as T
+      }
       stale = { value: local.value, freshUntil: local.freshUntil, tier: 'l1', shared: true }
     }
     if (store.l1 !== undefined) this.#metrics.l1Misses++
@@ -70,8 +95,10 @@ export class GetOrCompute {
     if (store.l2?.available) {
       const remote = await store.readL2(key)
       if (remote !== undefined && !isHiddenNativeValue(remote)) {
-        if (remote.freshUntil > Date.now())
+        if (remote.freshUntil > Date.now()) {
+          this.#maybeRefreshEarly(key, compute, plan, remote.freshUntil, remote.loadMs)
           return this.#hit(key, remote.value, 'l2', false, remote.shared) as T
+        }
         if (stale === undefined || remote.freshUntil > stale.freshUntil) {
           stale = {
             value: remote.value,
@@ -126,6 +153,11 @@ export class GetOrCompute {
     this.#store = store
   }
 
+  /** New settings from `initialize()`; loads in flight keep theirs. */
+  useSettings(settings: GetOrComputeSettings): void {
+    this.#settings = settings
+  }
+
   /** Loads in flight in this process. */
   get inFlight(): number {
     return this.#flights.size
@@ -141,6 +173,21 @@ export class GetOrCompute {
     return shared ? this.#store.out(value) : value
   }
 
+  /** XFetch: refresh a fresh entry early, with a probability that rises as expiry nears. */
+  #maybeRefreshEarly<T>(
+    key: string,
+    compute: () => T | Promise<T>,
+    plan: ComputePlan,
+    freshUntil: number,
+    loadMs: number,
+  ): void {
+    const beta = this.#settings.earlyRefreshBeta
+    if (beta <= 0 || loadMs <= 0) return
+    if (Date.now() - loadMs * beta * Math.log(Math.random()) < freshUntil) return
+    this.#metrics.earlyRefreshes++
+    this.#refreshInBackground(key, compute, plan)
+  }
+
   #refreshInBackground<T>(key: string, compute: () => T | Promise<T>, plan: ComputePlan): void {
     if (this.#flights.running(key) !== undefined) return
     this.#flights
@@ -150,26 +197,8 @@ export class GetOrCompute {
       })
   }
 
-  /** Runs the loader under a fence ticket; resolves to the cache's private copy of the value. */
-  async #fill(key: string, compute: () => unknown, plan: ComputePlan): Promise<unknown> {
-    const store = this.#store
-    const ticket = store.fence.acquire()
-    try {
-      this.#metrics.loaderCalls++
-      let value: unknown
-      try {
-        value = await compute()
-      } catch (error) {
-        this.#metrics.loaderErrors++
-        throw error
-      }
-      const prepared = store.prepare(value, plan)
-      if (store.fence.canStore(ticket, key, plan.tags)) await store.write(key, prepared)
-      else this.#metrics.fencedFills++
-      return prepared.copy
-    } finally {
-      store.fence.release(ticket)
-    }
+  #fill(key: string, compute: () => unknown, plan: ComputePlan): Promise<unknown> {
+    return fill(this.#store, this.#metrics, this.#settings, key, compute, plan)
   }
 }
 

@@ -11,6 +11,10 @@ export interface L1Entry {
   readonly tags: readonly string[]
   /** A counter or set kept in memory because no L2 holds it; never handed out by `get` as a clone. */
   readonly native: boolean
+  /** Write stamp of the L2 entry this copy came from or went to (strict mode checks it). */
+  readonly stamp: string
+  /** How long the loader took, in ms (XFetch's delta); 0 when unknown. */
+  readonly loadMs: number
 }
 
 export interface L1StoreOptions {

@@ -24,6 +24,8 @@ export interface CacheMetricsSnapshot {
   loaderTimeouts: number
   /** Fills whose value was not cached because an invalidation raced them (guarantee 2). */
   fencedFills: number
+  /** Background refreshes started early by XFetch on a fresh hit. */
+  earlyRefreshes: number
   /** Errors of every kind: L2 failures and timeouts, corrupted values, background refreshes. */
   errors: number
   /** L2 commands that did not answer in time (also counted in `errors`). */
@@ -32,6 +34,12 @@ export interface CacheMetricsSnapshot {
   corruptedValues: number
   /** Whether L2 is currently bypassed by the circuit breaker. */
   degraded: boolean
+  /** Invalidations received from other instances through the bus. */
+  busReceived: number
+  /** Times the bus lost trust (subscription lost, heartbeat missing, message gap): L1 flushed. */
+  busTrustLost: number
+  /** Whether the bus is trusted now (`true` too when there is no bus because there is no L2). */
+  busTrusted: boolean
 }
 
 /**
@@ -55,6 +63,9 @@ export class CacheMetrics {
   loaderErrors = 0
   loaderTimeouts = 0
   fencedFills = 0
+  earlyRefreshes = 0
+  busReceived = 0
+  busTrustLost = 0
   errors = 0
   l2Timeouts = 0
   corruptedValues = 0
@@ -65,7 +76,7 @@ export class CacheMetrics {
     this.valuesWritten++
   }
 
-  snapshot(degraded: boolean): CacheMetricsSnapshot {
+  snapshot(degraded: boolean, busTrusted = true): CacheMetricsSnapshot {
     const reads = this.hits + this.misses
     return {
       hits: this.hits,
@@ -85,10 +96,14 @@ export class CacheMetrics {
       loaderErrors: this.loaderErrors,
       loaderTimeouts: this.loaderTimeouts,
       fencedFills: this.fencedFills,
+      earlyRefreshes: this.earlyRefreshes,
       errors: this.errors,
       l2Timeouts: this.l2Timeouts,
       corruptedValues: this.corruptedValues,
       degraded,
+      busReceived: this.busReceived,
+      busTrustLost: this.busTrustLost,
+      busTrusted,
     }
   }
 }

@@ -1,5 +1,6 @@
 import type { Cluster, Redis, RedisOptions } from 'ioredis'
 import { z } from 'zod'
+import type { InvalidationBus } from '../drivers/bus.js'
 import type { L2Driver } from '../drivers/l2-driver.js'
 import { ErrorCodes, invalid } from '../errors.js'
 import { type Duration, toMs, toMsOptional } from './duration.js'
@@ -65,6 +66,34 @@ export interface CacheOptions {
   compressionThreshold?: number
   /** Longest key accepted, in characters (prefix excluded). Default `1024`. */
   maxKeyLength?: number
+  /**
+   * The cross-instance invalidation bus, which drops other instances' L1 copies on every write and
+   * invalidation. Default with Redis: Redis pub/sub on `${prefix}__sc:bus`, heartbeat every second.
+   * `false` turns it off (then keep `local.ttl` short); an {@link InvalidationBus} object (e.g. a
+   * `MemoryBus`) replaces it.
+   */
+  bus?: boolean | { heartbeat?: Duration } | InvalidationBus
+  /**
+   * `'strict'`: every L1 hit is checked against Redis (one small `GETRANGE`), so no instance ever
+   * serves a value another instance replaced or deleted. `'eventual'` (default): L1 hits are
+   * served at once; other instances' invalidations arrive through the bus (bounded staleness).
+   */
+  consistency?: 'eventual' | 'strict'
+  /**
+   * Cross-instance single-flight: on a miss, one instance takes a lease on the key and loads; the
+   * others wait for its value. The lease lasts this long, so a crashed holder blocks nobody longer.
+   * `false` turns it off (fills are still fenced). Default `'5s'`.
+   */
+  lease?: false | Duration
+  /**
+   * XFetch beta for probabilistic early refresh in `getOrCompute` (higher refreshes earlier);
+   * `false` or `0` turns it off. Default `1`.
+   */
+  earlyRefresh?: false | number
+  /** Longest a loader may run and still store its value (cross-instance fence). Default `'60s'`. */
+  fenceWindow?: Duration
+  /** While the bus is down, values enter L1 for at most this long. Default `'1s'`. */
+  untrustedLocalTtl?: Duration
 }
 
 /** Options after defaults and unit conversion; what the engine reads. */
@@ -80,6 +109,12 @@ export interface ResolvedOptions {
   maxPendingInvalidations: number
   compressionThreshold: number
   maxKeyLength: number
+  bus: false | { heartbeatMs: number } | InvalidationBus
+  strict: boolean
+  leaseMs: number
+  earlyRefreshBeta: number
+  fenceWindowMs: number
+  untrustedLocalTtlMs: number
 }
 
 export const DEFAULTS = {
@@ -93,6 +128,11 @@ export const DEFAULTS = {
   maxPendingInvalidations: 10_000,
   compressionThreshold: 1024,
   maxKeyLength: 1024,
+  heartbeat: '1s',
+  lease: '5s',
+  earlyRefresh: 1,
+  fenceWindow: '60s',
+  untrustedLocalTtl: '1s',
 } as const
 
 const duration = z.union([z.number(), z.string()])
@@ -104,6 +144,11 @@ const isL2Driver = (v: unknown): v is L2Driver =>
   isObject(v) &&
   typeof (v as L2Driver).get === 'function' &&
   typeof (v as L2Driver).getMany === 'function'
+
+const isBus = (v: unknown): v is InvalidationBus =>
+  isObject(v) &&
+  typeof (v as InvalidationBus).publish === 'function' &&
+  typeof (v as InvalidationBus).onMessage === 'function'
 
 const localSchema = z.strictObject({
   maxEntries: positiveInt.optional(),
@@ -136,6 +181,18 @@ const optionsSchema = z.strictObject({
   enableCompression: z.boolean().optional(),
   compressionThreshold: z.number().int().nonnegative().optional(),
   maxKeyLength: positiveInt.max(512 * 1024).optional(),
+  bus: z
+    .union([
+      z.boolean(),
+      z.custom<InvalidationBus>(isBus, 'must be true, false, { heartbeat } or an InvalidationBus'),
+      z.strictObject({ heartbeat: duration.optional() }),
+    ])
+    .optional(),
+  consistency: z.enum(['eventual', 'strict']).optional(),
+  lease: z.union([z.literal(false), duration]).optional(),
+  earlyRefresh: z.union([z.literal(false), z.number().nonnegative().max(100)]).optional(),
+  fenceWindow: duration.optional(),
+  untrustedLocalTtl: duration.optional(),
 })
 
 /**
@@ -218,6 +275,15 @@ export function resolveOptions(input: CacheOptions, base?: CacheOptions): Resolv
       ? (o.compressionThreshold ?? DEFAULTS.compressionThreshold)
       : Number.POSITIVE_INFINITY,
     maxKeyLength: o.maxKeyLength ?? DEFAULTS.maxKeyLength,
+    bus: resolveBus(o.bus),
+    strict: o.consistency === 'strict',
+    leaseMs: o.lease === false ? 0 : toMs(o.lease ?? DEFAULTS.lease, 'lease'),
+    earlyRefreshBeta: o.earlyRefresh === false ? 0 : (o.earlyRefresh ?? DEFAULTS.earlyRefresh),
+    fenceWindowMs: positiveMs(o.fenceWindow ?? DEFAULTS.fenceWindow, 'fenceWindow'),
+    untrustedLocalTtlMs: positiveMs(
+      o.untrustedLocalTtl ?? DEFAULTS.untrustedLocalTtl,
+      'untrustedLocalTtl',
+    ),
   }
 }
 
@@ -238,5 +304,19 @@ function resolveTtl(o: CacheOptions): number {
       'must be greater than 0',
       ErrorCodes.INVALID_TTL,
     )
+  return ms
+}
+
+function resolveBus(bus: CacheOptions['bus']): ResolvedOptions['bus'] {
+  if (bus === false) return false
+  if (bus === undefined || bus === true)
+    return { heartbeatMs: toMs(DEFAULTS.heartbeat, 'bus.heartbeat') }
+  if (isBus(bus)) return bus
+  return { heartbeatMs: positiveMs(bus.heartbeat ?? DEFAULTS.heartbeat, 'bus.heartbeat') }
+}
+
+function positiveMs(value: Duration, field: string): number {
+  const ms = toMs(value, field)
+  if (ms === 0) throw invalid(field, 'must be greater than 0', ErrorCodes.INVALID_TTL)
   return ms
 }

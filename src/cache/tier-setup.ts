@@ -1,4 +1,6 @@
+import type { InvalidationBus } from '../drivers/bus.js'
 import type { L2Driver } from '../drivers/l2-driver.js'
+import { RedisBus } from '../drivers/redis-bus.js'
 import { RedisDriver } from '../drivers/redis-driver.js'
 import { ResilientL2 } from '../drivers/resilient-l2.js'
 import { ErrorCodes, type L2Error } from '../errors.js'
@@ -61,6 +63,22 @@ export class TierSetup {
     return new TieredStore(l1, l2, this.#metrics, this.#storeOptions(next), current.fence)
   }
 
+  /**
+   * The invalidation bus for `store`'s L2: the one given in the options, or Redis pub/sub on the
+   * L2's own client (a standalone Redis whose driver we know). `undefined` without L2.
+   */
+  buildBus(options: ResolvedOptions, store: TieredStore): InvalidationBus | undefined {
+    if (options.bus === false) return undefined
+    if (isBusObject(options.bus)) return options.bus
+    const l2 = store.l2
+    if (!(l2 instanceof ResilientL2) || !(l2.driver instanceof RedisDriver)) return undefined
+    return new RedisBus({
+      client: l2.driver.client,
+      channel: `${options.prefix}__sc:bus`,
+      heartbeatMs: options.bus.heartbeatMs,
+    })
+  }
+
   async close(store: TieredStore): Promise<void> {
     store.l1?.clear()
     await store.l2?.close()
@@ -110,10 +128,15 @@ export class TierSetup {
   #redisDriver(options: ResolvedOptions): L2Driver | undefined {
     const redis = options.redis
     if (redis === false) return undefined
-    if (typeof redis === 'string') return new RedisDriver({ url: redis, prefix: options.prefix })
+    const common = { prefix: options.prefix, fenceWindowMs: options.fenceWindowMs }
+    if (typeof redis === 'string') return new RedisDriver({ url: redis, ...common })
     if (typeof (redis as { sendCommand?: unknown }).sendCommand === 'function') {
-      return new RedisDriver({ client: redis as never, prefix: options.prefix })
+      return new RedisDriver({ client: redis as never, ...common })
     }
-    return new RedisDriver({ options: redis as never, prefix: options.prefix })
+    return new RedisDriver({ options: redis as never, ...common })
   }
+}
+
+function isBusObject(bus: ResolvedOptions['bus']): bus is InvalidationBus {
+  return typeof (bus as InvalidationBus).publish === 'function'
 }

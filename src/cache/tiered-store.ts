@@ -1,4 +1,5 @@
 import type { L2WriteItem } from '../drivers/l2-driver.js'
+import type { ResilientCoordination } from '../drivers/resilient-l2.js'
 import { CorruptedValueError } from '../errors.js'
 import {
   cloneValue,
@@ -6,6 +7,7 @@ import {
   type DecodedEntry,
   decodeEntry,
   encodeEntry,
+  readStamp,
   uncompressedSize,
 } from './codec.js'
 import { FillFence } from './fill-fence.js'
@@ -29,6 +31,8 @@ export interface L2Tier {
   addToSet(key: string, members: readonly string[], ttlMs: number): Promise<number | undefined>
   getSet(key: string): Promise<string[] | undefined>
   close(): Promise<void>
+  /** Cross-instance fences, leases and stamps, when L2 offers them. */
+  readonly coordination?: ResilientCoordination | undefined
 }
 
 /** A value read from L2, fresh or stale. */
@@ -39,6 +43,7 @@ export interface L2Read {
   native: boolean
   /** L1 now holds this very object: clone it before handing it out. */
   shared: boolean
+  loadMs: number
 }
 
 /** Marks a miss in {@link TieredStore.readManyFresh} results (`undefined` is a cacheable value). */
@@ -71,6 +76,11 @@ export class TieredStore {
   l2: L2Tier | undefined
   readonly #metrics: CacheMetrics
   readonly #options: TieredStoreOptions
+  /**
+   * While the invalidation bus is not trusted (guarantee 4), L1 may miss other instances'
+   * invalidations: entries it takes then live at most this long. `undefined` when trusted.
+   */
+  #distrustTtlMs: number | undefined = undefined
 
   constructor(
     l1: L1Store | undefined,
@@ -116,7 +126,13 @@ export class TieredStore {
         entry.freshUntil > Date.now() &&
         this.fence.canStore(ticket, key, entry.tags) &&
         this.#promote(key, entry)
-      return { value: entry.value, freshUntil: entry.freshUntil, native: entry.native, shared }
+      return {
+        value: entry.value,
+        freshUntil: entry.freshUntil,
+        native: entry.native,
+        shared,
+        loadMs: entry.loadMs,
+      }
     } finally {
       this.fence.release(ticket)
     }
@@ -169,14 +185,95 @@ export class TieredStore {
    * Copies (and so validates) `value`, then writes it to both tiers. Returns the private copy
    * and its encoded size. Throws `SerializationError` before touching any tier.
    */
-  prepare(value: unknown, plan: WritePlan, now = Date.now()): Prepared {
+  prepare(value: unknown, plan: WritePlan, loadMs = 0): Prepared {
     const copy = copyValue(value)
-    const freshUntil = now + plan.ttlMs
+    const freshUntil = Date.now() + plan.ttlMs
     const bytes = encodeEntry(
-      { value: copy, freshUntil, tags: plan.tags },
+      { value: copy, freshUntil, tags: plan.tags, loadMs },
       this.#options.compressionThreshold,
     )
-    return { copy, bytes, size: uncompressedSize(bytes), freshUntil, plan }
+    const size = uncompressedSize(bytes)
+    return { copy, bytes, size, freshUntil, plan, stamp: readStamp(bytes), loadMs }
+  }
+
+  /** Puts a prepared value in L1 only: its L2 copy was stored by a fenced fill. */
+  writeLocal(key: string, prepared: Prepared): void {
+    this.#writeL1(key, prepared)
+    this.#metrics.recordWrite(prepared.size)
+  }
+
+  /**
+   * A value another instance stored (bytes from L2): decoded and promoted like a read. Returns the
+   * private copy when fresh, `undefined` otherwise.
+   */
+  acceptStored(key: string, bytes: Buffer, ticket: number): { value: unknown } | undefined {
+    const entry = this.#decode(bytes, key)
+    if (entry === undefined || entry.native || entry.freshUntil <= Date.now()) return undefined
+    if (this.fence.canStore(ticket, key, entry.tags)) this.#promote(key, entry)
+    return { value: entry.value }
+  }
+
+  /** Strict mode: whether L1's copy is still the entry Redis holds (one small round trip). */
+  async stillCurrent(key: string, entry: L1Entry): Promise<boolean> {
+    const coordination = this.l2?.coordination
+    if (coordination === undefined) return false
+    const stamp = await coordination.getStamp(key)
+    if (stamp !== undefined && stamp === entry.stamp) return true
+    this.l1?.delete(key)
+    return false
+  }
+
+  /** Drops L1 and caps its lifetimes while invalidations from other instances may be missed. */
+  distrust(ttlMs: number, flush: boolean): void {
+    this.#distrustTtlMs = ttlMs
+    if (!flush) return
+    // Fills in flight may have read the source before an invalidation we will never hear of.
+    this.fence.touchAll()
+    this.l1?.clear()
+  }
+
+  /**
+   * Trust is back: what L1 took meanwhile may predate missed invalidations, so drop it too (not
+   * after the very first subscription: nothing was missed then that the short lifetimes of
+   * entries taken before it, and L2's own fences, do not already cover).
+   */
+  trust(flush: boolean): void {
+    this.#distrustTtlMs = undefined
+    if (!flush) return
+    this.fence.touchAll()
+    this.l1?.clear()
+  }
+
+  /** Applies an invalidation another instance made (it already reached L2): L1 and fences only. */
+  applyRemote(
+    message:
+      | { type: 'delete'; keys: readonly string[] }
+      | { type: 'tags'; tags: readonly string[] }
+      | { type: 'pattern'; pattern: string | RegExp }
+      | { type: 'clear' },
+  ): void {
+    switch (message.type) {
+      case 'delete':
+        for (const key of message.keys) {
+          this.fence.touchKey(key)
+          this.l1?.delete(key)
+        }
+        break
+      case 'tags':
+        for (const tag of message.tags) this.fence.touchTag(tag)
+        this.l1?.deleteByTags(message.tags)
+        break
+      case 'pattern': {
+        const matches = keyMatcher(message.pattern)
+        this.fence.touchMatching(matches)
+        this.l1?.deleteWhere(matches)
+        break
+      }
+      case 'clear':
+        this.fence.touchAll()
+        this.l1?.clear()
+        break
+    }
   }
 
   /** Writes a prepared value; the caller has already fenced or decided it may store. */
@@ -213,7 +310,15 @@ export class TieredStore {
     this.fence.touchKey(key)
     this.l1?.set(
       key,
-      { value, size: nativeSize(value), freshUntil: Date.now() + ttlMs, tags: [], native: true },
+      {
+        value,
+        size: nativeSize(value),
+        freshUntil: Date.now() + ttlMs,
+        tags: [],
+        native: true,
+        stamp: '',
+        loadMs: 0,
+      },
       ttlMs,
     )
   }
@@ -251,15 +356,23 @@ export class TieredStore {
     const l1 = this.l1
     if (l1 === undefined) return
     const { plan } = prepared
+    const now = Date.now()
+    const cap = minDefined(plan.localTtlMs, this.#distrustTtlMs)
     const lifeMs = plan.ttlMs + plan.staleMs
-    const ttlMs = plan.localTtlMs === undefined ? lifeMs : Math.min(plan.localTtlMs, lifeMs)
+    const ttlMs = cap === undefined ? lifeMs : Math.min(cap, lifeMs)
     const freshUntil =
-      plan.localTtlMs === undefined
-        ? prepared.freshUntil
-        : Math.min(prepared.freshUntil, Date.now() + plan.localTtlMs)
+      cap === undefined ? prepared.freshUntil : Math.min(prepared.freshUntil, now + cap)
     l1.set(
       key,
-      { value: prepared.copy, size: prepared.size, freshUntil, tags: plan.tags, native: false },
+      {
+        value: prepared.copy,
+        size: prepared.size,
+        freshUntil,
+        tags: plan.tags,
+        native: false,
+        stamp: prepared.stamp,
+        loadMs: prepared.loadMs,
+      },
       ttlMs,
     )
   }
@@ -269,12 +382,20 @@ export class TieredStore {
     const l1 = this.l1
     if (l1 === undefined) return false
     const now = Date.now()
-    const cap = this.#options.localTtlMs
+    const cap = minDefined(this.#options.localTtlMs, this.#distrustTtlMs)
     const freshUntil = cap === undefined ? entry.freshUntil : Math.min(entry.freshUntil, now + cap)
     if (freshUntil <= now) return false
     l1.set(
       key,
-      { value: entry.value, size: entry.size, freshUntil, tags: entry.tags, native: false },
+      {
+        value: entry.value,
+        size: entry.size,
+        freshUntil,
+        tags: entry.tags,
+        native: false,
+        stamp: entry.stamp,
+        loadMs: entry.loadMs,
+      },
       freshUntil - now,
     )
     return true
@@ -300,6 +421,9 @@ export class TieredStore {
 export interface Prepared {
   copy: unknown
   bytes: Buffer
+  /** The entry's write stamp (hex). */
+  stamp: string
+  loadMs: number
   /** Uncompressed encoded size: what L1 bounds and `averageSize` count. */
   size: number
   freshUntil: number
@@ -321,4 +445,10 @@ function nativeSize(value: number | Set<string>): number {
   let size = 0
   for (const member of value) size += member.length * 2 + 16
   return size
+}
+
+function minDefined(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b
+  if (b === undefined) return a
+  return Math.min(a, b)
 }

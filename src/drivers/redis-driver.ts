@@ -21,8 +21,8 @@
  * runs on every master (`redis-scan.ts`). The client, ours or the caller's: `redis-client.ts`.
  */
 import type { Cluster, Redis } from 'ioredis'
-import { ErrorCodes, invalid, StrataCacheError } from '../errors.js'
 import { STAMP_BYTES, STAMP_OFFSET } from '../cache/entry-format.js'
+import { ErrorCodes, invalid, StrataCacheError } from '../errors.js'
 import type { L2Coordination, L2Driver, L2WriteItem } from './l2-driver.js'
 import {
   assertOneConnection,
@@ -154,11 +154,8 @@ export class RedisDriver implements L2Driver {
       },
       getStamp: async (key) => {
         this.#open()
-        const bytes = (await this.client.callBuffer('GETRANGE', [
-          this.#key(key),
-          STAMP_OFFSET,
-          STAMP_OFFSET + STAMP_BYTES - 1,
-        ])) as Buffer
+        const end = STAMP_OFFSET + STAMP_BYTES - 1
+        const bytes = await this.client.getrangeBuffer(this.#key(key), STAMP_OFFSET, end)
         return bytes.length === STAMP_BYTES ? bytes.toString('hex') : undefined
       },
     }
@@ -305,7 +302,9 @@ export class RedisDriver implements L2Driver {
     // the clear store after it.
     const versions = this.#fence?.versionPrefix
     await this.#scan(`${escapeGlob(this.prefix)}*`, async (names) => {
-      await this.#unlink(versions === undefined ? names : names.filter((n) => !n.startsWith(versions)))
+      await this.#unlink(
+        versions === undefined ? names : names.filter((n) => !n.startsWith(versions)),
+      )
     })
   }
 

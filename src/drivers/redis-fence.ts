@@ -35,7 +35,9 @@ return v
 
 /**
  * KEYS: entry, lease, v:all, v:k:key, v:t:tag... ARGV: leaseMs, token, wantLease ('1'/'0').
- * Returns { lease (0/1), current value or '', { versions of KEYS[3..] } }.
+ * Returns { lease (0/1), current value or '', { versions of KEYS[3..] } }. The lease is tried even
+ * when a value exists: Lua cannot tell a fresh entry from one kept for stale-while-revalidate,
+ * so the caller decides, and gives the lease back when the value turns out to be fresh.
  */
 const BEGIN_FILL = script(
   'begin-fill',
@@ -46,7 +48,7 @@ for i = 3, #KEYS do
   versions[#versions + 1] = redis.call('GET', KEYS[i]) or ''
 end
 local lease = 0
-if not value and ARGV[3] == '1' then
+if ARGV[3] == '1' then
   if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[1]) then lease = 1 end
 end
 return { lease, value or '', versions }
@@ -168,9 +170,12 @@ export class RedisFence {
 
   #bump(versionKeys: readonly string[]): Promise<unknown> {
     if (versionKeys.length === 0) return Promise.resolve()
-    return runScript(this.#client, BUMP as LuaScript, [this.#seq, ...versionKeys], [
-      this.#versionTtlMs,
-    ])
+    return runScript(
+      this.#client,
+      BUMP as LuaScript,
+      [this.#seq, ...versionKeys],
+      [this.#versionTtlMs],
+    )
   }
 
   #keyVersion(key: string): string {

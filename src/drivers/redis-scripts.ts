@@ -153,6 +153,15 @@ return added
 
 type ScriptArg = string | Buffer | number
 
+/**
+ * ioredis has a `...Buffer` variant of every command at run time, typed only for some. (Not
+ * `callBuffer`: with auto-pipelining on, ioredis 5 mishandles it.)
+ */
+interface BufferEval {
+  evalshaBuffer(sha: string, numKeys: number, ...args: ScriptArg[]): Promise<unknown>
+  evalBuffer(lua: string, numKeys: number, ...args: ScriptArg[]): Promise<unknown>
+}
+
 function isNoScript(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith('NOSCRIPT')
 }
@@ -169,11 +178,18 @@ export async function runScript(
   binaryReply = false,
 ): Promise<unknown> {
   try {
-    if (binaryReply) return await client.callBuffer('EVALSHA', [lua.sha, keys.length, ...keys, ...args])
+    if (binaryReply)
+      return await (client as unknown as BufferEval).evalshaBuffer(
+        lua.sha,
+        keys.length,
+        ...keys,
+        ...args,
+      )
     return await client.evalsha(lua.sha, keys.length, ...keys, ...args)
   } catch (error) {
     if (!isNoScript(error)) throw error
-    if (binaryReply) return client.callBuffer('EVAL', [lua.lua, keys.length, ...keys, ...args])
+    if (binaryReply)
+      return (client as unknown as BufferEval).evalBuffer(lua.lua, keys.length, ...keys, ...args)
     return client.eval(lua.lua, keys.length, ...keys, ...args)
   }
 }

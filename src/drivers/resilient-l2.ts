@@ -13,7 +13,7 @@ import {
   REPLAY,
   WRITE,
 } from './l2-calls.js'
-import type { L2Driver, L2WriteItem } from './l2-driver.js'
+import type { FillStart, L2Driver, L2WriteItem } from './l2-driver.js'
 import { L2Health } from './l2-health.js'
 import {
   applyInvalidation,
@@ -62,6 +62,32 @@ const RESOLVED_ZERO: Promise<number> = Promise.resolve(0)
  * const bytes = await l2.get('user:1') // undefined on a miss *or* when Redis is down
  * ```
  */
+/**
+ * {@link L2Coordination} behind the same timeouts and breaker: every method resolves, with
+ * `undefined` when L2 could not answer (the caller then works alone, as without Redis).
+ */
+export interface ResilientCoordination {
+  beginFill(
+    key: string,
+    tags: readonly string[],
+    leaseMs: number,
+    token: string,
+    wantLease: boolean,
+  ): Promise<FillStart | undefined>
+  /** `true` stored, `false` fenced (an invalidation came first), `undefined` L2 failed. */
+  storeFill(
+    key: string,
+    value: Buffer,
+    ttlMs: number,
+    tags: readonly string[],
+    versions: readonly string[],
+    token: string,
+  ): Promise<boolean | undefined>
+  releaseLease(key: string, token: string): Promise<void>
+  /** The entry's write stamp; `undefined` when there is no entry or L2 failed. */
+  getStamp(key: string): Promise<string | undefined>
+}
+
 export class ResilientL2 {
   readonly driver: L2Driver
   readonly commandTimeoutMs: number
@@ -101,9 +127,58 @@ export class ResilientL2 {
     )
     this.#health = health
     this.#calls = new CallTracker(this.commandTimeoutMs, health.breaker, health.failed)
+    this.coordination = driver.coordination === undefined ? undefined : this.#coordination()
+  }
+
+  #coordination(): ResilientCoordination {
+    const c = this.driver.coordination!
+    const track = <T>(
+      op: string,
+      kind: number,
+      fallback: unknown,
+      payload: unknown,
+      call: () => Promise<T>,
+    ) => {
+      if (!this.#health.accepting) return this.#skip(Promise.resolve(fallback as T))
+      let p: Promise<T>
+      try {
+        p = call()
+      } catch (error) {
+        return this.#calls.thrown(op, kind, fallback, payload, error) as Promise<T>
+      }
+      return this.#calls.track(p, op, kind, DRIVER_VALUE, fallback, payload) as Promise<T>
+    }
+    return {
+      beginFill: (key, tags, leaseMs, token, wantLease) =>
+        track('beginFill', READ, undefined, undefined, () =>
+          c.beginFill(key, tags, leaseMs, token, wantLease),
+        ),
+      // A store that fails may or may not have landed: remembered as a delete of the key.
+      storeFill: (key, value, ttlMs, tags, versions, token) =>
+        track('storeFill', WRITE, undefined, key, () =>
+          c.storeFill(key, value, ttlMs, tags, versions, token),
+        ),
+      // Sent even while the breaker is open, and not counted: a lease left behind by a request
+      // that timed out (but ran) would block other instances' fills for a whole lease. On the
+      // same connection it runs after that request. Failures are harmless: the lease expires.
+      releaseLease: async (key, token) => {
+        try {
+          await c.releaseLease(key, token)
+        } catch {
+          // expires by itself
+        }
+      },
+      getStamp: (key) => track('getStamp', READ, undefined, undefined, () => c.getStamp(key)),
+    }
   }
 
   /** `true` while L2 is in use; `false` while degraded (circuit open or replaying) or closed. */
+  /**
+   * Cross-instance fencing, leases and stamps, bounded and never rejecting like every other call;
+   * `undefined` when the driver offers none (then each instance fences only itself).
+   */
+  readonly coordination: ResilientCoordination | undefined
+
   get available(): boolean {
     return this.#health.accepting
   }

@@ -42,19 +42,29 @@ export class DependencyGraph {
    * @throws `ValidationError` (field `maxDependencies`) when the graph is full.
    */
   add(parent: string, dependent: string): boolean {
-    const dependents = this.#edges.get(parent)
-    if (dependents?.has(dependent)) return false
-    if (this.#size >= this.#maxEdges) {
+    return this.addAll(parent, [dependent]) === 1
+  }
+
+  /**
+   * Adds `parent → d` for each of `dependents`, all or none: when they would not all fit, nothing
+   * is added. Returns how many edges were new.
+   * @throws `ValidationError` (field `maxDependencies`) when the graph would exceed its bound.
+   */
+  addAll(parent: string, dependents: readonly string[]): number {
+    const existing = this.#edges.get(parent)
+    const fresh = new Set(dependents.filter((d) => !existing?.has(d)))
+    if (fresh.size === 0) return 0
+    if (this.#size + fresh.size > this.#maxEdges) {
       throw invalid(
         'maxDependencies',
-        `the dependency graph already holds ${this.#maxEdges} edges; unregister some ` +
-          '(unregisterDependency, clearDependencies) or raise maxDependencies',
+        `the dependency graph holds ${this.#size} of at most ${this.#maxEdges} edges; ` +
+          'unregister some (unregisterDependency, clearDependencies) or raise maxDependencies',
       )
     }
-    if (dependents === undefined) this.#edges.set(parent, new Set([dependent]))
-    else dependents.add(dependent)
-    this.#size++
-    return true
+    if (existing === undefined) this.#edges.set(parent, fresh)
+    else for (const d of fresh) existing.add(d)
+    this.#size += fresh.size
+    return fresh.size
   }
 
   /**

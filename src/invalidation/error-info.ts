@@ -1,4 +1,4 @@
-/** A failure as plain, JSON-serialisable data for stats: message, error code when there is one, when. */
+/** A failure as plain, JSON-serialisable data for stats. */
 export interface ErrorInfo {
   message: string
   code?: string

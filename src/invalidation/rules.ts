@@ -9,12 +9,9 @@ import { type ErrorInfo, errorInfo } from './error-info.js'
  * rule's listener stays attached but does nothing.
  */
 export interface EventEmitterLike {
-  // biome-ignore lint/suspicious/noExplicitAny: listeners of third-party emitters take any arguments
-  on(event: string, listener: (...args: any[]) => unknown): unknown
-  // biome-ignore lint/suspicious/noExplicitAny: as above
-  off?(event: string, listener: (...args: any[]) => unknown): unknown
-  // biome-ignore lint/suspicious/noExplicitAny: as above
-  removeListener?(event: string, listener: (...args: any[]) => unknown): unknown
+  on(event: string, listener: (...args: unknown[]) => unknown): unknown
+  off?(event: string, listener: (...args: unknown[]) => unknown): unknown
+  removeListener?(event: string, listener: (...args: unknown[]) => unknown): unknown
 }
 
 /**
@@ -26,7 +23,7 @@ export interface EventEmitterLike {
  * ```ts
  * const rule: InvalidationRule = {
  *   id: 'product_update_rule',
- *   pattern: /^cache:product:.*\/,
+ *   pattern: /^cache:product:/,
  *   triggers: ['product.updated', 'product.deleted'],
  *   dependencies: ['cache:product:list'],
  *   enabled: true,
@@ -122,7 +119,9 @@ export function copyRule(rule: InvalidationRule): InvalidationRule {
   const copy: InvalidationRule = {
     id: rule.id,
     pattern:
-      rule.pattern instanceof RegExp ? new RegExp(rule.pattern.source, rule.pattern.flags) : rule.pattern,
+      rule.pattern instanceof RegExp
+        ? new RegExp(rule.pattern.source, rule.pattern.flags)
+        : rule.pattern,
     triggers: [...rule.triggers],
     enabled: rule.enabled,
   }
@@ -186,10 +185,10 @@ export class RuleSet {
       queued: undefined,
       stats: { runs: 0, failures: 0 },
     }
+    const fire = this.#fire.bind(this)
     for (const trigger of valid.triggers) {
       // A regular function: EventEmitter2 passes the concrete event name (for wildcard
       // triggers) as `this.event`.
-      const fire = this.#fire.bind(this)
       const listener: Listener = function (this: unknown) {
         if (!registration.live || !registration.rule.enabled) return undefined
         const event = (this as { event?: unknown } | undefined)?.event
@@ -210,7 +209,10 @@ export class RuleSet {
     return true
   }
 
-  /** Turns a rule on or off without removing it. @throws `ValidationError` (field `id`) if unknown. */
+  /**
+   * Turns a rule on or off without removing it.
+   * @throws `ValidationError` (field `id`) for an unknown id.
+   */
   setEnabled(id: string, enabled: boolean): void {
     if (typeof enabled !== 'boolean') throw invalid('enabled', 'must be a boolean')
     const registration = this.#rules.get(id)

@@ -103,7 +103,8 @@ export function resolveWarmingConfig(config: unknown): ResolvedWarmingConfig {
   if (c.enabled !== undefined && typeof c.enabled !== 'boolean') {
     throw invalid('config.enabled', 'must be a boolean')
   }
-  if (c.interval === undefined) throw invalid('config.interval', 'is required', ErrorCodes.INVALID_TTL)
+  if (c.interval === undefined)
+    throw invalid('config.interval', 'is required', ErrorCodes.INVALID_TTL)
   const intervalMs = positiveMs(c.interval as Duration, 'config.interval')
   if (!Array.isArray(c.items)) throw invalid('config.items', 'must be an array of items')
   const seen = new Set<string>()

@@ -18,7 +18,11 @@ export function rawRedis(): Redis {
  * Every key under `prefix`, found with SCAN, without the fence's version keys (`__sc:v:`), which
  * outlive deletes and clears on purpose (each with a TTL); pass `withVersions` to see them too.
  */
-export async function keysUnder(redis: Redis, prefix: string, withVersions = false): Promise<string[]> {
+export async function keysUnder(
+  redis: Redis,
+  prefix: string,
+  withVersions = false,
+): Promise<string[]> {
   const found: string[] = []
   let cursor = '0'
   do {

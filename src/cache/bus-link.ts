@@ -1,0 +1,144 @@
+import type { BusMessage, InvalidationBus } from '../drivers/bus.js'
+import type { CacheMetrics } from './metrics.js'
+import type { TieredStore } from './tiered-store.js'
+
+export interface BusLinkHooks {
+  /** Trust edges, for the cache's `untrusted` / `trusted` events. */
+  trust(trusted: boolean, reason: string): void
+  error(error: Error, operation: string): void
+}
+
+/**
+ * Joins the cache to its invalidation bus: publishes this instance's invalidations, applies other
+ * instances' to L1, turns trust edges into an L1 flush (guarantee 4), and wakes fills waiting for
+ * another instance's lease holder.
+ */
+export class BusLink {
+  readonly bus: InvalidationBus
+  readonly #getStore: () => TieredStore
+  readonly #metrics: CacheMetrics
+  readonly #untrustedTtlMs: number
+  readonly #waiters = new Map<string, Set<() => void>>()
+  readonly #unsubscribe: (() => void)[] = []
+  /** Whether the bus was ever subscribed: the first rising edge follows no loss. */
+  #everTrusted = false
+
+  constructor(
+    bus: InvalidationBus,
+    getStore: () => TieredStore,
+    metrics: CacheMetrics,
+    untrustedTtlMs: number,
+    hooks: BusLinkHooks,
+  ) {
+    this.bus = bus
+    this.#getStore = getStore
+    this.#metrics = metrics
+    this.#untrustedTtlMs = untrustedTtlMs
+    this.#unsubscribe.push(bus.onMessage((message) => this.#receive(message)))
+    this.#unsubscribe.push(
+      bus.onTrustChange((trusted, reason) => {
+        this.#applyTrust(trusted)
+        hooks.trust(trusted, reason)
+      }),
+    )
+    // Until the first subscription is confirmed, other instances' invalidations may be missed.
+    this.#applyTrust(bus.trusted)
+    bus.start().catch((error: unknown) => hooks.error(error as Error, 'bus.start'))
+  }
+
+  get trusted(): boolean {
+    return this.bus.trusted
+  }
+
+  /**
+   * Publishes an invalidation to the other instances. Resolves when the transport accepted it or
+   * after `maxWaitMs`, whichever comes first (the publish goes on); never rejects.
+   */
+  publish(message: BusMessage, maxWaitMs: number): Promise<void> {
+    const published = this.bus.publish(message).then((accepted) => {
+      if (!accepted) this.#metrics.errors++
+    })
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, maxWaitMs)
+      void published.then(() => {
+        clearTimeout(timer)
+        resolve()
+      })
+    })
+  }
+
+  /** Tells waiting instances that `key` was stored. Fire and forget. */
+  announce(key: string): void {
+    void this.bus.publish({ type: 'filled', key })
+  }
+
+  /** Resolves when another instance announces `key`, or after `ms`. */
+  waitForAnnounce(key: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      let waiters = this.#waiters.get(key)
+      if (waiters === undefined) {
+        waiters = new Set()
+        this.#waiters.set(key, waiters)
+      }
+      const set = waiters
+      const done = (): void => {
+        clearTimeout(timer)
+        set.delete(done)
+        if (set.size === 0 && this.#waiters.get(key) === set) this.#waiters.delete(key)
+        resolve()
+      }
+      const timer = setTimeout(done, ms)
+      set.add(done)
+    })
+  }
+
+  async close(): Promise<void> {
+    for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe()
+    for (const waiters of this.#waiters.values()) for (const done of [...waiters]) done()
+    await this.bus.close()
+  }
+
+  #applyTrust(trusted: boolean): void {
+    const store = this.#getStore()
+    if (trusted) {
+      store.trust(this.#everTrusted)
+      this.#everTrusted = true
+    } else {
+      store.distrust(this.#untrustedTtlMs, this.#everTrusted)
+    }
+  }
+
+  #receive(message: BusMessage): void {
+    this.#metrics.busReceived++
+    const store = this.#getStore()
+    switch (message.type) {
+      case 'filled': {
+        const waiters = this.#waiters.get(message.key)
+        if (waiters !== undefined) for (const done of [...waiters]) done()
+        return
+      }
+      case 'delete':
+        store.applyRemote(message)
+        return
+      case 'tags':
+        store.applyRemote(message)
+        return
+      case 'pattern': {
+        const pattern =
+          message.glob ?? new RegExp(message.regexp?.source ?? '(?!)', message.regexp?.flags)
+        store.applyRemote({ type: 'pattern', pattern })
+        return
+      }
+      case 'clear':
+        store.applyRemote(message)
+        return
+    }
+  }
+}
+
+/** The bus message for a local pattern invalidation. */
+export function patternMessage(pattern: string | RegExp): BusMessage {
+  return typeof pattern === 'string'
+    ? { type: 'pattern', glob: pattern }
+    : { type: 'pattern', regexp: { source: pattern.source, flags: pattern.flags } }
+}

@@ -1,0 +1,154 @@
+import { randomBytes } from 'node:crypto'
+import type { ResilientCoordination } from '../drivers/resilient-l2.js'
+import type { CacheMetrics } from './metrics.js'
+import type { TieredStore, WritePlan } from './tiered-store.js'
+
+/** How fills coordinate across instances. */
+export interface FillSettings {
+  /** Lease duration in ms; 0 turns cross-instance single-flight off (fills are still fenced). */
+  leaseMs: number
+  /** Called after a value was stored in L2, so that waiters on other instances stop polling. */
+  announce(key: string): void
+  /** Resolves when another instance announces `key`, or after `ms`, whichever comes first. */
+  waitForAnnounce(key: string, ms: number): Promise<void>
+}
+
+const FIRST_POLL_MS = 5
+const MAX_POLL_MS = 50
+
+/**
+ * One fill: run the loader and store its value, fenced in this process (a ticket of the
+ * {@link FillFence}) and across instances (versions read before the loader, checked by the L2
+ * store script), and, with a lease, once across instances (guarantee 8): the instance that takes
+ * the key's lease loads; the others poll (woken early by the bus) until its value lands or its
+ * lease expires, so a crashed holder delays them by at most one lease.
+ *
+ * Resolves to the cache's private copy of the value.
+ */
+export async function fill(
+  store: TieredStore,
+  metrics: CacheMetrics,
+  settings: FillSettings,
+  key: string,
+  compute: () => unknown,
+  plan: WritePlan,
+): Promise<unknown> {
+  const ticket = store.fence.acquire()
+  try {
+    const coordination = store.l2?.available ? store.l2.coordination : undefined
+    if (coordination === undefined)
+      return await loadAlone(store, metrics, key, compute, plan, ticket)
+    const token = randomBytes(12).toString('base64url')
+    const wantLease = settings.leaseMs > 0
+    // Waiting is bounded: past three leases something is wrong (holders keep dying); load alone.
+    const giveUpAt = Date.now() + Math.max(settings.leaseMs, 1) * 3
+    let pollMs = FIRST_POLL_MS
+    for (;;) {
+      const start = await coordination.beginFill(key, plan.tags, settings.leaseMs, token, wantLease)
+      if (start === undefined) {
+        // The request timed out but may still run (say, Redis was paused): a lease taken then
+        // would block other instances for a whole lease. The release queues behind it.
+        if (wantLease) void coordination.releaseLease(key, token)
+        return await loadAlone(store, metrics, key, compute, plan, ticket)
+      }
+      if (start.value !== undefined) {
+        const stored = store.acceptStored(key, start.value, ticket)
+        if (stored !== undefined) {
+          if (start.lease) void coordination.releaseLease(key, token)
+          return stored.value
+        }
+      }
+      if (start.lease || !wantLease || Date.now() >= giveUpAt) {
+        const remote = { coordination, versions: start.versions, token, lease: start.lease }
+        return await loadFenced(store, metrics, settings, key, compute, plan, ticket, remote)
+      }
+      await settings.waitForAnnounce(key, pollMs)
+      pollMs = Math.min(pollMs * 2, MAX_POLL_MS)
+    }
+  } finally {
+    store.fence.release(ticket)
+  }
+}
+
+async function runLoader(
+  metrics: CacheMetrics,
+  compute: () => unknown,
+): Promise<[unknown, number]> {
+  metrics.loaderCalls++
+  const started = performance.now()
+  try {
+    const value = await compute()
+    return [value, performance.now() - started]
+  } catch (error) {
+    metrics.loaderErrors++
+    throw error
+  }
+}
+
+/** No coordination (memory only, Cluster, or L2 unreachable): fenced in this process only. */
+async function loadAlone(
+  store: TieredStore,
+  metrics: CacheMetrics,
+  key: string,
+  compute: () => unknown,
+  plan: WritePlan,
+  ticket: number,
+): Promise<unknown> {
+  const [value, loadMs] = await runLoader(metrics, compute)
+  const prepared = store.prepare(value, plan, loadMs)
+  if (store.fence.canStore(ticket, key, plan.tags)) await store.write(key, prepared)
+  else metrics.fencedFills++
+  return prepared.copy
+}
+
+interface Remote {
+  coordination: ResilientCoordination
+  versions: string[]
+  token: string
+  lease: boolean
+}
+
+async function loadFenced(
+  store: TieredStore,
+  metrics: CacheMetrics,
+  settings: FillSettings,
+  key: string,
+  compute: () => unknown,
+  plan: WritePlan,
+  ticket: number,
+  remote: Remote,
+): Promise<unknown> {
+  let value: unknown
+  let loadMs: number
+  try {
+    ;[value, loadMs] = await runLoader(metrics, compute)
+  } catch (error) {
+    if (remote.lease) void remote.coordination.releaseLease(key, remote.token)
+    throw error
+  }
+  const prepared = store.prepare(value, plan, loadMs)
+  if (!store.fence.canStore(ticket, key, plan.tags)) {
+    metrics.fencedFills++
+    if (remote.lease) void remote.coordination.releaseLease(key, remote.token)
+    return prepared.copy
+  }
+  const stored = await remote.coordination.storeFill(
+    key,
+    prepared.bytes,
+    plan.ttlMs + plan.staleMs,
+    plan.tags,
+    remote.versions,
+    remote.token,
+  )
+  // Checked again: a local invalidation may have run while the store was in flight.
+  const stillValid = store.fence.canStore(ticket, key, plan.tags)
+  if (stored === false || !stillValid) {
+    metrics.fencedFills++
+  } else {
+    // `undefined`: L2 failed (and will drop the key on recovery): keep the value locally.
+    store.writeLocal(key, prepared)
+    if (stored === true) settings.announce(key)
+  }
+  if (stored === undefined && remote.lease) void remote.coordination.releaseLease(key, remote.token)
+  return prepared.copy
+}

@@ -1,0 +1,364 @@
+import { EventEmitter } from 'node:events'
+import type { CacheManager } from '../cache/cache-manager.js'
+import type { Duration } from '../cache/duration.js'
+import { assertKey, normalizeTags } from '../cache/validate.js'
+import { ErrorCodes, invalid, StrataCacheError } from '../errors.js'
+import { DependencyGraph } from './dependency-graph.js'
+import {
+  assertConstructorArgs,
+  includeParentOption,
+  keyList,
+  warmEntryArgs,
+} from './invalidation-args.js'
+import type {
+  CacheInvalidationEvents,
+  CacheInvalidationOptions,
+  DependencyInvalidationOptions,
+  InvalidationErrorEvent,
+  WarmEntryOptions,
+} from './invalidation-types.js'
+import { type InvalidationRule, RuleSet, type RuleStats } from './rules.js'
+import { CacheWarmer, type WarmingStats } from './warming.js'
+import type { CacheWarmingConfig } from './warming-config.js'
+import { WriteWatch } from './write-watch.js'
+
+export type {
+  CacheInvalidationEvents,
+  CacheInvalidationOptions,
+  DependencyInvalidationOptions,
+  InvalidatedEvent,
+  InvalidationErrorEvent,
+  WarmEntryOptions,
+} from './invalidation-types.js'
+
+// Type, emptiness and the reserved prefix are checked here; length by the cache when it deletes.
+const ANY_LENGTH = Number.MAX_SAFE_INTEGER
+
+/**
+ * Invalidation and warming on top of a {@link CacheManager} (seed 000): tags and patterns,
+ * dependencies between keys, rules fired by application events, and scheduled cache warming.
+ *
+ * Everything it removes goes through `cache.delete`, `cache.invalidateByTag` and
+ * `cache.invalidateByPattern`, so it reaches Redis and, through the cache's bus, the L1 of other
+ * instances. The dependency graph and the rules live in this process: register them in every
+ * instance that invalidates.
+ *
+ * It is an `EventEmitter`: `invalidated` after each invalidation, `error` for failures absorbed
+ * in rule handlers and warming (emitted only while someone listens), `warmed` after each warming
+ * round.
+ *
+ * @example
+ * ```ts
+ * const invalidation = new CacheInvalidation(cache, { events: eventEmitter })
+ * invalidation.registerDependency('product:123', 'cart:user-456:items')
+ * invalidation.registerRule({
+ *   id: 'product_update_rule',
+ *   pattern: /^cache:product:/,
+ *   triggers: ['product.updated', 'product.deleted'],
+ *   dependencies: ['cache:product:list'],
+ *   enabled: true,
+ * })
+ * eventEmitter.emit('product.updated', { id: '123' })
+ * await invalidation.settled() // node's emit does not wait; EventEmitter2's emitAsync does
+ * ```
+ */
+export class CacheInvalidation extends EventEmitter<CacheInvalidationEvents> {
+  readonly #cache: CacheManager
+  readonly #graph: DependencyGraph
+  readonly #rules: RuleSet
+  readonly #watch: WriteWatch
+  readonly #warmer: CacheWarmer
+  #closed = false
+
+  /**
+   * @param cache - the cache to invalidate and warm; not closed by {@link close}.
+   * @param options - `events`: the emitter whose events fire rules; `maxDependencies`.
+   * @throws `ValidationError` naming the bad field (`cache`, `events`, `maxDependencies`, ...).
+   */
+  constructor(cache: CacheManager, options: CacheInvalidationOptions = {}) {
+    super()
+    assertConstructorArgs(cache, options)
+    const { events } = options
+    this.#cache = cache
+    this.#graph = new DependencyGraph(options.maxDependencies)
+    this.#rules = new RuleSet(
+      events,
+      (rule, event) => this.#runRule(rule, event),
+      (error, rule, event) => this.#report({ error, operation: 'rule', ruleId: rule.id, event }),
+    )
+    this.#watch = new WriteWatch(cache)
+    this.#warmer = new CacheWarmer(cache, this.#watch, {
+      error: (error, key) => this.#report({ error, operation: 'warming', key }),
+      round: (summary) => this.emit('warmed', summary),
+    })
+  }
+
+  /**
+   * Removes every entry carrying any of the tags, in both tiers and on other instances.
+   * @example `await invalidation.invalidateByTag('products')`
+   */
+  async invalidateByTag(tags: string | readonly string[]): Promise<void> {
+    this.#assertOpen()
+    await this.#cache.invalidateByTag(tags)
+    this.emit('invalidated', { source: 'tag', tags: normalizeTags(tags, 'tag') })
+  }
+
+  /**
+   * Removes entries whose key matches a glob (`cache:product:*`) or a RegExp. Resolves to the
+   * number removed, as {@link CacheManager.invalidateByPattern} counts them.
+   * @example `await invalidation.invalidateByPattern(/^cache:product:/)`
+   */
+  async invalidateByPattern(pattern: string | RegExp): Promise<number> {
+    this.#assertOpen()
+    const removed = await this.#cache.invalidateByPattern(pattern)
+    this.emit('invalidated', { source: 'pattern', pattern, removed })
+    return removed
+  }
+
+  /**
+   * Records that `dependent` (one key or several) must be invalidated whenever `parent` is, via
+   * {@link invalidateByDependency} or a rule's `dependencies`. Edges stay until unregistered
+   * (invalidating does not forget them) and are idempotent; they live in this process.
+   * @throws `ValidationError`: a bad key (field `parent` / `dependent` / `dependent[i]`), a key
+   * depending on itself, or a full graph (field `maxDependencies`).
+   * @example `invalidation.registerDependency('product:123', 'cart:user-456:items')`
+   */
+  registerDependency(parent: string, dependent: string | readonly string[]): void {
+    this.#assertOpen()
+    assertKey(parent, ANY_LENGTH, 'parent')
+    const list = keyList(dependent, 'dependent')
+    const self = list.indexOf(parent)
+    if (self !== -1) {
+      const field = typeof dependent === 'string' ? 'dependent' : `dependent[${self}]`
+      throw invalid(field, `"${parent}" cannot depend on itself`)
+    }
+    this.#graph.addAll(parent, list)
+  }
+
+  /**
+   * Removes the edge `parent → dependent`, or every edge out of `parent` when `dependent` is
+   * omitted. Returns how many edges were removed.
+   * @example `invalidation.unregisterDependency('product:123', 'cart:user-456:items') // 1`
+   */
+  unregisterDependency(parent: string, dependent?: string): number {
+    assertKey(parent, ANY_LENGTH, 'parent')
+    if (dependent !== undefined) assertKey(dependent, ANY_LENGTH, 'dependent')
+    return this.#graph.remove(parent, dependent)
+  }
+
+  /** Forgets every dependency edge. @example `invalidation.clearDependencies()` */
+  clearDependencies(): void {
+    this.#graph.clear()
+  }
+
+  /**
+   * Deletes `parent` (unless `includeParent: false`) and all its dependents, transitively
+   * (`a → b → c` removes b and c; cycles such as `a → b → a` terminate), in one `cache.delete`.
+   * The edges are kept, so the next change of the parent invalidates the same keys again.
+   * Resolves to the keys deleted, parent first then breadth first (whether or not they held a
+   * value).
+   * @example
+   * ```ts
+   * await invalidation.invalidateByDependency('product:123')
+   * // → ['product:123', 'cart:user-456:items']
+   * ```
+   */
+  async invalidateByDependency(
+    parent: string | readonly string[],
+    options: DependencyInvalidationOptions = {},
+  ): Promise<string[]> {
+    this.#assertOpen()
+    const roots = keyList(parent, 'parent')
+    const includeParent = includeParentOption(options)
+    let keys = this.#graph.closure(roots)
+    if (!includeParent) keys = keys.slice(new Set(roots).size)
+    if (keys.length > 0) await this.#cache.delete(keys)
+    this.emit('invalidated', { source: 'dependency', keys: [...keys] })
+    return keys
+  }
+
+  /**
+   * A plain, JSON-serialisable copy of the dependency graph: `{ [parent]: directDependents[] }`.
+   * @example `invalidation.getDependencyGraph() // { 'product:123': ['cart:user-456:items'] }`
+   */
+  getDependencyGraph(): Record<string, string[]> {
+    return this.#graph.toJSON()
+  }
+
+  /**
+   * Registers (or, for an existing `id`, replaces) a rule: when any trigger fires on the `events`
+   * emitter, keys matching `pattern` are removed, and so are `dependencies` with their
+   * dependents. Handlers never throw into `emit`; failures are counted ({@link getRuleStats}) and
+   * emitted as `error`. Events arriving while the rule runs are coalesced into one more run.
+   * @throws `ValidationError` naming the field (`rule.triggers[1]`), or `events` when no emitter
+   * was given to the constructor.
+   * @example
+   * ```ts
+   * invalidation.registerRule({
+   *   id: 'product_update_rule',
+   *   pattern: /^cache:product:/,
+   *   triggers: ['product.updated', 'product.deleted'],
+   *   dependencies: ['cache:product:list'],
+   *   enabled: true,
+   * })
+   * ```
+   */
+  registerRule(rule: InvalidationRule): void {
+    this.#assertOpen()
+    this.#rules.register(rule)
+  }
+
+  /**
+   * Removes a rule and detaches its listeners. Returns `false` when there was none.
+   * @example `invalidation.unregisterRule('product_update_rule')`
+   */
+  unregisterRule(id: string): boolean {
+    return this.#rules.unregister(id)
+  }
+
+  /**
+   * Turns a rule on.
+   * @throws `ValidationError` (field `id`) for an unknown id.
+   * @example `invalidation.enableRule('product_update_rule')`
+   */
+  enableRule(id: string): void {
+    this.#rules.setEnabled(id, true)
+  }
+
+  /**
+   * Turns a rule off; it stays registered and listening, and does nothing until enabled.
+   * @throws `ValidationError` (field `id`) for an unknown id.
+   * @example `invalidation.disableRule('product_update_rule')`
+   */
+  disableRule(id: string): void {
+    this.#rules.setEnabled(id, false)
+  }
+
+  /**
+   * {@link enableRule} or {@link disableRule}, by a boolean.
+   * @example `invalidation.setRuleEnabled('product_update_rule', false)`
+   */
+  setRuleEnabled(id: string, enabled: boolean): void {
+    this.#rules.setEnabled(id, enabled)
+  }
+
+  /**
+   * Copies of the registered rules, in registration order: mutating them changes nothing.
+   * @example `invalidation.getRules().map((rule) => rule.id) // ['product_update_rule']`
+   */
+  getRules(): InvalidationRule[] {
+    return this.#rules.list()
+  }
+
+  /**
+   * Runs, failures and the last error per rule id, since the rule was (re-)registered.
+   * @example `invalidation.getRuleStats().product_update_rule?.failures // 0`
+   */
+  getRuleStats(): Record<string, RuleStats> {
+    return this.#rules.stats()
+  }
+
+  /**
+   * Resolves when no rule run is in flight. Node's `emit` returns before the rule's invalidation
+   * is done; await this after emitting when the next read must not see the old value
+   * (EventEmitter2's `emitAsync` waits by itself).
+   * @example `emitter.emit('product.updated'); await invalidation.settled()`
+   */
+  settled(): Promise<void> {
+    return this.#rules.settled()
+  }
+
+  /**
+   * Keeps `items` warm: computes them now (unless `runOnStart: false`) and every `interval` with
+   * jitter, at most `concurrency` at once, storing with `cache.set`. Failures are counted
+   * ({@link getWarmingStats}) and emitted as `error`, never thrown into the timer. Calling it
+   * again replaces the schedule; an invalid config throws and leaves the current one running.
+   * @throws `ValidationError` naming the field (`config.items[0].ttl`).
+   * @example
+   * ```ts
+   * invalidation.setupCacheWarming({
+   *   enabled: true,
+   *   interval: 300000,
+   *   items: [{ key: 'categories', compute: () => prisma.category.findMany(), ttl: 7200000 }],
+   * })
+   * ```
+   */
+  setupCacheWarming(config: CacheWarmingConfig): void {
+    this.#assertOpen()
+    this.#warmer.setup(config)
+  }
+
+  /**
+   * Computes a value now and stores it, even when one is cached (that is the point of warming).
+   * Resolves to the computed value. It is not stored when the key is invalidated during the
+   * computation twice in a row, or when a newer value is stored meanwhile.
+   * @param ttlOrOptions - a TTL (ms or `'1h'`), or `{ ttl?, tags?, timeout? }`.
+   * @example `await invalidation.warmCacheEntry('featured-products', () => getFeatured(), 3600000)`
+   */
+  async warmCacheEntry<T>(
+    key: string,
+    compute: () => T | PromiseLike<T>,
+    ttlOrOptions?: Duration | WarmEntryOptions,
+  ): Promise<T> {
+    this.#assertOpen()
+    const { ttlMs, tags, timeoutMs } = warmEntryArgs(key, compute, ttlOrOptions)
+    return this.#warmer.warm(key, compute, ttlMs, tags, timeoutMs)
+  }
+
+  /**
+   * Stops the warming schedule: no round starts any more, and values of a round in progress are
+   * not stored. @example `invalidation.stopCacheWarming()`
+   */
+  stopCacheWarming(): void {
+    this.#warmer.stop()
+  }
+
+  /**
+   * Warming counters since the schedule was set up: rounds, successes / failures / skipped per
+   * key, the last round and the last error. Plain data (a copy).
+   * @example `invalidation.getWarmingStats().items.categories?.failures // 0`
+   */
+  getWarmingStats(): WarmingStats {
+    return this.#warmer.stats()
+  }
+
+  /**
+   * Stops warming, removes every listener it added (on the application's emitter and on the
+   * cache) and waits for rule runs in flight. Does not close the cache. Idempotent.
+   * @example `await invalidation.close()`
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.#warmer.stop()
+    this.#watch.close()
+    await this.#rules.close()
+  }
+
+  async #runRule(rule: Readonly<InvalidationRule>, event: string): Promise<void> {
+    const keys = rule.dependencies?.length ? this.#graph.closure(rule.dependencies) : []
+    const [removed] = await Promise.all([
+      this.#cache.invalidateByPattern(rule.pattern),
+      keys.length > 0 ? this.#cache.delete(keys) : undefined,
+    ])
+    this.emit('invalidated', {
+      source: 'rule',
+      ruleId: rule.id,
+      event,
+      pattern: rule.pattern,
+      removed,
+      keys,
+    })
+  }
+
+  #report(payload: InvalidationErrorEvent): void {
+    // EventEmitter throws an unheard 'error'; here that would crash a timer or an emit.
+    if (this.listenerCount('error') > 0) this.emit('error', payload)
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) {
+      throw new StrataCacheError(ErrorCodes.CLOSED, 'the CacheInvalidation was closed')
+    }
+  }
+}

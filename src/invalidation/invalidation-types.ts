@@ -1,0 +1,64 @@
+import type { Duration } from '../cache/duration.js'
+import type { EventEmitterLike } from './rules.js'
+import type { WarmingRunSummary } from './warming.js'
+
+// The public option and event types of CacheInvalidation (cache-invalidation.ts).
+
+/** Options of {@link CacheInvalidation}. */
+export interface CacheInvalidationOptions {
+  /** The application's event bus that fires rules: node `EventEmitter`, `EventEmitter2`, ... */
+  events?: EventEmitterLike
+  /** Most dependency edges kept before `registerDependency` throws. Default 100 000. */
+  maxDependencies?: number
+}
+
+/** Options of {@link CacheInvalidation.invalidateByDependency}. */
+export interface DependencyInvalidationOptions {
+  /** Remove the parent key itself too, not only its dependents. Default `true`. */
+  includeParent?: boolean
+}
+
+/** Options of {@link CacheInvalidation.warmCacheEntry}. */
+export interface WarmEntryOptions {
+  /** Lifetime of the stored value. Default: the cache's `ttl`. */
+  ttl?: Duration
+  /** Tags stored with the value. */
+  tags?: string | readonly string[]
+  /** Reject with `ERR_LOADER_TIMEOUT` when `compute` runs longer than this. Default: no limit. */
+  timeout?: Duration
+}
+
+/** Payload of the `invalidated` event: what was invalidated, and by what. */
+export type InvalidatedEvent =
+  | { source: 'tag'; tags: readonly string[] }
+  | { source: 'pattern'; pattern: string | RegExp; removed: number }
+  | { source: 'dependency'; keys: string[] }
+  | {
+      source: 'rule'
+      ruleId: string
+      /** The event that fired the rule (the concrete name, also for EventEmitter2 wildcards). */
+      event: string
+      pattern: string | RegExp
+      /** Entries removed by the pattern (as `cache.invalidateByPattern` counts them). */
+      removed: number
+      /** The rule's `dependencies` and their dependents, deleted. */
+      keys: string[]
+    }
+
+/** Payload of the `error` event: a failure that was absorbed rather than thrown. */
+export interface InvalidationErrorEvent {
+  error: unknown
+  operation: 'rule' | 'warming'
+  ruleId?: string
+  event?: string
+  key?: string
+}
+
+/** Events of {@link CacheInvalidation}, by name. */
+export interface CacheInvalidationEvents {
+  invalidated: [InvalidatedEvent]
+  /** Emitted only while someone listens: an unheard `error` never crashes the process. */
+  error: [InvalidationErrorEvent]
+  /** A warming round finished. */
+  warmed: [WarmingRunSummary]
+}
