@@ -1,4 +1,5 @@
 import type { BusMessage, InvalidationBus } from '../drivers/bus.js'
+import { keyMatcher } from './glob.js'
 import type { CacheMetrics } from './metrics.js'
 import type { TieredStore } from './tiered-store.js'
 
@@ -118,19 +119,19 @@ export class BusLink {
         return
       }
       case 'delete':
-        store.applyRemote(message)
+        applyRemote(store, message)
         return
       case 'tags':
-        store.applyRemote(message)
+        applyRemote(store, message)
         return
       case 'pattern': {
         const pattern =
           message.glob ?? new RegExp(message.regexp?.source ?? '(?!)', message.regexp?.flags)
-        store.applyRemote({ type: 'pattern', pattern })
+        applyRemote(store, { type: 'pattern', pattern })
         return
       }
       case 'clear':
-        store.applyRemote(message)
+        applyRemote(store, message)
         return
     }
   }
@@ -141,4 +142,38 @@ export function patternMessage(pattern: string | RegExp): BusMessage {
   return typeof pattern === 'string'
     ? { type: 'pattern', glob: pattern }
     : { type: 'pattern', regexp: { source: pattern.source, flags: pattern.flags } }
+}
+
+/** An invalidation another instance made (it already reached L2): this L1 and its fences only. */
+function applyRemote(
+  store: TieredStore,
+  message:
+    | { type: 'delete'; keys: readonly string[] }
+    | { type: 'tags'; tags: readonly string[] }
+    | { type: 'pattern'; pattern: string | RegExp }
+    | { type: 'clear' },
+): void {
+  const { fence, l1 } = store
+  switch (message.type) {
+    case 'delete':
+      for (const key of message.keys) {
+        fence.touchKey(key)
+        l1?.delete(key)
+      }
+      return
+    case 'tags':
+      for (const tag of message.tags) fence.touchTag(tag)
+      l1?.deleteByTags(message.tags)
+      return
+    case 'pattern': {
+      const matches = keyMatcher(message.pattern)
+      fence.touchMatching(matches)
+      l1?.deleteWhere(matches)
+      return
+    }
+    case 'clear':
+      fence.touchAll()
+      l1?.clear()
+      return
+  }
 }

@@ -11,14 +11,9 @@ import { CacheMetrics, type CacheMetricsSnapshot } from './metrics.js'
 import { NativeOps } from './native-ops.js'
 import type { CacheOptions, ResolvedOptions } from './options.js'
 import { planCompute, planWrite } from './plans.js'
+import { isHiddenNative, isHiddenNativeValue, MISS, type Prepared } from './store-types.js'
 import { TierSetup } from './tier-setup.js'
-import {
-  isHiddenNative,
-  isHiddenNativeValue,
-  MISS,
-  type Prepared,
-  type TieredStore,
-} from './tiered-store.js'
+import type { TieredStore } from './tiered-store.js'
 import { assertKey, assertKeys, normalizeTags } from './validate.js'
 
 /** Options of {@link CacheManager.set}. */

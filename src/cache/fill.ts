@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import type { ResilientCoordination } from '../drivers/resilient-l2.js'
 import type { CacheMetrics } from './metrics.js'
-import type { TieredStore, WritePlan } from './tiered-store.js'
+import type { WritePlan } from './store-types.js'
+import type { TieredStore } from './tiered-store.js'
 
 /** How fills coordinate across instances. */
 export interface FillSettings {

@@ -3,12 +3,8 @@ import type { Tier } from './events.js'
 import { type FillSettings, fill } from './fill.js'
 import type { CacheMetrics } from './metrics.js'
 import { SingleFlight } from './single-flight.js'
-import {
-  isHiddenNative,
-  isHiddenNativeValue,
-  type TieredStore,
-  type WritePlan,
-} from './tiered-store.js'
+import { isHiddenNative, isHiddenNativeValue, type WritePlan } from './store-types.js'
+import type { TieredStore } from './tiered-store.js'
 
 /** What `getOrCompute` resolved, in ms, after validation. */
 export interface ComputePlan extends WritePlan {

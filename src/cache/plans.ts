@@ -3,7 +3,7 @@ import type { GetOrComputeOptions, SetOptions } from './cache-manager.js'
 import { toMs } from './duration.js'
 import type { ComputePlan } from './get-or-compute.js'
 import type { ResolvedOptions } from './options.js'
-import type { WritePlan } from './tiered-store.js'
+import type { WritePlan } from './store-types.js'
 import { assertOptionsObject, normalizeTags, ttlOrDefault } from './validate.js'
 
 /** The cache-wide settings a per-call plan falls back on. */

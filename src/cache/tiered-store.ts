@@ -1,5 +1,3 @@
-import type { L2WriteItem } from '../drivers/l2-driver.js'
-import type { ResilientCoordination } from '../drivers/resilient-l2.js'
 import { CorruptedValueError } from '../errors.js'
 import {
   cloneValue,
@@ -14,57 +12,18 @@ import { FillFence } from './fill-fence.js'
 import { keyMatcher } from './glob.js'
 import type { L1Entry, L1Store } from './l1-store.js'
 import type { CacheMetrics } from './metrics.js'
-
-/** What the store needs of the second tier: {@link ResilientL2}'s never-rejecting surface. */
-export interface L2Tier {
-  readonly available: boolean
-  get(key: string): Promise<Buffer | undefined>
-  getMany(keys: readonly string[]): Promise<(Buffer | undefined)[]>
-  set(key: string, value: Buffer, ttlMs: number, tags: readonly string[]): Promise<boolean>
-  setMany(items: readonly L2WriteItem[]): Promise<boolean>
-  delete(keys: readonly string[]): Promise<unknown>
-  deleteByTags(tags: readonly string[]): Promise<number>
-  deleteByPattern(pattern: string | RegExp): Promise<number>
-  clear(): Promise<unknown>
-  /** `undefined` when L2 could not be reached: the caller falls back to memory. */
-  increment(key: string, by: number, ttlMs: number): Promise<number | undefined>
-  addToSet(key: string, members: readonly string[], ttlMs: number): Promise<number | undefined>
-  getSet(key: string): Promise<string[] | undefined>
-  close(): Promise<void>
-  /** Cross-instance fences, leases and stamps, when L2 offers them. */
-  readonly coordination?: ResilientCoordination | undefined
-}
-
-/** A value read from L2, fresh or stale. */
-export interface L2Read {
-  /** Private to this read unless `shared`. */
-  value: unknown
-  freshUntil: number
-  native: boolean
-  /** L1 now holds this very object: clone it before handing it out. */
-  shared: boolean
-  loadMs: number
-}
-
-/** Marks a miss in {@link TieredStore.readManyFresh} results (`undefined` is a cacheable value). */
-export const MISS: unique symbol = Symbol('miss')
-
-/** How long to keep an entry and where. All in ms; `staleMs` extends physical life past freshness. */
-export interface WritePlan {
-  ttlMs: number
-  staleMs: number
-  localTtlMs: number | undefined
-  tags: readonly string[]
-}
-
-export interface TieredStoreOptions {
-  compressionThreshold: number
-  shareReferences: boolean
-  /** Cache-wide cap on L1 lifetime (`local.ttl`), applied to values promoted from L2 too. */
-  localTtlMs: number | undefined
-  /** Reports absorbed errors (corrupted values) to the owner, who counts and emits them. */
-  onError(error: Error, operation: string, key?: string): void
-}
+import {
+  isHiddenNative,
+  isHiddenNativeValue,
+  type L2Read,
+  type L2Tier,
+  MISS,
+  minDefined,
+  nativeSize,
+  type Prepared,
+  type TieredStoreOptions,
+  type WritePlan,
+} from './store-types.js'
 
 /**
  * Reads and writes across L1 and L2. Knows freshness, promotion, fencing and encoding; knows
@@ -244,38 +203,6 @@ export class TieredStore {
     this.l1?.clear()
   }
 
-  /** Applies an invalidation another instance made (it already reached L2): L1 and fences only. */
-  applyRemote(
-    message:
-      | { type: 'delete'; keys: readonly string[] }
-      | { type: 'tags'; tags: readonly string[] }
-      | { type: 'pattern'; pattern: string | RegExp }
-      | { type: 'clear' },
-  ): void {
-    switch (message.type) {
-      case 'delete':
-        for (const key of message.keys) {
-          this.fence.touchKey(key)
-          this.l1?.delete(key)
-        }
-        break
-      case 'tags':
-        for (const tag of message.tags) this.fence.touchTag(tag)
-        this.l1?.deleteByTags(message.tags)
-        break
-      case 'pattern': {
-        const matches = keyMatcher(message.pattern)
-        this.fence.touchMatching(matches)
-        this.l1?.deleteWhere(matches)
-        break
-      }
-      case 'clear':
-        this.fence.touchAll()
-        this.l1?.clear()
-        break
-    }
-  }
-
   /** Writes a prepared value; the caller has already fenced or decided it may store. */
   async write(key: string, prepared: Prepared): Promise<void> {
     this.#writeL1(key, prepared)
@@ -416,39 +343,4 @@ export class TieredStore {
       return undefined
     }
   }
-}
-
-export interface Prepared {
-  copy: unknown
-  bytes: Buffer
-  /** The entry's write stamp (hex). */
-  stamp: string
-  loadMs: number
-  /** Uncompressed encoded size: what L1 bounds and `averageSize` count. */
-  size: number
-  freshUntil: number
-  plan: WritePlan
-}
-
-/** Memory-kept sets are only for `getSet`; `get` does not hand them out (as Redis would refuse). */
-export function isHiddenNative(entry: L1Entry): boolean {
-  return entry.native && typeof entry.value !== 'number'
-}
-
-/** The same rule for anything with `native` and `value` (L2 reads). */
-export function isHiddenNativeValue(entry: { native: boolean; value: unknown }): boolean {
-  return entry.native && typeof entry.value !== 'number'
-}
-
-function nativeSize(value: number | Set<string>): number {
-  if (typeof value === 'number') return 8
-  let size = 0
-  for (const member of value) size += member.length * 2 + 16
-  return size
-}
-
-function minDefined(a: number | undefined, b: number | undefined): number | undefined {
-  if (a === undefined) return b
-  if (b === undefined) return a
-  return Math.min(a, b)
 }

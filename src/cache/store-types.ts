@@ -1,0 +1,89 @@
+import type { L2WriteItem } from '../drivers/l2-driver.js'
+import type { ResilientCoordination } from '../drivers/resilient-l2.js'
+import type { L1Entry } from './l1-store.js'
+
+/** What the store needs of the second tier: {@link ResilientL2}'s never-rejecting surface. */
+export interface L2Tier {
+  readonly available: boolean
+  get(key: string): Promise<Buffer | undefined>
+  getMany(keys: readonly string[]): Promise<(Buffer | undefined)[]>
+  set(key: string, value: Buffer, ttlMs: number, tags: readonly string[]): Promise<boolean>
+  setMany(items: readonly L2WriteItem[]): Promise<boolean>
+  delete(keys: readonly string[]): Promise<unknown>
+  deleteByTags(tags: readonly string[]): Promise<number>
+  deleteByPattern(pattern: string | RegExp): Promise<number>
+  clear(): Promise<unknown>
+  /** `undefined` when L2 could not be reached: the caller falls back to memory. */
+  increment(key: string, by: number, ttlMs: number): Promise<number | undefined>
+  addToSet(key: string, members: readonly string[], ttlMs: number): Promise<number | undefined>
+  getSet(key: string): Promise<string[] | undefined>
+  close(): Promise<void>
+  /** Cross-instance fences, leases and stamps, when L2 offers them. */
+  readonly coordination?: ResilientCoordination | undefined
+}
+
+/** A value read from L2, fresh or stale. */
+export interface L2Read {
+  /** Private to this read unless `shared`. */
+  value: unknown
+  freshUntil: number
+  native: boolean
+  /** L1 now holds this very object: clone it before handing it out. */
+  shared: boolean
+  loadMs: number
+}
+
+/** Marks a miss in {@link TieredStore.readManyFresh} results (`undefined` is a cacheable value). */
+export const MISS: unique symbol = Symbol('miss')
+
+/** How long to keep an entry and where. All in ms; `staleMs` extends physical life past freshness. */
+export interface WritePlan {
+  ttlMs: number
+  staleMs: number
+  localTtlMs: number | undefined
+  tags: readonly string[]
+}
+
+export interface TieredStoreOptions {
+  compressionThreshold: number
+  shareReferences: boolean
+  /** Cache-wide cap on L1 lifetime (`local.ttl`), applied to values promoted from L2 too. */
+  localTtlMs: number | undefined
+  /** Reports absorbed errors (corrupted values) to the owner, who counts and emits them. */
+  onError(error: Error, operation: string, key?: string): void
+}
+
+export interface Prepared {
+  copy: unknown
+  bytes: Buffer
+  /** The entry's write stamp (hex). */
+  stamp: string
+  loadMs: number
+  /** Uncompressed encoded size: what L1 bounds and `averageSize` count. */
+  size: number
+  freshUntil: number
+  plan: WritePlan
+}
+
+/** Memory-kept sets are only for `getSet`; `get` does not hand them out (as Redis would refuse). */
+export function isHiddenNative(entry: L1Entry): boolean {
+  return entry.native && typeof entry.value !== 'number'
+}
+
+/** The same rule for anything with `native` and `value` (L2 reads). */
+export function isHiddenNativeValue(entry: { native: boolean; value: unknown }): boolean {
+  return entry.native && typeof entry.value !== 'number'
+}
+
+export function nativeSize(value: number | Set<string>): number {
+  if (typeof value === 'number') return 8
+  let size = 0
+  for (const member of value) size += member.length * 2 + 16
+  return size
+}
+
+export function minDefined(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b
+  if (b === undefined) return a
+  return Math.min(a, b)
+}
