@@ -3,7 +3,7 @@ import { cacheOptionsFromEnv } from '../config/cache-env.js'
 import type { BusMessage } from '../drivers/bus.js'
 import { invalid, StrataCacheError } from '../errors.js'
 import { BusLink, patternMessage } from './bus-link.js'
-import type { Duration } from './duration.js'
+import type { BatchItem, GetOrComputeOptions, SetOptions } from './call-options.js'
 import type { CacheEvents } from './events.js'
 import { GetOrCompute, type GetOrComputeSettings } from './get-or-compute.js'
 import type { L1Stats } from './l1-store.js'
@@ -16,32 +16,7 @@ import { TierSetup } from './tier-setup.js'
 import type { TieredStore } from './tiered-store.js'
 import { assertKey, assertKeys, normalizeTags } from './validate.js'
 
-/** Options of {@link CacheManager.set}. */
-export interface SetOptions {
-  /** Lifetime of the entry. Default: the cache's `ttl`. */
-  ttl?: Duration
-  /** Labels for {@link CacheManager.invalidateByTag}. */
-  tags?: string | readonly string[]
-  /** Shorter lifetime in this process's L1 only. */
-  localTtl?: Duration
-}
-
-/** Options of {@link CacheManager.getOrCompute}. */
-export interface GetOrComputeOptions extends SetOptions {
-  /** Serve a stale value this long past expiry while one background refresh runs. */
-  staleWhileRevalidate?: Duration
-  /** Serve a stale value this long past expiry when the loader throws; `true` = 1 h. */
-  staleIfError?: Duration | boolean
-  /** Stop waiting for the loader after this long: stale value if allowed, else `ERR_LOADER_TIMEOUT`. */
-  timeout?: Duration
-}
-
-/** One item of {@link CacheManager.setBatch}. */
-export interface BatchItem<T = unknown> {
-  key: string
-  value: T
-  ttl?: Duration
-}
+export type { BatchItem, GetOrComputeOptions, SetOptions }
 
 /**
  * A two-tier cache: an in-process LRU (L1) in front of Redis (L2), with tags, patterns, batch

@@ -1,5 +1,5 @@
 import { invalid } from '../errors.js'
-import type { GetOrComputeOptions, SetOptions } from './cache-manager.js'
+import type { GetOrComputeOptions, SetOptions } from './call-options.js'
 import { toMs } from './duration.js'
 import type { ComputePlan } from './get-or-compute.js'
 import type { ResolvedOptions } from './options.js'
