@@ -58,6 +58,28 @@ describe('the bus keeps other instances coherent', () => {
     },
   )
 
+  it('re-emits the other instance invalidations as events marked remote', async () => {
+    const { a, b } = pair()
+    await a.set('k', 1, { tags: ['t'] })
+    await warm(b, 'k')
+    const seen: unknown[] = []
+    b.on('delete', (event) => seen.push(event))
+    b.on('invalidate', (event) => seen.push(event))
+    await a.delete('k')
+    await a.invalidateByTag('t')
+    await a.invalidateByPattern('x:*')
+    await a.clear()
+    expect(seen).toEqual([
+      { keys: ['k'], remote: true },
+      // B's copy went with the delete, so the tag finds nothing left in B's L1.
+      { kind: 'tag', tags: ['t'], removed: 0, remote: true },
+      { kind: 'pattern', pattern: 'x:*', removed: 0, remote: true },
+      { kind: 'clear', remote: true },
+    ])
+    // The first set reached B too, as a delete of a copy B did not have yet.
+    expect(b.getMetrics().busReceived).toBe(5)
+  })
+
   it('without a bus, the other instance keeps serving its stale copy (what the bus prevents)', async () => {
     const prefix = uniquePrefix('nobus')
     const a = new CacheManager({ redis: REDIS_URL, prefix, bus: false })

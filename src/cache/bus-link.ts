@@ -4,6 +4,8 @@ import type { CacheMetrics } from './metrics.js'
 import type { TieredStore } from './tiered-store.js'
 
 export interface BusLinkHooks {
+  /** Another instance's invalidation was applied here (for the cache's events). */
+  remote(message: RemoteInvalidation, removed: number): void
   /** Trust edges, for the cache's `untrusted` / `trusted` events. */
   trust(trusted: boolean, reason: string): void
   error(error: Error, operation: string): void
@@ -19,6 +21,7 @@ export class BusLink {
   readonly #getStore: () => TieredStore
   readonly #metrics: CacheMetrics
   readonly #untrustedTtlMs: number
+  readonly #hooks: BusLinkHooks
   readonly #waiters = new Map<string, Set<() => void>>()
   readonly #unsubscribe: (() => void)[] = []
   /** Whether the bus was ever subscribed: the first rising edge follows no loss. */
@@ -35,6 +38,7 @@ export class BusLink {
     this.#getStore = getStore
     this.#metrics = metrics
     this.#untrustedTtlMs = untrustedTtlMs
+    this.#hooks = hooks
     this.#unsubscribe.push(bus.onMessage((message) => this.#receive(message)))
     this.#unsubscribe.push(
       bus.onTrustChange((trusted, reason) => {
@@ -118,21 +122,15 @@ export class BusLink {
         if (waiters !== undefined) for (const done of [...waiters]) done()
         return
       }
-      case 'delete':
-        applyRemote(store, message)
-        return
-      case 'tags':
-        applyRemote(store, message)
-        return
       case 'pattern': {
         const pattern =
           message.glob ?? new RegExp(message.regexp?.source ?? '(?!)', message.regexp?.flags)
-        applyRemote(store, { type: 'pattern', pattern })
+        const remote: RemoteInvalidation = { type: 'pattern', pattern }
+        this.#hooks.remote(remote, applyRemote(store, remote))
         return
       }
-      case 'clear':
-        applyRemote(store, message)
-        return
+      default:
+        this.#hooks.remote(message, applyRemote(store, message))
     }
   }
 }
@@ -144,36 +142,41 @@ export function patternMessage(pattern: string | RegExp): BusMessage {
     : { type: 'pattern', regexp: { source: pattern.source, flags: pattern.flags } }
 }
 
-/** An invalidation another instance made (it already reached L2): this L1 and its fences only. */
-function applyRemote(
-  store: TieredStore,
-  message:
-    | { type: 'delete'; keys: readonly string[] }
-    | { type: 'tags'; tags: readonly string[] }
-    | { type: 'pattern'; pattern: string | RegExp }
-    | { type: 'clear' },
-): void {
+/** An invalidation another instance made, as this instance applies it. */
+export type RemoteInvalidation =
+  | { type: 'delete'; keys: readonly string[] }
+  | { type: 'tags'; tags: readonly string[] }
+  | { type: 'pattern'; pattern: string | RegExp }
+  | { type: 'clear' }
+
+/**
+ * Applies another instance's invalidation (it already reached L2) to this L1 and its fences only;
+ * returns how many L1 entries it removed.
+ */
+function applyRemote(store: TieredStore, message: RemoteInvalidation): number {
   const { fence, l1 } = store
   switch (message.type) {
-    case 'delete':
+    case 'delete': {
+      let removed = 0
       for (const key of message.keys) {
         fence.touchKey(key)
-        l1?.delete(key)
+        if (l1?.delete(key)) removed++
       }
-      return
+      return removed
+    }
     case 'tags':
       for (const tag of message.tags) fence.touchTag(tag)
-      l1?.deleteByTags(message.tags)
-      return
+      return l1?.deleteByTags(message.tags) ?? 0
     case 'pattern': {
       const matches = keyMatcher(message.pattern)
       fence.touchMatching(matches)
-      l1?.deleteWhere(matches)
-      return
+      return l1?.deleteWhere(matches) ?? 0
     }
-    case 'clear':
+    case 'clear': {
       fence.touchAll()
+      const removed = l1?.stats().entries ?? 0
       l1?.clear()
-      return
+      return removed
+    }
   }
 }

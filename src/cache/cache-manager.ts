@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import { cacheOptionsFromEnv } from '../config/cache-env.js'
 import type { BusMessage } from '../drivers/bus.js'
 import { invalid, StrataCacheError } from '../errors.js'
-import { BusLink, patternMessage } from './bus-link.js'
+import { BusLink, patternMessage, type RemoteInvalidation } from './bus-link.js'
 import type { BatchItem, GetOrComputeOptions, SetOptions } from './call-options.js'
 import type { CacheEvents } from './events.js'
 import { GetOrCompute, type GetOrComputeSettings } from './get-or-compute.js'
@@ -351,7 +351,30 @@ export class CacheManager extends EventEmitter<CacheEvents> {
         this.emit(trusted ? 'trusted' : 'untrusted', { reason })
       },
       error: (error, operation) => this.#reportError(error, operation),
+      remote: (message, removed) => this.#emitRemote(message, removed),
     })
+  }
+
+  /** Re-emits another instance's invalidation as this cache's event, marked `remote`. */
+  #emitRemote(message: RemoteInvalidation, removed: number): void {
+    switch (message.type) {
+      case 'delete':
+        this.emit('delete', { keys: message.keys, remote: true })
+        return
+      case 'tags':
+        this.emit('invalidate', { kind: 'tag', tags: message.tags, removed, remote: true })
+        return
+      case 'pattern':
+        this.emit('invalidate', {
+          kind: 'pattern',
+          pattern: message.pattern,
+          removed,
+          remote: true,
+        })
+        return
+      case 'clear':
+        this.emit('invalidate', { kind: 'clear', remote: true })
+    }
   }
 
   #loaderSettings(): GetOrComputeSettings {

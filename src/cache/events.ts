@@ -8,11 +8,16 @@ export interface CacheEvents {
   hit: [{ key: string; tier: Tier; stale: boolean }]
   miss: [{ key: string }]
   set: [{ key: string; tags: readonly string[] }]
-  delete: [{ keys: readonly string[] }]
+  /** Keys deleted here, or (`remote: true`) deleted or overwritten by another instance. */
+  delete: [{ keys: readonly string[]; remote?: boolean }]
+  /**
+   * An invalidation made here, or (`remote: true`, `removed` then counts this L1 only) one another
+   * instance made, as the bus delivered it.
+   */
   invalidate: [
-    | { kind: 'tag'; tags: readonly string[]; removed: number }
-    | { kind: 'pattern'; pattern: string | RegExp; removed: number }
-    | { kind: 'clear' },
+    | { kind: 'tag'; tags: readonly string[]; removed: number; remote?: boolean }
+    | { kind: 'pattern'; pattern: string | RegExp; removed: number; remote?: boolean }
+    | { kind: 'clear'; remote?: boolean },
   ]
   /** Something failed that the cache absorbed (L2 down, corrupted value, background refresh). */
   error: [{ error: StrataCacheError | Error; operation: string; key?: string }]
