@@ -215,10 +215,10 @@ describe('encodeEntry validates what it packs', () => {
 })
 
 const packr = new Packr({ moreTypes: true, useRecords: false, variableMapSize: true })
-/** Magic, version 1 without flags, and an 8-byte write stamp. */
-const HEADER = Buffer.from([0xc1, 0x10, 1, 2, 3, 4, 0, 0, 0, 1])
+/** Magic, version 2 without flags, and an 8-byte write stamp. */
+const HEADER = Buffer.from([0xc1, 0x20, 1, 2, 3, 4, 0, 0, 0, 1])
 /** The same with the deflate flag, before the 4-byte inflated length. */
-const COMPRESSED = Buffer.from([0xc1, 0x11, 1, 2, 3, 4, 0, 0, 0, 1])
+const COMPRESSED = Buffer.from([0xc1, 0x21, 1, 2, 3, 4, 0, 0, 0, 1])
 
 function expectCorrupted(bytes: Uint8Array, fragment = ''): CorruptedValueError {
   let thrown: unknown
@@ -292,13 +292,13 @@ describe('decodeEntry rejects anything else with CorruptedValueError', () => {
     expectCorrupted(packr.pack({ a: 1 }), 'first byte 0x81')
   })
 
-  it.each([0x00, 0x20, 0x21, 0xf0])('a version byte 0x%s', (byte) => {
+  it.each([0x00, 0x10, 0x11, 0x30, 0xf0])('a version byte 0x%s', (byte) => {
     const bytes = Buffer.from(sampleEntry(Number.POSITIVE_INFINITY))
     bytes[1] = byte
     expectCorrupted(bytes, 'version')
   })
 
-  it.each([0x12, 0x14, 0x18, 0x13])('unknown flags in 0x%s', (byte) => {
+  it.each([0x22, 0x24, 0x28, 0x23])('unknown flags in 0x%s', (byte) => {
     const bytes = Buffer.from(sampleEntry(Number.POSITIVE_INFINITY))
     bytes[1] = byte
     expectCorrupted(bytes, 'flags')
@@ -309,7 +309,7 @@ describe('decodeEntry rejects anything else with CorruptedValueError', () => {
     ['compressed', 0],
   ])('every truncation of a valid %s entry', (_mode, threshold) => {
     const bytes = sampleEntry(threshold)
-    expect(bytes[1]).toBe(threshold === 0 ? 0x11 : 0x10)
+    expect(bytes[1]).toBe(threshold === 0 ? 0x21 : 0x20)
     for (let length = 1; length < bytes.length; length++) {
       expectCorrupted(bytes.subarray(0, length))
     }

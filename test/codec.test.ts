@@ -283,21 +283,21 @@ describe('compression', () => {
   it('compresses a payload above the threshold, and it decodes equal', () => {
     const plain = encodeEntry(entry, Number.POSITIVE_INFINITY)
     const compressed = encodeEntry(entry, 1024)
-    expect(plain[1]).toBe(0x10)
-    expect(compressed[1]).toBe(0x11)
+    expect(plain[1]).toBe(0x20)
+    expect(compressed[1]).toBe(0x21)
     expect(compressed.length).toBeLessThan(plain.length / 3)
     expectSame(decodeEntry(compressed, 'k').value, entry.value)
   })
 
   it('compresses only bodies strictly larger than the threshold', () => {
     const body = encodeEntry(entry, false).length - 10
-    expect(encodeEntry(entry, body)[1]).toBe(0x10)
-    expect(encodeEntry(entry, body - 1)[1]).toBe(0x11)
+    expect(encodeEntry(entry, body)[1]).toBe(0x20)
+    expect(encodeEntry(entry, body - 1)[1]).toBe(0x21)
   })
 
   it('never compresses with Infinity or false', () => {
-    expect(encodeEntry(entry, Number.POSITIVE_INFINITY)[1]).toBe(0x10)
-    expect(encodeEntry(entry, false)[1]).toBe(0x10)
+    expect(encodeEntry(entry, Number.POSITIVE_INFINITY)[1]).toBe(0x20)
+    expect(encodeEntry(entry, false)[1]).toBe(0x20)
   })
 
   it('keeps an incompressible body uncompressed even with threshold 0', () => {
@@ -305,7 +305,7 @@ describe('compression', () => {
       Array.from({ length: 4096 }, (_, i) => (i * 7919 + ((i * i) % 251)) % 256),
     )
     const random = Buffer.concat([noise, Buffer.from(crypto.getRandomValues(new Uint8Array(4096)))])
-    expect(encodeEntry({ value: random, freshUntil: 1, tags: [] }, 0)[1]).toBe(0x10)
+    expect(encodeEntry({ value: random, freshUntil: 1, tags: [] }, 0)[1]).toBe(0x20)
   })
 
   it.each([-1, Number.NaN, '10' as unknown as number])('rejects threshold %s', (threshold) => {

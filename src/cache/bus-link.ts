@@ -103,6 +103,12 @@ export class BusLink {
     await this.bus.close()
   }
 
+  /** Gives a store that `initialize()` rebuilt the bus's current trust (lifetime cap), no flush. */
+  applyTrustTo(store: TieredStore): void {
+    if (this.bus.trusted) store.trust(false)
+    else store.distrust(this.#untrustedTtlMs, false)
+  }
+
   #applyTrust(trusted: boolean): void {
     const store = this.#getStore()
     if (trusted) {
@@ -114,14 +120,14 @@ export class BusLink {
   }
 
   #receive(message: BusMessage): void {
-    this.#metrics.busReceived++
     const store = this.#getStore()
+    if (message.type === 'filled') {
+      const waiters = this.#waiters.get(message.key)
+      if (waiters !== undefined) for (const done of [...waiters]) done()
+      return
+    }
+    this.#metrics.busReceived++
     switch (message.type) {
-      case 'filled': {
-        const waiters = this.#waiters.get(message.key)
-        if (waiters !== undefined) for (const done of [...waiters]) done()
-        return
-      }
       case 'pattern': {
         const pattern =
           message.glob ?? new RegExp(message.regexp?.source ?? '(?!)', message.regexp?.flags)

@@ -90,12 +90,16 @@ export class CacheManager extends EventEmitter<CacheEvents> {
     // Relative to the constructor's options, so presets can be switched back and forth.
     const resolved = this.#setup.resolve(options, this.#baseOptions)
     const before = this.#store
+    const busChanged = resolved.bus !== this.#options.bus
     this.#store = this.#setup.rebuild(before, this.#options, resolved)
     this.#options = resolved
-    if (this.#store.l2 !== before.l2 || resolved.bus !== this.#options.bus) {
+    // A bus rides on the L2 client (or is the one given): a new L2 or a new bus needs a new link.
+    if (this.#store.l2 !== before.l2 || busChanged) {
       const old = this.#link
       old?.close().catch((error: unknown) => this.#reportError(error as Error, 'bus.close'))
       this.#link = this.#newLink()
+    } else {
+      this.#link?.applyTrustTo(this.#store)
     }
     this.#loader.useStore(this.#store)
     this.#loader.useSettings(this.#loaderSettings())
@@ -151,7 +155,13 @@ export class CacheManager extends EventEmitter<CacheEvents> {
     this.#assertOpen()
     if (!this.#options.enabled) return false
     const local = this.#store.peekL1(key)
-    if (local !== undefined && local.freshUntil > Date.now()) return true
+    if (
+      local !== undefined &&
+      local.freshUntil > Date.now() &&
+      (!this.#options.strict || (await this.#store.stillCurrent(key, local)))
+    ) {
+      return true
+    }
     const found = await this.#store.readL2(key)
     return found !== undefined && found.freshUntil > Date.now()
   }
@@ -381,6 +391,7 @@ export class CacheManager extends EventEmitter<CacheEvents> {
     const o = this.#options
     return {
       leaseMs: o.leaseMs,
+      fenceWindowMs: o.fenceWindowMs,
       earlyRefreshBeta: o.earlyRefreshBeta,
       strict: o.strict,
       announce: (key) => this.#link?.announce(key),

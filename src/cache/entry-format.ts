@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { deflateRawSync, inflateRawSync, constants as zlib } from 'node:zlib'
 import { RESERVE_START_SPACE } from 'msgpackr'
+import { ENTRY_STAMP_BYTES, ENTRY_STAMP_OFFSET } from '../drivers/l2-driver.js'
 import { CorruptedValueError, invalid, SerializationError } from '../errors.js'
 import { packr, toPackable } from './msgpack.js'
 import { messageOf } from './value-path.js'
@@ -10,7 +11,7 @@ import { messageOf } from './value-path.js'
  *
  *   byte 0    0xC1, a byte msgpack never uses ("never used") and no text starts with, so an
  *             entry is told apart from anything another client or a native command wrote.
- *   byte 1    format version (high nibble, 1) and flags (low nibble; bit 0: deflate-raw body).
+ *   byte 1    format version (high nibble, 2) and flags (low nibble; bit 0: deflate-raw body).
  *   bytes 2-9 the write stamp: 4 random bytes of the writing process and a 4-byte counter. Unique
  *             per write, at a fixed offset, so that strict mode can check with one small
  *             `GETRANGE key 2 9` that an L1 copy is still the value Redis holds.
@@ -21,12 +22,13 @@ import { messageOf } from './value-path.js'
  */
 
 const MAGIC = 0xc1
-const VERSION = 1
+/** 2: the write stamp and loadMs were added (version 1 entries read as corrupted: a miss). */
+const VERSION = 2
 const FLAG_DEFLATE = 0x01
 const KNOWN_FLAGS = FLAG_DEFLATE
-/** Where the write stamp sits in an entry, and how long it is. */
-export const STAMP_OFFSET = 2
-export const STAMP_BYTES = 8
+/** Where the write stamp sits in an entry, and how long it is (drivers read it with GETRANGE). */
+export const STAMP_OFFSET = ENTRY_STAMP_OFFSET
+export const STAMP_BYTES = ENTRY_STAMP_BYTES
 const HEADER_BYTES = STAMP_OFFSET + STAMP_BYTES
 const COMPRESSED_HEADER_BYTES = HEADER_BYTES + 4
 const PROCESS_STAMP = randomBytes(4)

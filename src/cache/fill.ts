@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import type { ResilientCoordination } from '../drivers/resilient-l2.js'
+import type { ResilientCoordination } from '../drivers/resilient-coordination.js'
 import type { CacheMetrics } from './metrics.js'
 import type { WritePlan } from './store-types.js'
 import type { TieredStore } from './tiered-store.js'
@@ -8,6 +8,8 @@ import type { TieredStore } from './tiered-store.js'
 export interface FillSettings {
   /** Lease duration in ms; 0 turns cross-instance single-flight off (fills are still fenced). */
   leaseMs: number
+  /** A loader slower than this does not store: the versions that fence it may have expired. */
+  fenceWindowMs: number
   /** Called after a value was stored in L2, so that waiters on other instances stop polling. */
   announce(key: string): void
   /** Resolves when another instance announces `key`, or after `ms`, whichever comes first. */
@@ -33,6 +35,7 @@ export async function fill(
   key: string,
   compute: () => unknown,
   plan: WritePlan,
+  refresh = false,
 ): Promise<unknown> {
   const ticket = store.fence.acquire()
   try {
@@ -52,7 +55,9 @@ export async function fill(
         if (wantLease) void coordination.releaseLease(key, token)
         return await loadAlone(store, metrics, key, compute, plan, ticket)
       }
-      if (start.value !== undefined) {
+      if (start.value !== undefined && !(refresh && start.lease)) {
+        // A fresh value is there: a miss takes it; a refresh (SWR, XFetch) takes it only when it
+        // did not get the lease, i.e. another instance is refreshing or just refreshed.
         const stored = store.acceptStored(key, start.value, ticket)
         if (stored !== undefined) {
           if (start.lease) void coordination.releaseLease(key, token)
@@ -128,7 +133,7 @@ async function loadFenced(
     throw error
   }
   const prepared = store.prepare(value, plan, loadMs)
-  if (!store.fence.canStore(ticket, key, plan.tags)) {
+  if (loadMs > settings.fenceWindowMs || !store.fence.canStore(ticket, key, plan.tags)) {
     metrics.fencedFills++
     if (remote.lease) void remote.coordination.releaseLease(key, remote.token)
     return prepared.copy

@@ -187,14 +187,14 @@ export class GetOrCompute {
   #refreshInBackground<T>(key: string, compute: () => T | Promise<T>, plan: ComputePlan): void {
     if (this.#flights.running(key) !== undefined) return
     this.#flights
-      .run(key, () => this.#fill(key, compute, plan))
+      .run(key, () => this.#fill(key, compute, plan, true))
       .catch((error: unknown) => {
         this.#hooks.error(error as Error, 'refresh', key)
       })
   }
 
-  #fill(key: string, compute: () => unknown, plan: ComputePlan): Promise<unknown> {
-    return fill(this.#store, this.#metrics, this.#settings, key, compute, plan)
+  #fill(key: string, compute: () => unknown, plan: ComputePlan, refresh = false): Promise<unknown> {
+    return fill(this.#store, this.#metrics, this.#settings, key, compute, plan, refresh)
   }
 }
 

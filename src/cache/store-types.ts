@@ -1,5 +1,5 @@
 import type { L2WriteItem } from '../drivers/l2-driver.js'
-import type { ResilientCoordination } from '../drivers/resilient-l2.js'
+import type { ResilientCoordination } from '../drivers/resilient-coordination.js'
 import type { L1Entry } from './l1-store.js'
 
 /** What the store needs of the second tier: {@link ResilientL2}'s never-rejecting surface. */
@@ -45,6 +45,8 @@ export interface WritePlan {
 }
 
 export interface TieredStoreOptions {
+  /** Strict mode (`consistency: 'strict'`): L1 copies are checked against Redis before use. */
+  strict: boolean
   compressionThreshold: number
   shareReferences: boolean
   /** Cache-wide cap on L1 lifetime (`local.ttl`), applied to values promoted from L2 too. */

@@ -89,6 +89,7 @@ export class TierSetup {
       compressionThreshold: options.compressionThreshold,
       shareReferences: options.local !== false && options.local.shareReferences,
       localTtlMs: options.local === false ? undefined : options.local.ttlMs,
+      strict: options.strict,
       onError: this.#hooks.error,
     }
   }

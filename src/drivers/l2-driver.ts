@@ -9,6 +9,13 @@
  * {@link ResilientL2}, which bounds each call in time, trips a circuit breaker and turns failures
  * into misses, so a driver itself stays simple and throws freely.
  */
+/**
+ * Where an encoded entry carries its write stamp (see `cache/entry-format.ts`): a driver reads
+ * these bytes alone (`GETRANGE`) for strict mode's check.
+ */
+export const ENTRY_STAMP_OFFSET = 2
+export const ENTRY_STAMP_BYTES = 8
+
 export interface L2Driver {
   /** A short name for logs and metrics, e.g. `redis`. */
   readonly name: string

@@ -21,9 +21,14 @@
  * runs on every master (`redis-scan.ts`). The client, ours or the caller's: `redis-client.ts`.
  */
 import type { Cluster, Redis } from 'ioredis'
-import { STAMP_BYTES, STAMP_OFFSET } from '../cache/entry-format.js'
 import { ErrorCodes, invalid, StrataCacheError } from '../errors.js'
-import type { L2Coordination, L2Driver, L2WriteItem } from './l2-driver.js'
+import {
+  ENTRY_STAMP_BYTES,
+  ENTRY_STAMP_OFFSET,
+  type L2Coordination,
+  type L2Driver,
+  type L2WriteItem,
+} from './l2-driver.js'
 import {
   assertOneConnection,
   closeClient,
@@ -154,9 +159,9 @@ export class RedisDriver implements L2Driver {
       },
       getStamp: async (key) => {
         this.#open()
-        const end = STAMP_OFFSET + STAMP_BYTES - 1
-        const bytes = await this.client.getrangeBuffer(this.#key(key), STAMP_OFFSET, end)
-        return bytes.length === STAMP_BYTES ? bytes.toString('hex') : undefined
+        const end = ENTRY_STAMP_OFFSET + ENTRY_STAMP_BYTES - 1
+        const bytes = await this.client.getrangeBuffer(this.#key(key), ENTRY_STAMP_OFFSET, end)
+        return bytes.length === ENTRY_STAMP_BYTES ? bytes.toString('hex') : undefined
       },
     }
   }
