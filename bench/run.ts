@@ -14,6 +14,9 @@
  *   --list             print the scenario ids and exit
  *   filter...          run only the scenarios whose group is, or whose id starts with, one of
  *                      these words: `l1`, `l2`, `l1-get`, `batch`, `miss`, `l2-hit`... (see --list)
+ *
+ * After the timed scenarios come the studies (`staleness`, `stampede`): multi-process runs that
+ * measure something other than time per call, run once, and print their own tables.
  */
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -48,6 +51,9 @@ import {
 } from './scenarios/l1-hit.js'
 import { L2_RAW, L2_STRATA, l2Get, l2GetConcurrent } from './scenarios/l2-hit.js'
 import { missMemory, missTiered } from './scenarios/miss.js'
+import { staleness } from './scenarios/staleness.js'
+import { stampede } from './scenarios/stampede.js'
+import { strictHit } from './scenarios/strict-hit.js'
 
 const SCENARIOS: Scenario[] = [
   l1Get,
@@ -57,7 +63,23 @@ const SCENARIOS: Scenario[] = [
   batch,
   missMemory,
   missTiered,
+  strictHit,
 ]
+
+/** A multi-process measurement that runs once and prints its own table (see the header). */
+interface Study {
+  id: string
+  group: string
+  title: string
+  needsRedis: boolean
+  run(ctx: {
+    quick: boolean
+    prefix: string
+    log(message: string): void
+  }): Promise<{ text: string; data: unknown }>
+}
+
+const STUDIES: Study[] = [staleness, stampede]
 
 /**
  * Targets of issue 2, section 4. `max-ratio`: time(subject) / time(against) <= limit.
@@ -181,7 +203,7 @@ function positive(value: string, flag: string): number {
 }
 
 /** A filter word selects a scenario when it is its group, or a prefix of its id (`l2`, `l1-get`, `miss`). */
-function selected(scenario: Scenario, filters: readonly string[]): boolean {
+function selected(scenario: Pick<Scenario, 'id' | 'group'>, filters: readonly string[]): boolean {
   if (filters.length === 0) return true
   return filters.some((f) => scenario.group === f || scenario.id.startsWith(f))
 }
@@ -510,20 +532,22 @@ async function redisVersion(admin: Redis | undefined): Promise<string | undefine
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2))
   if (args.list) {
-    for (const s of SCENARIOS) console.log(`${s.id.padEnd(20)} ${s.group.padEnd(8)} ${s.title}`)
+    for (const s of [...SCENARIOS, ...STUDIES])
+      console.log(`${s.id.padEnd(20)} ${s.group.padEnd(8)} ${s.title}`)
     return
   }
   const scenarios = SCENARIOS.filter((s) => selected(s, args.filters))
-  if (scenarios.length === 0) {
+  const studies = STUDIES.filter((s) => selected(s, args.filters))
+  if (scenarios.length === 0 && studies.length === 0) {
     console.error(
-      `no scenario matches ${args.filters.join(' ')}; ids: ${SCENARIOS.map((s) => s.id).join(', ')}`,
+      `no scenario matches ${args.filters.join(' ')}; ids: ${[...SCENARIOS, ...STUDIES].map((s) => s.id).join(', ')}`,
     )
     process.exitCode = 2
     return
   }
 
   let admin: Redis | undefined
-  if (scenarios.some((s) => s.needsRedis)) {
+  if ([...scenarios, ...studies].some((s) => s.needsRedis)) {
     try {
       admin = await adminClient()
       await sweep(admin, ROOT_PREFIX)
@@ -596,6 +620,32 @@ async function main(): Promise<void> {
   const targets = evaluateTargets(results)
   printTargets(targets)
 
+  const studyResults: Record<string, unknown>[] = []
+  for (const study of studies) {
+    log(`> ${study.id}: ${study.title}`)
+    console.log(`\n## ${study.title}  [${study.id}]\n`)
+    const studyStarted = Date.now()
+    const entry: Record<string, unknown> = { id: study.id, group: study.group, title: study.title }
+    if (study.needsRedis && admin === undefined) {
+      entry.skipped = `Redis is not reachable at ${REDIS_URL}`
+      console.log(`skipped: ${entry.skipped}`)
+    } else {
+      const prefix = `${ROOT_PREFIX}${study.id}:`
+      try {
+        const { text, data } = await study.run({ quick: args.quick, prefix, log })
+        console.log(text)
+        entry.data = data
+      } catch (error) {
+        entry.skipped = `aborted: ${describe(error)}`
+        console.log(`  ! ${study.id} aborted: ${describe(error)}`)
+      } finally {
+        if (admin !== undefined) await sweep(admin, prefix).catch(() => 0)
+      }
+    }
+    entry.durationMs = Date.now() - studyStarted
+    studyResults.push(entry)
+  }
+
   if (admin !== undefined) {
     await sweep(admin, ROOT_PREFIX).catch(() => 0)
     await admin.quit().catch(() => {})
@@ -605,7 +655,7 @@ async function main(): Promise<void> {
   mkdirSync(dirname(args.out), { recursive: true })
   writeFileSync(
     args.out,
-    `${JSON.stringify({ meta: { ...meta, durationMs, loadAverageAtEnd: os.loadavg() }, scenarios: results, targets }, null, 2)}\n`,
+    `${JSON.stringify({ meta: { ...meta, durationMs, loadAverageAtEnd: os.loadavg() }, scenarios: results, targets, studies: studyResults }, null, 2)}\n`,
   )
 }
 

@@ -175,6 +175,42 @@ describe.each(modes)('getOrCompute (%s)', (_mode, makeOptions) => {
     }
   })
 
+  it('a read that starts after a write does not join a load that began before it (guarantee 1)', async () => {
+    const cache = make()
+    let db = 1
+    const gate = deferred()
+    const load = async () => {
+      const read = db
+      if (read === 1) await gate.promise
+      return read
+    }
+    const early = cache.getOrCompute('row', load, { tags: ['rows'] })
+    await waitFor(() => cache.getMetrics().loaderCalls === 1, { what: 'the first load' })
+    db = 2
+    await cache.delete('row')
+    // Began after the write was acknowledged: must not get the value read before it.
+    expect(await cache.getOrCompute('row', load, { tags: ['rows'] })).toBe(2)
+    gate.resolve()
+    expect(await early).toBe(1)
+    expect(await cache.get('row')).toBe(2)
+    // The same through a tag invalidation.
+    const gate2 = deferred()
+    db = 3
+    const load2 = async () => {
+      const read = db
+      if (read === 3) await gate2.promise
+      return read
+    }
+    await cache.delete('row')
+    const early2 = cache.getOrCompute('row', load2, { tags: ['rows'] })
+    await waitFor(() => cache.getMetrics().loaderCalls === 3, { what: 'the third load' })
+    db = 4
+    await cache.invalidateByTag('rows')
+    expect(await cache.getOrCompute('row', load2, { tags: ['rows'] })).toBe(4)
+    gate2.resolve()
+    expect(await early2).toBe(3)
+  })
+
   it('passes straight through to the loader when disabled', async () => {
     const cache = make({ enabled: false })
     let calls = 0

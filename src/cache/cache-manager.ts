@@ -2,11 +2,18 @@ import { EventEmitter } from 'node:events'
 import { cacheOptionsFromEnv } from '../config/cache-env.js'
 import type { BusMessage } from '../drivers/bus.js'
 import { invalid, StrataCacheError } from '../errors.js'
-import { BusLink, patternMessage, type RemoteInvalidation } from './bus-link.js'
+import { type BusLink, patternMessage } from './bus-link.js'
 import type { BatchItem, GetOrComputeOptions, SetOptions } from './call-options.js'
 import type { CacheEvents } from './events.js'
-import { GetOrCompute, type GetOrComputeSettings } from './get-or-compute.js'
-import type { L1Stats } from './l1-store.js'
+import type { GetOrCompute, GetOrComputeSettings } from './get-or-compute.js'
+import { type L1Stats, localCacheStats } from './l1-store.js'
+import {
+  type CacheEventSink,
+  linkBus,
+  loaderSettings,
+  newLoader,
+  watchHitListeners,
+} from './manager-wiring.js'
 import { CacheMetrics, type CacheMetricsSnapshot } from './metrics.js'
 import { NativeOps } from './native-ops.js'
 import type { CacheOptions, ResolvedOptions } from './options.js'
@@ -45,6 +52,12 @@ export class CacheManager extends EventEmitter<CacheEvents> {
   #link: BusLink | undefined
   #closed = false
   #emitHits = false
+  readonly #sink: CacheEventSink = {
+    cache: this,
+    metrics: this.#metrics,
+    emitsHits: () => this.#emitHits,
+    reportError: (error, operation, key) => this.#reportError(error, operation, key),
+  }
 
   constructor(options?: CacheOptions) {
     super()
@@ -57,15 +70,10 @@ export class CacheManager extends EventEmitter<CacheEvents> {
     this.#options = this.#setup.resolve(this.#baseOptions)
     this.#store = this.#setup.build(this.#options)
     this.#link = this.#newLink()
-    this.#loader = this.#newLoader()
+    this.#loader = newLoader(this.#store, this.#loaderSettings(), this.#sink)
     this.#native = new NativeOps(this.#store)
-    // Hit events cost a little on the hottest path: emit them only while someone listens.
-    const untyped = this as EventEmitter
-    untyped.on('newListener', (event: string) => {
-      if (event === 'hit') this.#emitHits = true
-    })
-    untyped.on('removeListener', () => {
-      this.#emitHits = this.listenerCount('hit') > 0
+    watchHitListeners(this, (hits) => {
+      this.#emitHits = hits
     })
   }
 
@@ -320,18 +328,7 @@ export class CacheManager extends EventEmitter<CacheEvents> {
 
   /** Size of this process's L1. All zero when L1 is off. */
   getLocalCacheStats(): L1Stats & { enabled: boolean } {
-    const l1 = this.#store.l1
-    if (l1 === undefined)
-      return {
-        enabled: false,
-        entries: 0,
-        totalSize: 0,
-        maxEntries: 0,
-        maxBytes: 0,
-        evictions: 0,
-        tags: 0,
-      }
-    return { enabled: true, ...l1.stats() }
+    return localCacheStats(this.#store.l1)
   }
 
   /** Stops timers and closes connections the cache opened itself. Idempotent. */
@@ -353,66 +350,11 @@ export class CacheManager extends EventEmitter<CacheEvents> {
   }
 
   #newLink(): BusLink | undefined {
-    const bus = this.#setup.buildBus(this.#options, this.#store)
-    if (bus === undefined) return undefined
-    return new BusLink(bus, () => this.#store, this.#metrics, this.#options.untrustedLocalTtlMs, {
-      trust: (trusted, reason) => {
-        if (!trusted) this.#metrics.busTrustLost++
-        this.emit(trusted ? 'trusted' : 'untrusted', { reason })
-      },
-      error: (error, operation) => this.#reportError(error, operation),
-      remote: (message, removed) => this.#emitRemote(message, removed),
-    })
-  }
-
-  /** Re-emits another instance's invalidation as this cache's event, marked `remote`. */
-  #emitRemote(message: RemoteInvalidation, removed: number): void {
-    switch (message.type) {
-      case 'delete':
-        this.emit('delete', { keys: message.keys, remote: true })
-        return
-      case 'tags':
-        this.emit('invalidate', { kind: 'tag', tags: message.tags, removed, remote: true })
-        return
-      case 'pattern':
-        this.emit('invalidate', {
-          kind: 'pattern',
-          pattern: message.pattern,
-          removed,
-          remote: true,
-        })
-        return
-      case 'clear':
-        this.emit('invalidate', { kind: 'clear', remote: true })
-    }
+    return linkBus(this.#setup, this.#options, () => this.#store, this.#sink)
   }
 
   #loaderSettings(): GetOrComputeSettings {
-    const o = this.#options
-    return {
-      leaseMs: o.leaseMs,
-      fenceWindowMs: o.fenceWindowMs,
-      earlyRefreshBeta: o.earlyRefreshBeta,
-      strict: o.strict,
-      announce: (key) => this.#link?.announce(key),
-      waitForAnnounce: (key, ms) =>
-        this.#link?.waitForAnnounce(key, ms) ?? new Promise((resolve) => setTimeout(resolve, ms)),
-    }
-  }
-
-  #newLoader(): GetOrCompute {
-    return new GetOrCompute(
-      this.#store,
-      this.#metrics,
-      {
-        hit: (key, tier, stale) => {
-          if (this.#emitHits) this.emit('hit', { key, tier, stale })
-        },
-        miss: (key) => this.emit('miss', { key }),
-        error: (error, operation, key) => this.#reportError(error, operation, key),
-      },
-      this.#loaderSettings(),
-    )
+    return loaderSettings(this.#options, () => this.#link)
   }
 
   #reportError(error: Error, operation: string, key?: string): void {

@@ -26,7 +26,8 @@ const MAX_POLL_MS = 50
  * the key's lease loads; the others poll (woken early by the bus) until its value lands or its
  * lease expires, so a crashed holder delays them by at most one lease.
  *
- * Resolves to the cache's private copy of the value.
+ * `ticket` is the fill's fence ticket, taken (and released) by the caller, who also uses it to
+ * decide whether a later caller may still join this fill.
  */
 export async function fill(
   store: TieredStore,
@@ -35,10 +36,10 @@ export async function fill(
   key: string,
   compute: () => unknown,
   plan: WritePlan,
+  ticket: number,
   refresh = false,
-): Promise<unknown> {
-  const ticket = store.fence.acquire()
-  try {
+): Promise<FillResult> {
+  {
     const coordination = store.l2?.available ? store.l2.coordination : undefined
     if (coordination === undefined)
       return await loadAlone(store, metrics, key, compute, plan, ticket)
@@ -61,7 +62,7 @@ export async function fill(
         const stored = store.acceptStored(key, start.value, ticket)
         if (stored !== undefined) {
           if (start.lease) void coordination.releaseLease(key, token)
-          return stored.value
+          return { value: stored.value, stamp: stored.stamp, stored: true }
         }
       }
       if (start.lease || !wantLease || Date.now() >= giveUpAt) {
@@ -71,9 +72,17 @@ export async function fill(
       await settings.waitForAnnounce(key, pollMs)
       pollMs = Math.min(pollMs * 2, MAX_POLL_MS)
     }
-  } finally {
-    store.fence.release(ticket)
   }
+}
+
+/** What a fill produced. */
+export interface FillResult {
+  /** The cache's private copy of the value. */
+  value: unknown
+  /** The write stamp of the entry, for strict mode's check of callers who joined the fill. */
+  stamp: string
+  /** Whether the value is now the cached entry (false: fenced, or L2 could not confirm it). */
+  stored: boolean
 }
 
 async function runLoader(
@@ -99,12 +108,13 @@ async function loadAlone(
   compute: () => unknown,
   plan: WritePlan,
   ticket: number,
-): Promise<unknown> {
+): Promise<FillResult> {
   const [value, loadMs] = await runLoader(metrics, compute)
   const prepared = store.prepare(value, plan, loadMs)
-  if (store.fence.canStore(ticket, key, plan.tags)) await store.write(key, prepared)
+  const stored = store.fence.canStore(ticket, key, plan.tags)
+  if (stored) await store.write(key, prepared)
   else metrics.fencedFills++
-  return prepared.copy
+  return { value: prepared.copy, stamp: prepared.stamp, stored }
 }
 
 interface Remote {
@@ -123,7 +133,7 @@ async function loadFenced(
   plan: WritePlan,
   ticket: number,
   remote: Remote,
-): Promise<unknown> {
+): Promise<FillResult> {
   let value: unknown
   let loadMs: number
   try {
@@ -136,7 +146,7 @@ async function loadFenced(
   if (loadMs > settings.fenceWindowMs || !store.fence.canStore(ticket, key, plan.tags)) {
     metrics.fencedFills++
     if (remote.lease) void remote.coordination.releaseLease(key, remote.token)
-    return prepared.copy
+    return { value: prepared.copy, stamp: prepared.stamp, stored: false }
   }
   const stored = await remote.coordination.storeFill(
     key,
@@ -156,5 +166,5 @@ async function loadFenced(
     if (stored === true) settings.announce(key)
   }
   if (stored === undefined && remote.lease) void remote.coordination.releaseLease(key, remote.token)
-  return prepared.copy
+  return { value: prepared.copy, stamp: prepared.stamp, stored: stored === true && stillValid }
 }

@@ -1,8 +1,7 @@
 import { LoaderTimeoutError } from '../errors.js'
 import type { Tier } from './events.js'
-import { type FillSettings, fill } from './fill.js'
+import { type FillResult, type FillSettings, fill } from './fill.js'
 import type { CacheMetrics } from './metrics.js'
-import { SingleFlight } from './single-flight.js'
 import { isHiddenNative, isHiddenNativeValue, type WritePlan } from './store-types.js'
 import type { TieredStore } from './tiered-store.js'
 
@@ -51,7 +50,7 @@ export class GetOrCompute {
   #store: TieredStore
   readonly #metrics: CacheMetrics
   readonly #hooks: GetOrComputeHooks
-  readonly #flights = new SingleFlight()
+  readonly #flights = new Map<string, Flight>()
   #settings: GetOrComputeSettings
 
   constructor(
@@ -82,11 +81,11 @@ export class GetOrCompute {
     }
     if (store.l1 !== undefined) this.#metrics.l1Misses++
     // A load already running for this key will fill it: join it rather than ask Redis again.
-    const running = stale === undefined ? this.#flights.running(key) : undefined
+    const running = stale === undefined ? this.#joinable(key, plan.tags) : undefined
     if (running !== undefined) {
       this.#metrics.misses++
       this.#hooks.miss(key)
-      return this.#await(running, key, plan, undefined)
+      return this.#await(running, true, key, compute, plan, undefined)
     }
     if (store.l2?.available) {
       const remote = await store.readL2(key)
@@ -114,21 +113,38 @@ export class GetOrCompute {
 
     this.#metrics.misses++
     this.#hooks.miss(key)
-    const load = this.#flights.run(key, () => this.#fill(key, compute, plan))
-    return this.#await(load, key, plan, stale)
+    const joined = this.#joinable(key, plan.tags)
+    const flight = joined ?? this.#start(key, compute, plan, false)
+    return this.#await(flight, joined !== undefined, key, compute, plan, stale)
   }
 
-  /** Waits for a load (bounded by the plan's timeout), falling back on `stale` if allowed. */
+  /**
+   * Waits for a load (bounded by the plan's timeout), falling back on `stale` if allowed. In strict
+   * mode a caller who joined a load started before it must see Redis confirm the value (another
+   * instance may have written since the load began); if not, it loads for itself.
+   */
   async #await<T>(
-    load: Promise<unknown>,
+    flight: Flight,
+    joined: boolean,
     key: string,
+    compute: () => T | Promise<T>,
     plan: ComputePlan,
     stale: Stale | undefined,
   ): Promise<T> {
     try {
-      const value =
+      const load = flight.promise
+      let result =
         plan.timeoutMs === undefined ? await load : await withTimeout(load, key, plan.timeoutMs)
-      return this.#store.out(value) as T
+      if (
+        joined &&
+        this.#settings.strict &&
+        !(result.stored && (await this.#store.holdsStamp(key, result.stamp)))
+      ) {
+        const own = this.#start(key, compute, plan, false).promise
+        result =
+          plan.timeoutMs === undefined ? await own : await withTimeout(own, key, plan.timeoutMs)
+      }
+      return this.#store.out(result.value) as T
     } catch (error) {
       if (error instanceof LoaderTimeoutError) this.#metrics.loaderTimeouts++
       if (
@@ -185,17 +201,52 @@ export class GetOrCompute {
   }
 
   #refreshInBackground<T>(key: string, compute: () => T | Promise<T>, plan: ComputePlan): void {
-    if (this.#flights.running(key) !== undefined) return
-    this.#flights
-      .run(key, () => this.#fill(key, compute, plan, true))
-      .catch((error: unknown) => {
-        this.#hooks.error(error as Error, 'refresh', key)
-      })
+    if (this.#joinable(key, plan.tags) !== undefined) return
+    this.#start(key, compute, plan, true).promise.catch((error: unknown) => {
+      this.#hooks.error(error as Error, 'refresh', key)
+    })
   }
 
-  #fill(key: string, compute: () => unknown, plan: ComputePlan, refresh = false): Promise<unknown> {
-    return fill(this.#store, this.#metrics, this.#settings, key, compute, plan, refresh)
+  /**
+   * The load running for `key`, if a new caller may still take its value: not if the key or one
+   * of its tags was invalidated since it began (its value may predate that write, guarantee 1).
+   */
+  #joinable(key: string, tags: readonly string[]): Flight | undefined {
+    const flight = this.#flights.get(key)
+    if (flight === undefined || !this.#store.fence.canStore(flight.ticket, key, tags))
+      return undefined
+    return flight
   }
+
+  /** Starts a load for `key` under a fresh fence ticket; later callers may join it. */
+  #start(key: string, compute: () => unknown, plan: ComputePlan, refresh: boolean): Flight {
+    const store = this.#store
+    const ticket = store.fence.acquire()
+    const flight: Flight = {
+      ticket,
+      promise: fill(
+        store,
+        this.#metrics,
+        this.#settings,
+        key,
+        compute,
+        plan,
+        ticket,
+        refresh,
+      ).finally(() => {
+        store.fence.release(ticket)
+        if (this.#flights.get(key) === flight) this.#flights.delete(key)
+      }),
+    }
+    this.#flights.set(key, flight)
+    return flight
+  }
+}
+
+/** A load in flight: its fence ticket (taken before the loader ran) and its outcome. */
+interface Flight {
+  readonly ticket: number
+  readonly promise: Promise<FillResult>
 }
 
 function withTimeout<T>(promise: Promise<T>, key: string, timeoutMs: number): Promise<T> {

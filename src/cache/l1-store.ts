@@ -147,3 +147,18 @@ export class L1Store {
     }
   }
 }
+
+/** `CacheManager.getLocalCacheStats()`: the L1's stats, all zero when there is no L1. */
+export function localCacheStats(l1: L1Store | undefined): L1Stats & { enabled: boolean } {
+  if (l1 === undefined)
+    return {
+      enabled: false,
+      entries: 0,
+      totalSize: 0,
+      maxEntries: 0,
+      maxBytes: 0,
+      evictions: 0,
+      tags: 0,
+    }
+  return { enabled: true, ...l1.stats() }
+}

@@ -168,11 +168,22 @@ export class TieredStore {
    * A value another instance stored (bytes from L2): decoded and promoted like a read. Returns the
    * private copy when fresh, `undefined` otherwise.
    */
-  acceptStored(key: string, bytes: Buffer, ticket: number): { value: unknown } | undefined {
+  acceptStored(
+    key: string,
+    bytes: Buffer,
+    ticket: number,
+  ): { value: unknown; stamp: string } | undefined {
     const entry = this.#decode(bytes, key)
     if (entry === undefined || entry.native || entry.freshUntil <= Date.now()) return undefined
     if (this.fence.canStore(ticket, key, entry.tags)) this.#promote(key, entry)
-    return { value: entry.value }
+    return { value: entry.value, stamp: entry.stamp }
+  }
+
+  /** Strict mode: whether the entry Redis holds now has this stamp (one small round trip). */
+  async holdsStamp(key: string, stamp: string): Promise<boolean> {
+    const coordination = this.l2?.coordination
+    if (coordination === undefined) return this.l2 === undefined
+    return (await coordination.getStamp(key)) === stamp
   }
 
   /** Strict mode: whether L1's copy is still the entry Redis holds (one small round trip). */
