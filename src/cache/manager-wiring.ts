@@ -38,9 +38,10 @@ export function watchHitListeners(
 }
 
 /**
- * Joins the cache to its invalidation bus, if it has one (`undefined` without L2): trust edges
- * become `trusted` / `untrusted` events, other instances' invalidations `delete` / `invalidate`
- * events marked `remote`. `getStore` is read on every message: `initialize()` may replace the store.
+ * Joins the cache to its invalidation bus (`undefined` when it has none, e.g. without L2): trust
+ * edges become `trusted` / `untrusted` events, other instances' invalidations `delete` /
+ * `invalidate` events marked `remote`. `getStore` is read on every message: `initialize()` may
+ * replace the store.
  */
 export function linkBus(
   setup: TierSetup,

@@ -25,78 +25,30 @@
  *   read: the path works, but one invalidation was lost; the flush on both edges repairs exactly
  *   that, and staying untrusted longer would not add anything. Detected with the next message or
  *   heartbeat of that instance (within one heartbeat interval).
+ *
+ * This file wires the parts together and holds the trust rules above; the parts are the
+ * subscriber connection (`redis-bus-subscriber.ts`), the heartbeats and their watchdog
+ * (`redis-bus-heartbeats.ts`), the receiving side with its sequence tracking
+ * (`redis-bus-receiver.ts`), and publishing with retries (`redis-bus-publisher.ts`).
  */
-import { randomBytes } from 'node:crypto'
-import { performance } from 'node:perf_hooks'
-import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis'
-import { invalid } from '../errors.js'
 import {
   type BusMessage,
   type BusMessageHandler,
   BusSignals,
   type BusStats,
   type BusTrustHandler,
-  errorText,
   type InvalidationBus,
 } from './bus.js'
-import {
-  checkMessage,
-  decodeFrame,
-  encodeHeartbeat,
-  encodeMessage,
-  SequenceTracker,
-} from './bus-codec.js'
+import { HeartbeatWatchdog } from './redis-bus-heartbeats.js'
+import { type RedisBusOptions, resolveRedisBusOptions } from './redis-bus-options.js'
+import { BusPublisher } from './redis-bus-publisher.js'
+import { FrameReceiver } from './redis-bus-receiver.js'
+import { SubscriberConnection } from './redis-bus-subscriber.js'
+import { PendingWaits } from './redis-bus-waits.js'
 
-/** Options of a {@link RedisBus}. */
-export interface RedisBusOptions {
-  /**
-   * The client that publishes (an ioredis `Redis` or `Cluster`; may be the L2 driver's own). The
-   * bus never closes it. Its `duplicate()` becomes the subscriber, which the bus owns.
-   */
-  client: Redis | Cluster
-  /** The pub/sub channel, e.g. `${prefix}__sc:bus`. Every instance of an app uses the same one. */
-  channel: string
-  /** Interval between heartbeats. Default 1000 ms. At least 10. */
-  heartbeatMs?: number
-  /**
-   * How long one of its own heartbeats may stay unanswered before the bus declares itself
-   * untrusted ("heartbeat missing"). Default 2 × `heartbeatMs`: a dead subscription is noticed
-   * 2 to 3 heartbeat intervals after it died.
-   */
-  heartbeatTimeoutMs?: number
-  /** Total time a `publish()` may take, retries included. Default 1000 ms. */
-  publishTimeoutMs?: number
-  /** Attempts per `publish()` within `publishTimeoutMs`. Default 3. */
-  publishAttempts?: number
-  /** How long `start()` waits for trust before resolving anyway. Default 2000 ms. */
-  startTimeoutMs?: number
-  /** Cap of the subscriber's reconnection backoff (exponential from 50 ms, jittered). Default 1000 ms. */
-  reconnectMaxDelayMs?: number
-  /** This bus's id on the wire. Default: 16 random hex characters. */
-  instanceId?: string
-}
+export type { RedisBusOptions }
 
 const NOT_STARTED = 'not started'
-
-function positiveInteger(value: unknown, field: string, fallback: number, min = 1): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw invalid(field, `must be an integer >= ${min}, got ${String(value)}`)
-  }
-  return value
-}
-
-function isClient(value: unknown): value is Redis | Cluster {
-  const c = value as { publish?: unknown; duplicate?: unknown } | null
-  return (
-    typeof c === 'object' &&
-    c !== null &&
-    typeof c.publish === 'function' &&
-    typeof c.duplicate === 'function'
-  )
-}
-
-type Subscriber = Redis | Cluster
 
 /**
  * {@link InvalidationBus} on Redis pub/sub.
@@ -118,71 +70,61 @@ export class RedisBus implements InvalidationBus {
   readonly heartbeatTimeoutMs: number
   readonly publishTimeoutMs: number
   readonly publishAttempts: number
-  readonly #client: Redis | Cluster
-  readonly #subscriber: Subscriber
   readonly #startTimeoutMs: number
-  readonly #reconnectMaxDelayMs: number
   readonly #signals = new BusSignals(NOT_STARTED)
-  readonly #sequences = new SequenceTracker()
-  /** Last message sequence number used (messages are numbered from 1). */
-  #seq = 0
-  /** Last heartbeat number used. */
-  #beat = 0
-  /** Heartbeats sent since the subscription was confirmed and not yet back: number → sent at. */
-  readonly #unanswered = new Map<number, number>()
-  /** Whether Redis accepted a heartbeat that has not come back (the subscriber is at fault). */
-  #acceptedUnanswered = false
-  /** The first heartbeat whose return proves the path again (after a loss or a subscription). */
-  #proofBeat = Number.POSITIVE_INFINITY
-  #subscribed = false
-  /** Changes whenever the subscriber connection goes up or down: stale replies are ignored. */
-  #connectionEpoch = 0
+  /** Pending waits (publish attempts and backoff, start) to cut short on close. */
+  readonly #waits = new PendingWaits()
+  readonly #publisher: BusPublisher
+  readonly #connection: SubscriberConnection
+  readonly #heartbeats: HeartbeatWatchdog
+  readonly #receiver: FrameReceiver
   #started: Promise<void> | undefined
   #closed = false
-  #heartbeatTimer: NodeJS.Timeout | undefined
-  #watchdogTimer: NodeJS.Timeout | undefined
-  #restartTimer: NodeJS.Timeout | undefined
-  /** Pending waits (publish backoff, start) to cut short on close. */
-  readonly #wakers = new Set<() => void>()
 
   constructor(options: RedisBusOptions) {
-    if (typeof options !== 'object' || options === null) {
-      throw invalid('options', 'must be an object with client and channel')
-    }
-    if (!isClient(options.client)) {
-      throw invalid('client', 'must be an ioredis Redis or Cluster instance')
-    }
-    if (typeof options.channel !== 'string' || options.channel.length === 0) {
-      throw invalid('channel', 'must be a non-empty string')
-    }
-    this.heartbeatMs = positiveInteger(options.heartbeatMs, 'heartbeatMs', 1000, 10)
-    this.heartbeatTimeoutMs = positiveInteger(
-      options.heartbeatTimeoutMs,
-      'heartbeatTimeoutMs',
-      2 * this.heartbeatMs,
-      10,
-    )
-    this.publishTimeoutMs = positiveInteger(options.publishTimeoutMs, 'publishTimeoutMs', 1000)
-    this.publishAttempts = positiveInteger(options.publishAttempts, 'publishAttempts', 3)
-    this.#startTimeoutMs = positiveInteger(options.startTimeoutMs, 'startTimeoutMs', 2000)
-    this.#reconnectMaxDelayMs = positiveInteger(
-      options.reconnectMaxDelayMs,
-      'reconnectMaxDelayMs',
-      1000,
-      10,
-    )
-    if (options.instanceId !== undefined) {
-      if (
-        typeof options.instanceId !== 'string' ||
-        !/^[\x21-\x7e]{1,200}$/.test(options.instanceId)
-      ) {
-        throw invalid('instanceId', 'must be 1-200 printable ASCII characters without spaces')
+    const o = resolveRedisBusOptions(options)
+    this.instanceId = o.instanceId
+    this.channel = o.channel
+    this.heartbeatMs = o.heartbeatMs
+    this.heartbeatTimeoutMs = o.heartbeatTimeoutMs
+    this.publishTimeoutMs = o.publishTimeoutMs
+    this.publishAttempts = o.publishAttempts
+    this.#startTimeoutMs = o.startTimeoutMs
+    this.#publisher = new BusPublisher(o, this.#signals.stats, this.#waits)
+    this.#heartbeats = new HeartbeatWatchdog(o.heartbeatMs, o.heartbeatTimeoutMs, {
+      subscribed: () => this.#connection.subscribed,
+      tick: () => this.#sendHeartbeat(),
+      missed: (beat, ageMs, subscriberAtFault) => {
+        this.#signals.stats.heartbeatsMissed++
+        this.#lose(
+          `heartbeat missing: heartbeat ${beat} not back after ${Math.round(ageMs)} ms` +
+            (subscriberAtFault ? ', reconnecting the subscriber' : ' (publishing fails)'),
+        )
+      },
+      // Redis took our heartbeats but the subscriber does not hear them: its subscription is
+      // dead without its connection knowing.
+      deaf: () => this.#connection.reconnect(),
+    })
+    this.#receiver = new FrameReceiver(o.instanceId, o.heartbeatMs, this.#signals, (beat) => {
+      if (this.#heartbeats.answered(beat)) {
+        this.#signals.gain('subscribed: own heartbeat made the round trip')
       }
-    }
-    this.instanceId = options.instanceId ?? randomBytes(8).toString('hex')
-    this.channel = options.channel
-    this.#client = options.client
-    this.#subscriber = this.#duplicate(options.client)
+    })
+    this.#connection = new SubscriberConnection(
+      o.client,
+      o.channel,
+      o.instanceId,
+      o.reconnectMaxDelayMs,
+      {
+        subscribed: () => this.#onSubscribed(),
+        down: (reason) => {
+          this.#heartbeats.forget()
+          this.#lose(reason)
+        },
+        failed: (reason) => this.#lose(reason),
+        frame: (raw) => this.#receiver.receive(raw),
+      },
+    )
   }
 
   get trusted(): boolean {
@@ -199,7 +141,7 @@ export class RedisBus implements InvalidationBus {
 
   /** The subscriber connection's status (ioredis), for diagnostics. */
   get subscriberStatus(): string {
-    return this.#subscriber.status
+    return this.#connection.status
   }
 
   onMessage(handler: BusMessageHandler): () => void {
@@ -210,52 +152,6 @@ export class RedisBus implements InvalidationBus {
     return this.#signals.onTrustChange(handler)
   }
 
-  #duplicate(client: Redis | Cluster): Subscriber {
-    const maxDelay = this.#reconnectMaxDelayMs
-    const backoff = (attempt: number) => {
-      const base = Math.min(maxDelay, 50 * 2 ** Math.min(attempt, 10))
-      return Math.max(10, Math.round(base * (0.8 + Math.random() * 0.4)))
-    }
-    const connection: Partial<RedisOptions> = {
-      lazyConnect: true,
-      // The bus subscribes on every `ready` itself, to know when the subscription is back.
-      autoResubscribe: false,
-      // Nothing waits for a connection: a command while disconnected fails at once, and what
-      // was in flight when it dropped is rejected, never resent (close() cannot hang on them).
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      enableAutoPipelining: false,
-      connectTimeout: 2_000,
-      socketTimeout: 5_000,
-      // disconnect() ends the socket, and destroys it if the peer does not answer in time.
-      disconnectTimeout: 500,
-      keepAlive: 10_000,
-      connectionName: `stratacache-bus-${this.instanceId}`,
-      keyPrefix: '',
-      monitor: false,
-      readOnly: false,
-    }
-    const subscriber =
-      (client as { isCluster?: boolean }).isCluster === true
-        ? (client as Cluster).duplicate([], {
-            lazyConnect: true,
-            enableOfflineQueue: false,
-            clusterRetryStrategy: backoff,
-            redisOptions: {
-              ...(client as Cluster).options.redisOptions,
-              connectTimeout: 2_000,
-              maxRetriesPerRequest: 0,
-              autoResendUnfulfilledCommands: false,
-              keyPrefix: '',
-            },
-          } satisfies ClusterOptions)
-        : (client as Redis).duplicate({ ...connection, retryStrategy: backoff })
-    // Without a listener ioredis prints every reconnection failure; the bus handles them below.
-    subscriber.on('error', () => {})
-    return subscriber
-  }
-
   start(): Promise<void> {
     if (this.#started !== undefined) return this.#started
     if (this.#closed) {
@@ -263,24 +159,24 @@ export class RedisBus implements InvalidationBus {
       return this.#started
     }
     this.#signals.lose('subscribing')
-    const sub = this.#subscriber
-    sub.on('ready', () => this.#onReady())
-    sub.on('close', () => this.#onDown('subscriber connection closed'))
-    sub.on('reconnecting', () => this.#onDown('subscriber reconnecting'))
-    sub.on('end', () => this.#onEnd())
-    sub.on('error', (error: unknown) => {
-      if (!this.#closed) this.#lose(`subscriber error: ${errorText(error)}`)
-    })
-    sub.on('message', (channel: string, raw: string) => {
-      if (channel === this.channel) this.#onFrame(raw)
-    })
-    this.#heartbeatTimer = setInterval(() => this.#sendHeartbeat(), this.heartbeatMs)
-    this.#heartbeatTimer.unref()
-    sub.connect().catch(() => {
-      // Reported through 'error' / 'close'; ioredis keeps retrying.
-    })
+    this.#heartbeats.start()
+    this.#connection.start()
     this.#started = this.#waitForTrust(this.#startTimeoutMs)
     return this.#started
+  }
+
+  publish(message: BusMessage): Promise<boolean> {
+    return this.#publisher.publish(message)
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.#publisher.close()
+    this.#signals.reset('closed')
+    this.#heartbeats.close()
+    this.#waits.wakeAll()
+    this.#connection.close()
   }
 
   #waitForTrust(timeoutMs: number): Promise<void> {
@@ -290,7 +186,7 @@ export class RedisBus implements InvalidationBus {
       const done = () => {
         clearTimeout(timer)
         off()
-        this.#wakers.delete(done)
+        this.#waits.delete(done)
         resolve()
       }
       const timer = setTimeout(done, timeoutMs)
@@ -298,280 +194,29 @@ export class RedisBus implements InvalidationBus {
       off = this.#signals.onTrustChange((trusted) => {
         if (trusted) done()
       })
-      this.#wakers.add(done)
+      this.#waits.add(done)
     })
   }
 
-  #onReady(): void {
-    if (this.#closed) return
-    const epoch = ++this.#connectionEpoch
-    this.#subscriber.subscribe(this.channel).then(
-      () => {
-        if (this.#closed || epoch !== this.#connectionEpoch) return
-        this.#onSubscribed()
-      },
-      (error: unknown) => {
-        if (this.#closed || epoch !== this.#connectionEpoch) return
-        // The connection is up but the subscription was refused (e.g. an ACL): reconnect later.
-        this.#lose(`subscribe failed: ${errorText(error)}`)
-        this.#scheduleRestart(true)
-      },
-    )
-  }
-
   #onSubscribed(): void {
-    this.#subscribed = true
     this.#signals.stats.subscriptions++
-    // Whatever was published while we were not subscribed is gone: new baselines for everyone,
-    // and only heartbeats sent from now on can come back.
-    this.#sequences.clear()
-    this.#unanswered.clear()
-    this.#acceptedUnanswered = false
-    this.#proofBeat = this.#beat + 1
+    this.#receiver.subscriptionConfirmed()
+    this.#heartbeats.subscriptionConfirmed()
     this.#sendHeartbeat()
-  }
-
-  #onDown(reason: string): void {
-    if (this.#closed) return
-    this.#connectionEpoch++
-    this.#subscribed = false
-    this.#unanswered.clear()
-    this.#acceptedUnanswered = false
-    this.#lose(reason)
-  }
-
-  #onEnd(): void {
-    if (this.#closed) return
-    this.#onDown('subscriber connection ended')
-    // Not ours: ioredis gave up (it should not, with our retry strategy). Connect again.
-    this.#scheduleRestart(false)
-  }
-
-  /** Connects the subscriber again after a while; `bounce` first drops the live connection. */
-  #scheduleRestart(bounce: boolean): void {
-    if (this.#closed || this.#restartTimer !== undefined) return
-    this.#restartTimer = setTimeout(() => {
-      this.#restartTimer = undefined
-      if (this.#closed) return
-      const status = this.#subscriber.status
-      if (bounce && status === 'ready') this.#subscriber.disconnect(true)
-      else if (status === 'end') this.#subscriber.connect().catch(() => {})
-    }, this.#reconnectMaxDelayMs)
-    this.#restartTimer.unref()
   }
 
   #lose(reason: string): void {
     // Trust comes back only with a heartbeat sent after this point.
-    this.#proofBeat = this.#beat + 1
+    this.#heartbeats.requireNewProof()
     this.#signals.lose(reason)
   }
 
   #sendHeartbeat(): void {
     if (this.#closed) return
-    const beat = ++this.#beat
-    const sentAt = performance.now()
-    if (this.#subscribed && this.#unanswered.size < 1000) {
-      this.#unanswered.set(beat, sentAt)
-      this.#armWatchdog()
-    }
-    this.#signals.stats.heartbeatsSent++
-    const payload = encodeHeartbeat(this.instanceId, this.#seq, beat)
-    void this.#attempt(payload, this.heartbeatMs).then((ok) => {
-      if (ok && this.#unanswered.has(beat)) this.#acceptedUnanswered = true
+    const beat = this.#heartbeats.next()
+    void this.#publisher.publishHeartbeat(beat, this.heartbeatMs).then((ok) => {
+      if (ok) this.#heartbeats.accepted(beat)
     })
-    this.#sequences.prune(Date.now() - Math.max(300_000, 30 * this.heartbeatMs))
-  }
-
-  /** Arms the watchdog for the oldest unanswered heartbeat, unless it is armed already. */
-  #armWatchdog(): void {
-    if (this.#watchdogTimer !== undefined || this.#closed) return
-    const oldest = this.#unanswered.values().next()
-    if (oldest.done) return
-    const due = oldest.value + this.heartbeatTimeoutMs - performance.now()
-    this.#watchdogTimer = setTimeout(
-      () => {
-        // Let the I/O that arrived meanwhile be read first: after a long event-loop stall the
-        // heartbeat may be sitting in the socket, and timers run before I/O callbacks.
-        setImmediate(() => {
-          this.#watchdogTimer = undefined
-          this.#checkHeartbeats()
-        })
-      },
-      Math.max(0, due),
-    )
-    this.#watchdogTimer.unref()
-  }
-
-  #checkHeartbeats(): void {
-    if (this.#closed || !this.#subscribed) return
-    const oldest = this.#unanswered.entries().next()
-    if (oldest.done) return
-    const [beat, sentAt] = oldest.value
-    const age = performance.now() - sentAt
-    if (age < this.heartbeatTimeoutMs) {
-      this.#armWatchdog()
-      return
-    }
-    this.#signals.stats.heartbeatsMissed++
-    const subscriberAtFault = this.#acceptedUnanswered
-    this.#lose(
-      `heartbeat missing: heartbeat ${beat} not back after ${Math.round(age)} ms` +
-        (subscriberAtFault ? ', reconnecting the subscriber' : ' (publishing fails)'),
-    )
-    // Start the clock again from the next heartbeat: one verdict per timeout period.
-    this.#unanswered.clear()
-    this.#acceptedUnanswered = false
-    if (subscriberAtFault && this.#subscriber.status === 'ready') {
-      // Redis took our heartbeats but the subscriber does not hear them: its subscription is
-      // dead without its connection knowing. Only a new connection repairs that.
-      this.#subscribed = false
-      this.#connectionEpoch++
-      this.#subscriber.disconnect(true)
-    }
-  }
-
-  #onOwnHeartbeat(beat: number): void {
-    for (const n of this.#unanswered.keys()) {
-      if (n > beat) break
-      this.#unanswered.delete(n)
-    }
-    if (this.#unanswered.size === 0) this.#acceptedUnanswered = false
-    if (this.#subscribed && beat >= this.#proofBeat) {
-      this.#signals.gain('subscribed: own heartbeat made the round trip')
-    }
-  }
-
-  #onFrame(raw: string): void {
-    if (this.#closed) return
-    const frame = decodeFrame(raw)
-    const now = Date.now()
-    switch (frame.kind) {
-      case 'garbage':
-        this.#signals.stats.malformed++
-        return
-      case 'unreadable':
-        if (frame.origin === this.instanceId) return
-        this.#signals.stats.malformed++
-        this.#sequences.message(frame.origin, frame.seq, now)
-        this.#signals.blip(`unreadable message ${frame.seq} from ${frame.origin}: ${frame.reason}`)
-        return
-      case 'heartbeat':
-        if (frame.origin === this.instanceId) {
-          this.#onOwnHeartbeat(frame.beat)
-        } else if (this.#sequences.heartbeat(frame.origin, frame.seq, now) === 'gap') {
-          this.#signals.stats.sequenceGaps++
-          this.#signals.blip(
-            `sequence gap: ${frame.origin} has sent message ${frame.seq}, which never arrived`,
-          )
-        }
-        return
-      case 'message': {
-        if (frame.origin === this.instanceId) return
-        const order = this.#sequences.message(frame.origin, frame.seq, now)
-        if (order === 'gap') {
-          this.#signals.stats.sequenceGaps++
-          this.#signals.blip(
-            `sequence gap: message ${frame.seq} from ${frame.origin} came after a lost one`,
-          )
-        } else if (order === 'late') {
-          this.#signals.stats.outOfOrder++
-        }
-        this.#signals.deliver(frame.message, frame.origin)
-        return
-      }
-    }
-  }
-
-  publish(message: BusMessage): Promise<boolean> {
-    const checked = checkMessage(message)
-    if (
-      (checked.type === 'delete' && checked.keys.length === 0) ||
-      (checked.type === 'tags' && checked.tags.length === 0)
-    ) {
-      return Promise.resolve(true)
-    }
-    if (this.#closed) {
-      this.#signals.stats.publishFailures++
-      return Promise.resolve(false)
-    }
-    // Numbered now, whatever happens to it: if it never gets through, the others see the gap.
-    const payload = encodeMessage(this.instanceId, ++this.#seq, checked)
-    return this.#publishWithRetries(payload)
-  }
-
-  async #publishWithRetries(payload: string): Promise<boolean> {
-    const deadline = performance.now() + this.publishTimeoutMs
-    const perAttempt = Math.ceil(this.publishTimeoutMs / this.publishAttempts)
-    for (let attempt = 1; ; attempt++) {
-      const remaining = deadline - performance.now()
-      if (this.#closed || remaining <= 0) break
-      if (attempt > 1) this.#signals.stats.publishRetries++
-      if (await this.#attempt(payload, Math.min(perAttempt, remaining))) {
-        this.#signals.stats.published++
-        return true
-      }
-      if (attempt >= this.publishAttempts) break
-      // Backoff 50 ms, 150 ms, 450 ms... within what is left of the budget.
-      const pause = Math.min(50 * 3 ** (attempt - 1), deadline - performance.now())
-      if (pause > 0) await this.#sleep(pause)
-    }
-    this.#signals.stats.publishFailures++
-    return false
-  }
-
-  /** One PUBLISH, bounded by `timeoutMs`. Resolves whether Redis accepted it; never rejects. */
-  #attempt(payload: string, timeoutMs: number): Promise<boolean> {
-    return new Promise<boolean>((resolve) => {
-      let settled = false
-      const settle = (ok: boolean) => {
-        if (settled) return
-        settled = true
-        clearTimeout(timer)
-        this.#wakers.delete(fail)
-        resolve(ok)
-      }
-      const fail = () => settle(false)
-      const timer = setTimeout(fail, timeoutMs)
-      timer.unref()
-      this.#wakers.add(fail)
-      let sent: Promise<unknown>
-      try {
-        sent = this.#client.publish(this.channel, payload)
-      } catch {
-        fail()
-        return
-      }
-      sent.then(
-        () => settle(!this.#closed),
-        () => fail(),
-      )
-    })
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer)
-        this.#wakers.delete(done)
-        resolve()
-      }
-      const timer = setTimeout(done, ms)
-      timer.unref()
-      this.#wakers.add(done)
-    })
-  }
-
-  async close(): Promise<void> {
-    if (this.#closed) return
-    this.#closed = true
-    this.#subscribed = false
-    this.#signals.reset('closed')
-    clearInterval(this.#heartbeatTimer)
-    clearTimeout(this.#watchdogTimer)
-    clearTimeout(this.#restartTimer)
-    for (const wake of [...this.#wakers]) wake()
-    // Nothing to flush on a subscriber: drop it (the socket is destroyed if the FIN goes
-    // unanswered, after `disconnectTimeout`), and stop reconnecting.
-    this.#subscriber.disconnect()
+    this.#receiver.forgetSilentOrigins()
   }
 }

@@ -1,27 +1,11 @@
 import { invalid } from '../errors.js'
 import type { BreakerState } from './circuit-breaker.js'
-import {
-  CATCH_UP,
-  CallTracker,
-  DRIVER_VALUE,
-  FAILED,
-  INVALID,
-  INVALIDATE,
-  MANY,
-  PROBE,
-  READ,
-  REPLAY,
-  WRITE,
-} from './l2-calls.js'
-import type { FillStart, L2Driver, L2WriteItem } from './l2-driver.js'
+import { CallTracker, DRIVER_VALUE, FAILED, INVALID, MANY, PROBE, READ, WRITE } from './l2-calls.js'
+import type { L2Driver, L2WriteItem } from './l2-driver.js'
 import { L2Health } from './l2-health.js'
-import {
-  applyInvalidation,
-  CLEAR,
-  INVALIDATION_OP,
-  type Invalidation,
-  PendingInvalidations,
-} from './pending-invalidations.js'
+import { CLEAR, PendingInvalidations } from './pending-invalidations.js'
+import { type ResilientCoordination, resilientCoordination } from './resilient-coordination.js'
+import { InvalidationSender } from './resilient-l2-invalidations.js'
 import {
   type ResilientL2Counters,
   type ResilientL2Hooks,
@@ -29,7 +13,7 @@ import {
   resolveResilientOptions,
 } from './resilient-l2-options.js'
 
-export type { ResilientL2Counters, ResilientL2Hooks, ResilientL2Options }
+export type { ResilientCoordination, ResilientL2Counters, ResilientL2Hooks, ResilientL2Options }
 
 const RESOLVED_UNDEFINED: Promise<undefined> = Promise.resolve(undefined)
 const RESOLVED_FALSE: Promise<boolean> = Promise.resolve(false)
@@ -51,7 +35,9 @@ const RESOLVED_ZERO: Promise<number> = Promise.resolve(0)
  *   have left L2 out of date, a failed write or invalidation opens the circuit at once, without
  *   waiting for the threshold. Once the probe's ping is answered, invalidations (and writes, as
  *   deletes of their keys) are sent at once instead of queued, while the backlog is replayed: the
- *   queue then only shrinks, so the replay ends however busy the application is.
+ *   queue then only shrinks, so the replay ends however busy the application is
+ *   ({@link InvalidationSender}).
+ * - The driver's `coordination` is wrapped the same way ({@link resilientCoordination}).
  *
  * @example
  * ```ts
@@ -62,32 +48,6 @@ const RESOLVED_ZERO: Promise<number> = Promise.resolve(0)
  * const bytes = await l2.get('user:1') // undefined on a miss *or* when Redis is down
  * ```
  */
-/**
- * {@link L2Coordination} behind the same timeouts and breaker: every method resolves, with
- * `undefined` when L2 could not answer (the caller then works alone, as without Redis).
- */
-export interface ResilientCoordination {
-  beginFill(
-    key: string,
-    tags: readonly string[],
-    leaseMs: number,
-    token: string,
-    wantLease: boolean,
-  ): Promise<FillStart | undefined>
-  /** `true` stored, `false` fenced (an invalidation came first), `undefined` L2 failed. */
-  storeFill(
-    key: string,
-    value: Buffer,
-    ttlMs: number,
-    tags: readonly string[],
-    versions: readonly string[],
-    token: string,
-  ): Promise<boolean | undefined>
-  releaseLease(key: string, token: string): Promise<void>
-  /** The entry's write stamp; `undefined` when there is no entry or L2 failed. */
-  getStamp(key: string): Promise<string | undefined>
-}
-
 export class ResilientL2 {
   readonly driver: L2Driver
   readonly commandTimeoutMs: number
@@ -100,9 +60,14 @@ export class ResilientL2 {
     replayed: 0,
     collapsed: 0,
   }
+  /**
+   * Cross-instance fencing, leases and stamps, bounded and never rejecting like every other call;
+   * `undefined` when the driver offers none (then each instance fences only itself).
+   */
+  readonly coordination: ResilientCoordination | undefined
   readonly #health: L2Health
   readonly #calls: CallTracker
-  readonly #pending: PendingInvalidations
+  readonly #invalidations: InvalidationSender
   #closed = false
 
   constructor(driver: L2Driver, options: ResilientL2Options = {}, hooks: ResilientL2Hooks = {}) {
@@ -114,71 +79,29 @@ export class ResilientL2 {
     this.commandTimeoutMs = resolved.commandTimeoutMs
     this.scanTimeoutMs = resolved.scanTimeoutMs
     this.maxPendingInvalidations = resolved.maxPendingInvalidations
-    const pending = new PendingInvalidations(this.maxPendingInvalidations, this.counters)
-    this.#pending = pending
     const { counters } = this
-    const health = new L2Health(
-      resolved.breaker,
-      hooks,
-      counters,
-      pending,
-      this.#ping,
-      this.#replay,
+    const pending = new PendingInvalidations(this.maxPendingInvalidations, counters)
+    // The probe replays through the sender, which needs the call tracker, which needs the breaker.
+    const health = new L2Health(resolved.breaker, hooks, counters, pending, this.#ping, () =>
+      this.#invalidations.replay(),
     )
     this.#health = health
     this.#calls = new CallTracker(this.commandTimeoutMs, health.breaker, health.failed)
-    this.coordination = driver.coordination === undefined ? undefined : this.#coordination()
-  }
-
-  #coordination(): ResilientCoordination {
-    const c = this.driver.coordination!
-    const track = <T>(
-      op: string,
-      kind: number,
-      fallback: unknown,
-      payload: unknown,
-      call: () => Promise<T>,
-    ) => {
-      if (!this.#health.accepting) return this.#skip(Promise.resolve(fallback as T))
-      let p: Promise<T>
-      try {
-        p = call()
-      } catch (error) {
-        return this.#calls.thrown(op, kind, fallback, payload, error) as Promise<T>
-      }
-      return this.#calls.track(p, op, kind, DRIVER_VALUE, fallback, payload) as Promise<T>
-    }
-    return {
-      beginFill: (key, tags, leaseMs, token, wantLease) =>
-        track('beginFill', READ, undefined, undefined, () =>
-          c.beginFill(key, tags, leaseMs, token, wantLease),
-        ),
-      // A store that fails may or may not have landed: remembered as a delete of the key.
-      storeFill: (key, value, ttlMs, tags, versions, token) =>
-        track('storeFill', WRITE, undefined, key, () =>
-          c.storeFill(key, value, ttlMs, tags, versions, token),
-        ),
-      // Sent even while the breaker is open, and not counted: a lease left behind by a request
-      // that timed out (but ran) would block other instances' fills for a whole lease. On the
-      // same connection it runs after that request. Failures are harmless: the lease expires.
-      releaseLease: async (key, token) => {
-        try {
-          await c.releaseLease(key, token)
-        } catch {
-          // expires by itself
-        }
-      },
-      getStamp: (key) => track('getStamp', READ, undefined, undefined, () => c.getStamp(key)),
-    }
+    this.#invalidations = new InvalidationSender(
+      driver,
+      pending,
+      health,
+      this.#calls,
+      counters,
+      this.scanTimeoutMs,
+    )
+    this.coordination =
+      driver.coordination === undefined
+        ? undefined
+        : resilientCoordination(driver.coordination, health, this.#calls, counters)
   }
 
   /** `true` while L2 is in use; `false` while degraded (circuit open or replaying) or closed. */
-  /**
-   * Cross-instance fencing, leases and stamps, bounded and never rejecting like every other call;
-   * `undefined` when the driver offers none (then each instance fences only itself).
-   */
-  readonly coordination: ResilientCoordination | undefined
-
   get available(): boolean {
     return this.#health.accepting
   }
@@ -190,7 +113,7 @@ export class ResilientL2 {
 
   /** Invalidations waiting for L2 to come back (keys + tags + patterns, +1 for a pending clear). */
   get pendingInvalidations(): number {
-    return this.#pending.size
+    return this.#invalidations.size
   }
 
   // ---------------------------------------------------------------------------------- reads
@@ -272,11 +195,12 @@ export class ResilientL2 {
 
   /**
    * `true` when stored. `false` when not: then a delete of `key` is queued (L2 may still hold an
-   * older value) and the circuit opens until it is replayed (or sent at once, see `#invalidate`).
+   * older value) and the circuit opens until it is replayed (or sent at once, see
+   * {@link InvalidationSender}).
    */
   set(key: string, value: Buffer, ttlMs: number, tags: readonly string[]): Promise<boolean> {
     if (!this.#health.accepting) {
-      return this.#invalidate({ kind: 'keys', keys: [key] }, false, false, RESOLVED_FALSE)
+      return this.#invalidations.send({ kind: 'keys', keys: [key] }, false, false, RESOLVED_FALSE)
     }
     let p: Promise<void>
     try {
@@ -292,7 +216,7 @@ export class ResilientL2 {
     if (items.length === 0) return Promise.resolve(true)
     if (!this.#health.accepting) {
       const keys = items.map((item) => item.key)
-      return this.#invalidate({ kind: 'keys', keys }, false, false, RESOLVED_FALSE)
+      return this.#invalidations.send({ kind: 'keys', keys }, false, false, RESOLVED_FALSE)
     }
     let p: Promise<void>
     try {
@@ -308,13 +232,13 @@ export class ResilientL2 {
   /** Keys removed from L2; 0 when not applied now (then queued and replayed on recovery). */
   delete(keys: readonly string[]): Promise<number> {
     if (keys.length === 0) return RESOLVED_ZERO
-    return this.#invalidate({ kind: 'keys', keys }, DRIVER_VALUE, 0, RESOLVED_ZERO)
+    return this.#invalidations.send({ kind: 'keys', keys }, DRIVER_VALUE, 0, RESOLVED_ZERO)
   }
 
   /** Entries removed from L2; 0 when not applied now (then queued and replayed on recovery). */
   deleteByTags(tags: readonly string[]): Promise<number> {
     if (tags.length === 0) return RESOLVED_ZERO
-    return this.#invalidate({ kind: 'tags', tags }, DRIVER_VALUE, 0, RESOLVED_ZERO)
+    return this.#invalidations.send({ kind: 'tags', tags }, DRIVER_VALUE, 0, RESOLVED_ZERO)
   }
 
   /**
@@ -322,7 +246,7 @@ export class ResilientL2 {
    * Bounded by `scanTimeoutMs`, not `commandTimeoutMs`: it SCANs the whole keyspace.
    */
   deleteByPattern(pattern: string | RegExp): Promise<number> {
-    return this.#invalidate({ kind: 'pattern', pattern }, DRIVER_VALUE, 0, RESOLVED_ZERO)
+    return this.#invalidations.send({ kind: 'pattern', pattern }, DRIVER_VALUE, 0, RESOLVED_ZERO)
   }
 
   /**
@@ -330,7 +254,7 @@ export class ResilientL2 {
    * `scanTimeoutMs`.
    */
   clear(): Promise<boolean> {
-    return this.#invalidate(CLEAR, true, false, RESOLVED_FALSE)
+    return this.#invalidations.send(CLEAR, true, false, RESOLVED_FALSE)
   }
 
   /**
@@ -341,7 +265,7 @@ export class ResilientL2 {
     if (this.#closed) return
     this.#closed = true
     this.#health.close()
-    this.#pending.close()
+    this.#invalidations.close()
     let p: Promise<void>
     try {
       p = this.driver.close()
@@ -359,50 +283,9 @@ export class ResilientL2 {
     return result
   }
 
-  /**
-   * Sends an invalidation: resolves to `success` (or the driver's value), `fallback` on failure.
-   * While L2 is not in use, queues it for replay instead and returns `skipped`, unless the replay
-   * is under way: then it is sent at once (see {@link L2Health.catchingUp}).
-   */
-  #invalidate<T>(
-    inv: Invalidation,
-    success: unknown,
-    fallback: unknown,
-    skipped: Promise<T>,
-  ): Promise<T> {
-    let kind = INVALIDATE
-    if (!this.#health.accepting) {
-      if (!this.#health.catchingUp) {
-        this.#pending.add(inv)
-        return this.#skip(skipped)
-      }
-      kind = CATCH_UP
-    }
-    const op = INVALIDATION_OP[inv.kind]
-    let p: Promise<unknown>
-    try {
-      p = applyInvalidation(this.driver, inv)
-    } catch (error) {
-      return this.#calls.thrown(op, kind, fallback, inv, error)
-    }
-    const timeoutMs =
-      inv.kind === 'pattern' || inv.kind === 'clear' ? this.scanTimeoutMs : undefined
-    return this.#calls.track(p, op, kind, success, fallback, inv, timeoutMs)
-  }
-
   /** The probe's ping (see {@link L2Health}). */
   readonly #ping = async (): Promise<boolean> => {
     const pong = await this.#calls.internal('ping', PROBE, () => this.driver.ping())
     return pong !== FAILED && pong !== INVALID
   }
-
-  /** The probe's replay of every pending invalidation. */
-  readonly #replay = (): Promise<boolean> =>
-    this.#pending.replay(this.driver, this.#replayCall, this.scanTimeoutMs)
-
-  readonly #replayCall = async (
-    op: string,
-    start: () => Promise<unknown>,
-    timeoutMs?: number,
-  ): Promise<boolean> => (await this.#calls.internal(op, REPLAY, start, timeoutMs)) !== FAILED
 }

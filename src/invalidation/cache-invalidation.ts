@@ -1,11 +1,14 @@
 import { EventEmitter } from 'node:events'
 import type { CacheManager } from '../cache/cache-manager.js'
 import type { Duration } from '../cache/duration.js'
-import { assertKey, normalizeTags } from '../cache/validate.js'
-import { ErrorCodes, invalid, StrataCacheError } from '../errors.js'
+import { normalizeTags } from '../cache/validate.js'
+import { ErrorCodes, StrataCacheError } from '../errors.js'
 import { DependencyGraph } from './dependency-graph.js'
+import { dependencyKeys, runRule } from './dependency-invalidation.js'
 import {
   assertConstructorArgs,
+  assertDependencyKeys,
+  dependencyEdgeArgs,
   includeParentOption,
   keyList,
   warmEntryArgs,
@@ -30,9 +33,6 @@ export type {
   InvalidationErrorEvent,
   WarmEntryOptions,
 } from './invalidation-types.js'
-
-// Type, emptiness and the reserved prefix are checked here; length by the cache when it deletes.
-const ANY_LENGTH = Number.MAX_SAFE_INTEGER
 
 /**
  * Invalidation and warming on top of a {@link CacheManager} (seed 000): tags and patterns,
@@ -83,7 +83,8 @@ export class CacheInvalidation extends EventEmitter<CacheInvalidationEvents> {
     this.#graph = new DependencyGraph(options.maxDependencies)
     this.#rules = new RuleSet(
       events,
-      (rule, event) => this.#runRule(rule, event),
+      (rule, event) =>
+        runRule(cache, this.#graph, rule, event, (payload) => this.emit('invalidated', payload)),
       (error, rule, event) => this.#report({ error, operation: 'rule', ruleId: rule.id, event }),
     )
     this.#watch = new WriteWatch(cache)
@@ -125,14 +126,7 @@ export class CacheInvalidation extends EventEmitter<CacheInvalidationEvents> {
    */
   registerDependency(parent: string, dependent: string | readonly string[]): void {
     this.#assertOpen()
-    assertKey(parent, ANY_LENGTH, 'parent')
-    const list = keyList(dependent, 'dependent')
-    const self = list.indexOf(parent)
-    if (self !== -1) {
-      const field = typeof dependent === 'string' ? 'dependent' : `dependent[${self}]`
-      throw invalid(field, `"${parent}" cannot depend on itself`)
-    }
-    this.#graph.addAll(parent, list)
+    this.#graph.addAll(parent, dependencyEdgeArgs(parent, dependent))
   }
 
   /**
@@ -141,8 +135,7 @@ export class CacheInvalidation extends EventEmitter<CacheInvalidationEvents> {
    * @example `invalidation.unregisterDependency('product:123', 'cart:user-456:items') // 1`
    */
   unregisterDependency(parent: string, dependent?: string): number {
-    assertKey(parent, ANY_LENGTH, 'parent')
-    if (dependent !== undefined) assertKey(dependent, ANY_LENGTH, 'dependent')
+    assertDependencyKeys(parent, dependent)
     return this.#graph.remove(parent, dependent)
   }
 
@@ -169,9 +162,7 @@ export class CacheInvalidation extends EventEmitter<CacheInvalidationEvents> {
   ): Promise<string[]> {
     this.#assertOpen()
     const roots = keyList(parent, 'parent')
-    const includeParent = includeParentOption(options)
-    let keys = this.#graph.closure(roots)
-    if (!includeParent) keys = keys.slice(new Set(roots).size)
+    const keys = dependencyKeys(this.#graph, roots, includeParentOption(options))
     if (keys.length > 0) await this.#cache.delete(keys)
     this.emit('invalidated', { source: 'dependency', keys: [...keys] })
     return keys
@@ -333,22 +324,6 @@ export class CacheInvalidation extends EventEmitter<CacheInvalidationEvents> {
     this.#warmer.stop()
     this.#watch.close()
     await this.#rules.close()
-  }
-
-  async #runRule(rule: Readonly<InvalidationRule>, event: string): Promise<void> {
-    const keys = rule.dependencies?.length ? this.#graph.closure(rule.dependencies) : []
-    const [removed] = await Promise.all([
-      this.#cache.invalidateByPattern(rule.pattern),
-      keys.length > 0 ? this.#cache.delete(keys) : undefined,
-    ])
-    this.emit('invalidated', {
-      source: 'rule',
-      ruleId: rule.id,
-      event,
-      pattern: rule.pattern,
-      removed,
-      keys,
-    })
   }
 
   #report(payload: InvalidationErrorEvent): void {

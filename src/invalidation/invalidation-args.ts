@@ -61,6 +61,27 @@ export function keyList(value: unknown, field: string): string[] {
   return [...(value as string[])]
 }
 
+/** `registerDependency`'s arguments: the dependents as a list, none of them the parent itself. */
+export function dependencyEdgeArgs(
+  parent: string,
+  dependent: string | readonly string[],
+): string[] {
+  assertKey(parent, ANY_LENGTH, 'parent')
+  const list = keyList(dependent, 'dependent')
+  const self = list.indexOf(parent)
+  if (self !== -1) {
+    const field = typeof dependent === 'string' ? 'dependent' : `dependent[${self}]`
+    throw invalid(field, `"${parent}" cannot depend on itself`)
+  }
+  return list
+}
+
+/** `unregisterDependency`'s arguments: a parent key, and a dependent key unless omitted. */
+export function assertDependencyKeys(parent: string, dependent: string | undefined): void {
+  assertKey(parent, ANY_LENGTH, 'parent')
+  if (dependent !== undefined) assertKey(dependent, ANY_LENGTH, 'dependent')
+}
+
 /** The `includeParent` option of `invalidateByDependency`, default `true`. */
 export function includeParentOption(options: DependencyInvalidationOptions): boolean {
   if (typeof options !== 'object' || options === null) throw invalid('options', 'must be an object')

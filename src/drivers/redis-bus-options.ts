@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto'
+import type { Cluster, Redis } from 'ioredis'
+import { invalid } from '../errors.js'
+
+/** Options of a {@link RedisBus}. */
+export interface RedisBusOptions {
+  /**
+   * The client that publishes (an ioredis `Redis` or `Cluster`; may be the L2 driver's own). The
+   * bus never closes it. Its `duplicate()` becomes the subscriber, which the bus owns.
+   */
+  client: Redis | Cluster
+  /** The pub/sub channel, e.g. `${prefix}__sc:bus`. Every instance of an app uses the same one. */
+  channel: string
+  /** Interval between heartbeats. Default 1000 ms. At least 10. */
+  heartbeatMs?: number
+  /**
+   * How long one of its own heartbeats may stay unanswered before the bus declares itself
+   * untrusted ("heartbeat missing"). Default 2 × `heartbeatMs`: a dead subscription is noticed
+   * 2 to 3 heartbeat intervals after it died.
+   */
+  heartbeatTimeoutMs?: number
+  /** Total time a `publish()` may take, retries included. Default 1000 ms. */
+  publishTimeoutMs?: number
+  /** Attempts per `publish()` within `publishTimeoutMs`. Default 3. */
+  publishAttempts?: number
+  /** How long `start()` waits for trust before resolving anyway. Default 2000 ms. */
+  startTimeoutMs?: number
+  /** Cap of the subscriber's reconnection backoff (exponential from 50 ms, jittered). Default 1000 ms. */
+  reconnectMaxDelayMs?: number
+  /** This bus's id on the wire. Default: 16 random hex characters. */
+  instanceId?: string
+}
+
+/** {@link RedisBusOptions} validated, with defaults applied. */
+export type ResolvedRedisBusOptions = Required<RedisBusOptions>
+
+function positiveInteger(value: unknown, field: string, fallback: number, min = 1): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw invalid(field, `must be an integer >= ${min}, got ${String(value)}`)
+  }
+  return value
+}
+
+function isClient(value: unknown): value is Redis | Cluster {
+  const c = value as { publish?: unknown; duplicate?: unknown } | null
+  return (
+    typeof c === 'object' &&
+    c !== null &&
+    typeof c.publish === 'function' &&
+    typeof c.duplicate === 'function'
+  )
+}
+
+/** Validates and applies defaults. Throws a `ValidationError` naming the first bad field. */
+export function resolveRedisBusOptions(options: RedisBusOptions): ResolvedRedisBusOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw invalid('options', 'must be an object with client and channel')
+  }
+  if (!isClient(options.client)) {
+    throw invalid('client', 'must be an ioredis Redis or Cluster instance')
+  }
+  if (typeof options.channel !== 'string' || options.channel.length === 0) {
+    throw invalid('channel', 'must be a non-empty string')
+  }
+  const heartbeatMs = positiveInteger(options.heartbeatMs, 'heartbeatMs', 1000, 10)
+  const heartbeatTimeoutMs = positiveInteger(
+    options.heartbeatTimeoutMs,
+    'heartbeatTimeoutMs',
+    2 * heartbeatMs,
+    10,
+  )
+  const publishTimeoutMs = positiveInteger(options.publishTimeoutMs, 'publishTimeoutMs', 1000)
+  const publishAttempts = positiveInteger(options.publishAttempts, 'publishAttempts', 3)
+  const startTimeoutMs = positiveInteger(options.startTimeoutMs, 'startTimeoutMs', 2000)
+  const reconnectMaxDelayMs = positiveInteger(
+    options.reconnectMaxDelayMs,
+    'reconnectMaxDelayMs',
+    1000,
+    10,
+  )
+  if (options.instanceId !== undefined) {
+    if (
+      typeof options.instanceId !== 'string' ||
+      !/^[\x21-\x7e]{1,200}$/.test(options.instanceId)
+    ) {
+      throw invalid('instanceId', 'must be 1-200 printable ASCII characters without spaces')
+    }
+  }
+  return {
+    client: options.client,
+    channel: options.channel,
+    heartbeatMs,
+    heartbeatTimeoutMs,
+    publishTimeoutMs,
+    publishAttempts,
+    startTimeoutMs,
+    reconnectMaxDelayMs,
+    instanceId: options.instanceId ?? randomBytes(8).toString('hex'),
+  }
+}

@@ -1,0 +1,120 @@
+import { performance } from 'node:perf_hooks'
+import type { Cluster, Redis } from 'ioredis'
+import type { BusMessage, BusStats } from './bus.js'
+import { checkMessage, encodeHeartbeat, encodeMessage } from './bus-codec.js'
+import type { PendingWaits } from './redis-bus-waits.js'
+
+/** What the publisher needs from its bus. */
+export interface PublisherSettings {
+  /** The client that publishes; never closed here. */
+  client: Redis | Cluster
+  channel: string
+  instanceId: string
+  /** Total time a `publish()` may take, retries included. */
+  publishTimeoutMs: number
+  /** Attempts per `publish()` within `publishTimeoutMs`. */
+  publishAttempts: number
+}
+
+/**
+ * The sending side of a `RedisBus`: numbers messages, PUBLISHes them with bounded retries, and
+ * sends heartbeats (once each: the next heartbeat is their retry). Every send is bounded in time
+ * and never rejects; `close()` (with the bus's {@link PendingWaits}) makes pending ones give up.
+ */
+export class BusPublisher {
+  readonly #settings: PublisherSettings
+  readonly #stats: BusStats
+  readonly #waits: PendingWaits
+  /** Last message sequence number used (messages are numbered from 1). */
+  #seq = 0
+  #closed = false
+
+  constructor(settings: PublisherSettings, stats: BusStats, waits: PendingWaits) {
+    this.#settings = settings
+    this.#stats = stats
+    this.#waits = waits
+  }
+
+  /** See `InvalidationBus.publish`: throws synchronously on a malformed message, never rejects. */
+  publish(message: BusMessage): Promise<boolean> {
+    const checked = checkMessage(message)
+    if (
+      (checked.type === 'delete' && checked.keys.length === 0) ||
+      (checked.type === 'tags' && checked.tags.length === 0)
+    ) {
+      return Promise.resolve(true)
+    }
+    if (this.#closed) {
+      this.#stats.publishFailures++
+      return Promise.resolve(false)
+    }
+    // Numbered now, whatever happens to it: if it never gets through, the others see the gap.
+    const payload = encodeMessage(this.#settings.instanceId, ++this.#seq, checked)
+    return this.#publishWithRetries(payload)
+  }
+
+  /**
+   * Sends heartbeat number `beat`, carrying the last message sequence number used (so the others
+   * notice a message of ours that never reached them). Resolves whether Redis accepted it.
+   */
+  publishHeartbeat(beat: number, timeoutMs: number): Promise<boolean> {
+    this.#stats.heartbeatsSent++
+    const payload = encodeHeartbeat(this.#settings.instanceId, this.#seq, beat)
+    return this.#attempt(payload, timeoutMs)
+  }
+
+  /** Pending and later sends resolve `false` (their waits are woken by the bus). */
+  close(): void {
+    this.#closed = true
+  }
+
+  async #publishWithRetries(payload: string): Promise<boolean> {
+    const { publishTimeoutMs, publishAttempts } = this.#settings
+    const deadline = performance.now() + publishTimeoutMs
+    const perAttempt = Math.ceil(publishTimeoutMs / publishAttempts)
+    for (let attempt = 1; ; attempt++) {
+      const remaining = deadline - performance.now()
+      if (this.#closed || remaining <= 0) break
+      if (attempt > 1) this.#stats.publishRetries++
+      if (await this.#attempt(payload, Math.min(perAttempt, remaining))) {
+        this.#stats.published++
+        return true
+      }
+      if (attempt >= publishAttempts) break
+      // Backoff 50 ms, 150 ms, 450 ms... within what is left of the budget.
+      const pause = Math.min(50 * 3 ** (attempt - 1), deadline - performance.now())
+      if (pause > 0) await this.#waits.sleep(pause)
+    }
+    this.#stats.publishFailures++
+    return false
+  }
+
+  /** One PUBLISH, bounded by `timeoutMs`. Resolves whether Redis accepted it; never rejects. */
+  #attempt(payload: string, timeoutMs: number): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      let settled = false
+      const settle = (ok: boolean) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        this.#waits.delete(fail)
+        resolve(ok)
+      }
+      const fail = () => settle(false)
+      const timer = setTimeout(fail, timeoutMs)
+      timer.unref()
+      this.#waits.add(fail)
+      let sent: Promise<unknown>
+      try {
+        sent = this.#settings.client.publish(this.#settings.channel, payload)
+      } catch {
+        fail()
+        return
+      }
+      sent.then(
+        () => settle(!this.#closed),
+        () => fail(),
+      )
+    })
+  }
+}
