@@ -138,6 +138,9 @@ describe.sequential(`${PROCESSES} processes on one Redis, records in PostgreSQL`
   it('control, bus: false: the checker does find stale reads', async () => {
     const report = await run('no-bus')
     expect(report.staleReads, describeReport(report)).toBeGreaterThan(0)
-    expect(report.lateness.max).toBeGreaterThan(TEST_BOUND_MS)
+    // ...and what it finds would fail the eventual-mode assertions above: lateness past the bound,
+    // or entries still stale once the system is quiet.
+    const failsEventual = report.lateness.max > TEST_BOUND_MS || report.quiet.staleEntries > 0
+    expect(failsEventual, describeReport(report)).toBe(true)
   }, 60_000)
 })
