@@ -125,13 +125,7 @@ export class RedisFence {
     token: string,
     wantLease: boolean,
   ): Promise<FillStart> {
-    const keys = [
-      this.#prefix + key,
-      this.#lease(key),
-      this.#all,
-      this.#keyVersion(key),
-      ...tags.map((tag) => this.#tagVersion(tag)),
-    ]
+    const keys = this.#fenceKeys(key, tags)
     const reply = (await runScript(
       this.#client,
       BEGIN_FILL,
@@ -152,14 +146,7 @@ export class RedisFence {
     versions: readonly string[],
     token: string,
   ): Promise<boolean> {
-    const keys = [
-      this.#prefix + key,
-      this.#lease(key),
-      this.#all,
-      this.#keyVersion(key),
-      ...tags.map((tag) => this.#tagVersion(tag)),
-      ...tagSetKeys,
-    ]
+    const keys = [...this.#fenceKeys(key, tags), ...tagSetKeys]
     const args = [value, Math.ceil(ttlMs), token, tags.length, ...versions]
     return (await runScript(this.#client, STORE_FILL, keys, args)) === 1
   }
@@ -176,6 +163,17 @@ export class RedisFence {
       [this.#seq, ...versionKeys],
       [this.#versionTtlMs],
     )
+  }
+
+  /** The KEYS both fill scripts start with: entry, lease, v:all, v:k:key, v:t:tag... */
+  #fenceKeys(key: string, tags: readonly string[]): string[] {
+    return [
+      this.#prefix + key,
+      this.#lease(key),
+      this.#all,
+      this.#keyVersion(key),
+      ...tags.map((tag) => this.#tagVersion(tag)),
+    ]
   }
 
   #keyVersion(key: string): string {
