@@ -4,6 +4,7 @@ import type { BusMessage } from '../drivers/bus.js'
 import { invalid, StrataCacheError } from '../errors.js'
 import { type BusLink, patternMessage } from './bus-link.js'
 import type { BatchItem, GetOrComputeOptions, SetOptions } from './call-options.js'
+import { coarseNow } from './clock.js'
 import type { CacheEvents } from './events.js'
 import type { GetOrCompute, GetOrComputeSettings } from './get-or-compute.js'
 import { type L1Stats, localCacheStats } from './l1-store.js'
@@ -130,7 +131,7 @@ export class CacheManager extends EventEmitter<CacheEvents> {
       const entry = l1.get(key)
       if (
         entry !== undefined &&
-        entry.freshUntil > Date.now() &&
+        entry.freshUntil > coarseNow() &&
         !isHiddenNative(entry) &&
         (!this.#options.strict || (await store.stillCurrent(key, entry)))
       ) {
@@ -165,7 +166,7 @@ export class CacheManager extends EventEmitter<CacheEvents> {
     const local = this.#store.peekL1(key)
     if (
       local !== undefined &&
-      local.freshUntil > Date.now() &&
+      local.freshUntil > coarseNow() &&
       (!this.#options.strict || (await this.#store.stillCurrent(key, local)))
     ) {
       return true

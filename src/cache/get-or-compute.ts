@@ -1,4 +1,5 @@
 import { LoaderTimeoutError } from '../errors.js'
+import { coarseNow } from './clock.js'
 import type { Tier } from './events.js'
 import { type FillResult, type FillSettings, fill } from './fill.js'
 import type { CacheMetrics } from './metrics.js'
@@ -73,7 +74,7 @@ export class GetOrCompute {
     }
     let stale: Stale | undefined
     if (local !== undefined && !isHiddenNative(local)) {
-      if (local.freshUntil > Date.now()) {
+      if (local.freshUntil > coarseNow()) {
         this.#maybeRefreshEarly(key, compute, plan, local.freshUntil, local.loadMs)
         return this.#hit(key, local.value, 'l1', false, true) as T
       }
@@ -195,7 +196,7 @@ export class GetOrCompute {
   ): void {
     const beta = this.#settings.earlyRefreshBeta
     if (beta <= 0 || loadMs <= 0) return
-    if (Date.now() - loadMs * beta * Math.log(Math.random()) < freshUntil) return
+    if (coarseNow() - loadMs * beta * Math.log(Math.random()) < freshUntil) return
     this.#metrics.earlyRefreshes++
     this.#refreshInBackground(key, compute, plan)
   }

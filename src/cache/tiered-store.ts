@@ -1,4 +1,5 @@
 import { CorruptedValueError } from '../errors.js'
+import { coarseNow } from './clock.js'
 import {
   cloneValue,
   copyValue,
@@ -102,7 +103,7 @@ export class TieredStore {
    * one L2 round trip for the rest.
    */
   async readManyFresh(keys: readonly string[]): Promise<unknown[]> {
-    const now = Date.now()
+    const now = coarseNow()
     const results: unknown[] = new Array(keys.length)
     const missing: number[] = []
     // Strict mode checks L1 against Redis: for a batch, reading all of it in one MGET is cheaper
