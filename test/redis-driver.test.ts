@@ -133,6 +133,36 @@ describe('RedisDriver: entries and tags', () => {
     expect(await raw.pttl(tagKey('products'))).toBeGreaterThan(15_000)
   })
 
+  it('a rewrite with other tags (or none) leaves the tags the entry no longer carries', async () => {
+    await driver.set('re', buf('v1'), 20_000, ['old', 'kept'])
+    await driver.set('re', buf('v2'), 20_000, ['kept', 'new'])
+    expect(await raw.smembers(tagKey('old'))).toEqual([])
+    expect(await raw.smembers(tagKey('kept'))).toEqual([`${p}re`])
+    expect(await raw.smembers(tagKey('new'))).toEqual([`${p}re`])
+    // Invalidating the tag the entry left does not touch its new value.
+    await driver.deleteByTags(['old'])
+    expect(await driver.get('re')).toEqual(buf('v2'))
+    await driver.set('re', buf('v3'), 20_000, [])
+    expect(await raw.smembers(tagKey('kept'))).toEqual([])
+    await driver.deleteByTags(['kept', 'new'])
+    expect(await driver.get('re')).toEqual(buf('v3'))
+    // setMany and a fenced fill store keep the index exact the same way.
+    await driver.setMany([{ key: 're', value: buf('v4'), ttlMs: 20_000, tags: ['batch-a'] }])
+    await driver.setMany([{ key: 're', value: buf('v5'), ttlMs: 20_000, tags: ['batch-b'] }])
+    expect(await raw.smembers(tagKey('batch-a'))).toEqual([])
+    const fill = driver.coordination!
+    const start = await fill.beginFill('re', ['fill-tag'], 1_000, 'token', true)
+    expect(
+      await fill.storeFill('re', buf('v6'), 20_000, ['fill-tag'], start.versions, 'token'),
+    ).toBe(true)
+    expect(await raw.smembers(tagKey('batch-b'))).toEqual([])
+    expect(await raw.smembers(tagKey('fill-tag'))).toEqual([`${p}re`])
+    // Every bookkeeping key has a TTL too.
+    for (const key of await keysUnder(raw, escapeGlob(p), true)) {
+      expect(await raw.pttl(key), key).toBeGreaterThan(0)
+    }
+  })
+
   it('extends a tag set TTL to its longest-lived member and never shortens it', async () => {
     await driver.set('short', buf('s'), 5_000, ['ttl-tag'])
     expect(await raw.pttl(tagKey('ttl-tag'))).toBeLessThanOrEqual(5_000)

@@ -149,9 +149,18 @@ export class RedisDriver implements L2Driver {
       },
       storeFill: (key, value, ttlMs, tags, versions, token) => {
         this.#open()
-        const tagKeys = tags.map((tag) => this.#tagPrefix + tag)
         this.#key(key)
-        return fence.store(key, value, ttlArg(ttlMs), tags, tagKeys, versions, token)
+        const record = this.#tagRecord(key)
+        return fence.store(
+          key,
+          value,
+          ttlArg(ttlMs),
+          tags,
+          this.#tagPrefix,
+          record,
+          versions,
+          token,
+        )
       },
       releaseLease: (key, token) => {
         this.#open()
@@ -211,17 +220,16 @@ export class RedisDriver implements L2Driver {
     // The bump goes out first on the same connection: a fill that read the old version and
     // stores after this write is refused.
     const bump = this.#fence?.bumpKeys([key])
-    const write =
-      tags.length === 0
-        ? this.client.set(name, value, 'PX', ttl)
-        : writeTagged(
-            this.client,
-            this.#cluster,
-            name,
-            value,
-            ttl,
-            tags.map((tag) => this.#tagPrefix + tag),
-          )
+    const write = writeTagged(
+      this.client,
+      this.#cluster,
+      name,
+      value,
+      ttl,
+      tags,
+      this.#tagPrefix,
+      this.#tagRecord(key),
+    )
     await Promise.all([bump, write])
   }
 
@@ -245,12 +253,19 @@ export class RedisDriver implements L2Driver {
   #setChunk(items: readonly L2WriteItem[], start: number, end: number): Promise<unknown> {
     const chunk = items.slice(start, end)
     const names = new Array<string>(chunk.length)
+    const records = new Array<string>(chunk.length)
     const ttls = new Array<number>(chunk.length)
     for (let i = 0; i < chunk.length; i++) {
       names[i] = this.#key(chunk[i]!.key)
+      records[i] = this.#tagRecord(chunk[i]!.key)
       ttls[i] = ttlArg(chunk[i]!.ttlMs)
     }
-    return writeManyTagged(this.client, chunk, names, ttls, this.#tagPrefix)
+    return writeManyTagged(this.client, chunk, names, records, ttls, this.#tagPrefix)
+  }
+
+  /** The tag record of `key`: the tags its entry was last written with. */
+  #tagRecord(key: string): string {
+    return `${this.#reservedPrefix}kt:${key}`
   }
 
   async delete(keys: readonly string[]): Promise<number> {

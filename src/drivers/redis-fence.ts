@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis'
 import type { FillStart } from './l2-driver.js'
-import { type LuaScript, runScript, script, TAG_ADD_FN } from './redis-scripts.js'
+import { type LuaScript, RETAG_FN, runScript, script } from './redis-scripts.js'
 
 /*
  * Cross-instance fencing and leases (SPEC guarantees 2 and 8), on a standalone Redis.
@@ -56,13 +56,14 @@ return { lease, value or '', versions }
 )
 
 /**
- * KEYS: entry, lease, v:all, v:k:key, v:t:tag (n), tag sets (n).
- * ARGV: value, ttl, token, n, versions of KEYS[3 .. 4+n]. Releases the lease if it is ours, then
- * stores only if no version changed since the fill began. Returns 1 when stored, 0 when fenced.
+ * KEYS: entry, lease, v:all, v:k:key, v:t:tag (n), the entry's tag record.
+ * ARGV: value, ttl, token, n, versions of KEYS[3 .. 4+n], tag-set prefix, tags (n). Releases the
+ * lease if it is ours, then stores only if no version changed since the fill began. Returns 1
+ * when stored, 0 when fenced.
  */
 const STORE_FILL = script(
   'store-fill',
-  `${TAG_ADD_FN}
+  `${RETAG_FN}
 local n = tonumber(ARGV[4])
 if redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
 for i = 3, 4 + n do
@@ -70,9 +71,7 @@ for i = 3, 4 + n do
 end
 local ttl = tonumber(ARGV[2])
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
-for i = 1, n do
-  tag_add(KEYS[4 + n + i], KEYS[1], ttl)
-end
+retag(KEYS[1], KEYS[5 + n], ARGV[7 + n], { unpack(ARGV, 8 + n) }, ttl)
 return 1
 `,
 )
@@ -142,12 +141,13 @@ export class RedisFence {
     value: Buffer,
     ttlMs: number,
     tags: readonly string[],
-    tagSetKeys: readonly string[],
+    tagPrefix: string,
+    record: string,
     versions: readonly string[],
     token: string,
   ): Promise<boolean> {
-    const keys = [...this.#fenceKeys(key, tags), ...tagSetKeys]
-    const args = [value, Math.ceil(ttlMs), token, tags.length, ...versions]
+    const keys = [...this.#fenceKeys(key, tags), record]
+    const args = [value, Math.ceil(ttlMs), token, tags.length, ...versions, tagPrefix, ...tags]
     return (await runScript(this.#client, STORE_FILL, keys, args)) === 1
   }
 

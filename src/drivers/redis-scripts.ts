@@ -38,41 +38,79 @@ end
 `
 
 /**
- * `SET KEYS[1] ARGV[1] PX ARGV[2]`, then records `KEYS[1]` in every tag set `KEYS[2..]`.
+ * Shared Lua helper: `retag(entry, record, tagPrefix, tags, ttl)` makes the tag index say exactly
+ * that `entry` carries `tags`. The record (`P__sc:kt:<key>`, a set of tag names) remembers the tags
+ * the entry was last written with, so that a rewrite without a tag takes the entry out of that
+ * tag's set (otherwise invalidating the old tag would delete the new value). Each tag set lives
+ * at least `ttl`, and the record as long as the longest of its tag sets, so that no membership
+ * outlives the record that can undo it. The tag sets are named from the record's contents, which
+ * a standalone server allows (Cluster writes go through `redis-cluster.ts`).
+ */
+export const RETAG_FN = `
+local function retag(entry, record, prefix, tags, ttl)
+  local old = redis.call('SMEMBERS', record)
+  if #old > 0 then
+    local keep = {}
+    for _, tag in ipairs(tags) do keep[tag] = true end
+    for _, tag in ipairs(old) do
+      if not keep[tag] then redis.call('SREM', prefix .. tag, entry) end
+    end
+    redis.call('DEL', record)
+  end
+  if #tags == 0 then return end
+  local longest = ttl
+  for _, tag in ipairs(tags) do
+    local set = prefix .. tag
+    redis.call('SADD', set, entry)
+    local left = redis.call('PTTL', set)
+    if left < ttl then
+      redis.call('PEXPIRE', set, ttl)
+      left = ttl
+    end
+    if left > longest then longest = left end
+  end
+  for i = 1, #tags, 1000 do
+    redis.call('SADD', record, unpack(tags, i, math.min(i + 999, #tags)))
+  end
+  redis.call('PEXPIRE', record, longest)
+end
+`
+
+/**
+ * `SET KEYS[1] ARGV[1] PX ARGV[2]` and the tag index for it: KEYS[2] is the entry's tag record,
+ * ARGV[3] the tag-set prefix, ARGV[4..] the tags (none: the entry leaves every tag it had).
  * One round trip, atomic: no reader sees the entry without its tags.
  */
-export const SET_TAGGED = script(
-  'set-tagged',
-  `${TAG_ADD_FN}
+export const SET_ENTRY = script(
+  'set-entry',
+  `${RETAG_FN}
 local ttl = tonumber(ARGV[2])
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
-for i = 2, #KEYS do
-  tag_add(KEYS[i], KEYS[1], ttl)
-end
+retag(KEYS[1], KEYS[2], ARGV[3], { unpack(ARGV, 4) }, ttl)
 return 1
 `,
 )
 
 /**
- * Many entries in one call. `KEYS[1..n]` are the entries, the remaining keys are the tag sets
- * used by the batch (each once). `ARGV[1]` is n, then for each entry: value, ttl, tag count and
- * the indexes (into KEYS) of its tag sets.
+ * Many entries in one call: KEYS are, for each entry, its name then its tag record. ARGV[1] is
+ * the number of entries, ARGV[2] the tag-set prefix, then for each entry: value, ttl, tag count
+ * and the tags.
  */
 export const SET_MANY = script(
   'set-many',
-  `${TAG_ADD_FN}
+  `${RETAG_FN}
 local n = tonumber(ARGV[1])
-local a = 2
+local prefix = ARGV[2]
+local a = 3
 for i = 1, n do
-  local key = KEYS[i]
+  local key = KEYS[2 * i - 1]
   local ttl = tonumber(ARGV[a + 1])
-  local tags = tonumber(ARGV[a + 2])
+  local count = tonumber(ARGV[a + 2])
   redis.call('SET', key, ARGV[a], 'PX', ttl)
-  a = a + 3
-  for j = 1, tags do
-    tag_add(KEYS[tonumber(ARGV[a])], key, ttl)
-    a = a + 1
-  end
+  local tags = {}
+  for j = 1, count do tags[j] = ARGV[a + 2 + j] end
+  retag(key, KEYS[2 * i], prefix, tags, ttl)
+  a = a + 3 + count
 end
 return n
 `,

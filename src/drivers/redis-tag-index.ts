@@ -1,7 +1,7 @@
 import type { Cluster, Redis } from 'ioredis'
 import type { L2WriteItem } from './l2-driver.js'
 import { drainTagPerKey, setTaggedPerKey } from './redis-cluster.js'
-import { DELETE_TAGS, runScript, SET_MANY, SET_TAGGED } from './redis-scripts.js'
+import { DELETE_TAGS, runScript, SET_ENTRY, SET_MANY } from './redis-scripts.js'
 
 /**
  * The tag index of the Redis driver: for each tag, a set (`P__sc:tag:<tag>`) of the full Redis
@@ -9,51 +9,60 @@ import { DELETE_TAGS, runScript, SET_MANY, SET_TAGGED } from './redis-scripts.js
  * raises the set's TTL to the entry's (never lowers it), in the same script call as the SET on a
  * standalone server; deleting tags pops their sets and unlinks the members.
  *
- * A tag set may name an entry that has since expired, been deleted, or been rewritten without that
- * tag: deleting the tag then removes (or no-ops on) that key. Over-invalidation is the safe side.
+ * Each entry also has a tag record (`P__sc:kt:<key>`, the tags it was last written with), so that
+ * a rewrite without a tag takes it out of that tag's set. A tag set may still name an entry that
+ * has since expired or been deleted: deleting the tag then no-ops on that key.
  */
 
-/** SET of `name` with a TTL, recorded under each of `tagKeys` (full names of the tag sets). */
+/**
+ * SET of `name` with a TTL, indexed under exactly `tags` (leaving tags it had before). `record` is
+ * the entry's tag record, `tagPrefix` the prefix of tag-set names. On a Cluster the entry is only
+ * added to its tag sets (a record would cross hash slots): a rewrite without a tag leaves it listed
+ * there, and invalidating that tag then removes it too (an extra miss, never a stale read).
+ */
 export function writeTagged(
   client: Redis | Cluster,
   cluster: boolean,
   name: string,
   value: Buffer,
   ttl: number,
-  tagKeys: string[],
+  tags: readonly string[],
+  tagPrefix: string,
+  record: string,
 ): Promise<unknown> {
-  if (cluster) return setTaggedPerKey(client, name, value, ttl, tagKeys)
-  return runScript(client, SET_TAGGED, [name, ...tagKeys], [value, ttl])
+  if (cluster) {
+    if (tags.length === 0) return client.set(name, value, 'PX', ttl)
+    return setTaggedPerKey(
+      client,
+      name,
+      value,
+      ttl,
+      tags.map((tag) => tagPrefix + tag),
+    )
+  }
+  return runScript(client, SET_ENTRY, [name, record], [value, ttl, tagPrefix, ...tags])
 }
 
 /**
  * One script call writing `items` (at most a few thousand: the caller chunks) with their tags.
- * `names[i]` is the full name of `items[i]` and `ttls[i]` its TTL argument, both validated by the
- * caller. Standalone servers only (the keys span slots).
+ * `names[i]` and `records[i]` are the full names of `items[i]` and of its tag record, `ttls[i]` its
+ * TTL argument, all validated by the caller. Standalone servers only (the keys span slots).
  */
 export function writeManyTagged(
   client: Redis | Cluster,
   items: readonly L2WriteItem[],
   names: readonly string[],
+  records: readonly string[],
   ttls: readonly number[],
   tagPrefix: string,
 ): Promise<unknown> {
   const n = items.length
-  const keys = names.slice()
-  const args: (string | number | Buffer)[] = [n]
-  const tagIndex = new Map<string, number>()
+  const keys: string[] = []
+  const args: (string | number | Buffer)[] = [n, tagPrefix]
   for (let i = 0; i < n; i++) {
     const item = items[i]!
-    args.push(item.value, ttls[i]!, item.tags.length)
-    for (const tag of item.tags) {
-      let index = tagIndex.get(tag)
-      if (index === undefined) {
-        keys.push(tagPrefix + tag)
-        index = keys.length // Lua KEYS are 1-based: entries 1..n, then tag sets
-        tagIndex.set(tag, index)
-      }
-      args.push(index)
-    }
+    keys.push(names[i]!, records[i]!)
+    args.push(item.value, ttls[i]!, item.tags.length, ...item.tags)
   }
   return runScript(client, SET_MANY, keys, args)
 }

@@ -21,7 +21,7 @@ export function rawRedis(): Redis {
 export async function keysUnder(
   redis: Redis,
   prefix: string,
-  withVersions = false,
+  withBookkeeping = false,
 ): Promise<string[]> {
   const found: string[] = []
   let cursor = '0'
@@ -30,5 +30,6 @@ export async function keysUnder(
     cursor = next
     found.push(...batch)
   } while (cursor !== '0')
-  return (withVersions ? found : found.filter((key) => !key.includes('__sc:v:'))).sort()
+  const bookkeeping = (key: string) => key.includes('__sc:v:') || key.includes('__sc:kt:')
+  return (withBookkeeping ? found : found.filter((key) => !bookkeeping(key))).sort()
 }
