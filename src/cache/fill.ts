@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import type { FillStart } from '../drivers/l2-driver.js'
 import type { ResilientCoordination } from '../drivers/resilient-coordination.js'
 import type { CacheMetrics } from './metrics.js'
 import type { WritePlan } from './store-types.js'
@@ -38,18 +39,23 @@ export async function fill(
   plan: WritePlan,
   ticket: number,
   refresh = false,
+  first?: FirstStart,
 ): Promise<FillResult> {
   {
     const coordination = store.l2?.available ? store.l2.coordination : undefined
     if (coordination === undefined)
       return await loadAlone(store, metrics, key, compute, plan, ticket)
-    const token = randomBytes(12).toString('base64url')
+    const token = first?.token ?? newLeaseToken()
     const wantLease = settings.leaseMs > 0
+    const leaseMode = wantLease ? 'always' : 'never'
     // Waiting is bounded: past three leases something is wrong (holders keep dying); load alone.
     const giveUpAt = Date.now() + Math.max(settings.leaseMs, 1) * 3
     let pollMs = FIRST_POLL_MS
+    let given = first?.start
     for (;;) {
-      const start = await coordination.beginFill(key, plan.tags, settings.leaseMs, token, wantLease)
+      const start =
+        given ?? (await coordination.beginFill(key, plan.tags, settings.leaseMs, token, leaseMode))
+      given = undefined
       if (start === undefined) {
         // The request timed out but may still run (say, Redis was paused): a lease taken then
         // would block other instances for a whole lease. The release queues behind it.
@@ -73,6 +79,20 @@ export async function fill(
       pollMs = Math.min(pollMs * 2, MAX_POLL_MS)
     }
   }
+}
+
+/**
+ * A `beginFill` the caller already made (with the same `token`): `getOrCompute` reads L2 with it
+ * on a miss, so that a cold key costs one round trip before the loader instead of two.
+ */
+export interface FirstStart {
+  start: FillStart
+  token: string
+}
+
+/** A random token identifying one fill's lease. */
+export function newLeaseToken(): string {
+  return randomBytes(12).toString('base64url')
 }
 
 /** What a fill produced. */

@@ -1,9 +1,9 @@
 import { LoaderTimeoutError } from '../errors.js'
 import { coarseNow } from './clock.js'
 import type { Tier } from './events.js'
-import { type FillResult, type FillSettings, fill } from './fill.js'
+import { type FillResult, type FillSettings, type FirstStart, fill, newLeaseToken } from './fill.js'
 import type { CacheMetrics } from './metrics.js'
-import { isHiddenNative, isHiddenNativeValue, type WritePlan } from './store-types.js'
+import { isHiddenNative, isHiddenNativeValue, type L2Read, type WritePlan } from './store-types.js'
 import type { TieredStore } from './tiered-store.js'
 
 /** What `getOrCompute` resolved, in ms, after validation. */
@@ -89,7 +89,40 @@ export class GetOrCompute {
       return this.#await(running, true, key, compute, plan, undefined)
     }
     if (store.l2?.available) {
-      const remote = await store.readL2(key)
+      const coordination = this.#settings.leaseMs > 0 ? store.l2.coordination : undefined
+      let remote: L2Read | undefined
+      if (coordination === undefined) {
+        remote = await store.readL2(key)
+      } else {
+        // The read is also the start of a fill: when Redis has no value, the same round trip takes
+        // the lease and the fence versions, and the fill goes straight to the loader.
+        const ticket = store.fence.acquire()
+        let handedOver = false
+        try {
+          const token = newLeaseToken()
+          const start = await coordination.beginFill(
+            key,
+            plan.tags,
+            this.#settings.leaseMs,
+            token,
+            'if-absent',
+          )
+          if (start !== undefined && start.value === undefined) {
+            this.#metrics.l2Misses++
+            handedOver = true
+            return await this.#missWithStart(key, compute, plan, stale, ticket, { start, token })
+          }
+          if (start === undefined) {
+            // Timed out, but it may still run and take the lease (Redis paused): give it back
+            // (queued behind it on the same connection), or other instances wait a whole lease.
+            void coordination.releaseLease(key, token)
+          } else {
+            remote = store.readBytes(key, start.value, ticket)
+          }
+        } finally {
+          if (!handedOver) store.fence.release(ticket)
+        }
+      }
       if (remote !== undefined && !isHiddenNativeValue(remote)) {
         if (remote.freshUntil > Date.now()) {
           this.#maybeRefreshEarly(key, compute, plan, remote.freshUntil, remote.loadMs)
@@ -117,6 +150,40 @@ export class GetOrCompute {
     const joined = this.#joinable(key, plan.tags)
     const flight = joined ?? this.#start(key, compute, plan, false)
     return this.#await(flight, joined !== undefined, key, compute, plan, stale)
+  }
+
+  /**
+   * Redis had no value and `first` tried to take the lease under `ticket` (now ours to release):
+   * serve a stale L1 copy while the fill runs in the background (SWR), or wait for the fill.
+   */
+  #missWithStart<T>(
+    key: string,
+    compute: () => T | Promise<T>,
+    plan: ComputePlan,
+    stale: Stale | undefined,
+    ticket: number,
+    first: FirstStart,
+  ): Promise<T> {
+    const swr = stale !== undefined && plan.swrMs > 0 && Date.now() - stale.freshUntil <= plan.swrMs
+    const joined = this.#joinable(key, plan.tags)
+    if (joined !== undefined) {
+      // Another caller started a fill while we read: join it, and give back what we took.
+      this.#store.fence.release(ticket)
+      if (first.start.lease) void this.#store.l2?.coordination?.releaseLease(key, first.token)
+      if (swr)
+        return Promise.resolve(this.#hit(key, stale.value, stale.tier, true, stale.shared) as T)
+      this.#metrics.misses++
+      this.#hooks.miss(key)
+      return this.#await(joined, true, key, compute, plan, stale)
+    }
+    const flight = this.#start(key, compute, plan, swr, { ticket, first })
+    if (swr) {
+      flight.promise.catch((error: unknown) => this.#hooks.error(error as Error, 'refresh', key))
+      return Promise.resolve(this.#hit(key, stale.value, stale.tier, true, stale.shared) as T)
+    }
+    this.#metrics.misses++
+    this.#hooks.miss(key)
+    return this.#await(flight, false, key, compute, plan, stale)
   }
 
   /**
@@ -219,10 +286,19 @@ export class GetOrCompute {
     return flight
   }
 
-  /** Starts a load for `key` under a fresh fence ticket; later callers may join it. */
-  #start(key: string, compute: () => unknown, plan: ComputePlan, refresh: boolean): Flight {
+  /**
+   * Starts a load for `key` under a fresh fence ticket (or `given`'s, taken before its first
+   * `beginFill`); later callers may join it.
+   */
+  #start(
+    key: string,
+    compute: () => unknown,
+    plan: ComputePlan,
+    refresh: boolean,
+    given?: { ticket: number; first: FirstStart },
+  ): Flight {
     const store = this.#store
-    const ticket = store.fence.acquire()
+    const ticket = given?.ticket ?? store.fence.acquire()
     const flight: Flight = {
       ticket,
       promise: fill(
@@ -234,6 +310,7 @@ export class GetOrCompute {
         plan,
         ticket,
         refresh,
+        given?.first,
       ).finally(() => {
         store.fence.release(ticket)
         if (this.#flights.get(key) === flight) this.#flights.delete(key)

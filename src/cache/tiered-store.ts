@@ -75,26 +75,33 @@ export class TieredStore {
     if (l2 === undefined) return undefined
     const ticket = this.fence.acquire()
     try {
-      const bytes = await l2.get(key)
-      const entry = bytes === undefined ? undefined : this.#decode(bytes, key)
-      if (entry === undefined) {
-        this.#metrics.l2Misses++
-        return undefined
-      }
-      const shared =
-        !entry.native &&
-        entry.freshUntil > Date.now() &&
-        this.fence.canStore(ticket, key, entry.tags) &&
-        this.#promote(key, entry)
-      return {
-        value: entry.value,
-        freshUntil: entry.freshUntil,
-        native: entry.native,
-        shared,
-        loadMs: entry.loadMs,
-      }
+      return this.readBytes(key, await l2.get(key), ticket)
     } finally {
       this.fence.release(ticket)
+    }
+  }
+
+  /**
+   * What L2 returned for `key` (`undefined`: absent), decoded, and promoted into L1 when fresh and
+   * no invalidation ran since `ticket` was taken (the promotion would resurrect what it removed).
+   */
+  readBytes(key: string, bytes: Buffer | undefined, ticket: number): L2Read | undefined {
+    const entry = bytes === undefined ? undefined : this.#decode(bytes, key)
+    if (entry === undefined) {
+      this.#metrics.l2Misses++
+      return undefined
+    }
+    const shared =
+      !entry.native &&
+      entry.freshUntil > Date.now() &&
+      this.fence.canStore(ticket, key, entry.tags) &&
+      this.#promote(key, entry)
+    return {
+      value: entry.value,
+      freshUntil: entry.freshUntil,
+      native: entry.native,
+      shared,
+      loadMs: entry.loadMs,
     }
   }
 

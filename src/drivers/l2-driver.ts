@@ -57,6 +57,13 @@ export interface L2Driver {
   readonly coordination?: L2Coordination
 }
 
+/**
+ * Whether {@link L2Coordination.beginFill} tries to take the key's lease: `'never'`,
+ * `'if-absent'` (only when Redis holds no value: a read that doubles as the start of a fill), or
+ * `'always'` (a value may be there but stale, or due for refresh).
+ */
+export type LeaseMode = 'never' | 'if-absent' | 'always'
+
 /** What a fill learns before its loader runs: see {@link L2Coordination.beginFill}. */
 export interface FillStart {
   /** This instance now holds the lease: it runs the loader; others wait for its value. */
@@ -69,7 +76,7 @@ export interface FillStart {
 
 export interface L2Coordination {
   /**
-   * In one round trip: the current value, the versions that fence the fill, and (when `wantLease`
+   * In one round trip: the current value, the versions that fence the fill, and (per `lease`
    * and there is no value) an attempt to take the key's lease for `leaseMs`.
    */
   beginFill(
@@ -77,7 +84,7 @@ export interface L2Coordination {
     tags: readonly string[],
     leaseMs: number,
     token: string,
-    wantLease: boolean,
+    lease: LeaseMode,
   ): Promise<FillStart>
   /** Stores a fill unless an invalidation bumped one of `versions` since; releases the lease. */
   storeFill(

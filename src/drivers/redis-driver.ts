@@ -142,10 +142,10 @@ export class RedisDriver implements L2Driver {
 
   #coordination(fence: RedisFence): L2Coordination {
     return {
-      beginFill: (key, tags, leaseMs, token, wantLease) => {
+      beginFill: (key, tags, leaseMs, token, lease) => {
         this.#open()
         this.#key(key) // validates: reserved keys are refused
-        return fence.begin(key, tags, leaseMs, token, wantLease)
+        return fence.begin(key, tags, leaseMs, token, lease)
       },
       storeFill: (key, value, ttlMs, tags, versions, token) => {
         this.#open()

@@ -1,5 +1,7 @@
 import type { Redis } from 'ioredis'
-import type { FillStart } from './l2-driver.js'
+import type { FillStart, LeaseMode } from './l2-driver.js'
+
+const LEASE_ARG: Record<LeaseMode, string> = { never: '0', 'if-absent': '1', always: '2' }
 import { type LuaScript, RETAG_FN, runScript, script } from './redis-scripts.js'
 
 /*
@@ -34,7 +36,8 @@ return v
 )
 
 /**
- * KEYS: entry, lease, v:all, v:k:key, v:t:tag... ARGV: leaseMs, token, wantLease ('1'/'0').
+ * KEYS: entry, lease, v:all, v:k:key, v:t:tag... ARGV: leaseMs, token, lease mode ('0' never,
+ * '1' only if there is no value, '2' always).
  * Returns { lease (0/1), current value or '', { versions of KEYS[3..] } }. The lease is tried even
  * when a value exists: Lua cannot tell a fresh entry from one kept for stale-while-revalidate,
  * so the caller decides, and gives the lease back when the value turns out to be fresh.
@@ -48,7 +51,7 @@ for i = 3, #KEYS do
   versions[#versions + 1] = redis.call('GET', KEYS[i]) or ''
 end
 local lease = 0
-if ARGV[3] == '1' then
+if ARGV[3] == '2' or (ARGV[3] == '1' and not value) then
   if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[1]) then lease = 1 end
 end
 return { lease, value or '', versions }
@@ -122,14 +125,14 @@ export class RedisFence {
     tags: readonly string[],
     leaseMs: number,
     token: string,
-    wantLease: boolean,
+    lease: LeaseMode,
   ): Promise<FillStart> {
     const keys = this.#fenceKeys(key, tags)
     const reply = (await runScript(
       this.#client,
       BEGIN_FILL,
       keys,
-      [Math.ceil(leaseMs), token, wantLease ? '1' : '0'],
+      [Math.ceil(leaseMs), token, LEASE_ARG[lease]],
       true,
     )) as [number, Buffer, Buffer[]]
     const versions = reply[2].map((v) => v.toString('latin1'))

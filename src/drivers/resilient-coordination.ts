@@ -1,5 +1,5 @@
 import { type CallTracker, DRIVER_VALUE, READ, WRITE } from './l2-calls.js'
-import type { FillStart, L2Coordination } from './l2-driver.js'
+import type { FillStart, L2Coordination, LeaseMode } from './l2-driver.js'
 import type { L2Health } from './l2-health.js'
 import type { ResilientL2Counters } from './resilient-l2-options.js'
 
@@ -13,7 +13,7 @@ export interface ResilientCoordination {
     tags: readonly string[],
     leaseMs: number,
     token: string,
-    wantLease: boolean,
+    lease: LeaseMode,
   ): Promise<FillStart | undefined>
   /** `true` stored, `false` fenced (an invalidation came first), `undefined` L2 failed. */
   storeFill(
@@ -60,9 +60,9 @@ export function resilientCoordination(
     return calls.track(p, op, kind, DRIVER_VALUE, fallback, payload) as Promise<T>
   }
   return {
-    beginFill: (key, tags, leaseMs, token, wantLease) =>
+    beginFill: (key, tags, leaseMs, token, lease) =>
       track('beginFill', READ, undefined, undefined, () =>
-        c.beginFill(key, tags, leaseMs, token, wantLease),
+        c.beginFill(key, tags, leaseMs, token, lease),
       ),
     // A store that fails may or may not have landed: remembered as a delete of the key.
     storeFill: (key, value, ttlMs, tags, versions, token) =>
