@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis'
 import type { FillStart, LeaseMode } from './l2-driver.js'
+import { type LuaScript, RETAG_FN, runScript, script } from './redis-scripts.js'
 
 const LEASE_ARG: Record<LeaseMode, string> = { never: '0', 'if-absent': '1', always: '2' }
-import { type LuaScript, RETAG_FN, runScript, script } from './redis-scripts.js'
 
 /*
  * Cross-instance fencing and leases (SPEC guarantees 2 and 8), on a standalone Redis.
