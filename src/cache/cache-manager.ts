@@ -138,7 +138,7 @@ export class CacheManager extends EventEmitter<CacheEvents> {
         metrics.hits++
         metrics.l1Hits++
         if (this.#emitHits) this.emit('hit', { key, tier: 'l1', stale: false })
-        return store.out(entry.value) as T
+        return store.outL1(entry) as T
       }
       metrics.l1Misses++
     }

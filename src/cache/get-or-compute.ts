@@ -76,7 +76,7 @@ export class GetOrCompute {
     if (local !== undefined && !isHiddenNative(local)) {
       if (local.freshUntil > coarseNow()) {
         this.#maybeRefreshEarly(key, compute, plan, local.freshUntil, local.loadMs)
-        return this.#hit(key, local.value, 'l1', false, true) as T
+        return this.#hit(key, store.outL1(local), 'l1', false, false) as T
       }
       stale = { value: local.value, freshUntil: local.freshUntil, tier: 'l1', shared: true }
     }

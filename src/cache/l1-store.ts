@@ -15,6 +15,8 @@ export interface L1Entry {
   readonly stamp: string
   /** How long the loader took, in ms (XFetch's delta); 0 when unknown. */
   readonly loadMs: number
+  /** A clone function specialised to this value's shape (see shape-clone.ts), if one applies. */
+  readonly clone: ((value: unknown) => unknown) | undefined
 }
 
 export interface L1StoreOptions {

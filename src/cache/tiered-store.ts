@@ -13,6 +13,7 @@ import { FillFence } from './fill-fence.js'
 import { keyMatcher } from './glob.js'
 import type { L1Entry, L1Store } from './l1-store.js'
 import type { CacheMetrics } from './metrics.js'
+import { clonerFor } from './shape-clone.js'
 import {
   isHiddenNative,
   isHiddenNativeValue,
@@ -59,6 +60,17 @@ export class TieredStore {
   /** A value safe to hand to a caller: a clone of the private copy unless references are shared. */
   out(value: unknown): unknown {
     return this.#options.shareReferences ? value : cloneValue(value)
+  }
+
+  /** {@link out} for an L1 entry: its shape-specialised clone when it has one. */
+  outL1(entry: L1Entry): unknown {
+    if (this.#options.shareReferences) return entry.value
+    return entry.clone === undefined ? cloneValue(entry.value) : entry.clone(entry.value)
+  }
+
+  /** The specialised clone for a value entering L1 (none when references are shared). */
+  #clonerFor(value: unknown): L1Entry['clone'] {
+    return this.#options.shareReferences ? undefined : clonerFor(value)
   }
 
   /** The L1 entry for `key`, fresh or stale, or `undefined`. */
@@ -119,7 +131,7 @@ export class TieredStore {
     for (let i = 0; i < keys.length; i++) {
       const entry = l1?.get(keys[i]!)
       if (entry !== undefined && entry.freshUntil > now && !isHiddenNative(entry)) {
-        results[i] = this.out(entry.value)
+        results[i] = this.outL1(entry)
         this.#metrics.l1Hits++
       } else {
         if (this.l1 !== undefined) this.#metrics.l1Misses++
@@ -270,6 +282,7 @@ export class TieredStore {
         native: true,
         stamp: '',
         loadMs: 0,
+        clone: undefined,
       },
       ttlMs,
     )
@@ -324,6 +337,7 @@ export class TieredStore {
         native: false,
         stamp: prepared.stamp,
         loadMs: prepared.loadMs,
+        clone: this.#clonerFor(prepared.copy),
       },
       ttlMs,
     )
@@ -347,6 +361,7 @@ export class TieredStore {
         native: false,
         stamp: entry.stamp,
         loadMs: entry.loadMs,
+        clone: this.#clonerFor(entry.value),
       },
       freshUntil - now,
     )
