@@ -19,7 +19,7 @@ import { CacheMetrics, type CacheMetricsSnapshot } from './metrics.js'
 import { NativeOps } from './native-ops.js'
 import type { CacheOptions, ResolvedOptions } from './options.js'
 import { planCompute, planWrite } from './plans.js'
-import { isHiddenNative, isHiddenNativeValue, MISS, type Prepared } from './store-types.js'
+import { isHiddenNative, MISS, type Prepared } from './store-types.js'
 import { TierSetup } from './tier-setup.js'
 import type { TieredStore } from './tiered-store.js'
 import { assertKey, assertKeys, normalizeTags } from './validate.js'
@@ -144,7 +144,7 @@ export class CacheManager extends EventEmitter<CacheEvents> {
     }
     if (store.l2 !== undefined) {
       const found = await store.readL2(key)
-      if (found !== undefined && found.freshUntil > Date.now() && !isHiddenNativeValue(found)) {
+      if (found !== undefined && found.freshUntil > Date.now() && !isHiddenNative(found)) {
         metrics.hits++
         metrics.l2Hits++
         if (this.#emitHits) this.emit('hit', { key, tier: 'l2', stale: false })

@@ -3,7 +3,7 @@ import { coarseNow } from './clock.js'
 import type { Tier } from './events.js'
 import { type FillResult, type FillSettings, type FirstStart, fill, newLeaseToken } from './fill.js'
 import type { CacheMetrics } from './metrics.js'
-import { isHiddenNative, isHiddenNativeValue, type L2Read, type WritePlan } from './store-types.js'
+import { isHiddenNative, type L2Read, type WritePlan } from './store-types.js'
 import type { TieredStore } from './tiered-store.js'
 
 /** What `getOrCompute` resolved, in ms, after validation. */
@@ -123,7 +123,7 @@ export class GetOrCompute {
           if (!handedOver) store.fence.release(ticket)
         }
       }
-      if (remote !== undefined && !isHiddenNativeValue(remote)) {
+      if (remote !== undefined && !isHiddenNative(remote)) {
         if (remote.freshUntil > Date.now()) {
           this.#maybeRefreshEarly(key, compute, plan, remote.freshUntil, remote.loadMs)
           return this.#hit(key, remote.value, 'l2', false, remote.shared) as T
@@ -140,7 +140,7 @@ export class GetOrCompute {
       }
     }
 
-    if (stale !== undefined && plan.swrMs > 0 && Date.now() - stale.freshUntil <= plan.swrMs) {
+    if (servableWhileRevalidating(stale, plan)) {
       this.#refreshInBackground(key, compute, plan)
       return this.#hit(key, stale.value, stale.tier, true, stale.shared) as T
     }
@@ -164,7 +164,7 @@ export class GetOrCompute {
     ticket: number,
     first: FirstStart,
   ): Promise<T> {
-    const swr = stale !== undefined && plan.swrMs > 0 && Date.now() - stale.freshUntil <= plan.swrMs
+    const swr = servableWhileRevalidating(stale, plan)
     const joined = this.#joinable(key, plan.tags)
     if (joined !== undefined) {
       // Another caller started a fill while we read: join it, and give back what we took.
@@ -325,6 +325,11 @@ export class GetOrCompute {
 interface Flight {
   readonly ticket: number
   readonly promise: Promise<FillResult>
+}
+
+/** Whether `stale` is within the plan's stale-while-revalidate window. */
+function servableWhileRevalidating(stale: Stale | undefined, plan: ComputePlan): stale is Stale {
+  return stale !== undefined && plan.swrMs > 0 && Date.now() - stale.freshUntil <= plan.swrMs
 }
 
 function withTimeout<T>(promise: Promise<T>, key: string, timeoutMs: number): Promise<T> {

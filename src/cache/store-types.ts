@@ -1,6 +1,5 @@
 import type { L2WriteItem } from '../drivers/l2-driver.js'
 import type { ResilientCoordination } from '../drivers/resilient-coordination.js'
-import type { L1Entry } from './l1-store.js'
 
 /** What the store needs of the second tier: {@link ResilientL2}'s never-rejecting surface. */
 export interface L2Tier {
@@ -67,13 +66,11 @@ export interface Prepared {
   plan: WritePlan
 }
 
-/** Memory-kept sets are only for `getSet`; `get` does not hand them out (as Redis would refuse). */
-export function isHiddenNative(entry: L1Entry): boolean {
-  return entry.native && typeof entry.value !== 'number'
-}
-
-/** The same rule for anything with `native` and `value` (L2 reads). */
-export function isHiddenNativeValue(entry: { native: boolean; value: unknown }): boolean {
+/**
+ * Native sets (kept in memory, or read from Redis) are only for `getSet`: `get` does not hand them
+ * out (as Redis would refuse). Applies to L1 entries and L2 reads alike.
+ */
+export function isHiddenNative(entry: { native: boolean; value: unknown }): boolean {
   return entry.native && typeof entry.value !== 'number'
 }
 

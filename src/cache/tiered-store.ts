@@ -16,7 +16,6 @@ import type { CacheMetrics } from './metrics.js'
 import { clonerFor } from './shape-clone.js'
 import {
   isHiddenNative,
-  isHiddenNativeValue,
   type L2Read,
   type L2Tier,
   MISS,
@@ -148,7 +147,7 @@ export class TieredStore {
         const key = keys[missing[j]!]!
         const bytes = found[j]
         const entry = bytes === undefined ? undefined : this.#decode(bytes, key)
-        if (entry === undefined || entry.freshUntil <= readAt || isHiddenNativeValue(entry)) {
+        if (entry === undefined || entry.freshUntil <= readAt || isHiddenNative(entry)) {
           this.#metrics.l2Misses++
           continue
         }
@@ -201,20 +200,18 @@ export class TieredStore {
 
   /** Strict mode: whether the entry Redis holds now has this stamp (one small round trip). */
   async holdsStamp(key: string, stamp: string): Promise<boolean> {
-    const coordination = this.l2?.coordination
-    if (coordination === undefined) return this.l2 === undefined
+    // Memory only: L1 is the only copy, nothing can replace it behind our back.
+    if (this.l2 === undefined) return true
+    const coordination = this.l2.coordination
+    // No stamps to compare (e.g. Cluster): every strict read goes to Redis.
+    if (coordination === undefined) return false
+    // Native values have no stamp (''), and getStamp never returns ''.
     return (await coordination.getStamp(key)) === stamp
   }
 
   /** Strict mode: whether L1's copy is still the entry Redis holds (one small round trip). */
   async stillCurrent(key: string, entry: L1Entry): Promise<boolean> {
-    // Memory only: L1 is the only copy, nothing can replace it behind our back.
-    if (this.l2 === undefined) return true
-    const coordination = this.l2.coordination
-    // No stamps to compare (e.g. Cluster): every read goes to Redis.
-    if (coordination === undefined) return false
-    const stamp = await coordination.getStamp(key)
-    if (stamp !== undefined && stamp === entry.stamp) return true
+    if (await this.holdsStamp(key, entry.stamp)) return true
     this.l1?.delete(key)
     return false
   }

@@ -1,6 +1,6 @@
 import { ErrorCodes, L2Error, ValidationError } from '../errors.js'
 import { type BreakerState, CircuitBreaker } from './circuit-breaker.js'
-import { PROBE, READ, REPLAY, WRITE } from './l2-calls.js'
+import { type OnCallFailed, PROBE, READ, REPLAY, WRITE } from './l2-calls.js'
 import type { L2WriteItem } from './l2-driver.js'
 import type { Invalidation, PendingInvalidations } from './pending-invalidations.js'
 import type {
@@ -104,14 +104,7 @@ export class L2Health {
    * A call failed (rejected, threw or timed out): count and report it, then let the breaker and
    * the queue know what it means. `epoch` is the breaker's epoch when the call started.
    */
-  readonly failed = (
-    op: string,
-    kind: number,
-    payload: unknown,
-    epoch: number,
-    error: unknown,
-    timedOut: boolean,
-  ): void => {
+  readonly failed: OnCallFailed = (op, kind, payload, epoch, error, timedOut) => {
     if (kind === PROBE) return
     const l2Error = toL2Error(op, error)
     this.#counters.errors++
