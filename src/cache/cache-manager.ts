@@ -6,7 +6,12 @@ import { type BusLink, patternMessage } from './bus-link.js'
 import type { BatchItem, GetOrComputeOptions, SetOptions } from './call-options.js'
 import { coarseNow } from './clock.js'
 import type { CacheEvents } from './events.js'
-import type { GetOrCompute, GetOrComputeSettings } from './get-or-compute.js'
+import type {
+  ComputeInfo,
+  ComputePlan,
+  GetOrCompute,
+  GetOrComputeSettings,
+} from './get-or-compute.js'
 import { type L1Stats, localCacheStats } from './l1-store.js'
 import {
   type CacheEventSink,
@@ -18,13 +23,39 @@ import {
 import { CacheMetrics, type CacheMetricsSnapshot } from './metrics.js'
 import { NativeOps } from './native-ops.js'
 import type { CacheOptions, ResolvedOptions } from './options.js'
-import { planCompute, planWrite } from './plans.js'
+import { type PlanDefaults, planCompute, planWrite } from './plans.js'
 import { isHiddenNative, MISS, type Prepared } from './store-types.js'
 import { TierSetup } from './tier-setup.js'
 import type { TieredStore } from './tiered-store.js'
 import { assertKey, assertKeys, normalizeTags } from './validate.js'
 
 export type { BatchItem, GetOrComputeOptions, SetOptions }
+
+/**
+ * What stratacache's own upper layers (the Prisma extension) use of a cache beyond its public
+ * methods: `getOrCompute` with a plan they built and validated once, reporting how each call was
+ * answered. Not part of the public API.
+ */
+export interface CacheInternals {
+  /** `getOrCompute` without per-call validation; `info` says hit, swr or miss afterwards. */
+  compute<T>(
+    key: string,
+    compute: () => T | Promise<T>,
+    plan: ComputePlan,
+    info: ComputeInfo,
+  ): Promise<T>
+  /** The cache's current default TTL and L1 cap (they change with `initialize()`). */
+  planDefaults(): PlanDefaults
+  /** Longest key the cache accepts. */
+  maxKeyLength(): number
+}
+
+let internalsOf: (cache: CacheManager) => CacheInternals
+
+/** The {@link CacheInternals} of `cache`. */
+export function cacheInternals(cache: CacheManager): CacheInternals {
+  return internalsOf(cache)
+}
 
 /**
  * A two-tier cache: an in-process LRU (L1) in front of Redis (L2), with tags, patterns, batch
@@ -53,6 +84,18 @@ export class CacheManager extends EventEmitter<CacheEvents> {
   #link: BusLink | undefined
   #closed = false
   #emitHits = false
+  static {
+    internalsOf = (cache) => cache.#internals
+  }
+  readonly #internals: CacheInternals = {
+    compute: (key, compute, plan, info) => {
+      this.#assertOpen()
+      if (!this.#options.enabled) return Promise.resolve(compute())
+      return this.#loader.run(key, compute, plan, info)
+    },
+    planDefaults: () => this.#options,
+    maxKeyLength: () => this.#options.maxKeyLength,
+  }
   readonly #sink: CacheEventSink = {
     cache: this,
     metrics: this.#metrics,

@@ -3,6 +3,13 @@ import type { FillStart } from '../drivers/l2-driver.js'
 import type { ResilientCoordination } from '../drivers/resilient-coordination.js'
 import type { CacheMetrics } from './metrics.js'
 import type { WritePlan } from './store-types.js'
+
+/** What a fill needs of its plan: where and how long to store, and whether to store at all. */
+export interface FillPlan extends WritePlan {
+  /** See `ComputePlan.storeIf`: a value it refuses is returned to the callers, never stored. */
+  storeIf: ((value: unknown) => boolean) | undefined
+}
+
 import type { TieredStore } from './tiered-store.js'
 
 /** How fills coordinate across instances. */
@@ -36,7 +43,7 @@ export async function fill(
   settings: FillSettings,
   key: string,
   compute: () => unknown,
-  plan: WritePlan,
+  plan: FillPlan,
   ticket: number,
   refresh = false,
   first?: FirstStart,
@@ -126,10 +133,11 @@ async function loadAlone(
   metrics: CacheMetrics,
   key: string,
   compute: () => unknown,
-  plan: WritePlan,
+  plan: FillPlan,
   ticket: number,
 ): Promise<FillResult> {
   const [value, loadMs] = await runLoader(metrics, compute)
+  if (plan.storeIf !== undefined && !plan.storeIf(value)) return unstored(value)
   const prepared = store.prepare(value, plan, loadMs)
   const stored = store.fence.canStore(ticket, key, plan.tags)
   if (stored) await store.write(key, prepared)
@@ -150,7 +158,7 @@ async function loadFenced(
   settings: FillSettings,
   key: string,
   compute: () => unknown,
-  plan: WritePlan,
+  plan: FillPlan,
   ticket: number,
   remote: Remote,
 ): Promise<FillResult> {
@@ -161,6 +169,10 @@ async function loadFenced(
   } catch (error) {
     if (remote.lease) void remote.coordination.releaseLease(key, remote.token)
     throw error
+  }
+  if (plan.storeIf !== undefined && !plan.storeIf(value)) {
+    if (remote.lease) void remote.coordination.releaseLease(key, remote.token)
+    return unstored(value)
   }
   const prepared = store.prepare(value, plan, loadMs)
   if (loadMs > settings.fenceWindowMs || !store.fence.canStore(ticket, key, plan.tags)) {
@@ -187,4 +199,9 @@ async function loadFenced(
   }
   if (stored === undefined && remote.lease) void remote.coordination.releaseLease(key, remote.token)
   return { value: prepared.copy, stamp: prepared.stamp, stored: stored === true && stillValid }
+}
+
+/** A loaded value the plan's `storeIf` refused: the callers get it (each a copy), nothing keeps it. */
+function unstored(value: unknown): FillResult {
+  return { value, stamp: '', stored: false }
 }

@@ -14,6 +14,23 @@ export interface ComputePlan extends WritePlan {
   staleIfErrorMs: number
   /** Give up waiting for the loader after this long (the load itself goes on and still fills). */
   timeoutMs: number | undefined
+  /**
+   * Whether a loaded value may be stored; `undefined` stores everything. A value refused is
+   * handed to the callers that waited for it and kept nowhere (the Prisma layer refuses a
+   * `findUnique` that found nothing, so that creating the record needs no invalidation).
+   */
+  storeIf: ((value: unknown) => boolean) | undefined
+}
+
+/**
+ * How a `getOrCompute` call was answered, filled in by {@link GetOrCompute.run} when asked (for
+ * Prisma's `withCacheInfo()`): the caller sets `status: 'miss'` and the run overwrites it on a hit.
+ */
+export interface ComputeInfo {
+  /** `hit`: a fresh value; `swr`: a stale one (while revalidating, or as stale-if-error). */
+  status: 'hit' | 'swr' | 'miss'
+  /** The tier that answered a hit. */
+  tier: Tier | undefined
 }
 
 /** A value past its freshness that may still be served (SWR, stale-if-error). */
@@ -66,7 +83,12 @@ export class GetOrCompute {
     this.#settings = settings
   }
 
-  async run<T>(key: string, compute: () => T | Promise<T>, plan: ComputePlan): Promise<T> {
+  async run<T>(
+    key: string,
+    compute: () => T | Promise<T>,
+    plan: ComputePlan,
+    info?: ComputeInfo,
+  ): Promise<T> {
     const store = this.#store
     let local = store.peekL1(key)
     if (local !== undefined && this.#settings.strict && !(await store.stillCurrent(key, local))) {
@@ -76,7 +98,7 @@ export class GetOrCompute {
     if (local !== undefined && !isHiddenNative(local)) {
       if (local.freshUntil > coarseNow()) {
         this.#maybeRefreshEarly(key, compute, plan, local.freshUntil, local.loadMs)
-        return this.#hit(key, store.outL1(local), 'l1', false, false) as T
+        return this.#hit(key, store.outL1(local), 'l1', false, false, info) as T
       }
       stale = { value: local.value, freshUntil: local.freshUntil, tier: 'l1', shared: true }
     }
@@ -86,7 +108,7 @@ export class GetOrCompute {
     if (running !== undefined) {
       this.#metrics.misses++
       this.#hooks.miss(key)
-      return this.#await(running, true, key, compute, plan, undefined)
+      return this.#await(running, true, key, compute, plan, undefined, info)
     }
     if (store.l2?.available) {
       const coordination = this.#settings.leaseMs > 0 ? store.l2.coordination : undefined
@@ -110,7 +132,8 @@ export class GetOrCompute {
           if (start !== undefined && start.value === undefined) {
             this.#metrics.l2Misses++
             handedOver = true
-            return await this.#missWithStart(key, compute, plan, stale, ticket, { start, token })
+            const first = { start, token }
+            return await this.#missWithStart(key, compute, plan, stale, ticket, first, info)
           }
           if (start === undefined) {
             // Timed out, but it may still run and take the lease (Redis paused): give it back
@@ -126,7 +149,7 @@ export class GetOrCompute {
       if (remote !== undefined && !isHiddenNative(remote)) {
         if (remote.freshUntil > Date.now()) {
           this.#maybeRefreshEarly(key, compute, plan, remote.freshUntil, remote.loadMs)
-          return this.#hit(key, remote.value, 'l2', false, remote.shared) as T
+          return this.#hit(key, remote.value, 'l2', false, remote.shared, info) as T
         }
         if (stale === undefined || remote.freshUntil > stale.freshUntil) {
           stale = {
@@ -142,14 +165,14 @@ export class GetOrCompute {
 
     if (servableWhileRevalidating(stale, plan)) {
       this.#refreshInBackground(key, compute, plan)
-      return this.#hit(key, stale.value, stale.tier, true, stale.shared) as T
+      return this.#hit(key, stale.value, stale.tier, true, stale.shared, info) as T
     }
 
     this.#metrics.misses++
     this.#hooks.miss(key)
     const joined = this.#joinable(key, plan.tags)
     const flight = joined ?? this.#start(key, compute, plan, false)
-    return this.#await(flight, joined !== undefined, key, compute, plan, stale)
+    return this.#await(flight, joined !== undefined, key, compute, plan, stale, info)
   }
 
   /**
@@ -163,6 +186,7 @@ export class GetOrCompute {
     stale: Stale | undefined,
     ticket: number,
     first: FirstStart,
+    info: ComputeInfo | undefined,
   ): Promise<T> {
     const swr = servableWhileRevalidating(stale, plan)
     const joined = this.#joinable(key, plan.tags)
@@ -170,20 +194,23 @@ export class GetOrCompute {
       // Another caller started a fill while we read: join it, and give back what we took.
       this.#store.fence.release(ticket)
       if (first.start.lease) void this.#store.l2?.coordination?.releaseLease(key, first.token)
-      if (swr)
-        return Promise.resolve(this.#hit(key, stale.value, stale.tier, true, stale.shared) as T)
+      if (swr) {
+        const value = this.#hit(key, stale.value, stale.tier, true, stale.shared, info)
+        return Promise.resolve(value as T)
+      }
       this.#metrics.misses++
       this.#hooks.miss(key)
-      return this.#await(joined, true, key, compute, plan, stale)
+      return this.#await(joined, true, key, compute, plan, stale, info)
     }
     const flight = this.#start(key, compute, plan, swr, { ticket, first })
     if (swr) {
       flight.promise.catch((error: unknown) => this.#hooks.error(error as Error, 'refresh', key))
-      return Promise.resolve(this.#hit(key, stale.value, stale.tier, true, stale.shared) as T)
+      const value = this.#hit(key, stale.value, stale.tier, true, stale.shared, info)
+      return Promise.resolve(value as T)
     }
     this.#metrics.misses++
     this.#hooks.miss(key)
-    return this.#await(flight, false, key, compute, plan, stale)
+    return this.#await(flight, false, key, compute, plan, stale, info)
   }
 
   /**
@@ -198,6 +225,7 @@ export class GetOrCompute {
     compute: () => T | Promise<T>,
     plan: ComputePlan,
     stale: Stale | undefined,
+    info: ComputeInfo | undefined,
   ): Promise<T> {
     try {
       const load = flight.promise
@@ -222,6 +250,10 @@ export class GetOrCompute {
       ) {
         this.#hooks.error(error as Error, 'getOrCompute', key)
         this.#metrics.staleHits++
+        if (info !== undefined) {
+          info.status = 'swr'
+          info.tier = stale.tier
+        }
         return (stale.shared ? this.#store.out(stale.value) : stale.value) as T
       }
       throw error
@@ -243,7 +275,18 @@ export class GetOrCompute {
     return this.#flights.size
   }
 
-  #hit(key: string, value: unknown, tier: Tier, stale: boolean, shared: boolean): unknown {
+  #hit(
+    key: string,
+    value: unknown,
+    tier: Tier,
+    stale: boolean,
+    shared: boolean,
+    info: ComputeInfo | undefined,
+  ): unknown {
+    if (info !== undefined) {
+      info.status = stale ? 'swr' : 'hit'
+      info.tier = tier
+    }
     const m = this.#metrics
     m.hits++
     if (tier === 'l1') m.l1Hits++

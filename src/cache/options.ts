@@ -4,6 +4,7 @@ import type { InvalidationBus } from '../drivers/bus.js'
 import type { L2Driver } from '../drivers/l2-driver.js'
 import { ErrorCodes, invalid } from '../errors.js'
 import { type Duration, toMs, toMsOptional } from './duration.js'
+import { validationErrorOf } from './zod-issue.js'
 
 /** How the in-process tier (L1) behaves. */
 export interface LocalCacheOptions {
@@ -196,32 +197,14 @@ const optionsSchema = z.strictObject({
 })
 
 /**
- * Validates user options and turns zod's first complaint into a {@link ValidationError} whose
- * `field` is the option's path (e.g. `local.maxEntries`).
+ * Validates user options; zod's first complaint becomes a {@link ValidationError} whose `field`
+ * is the option's path (e.g. `options.local.maxEntries`).
  */
 export function validateOptions(input: unknown, root = 'options'): CacheOptions {
   if (input === undefined) return {}
   const parsed = optionsSchema.safeParse(input)
   if (parsed.success) return input as CacheOptions
-  let issue = parsed.error.issues[0]!
-  let prefix: PropertyKey[] = []
-  // A union (e.g. `local: boolean | {...}`) reports "Invalid input" at its own path; the branch
-  // that got furthest into the value says what is really wrong.
-  while (issue.code === 'invalid_union') {
-    const deepest = issue.errors
-      .flat()
-      .sort((a, b) => b.path.length - a.path.length)
-      .find((inner) => inner.path.length > 0)
-    if (deepest === undefined) break
-    prefix = [...prefix, ...issue.path]
-    issue = deepest
-  }
-  if (prefix.length > 0) issue = { ...issue, path: [...prefix, ...issue.path] }
-  if (issue.code === 'unrecognized_keys') {
-    const path = [root, ...issue.path.map(String), issue.keys[0]].join('.')
-    throw invalid(path, 'is not a known option')
-  }
-  throw invalid([root, ...issue.path.map(String)].join('.'), issue.message)
+  throw validationErrorOf(parsed.error, root)
 }
 
 /** Applies defaults and converts durations; `base` is what `initialize()` merges onto. */

@@ -58,5 +58,6 @@ export function planCompute(
     swrMs,
     staleIfErrorMs,
     timeoutMs,
+    storeIf: undefined,
   }
 }

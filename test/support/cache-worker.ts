@@ -9,55 +9,9 @@ import type { Redis } from 'ioredis'
 import { CacheManager, type CacheOptions } from '../../src/index.js'
 import { REDIS_URL, rawRedis } from './redis.js'
 import { waitFor } from './wait.js'
-import type { FromWorker, ToWorker } from './workers.js'
-
-const label = process.argv[2] ?? `worker-${process.pid}`
-
-if (process.send === undefined) {
-  console.error('cache-worker.ts must be started with an IPC channel (child_process.fork)')
-  process.exit(2)
-}
-// The parent died (or dropped us): nothing left to do.
-process.on('disconnect', () => process.exit(0))
-
-function send(message: FromWorker): void {
-  if (process.connected) process.send!(message)
-}
-
-function now(): number {
-  return performance.timeOrigin + performance.now()
-}
-
-function emit(name: string, data: unknown = {}): void {
-  send({ type: 'event', name, data, at: now() })
-}
+import { emit, gate, label, now, startWorker } from './worker-runtime.js'
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-
-// ---- gates: barriers held by the parent ----
-
-const gates = new Map<string, { open: boolean; waiters: (() => void)[] }>()
-
-function gateState(name: string) {
-  let state = gates.get(name)
-  if (state === undefined) {
-    state = { open: false, waiters: [] }
-    gates.set(name, state)
-  }
-  return state
-}
-
-function gate(name: string): Promise<void> {
-  const state = gateState(name)
-  if (state.open) return Promise.resolve()
-  return new Promise((resolve) => state.waiters.push(resolve))
-}
-
-function openGate(name: string): void {
-  const state = gateState(name)
-  state.open = true
-  for (const wake of state.waiters.splice(0)) wake()
-}
 
 // ---- caches ----
 
@@ -228,27 +182,4 @@ const ops: Record<string, (args: Args) => Promise<unknown>> = {
   },
 }
 
-process.on('message', (raw: unknown) => {
-  const message = raw as ToWorker
-  if (message.type === 'release') {
-    openGate(message.gate)
-    return
-  }
-  const op = ops[message.op]
-  if (op === undefined) {
-    send({ type: 'reply', id: message.id, ok: false, error: `unknown op ${message.op}` })
-    return
-  }
-  op(message.args as Args).then(
-    (result) => send({ type: 'reply', id: message.id, ok: true, result }),
-    (error: unknown) =>
-      send({
-        type: 'reply',
-        id: message.id,
-        ok: false,
-        error: error instanceof Error ? (error.stack ?? error.message) : String(error),
-      }),
-  )
-})
-
-send({ type: 'up', pid: process.pid })
+startWorker(ops)

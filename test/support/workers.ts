@@ -92,9 +92,12 @@ export class Worker {
     child.on('error', () => {})
   }
 
-  /** Forks a worker and waits until it reports it is up (its modules are loaded). */
-  static async spawn(label: string): Promise<Worker> {
-    const child = fork(WORKER_SCRIPT, [label], {
+  /**
+   * Forks a worker (`script`: `cache-worker.ts` by default) and waits until it reports it is up
+   * (its modules are loaded).
+   */
+  static async spawn(label: string, script = WORKER_SCRIPT): Promise<Worker> {
+    const child = fork(script, [label], {
       execArgv: ['--import', 'tsx'],
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],

@@ -1,0 +1,178 @@
+/**
+ * The extension's state for one client: the schema's model graph, strategies, the read path, the
+ * transaction scopes, the metrics, and the cache. The model methods and the query hook are thin
+ * entries into it; `prisma.$cache` is its public face.
+ */
+import { type CacheManager, cacheInternals } from '../../cache/cache-manager.js'
+import type { PrismaEnvSettings } from '../../config/prisma-env.js'
+import { TagNaming } from '../keys/tags.js'
+import { measureDatabaseCall } from '../metrics/database-call.js'
+import type { QueryEvent } from '../metrics/query-event.js'
+import type { WithCacheOptions } from '../options.js'
+import type { ModelGraph, ModelNode } from '../schema/model-graph.js'
+import { Strategies } from '../strategies.js'
+import { Transactions } from '../transactions/transaction-scope.js'
+import type { WriteEffects } from '../writes/write-effects.js'
+import type { CacheInfo } from './cache-info.js'
+import {
+  CachedQuery,
+  cachedQueryClass,
+  type PrismaPromiseLike,
+  type QueryRunner,
+} from './cached-query.js'
+import { LOAD_MARK } from './query-hook.js'
+import { type QuerySink, ReadPath } from './read-path.js'
+
+/** Prisma 7 marks a transaction's client with this symbol (see transaction-scope.ts). */
+const TX_SCOPE_CONTEXT = Symbol.for('prisma.client.transaction.scope_context')
+
+type Args = Record<string, unknown> | undefined
+type Delegate = Record<string, (args?: unknown) => PrismaPromiseLike>
+
+/** One model delegate of one (possibly transaction) client, as the model methods see it. */
+interface Target {
+  readonly runner: QueryRunner
+  readonly Query: typeof CachedQuery
+}
+
+export class PrismaCache {
+  readonly graph: ModelGraph
+  readonly naming: TagNaming
+  readonly strategies: Strategies
+  readonly reads: ReadPath
+  readonly transactions = new Transactions()
+  readonly cache: CacheManager
+  readonly #sink: QuerySink
+  readonly #targets = new WeakMap<object, Target>()
+  readonly #queryClasses = new Map<string, typeof CachedQuery>()
+  #untracked = 0
+
+  constructor(
+    options: WithCacheOptions,
+    env: PrismaEnvSettings,
+    graph: ModelGraph,
+    sink: QuerySink,
+  ) {
+    this.graph = graph
+    this.cache = options.cache
+    this.naming = new TagNaming(options.namespace ?? 'prisma')
+    this.strategies = new Strategies(options, env, graph)
+    this.#sink = sink
+    this.reads = new ReadPath(graph, this.naming, this.strategies, cacheInternals(this.cache), sink)
+  }
+
+  /**
+   * A read method's result. `delegate` is the model method's `this`; `context` is Prisma's
+   * extension context for it (the model's name, the client below this extension).
+   */
+  read(
+    delegate: object,
+    context: () => { $name: string; $parent: Record<string | symbol, unknown> },
+    operation: string,
+    args: Args,
+  ): CachedQuery {
+    let target = this.#targets.get(delegate)
+    if (target === undefined) {
+      target = this.#target(context())
+      this.#targets.set(delegate, target)
+    }
+    return new target.Query(target.runner, operation, args)
+  }
+
+  #target(context: { $name: string; $parent: Record<string | symbol, unknown> }): Target {
+    const parent = context.$parent[context.$name] as Delegate
+    const node = this.graph.model(context.$name)
+    const inTransaction = context.$parent[TX_SCOPE_CONTEXT] !== undefined
+    const prismaQuery = (operation: string, args: Args) =>
+      parent[operation]!(args?.cacheStrategy === undefined ? args : withoutStrategy(args))
+    const runner: QueryRunner =
+      node === undefined || inTransaction
+        ? // Inside a transaction (guarantee 7) or for a model the schema does not know.
+          { run: (operation, args) => Promise.resolve(prismaQuery(operation, args)), prismaQuery }
+        : {
+            run: (operation, args, info) =>
+              this.reads.run(node, operation, args, (a) => parent[operation]!(marked(a)), info),
+            prismaQuery,
+          }
+    return { runner, Query: node === undefined ? CachedQuery : this.#queryClass(node) }
+  }
+
+  #queryClass(node: ModelNode): typeof CachedQuery {
+    let Query = this.#queryClasses.get(node.name)
+    if (Query === undefined) {
+      Query = cachedQueryClass(node)
+      this.#queryClasses.set(node.name, Query)
+    }
+    return Query
+  }
+
+  /**
+   * Runs an uncached call (a write, a raw query, a read in a transaction), reporting it. `run`
+   * gets the database call to make, measured; what it does around that is the call's own time.
+   */
+  async timed<T>(
+    model: string | undefined,
+    operation: string,
+    args: unknown,
+    run: (database: <R>(call: () => PromiseLike<R>) => Promise<R>) => Promise<T>,
+  ): Promise<T> {
+    const started = performance.now()
+    const event: QueryEvent = {
+      model,
+      operation,
+      cacheStatus: 'none',
+      durationMs: 0,
+      dbDurationMs: 0,
+      args,
+    }
+    try {
+      return await run((call) => measureDatabaseCall(event, call))
+    } catch (error) {
+      event.error = error
+      throw error
+    } finally {
+      event.durationMs = performance.now() - started
+      this.#sink.record(event)
+    }
+  }
+
+  /** Invalidates what `effects` changed, in every tier and (through the bus) every instance. */
+  async invalidate(effects: WriteEffects): Promise<void> {
+    const tags = effects.tags(this.naming, () => this.#modelNames())
+    if (tags.length > 0) await this.cache.invalidateByTag(tags)
+  }
+
+  /** Invalidates every cached read of this extension's namespace. */
+  async invalidateAll(): Promise<void> {
+    const tags: string[] = []
+    for (const model of this.#modelNames()) {
+      tags.push(this.naming.model(model), this.naming.allRecords(model))
+    }
+    if (tags.length > 0) await this.cache.invalidateByTag(tags)
+  }
+
+  /** A write ran in a transaction whose commit the extension cannot see: applied at once. */
+  untrackedTransactionWrite(): void {
+    this.#untracked++
+  }
+
+  /** Writes applied at once because their transaction was not started through this client. */
+  get untrackedTransactionWrites(): number {
+    return this.#untracked
+  }
+
+  #modelNames(): string[] {
+    return [...this.graph.models()].map((model) => model.name)
+  }
+}
+
+function marked(args: unknown): Record<string, unknown> {
+  return { ...(args as Record<string, unknown> | undefined), [LOAD_MARK]: true }
+}
+
+function withoutStrategy(args: Record<string, unknown>): Record<string, unknown> {
+  const { cacheStrategy: _, ...rest } = args
+  return rest
+}
+
+export type { CacheInfo }

@@ -1,0 +1,103 @@
+/**
+ * The extension's `$allOperations` hook: every query Prisma runs passes here, after its
+ * arguments are final and before its SQL is built. Reads from the extension's own methods
+ * (marked) only run; other reads (the fluent API) go through the cache here; reads inside a
+ * transaction run uncached; writes and raw queries run and then invalidate what they changed,
+ * at once or, inside a transaction, when it commits.
+ */
+import { invalid } from '../../errors.js'
+import { READ_OPERATIONS } from '../reads/read-plan.js'
+import type { PrismaTransactionInfo, TransactionScope } from '../transactions/transaction-scope.js'
+import { RAW_OPERATIONS, rawWriteEffects } from '../writes/raw-writes.js'
+import type { WriteEffects } from '../writes/write-effects.js'
+import { WRITE_OPERATIONS, WritePlan } from '../writes/write-plan.js'
+import { newCacheInfo } from './cache-info.js'
+import type { PrismaCache } from './prisma-cache.js'
+
+/** What Prisma passes to a query hook (`__internalParams` is undocumented but stable in 5-7). */
+export interface QueryHookParams {
+  model?: string
+  operation: string
+  args: unknown
+  query(args: unknown): Promise<unknown>
+  __internalParams?: { transaction?: PrismaTransactionInfo }
+}
+
+/** Marks the arguments of a read the extension's own method already routed through the cache. */
+export const LOAD_MARK = '__stratacacheLoad'
+
+const READS: ReadonlySet<string> = new Set(READ_OPERATIONS)
+
+type Args = Record<string, unknown>
+
+export async function onQuery(runtime: PrismaCache, params: QueryHookParams): Promise<unknown> {
+  const { model, operation, query } = params
+  const transaction = params.__internalParams?.transaction
+  if (model === undefined) {
+    if (!RAW_OPERATIONS.has(operation)) return query(params.args)
+    return runtime.timed(undefined, operation, params.args, async (database) => {
+      const result = await database(() => query(params.args))
+      await settle(runtime, rawWriteEffects(runtime.graph, params.args), transaction)
+      return result
+    })
+  }
+  const node = runtime.graph.model(model)
+  const args = params.args as Args | undefined
+  if (node === undefined) return query(args)
+  if (READS.has(operation)) {
+    if (args?.[LOAD_MARK] === true) {
+      const { [LOAD_MARK]: _, ...rest } = args
+      return query(rest)
+    }
+    if (transaction !== undefined) {
+      return runtime.timed(model, operation, args, (database) =>
+        database(() => query(stripStrategy(args))),
+      )
+    }
+    return runtime.reads.run(node, operation, args, query, newCacheInfo())
+  }
+  if (!WRITE_OPERATIONS.has(operation)) return query(args)
+  if (args?.cacheStrategy !== undefined) {
+    throw invalid('args.cacheStrategy', `is for reads; ${model}.${operation} is a write`)
+  }
+  const plan = new WritePlan(runtime.graph, node, operation, args)
+  return runtime.timed(model, operation, args, async (database) => {
+    let result: unknown
+    try {
+      result = await database(() => query(plan.args))
+    } catch (error) {
+      await settle(runtime, plan.failed(), transaction)
+      throw error
+    }
+    await settle(runtime, plan.completed(result), transaction)
+    return result
+  })
+}
+
+/**
+ * Applies a write's effects: now, or when its transaction commits. A write in a transaction the
+ * extension did not see start (a `$transaction` not called through this client) is applied now
+ * and counted: the guarantee of guarantee 7 then does not hold for it.
+ */
+async function settle(
+  runtime: PrismaCache,
+  effects: WriteEffects,
+  transaction: PrismaTransactionInfo | undefined,
+): Promise<void> {
+  if (effects.isEmpty) return
+  if (transaction !== undefined) {
+    const scope: TransactionScope | undefined = runtime.transactions.scopeOf(transaction)
+    if (scope !== undefined) {
+      scope.pending.merge(effects)
+      return
+    }
+    runtime.untrackedTransactionWrite()
+  }
+  await runtime.invalidate(effects)
+}
+
+function stripStrategy(args: Args | undefined): Args | undefined {
+  if (args?.cacheStrategy === undefined) return args
+  const { cacheStrategy: _, ...rest } = args
+  return rest
+}

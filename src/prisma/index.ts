@@ -1,0 +1,46 @@
+/**
+ * stratacache/prisma: the Prisma Client extension that caches reads and invalidates them on writes.
+ * @packageDocumentation
+ */
+
+export {
+  type BatchFindManyOptions,
+  type BatchRow,
+  batchFindMany,
+} from './batch-find-many.js'
+export { registerPrismaTypes } from './decimal-type.js'
+export type { PrismaCacheStats } from './extension/cache-api.js'
+export type { CacheInfo } from './extension/cache-info.js'
+export type { LatencySummary } from './metrics/histogram.js'
+export type { NPlusOneOptions, NPlusOneReport } from './metrics/n-plus-one.js'
+export type { OperationStatsSnapshot } from './metrics/operation-stats.js'
+export type { QueryMetricsOptions } from './metrics/options.js'
+export {
+  currentQueryContext,
+  type QueryContextOptions,
+  runWithQueryContext,
+} from './metrics/query-context.js'
+export type { QueryEvent } from './metrics/query-event.js'
+export { QueryMetrics, type QueryStats } from './metrics/query-metrics.js'
+export type { SlowQueryEntry } from './metrics/slow-queries.js'
+export { withQueryMetrics } from './metrics/with-query-metrics.js'
+export type {
+  CacheStrategy,
+  ModelStrategy,
+  StrategyClass,
+  StrategySettings,
+  WithCacheOptions,
+} from './options.js'
+export {
+  type CapturedStatement,
+  type CaptureSqlOptions,
+  captureSql,
+} from './sql-capture.js'
+export type {
+  CacheClientApi,
+  CachedReadMethods,
+  CachePromise,
+  CacheStrategyArg,
+  WithCacheExtension,
+} from './types.js'
+export { withCache } from './with-cache.js'

@@ -1,0 +1,245 @@
+import type { CapturedStatement, StatementSink } from '../sql-capture.js'
+import { NPlusOneDetector, type NPlusOneReport } from './n-plus-one.js'
+import {
+  type OperationCounters,
+  OperationStats,
+  type OperationStatsSnapshot,
+} from './operation-stats.js'
+import { type MetricsSettings, type QueryMetricsOptions, resolveMetricsOptions } from './options.js'
+import type { QueryEvent } from './query-event.js'
+import { type SlowQueryEntry, SlowQueryLog } from './slow-queries.js'
+
+/** What {@link QueryMetrics.stats} returns: JSON-safe, a copy. */
+export interface QueryStats {
+  /** Per model and operation, keyed `Product.findUnique`; raw queries under `$raw.$queryRaw`. */
+  operations: Record<string, OperationStatsSnapshot>
+  /** Everything added up. */
+  totals: OperationCounters
+  /** The latest slow database calls, oldest first. */
+  slowQueries: SlowQueryEntry[]
+  /** Slow calls seen in all, including those no longer held. */
+  slowQueryCount: number
+  /** The latest N+1 reports, oldest first. */
+  nPlusOne: NPlusOneReport[]
+  /** When counting started (creation or last `reset()`), epoch ms. */
+  since: number
+}
+
+/** Model key of raw queries in `stats().operations`. */
+const RAW = '$raw'
+/** Beyond this many model/operation pairs, calls are counted under `$other.$other`. */
+const MAX_OPERATIONS = 1000
+const OTHER = '$other'
+
+function safely<T>(callback: ((value: T) => void) | undefined, value: T): void {
+  if (callback === undefined) return
+  try {
+    callback(value)
+  } catch {
+    // A logging callback must never fail the query that triggered it.
+  }
+}
+
+/**
+ * Query metrics of a Prisma client: per model and operation counts by cache status, latency and
+ * database-time percentiles, a slow-query log and N+1 detection. The Prisma extension calls
+ * {@link record} once per call; `captureSql` feeds {@link recordStatement} with SQL that ran
+ * outside any call.
+ *
+ * `record` is built for cache hits: no allocation, no clock read (N+1 bursts use the coarse clock),
+ * at most two Map lookups, a histogram update and a shape hash. Measured on a `findUnique` hit:
+ * ≈ 20 ns with N+1 detection off, ≈ 90-150 ns with it on.
+ *
+ * @example
+ * ```ts
+ * const metrics = new QueryMetrics({ slowQueryMs: 200, onSlowQuery: (q) => log.warn(q) })
+ * metrics.record({ model: 'Product', operation: 'findUnique', cacheStatus: 'hit',
+ *   durationMs: 0.01, dbDurationMs: 0, args: { where: { id: 1 } } })
+ * metrics.stats().operations['Product.findUnique'].hits // 1
+ * ```
+ */
+export class QueryMetrics implements StatementSink {
+  private readonly settings: MetricsSettings
+  private readonly byModel = new Map<string, Map<string, OperationStats>>()
+  private count = 0
+  private last: OperationStats | undefined = undefined
+  private readonly slowLog: SlowQueryLog
+  private readonly detector: NPlusOneDetector | undefined
+  private readonly countHits: boolean
+  private since = Date.now()
+
+  /** Throws a `ValidationError` (`ERR_INVALID_OPTION`) naming the first bad option. */
+  constructor(options?: QueryMetricsOptions) {
+    this.settings = resolveMetricsOptions(options)
+    this.slowLog = new SlowQueryLog(this.settings.maxSlowQueries)
+    const nPlusOne = this.settings.nPlusOne
+    const onNPlusOne = this.settings.onNPlusOne
+    this.detector =
+      nPlusOne === undefined
+        ? undefined
+        : new NPlusOneDetector(nPlusOne, (report) => safely(onNPlusOne, report))
+    this.countHits = nPlusOne?.includeCacheHits ?? false
+  }
+
+  /** The slow-query threshold in ms. */
+  get slowQueryMs(): number {
+    return this.settings.slowQueryMs
+  }
+
+  /**
+   * Counts one Prisma call. Never throws for a well-formed event (callbacks are guarded).
+   *
+   * @example
+   * ```ts
+   * metrics.record({ model: 'Order', operation: 'create', cacheStatus: 'none',
+   *   durationMs: 4.2, dbDurationMs: 3.9, args, sql: collector.sql })
+   * ```
+   */
+  record(event: QueryEvent): void {
+    const stats = this.statsFor(event.model, event.operation)
+    const status = event.cacheStatus
+    stats.queries++
+    stats.latency.record(event.durationMs)
+    if (event.error !== undefined) stats.errors++
+    if (status === 'hit') stats.hits++
+    else if (status === 'swr') stats.swr++
+    else {
+      if (status === 'miss') stats.misses++
+      else stats.uncached++
+      const db = event.dbDurationMs
+      stats.db.record(db)
+      if (db > this.settings.slowQueryMs) this.slow(stats, event)
+    }
+    const detector = this.detector
+    if (detector !== undefined && (this.countHits || (status !== 'hit' && status !== 'swr'))) {
+      detector.observe(stats, event.args)
+    }
+  }
+
+  /**
+   * Logs a statement that ran outside any attributed Prisma call (a `COMMIT`, SQL of code that
+   * bypasses the extension) if it was slow, with `model: undefined`, `operation: '$statement'`.
+   *
+   * @example
+   * ```ts
+   * new PrismaClient({ adapter: captureSql(new PrismaPg(url), { metrics }) })
+   * ```
+   */
+  recordStatement(statement: CapturedStatement): void {
+    if (!(statement.durationMs > this.settings.slowQueryMs)) return
+    const entry = this.slowLog.add({
+      model: undefined,
+      operation: '$statement',
+      durationMs: statement.durationMs,
+      totalMs: statement.durationMs,
+      args: statement.params,
+      sql: [statement.sql],
+      error: statement.error,
+    })
+    safely(this.settings.onSlowQuery, entry)
+  }
+
+  private slow(stats: OperationStats, event: QueryEvent): void {
+    const entry = this.slowLog.add({
+      model: stats.model,
+      operation: stats.operation,
+      durationMs: event.dbDurationMs,
+      totalMs: event.durationMs,
+      args: event.args,
+      sql: event.sql,
+      error: event.error,
+    })
+    safely(this.settings.onSlowQuery, entry)
+  }
+
+  private statsFor(model: string | undefined, operation: string): OperationStats {
+    // N+1 loops and benchmarks repeat one operation: a one-entry cache skips both lookups.
+    const last = this.last
+    if (last !== undefined && last.operation === operation && last.model === model) return last
+    const modelKey = model ?? RAW
+    let operations = this.byModel.get(modelKey)
+    let stats = operations?.get(operation)
+    if (stats === undefined) {
+      // Operation names come from the extension, but a bug must not grow memory without bound.
+      if (this.count >= MAX_OPERATIONS && modelKey !== OTHER) return this.statsFor(OTHER, OTHER)
+      if (operations === undefined) {
+        operations = new Map()
+        this.byModel.set(modelKey, operations)
+      }
+      stats = new OperationStats(model, operation)
+      operations.set(operation, stats)
+      this.count++
+    }
+    this.last = stats
+    return stats
+  }
+
+  /**
+   * Per model and operation counters, totals, slow queries and N+1 reports (a copy).
+   *
+   * @example
+   * ```ts
+   * const { operations, totals } = metrics.stats()
+   * console.log(totals.hitRate, operations['Product.findMany']?.latency.p95)
+   * ```
+   */
+  stats(): QueryStats {
+    const operations: Record<string, OperationStatsSnapshot> = {}
+    const totals = new OperationStats(undefined, '*')
+    for (const [modelKey, byOperation] of this.byModel) {
+      for (const [operation, stats] of byOperation) {
+        operations[`${modelKey}.${operation}`] = stats.snapshot()
+        totals.add(stats)
+      }
+    }
+    return {
+      operations,
+      totals: totals.counters(),
+      slowQueries: this.slowLog.entries(),
+      slowQueryCount: this.slowLog.total,
+      nPlusOne: this.nPlusOne(),
+      since: this.since,
+    }
+  }
+
+  /**
+   * The latest slow database calls, oldest first.
+   *
+   * @example
+   * ```ts
+   * for (const q of metrics.slowQueries()) console.warn(q.model, q.operation, q.durationMs, q.sql)
+   * ```
+   */
+  slowQueries(): SlowQueryEntry[] {
+    return this.slowLog.entries()
+  }
+
+  /**
+   * The latest N+1 reports, oldest first (empty when detection is off).
+   *
+   * @example
+   * ```ts
+   * for (const r of metrics.nPlusOne()) console.warn(`${r.callSite}: ${r.suggestion}`)
+   * ```
+   */
+  nPlusOne(): NPlusOneReport[] {
+    return this.detector?.reports() ?? []
+  }
+
+  /**
+   * Forgets every counter, histogram, slow query and N+1 report.
+   *
+   * @example
+   * ```ts
+   * metrics.reset()
+   * ```
+   */
+  reset(): void {
+    this.byModel.clear()
+    this.count = 0
+    this.last = undefined
+    this.slowLog.clear()
+    this.detector?.reset()
+    this.since = Date.now()
+  }
+}

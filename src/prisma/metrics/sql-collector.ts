@@ -1,0 +1,62 @@
+import type { CapturedStatement } from '../sql-capture.js'
+
+/** Statements kept per call; past it they are still counted and timed. */
+const MAX_STATEMENTS = 50
+
+/**
+ * The SQL one Prisma call caused, filled by `captureSql`'s adapter while the call runs inside
+ * `collectSql(collector, ...)`. One per call; it is only ever appended to.
+ *
+ * @example
+ * ```ts
+ * const collector = new SqlCollector()
+ * await collectSql(collector, () => query(args))
+ * metrics.record({ ..., dbDurationMs: collector.count > 0 ? collector.dbMs : durationMs,
+ *   sql: collector.sql })
+ * ```
+ */
+export class SqlCollector {
+  /** The first 50 statements. */
+  readonly statements: CapturedStatement[] = []
+  /** Statements run, including those past the first 50. */
+  count = 0
+  /** Time spent in all of them, ms (they run one after another on one connection). */
+  dbMs = 0
+  /**
+   * Set by {@link close} when the call has ended: statements that still arrive (a batch Prisma
+   * dispatched in this call's context, finishing after it) are then reported as unattributed.
+   */
+  closed = false
+
+  /**
+   * Adds a statement (called by the capturing adapter).
+   *
+   * @example
+   * ```ts
+   * collector.add({ sql: 'SELECT 1', durationMs: 0.4, params: undefined, error: undefined,
+   *   inTransaction: false })
+   * ```
+   */
+  add(statement: CapturedStatement): void {
+    this.count++
+    this.dbMs += statement.durationMs
+    if (this.statements.length < MAX_STATEMENTS) this.statements.push(statement)
+  }
+
+  /**
+   * Marks the call as ended (see {@link closed}); the extension calls it before recording.
+   *
+   * @example
+   * ```ts
+   * collector.close()
+   * ```
+   */
+  close(): void {
+    this.closed = true
+  }
+
+  /** The SQL texts of the statements kept, in order. */
+  get sql(): string[] {
+    return this.statements.map((statement) => statement.sql)
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Prisma's data model (DMMF) of a schema, computed by Prisma's own schema parser
+ * (`@prisma/prisma-schema-wasm`, the one the CLI uses). Prisma 7's generated client keeps only a
+ * stripped runtime model (field names and kinds, no keys, foreign keys or referential actions),
+ * and invalidation needs all of those.
+ */
+import { createRequire } from 'node:module'
+import { invalid } from '../../errors.js'
+
+/** The referential actions PostgreSQL runs for a foreign key. */
+export type ReferentialAction = 'Cascade' | 'Restrict' | 'NoAction' | 'SetNull' | 'SetDefault'
+
+/** The parts of a DMMF field the extension reads. */
+export interface DmmfField {
+  readonly name: string
+  readonly kind: 'scalar' | 'object' | 'enum' | 'unsupported'
+  readonly type: string
+  readonly isList: boolean
+  readonly isRequired: boolean
+  readonly isId: boolean
+  readonly isUnique: boolean
+  readonly nativeType?: readonly [string, readonly string[]] | null
+  readonly relationName?: string
+  readonly relationFromFields?: readonly string[]
+  readonly relationToFields?: readonly string[]
+  readonly relationOnDelete?: ReferentialAction
+  readonly relationOnUpdate?: ReferentialAction
+}
+
+/** The parts of a DMMF model the extension reads. */
+export interface DmmfModel {
+  readonly name: string
+  readonly dbName: string | null
+  readonly schema: string | null
+  readonly fields: readonly DmmfField[]
+  readonly primaryKey: { readonly name: string | null; readonly fields: readonly string[] } | null
+  readonly uniqueIndexes: readonly {
+    readonly name: string | null
+    readonly fields: readonly string[]
+  }[]
+}
+
+export interface Datamodel {
+  readonly models: readonly DmmfModel[]
+}
+
+interface SchemaWasm {
+  get_dmmf(params: string): string
+}
+
+let wasm: SchemaWasm | undefined
+const parsed = new Map<string, Datamodel>()
+
+/**
+ * The data model of a Prisma schema (its text, as in `schema.prisma`). Parsed once per distinct
+ * text; the parser (about 3 MB of WebAssembly) is loaded on first use.
+ *
+ * @example
+ * ```ts
+ * const { models } = datamodelOf(readFileSync('prisma/schema.prisma', 'utf8'))
+ * ```
+ */
+export function datamodelOf(schema: string): Datamodel {
+  const known = parsed.get(schema)
+  if (known !== undefined) return known
+  wasm ??= createRequire(import.meta.url)('@prisma/prisma-schema-wasm') as SchemaWasm
+  let dmmf: { datamodel: Datamodel }
+  try {
+    dmmf = JSON.parse(wasm.get_dmmf(JSON.stringify({ prismaSchema: [['schema.prisma', schema]] })))
+  } catch (error) {
+    throw invalid('schema', `is not a valid Prisma schema: ${describe(error)}`)
+  }
+  parsed.set(schema, dmmf.datamodel)
+  return dmmf.datamodel
+}
+
+/** The parser reports errors as a JSON string of diagnostics; keep the first message readable. */
+function describe(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error)
+  try {
+    const body = JSON.parse(text) as { message?: string }
+    return (body.message ?? text).split('\n').slice(0, 6).join(' ').trim()
+  } catch {
+    return text.slice(0, 500)
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * The types the extension adds to a Prisma client: `cacheStrategy` on the eight read methods
+ * (and only there: on a write it is a type error), `withCacheInfo()` on what they return, and
+ * `prisma.$cache`. Shaped like Prisma Accelerate's, so code written for it type-checks unchanged.
+ */
+
+import type { PrismaClientExtends } from '@prisma/client/extension'
+import type { Types } from '@prisma/client/runtime/client'
+import type { PrismaCacheStats } from './extension/cache-api.js'
+import type { CacheInfo } from './extension/cache-info.js'
+import type { CacheStrategy } from './options.js'
+
+/** The per-query option the extension adds to reads: seconds, as in Accelerate, or `false`. */
+export interface CacheStrategyArg {
+  /** `false` bypasses the cache for this query; `{ ttl, swr, tags }` overrides the model's strategy. */
+  readonly cacheStrategy?: CacheStrategy | false
+}
+
+/** What a cached read returns: a PrismaPromise with `withCacheInfo()`. */
+export interface CachePromise<T> extends Types.Public.PrismaPromise<T> {
+  /** Resolves to `{ data, info }`; `info.cacheStatus` is `hit`, `swr`, `miss` or `none`. */
+  withCacheInfo(): Promise<{ data: T; info: CacheInfo }>
+}
+
+type Args<This, Op extends Types.Public.Operation> = Types.Public.Args<This, Op> & CacheStrategyArg
+type Result<This, A, Op extends Types.Public.Operation> = Types.Public.Result<This, A, Op>
+type Subset<T, U> = { [K in keyof T]: K extends keyof U ? T[K] : never }
+type SelectSubset<T, U> = Subset<T, U> &
+  (T extends { select: unknown; include: unknown }
+    ? 'Please either choose `select` or `include`.'
+    : T extends { select: unknown; omit: unknown }
+      ? 'Please either choose `select` or `omit`.'
+      : unknown)
+
+/** The read methods, as they appear on every model delegate of an extended client. */
+export interface CachedReadMethods {
+  findUnique<This, A extends Args<This, 'findUnique'>, const R extends A>(
+    this: This,
+    args: SelectSubset<R, A>,
+  ): CachePromise<Result<This, R, 'findUnique'> | null>
+  findUniqueOrThrow<This, A extends Args<This, 'findUniqueOrThrow'>, const R extends A>(
+    this: This,
+    args: SelectSubset<R, A>,
+  ): CachePromise<Result<This, R, 'findUniqueOrThrow'>>
+  findFirst<This, A extends Args<This, 'findFirst'>, const R extends A>(
+    this: This,
+    args?: SelectSubset<R, A>,
+  ): CachePromise<Result<This, R, 'findFirst'> | null>
+  findFirstOrThrow<This, A extends Args<This, 'findFirstOrThrow'>, const R extends A>(
+    this: This,
+    args?: SelectSubset<R, A>,
+  ): CachePromise<Result<This, R, 'findFirstOrThrow'>>
+  findMany<This, A extends Args<This, 'findMany'>, const R extends A>(
+    this: This,
+    args?: SelectSubset<R, A>,
+  ): CachePromise<Result<This, R, 'findMany'>>
+  count<This, A extends Args<This, 'count'>, const R extends A>(
+    this: This,
+    args?: Subset<R, A>,
+  ): CachePromise<Result<This, R, 'count'>>
+  aggregate<This, A extends Args<This, 'aggregate'>, const R extends A>(
+    this: This,
+    args: Subset<R, A>,
+  ): CachePromise<Result<This, R, 'aggregate'>>
+  groupBy<This, A extends Args<This, 'groupBy'>, const R extends A>(
+    this: This,
+    args: Subset<R, A>,
+  ): CachePromise<Result<This, R, 'groupBy'>>
+}
+
+/** `prisma.$cache`. */
+export interface CacheClientApi {
+  /** Invalidates every cached read carrying any of `tags` (given in `cacheStrategy.tags`). */
+  invalidate(input: { tags: readonly string[] }): Promise<void>
+  /** Invalidates every cached read of this client (its namespace), on every instance. */
+  invalidateAll(): Promise<void>
+  /** Queries, hits, misses and latency percentiles per model and operation. */
+  stats(): PrismaCacheStats
+}
+
+/** No result or query extensions: Prisma's own spelling of "nothing" in `InternalArgs`. */
+type None = Record<never, never>
+
+/** The extension `withCache` returns, as `$extends` sees it. */
+export type WithCacheExtension = (
+  client: unknown,
+) => PrismaClientExtends<
+  Types.Extensions.InternalArgs<
+    None,
+    { $allModels: CachedReadMethods },
+    None,
+    { $cache: CacheClientApi }
+  > &
+    Types.Extensions.DefaultArgs
+>

@@ -1,0 +1,102 @@
+/**
+ * `withCache`: the Prisma Client extension that caches reads and invalidates them on writes.
+ */
+import { Prisma } from '@prisma/client/extension'
+import { prismaSettingsFromEnv } from '../config/prisma-env.js'
+import { invalid } from '../errors.js'
+import { registerPrismaTypes } from './decimal-type.js'
+import { cacheApi } from './extension/cache-api.js'
+import { PrismaCache } from './extension/prisma-cache.js'
+import { onQuery, type QueryHookParams } from './extension/query-hook.js'
+import { QueryMetrics } from './metrics/query-metrics.js'
+import { validateWithCacheOptions, type WithCacheOptions } from './options.js'
+import { READ_OPERATIONS } from './reads/read-plan.js'
+import { datamodelOf } from './schema/dmmf.js'
+import { ModelGraph } from './schema/model-graph.js'
+import type { WithCacheExtension } from './types.js'
+
+const graphs = new Map<string, ModelGraph>()
+
+/**
+ * The caching extension. Reads (`findUnique`, `findUniqueOrThrow`, `findFirst`,
+ * `findFirstOrThrow`, `findMany`, `count`, `aggregate`, `groupBy`) are answered from the cache;
+ * every write, nested writes and cascades included, invalidates exactly the cached reads it may
+ * change, after its transaction commits; raw SQL is never cached and invalidates the tables it
+ * names.
+ *
+ * @example
+ * ```ts
+ * const cache = new CacheManager({ redis: process.env.REDIS_URL })
+ * const prisma = new PrismaClient({ adapter }).$extends(
+ *   withCache({ cache, models: { Category: 'reference', Inventory: 'hot', AuditLog: false } }),
+ * )
+ * const product = await prisma.product.findUnique({ where: { id }, include: { reviews: true } })
+ * const featured = await prisma.product.findMany({
+ *   where: { featured: true },
+ *   cacheStrategy: { ttl: 60, swr: 30, tags: ['featured'] }, // seconds, as in Accelerate
+ * })
+ * await prisma.product.update({ where: { id }, data: { price: 10 } }) // both reads invalidated
+ * await prisma.$cache.invalidate({ tags: ['featured'] })
+ * ```
+ */
+export function withCache(options: WithCacheOptions): WithCacheExtension {
+  validateWithCacheOptions(options)
+  const env = options.env === false ? {} : prismaSettingsFromEnv(options.env ?? process.env)
+  registerPrismaTypes()
+  return Prisma.defineExtension((client) => {
+    const schema = options.schema ?? inlineSchemaOf(client)
+    let graph = graphs.get(schema)
+    if (graph === undefined) {
+      graph = new ModelGraph(datamodelOf(schema))
+      graphs.set(schema, graph)
+    }
+    const metrics =
+      options.metrics === false
+        ? undefined
+        : new QueryMetrics({ slowQueryMs: env.slowQueryMs, ...options.metrics })
+    const runtime = new PrismaCache(options, env, graph, metrics ?? { record() {} })
+    const originalTransaction = (client as { $transaction: TransactionMethod }).$transaction
+    const hooked = client.$extends({
+      name: 'stratacache',
+      query: { $allOperations: (params) => onQuery(runtime, params as unknown as QueryHookParams) },
+    })
+    const readMethods: Record<string, (this: object, args?: Record<string, unknown>) => unknown> =
+      {}
+    for (const operation of READ_OPERATIONS) {
+      readMethods[operation] = function (this: object, args) {
+        return runtime.read(this, () => Prisma.getExtensionContext(this) as never, operation, args)
+      }
+    }
+    return hooked.$extends({
+      name: 'stratacache',
+      model: { $allModels: readMethods },
+      client: {
+        $cache: cacheApi(runtime, metrics),
+        $transaction(this: object, input: unknown, transactionOptions?: unknown) {
+          return runtime.transactions.run(
+            originalTransaction,
+            this,
+            input,
+            transactionOptions,
+            (effects) => runtime.invalidate(effects),
+          )
+        },
+      },
+    })
+  }) as unknown as WithCacheExtension
+}
+
+type TransactionMethod = (this: unknown, input: unknown, options?: unknown) => Promise<unknown>
+
+/** The schema text a Prisma 7 client carries (the query compiler needs it). */
+function inlineSchemaOf(client: unknown): string {
+  const schema = (client as { _engineConfig?: { inlineSchema?: unknown } })._engineConfig
+    ?.inlineSchema
+  if (typeof schema !== 'string' || schema.length === 0) {
+    throw invalid(
+      'options.schema',
+      'is required: this Prisma client does not expose its schema; pass its text (schema.prisma)',
+    )
+  }
+  return schema
+}

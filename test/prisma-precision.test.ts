@@ -1,0 +1,207 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import type { PrismaClient } from '../prisma/generated/client.js'
+import { CacheManager } from '../src/index.js'
+import { withCache } from '../src/prisma/index.js'
+import { createTestDatabase, type TestDatabase } from './support/database.js'
+import { seedShop } from './support/shop-fixture.js'
+
+/**
+ * Record-level precision: a write invalidates the reads it may change and keeps the others. Each
+ * case caches a set of reads, runs one write, and checks which reads are still hits. (That the
+ * invalidated ones then return fresh data is the consistency checker's job.)
+ */
+
+let db: TestDatabase
+let base: PrismaClient
+let cache: CacheManager
+let prisma: ReturnType<typeof extend>
+
+const extend = (client: PrismaClient) =>
+  client.$extends(withCache({ cache, env: false, defaultStrategy: { ttl: 3600 } }))
+
+beforeAll(async () => {
+  db = await createTestDatabase('precision')
+  base = db.client()
+  cache = new CacheManager()
+  prisma = extend(base)
+})
+
+afterAll(async () => {
+  await base?.$disconnect()
+  await cache?.close()
+  await db?.drop()
+})
+
+beforeEach(async () => {
+  await db.pool.query(
+    'TRUNCATE "OrderItem", "Order", "Review", "Inventory", "_ProductToTag", "Product", "Tag", "Category", "User" RESTART IDENTITY CASCADE',
+  )
+  await seedShop(base)
+  await cache.clear()
+})
+
+type P = typeof prisma
+const READS = {
+  product1: (p: P) => p.product.findUnique({ where: { id: 1 } }),
+  product2: (p: P) => p.product.findUnique({ where: { id: 2 } }),
+  product1BySku: (p: P) => p.product.findUnique({ where: { sku: 'SKU-1' } }),
+  product1WithReviews: (p: P) =>
+    p.product.findUnique({ where: { id: 1 }, include: { reviews: true } }),
+  productList: (p: P) => p.product.findMany({ orderBy: { id: 'asc' } }),
+  productCount: (p: P) => p.product.count(),
+  category1: (p: P) => p.category.findUnique({ where: { id: 1 } }),
+  category1WithProducts: (p: P) =>
+    p.category.findUnique({ where: { id: 1 }, include: { products: true } }),
+  categoryList: (p: P) => p.category.findMany({ orderBy: { id: 'asc' } }),
+  user1: (p: P) => p.user.findUnique({ where: { id: 1 } }),
+  user1ByEmail: (p: P) => p.user.findUnique({ where: { email: 'user1@shop.test' } }),
+  inventory1: (p: P) => p.inventory.findUnique({ where: { productId: 1 } }),
+  inventory2: (p: P) => p.inventory.findUnique({ where: { productId: 2 } }),
+  review11: (p: P) => p.review.findUnique({ where: { id: 1 } }),
+  tagsWithProducts: (p: P) => p.tag.findMany({ include: { products: true } }),
+  tag1: (p: P) => p.tag.findUnique({ where: { id: 1 } }),
+} satisfies Record<string, (p: P) => { withCacheInfo(): Promise<unknown> }>
+
+type ReadName = keyof typeof READS
+
+/** Caches every read, runs `write`, and returns the reads that are no longer hits. */
+async function invalidatedBy(write: (p: P) => Promise<unknown>): Promise<ReadName[]> {
+  const names = Object.keys(READS) as ReadName[]
+  for (const name of names) await READS[name](prisma)
+  for (const name of names) {
+    const { info } = (await READS[name](prisma).withCacheInfo()) as {
+      info: { cacheStatus: string }
+    }
+    expect(info.cacheStatus, `${name} before the write`).toBe('hit')
+  }
+  await write(prisma)
+  const missed: ReadName[] = []
+  for (const name of names) {
+    const { info } = (await READS[name](prisma).withCacheInfo()) as {
+      info: { cacheStatus: string }
+    }
+    if (info.cacheStatus !== 'hit') missed.push(name)
+  }
+  return missed.sort()
+}
+
+describe('a write invalidates what it may change and nothing else', () => {
+  it('update by id: that product under both its keys, lists, and reads that include products', async () => {
+    expect(
+      await invalidatedBy((p) => p.product.update({ where: { id: 1 }, data: { name: 'X' } })),
+    ).toEqual(
+      [
+        'category1WithProducts',
+        'product1',
+        'product1BySku',
+        'product1WithReviews',
+        'productCount',
+        'productList',
+        'tagsWithProducts',
+      ].sort(),
+    )
+  })
+
+  it('update by sku finds the id through the returned record', async () => {
+    const missed = await invalidatedBy((p) =>
+      p.product.update({ where: { sku: 'SKU-1' }, data: { name: 'X' }, select: { name: true } }),
+    )
+    expect(missed).toContain('product1')
+    expect(missed).not.toContain('product2')
+  })
+
+  it('the caller gets the select it asked for, not the fields added to identify the record', async () => {
+    const result = await prisma.product.update({
+      where: { sku: 'SKU-2' },
+      data: { name: 'Y' },
+      select: { name: true },
+    })
+    expect(result).toEqual({ name: 'Y' })
+  })
+
+  it('changing a unique key other than the one addressed reaches all record reads of the model', async () => {
+    const missed = await invalidatedBy((p) =>
+      p.product.update({ where: { id: 1 }, data: { sku: 'SKU-100' } }),
+    )
+    expect(missed).toEqual(expect.arrayContaining(['product1', 'product2', 'product1BySku']))
+    expect(missed).not.toContain('category1')
+  })
+
+  it('updateMany by a filter reaches every record of the model, not other models', async () => {
+    const missed = await invalidatedBy((p) =>
+      p.product.updateMany({ where: { featured: true }, data: { viewCount: 9 } }),
+    )
+    expect(missed).toEqual(expect.arrayContaining(['product1', 'product2', 'productList']))
+    expect(missed).not.toContain('category1')
+    expect(missed).not.toContain('user1')
+  })
+
+  it('a nested update of one inventory row keeps the other inventory rows', async () => {
+    const missed = await invalidatedBy((p) =>
+      p.product.update({
+        where: { id: 1 },
+        data: { inventory: { update: { stock: { decrement: 1 } } } },
+      }),
+    )
+    expect(missed).toContain('inventory1')
+    expect(missed).toContain('product1')
+    expect(missed).not.toContain('category1')
+  })
+
+  it('a create touches lists and reads through relations, no record read', async () => {
+    const missed = await invalidatedBy((p) =>
+      p.review.create({ data: { productId: 2, userId: 1, rating: 3, body: 'new' } }),
+    )
+    expect(missed).toEqual(['product1WithReviews'])
+  })
+
+  it('deleting a category follows SetNull to its products and children', async () => {
+    const missed = await invalidatedBy((p) => p.category.delete({ where: { id: 3 } }))
+    expect(missed).toEqual(
+      expect.arrayContaining([
+        'category1WithProducts',
+        'categoryList',
+        'product1',
+        'product2',
+        'productList',
+      ]),
+    )
+    expect(missed).not.toContain('user1')
+    expect(missed).not.toContain('inventory1')
+  })
+
+  it('deleting a user cascades to its orders, items and reviews', async () => {
+    // Review 1 is user 2's: the cascade reaches every review (which ones is not known).
+    const missed = await invalidatedBy((p) => p.user.delete({ where: { id: 2 } }))
+    expect(missed).toEqual(['product1WithReviews', 'review11'])
+    expect(missed).not.toContain('user1')
+    expect(missed).not.toContain('product1')
+    expect(missed).not.toContain('category1')
+  })
+
+  it('connecting tags changes the join table: reads across it, not the tags themselves', async () => {
+    const missed = await invalidatedBy((p) =>
+      p.product.update({ where: { id: 2 }, data: { tags: { connect: { id: 1 } } } }),
+    )
+    expect(missed).toContain('tagsWithProducts')
+    expect(missed).toContain('product2')
+    expect(missed).not.toContain('tag1')
+    expect(missed).not.toContain('product1')
+  })
+
+  it('a raw UPDATE of a named table reaches that model only', async () => {
+    const missed = await invalidatedBy(
+      (p) => p.$executeRaw`UPDATE "User" SET name = 'raw' WHERE id = 1`,
+    )
+    expect(missed).toEqual(['user1', 'user1ByEmail'])
+  })
+
+  it('raw SQL the extension cannot read reaches everything', async () => {
+    const missed = await invalidatedBy((p) => p.$executeRawUnsafe('SELECT pg_sleep(0)'))
+    expect(missed.length).toBe(Object.keys(READS).length)
+  })
+
+  it('a read-only raw query invalidates nothing and is never cached', async () => {
+    expect(await invalidatedBy((p) => p.$queryRaw`SELECT count(*) FROM "Product"`)).toEqual([])
+  })
+})
