@@ -7,12 +7,21 @@ import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-/** What the applier needs of a connection: `pg`'s Client or Pool and PGlite both fit. */
+/** What the applier needs of a connection: `pg`'s Client or Pool and PGlite all fit. */
 export interface SqlRunner {
   query(text: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>
   /** Several statements at once (PGlite); `query` without parameters is used when absent. */
   exec?(text: string): Promise<unknown>
 }
+
+/** A `pg.Pool`: its queries may land on different connections, so a transaction needs one. */
+interface Pool extends SqlRunner {
+  totalCount: number
+  connect(): Promise<SqlRunner & { release(): void }>
+}
+
+const isPool = (db: SqlRunner): db is Pool =>
+  typeof (db as Pool).connect === 'function' && typeof (db as Pool).totalCount === 'number'
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../prisma/migrations', import.meta.url))
 
@@ -29,6 +38,17 @@ const LEDGER = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
 
 /** Applies the migrations not yet recorded; resolves to the names applied now. */
 export async function applyMigrations(db: SqlRunner, dir = MIGRATIONS_DIR): Promise<string[]> {
+  if (!isPool(db)) return applyOn(db, dir)
+  const connection = await db.connect()
+  try {
+    return await applyOn(connection, dir)
+  } finally {
+    connection.release()
+  }
+}
+
+/** The migrations, each in a transaction, on one connection. */
+async function applyOn(db: SqlRunner, dir: string): Promise<string[]> {
   const run = (sql: string) => (db.exec ? db.exec(sql) : db.query(sql))
   await run(LEDGER)
   const done = new Set(

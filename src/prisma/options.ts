@@ -7,6 +7,7 @@ import { CacheManager } from '../cache/cache-manager.js'
 import { validationErrorOf } from '../cache/zod-issue.js'
 import type { Env } from '../config/env-parsers.js'
 import { invalid } from '../errors.js'
+import type { QueryMetricsOptions } from './metrics/options.js'
 
 /**
  * Seed 004's TTL classes: `hot` data that changes often (inventory, orders: 10 s, `CACHE_TTL_L1`),
@@ -76,8 +77,12 @@ export interface WithCacheOptions {
    * does not (the extension then says so).
    */
   schema?: string
-  /** Query metrics: `false` turns them off. Default thresholds come from the environment. */
-  metrics?: false | { slowQueryMs?: number }
+  /**
+   * Query metrics (`prisma.$cache.stats()`): slow-query log, N+1 detection, latency percentiles.
+   * `false` turns them off. `slowQueryMs` defaults to `DATABASE_MAX_QUERY_EXECUTION_TIME`, else
+   * 1000; N+1 advice names the parent relation from the schema unless a `relationHint` is given.
+   */
+  metrics?: false | QueryMetricsOptions
   /**
    * Environment variables to read (SPEC section 5): default `process.env`; `false` reads none.
    * Options given here win over the environment.
@@ -116,10 +121,11 @@ const schema = z.strictObject({
     .regex(/^[\w.-]+$/, 'may hold letters, digits, "_", "-" and "." only')
     .optional(),
   schema: z.string().min(1).optional(),
+  // Checked in depth by QueryMetrics itself, which names the field (options.metrics.<field>).
   metrics: z
     .union([
       z.literal(false),
-      z.strictObject({ slowQueryMs: z.number().finite().positive().optional() }),
+      z.custom<object>((v) => typeof v === 'object' && v !== null, 'must be false or an object'),
     ])
     .optional(),
   env: z.union([z.literal(false), z.record(z.string(), z.string().optional())]).optional(),

@@ -2,15 +2,17 @@
  * `withCache`: the Prisma Client extension that caches reads and invalidates them on writes.
  */
 import { Prisma } from '@prisma/client/extension'
-import { prismaSettingsFromEnv } from '../config/prisma-env.js'
-import { invalid } from '../errors.js'
+import { type PrismaEnvSettings, prismaSettingsFromEnv } from '../config/prisma-env.js'
+import { invalid, ValidationError } from '../errors.js'
 import { registerPrismaTypes } from './decimal-type.js'
 import { cacheApi } from './extension/cache-api.js'
 import { PrismaCache } from './extension/prisma-cache.js'
 import { onQuery, type QueryHookParams } from './extension/query-hook.js'
+import { type QueryMetricsOptions, resolveMetricsOptions } from './metrics/options.js'
 import { QueryMetrics } from './metrics/query-metrics.js'
 import { validateWithCacheOptions, type WithCacheOptions } from './options.js'
 import { READ_OPERATIONS } from './reads/read-plan.js'
+import { relationHintOf } from './reads/relation-hint.js'
 import { datamodelOf } from './schema/dmmf.js'
 import { ModelGraph } from './schema/model-graph.js'
 import type { WithCacheExtension } from './types.js'
@@ -42,6 +44,8 @@ const graphs = new Map<string, ModelGraph>()
 export function withCache(options: WithCacheOptions): WithCacheExtension {
   validateWithCacheOptions(options)
   const env = options.env === false ? {} : prismaSettingsFromEnv(options.env ?? process.env)
+  // Bad metrics options fail here, when the extension is made, not at the first $extends.
+  if (options.metrics !== false) metricsOptions(options, env, undefined)
   registerPrismaTypes()
   return Prisma.defineExtension((client) => {
     const schema = options.schema ?? inlineSchemaOf(client)
@@ -50,10 +54,7 @@ export function withCache(options: WithCacheOptions): WithCacheExtension {
       graph = new ModelGraph(datamodelOf(schema))
       graphs.set(schema, graph)
     }
-    const metrics =
-      options.metrics === false
-        ? undefined
-        : new QueryMetrics({ slowQueryMs: env.slowQueryMs, ...options.metrics })
+    const metrics = options.metrics === false ? undefined : metricsFor(options, env, graph)
     const runtime = new PrismaCache(options, env, graph, metrics ?? { record() {} })
     const originalTransaction = (client as { $transaction: TransactionMethod }).$transaction
     const hooked = client.$extends({
@@ -84,6 +85,30 @@ export function withCache(options: WithCacheOptions): WithCacheExtension {
       },
     })
   }) as unknown as WithCacheExtension
+}
+
+/** The query metrics of one client, their defaults from the environment and the schema. */
+function metricsFor(options: WithCacheOptions, env: PrismaEnvSettings, graph: ModelGraph) {
+  return new QueryMetrics(metricsOptions(options, env, graph))
+}
+
+/** Validated metrics options (a bad one names `options.metrics.<field>`). */
+function metricsOptions(
+  options: WithCacheOptions,
+  env: PrismaEnvSettings,
+  graph: ModelGraph | undefined,
+): QueryMetricsOptions {
+  const given = options.metrics || {}
+  const hint = graph === undefined ? {} : { relationHint: relationHintOf(graph) }
+  const nPlusOne = given.nPlusOne === false ? (false as const) : { ...hint, ...given.nPlusOne }
+  const resolved: QueryMetricsOptions = { slowQueryMs: env.slowQueryMs, ...given, nPlusOne }
+  try {
+    resolveMetricsOptions(resolved)
+    return resolved
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error
+    throw invalid(`options.metrics.${error.field}`, error.message.replace(/^[^:]*: /, ''))
+  }
 }
 
 type TransactionMethod = (this: unknown, input: unknown, options?: unknown) => Promise<unknown>

@@ -13,6 +13,8 @@ export type ReferentialAction = 'Cascade' | 'Restrict' | 'NoAction' | 'SetNull' 
 /** The parts of a DMMF field the extension reads. */
 export interface DmmfField {
   readonly name: string
+  /** The column's name (`@map`) when it is not the field's; raw SQL names columns. */
+  readonly dbName?: string | null
   readonly kind: 'scalar' | 'object' | 'enum' | 'unsupported'
   readonly type: string
   readonly isList: boolean

@@ -1,8 +1,8 @@
 /**
  * The models of a Prisma schema as invalidation sees them: which field of which model leads to
  * which other model, which side of a relation holds the foreign key, the unique keys that
- * identify a record, the tables behind the models (raw SQL names tables), and what PostgreSQL
- * changes in other tables when a row is deleted or its referenced key changes.
+ * identify a record, the tables and columns behind the models (raw SQL names those), and what
+ * PostgreSQL changes in other tables when a row is deleted or its referenced key changes.
  */
 import type { Datamodel, DmmfField, DmmfModel, ReferentialAction } from './dmmf.js'
 
@@ -16,6 +16,8 @@ export interface UniqueKey {
 /** A relation field, seen from the model that declares it. */
 export interface Relation {
   readonly field: string
+  /** Prisma's name of the relation, the same on both sides (`ProductToReview`). */
+  readonly name: string
   readonly target: string
   readonly isList: boolean
   /** The foreign key columns are in this model's table (so connecting changes this record). */
@@ -29,6 +31,8 @@ export interface Relation {
 /** A foreign key in another model that references this one: what PostgreSQL does to its rows. */
 export interface Referrer {
   readonly model: string
+  /** The referencing model's fields that hold the key (they change with an update cascade). */
+  readonly foreignKey: readonly string[]
   /** Fields of this (the referenced) model the key points at. */
   readonly references: readonly string[]
   readonly onDelete: ReferentialAction
@@ -42,6 +46,8 @@ export interface ModelNode {
   readonly table: string
   readonly schema: string | undefined
   readonly fields: ReadonlyMap<string, DmmfField>
+  /** Scalar fields by their column (`@map` name, else the field name), for raw SQL. */
+  readonly fieldsByColumn: ReadonlyMap<string, string>
   readonly relations: ReadonlyMap<string, Relation>
   /** Primary key first, then each unique constraint. */
   readonly uniqueKeys: readonly UniqueKey[]
@@ -54,7 +60,9 @@ export interface ModelNode {
 /** The models of one schema, by name and by table. */
 export class ModelGraph {
   readonly #models = new Map<string, ModelNode>()
+  /** Model tables, and (apart) implicit many-to-many join tables, by name and schema.name. */
   readonly #tables = new Map<string, string[]>()
+  readonly #joinTables = new Map<string, string[]>()
 
   constructor(datamodel: Datamodel) {
     const referrers = new Map<string, Referrer[]>()
@@ -70,10 +78,10 @@ export class ModelGraph {
     for (const model of datamodel.models) {
       const node = buildNode(model, datamodel, referrers.get(model.name) ?? [])
       this.#models.set(model.name, node)
-      this.#indexTable(node.schema, node.table, node.name)
+      index(this.#tables, node.schema, node.table, node.name)
       for (const relation of node.relations.values()) {
         if (relation.joinTable !== undefined)
-          this.#indexTable(node.schema, relation.joinTable, node.name)
+          index(this.#joinTables, node.schema, relation.joinTable, node.name)
       }
     }
   }
@@ -89,26 +97,49 @@ export class ModelGraph {
   }
 
   /**
-   * The models whose reads a write to `table` may change: the model mapped to it, or both sides
-   * of an implicit many-to-many join table. Names compare as PostgreSQL resolves them (the
-   * caller folds unquoted identifiers); a schema-less name matches a table in any schema.
+   * The model whose rows `table` holds (a list: two models may map one table). Names compare as
+   * PostgreSQL resolves them (the caller folds unquoted identifiers); a schema-less name matches
+   * a table in any schema.
    */
   modelsOfTable(schema: string | undefined, table: string): readonly string[] {
-    const inSchema = schema === undefined ? undefined : this.#tables.get(`${schema}.${table}`)
-    return inSchema ?? this.#tables.get(table) ?? []
+    return lookup(this.#tables, schema, table)
   }
 
-  #indexTable(schema: string | undefined, table: string, model: string): void {
-    for (const name of schema === undefined ? [table] : [table, `${schema}.${table}`]) {
-      const list = this.#tables.get(name) ?? []
-      if (!list.includes(model)) list.push(model)
-      this.#tables.set(name, list)
-    }
+  /** The two models an implicit many-to-many join table (`_ProductToTag`) links, if it is one. */
+  modelsLinkedBy(schema: string | undefined, table: string): readonly string[] {
+    return lookup(this.#joinTables, schema, table)
   }
+}
+
+function index(
+  tables: Map<string, string[]>,
+  schema: string | undefined,
+  table: string,
+  model: string,
+): void {
+  for (const name of schema === undefined ? [table] : [table, `${schema}.${table}`]) {
+    const list = tables.get(name) ?? []
+    if (!list.includes(model)) list.push(model)
+    tables.set(name, list)
+  }
+}
+
+function lookup(
+  tables: Map<string, string[]>,
+  schema: string | undefined,
+  table: string,
+): readonly string[] {
+  const inSchema = schema === undefined ? undefined : tables.get(`${schema}.${table}`)
+  return inSchema ?? tables.get(table) ?? []
 }
 
 function buildNode(model: DmmfModel, datamodel: Datamodel, referrers: Referrer[]): ModelNode {
   const fields = new Map(model.fields.map((field) => [field.name, field]))
+  const fieldsByColumn = new Map(
+    model.fields
+      .filter((field) => field.kind !== 'object')
+      .map((field) => [field.dbName ?? field.name, field.name]),
+  )
   const relations = new Map<string, Relation>()
   for (const field of model.fields) {
     if (field.kind !== 'object') continue
@@ -119,6 +150,7 @@ function buildNode(model: DmmfModel, datamodel: Datamodel, referrers: Referrer[]
     const manyToMany = field.isList && other?.isList === true
     relations.set(field.name, {
       field: field.name,
+      name: field.relationName ?? '',
       target: field.type,
       isList: field.isList,
       holdsForeignKey: holds,
@@ -132,6 +164,7 @@ function buildNode(model: DmmfModel, datamodel: Datamodel, referrers: Referrer[]
     table: model.dbName ?? model.name,
     schema: model.schema ?? undefined,
     fields,
+    fieldsByColumn,
     relations,
     uniqueKeys,
     uniqueFields: new Set(uniqueKeys.flatMap((key) => key.fields)),
@@ -165,6 +198,7 @@ function referrerOf(model: DmmfModel, field: DmmfField): Referrer | undefined {
   if (field.kind !== 'object' || (field.relationFromFields?.length ?? 0) === 0) return undefined
   return {
     model: model.name,
+    foreignKey: field.relationFromFields ?? [],
     references: field.relationToFields ?? [],
     onDelete: field.relationOnDelete ?? (field.isRequired ? 'Restrict' : 'SetNull'),
     onUpdate: field.relationOnUpdate ?? 'Cascade',

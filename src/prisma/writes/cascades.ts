@@ -29,18 +29,28 @@ export function deleteCascades(
   }
 }
 
-/** Fields of `model` that other models' foreign keys reference changed: follow `onUpdate`. */
+/**
+ * Fields of `model` that other models' foreign keys reference changed: follow `onUpdate`. A
+ * cascaded key change changes the referencing rows' own key fields, which others may reference
+ * in turn, so it is followed transitively.
+ */
 export function updateCascades(
   graph: ModelGraph,
   model: string,
   changed: readonly string[],
   effects: WriteEffects,
+  followed: Set<string> = new Set(),
 ): void {
   const node = graph.model(model)
   if (node === undefined) return
   for (const ref of node.referrers) {
     if (ref.onUpdate === 'Restrict' || ref.onUpdate === 'NoAction') continue
-    if (ref.references.some((field) => changed.includes(field))) effects.allRecords(ref.model)
+    if (!ref.references.some((field) => changed.includes(field))) continue
+    effects.allRecords(ref.model)
+    const step = `${ref.model}:${ref.foreignKey.join(',')}`
+    if (followed.has(step)) continue
+    followed.add(step)
+    updateCascades(graph, ref.model, ref.foreignKey, effects, followed)
   }
 }
 

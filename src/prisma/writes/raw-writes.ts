@@ -1,10 +1,12 @@
 /**
  * What a raw query may change. `$queryRaw` and `$executeRaw` (and their `Unsafe` forms) are never
- * cached; one that writes invalidates every cached read of the tables it names (with the models
- * their foreign keys cascade to), and one whose text cannot be read invalidates everything.
+ * cached; one that writes invalidates every cached read of the tables it names, with the models
+ * their foreign keys' actions reach given how each table changed (an insert reaches none, an
+ * update only `onUpdate` actions on the key columns it sets), and one whose text cannot be read
+ * invalidates everything.
  */
-import { type RawWriteTargets, rawWriteTargets } from '../raw-sql.js'
-import type { ModelGraph } from '../schema/model-graph.js'
+import { type RawTable, type RawWriteTargets, rawWriteTargets } from '../raw/raw-sql.js'
+import type { ModelGraph, ModelNode } from '../schema/model-graph.js'
 import { deleteCascades, updateCascades } from './cascades.js'
 import { WriteEffects } from './write-effects.js'
 
@@ -43,19 +45,52 @@ export function rawWriteEffects(graph: ModelGraph, args: unknown): WriteEffects 
   if (targets.kind === 'read') return effects
   if (targets.kind === 'unknown') return effects.everything()
   for (const table of targets.tables) {
+    // A join table's rows link two models: reads across the link carry both models' tags, and
+    // no foreign key references a join table, so touching both is all a write there changes.
+    for (const model of graph.modelsLinkedBy(table.schema, table.name)) effects.touch(model)
     for (const model of graph.modelsOfTable(table.schema, table.name)) {
       effects.allRecords(model)
-      // Whether rows were deleted or keys updated is not known: follow both kinds of action.
-      deleteCascades(graph, model, effects)
-      const node = graph.model(model)
-      if (node !== undefined) {
-        const referenced = node.referrers.flatMap((ref) => ref.references)
-        updateCascades(graph, model, referenced, effects)
-      }
+      referentialActions(graph, model, table, effects)
       if (targets.cascade) truncateCascade(graph, model, effects, new Set([model]))
     }
   }
   return effects
+}
+
+/** What the foreign keys referencing `model` do to their rows, given how `table` changed. */
+function referentialActions(
+  graph: ModelGraph,
+  model: string,
+  table: RawTable,
+  effects: WriteEffects,
+): void {
+  const node = graph.model(model)
+  if (node === undefined) return
+  switch (table.change) {
+    case 'insert':
+      // New rows: no foreign key references them yet, so no action fires.
+      return
+    case 'update':
+      updateCascades(graph, model, changedFields(node, table.columns), effects)
+      return
+    case 'delete':
+      deleteCascades(graph, model, effects)
+      return
+    case 'other':
+      // Rows may have been deleted and keys updated: follow both kinds of action.
+      deleteCascades(graph, model, effects)
+      updateCascades(graph, model, changedFields(node, undefined), effects)
+  }
+}
+
+/**
+ * The fields of `node` whose columns are in `columns`; when `columns` is unknown, every field a
+ * foreign key references, as if each had changed. A column of no field is skipped: it is not in
+ * the model's table (the server would refuse it) but in a join table, which nothing references.
+ */
+function changedFields(node: ModelNode, columns: readonly string[] | undefined): string[] {
+  if (columns === undefined) return node.referrers.flatMap((ref) => ref.references)
+  return columns.flatMap((column) => node.fieldsByColumn.get(column) ?? [])
 }
 
 /** `TRUNCATE … CASCADE` empties every table referencing the truncated ones, whatever the action. */

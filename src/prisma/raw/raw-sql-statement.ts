@@ -1,10 +1,9 @@
 /**
  * One statement of a raw SQL text, as tokens with their parentheses matched, and the pieces of
- * grammar several statement kinds share: a table name, a `WITH` list, the start of an
- * `INSERT`/`UPDATE`/`DELETE`/`MERGE` and its target.
+ * grammar several statement kinds share: a table name, a `WITH` list, the end of a command.
  */
 
-import type { RawTable } from './raw-sql.js'
+import type { TableName } from './raw-targets.js'
 import { isKeyword, isRelationNamePart, isSymbol } from './sql-keywords.js'
 import type { SqlToken } from './sql-tokens.js'
 
@@ -38,7 +37,7 @@ export function toStatement(tokens: readonly SqlToken[]): Statement | undefined 
 
 /** A table name read at some index, and the index after it. */
 export interface NameAt {
-  readonly table: RawTable
+  readonly table: TableName
   readonly next: number
 }
 
@@ -104,54 +103,21 @@ export function skipWithList(
   }
 }
 
-const DATA_CHANGE_COMMANDS = new Set(['insert', 'update', 'delete', 'merge'])
-
 /**
- * Whether `at` starts an `INSERT`, `UPDATE`, `DELETE` or `MERGE` statement (not a column that
- * happens to be called `update`), judged by the word after the command.
+ * The end (exclusive) of the command at `at`: the `)` closing a parenthesis opened before it (as
+ * around `WITH x AS (DELETE ...)`), or the end of the statement.
  *
  * @example
  * ```ts
- * startsDataChange(tokenizeSql('(update t SET a = 1)', options)!.tokens, 1) // true
- * startsDataChange(tokenizeSql('(update IS NULL)', options)!.tokens, 1) // false
+ * // WITH x AS (DELETE FROM t RETURNING *) SELECT 1
+ * commandEnd(statement, 4) // 9, the index of `)`
  * ```
  */
-export function startsDataChange(tokens: readonly SqlToken[], at: number): boolean {
-  const command = tokens[at]
-  if (command?.kind !== 'word' || !DATA_CHANGE_COMMANDS.has(command.text)) return false
-  const next = tokens[at + 1]
-  if (command.text === 'update') return isKeyword(next, 'only') || isRelationNamePart(next)
-  return isKeyword(next, command.text === 'delete' ? 'from' : 'into')
-}
-
-/**
- * The table written by the `INSERT`/`UPDATE`/`DELETE`/`MERGE` at `at`, or `undefined` if its
- * target cannot be read. Records the `(` of `UPDATE t SET (a, b) = ...` in `columnLists`.
- *
- * @example
- * ```ts
- * dataChangeTarget(tokenizeSql('DELETE FROM ONLY s.t', options)!.tokens, 0, new Set())
- * // { schema: 's', name: 't' }
- * ```
- */
-export function dataChangeTarget(
-  tokens: readonly SqlToken[],
-  at: number,
-  columnLists: Set<number>,
-): RawTable | undefined {
-  const command = tokens[at]!.text
-  at += command === 'update' ? 1 : 2
-  if (command !== 'insert' && isKeyword(tokens[at], 'only')) at++
-  const target = readTableName(tokens, at)
-  if (target === undefined) return undefined
-  if (command === 'update') markSetColumnList(tokens, target.next, columnLists)
-  return target.table
-}
-
-/** After `UPDATE t [*] [[AS] alias]`, a `SET (` opens the list of assigned columns. */
-function markSetColumnList(tokens: readonly SqlToken[], at: number, columnLists: Set<number>) {
-  if (isSymbol(tokens[at], '*')) at++
-  if (isKeyword(tokens[at], 'as')) at += 2
-  else if (isRelationNamePart(tokens[at]) && !isKeyword(tokens[at], 'set')) at++
-  if (isKeyword(tokens[at], 'set') && isSymbol(tokens[at + 1], '(')) columnLists.add(at + 1)
+export function commandEnd(statement: Statement, at: number): number {
+  const { tokens, closingParen } = statement
+  for (; at < tokens.length; at++) {
+    if (isSymbol(tokens[at], ')')) return at
+    if (isSymbol(tokens[at], '(')) at = closingParen[at]!
+  }
+  return tokens.length
 }

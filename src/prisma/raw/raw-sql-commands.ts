@@ -1,17 +1,12 @@
 /**
  * What each kind of statement writes, judged by its command word: data changes write their
- * target, `TRUNCATE`/`COPY FROM`/table DDL write the tables they name, queries and session
- * commands write nothing, and everything else (`CALL`, `DO`, `EXECUTE`, `COMMIT`, `VACUUM`,
- * other DDL...) cannot be told.
+ * target, `TRUNCATE`/`COPY FROM`/table DDL write the tables they name (a change of kind `other`:
+ * rows may go, come or change), queries and session commands write nothing, and everything else
+ * (`CALL`, `DO`, `EXECUTE`, `COMMIT`, `VACUUM`, other DDL...) cannot be told.
  */
-import type { RawTable, RawWriteTargets } from './raw-sql.js'
-import {
-  dataChangeTarget,
-  type NameAt,
-  readTableName,
-  type Statement,
-  startsDataChange,
-} from './raw-sql-statement.js'
+import { dataChangeTarget, startsDataChange } from './raw-sql-data-change.js'
+import { type NameAt, readTableName, type Statement } from './raw-sql-statement.js'
+import { changedAs, type RawWriteTargets, type TableName, unknown, written } from './raw-targets.js'
 import { isKeyword, isSymbol } from './sql-keywords.js'
 import type { SqlToken } from './sql-tokens.js'
 
@@ -56,7 +51,7 @@ export function commandTargets(
   if (SESSION_COMMANDS.has(command.text) && !isKeyword(tokens[at + 1], 'constraints')) {
     return { kind: 'read' }
   }
-  if (startsDataChange(tokens, at)) return written([dataChangeTarget(tokens, at, columnLists)])
+  if (startsDataChange(tokens, at)) return written([dataChangeTarget(statement, at, columnLists)])
   switch (command.text) {
     case 'truncate':
       return truncateTargets(tokens, at + 1)
@@ -88,7 +83,7 @@ function truncateTargets(tokens: readonly SqlToken[], at: number): RawWriteTarge
   const cascade = isKeyword(tokens[at], 'cascade')
   if (cascade || isKeyword(tokens[at], 'restrict')) at++
   if (at !== tokens.length) return unknown()
-  return written(list.tables, cascade)
+  return rewritten(list.tables, cascade)
 }
 
 /**
@@ -98,7 +93,7 @@ function truncateTargets(tokens: readonly SqlToken[], at: number): RawWriteTarge
 function copyTargets(statement: Statement, at: number): RawWriteTargets {
   const { tokens, closingParen } = statement
   if (isKeyword(tokens[at], 'binary')) at++
-  let table: RawTable | undefined
+  let table: TableName | undefined
   if (isSymbol(tokens[at], '(')) {
     at = closingParen[at]! + 1
   } else {
@@ -109,7 +104,7 @@ function copyTargets(statement: Statement, at: number): RawWriteTargets {
   }
   if (isKeyword(tokens[at + 1], 'program')) return unknown()
   if (isKeyword(tokens[at], 'to')) return { kind: 'read' }
-  if (isKeyword(tokens[at], 'from') && table !== undefined) return written([table])
+  if (isKeyword(tokens[at], 'from') && table !== undefined) return rewritten([table])
   return unknown()
 }
 
@@ -126,11 +121,11 @@ function createTableTargets(tokens: readonly SqlToken[], at: number): RawWriteTa
   if (isKeyword(tokens[at], 'if')) at += 3
   const name = readTableName(tokens, at)
   if (name === undefined || tokens.some((token) => isKeyword(token, 'execute'))) return unknown()
-  const tables: (RawTable | undefined)[] = [name.table]
+  const tables: (TableName | undefined)[] = [name.table]
   if (isKeyword(tokens[name.next], 'partition') && isKeyword(tokens[name.next + 1], 'of')) {
     tables.push(readTableName(tokens, name.next + 2)?.table)
   }
-  return written(tables)
+  return rewritten(tables)
 }
 
 /**
@@ -146,7 +141,7 @@ function alterTableTargets(tokens: readonly SqlToken[], at: number): RawWriteTar
   const name = readTableName(tokens, at)
   if (name === undefined) return unknown()
   const { schema, name: table } = name.table
-  const tables: (RawTable | undefined)[] = [name.table]
+  const tables: (TableName | undefined)[] = [name.table]
   for (let word = name.next; word < tokens.length; word++) {
     const next = tokens[word + 1]
     if (isKeyword(tokens[word], 'cascade') && !isReferentialAction(tokens[word - 1])) {
@@ -164,7 +159,7 @@ function alterTableTargets(tokens: readonly SqlToken[], at: number): RawWriteTar
       tables.push(readTableName(tokens, word + 1)?.table)
     }
   }
-  return written(tables)
+  return rewritten(tables)
 }
 
 /** `ON DELETE CASCADE` in a foreign key being added is a definition, not a cascading drop. */
@@ -184,7 +179,7 @@ function dropTableTargets(tokens: readonly SqlToken[], at: number): RawWriteTarg
   const list = readTableList(tokens, at)
   if (list === undefined) return unknown()
   const end = isKeyword(tokens[list.next], 'restrict') ? list.next + 1 : list.next
-  return end === tokens.length ? written(list.tables) : unknown()
+  return end === tokens.length ? rewritten(list.tables) : unknown()
 }
 
 /** `REFRESH MATERIALIZED VIEW [CONCURRENTLY] v [WITH [NO] DATA]` rewrites `v`. */
@@ -194,15 +189,15 @@ function refreshTargets(tokens: readonly SqlToken[], at: number): RawWriteTarget
   }
   at += 2
   if (isKeyword(tokens[at], 'concurrently')) at++
-  return written([readTableName(tokens, at)?.table])
+  return rewritten([readTableName(tokens, at)?.table])
 }
 
 /** `[ONLY] a [*], [ONLY] b [*] ...` as in `TRUNCATE` and `DROP TABLE`. */
 function readTableList(
   tokens: readonly SqlToken[],
   at: number,
-): { tables: RawTable[]; next: number } | undefined {
-  const tables: RawTable[] = []
+): { tables: TableName[]; next: number } | undefined {
+  const tables: TableName[] = []
   for (;;) {
     if (isKeyword(tokens[at], 'only')) at++
     const name: NameAt | undefined = readTableName(tokens, at)
@@ -215,28 +210,21 @@ function readTableList(
 }
 
 /**
- * A write of these tables (each once), or unknown if one of them could not be read.
+ * A write of these tables (`undefined`: a name that could not be read), each changed as `other`:
+ * `TRUNCATE`, `COPY FROM`, `SELECT INTO` and DDL may remove, add or rewrite any rows.
  *
  * @example
  * ```ts
- * written([t, t]) // { kind: 'write', tables: [t] }
- * written([t, undefined]) // { kind: 'unknown' }
+ * rewritten([{ schema: undefined, name: 't' }], true)
+ * // { kind: 'write', tables: [{ schema: undefined, name: 't', change: 'other' }], cascade: true }
  * ```
  */
-export function written(
-  tables: readonly (RawTable | undefined)[],
-  cascade: boolean | undefined = false,
+export function rewritten(
+  tables: readonly (TableName | undefined)[],
+  cascade?: boolean,
 ): RawWriteTargets {
-  const known: RawTable[] = []
-  for (const table of tables) {
-    if (table === undefined) return unknown()
-    const { schema, name } = table
-    if (!known.some((seen) => seen.schema === schema && seen.name === name)) known.push(table)
-  }
-  return cascade ? { kind: 'write', tables: known, cascade } : { kind: 'write', tables: known }
-}
-
-/** A fresh `{ kind: 'unknown' }` (callers may keep and change what they get). */
-export function unknown(): RawWriteTargets {
-  return { kind: 'unknown' }
+  return written(
+    tables.map((table) => changedAs(table, 'other')),
+    cascade,
+  )
 }

@@ -7,38 +7,26 @@
  * What no SQL text shows is not seen: triggers, rules, views that call functions, user-defined
  * operators and casts, functions called as `row.func`, and user functions that overload a
  * built-in name of `PURE_FUNCTIONS` (sql-function-calls.ts). Foreign-key cascades are the
- * caller's to follow.
+ * caller's to follow: each table comes with how it changed (`RawChange`), which tells which
+ * referential actions can fire.
  */
-import { invalid } from '../errors.js'
-import { commandTargets, unknown, written } from './raw-sql-commands.js'
+import { invalid } from '../../errors.js'
+import { commandTargets, rewritten } from './raw-sql-commands.js'
+import { dataChangeTarget, startsDataChange } from './raw-sql-data-change.js'
+import { readTableName, type Statement, skipWithList, toStatement } from './raw-sql-statement.js'
 import {
-  dataChangeTarget,
-  readTableName,
-  type Statement,
-  skipWithList,
-  startsDataChange,
-  toStatement,
-} from './raw-sql-statement.js'
+  combineTargets,
+  type RawTable,
+  type RawWriteTargets,
+  type TableName,
+  unknown,
+  written,
+} from './raw-targets.js'
 import { callsUnknownFunction } from './sql-function-calls.js'
 import { isKeyword, isSymbol } from './sql-keywords.js'
 import { type SqlToken, tokenizeSql } from './sql-tokens.js'
 
-/** A table named by raw SQL: unquoted names folded to lower case, quoted ones kept exactly. */
-export interface RawTable {
-  /** `undefined` when unqualified: the connection's `search_path` decides. */
-  schema: string | undefined
-  name: string
-}
-
-/**
- * `read`: no statement can write. `write`: the statements write these tables and, as far as the
- * text shows, no other; `cascade` when a `TRUNCATE ... CASCADE` also empties the tables that
- * reference them. `unknown`: anything may have changed.
- */
-export type RawWriteTargets =
-  | { kind: 'read' }
-  | { kind: 'write'; tables: RawTable[]; cascade?: true }
-  | { kind: 'unknown' }
+export type { RawChange, RawTable, RawWriteTargets, TableName } from './raw-targets.js'
 
 /**
  * What the raw SQL text `sql` (PostgreSQL, one or more statements) may change. Never throws for
@@ -47,7 +35,11 @@ export type RawWriteTargets =
  * @example
  * ```ts
  * rawWriteTargets('UPDATE "Order" SET total = $1 WHERE id = $2')
- * // { kind: 'write', tables: [{ schema: undefined, name: 'Order' }] }
+ * // { kind: 'write', tables: [
+ * //   { schema: undefined, name: 'Order', change: 'update', columns: ['total'] },
+ * // ] }
+ * rawWriteTargets('DELETE FROM app.orders')
+ * // { kind: 'write', tables: [{ schema: 'app', name: 'orders', change: 'delete' }] }
  * rawWriteTargets('SELECT count(*) FROM orders') // { kind: 'read' }
  * rawWriteTargets('SELECT refresh_totals()') // { kind: 'unknown' }
  * ```
@@ -62,7 +54,7 @@ export function rawWriteTargets(sql: string): RawWriteTargets {
     // A server with standard_conforming_strings off would split this text differently: answer
     // for both readings. If that reading does not lex, such a server runs nothing.
     const legacy = tokenizeSql(sql, { backslashEscapes: true })
-    return legacy === undefined ? targets : combine(targets, targetsOfText(legacy.tokens))
+    return legacy === undefined ? targets : combineTargets(targets, targetsOfText(legacy.tokens))
   } catch {
     // A bug here must cost cache hits, never serve a stale read.
     return unknown()
@@ -76,7 +68,7 @@ function targetsOfText(tokens: readonly SqlToken[]): RawWriteTargets {
     if (end < tokens.length && !isSymbol(tokens[end], ';')) continue
     if (end > start) {
       const statement = toStatement(tokens.slice(start, end))
-      targets = combine(
+      targets = combineTargets(
         targets,
         statement === undefined ? unknown() : statementTargets(statement, 0),
       )
@@ -96,8 +88,8 @@ function statementTargets(statement: Statement, start: number): RawWriteTargets 
   if (command === undefined) return unknown()
   const commands = new Set([command])
   let targets = commandTargets(statement, command, columnLists)
-  targets = combine(targets, nestedTargets(statement, start, columnLists, commands))
-  targets = combine(targets, selectIntoTargets(tokens, start, commands))
+  targets = combineTargets(targets, nestedTargets(statement, start, columnLists, commands))
+  targets = combineTargets(targets, selectIntoTargets(tokens, start, commands))
   if (targets.kind === 'unknown') return targets
   return callsUnknownFunction(tokens, start, tokens.length, columnLists) ? unknown() : targets
 }
@@ -178,7 +170,7 @@ function nestedTargets(
     }
     if (command !== undefined && startsDataChange(tokens, command)) {
       commands.add(command)
-      tables.push(dataChangeTarget(tokens, command, columnLists))
+      tables.push(dataChangeTarget(statement, command, columnLists))
     }
   }
   return tables.length === 0 ? { kind: 'read' } : written(tables)
@@ -196,7 +188,7 @@ function selectIntoTargets(
   start: number,
   commands: ReadonlySet<number>,
 ): RawWriteTargets {
-  const tables: (RawTable | undefined)[] = []
+  const tables: (TableName | undefined)[] = []
   for (let at = start; at < tokens.length; at++) {
     if (!isKeyword(tokens[at], 'into')) continue
     if (commands.has(at - 1) && isDataChangeInto(tokens[at - 1])) continue
@@ -204,20 +196,9 @@ function selectIntoTargets(
     while (tokens[name]?.kind === 'word' && SELECT_INTO_NOISE.has(tokens[name]!.text)) name++
     tables.push(readTableName(tokens, name)?.table)
   }
-  return tables.length === 0 ? { kind: 'read' } : written(tables)
+  return tables.length === 0 ? { kind: 'read' } : rewritten(tables)
 }
 
 function isDataChangeInto(command: SqlToken | undefined): boolean {
   return isKeyword(command, 'insert') || isKeyword(command, 'merge')
-}
-
-/**
- * Both texts' changes: `unknown` if either is, `read` if both are, else every table written by
- * either (with `cascade` if either cascades).
- */
-function combine(first: RawWriteTargets, second: RawWriteTargets): RawWriteTargets {
-  if (first.kind === 'unknown' || second.kind === 'unknown') return unknown()
-  if (first.kind === 'read') return second
-  if (second.kind === 'read') return first
-  return written([...first.tables, ...second.tables], first.cascade || second.cascade)
 }
