@@ -105,6 +105,17 @@ export function collectSql<T>(collector: SqlCollector, fn: () => PromiseLike<T> 
 }
 
 /**
+ * Whether any adapter in this process was wrapped by {@link captureSql}. Until one is, there is
+ * no SQL to collect, and callers skip {@link collectSql}: entering an AsyncLocalStorage turns on
+ * Node's promise hooks for the whole process (Node 20), a cost every promise then pays.
+ */
+export function sqlCaptureInstalled(): boolean {
+  return captureInstalled
+}
+
+let captureInstalled = false
+
+/**
  * The collector of the current async context, if any.
  *
  * @example
@@ -269,6 +280,7 @@ export function captureSql<F extends AdapterFactoryLike>(
     throw invalid('options.onStatement', 'must be a function')
   }
   const capture = new Capture(withParams, maxSqlLength, metrics, onStatement)
+  captureInstalled = true
   return transparent(factory, {
     ...wrapConnect(factory, 'connect', capture),
     ...wrapConnect(factory, 'connectToShadowDb', capture),

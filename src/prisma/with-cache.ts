@@ -65,7 +65,7 @@ export function withCache(options: WithCacheOptions): WithCacheExtension {
       {}
     for (const operation of READ_OPERATIONS) {
       readMethods[operation] = function (this: object, args) {
-        return runtime.read(this, () => Prisma.getExtensionContext(this) as never, operation, args)
+        return runtime.read(this, operation, args)
       }
     }
     return hooked.$extends({

@@ -28,6 +28,8 @@ export interface PrismaPromiseLike extends PromiseLike<unknown> {
   [relation: string]: unknown
 }
 
+const UNREAD_INFO = newCacheInfo()
+
 /** A cached read. `await` it for the data, or call `withCacheInfo()` for `{ data, info }`. */
 export class CachedQuery implements PromiseLike<unknown> {
   readonly #runner: QueryRunner
@@ -95,7 +97,8 @@ export class CachedQuery implements PromiseLike<unknown> {
   }
 
   #run(): Promise<unknown> {
-    this.#result ??= this.#runner.run(this.#operation, this.#args, newCacheInfo())
+    // Nobody reads the info of a plain `await`: one scratch object serves them all.
+    this.#result ??= this.#runner.run(this.#operation, this.#args, UNREAD_INFO)
     return this.#result
   }
 }

@@ -3,12 +3,14 @@
  * transaction scopes, the metrics, and the cache. The model methods and the query hook are thin
  * entries into it; `prisma.$cache` is its public face.
  */
+import { Prisma } from '@prisma/client/extension'
 import { type CacheManager, cacheInternals } from '../../cache/cache-manager.js'
 import type { PrismaEnvSettings } from '../../config/prisma-env.js'
 import { TagNaming } from '../keys/tags.js'
 import { measureDatabaseCall } from '../metrics/database-call.js'
 import type { QueryEvent } from '../metrics/query-event.js'
 import type { WithCacheOptions } from '../options.js'
+import { READ_OPERATIONS } from '../reads/read-plan.js'
 import type { ModelGraph, ModelNode } from '../schema/model-graph.js'
 import { Strategies } from '../strategies.js'
 import { Transactions } from '../transactions/transaction-scope.js'
@@ -21,12 +23,13 @@ import {
   type QueryRunner,
 } from './cached-query.js'
 import { LOAD_MARK } from './query-hook.js'
-import { type QuerySink, ReadPath } from './read-path.js'
+import { type Load, type QuerySink, ReadPath } from './read-path.js'
 
 /** Prisma 7 marks a transaction's client with this symbol (see transaction-scope.ts). */
 const TX_SCOPE_CONTEXT = Symbol.for('prisma.client.transaction.scope_context')
 
 type Args = Record<string, unknown> | undefined
+type ExtensionContext = { $name: string; $parent: Record<string | symbol, unknown> }
 type Delegate = Record<string, (args?: unknown) => PrismaPromiseLike>
 
 /** One model delegate of one (possibly transaction) client, as the model methods see it. */
@@ -62,39 +65,44 @@ export class PrismaCache {
   }
 
   /**
-   * A read method's result. `delegate` is the model method's `this`; `context` is Prisma's
-   * extension context for it (the model's name, the client below this extension).
+   * A read method's result. `delegate` is the model method's `this`: its target (the model, the
+   * client below this extension, whether that is a transaction's) is worked out once per
+   * delegate, as Prisma hands the same delegate to every call.
    */
-  read(
-    delegate: object,
-    context: () => { $name: string; $parent: Record<string | symbol, unknown> },
-    operation: string,
-    args: Args,
-  ): CachedQuery {
+  read(delegate: object, operation: string, args: Args): CachedQuery {
     let target = this.#targets.get(delegate)
     if (target === undefined) {
-      target = this.#target(context())
+      target = this.#target(Prisma.getExtensionContext(delegate) as unknown as ExtensionContext)
       this.#targets.set(delegate, target)
     }
     return new target.Query(target.runner, operation, args)
   }
 
-  #target(context: { $name: string; $parent: Record<string | symbol, unknown> }): Target {
+  #target(context: ExtensionContext): Target {
     const parent = context.$parent[context.$name] as Delegate
     const node = this.graph.model(context.$name)
     const inTransaction = context.$parent[TX_SCOPE_CONTEXT] !== undefined
     const prismaQuery = (operation: string, args: Args) =>
       parent[operation]!(args?.cacheStrategy === undefined ? args : withoutStrategy(args))
-    const runner: QueryRunner =
-      node === undefined || inTransaction
-        ? // Inside a transaction (guarantee 7) or for a model the schema does not know.
-          { run: (operation, args) => Promise.resolve(prismaQuery(operation, args)), prismaQuery }
-        : {
-            run: (operation, args, info) =>
-              this.reads.run(node, operation, args, (a) => parent[operation]!(marked(a)), info),
-            prismaQuery,
-          }
-    return { runner, Query: node === undefined ? CachedQuery : this.#queryClass(node) }
+    if (node === undefined || inTransaction) {
+      // Inside a transaction (guarantee 7) or for a model the schema does not know.
+      const runner: QueryRunner = {
+        run: (operation, args) => Promise.resolve(prismaQuery(operation, args)),
+        prismaQuery,
+      }
+      return { runner, Query: CachedQuery }
+    }
+    // One loader per operation, made once: the hot path allocates none.
+    const loads = new Map<string, Load>()
+    for (const operation of READ_OPERATIONS) {
+      loads.set(operation, (args) => parent[operation]!(marked(args)))
+    }
+    const reads = this.reads
+    const runner: QueryRunner = {
+      run: (operation, args, info) => reads.run(node, operation, args, loads.get(operation)!, info),
+      prismaQuery,
+    }
+    return { runner, Query: this.#queryClass(node) }
   }
 
   #queryClass(node: ModelNode): typeof CachedQuery {

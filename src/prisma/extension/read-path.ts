@@ -36,9 +36,11 @@ function isFound(value: unknown): boolean {
 const MAX_PLANS = 10_000
 
 type Args = Record<string, unknown> | undefined
+const EMPTY_ARGS = {}
 
-/** What a read needs once its key is known: the cache's plan, and the tags for `withCacheInfo`. */
+/** What a read needs once its key is known: the cache's plan, and its TTL for `withCacheInfo`. */
 interface KeyPlan {
+  readonly key: string
   readonly compute: ComputePlan
   readonly ttl: TtlPlan
 }
@@ -70,7 +72,7 @@ export class ReadPath {
   }
 
   /** The read of `node` by `operation` with `args` (its `cacheStrategy` included), through the cache. */
-  run(
+  async run(
     node: ModelNode,
     operation: string,
     args: Args,
@@ -85,50 +87,61 @@ export class ReadPath {
       dbDurationMs: 0,
       args,
     }
-    const aggregation = AGGREGATIONS.has(operation)
-    let ttl: TtlPlan | undefined
-    let userTags: readonly string[] | undefined
-    const given = args?.cacheStrategy
+    let outcome: ComputeInfo | undefined
     try {
+      const aggregation = AGGREGATIONS.has(operation)
+      const given = args?.cacheStrategy
+      let plan: KeyPlan | undefined
       if (given === undefined) {
-        ttl = this.#strategies.automaticPlan(node.name, aggregation)
+        const ttl = this.#strategies.automaticPlan(node.name, aggregation)
+        if (ttl !== undefined) plan = this.#plan(node, operation, args, ttl, undefined, false)
       } else {
         const strategy = validateCacheStrategy(given)
         event.args = args = withoutCacheStrategy(args!)
         if (strategy !== false) {
-          ttl = this.#strategies.explicitPlan(node.name, aggregation, strategy)
-          userTags = strategy.tags
+          const ttl = this.#strategies.explicitPlan(node.name, aggregation, strategy)
+          if (ttl !== undefined) plan = this.#plan(node, operation, args, ttl, strategy.tags, true)
         }
       }
-      const plan = ttl === undefined ? undefined : this.#plan(node, operation, args, ttl, userTags)
-      if (plan === undefined) return this.#finish(this.#timed(load, args, event), event, info)
-      info.key = plan.key
-      info.tags = plan.compute.tags
-      info.ttl = plan.ttl.ttlMs / 1000
-      const outcome: ComputeInfo = { status: 'miss', tier: undefined }
-      const loaded = this.#cache.compute(
-        plan.key,
-        () => this.#timed(load, args, event),
-        plan.compute,
-        outcome,
-      )
-      return this.#finish(loaded, event, info, outcome)
+      let value: unknown
+      if (plan === undefined) {
+        value = await this.#timed(load, args, event)
+      } else {
+        info.key = plan.key
+        info.tags = plan.compute.tags
+        info.ttl = plan.ttl.ttlMs / 1000
+        outcome = { status: 'miss', tier: undefined }
+        value = await this.#cache.compute(
+          plan.key,
+          () => this.#timed(load, args, event),
+          plan.compute,
+          outcome,
+        )
+      }
+      this.#report(event, info, outcome, undefined)
+      return value
     } catch (error) {
-      return this.#finish(Promise.reject(error), event, info)
+      this.#report(event, info, outcome, error)
+      throw error
     }
   }
 
-  /** Key and plan of a cacheable read, or `undefined` when its arguments cannot be named. */
+  /**
+   * Key and plan of a cacheable read, or `undefined` when its arguments cannot be named. Plans
+   * are kept per key, and for an `explicit` strategy (Accelerate-style code passes one on every
+   * query) per key, TTL and tags.
+   */
   #plan(
     node: ModelNode,
     operation: string,
     args: Args,
     ttl: TtlPlan,
     userTags: readonly string[] | undefined,
-  ): (KeyPlan & { key: string }) | undefined {
+    explicit: boolean,
+  ): KeyPlan | undefined {
     let canonical: string
     try {
-      canonical = canonicalArgs(args ?? {})
+      canonical = canonicalArgs(args ?? EMPTY_ARGS)
     } catch (error) {
       if (error instanceof UncacheableArgs) return undefined
       throw error
@@ -139,14 +152,14 @@ export class ReadPath {
       this.#plans.clear()
       this.#defaults = defaults
     }
-    // A plan depends on the arguments only, except for explicit TTLs and tags: those are rebuilt.
-    const explicit =
-      userTags !== undefined ||
-      ttl !== this.#strategies.automaticPlan(node.name, AGGREGATIONS.has(operation))
-    let plan = explicit ? undefined : this.#plans.get(key)
+    const planKey = explicit
+      ? `${key}\u0000${ttl.ttlMs}/${ttl.swrMs}\u0000${userTags?.join('\u0000') ?? ''}`
+      : key
+    let plan = this.#plans.get(planKey)
     if (plan === undefined) {
       const read = planRead(this.#graph, this.#naming, node, operation, args, userTags)
       plan = {
+        key,
         ttl,
         compute: {
           ttlMs: ttl.ttlMs,
@@ -159,12 +172,10 @@ export class ReadPath {
           storeIf: read.record ? isFound : undefined,
         },
       }
-      if (!explicit) {
-        if (this.#plans.size >= MAX_PLANS) this.#plans.clear()
-        this.#plans.set(key, plan)
-      }
+      if (this.#plans.size >= MAX_PLANS) this.#plans.clear()
+      this.#plans.set(planKey, plan)
     }
-    return { key, ttl: plan.ttl, compute: plan.compute }
+    return plan
   }
 
   /** Runs the query on the database, timing it (and its SQL, when captured) into the event. */
@@ -172,29 +183,11 @@ export class ReadPath {
     return measureDatabaseCall(event, () => load(args))
   }
 
-  /** Reports the call once it settled; the caller gets the same outcome. */
-  async #finish(
-    result: Promise<unknown>,
-    event: QueryEvent,
-    info: CacheInfo,
-    outcome?: ComputeInfo,
-  ): Promise<unknown> {
-    try {
-      const value = await result
-      this.#report(event, info, outcome, undefined)
-      return value
-    } catch (error) {
-      this.#report(event, info, outcome, error)
-      throw error
-    }
-  }
-
+  /** `info` may be shared by calls nobody asks about: it is written here, never read. */
   #report(event: QueryEvent, info: CacheInfo, outcome: ComputeInfo | undefined, error: unknown) {
-    if (outcome !== undefined) {
-      info.cacheStatus = outcome.status
-      info.tier = outcome.tier
-    }
-    event.cacheStatus = info.cacheStatus
+    const status = outcome === undefined ? 'none' : outcome.status
+    info.cacheStatus = event.cacheStatus = status
+    info.tier = outcome?.tier
     info.durationMs = event.durationMs = performance.now() - event.durationMs
     if (error !== undefined) event.error = error
     this.#sink.record(event)

@@ -38,6 +38,8 @@ export function canonicalArgs(value: unknown): string {
   }
 }
 
+const SIMPLE_KEY = /^[A-Za-z_$][\w$]*$/
+
 function canonicalObject(value: object): string {
   if (Array.isArray(value)) {
     let out = '['
@@ -58,7 +60,9 @@ function canonicalObject(value: object): string {
     if (item === undefined || item === skip) continue
     if (!first) out += ','
     first = false
-    out += `${JSON.stringify(key)}:${canonicalArgs(item)}`
+    // Argument names are identifiers; only JSON filter paths may need escaping.
+    out += SIMPLE_KEY.test(key) ? `"${key}":` : `${JSON.stringify(key)}:`
+    out += canonicalArgs(item)
   }
   return `${out}}`
 }

@@ -1,4 +1,4 @@
-import { collectSql } from '../sql-capture.js'
+import { collectSql, sqlCaptureInstalled } from '../sql-capture.js'
 import type { QueryEvent } from './query-event.js'
 import { SqlCollector } from './sql-collector.js'
 
@@ -16,8 +16,15 @@ export async function measureDatabaseCall<T>(
   event: QueryEvent,
   run: () => PromiseLike<T>,
 ): Promise<T> {
-  const collector = new SqlCollector()
   const started = performance.now()
+  if (!sqlCaptureInstalled()) {
+    try {
+      return await run()
+    } finally {
+      event.dbDurationMs += performance.now() - started
+    }
+  }
+  const collector = new SqlCollector()
   try {
     return await collectSql(collector, run)
   } finally {
