@@ -102,7 +102,11 @@ describe('metrics fed by withCache', () => {
     )
     expect(reports).toHaveLength(1)
     const [report] = reports
-    expect(report).toMatchObject({ model: 'Review', operation: 'findMany', context: 'GET /products' })
+    expect(report).toMatchObject({
+      model: 'Review',
+      operation: 'findMany',
+      context: 'GET /products',
+    })
     expect(report!.callSite).toContain(`prisma-extension-metrics.test.ts:${lineOf('// N+1 here')}`)
     expect(report!.suggestion).toContain('include: { reviews: true }')
   })
