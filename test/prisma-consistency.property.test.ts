@@ -1,59 +1,35 @@
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { PrismaClient } from '../prisma/generated/client.js'
-import { CacheManager } from '../src/index.js'
-import { withCache } from '../src/prisma/index.js'
-import { createTestDatabase, type TestDatabase } from './support/database.js'
-import { comparable, seedShop } from './support/shop-fixture.js'
+import {
+  comparable,
+  type LongLivedClient,
+  resetShop,
+  useCachedShop,
+} from './support/shop-fixture.js'
 
 /**
  * The checker of guarantee 1 through Prisma: random sequences of reads and writes (nested writes,
  * cascades, unique-key changes, relation changes, raw SQL, transactions that commit or roll back)
  * run through the cached client; after every write, every read through the cache must equal the
  * same read on an uncached client, i.e. the database. TTLs are an hour, so only invalidation can
- * keep the cache right. A second property checks the cache is really used (hits happen).
+ * keep the cache right. The run must see the cache answer (hits), and a control run whose writes
+ * bypass the extension must make the same checker fail.
  */
 
-let db: TestDatabase
+const shop = useCachedShop('consistency', { reset: false })
 let truth: PrismaClient
-let base: PrismaClient
-let cache: CacheManager
-let cached: ReturnType<typeof extend>
 
-const extend = (client: PrismaClient, c: CacheManager) =>
-  client.$extends(
-    withCache({
-      cache: c,
-      env: false,
-      defaultStrategy: { ttl: 3600 },
-      strategies: { aggregation: { ttl: 3600 } },
-    }),
-  )
-
-type Cached = ReturnType<typeof extend>
-
-beforeAll(async () => {
-  db = await createTestDatabase('consistency')
-  truth = db.client()
-  base = db.client()
-  cache = new CacheManager({ ttl: '1h' })
-  cached = extend(base, cache)
+beforeAll(() => {
+  truth = shop.db.client()
 })
 
 afterAll(async () => {
   await truth?.$disconnect()
-  await base?.$disconnect()
-  await cache?.close()
-  await db?.drop()
 })
 
-async function reset(): Promise<void> {
-  await db.pool.query(
-    'TRUNCATE "OrderItem", "Order", "Review", "Inventory", "_ProductToTag", "Product", "Tag", "Category", "User" RESTART IDENTITY CASCADE',
-  )
-  await seedShop(truth)
-  await cache.clear()
-}
+const reset = () => resetShop(shop.db, truth, shop.cache)
+type Cached = LongLivedClient
 
 const id = fc.integer({ min: 1, max: 8 })
 const small = fc.integer({ min: 1, max: 3 })
@@ -386,7 +362,7 @@ async function outcome(run: () => Promise<unknown>): Promise<unknown> {
 describe('Prisma reads stay equal to the database through any writes (model-based)', () => {
   it('every cached read equals the uncached read after each write', async () => {
     let checkedReads = 0
-    const hitsBefore = cache.getMetrics().hits
+    const hitsBefore = shop.cache.getMetrics().hits
     await fc.assert(
       fc.asyncProperty(fc.array(command, { minLength: 10, maxLength: 40 }), async (commands) => {
         await reset()
@@ -394,12 +370,12 @@ describe('Prisma reads stay equal to the database through any writes (model-base
         for (const c of commands) {
           log.push(`${c.kind} ${c.name}`)
           if (c.kind === 'write') {
-            await c.run(cached).catch(() => undefined) // failures (constraints) are fine
+            await c.run(shop.prisma).catch(() => undefined) // failures (constraints) are fine
             continue
           }
           // The read is asked twice through the cache (the second may be a hit), then of the truth.
-          const first = await outcome(() => c.run(cached))
-          const second = await outcome(() => c.run(cached))
+          const first = await outcome(() => c.run(shop.prisma))
+          const second = await outcome(() => c.run(shop.prisma))
           const expected = await outcome(() => c.run(truth as unknown as Cached))
           checkedReads++
           expect(first, log.join('\n')).toEqual(expected)
@@ -410,7 +386,7 @@ describe('Prisma reads stay equal to the database through any writes (model-base
     )
     expect(checkedReads).toBeGreaterThan(200)
     // Not vacuous: the cache answered a good share of the reads.
-    expect(cache.getMetrics().hits - hitsBefore).toBeGreaterThan(checkedReads / 2)
+    expect(shop.cache.getMetrics().hits - hitsBefore).toBeGreaterThan(checkedReads / 2)
   }, 180_000)
 
   it('control: the same checker fails when writes bypass the extension', async () => {
@@ -420,11 +396,11 @@ describe('Prisma reads stay equal to the database through any writes (model-base
         await reset()
         for (const c of commands) {
           if (c.kind === 'write') {
-            await c.run(base as unknown as Cached).catch(() => undefined)
+            await c.run(shop.base as unknown as Cached).catch(() => undefined)
             continue
           }
-          await c.run(cached).catch(() => undefined)
-          expect(await outcome(() => c.run(cached))).toEqual(
+          await c.run(shop.prisma).catch(() => undefined)
+          expect(await outcome(() => c.run(shop.prisma))).toEqual(
             await outcome(() => c.run(truth as unknown as Cached)),
           )
         }

@@ -1,9 +1,5 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import type { PrismaClient } from '../prisma/generated/client.js'
-import { CacheManager } from '../src/index.js'
-import { withCache } from '../src/prisma/index.js'
-import { createTestDatabase, type TestDatabase } from './support/database.js'
-import { seedShop } from './support/shop-fixture.js'
+import { describe, expect, it } from 'vitest'
+import { type LongLivedClient, useCachedShop } from './support/shop-fixture.js'
 
 /**
  * Record-level precision: a write invalidates the reads it may change and keeps the others. Each
@@ -11,36 +7,9 @@ import { seedShop } from './support/shop-fixture.js'
  * invalidated ones then return fresh data is the consistency checker's job.)
  */
 
-let db: TestDatabase
-let base: PrismaClient
-let cache: CacheManager
-let prisma: ReturnType<typeof extend>
+const shop = useCachedShop('precision')
 
-const extend = (client: PrismaClient) =>
-  client.$extends(withCache({ cache, env: false, defaultStrategy: { ttl: 3600 } }))
-
-beforeAll(async () => {
-  db = await createTestDatabase('precision')
-  base = db.client()
-  cache = new CacheManager()
-  prisma = extend(base)
-})
-
-afterAll(async () => {
-  await base?.$disconnect()
-  await cache?.close()
-  await db?.drop()
-})
-
-beforeEach(async () => {
-  await db.pool.query(
-    'TRUNCATE "OrderItem", "Order", "Review", "Inventory", "_ProductToTag", "Product", "Tag", "Category", "User" RESTART IDENTITY CASCADE',
-  )
-  await seedShop(base)
-  await cache.clear()
-})
-
-type P = typeof prisma
+type P = LongLivedClient
 const READS = {
   product1: (p: P) => p.product.findUnique({ where: { id: 1 } }),
   product2: (p: P) => p.product.findUnique({ where: { id: 2 } }),
@@ -67,17 +36,17 @@ type ReadName = keyof typeof READS
 /** Caches every read, runs `write`, and returns the reads that are no longer hits. */
 async function invalidatedBy(write: (p: P) => Promise<unknown>): Promise<ReadName[]> {
   const names = Object.keys(READS) as ReadName[]
-  for (const name of names) await READS[name](prisma)
+  for (const name of names) await READS[name](shop.prisma)
   for (const name of names) {
-    const { info } = (await READS[name](prisma).withCacheInfo()) as {
+    const { info } = (await READS[name](shop.prisma).withCacheInfo()) as {
       info: { cacheStatus: string }
     }
     expect(info.cacheStatus, `${name} before the write`).toBe('hit')
   }
-  await write(prisma)
+  await write(shop.prisma)
   const missed: ReadName[] = []
   for (const name of names) {
-    const { info } = (await READS[name](prisma).withCacheInfo()) as {
+    const { info } = (await READS[name](shop.prisma).withCacheInfo()) as {
       info: { cacheStatus: string }
     }
     if (info.cacheStatus !== 'hit') missed.push(name)
@@ -111,7 +80,7 @@ describe('a write invalidates what it may change and nothing else', () => {
   })
 
   it('the caller gets the select it asked for, not the fields added to identify the record', async () => {
-    const result = await prisma.product.update({
+    const result = await shop.prisma.product.update({
       where: { sku: 'SKU-2' },
       data: { name: 'Y' },
       select: { name: true },

@@ -1,9 +1,5 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import type { PrismaClient } from '../prisma/generated/client.js'
-import { CacheManager } from '../src/index.js'
-import { withCache } from '../src/prisma/index.js'
-import { createTestDatabase, type TestDatabase } from './support/database.js'
-import { seedShop } from './support/shop-fixture.js'
+import { describe, expect, it } from 'vitest'
+import { useCachedShop } from './support/shop-fixture.js'
 
 /**
  * Guarantee 7: reads inside a transaction neither use nor fill the cache; a transaction's writes
@@ -11,37 +7,10 @@ import { seedShop } from './support/shop-fixture.js'
  * never when it rolls back. Interactive, nested (savepoints) and batch transactions.
  */
 
-let db: TestDatabase
-let base: PrismaClient
-let cache: CacheManager
-let prisma: ReturnType<typeof extend>
-
-const extend = (client: PrismaClient) =>
-  client.$extends(withCache({ cache, env: false, defaultStrategy: { ttl: 3600 } }))
-
-beforeAll(async () => {
-  db = await createTestDatabase('transactions')
-  base = db.client()
-  cache = new CacheManager()
-  prisma = extend(base)
-})
-
-afterAll(async () => {
-  await base?.$disconnect()
-  await cache?.close()
-  await db?.drop()
-})
-
-beforeEach(async () => {
-  await db.pool.query(
-    'TRUNCATE "OrderItem", "Order", "Review", "Inventory", "_ProductToTag", "Product", "Tag", "Category", "User" RESTART IDENTITY CASCADE',
-  )
-  await seedShop(base)
-  await cache.clear()
-})
+const shop = useCachedShop('transactions')
 
 const product = (id: number) =>
-  prisma.product.findUnique({ where: { id }, select: { id: true, name: true } })
+  shop.prisma.product.findUnique({ where: { id }, select: { id: true, name: true } })
 
 async function status(id: number): Promise<{ name: string | undefined; status: string }> {
   const { data, info } = await product(id).withCacheInfo()
@@ -51,8 +20,8 @@ async function status(id: number): Promise<{ name: string | undefined; status: s
 describe('interactive transactions', () => {
   it('reads inside neither use nor fill the cache', async () => {
     await product(1) // cached
-    await base.product.update({ where: { id: 1 }, data: { name: 'behind the cache' } })
-    await prisma.$transaction(async (tx) => {
+    await shop.base.product.update({ where: { id: 1 }, data: { name: 'behind the cache' } })
+    await shop.prisma.$transaction(async (tx) => {
       const { data, info } = await tx.product
         .findUnique({ where: { id: 1 }, select: { id: true, name: true } })
         .withCacheInfo()
@@ -66,16 +35,16 @@ describe('interactive transactions', () => {
 
   it('a write invalidates at commit: before it, others still read the committed row', async () => {
     await product(1)
-    await prisma.$transaction(async (tx) => {
+    await shop.prisma.$transaction(async (tx) => {
       await tx.product.update({ where: { id: 1 }, data: { name: 'renamed' } })
       // Outside the transaction, the old row is still the committed one, and still cached.
       expect(await status(1)).toEqual({ name: 'Product 1', status: 'hit' })
       // A reader that misses now fills the cache from the old row...
-      await prisma.product.findUnique({ where: { sku: 'SKU-1' } })
+      await shop.prisma.product.findUnique({ where: { sku: 'SKU-1' } })
     })
     // ...and the commit's invalidation removes both.
     expect(await status(1)).toEqual({ name: 'renamed', status: 'miss' })
-    const bySku = await prisma.product.findUnique({ where: { sku: 'SKU-1' } }).withCacheInfo()
+    const bySku = await shop.prisma.product.findUnique({ where: { sku: 'SKU-1' } }).withCacheInfo()
     expect(bySku.info.cacheStatus).toBe('miss')
     expect(bySku.data?.name).toBe('renamed')
   })
@@ -83,7 +52,7 @@ describe('interactive transactions', () => {
   it('a rollback invalidates nothing', async () => {
     await product(1)
     await expect(
-      prisma.$transaction(async (tx) => {
+      shop.prisma.$transaction(async (tx) => {
         await tx.product.update({ where: { id: 1 }, data: { name: 'never' } })
         throw new Error('rolled back')
       }),
@@ -94,7 +63,7 @@ describe('interactive transactions', () => {
   it('a nested transaction rolled back drops its invalidations; the outer one commits its own', async () => {
     await product(1)
     await product(2)
-    await prisma.$transaction(async (tx) => {
+    await shop.prisma.$transaction(async (tx) => {
       await tx.product.update({ where: { id: 1 }, data: { name: 'outer' } })
       await tx
         .$transaction(async (inner) => {
@@ -109,7 +78,7 @@ describe('interactive transactions', () => {
 
   it('a nested transaction that completes hands its invalidations to the outer commit', async () => {
     await product(2)
-    await prisma.$transaction(async (tx) => {
+    await shop.prisma.$transaction(async (tx) => {
       await tx.$transaction(async (inner) => {
         await inner.product.update({ where: { id: 2 }, data: { name: 'inner' } })
       })
@@ -120,8 +89,8 @@ describe('interactive transactions', () => {
 
   it('a write through the outer client inside the callback is not part of the transaction', async () => {
     await product(3)
-    await prisma.$transaction(async () => {
-      await prisma.product.update({ where: { id: 3 }, data: { name: 'outside' } })
+    await shop.prisma.$transaction(async () => {
+      await shop.prisma.product.update({ where: { id: 3 }, data: { name: 'outside' } })
       expect(await status(3)).toEqual({ name: 'outside', status: 'miss' })
     })
   })
@@ -130,8 +99,8 @@ describe('interactive transactions', () => {
 describe('batch transactions', () => {
   it('reads in a batch neither use nor fill the cache', async () => {
     await product(1)
-    await base.product.update({ where: { id: 1 }, data: { name: 'behind the cache' } })
-    const [one, two] = await prisma.$transaction([product(1), product(2)])
+    await shop.base.product.update({ where: { id: 1 }, data: { name: 'behind the cache' } })
+    const [one, two] = await shop.prisma.$transaction([product(1), product(2)])
     expect(one?.name).toBe('behind the cache')
     expect(two?.name).toBe('Product 2')
     expect((await status(2)).status).toBe('miss')
@@ -139,9 +108,9 @@ describe('batch transactions', () => {
 
   it('writes invalidate after the batch commits', async () => {
     await product(1)
-    await prisma.$transaction([
-      prisma.product.update({ where: { id: 1 }, data: { name: 'batched' } }),
-      prisma.category.update({ where: { id: 1 }, data: { name: 'Batched' } }),
+    await shop.prisma.$transaction([
+      shop.prisma.product.update({ where: { id: 1 }, data: { name: 'batched' } }),
+      shop.prisma.category.update({ where: { id: 1 }, data: { name: 'Batched' } }),
     ])
     expect(await status(1)).toEqual({ name: 'batched', status: 'miss' })
   })
@@ -149,9 +118,9 @@ describe('batch transactions', () => {
   it('a batch that fails invalidates nothing', async () => {
     await product(1)
     await expect(
-      prisma.$transaction([
-        prisma.product.update({ where: { id: 1 }, data: { name: 'never' } }),
-        prisma.$executeRawUnsafe('SELECT * FROM "NoSuchTable"'),
+      shop.prisma.$transaction([
+        shop.prisma.product.update({ where: { id: 1 }, data: { name: 'never' } }),
+        shop.prisma.$executeRawUnsafe('SELECT * FROM "NoSuchTable"'),
       ]),
     ).rejects.toThrow()
     expect(await status(1)).toEqual({ name: 'Product 1', status: 'hit' })

@@ -1,4 +1,8 @@
+import { afterAll, beforeAll, beforeEach } from 'vitest'
 import type { PrismaClient } from '../../prisma/generated/client.js'
+import { CacheManager } from '../../src/index.js'
+import { withCache } from '../../src/prisma/index.js'
+import { createTestDatabase, type TestDatabase } from './database.js'
 
 /**
  * A small shop in the test schema, the same every time: a category tree, products with tags,
@@ -47,4 +51,61 @@ export async function seedShop(prisma: PrismaClient): Promise<void> {
 /** Values as a test compares them: Decimals as their text, everything else as is. */
 export function comparable(value: unknown): unknown {
   return JSON.parse(JSON.stringify(value, (_key, v) => (typeof v === 'bigint' ? `${v}n` : v)))
+}
+
+/** Every table of the test schema but `Sample`, emptied and its ids restarted. */
+const SHOP_TABLES =
+  '"OrderItem", "Order", "Review", "Inventory", "_ProductToTag", "Product", "Tag", "Category", "User"'
+
+/** Empties the shop's tables, seeds them again and clears the cache: a fresh start per case. */
+export async function resetShop(
+  db: TestDatabase,
+  client: PrismaClient,
+  cache: CacheManager,
+): Promise<void> {
+  await db.pool.query(`TRUNCATE ${SHOP_TABLES} RESTART IDENTITY CASCADE`)
+  await seedShop(client)
+  await cache.clear()
+}
+
+/** `withCache` with hour-long TTLs: only invalidation can keep reads fresh. */
+export function extendLongLived(client: PrismaClient, cache: CacheManager) {
+  return client.$extends(
+    withCache({
+      cache,
+      env: false,
+      defaultStrategy: { ttl: 3600 },
+      strategies: { aggregation: { ttl: 3600 } },
+    }),
+  )
+}
+
+export type LongLivedClient = ReturnType<typeof extendLongLived>
+
+/**
+ * A test file's shop: a PostgreSQL schema of its own, a plain client, a memory cache and a client
+ * extended over them with {@link extendLongLived}; created in `beforeAll`, reset before each test
+ * (unless `reset: false`), dropped in `afterAll`. Read the fields inside tests and hooks.
+ */
+export function useCachedShop(name: string, { reset = true } = {}) {
+  const shop = {} as {
+    db: TestDatabase
+    base: PrismaClient
+    cache: CacheManager
+    prisma: LongLivedClient
+  }
+  beforeAll(async () => {
+    shop.db = await createTestDatabase(name)
+    shop.base = shop.db.client()
+    shop.cache = new CacheManager()
+    shop.prisma = extendLongLived(shop.base, shop.cache)
+    if (!reset) await seedShop(shop.base)
+  })
+  afterAll(async () => {
+    await shop.base?.$disconnect()
+    await shop.cache?.close()
+    await shop.db?.drop()
+  })
+  if (reset) beforeEach(() => resetShop(shop.db, shop.base, shop.cache))
+  return shop
 }

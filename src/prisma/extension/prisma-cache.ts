@@ -7,8 +7,7 @@ import { Prisma } from '@prisma/client/extension'
 import { type CacheManager, cacheInternals } from '../../cache/cache-manager.js'
 import type { PrismaEnvSettings } from '../../config/prisma-env.js'
 import { TagNaming } from '../keys/tags.js'
-import { measureDatabaseCall } from '../metrics/database-call.js'
-import type { QueryEvent } from '../metrics/query-event.js'
+import { type DatabaseCall, recordUncachedCall } from '../metrics/database-call.js'
 import type { WithCacheOptions } from '../options.js'
 import { READ_OPERATIONS } from '../reads/read-plan.js'
 import type { ModelGraph, ModelNode } from '../schema/model-graph.js'
@@ -114,34 +113,14 @@ export class PrismaCache {
     return Query
   }
 
-  /**
-   * Runs an uncached call (a write, a raw query, a read in a transaction), reporting it. `run`
-   * gets the database call to make, measured; what it does around that is the call's own time.
-   */
-  async timed<T>(
+  /** Runs an uncached call (a write, a raw query, a read in a transaction), reporting it. */
+  timed<T>(
     model: string | undefined,
     operation: string,
     args: unknown,
-    run: (database: <R>(call: () => PromiseLike<R>) => Promise<R>) => Promise<T>,
+    run: (database: DatabaseCall) => Promise<T>,
   ): Promise<T> {
-    const started = performance.now()
-    const event: QueryEvent = {
-      model,
-      operation,
-      cacheStatus: 'none',
-      durationMs: 0,
-      dbDurationMs: 0,
-      args,
-    }
-    try {
-      return await run((call) => measureDatabaseCall(event, call))
-    } catch (error) {
-      event.error = error
-      throw error
-    } finally {
-      event.durationMs = performance.now() - started
-      this.#sink.record(event)
-    }
+    return recordUncachedCall(this.#sink, model, operation, args, run)
   }
 
   /** Invalidates what `effects` changed, in every tier and (through the bus) every instance. */

@@ -35,3 +35,43 @@ export async function measureDatabaseCall<T>(
     if (captured) event.sql = collector.sql
   }
 }
+
+/** Makes one database call inside {@link recordUncachedCall}, measured into its event. */
+export type DatabaseCall = <R>(call: () => PromiseLike<R>) => Promise<R>
+
+/**
+ * Runs a call that does not use the cache (a write, a raw query, a read in a transaction, or any
+ * call under `withQueryMetrics`) and records it into `sink` with status `none`. `run` gets the
+ * function that makes its database call, measured; what it does around it is the call's own time.
+ *
+ * @example
+ * ```ts
+ * return recordUncachedCall(metrics, model, operation, args, (database) => database(() => query(args)))
+ * ```
+ */
+export async function recordUncachedCall<T>(
+  sink: { record(event: QueryEvent): void },
+  model: string | undefined,
+  operation: string,
+  args: unknown,
+  run: (database: DatabaseCall) => Promise<T>,
+): Promise<T> {
+  const started = performance.now()
+  const event: QueryEvent = {
+    model,
+    operation,
+    cacheStatus: 'none',
+    durationMs: 0,
+    dbDurationMs: 0,
+    args,
+  }
+  try {
+    return await run((call) => measureDatabaseCall(event, call))
+  } catch (error) {
+    event.error = error ?? new Error(`${operation} failed`)
+    throw error
+  } finally {
+    event.durationMs = performance.now() - started
+    sink.record(event)
+  }
+}

@@ -1,8 +1,6 @@
-import { performance } from 'node:perf_hooks'
 import { Prisma } from '@prisma/client/extension'
 import { invalid } from '../../errors.js'
-import { measureDatabaseCall } from './database-call.js'
-import type { QueryEvent } from './query-event.js'
+import { recordUncachedCall } from './database-call.js'
 import { QueryMetrics } from './query-metrics.js'
 
 /**
@@ -31,26 +29,10 @@ export function withQueryMetrics(metrics: QueryMetrics) {
   return Prisma.defineExtension({
     name: 'stratacache:query-metrics',
     query: {
-      async $allOperations({ model, operation, args, query }) {
-        const event: QueryEvent = {
-          model,
-          operation,
-          cacheStatus: 'none',
-          durationMs: 0,
-          dbDurationMs: 0,
-          args,
-        }
-        const begin = performance.now()
-        try {
-          return await measureDatabaseCall(event, () => query(args))
-        } catch (thrown) {
-          event.error = thrown ?? new Error(`${operation} failed`)
-          throw thrown
-        } finally {
-          event.durationMs = performance.now() - begin
-          metrics.record(event)
-        }
-      },
+      $allOperations: ({ model, operation, args, query }) =>
+        recordUncachedCall(metrics, model, operation, args, (database) =>
+          database(() => query(args)),
+        ),
     },
   })
 }
