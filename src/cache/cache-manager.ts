@@ -44,6 +44,11 @@ export interface CacheInternals {
     plan: ComputePlan,
     info: ComputeInfo,
   ): Promise<T>
+  /**
+   * The fresh L1 value of `key` now, or `MISS` (`store-types.ts`) when `compute` must be asked:
+   * the synchronous first step of `compute`, for hot paths that skip its promise on a hit.
+   */
+  tryL1(key: string, compute: () => unknown, plan: ComputePlan, info: ComputeInfo): unknown
   /** The cache's current default TTL and L1 cap (they change with `initialize()`). */
   planDefaults(): PlanDefaults
   /** Longest key the cache accepts. */
@@ -92,6 +97,11 @@ export class CacheManager extends EventEmitter<CacheEvents> {
       this.#assertOpen()
       if (!this.#options.enabled) return Promise.resolve(compute())
       return this.#loader.run(key, compute, plan, info)
+    },
+    tryL1: (key, compute, plan, info) => {
+      this.#assertOpen()
+      if (!this.#options.enabled) return MISS
+      return this.#loader.tryL1(key, compute, plan, info)
     },
     planDefaults: () => this.#options,
     maxKeyLength: () => this.#options.maxKeyLength,

@@ -3,7 +3,7 @@ import { coarseNow } from './clock.js'
 import type { Tier } from './events.js'
 import { type FillResult, type FillSettings, type FirstStart, fill, newLeaseToken } from './fill.js'
 import type { CacheMetrics } from './metrics.js'
-import { isHiddenNative, type L2Read, type WritePlan } from './store-types.js'
+import { isHiddenNative, type L2Read, MISS, type WritePlan } from './store-types.js'
 import type { TieredStore } from './tiered-store.js'
 
 /** What `getOrCompute` resolved, in ms, after validation. */
@@ -81,6 +81,27 @@ export class GetOrCompute {
     this.#metrics = metrics
     this.#hooks = hooks
     this.#settings = settings
+  }
+
+  /**
+   * The fresh L1 value of `key`, answered synchronously (with `run`'s accounting, and its early
+   * refresh), or {@link MISS} when only `run` can answer: no fresh L1 entry, or strict mode (which
+   * asks Redis first). For callers on a hot path that would otherwise pay for `run`'s promise.
+   */
+  tryL1(
+    key: string,
+    compute: () => unknown,
+    plan: ComputePlan,
+    info: ComputeInfo | undefined,
+  ): unknown {
+    if (this.#settings.strict) return MISS
+    const store = this.#store
+    const local = store.peekL1(key)
+    if (local === undefined || isHiddenNative(local) || local.freshUntil <= coarseNow()) {
+      return MISS
+    }
+    this.#maybeRefreshEarly(key, compute, plan, local.freshUntil, local.loadMs)
+    return this.#hit(key, store.outL1(local), 'l1', false, false, info)
   }
 
   async run<T>(

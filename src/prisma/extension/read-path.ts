@@ -9,12 +9,13 @@
  */
 import type { CacheInternals } from '../../cache/cache-manager.js'
 import type { ComputeInfo, ComputePlan } from '../../cache/get-or-compute.js'
+import { MISS } from '../../cache/store-types.js'
 import { canonicalArgs, readKey, UncacheableArgs } from '../keys/canonical-args.js'
 import type { TagNaming } from '../keys/tags.js'
 import { measureDatabaseCall } from '../metrics/database-call.js'
 import type { QueryEvent } from '../metrics/query-event.js'
 import { validateCacheStrategy } from '../options.js'
-import { AGGREGATIONS, planRead } from '../reads/read-plan.js'
+import { isAggregation, planRead } from '../reads/read-plan.js'
 import type { ModelGraph, ModelNode } from '../schema/model-graph.js'
 import type { Strategies, TtlPlan } from '../strategies.js'
 import type { CacheInfo } from './cache-info.js'
@@ -71,14 +72,12 @@ export class ReadPath {
     this.#sink = sink
   }
 
-  /** The read of `node` by `operation` with `args` (its `cacheStrategy` included), through the cache. */
-  async run(
-    node: ModelNode,
-    operation: string,
-    args: Args,
-    load: Load,
-    info: CacheInfo,
-  ): Promise<unknown> {
+  /**
+   * The read of `node` by `operation` with `args` (its `cacheStrategy` included), through the
+   * cache. A fresh L1 hit is answered without awaiting anything (an already settled promise):
+   * the hot path of a cached application.
+   */
+  run(node: ModelNode, operation: string, args: Args, load: Load, info: CacheInfo) {
     const event: QueryEvent = {
       model: node.name,
       operation,
@@ -87,11 +86,11 @@ export class ReadPath {
       dbDurationMs: 0,
       args,
     }
+    let plan: KeyPlan | undefined
     let outcome: ComputeInfo | undefined
     try {
-      const aggregation = AGGREGATIONS.has(operation)
+      const aggregation = isAggregation(operation)
       const given = args?.cacheStrategy
-      let plan: KeyPlan | undefined
       if (given === undefined) {
         const ttl = this.#strategies.automaticPlan(node.name, aggregation)
         if (ttl !== undefined) plan = this.#plan(node, operation, args, ttl, undefined, false)
@@ -103,25 +102,53 @@ export class ReadPath {
           if (ttl !== undefined) plan = this.#plan(node, operation, args, ttl, strategy.tags, true)
         }
       }
-      let value: unknown
-      if (plan === undefined) {
-        value = await this.#timed(load, args, event)
-      } else {
-        info.key = plan.key
-        info.tags = plan.compute.tags
-        info.ttl = plan.ttl.ttlMs / 1000
-        outcome = { status: 'miss', tier: undefined }
-        value = await this.#cache.compute(
-          plan.key,
-          () => this.#timed(load, args, event),
-          plan.compute,
-          outcome,
-        )
+      if (plan === undefined) return this.#uncached(load, args, event, info)
+      info.key = plan.key
+      info.tags = plan.compute.tags
+      info.ttl = plan.ttl.ttlMs / 1000
+      outcome = { status: 'miss', tier: undefined }
+      // The loader closures are written inline: a named one costs a wrapper under tsx/esbuild.
+      const hit = this.#cache.tryL1(
+        plan.key,
+        () => this.#timed(load, args, event),
+        plan.compute,
+        outcome,
+      )
+      if (hit !== MISS) {
+        this.#report(event, info, outcome, undefined)
+        return Promise.resolve(hit)
       }
+      return this.#cached(plan, () => this.#timed(load, args, event), event, info, outcome)
+    } catch (error) {
+      this.#report(event, info, outcome, error)
+      return Promise.reject(error)
+    }
+  }
+
+  async #cached(
+    plan: KeyPlan,
+    fromDatabase: () => Promise<unknown>,
+    event: QueryEvent,
+    info: CacheInfo,
+    outcome: ComputeInfo,
+  ): Promise<unknown> {
+    try {
+      const value = await this.#cache.compute(plan.key, fromDatabase, plan.compute, outcome)
       this.#report(event, info, outcome, undefined)
       return value
     } catch (error) {
       this.#report(event, info, outcome, error)
+      throw error
+    }
+  }
+
+  async #uncached(load: Load, args: Args, event: QueryEvent, info: CacheInfo): Promise<unknown> {
+    try {
+      const value = await this.#timed(load, args, event)
+      this.#report(event, info, undefined, undefined)
+      return value
+    } catch (error) {
+      this.#report(event, info, undefined, error)
       throw error
     }
   }

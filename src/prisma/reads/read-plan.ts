@@ -23,8 +23,13 @@ export const READ_OPERATIONS = [
 
 export type ReadOperation = (typeof READ_OPERATIONS)[number]
 
-/** Aggregations get the `aggregation` strategy (seed 004: counts and stats, 60 s). */
-export const AGGREGATIONS: ReadonlySet<string> = new Set(['count', 'aggregate', 'groupBy'])
+/**
+ * Aggregations get the `aggregation` strategy (seed 004: counts and stats, 60 s). Compared
+ * directly: it runs on every cached read, where a Set lookup costs more.
+ */
+export function isAggregation(operation: string): boolean {
+  return operation === 'count' || operation === 'aggregate' || operation === 'groupBy'
+}
 
 const RECORD_READS: ReadonlySet<string> = new Set(['findUnique', 'findUniqueOrThrow'])
 
