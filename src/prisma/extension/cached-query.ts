@@ -11,11 +11,15 @@ import { type CacheInfo, newCacheInfo } from './cache-info.js'
 
 /** What a query needs of the extension: run itself, or hand over the equivalent Prisma query. */
 export interface QueryRunner {
-  /** Runs the read through the cache, filling `info`. */
+  /**
+   * Runs the read through the cache, filling `info`; `counted`: the call was already counted for
+   * N+1 detection when it was made.
+   */
   run(
     operation: string,
     args: Record<string, unknown> | undefined,
     info: CacheInfo,
+    counted: boolean,
   ): Promise<unknown>
   /** Prisma's own (uncached) query for the same call, as a PrismaPromise. */
   prismaQuery(operation: string, args: Record<string, unknown> | undefined): PrismaPromiseLike
@@ -35,12 +39,19 @@ export class CachedQuery implements PromiseLike<unknown> {
   readonly #runner: QueryRunner
   readonly #operation: string
   readonly #args: Record<string, unknown> | undefined
+  readonly #counted: boolean
   #result: Promise<unknown> | undefined
 
-  constructor(runner: QueryRunner, operation: string, args: Record<string, unknown> | undefined) {
+  constructor(
+    runner: QueryRunner,
+    operation: string,
+    args: Record<string, unknown> | undefined,
+    counted: boolean,
+  ) {
     this.#runner = runner
     this.#operation = operation
     this.#args = args
+    this.#counted = counted
   }
 
   // biome-ignore lint/suspicious/noThenProperty: a thenable is what Prisma's query methods return
@@ -87,7 +98,9 @@ export class CachedQuery implements PromiseLike<unknown> {
    */
   withCacheInfo(): Promise<{ data: unknown; info: CacheInfo }> {
     const info = newCacheInfo()
-    return this.#runner.run(this.#operation, this.#args, info).then((data) => ({ data, info }))
+    return this.#runner
+      .run(this.#operation, this.#args, info, this.#counted)
+      .then((data) => ({ data, info }))
   }
 
   /** A relation of the fluent API, resolved by Prisma's own query. */
@@ -98,7 +111,7 @@ export class CachedQuery implements PromiseLike<unknown> {
 
   #run(): Promise<unknown> {
     // Nobody reads the info of a plain `await`: one scratch object serves them all.
-    this.#result ??= this.#runner.run(this.#operation, this.#args, UNREAD_INFO)
+    this.#result ??= this.#runner.run(this.#operation, this.#args, UNREAD_INFO, this.#counted)
     return this.#result
   }
 }

@@ -35,6 +35,9 @@ type Delegate = Record<string, (args?: unknown) => PrismaPromiseLike>
 interface Target {
   readonly runner: QueryRunner
   readonly Query: typeof CachedQuery
+  readonly model: string
+  /** Reads go through the cache (not a transaction client, a model of the schema). */
+  readonly cached: boolean
 }
 
 export class PrismaCache {
@@ -74,7 +77,9 @@ export class PrismaCache {
       target = this.#target(Prisma.getExtensionContext(delegate) as unknown as ExtensionContext)
       this.#targets.set(delegate, target)
     }
-    return new target.Query(target.runner, operation, args)
+    // Counted for N+1 detection now, while the caller's frame is on the stack (its call site).
+    const counted = target.cached && (this.#sink.noteCall?.(target.model, operation, args) ?? false)
+    return new target.Query(target.runner, operation, args, counted)
   }
 
   #target(context: ExtensionContext): Target {
@@ -89,7 +94,7 @@ export class PrismaCache {
         run: (operation, args) => Promise.resolve(prismaQuery(operation, args)),
         prismaQuery,
       }
-      return { runner, Query: CachedQuery }
+      return { runner, Query: CachedQuery, model: context.$name, cached: false }
     }
     // One loader per operation, made once: the hot path allocates none.
     const loads = new Map<string, Load>()
@@ -98,10 +103,11 @@ export class PrismaCache {
     }
     const reads = this.reads
     const runner: QueryRunner = {
-      run: (operation, args, info) => reads.run(node, operation, args, loads.get(operation)!, info),
+      run: (operation, args, info, counted) =>
+        reads.run(node, operation, args, loads.get(operation)!, info, counted),
       prismaQuery,
     }
-    return { runner, Query: this.#queryClass(node) }
+    return { runner, Query: this.#queryClass(node), model: node.name, cached: true }
   }
 
   #queryClass(node: ModelNode): typeof CachedQuery {

@@ -26,6 +26,8 @@ export type Load = (args: unknown) => PromiseLike<unknown>
 /** Where the extension reports each call (the query metrics). */
 export interface QuerySink {
   record(event: QueryEvent): void
+  /** See `QueryMetrics.noteCall`. */
+  noteCall?(model: string, operation: string, args: unknown): boolean
 }
 
 /** A record read that found nothing is not stored (so creating the record invalidates nothing). */
@@ -77,7 +79,14 @@ export class ReadPath {
    * cache. A fresh L1 hit is answered without awaiting anything (an already settled promise):
    * the hot path of a cached application.
    */
-  run(node: ModelNode, operation: string, args: Args, load: Load, info: CacheInfo) {
+  run(
+    node: ModelNode,
+    operation: string,
+    args: Args,
+    load: Load,
+    info: CacheInfo,
+    counted = false,
+  ) {
     const event: QueryEvent = {
       model: node.name,
       operation,
@@ -85,6 +94,7 @@ export class ReadPath {
       durationMs: performance.now(),
       dbDurationMs: 0,
       args,
+      counted,
     }
     let plan: KeyPlan | undefined
     let outcome: ComputeInfo | undefined

@@ -24,4 +24,10 @@ export interface QueryEvent {
   sql?: readonly string[]
   /** The error the query failed with, if it did. */
   error?: unknown
+  /**
+   * Already counted for N+1 detection when the call was made (`QueryMetrics.noteCall`): the
+   * extension's read methods do so, while the caller's frame is still on the stack for the
+   * report's call site (a cache hit then completes without an async frame to trace it back).
+   */
+  counted?: boolean
 }

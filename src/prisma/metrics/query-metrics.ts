@@ -111,9 +111,30 @@ export class QueryMetrics implements StatementSink {
       if (db > this.settings.slowQueryMs) this.slow(stats, event)
     }
     const detector = this.detector
-    if (detector !== undefined && (this.countHits || (status !== 'hit' && status !== 'swr'))) {
+    if (
+      detector !== undefined &&
+      event.counted !== true &&
+      (this.countHits || (status !== 'hit' && status !== 'swr'))
+    ) {
       detector.observe(stats, event.args)
     }
+  }
+
+  /**
+   * Counts a call for N+1 detection when it is made, rather than when `record` gets its event
+   * (which must then say `counted: true`). Returns whether it counted: only when cache hits count
+   * too (`nPlusOne.includeCacheHits`), since whether this call will hit is not known yet.
+   *
+   * @example
+   * ```ts
+   * const counted = metrics.noteCall('Review', 'findMany', { where: { productId } })
+   * ```
+   */
+  noteCall(model: string, operation: string, args: unknown): boolean {
+    const detector = this.detector
+    if (detector === undefined || !this.countHits) return false
+    detector.observe(this.statsFor(model, operation), args)
+    return true
   }
 
   /**
