@@ -223,6 +223,12 @@ describe('RedisBus: what others put on the channel', () => {
       heartbeatTimeoutMs: 10_000,
       publishTimeoutMs: 300,
     })
+    // b must know a before the loss: the first frame of an origin sets its baseline, so a lost
+    // message before b ever heard of a would be invisible (and harmless: b's trust edge at its
+    // subscription covers what was sent before it).
+    expect(await a.publish({ type: 'delete', keys: ['first'] })).toBe(true)
+    await waitFor(() => rb.messages.length === 1, { what: 'b to hear of a' })
+    rb.messages.length = 0
     const client = publisherOf.get(a)!
     const original = client.publish.bind(client) as (...args: unknown[]) => Promise<number>
     let failing = true
@@ -236,7 +242,7 @@ describe('RedisBus: what others put on the channel', () => {
       expect(await a.publish({ type: 'delete', keys: ['lost'] })).toBe(false)
       const gaveUpAfter = performance.now() - started
       failing = false
-      expect(a.stats).toMatchObject({ publishFailures: 1, publishRetries: 2 })
+      expect(a.stats).toMatchObject({ publishFailures: 1, publishRetries: 2, published: 1 })
       expect(gaveUpAfter).toBeLessThan(300 + 50)
       await waitFor(() => b.stats.sequenceGaps >= 1, {
         what: 'b to see the gap',

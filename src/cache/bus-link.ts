@@ -1,4 +1,4 @@
-import type { BusMessage, InvalidationBus } from '../drivers/bus.js'
+import type { BusMessage, BusNotice, InvalidationBus } from '../drivers/bus.js'
 import { keyMatcher } from './glob.js'
 import type { CacheMetrics } from './metrics.js'
 import type { TieredStore } from './tiered-store.js'
@@ -26,15 +26,19 @@ export class BusLink {
   readonly #unsubscribe: (() => void)[] = []
   /** Whether the bus was ever subscribed: the first rising edge follows no loss. */
   #everTrusted = false
+  /** The bus publishes on the L2's own connection: L2 can publish notices itself. */
+  readonly #onL2: boolean
 
   constructor(
     bus: InvalidationBus,
     getStore: () => TieredStore,
     metrics: CacheMetrics,
     untrustedTtlMs: number,
+    onL2: boolean,
     hooks: BusLinkHooks,
   ) {
     this.bus = bus
+    this.#onL2 = onL2
     this.#getStore = getStore
     this.#metrics = metrics
     this.#untrustedTtlMs = untrustedTtlMs
@@ -70,6 +74,16 @@ export class BusLink {
         resolve()
       })
     })
+  }
+
+  /**
+   * `message` encoded for the L2 to publish with the invalidation it announces (one round trip,
+   * published only if applied), when the bus publishes on the L2's own connection and the L2
+   * can; `undefined` when the caller must {@link publish} it.
+   */
+  noticeFor(message: BusMessage): BusNotice | undefined {
+    if (!this.#onL2 || this.#getStore().l2?.publishesNotices !== true) return undefined
+    return this.bus.prepareNotice?.(message)
   }
 
   /** Tells waiting instances that `key` was stored. Fire and forget. */

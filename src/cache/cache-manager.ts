@@ -319,8 +319,11 @@ export class CacheManager extends EventEmitter<CacheEvents> {
     const list = normalizeTags(tags, 'tag')
     if (list.length === 0) throw invalid('tag', 'must name at least one tag')
     this.#assertOpen()
-    const removed = await this.#store.deleteByTags(list)
-    await this.#publish({ type: 'tags', tags: [...list] })
+    const message: BusMessage = { type: 'tags', tags: [...list] }
+    // On one Redis, the invalidation script publishes the notice itself: one round trip.
+    const notice = this.#setup.degraded ? undefined : this.#link?.noticeFor(message)
+    const removed = await this.#store.deleteByTags(list, notice)
+    if (notice === undefined) await this.#publish(message)
     this.#metrics.invalidations++
     this.emit('invalidate', { kind: 'tag', tags: list, removed })
   }

@@ -52,14 +52,21 @@ export function linkBus(
   const bus = setup.buildBus(options, getStore())
   if (bus === undefined) return undefined
   const { cache, metrics } = sink
-  return new BusLink(bus, getStore, metrics, options.untrustedLocalTtlMs, {
-    trust: (trusted, reason) => {
-      if (!trusted) metrics.busTrustLost++
-      cache.emit(trusted ? 'trusted' : 'untrusted', { reason })
+  return new BusLink(
+    bus,
+    getStore,
+    metrics,
+    options.untrustedLocalTtlMs,
+    setup.publishesOnL2(bus),
+    {
+      trust: (trusted, reason) => {
+        if (!trusted) metrics.busTrustLost++
+        cache.emit(trusted ? 'trusted' : 'untrusted', { reason })
+      },
+      error: (error, operation) => sink.reportError(error, operation),
+      remote: (message, removed) => emitRemote(cache, message, removed),
     },
-    error: (error, operation) => sink.reportError(error, operation),
-    remote: (message, removed) => emitRemote(cache, message, removed),
-  })
+  )
 }
 
 /** Re-emits another instance's invalidation as this cache's event, marked `remote`. */

@@ -1,3 +1,4 @@
+import type { BusNotice } from '../drivers/bus.js'
 import type { L2WriteItem } from '../drivers/l2-driver.js'
 import type { ResilientCoordination } from '../drivers/resilient-coordination.js'
 
@@ -9,7 +10,9 @@ export interface L2Tier {
   set(key: string, value: Buffer, ttlMs: number, tags: readonly string[]): Promise<boolean>
   setMany(items: readonly L2WriteItem[]): Promise<boolean>
   delete(keys: readonly string[]): Promise<unknown>
-  deleteByTags(tags: readonly string[]): Promise<number>
+  deleteByTags(tags: readonly string[], notice?: BusNotice): Promise<number>
+  /** Whether `deleteByTags` publishes the bus notice it is given (in the same round trip). */
+  readonly publishesNotices?: boolean
   deleteByPattern(pattern: string | RegExp): Promise<number>
   clear(): Promise<unknown>
   /** `undefined` when L2 could not be reached: the caller falls back to memory. */

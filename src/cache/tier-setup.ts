@@ -20,6 +20,7 @@ export interface TierHooks {
  * applies new options (a preset that keeps Redis keeps its connection and its contents).
  */
 export class TierSetup {
+  readonly #onL2Client = new WeakSet<InvalidationBus>()
   degraded = false
   readonly #metrics: CacheMetrics
   readonly #hooks: TierHooks
@@ -72,11 +73,21 @@ export class TierSetup {
     if (isBusObject(options.bus)) return options.bus
     const l2 = store.l2
     if (!(l2 instanceof ResilientL2) || !(l2.driver instanceof RedisDriver)) return undefined
-    return new RedisBus({
+    const bus = new RedisBus({
       client: l2.driver.client,
       channel: `${options.prefix}__sc:bus`,
       heartbeatMs: options.bus.heartbeatMs,
     })
+    this.#onL2Client.add(bus)
+    return bus
+  }
+
+  /**
+   * Whether `bus` publishes on the L2's own connection (one this setup built), so that the L2 may
+   * publish its notices itself, in the command that applies the invalidation.
+   */
+  publishesOnL2(bus: InvalidationBus): boolean {
+    return this.#onL2Client.has(bus)
   }
 
   async close(store: TieredStore): Promise<void> {

@@ -1,3 +1,4 @@
+import type { BusNotice } from '../drivers/bus.js'
 import { CorruptedValueError } from '../errors.js'
 import { coarseNow } from './clock.js'
 import {
@@ -293,10 +294,11 @@ export class TieredStore {
     await this.l2?.delete(keys)
   }
 
-  async deleteByTags(tags: readonly string[]): Promise<number> {
+  /** `notice`: the bus notice L2 publishes with the invalidation (see `BusLink.noticeFor`). */
+  async deleteByTags(tags: readonly string[], notice?: BusNotice): Promise<number> {
     for (const tag of tags) this.fence.touchTag(tag)
     const local = this.l1?.deleteByTags(tags) ?? 0
-    const remote = (await this.l2?.deleteByTags(tags)) ?? 0
+    const remote = (await this.l2?.deleteByTags(tags, notice)) ?? 0
     return Math.max(local, remote)
   }
 

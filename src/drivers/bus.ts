@@ -30,6 +30,16 @@ export type BusMessage =
 
 export type BusMessageType = BusMessage['type']
 
+/**
+ * A bus message already encoded for its channel, for a transport command to publish itself: a
+ * Redis script publishes it with the invalidation it announces (one round trip, and published
+ * only if applied). See {@link InvalidationBus.prepareNotice}.
+ */
+export interface BusNotice {
+  readonly channel: string
+  readonly payload: string
+}
+
 /** Receives every message published by another instance; `origin` is its `instanceId`. */
 export type BusMessageHandler = (message: BusMessage, origin: string) => void
 
@@ -79,6 +89,13 @@ export interface InvalidationBus {
    * throws a `ValidationError` synchronously.
    */
   publish(message: BusMessage): Promise<boolean>
+  /**
+   * Encodes `message` as this bus's next message without sending it, for an L2 command on the same
+   * Redis to publish with the invalidation it announces. It counts as sent: if the command never
+   * runs, the other instances see the gap in the sequence at the next message or heartbeat and
+   * stop trusting their L1 (guarantee 4). Only buses that publish on a Redis offer it.
+   */
+  prepareNotice?(message: BusMessage): BusNotice
   /**
    * Registers a handler for messages from other instances (never our own, never heartbeats).
    * Handlers run synchronously, in registration order, as each message arrives. One that throws

@@ -9,6 +9,8 @@
  * {@link ResilientL2}, which bounds each call in time, trips a circuit breaker and turns failures
  * into misses, so a driver itself stays simple and throws freely.
  */
+import type { BusNotice } from './bus.js'
+
 /**
  * Where an encoded entry carries its write stamp (see `cache/entry-format.ts`): a driver reads
  * these bytes alone (`GETRANGE`) for strict mode's check.
@@ -30,8 +32,16 @@ export interface L2Driver {
   setMany(items: readonly L2WriteItem[]): Promise<void>
   /** Deletes keys; resolves to how many existed. */
   delete(keys: readonly string[]): Promise<number>
-  /** Deletes every entry recorded under any of `tags`; resolves to how many were removed. */
-  deleteByTags(tags: readonly string[]): Promise<number>
+  /**
+   * Deletes every entry recorded under any of `tags`; resolves to how many were removed. A driver
+   * that {@link publishesNotices} also publishes `notice`, once the entries are gone.
+   */
+  deleteByTags(tags: readonly string[], notice?: BusNotice): Promise<number>
+  /**
+   * Whether `deleteByTags` publishes the bus notice it is given in the same command (a standalone
+   * Redis: one round trip for both, and the notice only if the invalidation was applied).
+   */
+  readonly publishesNotices?: boolean
   /**
    * Deletes entries whose key (without prefix) matches: a glob (Redis `MATCH` syntax) or a
    * RegExp tested on each key found by an incremental SCAN. Never uses `KEYS`.

@@ -1,9 +1,11 @@
+import type { BusNotice } from './bus.js'
 import type { L2Driver } from './l2-driver.js'
 
 /** An invalidation that could not be applied to L2 and waits for it to come back. */
 export type Invalidation =
   | { kind: 'keys'; keys: readonly string[] }
-  | { kind: 'tags'; tags: readonly string[] }
+  /** `notice`: the bus notice the driver publishes with it (never replayed: it is numbered). */
+  | { kind: 'tags'; tags: readonly string[]; notice?: BusNotice }
   | { kind: 'pattern'; pattern: string | RegExp }
   | { kind: 'clear' }
 
@@ -15,7 +17,7 @@ export function applyInvalidation(driver: L2Driver, inv: Invalidation): Promise<
     case 'keys':
       return driver.delete(inv.keys)
     case 'tags':
-      return driver.deleteByTags(inv.tags)
+      return driver.deleteByTags(inv.tags, inv.notice)
     case 'pattern':
       return driver.deleteByPattern(inv.pattern)
     case 'clear':

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks'
 import type { Cluster, Redis } from 'ioredis'
-import type { BusMessage, BusStats } from './bus.js'
+import type { BusMessage, BusNotice, BusStats } from './bus.js'
 import { checkMessage, encodeHeartbeat, encodeMessage } from './bus-codec.js'
 import type { PendingWaits } from './redis-bus-waits.js'
 
@@ -51,6 +51,16 @@ export class BusPublisher {
     // Numbered now, whatever happens to it: if it never gets through, the others see the gap.
     const payload = encodeMessage(this.#settings.instanceId, ++this.#seq, checked)
     return this.#publishWithRetries(payload)
+  }
+
+  /** See `InvalidationBus.prepareNotice`: the message numbered and encoded, not sent. */
+  prepare(message: BusMessage): BusNotice {
+    const checked = checkMessage(message)
+    this.#stats.published++
+    return {
+      channel: this.#settings.channel,
+      payload: encodeMessage(this.#settings.instanceId, ++this.#seq, checked),
+    }
   }
 
   /**

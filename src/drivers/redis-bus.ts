@@ -34,6 +34,7 @@
 import {
   type BusMessage,
   type BusMessageHandler,
+  type BusNotice,
   BusSignals,
   type BusStats,
   type BusTrustHandler,
@@ -167,6 +168,10 @@ export class RedisBus implements InvalidationBus {
 
   publish(message: BusMessage): Promise<boolean> {
     return this.#publisher.publish(message)
+  }
+
+  prepareNotice(message: BusMessage): BusNotice {
+    return this.#publisher.prepare(message)
   }
 
   async close(): Promise<void> {

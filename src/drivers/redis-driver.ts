@@ -22,6 +22,7 @@
  */
 import type { Cluster, Redis } from 'ioredis'
 import { ErrorCodes, invalid, StrataCacheError } from '../errors.js'
+import type { BusNotice } from './bus.js'
 import {
   ENTRY_STAMP_BYTES,
   ENTRY_STAMP_OFFSET,
@@ -40,6 +41,7 @@ import { RedisFence } from './redis-fence.js'
 import { escapeGlob, patternScan, scanMatching } from './redis-scan.js'
 import { ADD_TO_SET, INCREMENT, runScript } from './redis-scripts.js'
 import { deleteTagged, writeManyTagged, writeTagged } from './redis-tag-index.js'
+import { invalidateTags } from './redis-tag-invalidation.js'
 
 export { REDIS_CLIENT_DEFAULTS } from './redis-client.js'
 export { escapeGlob }
@@ -112,6 +114,7 @@ export class RedisDriver implements L2Driver {
   readonly #fence: RedisFence | undefined
   /** Fencing, leases and stamps; absent on a Cluster (its scripts would cross hash slots). */
   readonly coordination: L2Coordination | undefined
+  readonly publishesNotices = true
   #closed = false
 
   constructor(options: RedisDriverOptions) {
@@ -289,15 +292,21 @@ export class RedisDriver implements L2Driver {
     return unlinkNames(this.client, this.#cluster, names)
   }
 
-  async deleteByTags(tags: readonly string[]): Promise<number> {
+  /**
+   * On a standalone server, one script bumps the tags' versions, drains them and publishes
+   * `notice` (see `redis-tag-invalidation.ts`); on a Cluster, the tags are drained one by one and
+   * `notice` published after.
+   */
+  async deleteByTags(tags: readonly string[], notice?: BusNotice): Promise<number> {
     this.#open()
     if (tags.length === 0) return 0
     const tagKeys = tags.map((tag) => this.#tagPrefix + tag)
-    const bump = this.#fence?.bumpTags(tags)
-    const [, removed] = await Promise.all([
-      bump,
-      deleteTagged(this.client, this.#cluster, tagKeys, this.#tagBatch),
-    ])
+    const fence = this.#fence
+    if (fence !== undefined) {
+      return invalidateTags(this.client as Redis, fence, tags, tagKeys, this.#tagBatch, notice)
+    }
+    const removed = await deleteTagged(this.client, this.#cluster, tagKeys, this.#tagBatch)
+    if (notice !== undefined) await this.client.publish(notice.channel, notice.payload)
     return removed
   }
 

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis'
 import type { FillStart, LeaseMode } from './l2-driver.js'
-import { type LuaScript, RETAG_FN, runScript, script } from './redis-scripts.js'
+import { BUMP_FN, type LuaScript, RETAG_FN, runScript, script } from './redis-scripts.js'
 
 const LEASE_ARG: Record<LeaseMode, string> = { never: '0', 'if-absent': '1', always: '2' }
 
@@ -22,16 +22,11 @@ const LEASE_ARG: Record<LeaseMode, string> = { never: '0', 'if-absent': '1', alw
  * refused. Versions live `2 x fenceWindow`; a fill slower than `fenceWindow` does not store.
  */
 
+/** KEYS: the version counter, then the version keys to bump. ARGV: their TTL in ms. */
 const BUMP = script(
   'bump',
-  `
-local t = redis.call('TIME')
-local v = t[1] .. '.' .. t[2] .. '.' .. redis.call('INCR', KEYS[1])
-redis.call('PEXPIRE', KEYS[1], 86400000)
-for i = 2, #KEYS do
-  redis.call('SET', KEYS[i], v, 'PX', ARGV[1])
-end
-return v
+  `${BUMP_FN}
+return bump(KEYS[1], 2, #KEYS, ARGV[1])
 `,
 )
 
@@ -113,6 +108,19 @@ export class RedisFence {
 
   bumpTags(tags: readonly string[]): Promise<unknown> {
     return this.#bump(tags.map((tag) => this.#tagVersion(tag)))
+  }
+
+  /**
+   * What bumping `tags` writes, for a script that bumps them along with other work (the one-call
+   * tag invalidation, `redis-tag-invalidation.ts`): the version counter, the tags' version keys,
+   * and the versions' TTL in ms.
+   */
+  tagBump(tags: readonly string[]): { seq: string; versions: string[]; ttlMs: number } {
+    return {
+      seq: this.#seq,
+      versions: tags.map((tag) => this.#tagVersion(tag)),
+      ttlMs: this.#versionTtlMs,
+    }
   }
 
   /** Fences every fill in flight: for pattern invalidations and clear. */

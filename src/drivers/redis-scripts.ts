@@ -126,31 +126,61 @@ return 1
 )
 
 /**
- * Pops up to `ARGV[1]` members in total from the tag sets `KEYS` and unlinks them. Returns
- * `{ removed, left }`: entries that existed and were removed, and members still in the sets.
+ * Shared Lua helper: `drain(first, last, budget)` pops up to `budget` members in total from the tag
+ * sets `KEYS[first..last]` and unlinks them; returns the entries that existed and were removed,
+ * and the members still in the sets.
  *
  * Popping (rather than SMEMBERS + DEL of the set) keeps each call short however large a tag is,
  * and never loses an index entry: a member added while a large tag is being drained stays in the
- * set until a later pop takes it, and a set emptied by SPOP disappears by itself.
+ * set until a later pop takes it, and a set emptied by SPOP disappears by itself. (SPOP is not
+ * deterministic: scripts that use it replicate their effects.)
+ */
+export const DRAIN_FN = `
+if redis.replicate_commands then redis.replicate_commands() end
+local function drain(first, last, budget)
+  local removed = 0
+  for i = first, last do
+    while budget > 0 do
+      local members = redis.call('SPOP', KEYS[i], math.min(budget, 500))
+      if #members == 0 then break end
+      budget = budget - #members
+      removed = removed + redis.call('UNLINK', unpack(members))
+    end
+  end
+  local left = 0
+  for i = first, last do
+    left = left + redis.call('SCARD', KEYS[i])
+  end
+  return removed, left
+end
+`
+
+/**
+ * Shared Lua helper: `bump(seq, first, last, ttl)` gives the version keys `KEYS[first..last]` one
+ * new unique version (`<server seconds>.<microseconds>.<counter>`, the counter in `seq`), each
+ * living `ttl` ms, and returns it. A fill that read any of them before compares and refuses to
+ * store (the fence across instances, `redis-fence.ts`).
+ */
+export const BUMP_FN = `
+local function bump(seq, first, last, ttl)
+  local t = redis.call('TIME')
+  local v = t[1] .. '.' .. t[2] .. '.' .. redis.call('INCR', seq)
+  redis.call('PEXPIRE', seq, 86400000)
+  for i = first, last do
+    redis.call('SET', KEYS[i], v, 'PX', ttl)
+  end
+  return v
+end
+`
+
+/**
+ * Pops up to `ARGV[1]` members in total from the tag sets `KEYS` and unlinks them (see `drain`).
+ * Returns `{ removed, left }`.
  */
 export const DELETE_TAGS = script(
   'delete-tags',
-  `
-if redis.replicate_commands then redis.replicate_commands() end
-local budget = tonumber(ARGV[1])
-local removed = 0
-for i = 1, #KEYS do
-  while budget > 0 do
-    local members = redis.call('SPOP', KEYS[i], math.min(budget, 500))
-    if #members == 0 then break end
-    budget = budget - #members
-    removed = removed + redis.call('UNLINK', unpack(members))
-  end
-end
-local left = 0
-for i = 1, #KEYS do
-  left = left + redis.call('SCARD', KEYS[i])
-end
+  `${DRAIN_FN}
+local removed, left = drain(1, #KEYS, tonumber(ARGV[1]))
 return { removed, left }
 `,
 )

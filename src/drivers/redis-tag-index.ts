@@ -82,10 +82,25 @@ export async function deleteTagged(
     for (const tagKey of tagKeys) removed += await drainTagPerKey(client, tagKey, batch)
     return removed
   }
-  let [removed, left] = (await runScript(client, DELETE_TAGS, tagKeys, [batch])) as [number, number]
-  // Large tags take several calls. Bound the loop by what was there after the first call, so
-  // that writers adding to the tag concurrently cannot keep us here forever; what they add after
-  // we are done stays indexed for the next deletion.
+  const [removed, left] = (await runScript(client, DELETE_TAGS, tagKeys, [batch])) as [
+    number,
+    number,
+  ]
+  return removed + (left > 0 ? await drainTags(client, tagKeys, batch, left) : 0)
+}
+
+/**
+ * Goes on draining tag sets that still held `left` members after a first call. The calls are
+ * bounded by what was there then, so that writers adding to the tags concurrently cannot keep us
+ * here forever; what they add after we are done stays indexed for the next deletion.
+ */
+export async function drainTags(
+  client: Redis | Cluster,
+  tagKeys: readonly string[],
+  batch: number,
+  left: number,
+): Promise<number> {
+  let removed = 0
   let rounds = Math.ceil(left / batch) + 1
   while (left > 0 && rounds-- > 0) {
     const [more, rest] = (await runScript(client, DELETE_TAGS, tagKeys, [batch])) as [

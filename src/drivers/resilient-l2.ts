@@ -1,4 +1,5 @@
 import { invalid } from '../errors.js'
+import type { BusNotice } from './bus.js'
 import type { BreakerState } from './circuit-breaker.js'
 import { CallTracker, DRIVER_VALUE, FAILED, INVALID, MANY, PROBE, READ, WRITE } from './l2-calls.js'
 import type { L2Driver, L2WriteItem } from './l2-driver.js'
@@ -235,10 +236,19 @@ export class ResilientL2 {
     return this.#invalidations.send({ kind: 'keys', keys }, DRIVER_VALUE, 0, RESOLVED_ZERO)
   }
 
-  /** Entries removed from L2; 0 when not applied now (then queued and replayed on recovery). */
-  deleteByTags(tags: readonly string[]): Promise<number> {
+  /**
+   * Entries removed from L2; 0 when not applied now (then queued and replayed on recovery,
+   * without `notice`, which is then lost: the other instances notice its gap, see
+   * `InvalidationBus.prepareNotice`).
+   */
+  deleteByTags(tags: readonly string[], notice?: BusNotice): Promise<number> {
     if (tags.length === 0) return RESOLVED_ZERO
-    return this.#invalidations.send({ kind: 'tags', tags }, DRIVER_VALUE, 0, RESOLVED_ZERO)
+    return this.#invalidations.send({ kind: 'tags', tags, notice }, DRIVER_VALUE, 0, RESOLVED_ZERO)
+  }
+
+  /** Whether `deleteByTags` publishes its notice with it (the driver's `publishesNotices`). */
+  get publishesNotices(): boolean {
+    return this.driver.publishesNotices === true
   }
 
   /**
