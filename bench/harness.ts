@@ -38,7 +38,7 @@ export const QUICK: HarnessOptions = {
 /** A candidate ready to run: `run` is one call; `opsPerCall` ops are reported per call. */
 export interface Runnable {
   name: string
-  run: () => Promise<unknown>
+  run: () => PromiseLike<unknown>
   opsPerCall: number
 }
 
@@ -60,7 +60,7 @@ export interface Stats {
 const now = (): bigint => process.hrtime.bigint()
 
 /** Runs `run` `iterations` times, each awaited; returns elapsed ns. */
-async function timeCalls(run: () => Promise<unknown>, iterations: number): Promise<number> {
+async function timeCalls(run: () => PromiseLike<unknown>, iterations: number): Promise<number> {
   const start = now()
   for (let i = 0; i < iterations; i++) await run()
   return Number(now() - start)
@@ -73,7 +73,7 @@ async function timeCalls(run: () => Promise<unknown>, iterations: number): Promi
  * others'.)
  */
 async function warmUpAndCalibrate(
-  run: () => Promise<unknown>,
+  run: () => PromiseLike<unknown>,
   options: HarnessOptions,
 ): Promise<number> {
   const deadline = Date.now() + options.warmupMs

@@ -15,8 +15,12 @@
  *   filter...          run only the scenarios whose group is, or whose id starts with, one of
  *                      these words: `l1`, `l2`, `l1-get`, `batch`, `miss`, `l2-hit`... (see --list)
  *
- * After the timed scenarios come the studies (`staleness`, `stampede`): multi-process runs that
- * measure something other than time per call, run once, and print their own tables.
+ * After the timed scenarios come the studies (`staleness`, `stampede`, the Prisma mixes): runs
+ * that measure something other than time per call, run once, and print their own tables.
+ *
+ * The `prisma` group (`npm run bench -- prisma`) runs on PostgreSQL (TEST_DATABASE_URL or
+ * postgresql://postgres@127.0.0.1:5432/test) in a schema of its own, seeded once per run and
+ * dropped at the end; its description is the `prisma` section of the JSON result.
  */
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -38,7 +42,7 @@ import {
   type Stats,
   table,
 } from './harness.js'
-import type { CandidateInstance, Scenario } from './scenario.js'
+import type { CandidateInstance, Scenario, Study, Target } from './scenario.js'
 import { BATCH_SEQUENTIAL, BATCH_STRATA, batch } from './scenarios/batch.js'
 import {
   L1_BENTO,
@@ -51,9 +55,23 @@ import {
 } from './scenarios/l1-hit.js'
 import { L2_RAW, L2_STRATA, l2Get, l2GetConcurrent } from './scenarios/l2-hit.js'
 import { missMemory, missTiered } from './scenarios/miss.js'
+import { prismaReadHeavy, prismaWriteHeavy } from './scenarios/prisma-mix.js'
+import {
+  PRISMA_READ_TARGETS,
+  prismaFindMany,
+  prismaFindManyInclude,
+  prismaFindUnique,
+} from './scenarios/prisma-reads.js'
+import {
+  PRISMA_WRITE_TARGETS,
+  prismaCreate,
+  prismaNestedCreate,
+  prismaUpdate,
+} from './scenarios/prisma-writes.js'
 import { staleness } from './scenarios/staleness.js'
 import { stampede } from './scenarios/stampede.js'
 import { strictHit } from './scenarios/strict-hit.js'
+import { closeSharedResources } from './shared-resource.js'
 
 const SCENARIOS: Scenario[] = [
   l1Get,
@@ -64,38 +82,17 @@ const SCENARIOS: Scenario[] = [
   missMemory,
   missTiered,
   strictHit,
+  prismaFindUnique,
+  prismaFindMany,
+  prismaFindManyInclude,
+  prismaUpdate,
+  prismaCreate,
+  prismaNestedCreate,
 ]
 
-/** A multi-process measurement that runs once and prints its own table (see the header). */
-interface Study {
-  id: string
-  group: string
-  title: string
-  needsRedis: boolean
-  run(ctx: {
-    quick: boolean
-    prefix: string
-    log(message: string): void
-  }): Promise<{ text: string; data: unknown }>
-}
+const STUDIES: Study[] = [staleness, stampede, prismaReadHeavy, prismaWriteHeavy]
 
-const STUDIES: Study[] = [staleness, stampede]
-
-/**
- * Targets of issue 2, section 4. `max-ratio`: time(subject) / time(against) <= limit.
- * `min-speedup`: time(against) / time(subject) >= limit.
- */
-interface Target {
-  label: string
-  scenario: string
-  subject: string
-  against: string
-  kind: 'max-ratio' | 'min-speedup'
-  limit: number
-  /** Not a target of the issue: a like-for-like reading printed next to one (result "info"). */
-  informational?: boolean
-}
-
+/** Targets of issue 2, section 4, then of issue 4, section 6 (the Prisma extension). */
 const TARGETS: Target[] = [
   {
     label: 'L1 get, shareReferences <= 1.5x lru-cache',
@@ -163,6 +160,8 @@ const TARGETS: Target[] = [
     kind: 'min-speedup',
     limit: 5,
   },
+  ...PRISMA_READ_TARGETS,
+  ...PRISMA_WRITE_TARGETS,
 ]
 
 // ----------------------------------------------------------------------------------- arguments
@@ -249,6 +248,10 @@ function describe(error: unknown): string {
 
 /** Checks what `run()` resolves to; throws with the reason when it is not the expected value. */
 function checkResult(scenario: Scenario, value: unknown): void {
+  if (typeof scenario.expect === 'function') {
+    scenario.expect(value)
+    return
+  }
   if (scenario.expect === 'row') {
     const check = checkRow(value)
     if (!check.ok) throw new Error(`run() returned the wrong value: ${check.why}`)
@@ -402,14 +405,17 @@ function printScenario(scenario: Scenario, result: ScenarioResult): void {
       formatNs(s.p75Ns),
       formatNs(s.p99Ns),
       formatOps(s.opsPerSec),
-      ...refs.map((ref) => formatRatio(c.ratios?.[ref] ?? Number.NaN)),
+      ...refs.map((ref) => ratioCell(c.ratios?.[ref] ?? Number.NaN, scenario.showOverhead)),
       ...(semantics ? [yesNo(c.keepsDates, 'no'), yesNo(c.isolatesCopies, 'no (shared)')] : []),
       `${s.iterations}x${s.samples}`,
     ]
   })
   if (rows.length > 0) console.log(table(header, rows))
   for (const c of result.candidates) {
-    if (c.stats === undefined) console.log(`  FAILED ${c.name}: ${c.error ?? 'unknown error'}`)
+    if (c.stats !== undefined) continue
+    // A candidate that could not even start (a peer that does not support this setup) was not run.
+    if (c.error?.startsWith('init: ')) console.log(`  not run: ${c.name}: ${c.error.slice(6)}`)
+    else console.log(`  FAILED ${c.name}: ${c.error ?? 'unknown error'}`)
   }
   const facts = result.candidates.filter((c) => c.facts !== undefined)
   if (facts.length > 0) {
@@ -420,6 +426,13 @@ function printScenario(scenario: Scenario, result: ScenarioResult): void {
   for (const c of result.candidates) {
     if (c.note !== undefined) console.log(`  note: ${c.name}: ${c.note}`)
   }
+}
+
+/** `1.06x`, or with `overhead` `1.06x (+6.0%)`. */
+function ratioCell(ratio: number, overhead: boolean | undefined): string {
+  if (!overhead || !Number.isFinite(ratio)) return formatRatio(ratio)
+  const percent = (ratio - 1) * 100
+  return `${formatRatio(ratio)} (${percent >= 0 ? '+' : ''}${percent.toFixed(1)}%)`
 }
 
 function shortName(name: string): string {
@@ -472,7 +485,7 @@ function evaluateTargets(results: readonly ScenarioResult[]): TargetResult[] {
 
 function printTargets(targets: readonly TargetResult[]): void {
   if (targets.length === 0) return
-  console.log('\n## Targets (issue 2, section 4)\n')
+  console.log('\n## Targets (issue 2, section 4; issue 4, section 6: Prisma)\n')
   const rows = targets.map((t) => {
     const unit = t.kind === 'max-ratio' ? 'time' : 'faster'
     const limit = `${t.kind === 'max-ratio' ? '<=' : '>='} ${formatRatio(t.limit)} ${unit}`
@@ -530,6 +543,10 @@ async function redisVersion(admin: Redis | undefined): Promise<string | undefine
 // ----------------------------------------------------------------------------------------- main
 
 async function main(): Promise<void> {
+  // Ctrl-C mid-run: drop the Prisma group's schema first, as the end of a run does.
+  process.once('SIGINT', () => {
+    closeSharedResources(log).finally(() => process.exit(130))
+  })
   const args = parseArgs(process.argv.slice(2))
   if (args.list) {
     for (const s of [...SCENARIOS, ...STUDIES])
@@ -579,6 +596,8 @@ async function main(): Promise<void> {
         '@keyv/redis',
         'ioredis',
         'msgpackr',
+        '@prisma/client',
+        'prisma-extension-redis',
       ].map((p) => [p, packageVersion(p)]),
     ),
     quick: args.quick,
@@ -645,6 +664,8 @@ async function main(): Promise<void> {
     entry.durationMs = Date.now() - studyStarted
     studyResults.push(entry)
   }
+  // The Prisma group's seeded schema, dropped here; its description is the `prisma` section.
+  const shared = await closeSharedResources(log)
 
   if (admin !== undefined) {
     await sweep(admin, ROOT_PREFIX).catch(() => 0)
@@ -655,7 +676,7 @@ async function main(): Promise<void> {
   mkdirSync(dirname(args.out), { recursive: true })
   writeFileSync(
     args.out,
-    `${JSON.stringify({ meta: { ...meta, durationMs, loadAverageAtEnd: os.loadavg() }, scenarios: results, targets, studies: studyResults }, null, 2)}\n`,
+    `${JSON.stringify({ meta: { ...meta, durationMs, loadAverageAtEnd: os.loadavg() }, scenarios: results, targets, studies: studyResults, ...shared }, null, 2)}\n`,
   )
 }
 
@@ -666,6 +687,7 @@ main().then(
   },
   (error: unknown) => {
     console.error(error)
-    process.exit(1)
+    // Drop the Prisma group's schema even so; then exit (peers may hold the event loop open).
+    closeSharedResources(log).finally(() => process.exit(1))
   },
 )

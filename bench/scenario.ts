@@ -1,8 +1,11 @@
 /** What a scenario file exports: candidates that the runner builds, checks, measures and closes. */
 
 export interface CandidateInstance {
-  /** One call; its resolved value is checked once before measuring (see {@link Scenario.expect}). */
-  run(): Promise<unknown>
+  /**
+   * One call; its resolved value is checked once before measuring (see {@link Scenario.expect}).
+   * A thenable is fine: Prisma's queries are awaited as they are, as their callers do.
+   */
+  run(): PromiseLike<unknown>
   /**
    * Reads the value of one fixed key, for the semantic probes: does a `Date` come back as a
    * `Date`, and does mutating a value read change what the next reader sees?
@@ -39,12 +42,46 @@ export interface Scenario {
   unit: string
   /** Candidate names that get a "x time of ..." column (the first one sorts nothing, just labels). */
   ratioTo: string[]
-  /** What `run()` must resolve to: one row, or an array of 100 rows. */
-  expect: 'row' | 'rows'
+  /**
+   * What `run()` must resolve to: one row, or an array of 100 rows (of the `ROW` fixture), or
+   * whatever this function accepts (it throws, saying why, on a wrong value).
+   */
+  expect: 'row' | 'rows' | ((value: unknown) => void)
   /** Whether the scenario needs Redis (it is skipped with a message when Redis is down). */
   needsRedis: boolean
   notes?: string[]
+  /** Print each ratio with the overhead it means (`1.06x (+6.0%)`), e.g. for writes. */
+  showOverhead?: boolean
   candidates: CandidateSpec[]
+}
+
+/**
+ * A target of an issue, checked on the medians of two candidates of one scenario.
+ * `max-ratio`: time(subject) / time(against) <= limit. `min-speedup`: time(against) /
+ * time(subject) >= limit.
+ */
+export interface Target {
+  label: string
+  scenario: string
+  subject: string
+  against: string
+  kind: 'max-ratio' | 'min-speedup'
+  limit: number
+  /** Not a target of the issue: a like-for-like reading printed next to one (result "info"). */
+  informational?: boolean
+}
+
+/** A measurement that runs once (not sample by sample) and prints its own table. */
+export interface Study {
+  id: string
+  group: string
+  title: string
+  needsRedis: boolean
+  run(ctx: {
+    quick: boolean
+    prefix: string
+    log(message: string): void
+  }): Promise<{ text: string; data: unknown }>
 }
 
 /** Cycles through `items` forever. */
