@@ -59,20 +59,31 @@ function canonicalObject(value: object): string {
   }
   const proto = Object.getPrototypeOf(value)
   if (proto !== Object.prototype && proto !== null) return canonicalInstance(value)
+  // Most argument objects have one property (`{ where }`, `{ id }`): no key array, no sort.
+  let only: string | undefined
+  let count = 0
+  for (const key in value) {
+    if (++count > 1) break
+    only = key
+  }
+  if (count === 1) return `{${property(only!, (value as Record<string, unknown>)[only!])}}`
   const keys = Object.keys(value)
-  if (keys.length > 1) keys.sort()
+  keys.sort()
   let out = '{'
-  let first = true
   for (const key of keys) {
-    const item = (value as Record<string, unknown>)[key]
-    if (item === undefined || item === skip) continue
-    if (!first) out += ','
-    first = false
-    // Argument names are identifiers; only JSON filter paths may need escaping.
-    out += isIdentifier(key) ? `"${key}":` : `${JSON.stringify(key)}:`
-    out += canonicalArgs(item)
+    const text = property(key, (value as Record<string, unknown>)[key])
+    if (text === '') continue
+    out += out.length === 1 ? text : `,${text}`
   }
   return `${out}}`
+}
+
+/** `"key":value`, or `''` for a property Prisma ignores (`undefined`, `Prisma.skip`). */
+function property(key: string, item: unknown): string {
+  if (item === undefined || item === skip) return ''
+  // Argument names are identifiers; only JSON filter paths may need escaping.
+  const name = isIdentifier(key) ? `"${key}":` : `${JSON.stringify(key)}:`
+  return name + canonicalArgs(item)
 }
 
 /** Values of known classes, each under a marker no plain value can produce. */
