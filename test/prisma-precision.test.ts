@@ -25,6 +25,8 @@ const READS = {
   user1: (p: P) => p.user.findUnique({ where: { id: 1 } }),
   user1ByEmail: (p: P) => p.user.findUnique({ where: { email: 'user1@shop.test' } }),
   inventory1: (p: P) => p.inventory.findUnique({ where: { productId: 1 } }),
+  product1WithStock: (p: P) =>
+    p.product.findUnique({ where: { id: 1 }, include: { inventory: true } }),
   inventory2: (p: P) => p.inventory.findUnique({ where: { productId: 2 } }),
   review11: (p: P) => p.review.findUnique({ where: { id: 1 } }),
   tagsWithProducts: (p: P) => p.tag.findMany({ include: { products: true } }),
@@ -64,6 +66,7 @@ describe('a write invalidates what it may change and nothing else', () => {
         'product1',
         'product1BySku',
         'product1WithReviews',
+        'product1WithStock',
         'productCount',
         'productList',
         'tagsWithProducts',
@@ -116,6 +119,75 @@ describe('a write invalidates what it may change and nothing else', () => {
     expect(missed).toContain('product1')
     expect(missed).not.toContain('category1')
   })
+
+  it("another product's stock keeps a product read that includes its own one-to-one inventory", async () => {
+    const missed = await invalidatedBy((p) =>
+      p.inventory.update({ where: { productId: 2 }, data: { stock: 0 } }),
+    )
+    expect(missed).toEqual(['inventory2'])
+  })
+
+  it("creating a product's missing inventory reaches the product read that saw it missing", async () => {
+    await shop.base.inventory.delete({ where: { productId: 1 } })
+    const status = async (read: ReadName) =>
+      ((await READS[read](shop.prisma).withCacheInfo()) as { info: { cacheStatus: string } }).info
+        .cacheStatus
+    for (const read of ['product1WithStock', 'inventory2'] as const) await READS[read](shop.prisma)
+    expect(await status('product1WithStock')).toBe('hit') // cached with no inventory
+    await shop.prisma.inventory.create({ data: { productId: 1, stock: 3 } })
+    const { data, info } = await shop.prisma.product
+      .findUnique({ where: { id: 1 }, include: { inventory: true } })
+      .withCacheInfo()
+    expect(info.cacheStatus).toBe('miss')
+    expect(data?.inventory?.stock).toBe(3)
+    expect(await status('inventory2')).toBe('hit')
+  })
+
+  it.each([
+    ['create', (p: P) => p.inventory.create({ data: { productId: 1, stock: 3 } })],
+    ['createMany', (p: P) => p.inventory.createMany({ data: [{ productId: 1, stock: 3 }] })],
+    [
+      'createManyAndReturn',
+      (p: P) => p.inventory.createManyAndReturn({ data: [{ productId: 1, stock: 3 }] }),
+    ],
+    [
+      'a nested create',
+      (p: P) =>
+        p.product.update({ where: { id: 1 }, data: { inventory: { create: { stock: 3 } } } }),
+    ],
+    [
+      'a nested upsert',
+      (p: P) =>
+        p.product.update({
+          where: { id: 1 },
+          data: { inventory: { upsert: { create: { stock: 3 }, update: { stock: 4 } } } },
+        }),
+    ],
+    [
+      "a connect of another product's inventory",
+      async (p: P) => {
+        await shop.base.inventory.delete({ where: { productId: 2 } })
+        await shop.base.inventory.create({ data: { productId: 2, stock: 3 } })
+        return p.product.update({
+          where: { id: 1 },
+          data: { inventory: { connect: { productId: 2 } } },
+        })
+      },
+    ],
+  ] as const)(
+    'the one-to-one child a parent read saw missing, made by %s, is seen at once',
+    async (_how, make) => {
+      await shop.base.inventory.delete({ where: { productId: 1 } })
+      const read = () =>
+        shop.prisma.product.findUnique({ where: { id: 1 }, include: { inventory: true } })
+      await read()
+      expect((await read().withCacheInfo()).info.cacheStatus).toBe('hit')
+      await make(shop.prisma)
+      const { data, info } = await read().withCacheInfo()
+      expect(info.cacheStatus).toBe('miss')
+      expect(data?.inventory?.stock).toBe(3)
+    },
+  )
 
   it('a create touches lists and reads through relations, no record read', async () => {
     const missed = await invalidatedBy((p) =>

@@ -43,7 +43,7 @@ export function identityValue(field: DmmfField | undefined, value: unknown): str
 }
 
 /** The identity of `values` (one per field of `key`), or `undefined` if one is not plain. */
-function identityOf(
+export function identityOf(
   node: ModelNode,
   key: UniqueKey,
   values: readonly unknown[],
@@ -66,11 +66,17 @@ function pinned(value: unknown): unknown {
   return value
 }
 
+/** The unique key a `WhereUniqueInput` pins, with its values by field and its identity. */
+export interface PinnedKey {
+  readonly identity: string
+  readonly values: Readonly<Record<string, unknown>>
+}
+
 /**
- * The identity a `WhereUniqueInput` pins: the first unique key of the model (primary key first)
- * whose fields are all given as plain values. Other filters beside it only narrow the same record.
+ * The first unique key of the model (primary key first) whose fields a `WhereUniqueInput` gives
+ * as plain values. Other filters beside it only narrow the same record.
  */
-export function identityOfWhere(node: ModelNode, where: unknown): string | undefined {
+export function pinnedKey(node: ModelNode, where: unknown): PinnedKey | undefined {
   if (typeof where !== 'object' || where === null) return undefined
   const clause = where as Record<string, unknown>
   for (const key of node.uniqueKeys) {
@@ -83,9 +89,16 @@ export function identityOfWhere(node: ModelNode, where: unknown): string | undef
       values = key.fields.map((field) => (compound as Record<string, unknown>)[field])
     }
     const identity = identityOf(node, key, values)
-    if (identity !== undefined) return identity
+    if (identity !== undefined) {
+      return { identity, values: Object.fromEntries(key.fields.map((f, i) => [f, values[i]])) }
+    }
   }
   return undefined
+}
+
+/** The identity a `WhereUniqueInput` pins (see {@link pinnedKey}). */
+export function identityOfWhere(node: ModelNode, where: unknown): string | undefined {
+  return pinnedKey(node, where)?.identity
 }
 
 /**

@@ -20,13 +20,17 @@ export class ReachedModels {
     this.#graph = graph
   }
 
-  /** The arguments of a read of `model` (`where`, `include`, `select`, `orderBy`, `cursor`, `having`). */
-  args(model: ModelNode, args: unknown): void {
+  /**
+   * The arguments of a read of `model` (`where`, `include`, `select`, `orderBy`, `cursor`).
+   * `named`: relations of `model` whose record the caller names itself (`linked-records.ts`):
+   * their models are not marked reached, what they include further is.
+   */
+  args(model: ModelNode, args: unknown, named?: ReadonlySet<string>): void {
     if (!isPlain(args)) return
     this.where(model, args.where)
     this.where(model, args.cursor)
-    this.projection(model, args.include)
-    this.projection(model, args.select)
+    this.projection(model, args.include, named)
+    this.projection(model, args.select, named)
     this.orderBy(model, args.orderBy)
   }
 
@@ -60,7 +64,7 @@ export class ReachedModels {
   }
 
   /** An `include` or `select` of `model`: relation fields and `_count`. */
-  projection(model: ModelNode, projection: unknown): void {
+  projection(model: ModelNode, projection: unknown, named?: ReadonlySet<string>): void {
     if (!isPlain(projection)) return
     for (const key in projection) {
       const value = projection[key]
@@ -71,7 +75,8 @@ export class ReachedModels {
       }
       const relation = model.relations.get(key)
       if (relation === undefined) continue
-      const target = this.#reach(relation.target)
+      const target =
+        named?.has(key) === true ? this.#graph.model(relation.target) : this.#reach(relation.target)
       if (target !== undefined) this.args(target, value)
     }
   }

@@ -4,9 +4,10 @@
  * on its model as a whole. Both depend on every model reached through relations.
  */
 import { canonicalArgs, readKey } from '../keys/canonical-args.js'
-import { identityOfWhere } from '../keys/record-identity.js'
+import { pinnedKey } from '../keys/record-identity.js'
 import type { TagNaming } from '../keys/tags.js'
 import type { ModelGraph, ModelNode } from '../schema/model-graph.js'
+import { linkedRecords } from './linked-records.js'
 import { ReachedModels } from './reached-models.js'
 
 /** The read operations the extension caches. */
@@ -53,15 +54,19 @@ export function planRead(
   userTags: readonly string[] | undefined,
 ): ReadPlan {
   const key = readKey(naming.namespace, model.name, operation, canonicalArgs(args ?? {}))
-  const walk = new ReachedModels(graph)
-  walk.args(model, args)
-  const identity = RECORD_READS.has(operation)
-    ? identityOfWhere(model, (args as { where?: unknown } | undefined)?.where)
+  const pinned = RECORD_READS.has(operation)
+    ? pinnedKey(model, (args as { where?: unknown } | undefined)?.where)
     : undefined
+  const linked = pinned === undefined ? undefined : linkedRecords(graph, model, pinned, args)
+  const walk = new ReachedModels(graph)
+  walk.args(model, args, linked === undefined ? undefined : new Set(linked.keys()))
   const tags =
-    identity === undefined
+    pinned === undefined
       ? [naming.model(model.name)]
-      : [naming.record(model.name, identity), naming.allRecords(model.name)]
+      : [naming.record(model.name, pinned.identity), naming.allRecords(model.name)]
+  for (const child of linked?.values() ?? []) {
+    tags.push(naming.record(child.model, child.identity), naming.allRecords(child.model))
+  }
   for (const reached of walk.reached) {
     const tag = naming.model(reached)
     if (!tags.includes(tag)) tags.push(tag)
@@ -69,5 +74,5 @@ export function planRead(
   if (userTags !== undefined) {
     for (const tag of userTags) if (!tags.includes(tag)) tags.push(tag)
   }
-  return { key, tags, record: identity !== undefined }
+  return { key, tags: [...new Set(tags)], record: pinned !== undefined }
 }

@@ -24,6 +24,10 @@ export interface Relation {
   readonly holdsForeignKey: boolean
   /** Those columns' fields, when this model holds them (`['categoryId']`). */
   readonly foreignKey: readonly string[]
+  /** The target's fields they reference, in the same order (`['id']`). */
+  readonly references: readonly string[]
+  /** The relation field on the other side (`products` for `Product.category`). */
+  readonly inverse: string | undefined
   /** Implicit many-to-many: the links live in a join table (`_CategoryToPost`). */
   readonly joinTable: string | undefined
 }
@@ -53,6 +57,12 @@ export interface ModelNode {
   readonly uniqueKeys: readonly UniqueKey[]
   /** Every field that is part of some unique key. */
   readonly uniqueFields: ReadonlySet<string>
+  /**
+   * Unique keys made of exactly the foreign key of a relation this model holds: the child side
+   * of a one-to-one (`Inventory.productId`). A read of the parent by its key names the child
+   * record under such a key, and a create of the child must name it too.
+   */
+  readonly linkedKeys: readonly UniqueKey[]
   /** Foreign keys of other models pointing here. */
   readonly referrers: readonly Referrer[]
 }
@@ -155,10 +165,16 @@ function buildNode(model: DmmfModel, datamodel: Datamodel, referrers: Referrer[]
       isList: field.isList,
       holdsForeignKey: holds,
       foreignKey: field.relationFromFields ?? [],
+      references: field.relationToFields ?? [],
+      inverse: other?.name,
       joinTable: manyToMany ? `_${field.relationName}` : undefined,
     })
   }
   const uniqueKeys = uniqueKeysOf(model)
+  const held = [...relations.values()].filter((relation) => relation.holdsForeignKey)
+  const linkedKeys = uniqueKeys.filter((key) =>
+    held.some((relation) => sameFields(relation.foreignKey, key.fields)),
+  )
   return {
     name: model.name,
     table: model.dbName ?? model.name,
@@ -168,8 +184,14 @@ function buildNode(model: DmmfModel, datamodel: Datamodel, referrers: Referrer[]
     relations,
     uniqueKeys,
     uniqueFields: new Set(uniqueKeys.flatMap((key) => key.fields)),
+    linkedKeys,
     referrers,
   }
+}
+
+/** The same fields, in any order. */
+export function sameFields(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((field) => b.includes(field))
 }
 
 function uniqueKeysOf(model: DmmfModel): UniqueKey[] {

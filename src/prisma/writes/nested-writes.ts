@@ -73,6 +73,12 @@ export class NestedWrites {
     const target = this.#graph.model(relation.target)
     if (target === undefined || !isPlain(operations)) return
     this.#effects.touch(target.name)
+    // A one-to-one child created under an existing parent fills a place a cached parent read saw
+    // empty (`linked-records.ts`); its key comes from the parent, not named here.
+    const creates = ['create', 'createMany', 'connectOrCreate', 'upsert'].some(
+      (op) => op in operations,
+    )
+    if (creates && target.linkedKeys.length > 0) this.#effects.allRecords(target.name)
     for (const [operation, value] of Object.entries(operations)) {
       if (value === undefined) continue
       switch (operation) {

@@ -3,7 +3,12 @@
  * which records by key, which nested operations), completed after it from the records it
  * returned (the other unique keys of the records it changed), and applied after commit.
  */
-import { identitiesOfFilter, identitiesOfRecord, identityOfWhere } from '../keys/record-identity.js'
+import {
+  identitiesOfFilter,
+  identitiesOfRecord,
+  identityOf,
+  identityOfWhere,
+} from '../keys/record-identity.js'
 import type { ModelGraph, ModelNode } from '../schema/model-graph.js'
 import { deleteCascades, referencedFieldsIn, updateCascades } from './cascades.js'
 import { changedUniqueKeys, NestedWrites } from './nested-writes.js'
@@ -24,6 +29,24 @@ export const WRITE_OPERATIONS: ReadonlySet<string> = new Set([
 ])
 
 type Plain = Record<string, unknown>
+
+/** The identities of the rows of a `createMany` under the model's linked keys, if all are given. */
+function linkedIdentitiesOfRows(node: ModelNode, data: unknown): string[] | undefined {
+  const rows = Array.isArray(data) ? data : [data]
+  const identities: string[] = []
+  for (const row of rows) {
+    for (const key of node.linkedKeys) {
+      const identity = identityOf(
+        node,
+        key,
+        key.fields.map((field) => (row as Plain | undefined)?.[field]),
+      )
+      if (identity === undefined) return undefined
+      identities.push(identity)
+    }
+  }
+  return identities
+}
 const plain = (value: unknown): Plain =>
   typeof value === 'object' && value !== null ? (value as Plain) : {}
 
@@ -50,9 +73,19 @@ export class WritePlan {
     switch (operation) {
       case 'create':
         nested.data(node, a.data)
+        // A new record changes no cached record read, except a one-to-one child's absence seen
+        // through its parent (`linked-records.ts`): the result names it under its linked keys.
+        fromResult = node.linkedKeys.length > 0
+        break
+      case 'createManyAndReturn':
+        fromResult = node.linkedKeys.length > 0
         break
       case 'createMany':
-      case 'createManyAndReturn':
+        if (node.linkedKeys.length > 0) {
+          const named = linkedIdentitiesOfRows(node, a.data)
+          if (named === undefined) unnamed = true
+          else this.#known.push(...named)
+        }
         break
       case 'update':
       case 'upsert': {
