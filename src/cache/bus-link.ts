@@ -1,5 +1,6 @@
 import type { BusMessage, BusNotice, InvalidationBus } from '../drivers/bus.js'
 import { keyMatcher } from './glob.js'
+import type { KeyWaiters } from './key-waiters.js'
 import type { CacheMetrics } from './metrics.js'
 import type { TieredStore } from './tiered-store.js'
 
@@ -22,7 +23,7 @@ export class BusLink {
   readonly #metrics: CacheMetrics
   readonly #untrustedTtlMs: number
   readonly #hooks: BusLinkHooks
-  readonly #waiters = new Map<string, Set<() => void>>()
+  readonly #waiters: KeyWaiters
   readonly #unsubscribe: (() => void)[] = []
   /** Whether the bus was ever subscribed: the first rising edge follows no loss. */
   #everTrusted = false
@@ -35,10 +36,12 @@ export class BusLink {
     metrics: CacheMetrics,
     untrustedTtlMs: number,
     onL2: boolean,
+    waiters: KeyWaiters,
     hooks: BusLinkHooks,
   ) {
     this.bus = bus
     this.#onL2 = onL2
+    this.#waiters = waiters
     this.#getStore = getStore
     this.#metrics = metrics
     this.#untrustedTtlMs = untrustedTtlMs
@@ -91,29 +94,9 @@ export class BusLink {
     void this.bus.publish({ type: 'filled', key })
   }
 
-  /** Resolves when another instance announces `key`, or after `ms`. */
-  waitForAnnounce(key: string, ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      let waiters = this.#waiters.get(key)
-      if (waiters === undefined) {
-        waiters = new Set()
-        this.#waiters.set(key, waiters)
-      }
-      const set = waiters
-      const done = (): void => {
-        clearTimeout(timer)
-        set.delete(done)
-        if (set.size === 0 && this.#waiters.get(key) === set) this.#waiters.delete(key)
-        resolve()
-      }
-      const timer = setTimeout(done, ms)
-      set.add(done)
-    })
-  }
-
   async close(): Promise<void> {
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe()
-    for (const waiters of this.#waiters.values()) for (const done of [...waiters]) done()
+    this.#waiters.wakeAll()
     await this.bus.close()
   }
 
@@ -136,8 +119,7 @@ export class BusLink {
   #receive(message: BusMessage): void {
     const store = this.#getStore()
     if (message.type === 'filled') {
-      const waiters = this.#waiters.get(message.key)
-      if (waiters !== undefined) for (const done of [...waiters]) done()
+      this.#waiters.wake(message.key)
       return
     }
     this.#metrics.busReceived++

@@ -12,6 +12,7 @@ import type {
   GetOrCompute,
   GetOrComputeSettings,
 } from './get-or-compute.js'
+import { KeyWaiters } from './key-waiters.js'
 import { type L1Stats, localCacheStats } from './l1-store.js'
 import {
   type CacheEventSink,
@@ -111,6 +112,7 @@ export class CacheManager extends EventEmitter<CacheEvents> {
     metrics: this.#metrics,
     emitsHits: () => this.#emitHits,
     reportError: (error, operation, key) => this.#reportError(error, operation, key),
+    waiters: new KeyWaiters(),
   }
 
   constructor(options?: CacheOptions) {
@@ -411,7 +413,7 @@ export class CacheManager extends EventEmitter<CacheEvents> {
   }
 
   #loaderSettings(): GetOrComputeSettings {
-    return loaderSettings(this.#options, () => this.#link)
+    return loaderSettings(this.#options, () => this.#link, this.#sink.waiters)
   }
 
   #reportError(error: Error, operation: string, key?: string): void {

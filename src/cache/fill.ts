@@ -20,6 +20,8 @@ export interface FillSettings {
   fenceWindowMs: number
   /** Called after a value was stored in L2, so that waiters on other instances stop polling. */
   announce(key: string): void
+  /** Called when a fill gave its lease back without a value: this instance's waiters poll now. */
+  released(key: string): void
   /** Resolves when another instance announces `key`, or after `ms`, whichever comes first. */
   waitForAnnounce(key: string, ms: number): Promise<void>
 }
@@ -167,17 +169,17 @@ async function loadFenced(
   try {
     ;[value, loadMs] = await runLoader(metrics, compute)
   } catch (error) {
-    if (remote.lease) void remote.coordination.releaseLease(key, remote.token)
+    giveBack(settings, remote, key)
     throw error
   }
   if (plan.storeIf !== undefined && !plan.storeIf(value)) {
-    if (remote.lease) void remote.coordination.releaseLease(key, remote.token)
+    giveBack(settings, remote, key)
     return unstored(value)
   }
   const prepared = store.prepare(value, plan, loadMs)
   if (loadMs > settings.fenceWindowMs || !store.fence.canStore(ticket, key, plan.tags)) {
     metrics.fencedFills++
-    if (remote.lease) void remote.coordination.releaseLease(key, remote.token)
+    giveBack(settings, remote, key)
     return { value: prepared.copy, stamp: prepared.stamp, stored: false }
   }
   const stored = await remote.coordination.storeFill(
@@ -197,8 +199,16 @@ async function loadFenced(
     store.writeLocal(key, prepared)
     if (stored === true) settings.announce(key)
   }
-  if (stored === undefined && remote.lease) void remote.coordination.releaseLease(key, remote.token)
+  // The store script gave the lease back (stored or fenced); after a failure, do it here.
+  if (stored === undefined) giveBack(settings, remote, key)
+  else if (stored === false || !stillValid) settings.released(key)
   return { value: prepared.copy, stamp: prepared.stamp, stored: stored === true && stillValid }
+}
+
+/** Gives the lease back (when held) and wakes this instance's fills waiting for it. */
+function giveBack(settings: FillSettings, remote: Remote, key: string): void {
+  if (remote.lease) void remote.coordination.releaseLease(key, remote.token)
+  settings.released(key)
 }
 
 /** A loaded value the plan's `storeIf` refused: the callers get it (each a copy), nothing keeps it. */

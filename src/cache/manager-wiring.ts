@@ -2,6 +2,7 @@ import type { EventEmitter } from 'node:events'
 import { BusLink, type RemoteInvalidation } from './bus-link.js'
 import type { CacheEvents } from './events.js'
 import { GetOrCompute, type GetOrComputeSettings } from './get-or-compute.js'
+import type { KeyWaiters } from './key-waiters.js'
 import type { CacheMetrics } from './metrics.js'
 import type { ResolvedOptions } from './options.js'
 import type { TierSetup } from './tier-setup.js'
@@ -18,6 +19,8 @@ export interface CacheEventSink {
   /** Whether someone listens to `hit` (see {@link watchHitListeners}). */
   emitsHits(): boolean
   reportError(error: Error, operation: string, key?: string): void
+  /** Fills waiting for another fill's lease, woken by the bus and by this instance's fills. */
+  readonly waiters: KeyWaiters
 }
 
 /**
@@ -58,6 +61,7 @@ export function linkBus(
     metrics,
     options.untrustedLocalTtlMs,
     setup.publishesOnL2(bus),
+    sink.waiters,
     {
       trust: (trusted, reason) => {
         if (!trusted) metrics.busTrustLost++
@@ -102,6 +106,7 @@ function emitRemote(
 export function loaderSettings(
   options: ResolvedOptions,
   getLink: () => BusLink | undefined,
+  waiters: KeyWaiters,
 ): GetOrComputeSettings {
   const o = options
   return {
@@ -109,9 +114,12 @@ export function loaderSettings(
     fenceWindowMs: o.fenceWindowMs,
     earlyRefreshBeta: o.earlyRefreshBeta,
     strict: o.strict,
-    announce: (key) => getLink()?.announce(key),
-    waitForAnnounce: (key, ms) =>
-      getLink()?.waitForAnnounce(key, ms) ?? new Promise((resolve) => setTimeout(resolve, ms)),
+    announce: (key) => {
+      getLink()?.announce(key)
+      waiters.wake(key)
+    },
+    released: (key) => waiters.wake(key),
+    waitForAnnounce: (key, ms) => waiters.wait(key, ms),
   }
 }
 
