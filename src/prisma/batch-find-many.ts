@@ -1,5 +1,6 @@
 import type { Types } from '@prisma/client/runtime/client'
 import { invalid } from '../errors.js'
+import { isRecord } from './is-record.js'
 
 /** A Prisma model delegate (`prisma.user`), plain or from an extended client. */
 export interface FindManyDelegate {
@@ -39,10 +40,6 @@ export type BatchKey<D, O> = O extends { by: infer B extends string }
   : 'id' extends keyof PlainRow<D>
     ? PlainRow<D>['id']
     : unknown
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
 
 /**
  * The Map key of a value: primitives as they are (BigInt compares by value in a Map); a Date by

@@ -1,4 +1,5 @@
 import { invalid } from '../../errors.js'
+import { isRecord } from '../is-record.js'
 import type { NPlusOneOptions, NPlusOneReport, NPlusOneSettings } from './n-plus-one.js'
 import type { SlowQueryEntry } from './slow-queries.js'
 
@@ -65,10 +66,6 @@ function callback<F>(value: unknown, field: string): F | undefined {
     throw invalid(field, `must be a function, got ${describe(value)}`)
   }
   return value as F
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 function frames(value: unknown, field: string): readonly (string | RegExp)[] {

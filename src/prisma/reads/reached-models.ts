@@ -4,12 +4,13 @@
  * to-one shorthand) in `where` at any depth, and relation `orderBy`. A write to any of them may
  * change the read's result.
  */
+import { isRecord } from '../is-record.js'
 import type { ModelGraph, ModelNode } from '../schema/model-graph.js'
 
 type Plain = Record<string, unknown>
 
-const isPlain = (value: unknown): value is Plain =>
-  typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date)
+/** An arguments object to walk: a `Date` in a filter is a value, not one. */
+const isPlain = (value: unknown): value is Plain => isRecord(value) && !(value instanceof Date)
 
 /** Walks one read's arguments; `reached` collects model names (the root only when re-entered). */
 export class ReachedModels {

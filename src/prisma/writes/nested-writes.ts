@@ -5,14 +5,12 @@
  * rows of it name them when they can (a single-key model addressed by that key) and otherwise
  * reach all its records; deletes and key changes follow the schema's referential actions.
  */
+import { isRecord } from '../is-record.js'
 import { identityOfWhere } from '../keys/record-identity.js'
 import type { ModelGraph, ModelNode, Relation } from '../schema/model-graph.js'
 import { deleteCascades, referencedFieldsIn, updateCascades } from './cascades.js'
 import type { WriteEffects } from './write-effects.js'
 
-type Plain = Record<string, unknown>
-const isPlain = (value: unknown): value is Plain =>
-  typeof value === 'object' && value !== null && !Array.isArray(value)
 const list = (value: unknown): unknown[] =>
   Array.isArray(value) ? value : value === undefined ? [] : [value]
 
@@ -38,7 +36,7 @@ export function namedRecords(node: ModelNode, wheres: readonly unknown[]): strin
  * connect } } })` changes `productId` of `@@unique([productId, userId])`).
  */
 export function changedUniqueKeys(node: ModelNode, data: unknown): string[] {
-  if (!isPlain(data)) return []
+  if (!isRecord(data)) return []
   const changed = new Set<string>()
   for (const key of Object.keys(data)) {
     const relation = node.relations.get(key)
@@ -62,7 +60,7 @@ export class NestedWrites {
 
   /** The `data` of a create or update of `node`. */
   data(node: ModelNode, data: unknown): void {
-    if (!isPlain(data)) return
+    if (!isRecord(data)) return
     for (const key of Object.keys(data)) {
       const relation = node.relations.get(key)
       if (relation !== undefined) this.#relation(relation, data[key])
@@ -71,7 +69,7 @@ export class NestedWrites {
 
   #relation(relation: Relation, operations: unknown): void {
     const target = this.#graph.model(relation.target)
-    if (target === undefined || !isPlain(operations)) return
+    if (target === undefined || !isRecord(operations)) return
     this.#effects.touch(target.name)
     // A one-to-one child created under an existing parent fills a place a cached parent read saw
     // empty (`linked-records.ts`); its key comes from the parent, not named here.
@@ -89,7 +87,7 @@ export class NestedWrites {
           break // rows of the target created: touched, no nested relations allowed
         case 'connectOrCreate':
           for (const item of list(value)) {
-            if (!isPlain(item)) continue
+            if (!isRecord(item)) continue
             this.#link(relation, target, [item.where])
             this.data(target, item.create)
           }
@@ -109,7 +107,7 @@ export class NestedWrites {
           break
         case 'upsert':
           for (const item of list(value)) {
-            if (!isPlain(item)) continue
+            if (!isRecord(item)) continue
             this.#update(relation, target, { where: item.where, data: item.update })
             this.data(target, item.create)
           }
@@ -117,7 +115,7 @@ export class NestedWrites {
         case 'updateMany':
           for (const item of list(value)) {
             this.#effects.allRecords(target.name)
-            if (isPlain(item)) this.#keyChange(target, item.data)
+            if (isRecord(item)) this.#keyChange(target, item.data)
           }
           break
         case 'delete':
@@ -156,7 +154,7 @@ export class NestedWrites {
 
   /** A nested `update` (`{ where, data }` on a list, the data itself or `{ data }` on a to-one). */
   #update(relation: Relation, target: ModelNode, item: unknown): void {
-    if (!isPlain(item)) return
+    if (!isRecord(item)) return
     const wrapped = relation.isList || 'data' in item
     const data = wrapped ? item.data : item
     const named = relation.isList ? namedRecords(target, [item.where]) : undefined

@@ -4,11 +4,8 @@
  * after an update by id), so the extension asks for every unique field, reads the identities off
  * the result, and hands the caller the result it asked for.
  */
+import { isRecord } from '../is-record.js'
 import type { ModelNode } from '../schema/model-graph.js'
-
-type Plain = Record<string, unknown>
-const isPlain = (value: unknown): value is Plain =>
-  typeof value === 'object' && value !== null && !Array.isArray(value)
 
 /**
  * `args` with the model's unique fields added to its `select` (or taken out of its `omit`), and
@@ -19,9 +16,9 @@ export function withUniqueFields(
   node: ModelNode,
   args: unknown,
 ): { args: unknown; added: readonly string[] } {
-  if (!isPlain(args)) return { args, added: [] }
+  if (!isRecord(args)) return { args, added: [] }
   const added: string[] = []
-  if (isPlain(args.select)) {
+  if (isRecord(args.select)) {
     const select = { ...args.select }
     for (const field of node.uniqueFields) {
       if (select[field] !== true) {
@@ -31,7 +28,7 @@ export function withUniqueFields(
     }
     return added.length === 0 ? { args, added } : { args: { ...args, select }, added }
   }
-  if (isPlain(args.omit)) {
+  if (isRecord(args.omit)) {
     const omit = { ...args.omit }
     for (const field of node.uniqueFields) {
       if (omit[field] === true) {
@@ -49,7 +46,7 @@ export function stripAdded(result: unknown, added: readonly string[]): void {
   if (added.length === 0) return
   const rows = Array.isArray(result) ? result : [result]
   for (const row of rows) {
-    if (!isPlain(row)) continue
+    if (!isRecord(row)) continue
     for (const field of added) delete row[field]
   }
 }
