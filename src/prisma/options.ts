@@ -156,3 +156,13 @@ export function validateCacheStrategy(input: unknown): CacheStrategy | false {
   if (!parsed.success) throw validationErrorOf(parsed.error, 'args.cacheStrategy')
   return input as CacheStrategy | false
 }
+
+/**
+ * `args` as Prisma takes them: without the extension's `cacheStrategy`, which Prisma would
+ * reject. Arguments without one are returned as they are.
+ */
+export function withoutCacheStrategy<A extends Record<string, unknown> | undefined>(args: A): A {
+  if (args?.cacheStrategy === undefined) return args
+  const { cacheStrategy: _, ...rest } = args
+  return rest as A
+}

@@ -8,7 +8,7 @@ import { type CacheManager, cacheInternals } from '../../cache/cache-manager.js'
 import type { PrismaEnvSettings } from '../../config/prisma-env.js'
 import { TagNaming } from '../keys/tags.js'
 import { type DatabaseCall, recordUncachedCall } from '../metrics/database-call.js'
-import type { WithCacheOptions } from '../options.js'
+import { type WithCacheOptions, withoutCacheStrategy } from '../options.js'
 import { READ_OPERATIONS } from '../reads/read-plan.js'
 import type { ModelGraph, ModelNode } from '../schema/model-graph.js'
 import { Strategies } from '../strategies.js'
@@ -87,7 +87,7 @@ export class PrismaCache {
     const node = this.graph.model(context.$name)
     const inTransaction = context.$parent[TX_SCOPE_CONTEXT] !== undefined
     const prismaQuery = (operation: string, args: Args) =>
-      parent[operation]!(args?.cacheStrategy === undefined ? args : withoutStrategy(args))
+      parent[operation]!(withoutCacheStrategy(args))
     if (node === undefined || inTransaction) {
       // Inside a transaction (guarantee 7) or for a model the schema does not know.
       const runner: QueryRunner = {
@@ -161,11 +161,6 @@ export class PrismaCache {
 
 function marked(args: unknown): Record<string, unknown> {
   return { ...(args as Record<string, unknown> | undefined), [LOAD_MARK]: true }
-}
-
-function withoutStrategy(args: Record<string, unknown>): Record<string, unknown> {
-  const { cacheStrategy: _, ...rest } = args
-  return rest
 }
 
 export type { CacheInfo }

@@ -6,6 +6,7 @@
  * at once or, inside a transaction, when it commits.
  */
 import { invalid } from '../../errors.js'
+import { withoutCacheStrategy } from '../options.js'
 import { READ_OPERATIONS } from '../reads/read-plan.js'
 import type { PrismaTransactionInfo, TransactionScope } from '../transactions/transaction-scope.js'
 import { RAW_OPERATIONS, rawWriteEffects } from '../writes/raw-writes.js'
@@ -51,7 +52,7 @@ export async function onQuery(runtime: PrismaCache, params: QueryHookParams): Pr
     }
     if (transaction !== undefined) {
       return runtime.timed(model, operation, args, (database) =>
-        database(() => query(stripStrategy(args))),
+        database(() => query(withoutCacheStrategy(args))),
       )
     }
     return runtime.reads.run(node, operation, args, query, newCacheInfo())
@@ -94,10 +95,4 @@ async function settle(
     runtime.untrackedTransactionWrite()
   }
   await runtime.invalidate(effects)
-}
-
-function stripStrategy(args: Args | undefined): Args | undefined {
-  if (args?.cacheStrategy === undefined) return args
-  const { cacheStrategy: _, ...rest } = args
-  return rest
 }

@@ -14,7 +14,7 @@ import { canonicalArgs, readKey, UncacheableArgs } from '../keys/canonical-args.
 import type { TagNaming } from '../keys/tags.js'
 import { measureDatabaseCall } from '../metrics/database-call.js'
 import type { QueryEvent } from '../metrics/query-event.js'
-import { validateCacheStrategy } from '../options.js'
+import { validateCacheStrategy, withoutCacheStrategy } from '../options.js'
 import { isAggregation, planRead } from '../reads/read-plan.js'
 import type { ModelGraph, ModelNode } from '../schema/model-graph.js'
 import type { Strategies, TtlPlan } from '../strategies.js'
@@ -106,7 +106,7 @@ export class ReadPath {
         if (ttl !== undefined) plan = this.#plan(node, operation, args, ttl, undefined, false)
       } else {
         const strategy = validateCacheStrategy(given)
-        event.args = args = withoutCacheStrategy(args!)
+        event.args = args = withoutCacheStrategy(args)
         if (strategy !== false) {
           const ttl = this.#strategies.explicitPlan(node.name, aggregation, strategy)
           if (ttl !== undefined) plan = this.#plan(node, operation, args, ttl, strategy.tags, true)
@@ -229,10 +229,4 @@ export class ReadPath {
     if (error !== undefined) event.error = error
     this.#sink.record(event)
   }
-}
-
-/** The arguments Prisma gets: `cacheStrategy` is the extension's, Prisma would reject it. */
-export function withoutCacheStrategy(args: Record<string, unknown>): Record<string, unknown> {
-  const { cacheStrategy: _, ...rest } = args
-  return rest
 }
