@@ -13,7 +13,7 @@ import { READ_OPERATIONS } from '../reads/read-plan.js'
 import type { ModelGraph, ModelNode } from '../schema/model-graph.js'
 import { Strategies } from '../strategies.js'
 import { Transactions } from '../transactions/transaction-scope.js'
-import type { WriteEffects } from '../writes/write-effects.js'
+import { WriteEffects } from '../writes/write-effects.js'
 import type { CacheInfo } from './cache-info.js'
 import {
   CachedQuery,
@@ -136,12 +136,8 @@ export class PrismaCache {
   }
 
   /** Invalidates every cached read of this extension's namespace. */
-  async invalidateAll(): Promise<void> {
-    const tags: string[] = []
-    for (const model of this.#modelNames()) {
-      tags.push(this.naming.model(model), this.naming.allRecords(model))
-    }
-    if (tags.length > 0) await this.cache.invalidateByTag(tags)
+  invalidateAll(): Promise<void> {
+    return this.invalidate(new WriteEffects().everything())
   }
 
   /** A write ran in a transaction whose commit the extension cannot see: applied at once. */
