@@ -3,6 +3,7 @@ import type { FillStart } from '../drivers/l2-driver.js'
 import type { ResilientCoordination } from '../drivers/resilient-coordination.js'
 import type { CacheMetrics } from './metrics.js'
 import type { WritePlan } from './store-types.js'
+import type { TieredStore } from './tiered-store.js'
 
 /** What a fill needs of its plan: where and how long to store, and whether to store at all. */
 export interface FillPlan extends WritePlan {
@@ -10,19 +11,17 @@ export interface FillPlan extends WritePlan {
   storeIf: ((value: unknown) => boolean) | undefined
 }
 
-import type { TieredStore } from './tiered-store.js'
-
 /** How fills coordinate across instances. */
 export interface FillSettings {
   /** Lease duration in ms; 0 turns cross-instance single-flight off (fills are still fenced). */
   leaseMs: number
   /** A loader slower than this does not store: the versions that fence it may have expired. */
   fenceWindowMs: number
-  /** Called after a value was stored in L2, so that waiters on other instances stop polling. */
+  /** Called after a value was stored in L2: waiters here and on other instances stop polling. */
   announce(key: string): void
   /** Called when a fill gave its lease back without a value: this instance's waiters poll now. */
   released(key: string): void
-  /** Resolves when another instance announces `key`, or after `ms`, whichever comes first. */
+  /** Resolves when `key` is announced or released (here or by another instance), or after `ms`. */
   waitForAnnounce(key: string, ms: number): Promise<void>
 }
 
@@ -211,7 +210,10 @@ function giveBack(settings: FillSettings, remote: Remote, key: string): void {
   settings.released(key)
 }
 
-/** A loaded value the plan's `storeIf` refused: the callers get it (each a copy), nothing keeps it. */
+/**
+ * A loaded value the plan's `storeIf` refused: the callers get it (each a copy), nothing keeps
+ * it.
+ */
 function unstored(value: unknown): FillResult {
   return { value, stamp: '', stored: false }
 }

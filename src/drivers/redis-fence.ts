@@ -106,10 +106,6 @@ export class RedisFence {
     return this.#bump(keys.map((key) => this.#keyVersion(key)))
   }
 
-  bumpTags(tags: readonly string[]): Promise<unknown> {
-    return this.#bump(tags.map((tag) => this.#tagVersion(tag)))
-  }
-
   /**
    * What bumping `tags` writes, for a script that bumps them along with other work (the one-call
    * tag invalidation, `redis-tag-invalidation.ts`): the version counter, the tags' version keys,
