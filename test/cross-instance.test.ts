@@ -16,7 +16,7 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { CacheManager, type CacheMetricsSnapshot, type CacheOptions } from '../src/index.js'
-import { keysUnder, REDIS_URL, rawRedis, uniquePrefix } from './support/redis.js'
+import { deleteKeysUnder, REDIS_URL, rawRedis, uniquePrefix } from './support/redis.js'
 import { RedisServer } from './support/redis-server.js'
 import { waitFor } from './support/wait.js'
 import { barrier, killAll, now, spawnWorkers, type Worker } from './support/workers.js'
@@ -46,10 +46,7 @@ afterEach(async () => {
 
 afterAll(async () => {
   await killAll()
-  for (const prefix of prefixes) {
-    const keys = await keysUnder(raw, prefix, true)
-    if (keys.length > 0) await raw.del(...keys)
-  }
+  for (const prefix of prefixes) await deleteKeysUnder(raw, prefix)
   raw.disconnect()
   const line = Object.entries(measured)
     .map(([what, value]) => `${what}: ${value}`)

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { PrismaClient } from '../prisma/generated/client.js'
 import type { CacheMetricsSnapshot } from '../src/index.js'
 import { createTestDatabase, type TestDatabase } from './support/database.js'
-import { keysUnder, rawRedis, uniquePrefix } from './support/redis.js'
+import { deleteKeysUnder, rawRedis, uniquePrefix } from './support/redis.js'
 import { seedShop } from './support/shop-fixture.js'
 import { waitFor } from './support/wait.js'
 import { killAll, Worker } from './support/workers.js'
@@ -44,10 +44,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await killAll()
-  for (const prefix of prefixes) {
-    const keys = await keysUnder(raw, prefix, true)
-    if (keys.length > 0) await raw.del(...keys)
-  }
+  for (const prefix of prefixes) await deleteKeysUnder(raw, prefix)
   raw.disconnect()
   await truth?.$disconnect()
   await db?.drop()

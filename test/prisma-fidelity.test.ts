@@ -4,7 +4,7 @@ import type { PrismaClient } from '../prisma/generated/client.js'
 import { CacheManager } from '../src/index.js'
 import { withCache } from '../src/prisma/index.js'
 import { createTestDatabase, type TestDatabase } from './support/database.js'
-import { keysUnder, REDIS_URL, rawRedis, uniquePrefix } from './support/redis.js'
+import { deleteKeysUnder, REDIS_URL, rawRedis, uniquePrefix } from './support/redis.js'
 
 /**
  * Guarantee 6 through Prisma: a row with every scalar type comes back unchanged from the
@@ -32,8 +32,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const cache of caches) await cache.close()
-  const keys = await keysUnder(raw, prefix, true)
-  if (keys.length > 0) await raw.del(...keys)
+  await deleteKeysUnder(raw, prefix)
   raw.disconnect()
   await base?.$disconnect()
   await db?.drop()

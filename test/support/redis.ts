@@ -33,3 +33,9 @@ export async function keysUnder(
   const bookkeeping = (key: string) => key.includes('__sc:v:') || key.includes('__sc:kt:')
   return (withBookkeeping ? found : found.filter((key) => !bookkeeping(key))).sort()
 }
+
+/** Deletes every key under `prefix`, bookkeeping included: a test file's clean-up. */
+export async function deleteKeysUnder(redis: Redis, prefix: string): Promise<void> {
+  const keys = await keysUnder(redis, prefix, true)
+  if (keys.length > 0) await redis.del(...keys)
+}
