@@ -3,7 +3,7 @@
  */
 import { Prisma } from '@prisma/client/extension'
 import { type PrismaEnvSettings, prismaSettingsFromEnv } from '../config/prisma-env.js'
-import { invalid, ValidationError } from '../errors.js'
+import { invalid } from '../errors.js'
 import { registerPrismaTypes } from './decimal-type.js'
 import { cacheApi } from './extension/cache-api.js'
 import { PrismaCache } from './extension/prisma-cache.js'
@@ -102,13 +102,8 @@ function metricsOptions(
   const hint = graph === undefined ? {} : { relationHint: relationHintOf(graph) }
   const nPlusOne = given.nPlusOne === false ? (false as const) : { ...hint, ...given.nPlusOne }
   const resolved: QueryMetricsOptions = { slowQueryMs: env.slowQueryMs, ...given, nPlusOne }
-  try {
-    resolveMetricsOptions(resolved)
-    return resolved
-  } catch (error) {
-    if (!(error instanceof ValidationError)) throw error
-    throw invalid(`options.metrics.${error.field}`, error.message.replace(/^[^:]*: /, ''))
-  }
+  resolveMetricsOptions(resolved, 'options.metrics')
+  return resolved
 }
 
 type TransactionMethod = (this: unknown, input: unknown, options?: unknown) => Promise<unknown>

@@ -79,40 +79,44 @@ function frames(value: unknown, field: string): readonly (string | RegExp)[] {
   return [...value]
 }
 
-function nPlusOneSettings(value: unknown): NPlusOneSettings | undefined {
+function nPlusOneSettings(value: unknown, field: string): NPlusOneSettings | undefined {
   if (value === false) return undefined
   if (value !== undefined && !isRecord(value)) {
-    throw invalid('nPlusOne', `must be an options object or false, got ${describe(value)}`)
+    throw invalid(field, `must be an options object or false, got ${describe(value)}`)
   }
   const options = value ?? {}
   return {
-    threshold: integer(options.threshold, 'nPlusOne.threshold', 10, 2),
-    windowMs: number(options.windowMs, 'nPlusOne.windowMs', 50, 1),
-    burst: boolean(options.burst, 'nPlusOne.burst', true),
-    maxReports: integer(options.maxReports, 'nPlusOne.maxReports', 100, 0),
-    includeCacheHits: boolean(options.includeCacheHits, 'nPlusOne.includeCacheHits', true),
-    relationHint: callback(options.relationHint, 'nPlusOne.relationHint'),
-    ignoreFrames: frames(options.ignoreFrames, 'nPlusOne.ignoreFrames'),
+    threshold: integer(options.threshold, `${field}.threshold`, 10, 2),
+    windowMs: number(options.windowMs, `${field}.windowMs`, 50, 1),
+    burst: boolean(options.burst, `${field}.burst`, true),
+    maxReports: integer(options.maxReports, `${field}.maxReports`, 100, 0),
+    includeCacheHits: boolean(options.includeCacheHits, `${field}.includeCacheHits`, true),
+    relationHint: callback(options.relationHint, `${field}.relationHint`),
+    ignoreFrames: frames(options.ignoreFrames, `${field}.ignoreFrames`),
   }
 }
 
 /**
  * Validates {@link QueryMetricsOptions} and fills in the defaults. Throws a `ValidationError`
- * (`ERR_INVALID_OPTION`) whose `field` names the bad option, e.g. `nPlusOne.threshold`.
+ * (`ERR_INVALID_OPTION`) whose `field` names the bad option, e.g. `nPlusOne.threshold`, under
+ * `root` when given (`options.metrics.nPlusOne.threshold` for `withCache`'s `metrics`).
  *
  * @example
  * ```ts
  * resolveMetricsOptions({ slowQueryMs: 200 }).maxSlowQueries // 100
  * ```
  */
-export function resolveMetricsOptions(options: unknown): MetricsSettings {
+export function resolveMetricsOptions(options: unknown, root?: string): MetricsSettings {
+  const at = (name: string) => (root === undefined ? name : `${root}.${name}`)
   if (options === undefined) options = {}
-  if (!isRecord(options)) throw invalid('options', `must be an object, got ${describe(options)}`)
+  if (!isRecord(options)) {
+    throw invalid(root ?? 'options', `must be an object, got ${describe(options)}`)
+  }
   return {
-    slowQueryMs: number(options.slowQueryMs, 'slowQueryMs', 1000, 0),
-    maxSlowQueries: integer(options.maxSlowQueries, 'maxSlowQueries', 100, 0),
-    nPlusOne: nPlusOneSettings(options.nPlusOne),
-    onSlowQuery: callback(options.onSlowQuery, 'onSlowQuery'),
-    onNPlusOne: callback(options.onNPlusOne, 'onNPlusOne'),
+    slowQueryMs: number(options.slowQueryMs, at('slowQueryMs'), 1000, 0),
+    maxSlowQueries: integer(options.maxSlowQueries, at('maxSlowQueries'), 100, 0),
+    nPlusOne: nPlusOneSettings(options.nPlusOne, at('nPlusOne')),
+    onSlowQuery: callback(options.onSlowQuery, at('onSlowQuery')),
+    onNPlusOne: callback(options.onNPlusOne, at('onNPlusOne')),
   }
 }
