@@ -103,5 +103,9 @@ describe('types flow to the caller', () => {
       // @ts-expect-error tags are required
       prisma.$cache.invalidate({}),
     ).rejects.toMatchObject({ field: 'input.tags' })
+    await expect(prisma.$cache.invalidate({ tags: ['featured', ''] })).rejects.toMatchObject({
+      code: 'ERR_INVALID_OPTION',
+      field: 'input.tags[1]',
+    })
   })
 })

@@ -1,6 +1,7 @@
 /** `prisma.$cache`: invalidation by tag, for the whole client, and the figures. */
 
 import type { CacheMetricsSnapshot } from '../../cache/metrics.js'
+import { normalizeTags } from '../../cache/validate.js'
 import { invalid } from '../../errors.js'
 import type { QueryMetrics, QueryStats } from '../metrics/query-metrics.js'
 import type { PrismaCache } from './prisma-cache.js'
@@ -23,7 +24,8 @@ export function cacheApi(runtime: PrismaCache, metrics: QueryMetrics | undefined
       if (!Array.isArray(tags) || tags.length === 0) {
         throw invalid('input.tags', 'must be a non-empty array of tags')
       }
-      await runtime.cache.invalidateByTag(tags as string[])
+      // Checked here too, so that a bad tag is named as the caller wrote it (`input.tags[1]`).
+      await runtime.cache.invalidateByTag(normalizeTags(tags, 'input.tags'))
     },
     invalidateAll: (): Promise<void> => runtime.invalidateAll(),
     stats: (): PrismaCacheStats => ({
