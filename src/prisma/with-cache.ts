@@ -3,7 +3,6 @@
  */
 import { Prisma } from '@prisma/client/extension'
 import { type PrismaEnvSettings, prismaSettingsFromEnv } from '../config/prisma-env.js'
-import { invalid } from '../errors.js'
 import { registerPrismaTypes } from './decimal-type.js'
 import { cacheApi } from './extension/cache-api.js'
 import { PrismaCache } from './extension/prisma-cache.js'
@@ -13,11 +12,9 @@ import { QueryMetrics } from './metrics/query-metrics.js'
 import { validateWithCacheOptions, type WithCacheOptions } from './options.js'
 import { READ_OPERATIONS } from './reads/read-plan.js'
 import { relationHintOf } from './reads/relation-hint.js'
-import { datamodelOf } from './schema/dmmf.js'
-import { ModelGraph } from './schema/model-graph.js'
+import { modelGraphOf } from './schema/client-graph.js'
+import type { ModelGraph } from './schema/model-graph.js'
 import type { WithCacheExtension } from './types.js'
-
-const graphs = new Map<string, ModelGraph>()
 
 /**
  * The caching extension. Reads (`findUnique`, `findUniqueOrThrow`, `findFirst`,
@@ -48,12 +45,7 @@ export function withCache(options: WithCacheOptions): WithCacheExtension {
   if (options.metrics !== false) metricsOptions(options, env, undefined)
   registerPrismaTypes()
   return Prisma.defineExtension((client) => {
-    const schema = options.schema ?? inlineSchemaOf(client)
-    let graph = graphs.get(schema)
-    if (graph === undefined) {
-      graph = new ModelGraph(datamodelOf(schema))
-      graphs.set(schema, graph)
-    }
+    const graph = modelGraphOf(client, options.schema)
     const metrics = options.metrics === false ? undefined : metricsFor(options, env, graph)
     const runtime = new PrismaCache(options, env, graph, metrics ?? { record() {} })
     const originalTransaction = (client as { $transaction: TransactionMethod }).$transaction
@@ -107,16 +99,3 @@ function metricsOptions(
 }
 
 type TransactionMethod = (this: unknown, input: unknown, options?: unknown) => Promise<unknown>
-
-/** The schema text a Prisma 7 client carries (the query compiler needs it). */
-function inlineSchemaOf(client: unknown): string {
-  const schema = (client as { _engineConfig?: { inlineSchema?: unknown } })._engineConfig
-    ?.inlineSchema
-  if (typeof schema !== 'string' || schema.length === 0) {
-    throw invalid(
-      'options.schema',
-      'is required: this Prisma client does not expose its schema; pass its text (schema.prisma)',
-    )
-  }
-  return schema
-}
