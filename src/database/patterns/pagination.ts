@@ -1,0 +1,73 @@
+/**
+ * Offset pagination: page `page` of `pageSize` rows and the total, from one snapshot. Sorts by
+ * the checked `orderBy` and then the primary key, so rows with equal sort values keep their
+ * places from one page to the next.
+ */
+import { invalid } from '../../errors.js'
+import type { PatternContext } from './context.js'
+import { allowedFieldsOf } from './fields.js'
+import { integerIn, optionalShape, optionsObject, whereObject } from './options.js'
+import { prismaOrderBy, totalOrder } from './order-by.js'
+import type { RuntimeDelegate } from './runtime-delegate.js'
+
+/** One page of {@link paginate}. */
+export interface Page<R> {
+  readonly data: R[]
+  /** Rows matching `where`, counted in the same snapshot as `data`. */
+  readonly total: number
+  readonly page: number
+  readonly pageSize: number
+  /** `ceil(total / pageSize)`; 0 when nothing matches. */
+  readonly totalPages: number
+  readonly hasNextPage: boolean
+  readonly hasPreviousPage: boolean
+}
+
+/** See `QueryPatterns.paginate`. */
+export async function paginate(
+  context: PatternContext,
+  delegate: unknown,
+  options: unknown,
+  where: unknown,
+): Promise<Page<unknown>> {
+  const model = context.modelOf(delegate)
+  if (options === undefined) throw invalid('options', 'is required ({ page, pageSize })')
+  const settings = optionsObject(options, 'options')
+  const page = integerIn(settings.page, 'options.page', 1, Number.MAX_SAFE_INTEGER)
+  const pageSize = integerIn(settings.pageSize, 'options.pageSize', 1, context.maxPageSize)
+  const skip = (page - 1) * pageSize
+  if (!Number.isSafeInteger(skip)) throw invalid('options.page', 'is too large')
+  const allowed = allowedFieldsOf(model, settings.allowedFields, 'options.allowedFields')
+  const orderBy = prismaOrderBy(totalOrder(model, settings.orderBy, 'options.orderBy', allowed))
+  const select = optionalShape(settings.select, 'options.select')
+  const include = optionalShape(settings.include, 'options.include')
+  if (select !== undefined && include !== undefined) {
+    throw invalid('options', 'include and select cannot be used together (as in findMany)')
+  }
+  const filter = whereObject(where, 'where')
+  const models = delegate as RuntimeDelegate
+  const [total, data] = (await context.batch(
+    [
+      models.count({ where: filter }),
+      models.findMany({
+        where: filter,
+        orderBy,
+        skip,
+        take: pageSize,
+        ...(select === undefined ? {} : { select }),
+        ...(include === undefined ? {} : { include }),
+      }),
+    ],
+    true,
+  )) as [number, unknown[]]
+  const totalPages = Math.ceil(total / pageSize)
+  return {
+    data,
+    total,
+    page,
+    pageSize,
+    totalPages,
+    hasNextPage: page < totalPages,
+    hasPreviousPage: page > 1,
+  }
+}
