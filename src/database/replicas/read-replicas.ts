@@ -1,0 +1,151 @@
+/**
+ * `withReadReplicas`: a Prisma Client extension that sends reads to PostgreSQL streaming
+ * replicas without ever letting a replica that lags answer, or fill the cache with, data older
+ * than a write already acknowledged.
+ */
+
+import type { PrismaClientExtends } from '@prisma/client/extension'
+import { Prisma } from '@prisma/client/extension'
+import type { Types } from '@prisma/client/runtime/client'
+import { invalid } from '../../errors.js'
+import { modelGraphOf } from '../../prisma/schema/client-graph.js'
+import { EVERYTHING, WriteWatermarks } from './freshness.js'
+import { parseLsn } from './lsn.js'
+import { type ReadReplicaOptions, resolveReadReplicaOptions } from './options.js'
+import { followRemoteWrites } from './remote-writes.js'
+import type { ReplicaStatus } from './replica-health.js'
+import { ReplicaPool } from './replica-pool.js'
+import {
+  ReadReplicaRouter,
+  type ReadRoutingStats,
+  type RouterHookParams,
+} from './replica-router.js'
+
+/** `prisma.$readReplicas`. */
+export interface ReadReplicasApi {
+  /** Each replica: healthy or not, replayed position, lag behind the primary's last probed position. */
+  status(): ReplicaStatus[]
+  /** Reads per server (and why reads went to the primary), writes recorded, probes. */
+  stats(): ReadRoutingStats
+  /** Polls every replica now (the background poll does it every `pollInterval`). */
+  poll(): Promise<void>
+  /**
+   * Records a write made behind Prisma's back (another client, `pg`, a migration): reads of
+   * `models` (default: all) go to the primary until the replicas have replayed it.
+   */
+  noteWrite(models?: readonly string[]): void
+}
+
+/** The client methods the extension adds. */
+export interface ReadReplicasClientMethods {
+  /**
+   * Runs `fn` with every database read it makes sent to the primary (cache hits are still
+   * answered by the cache, which is never older than the primary's last acknowledged write).
+   */
+  $primary<T>(fn: () => T): Promise<Awaited<T>>
+  $readReplicas: ReadReplicasApi
+}
+
+type None = Record<never, never>
+
+/** The extension `withReadReplicas` returns, as `$extends` sees it. */
+export type ReadReplicasExtension = (
+  client: unknown,
+) => PrismaClientExtends<
+  Types.Extensions.InternalArgs<None, None, None, ReadReplicasClientMethods> &
+    Types.Extensions.DefaultArgs
+>
+
+type TransactionMethod = (this: unknown, input: unknown, options?: unknown) => Promise<unknown>
+type PrimaryClient = {
+  $transaction: TransactionMethod
+  $disconnect(): Promise<void>
+  $queryRawUnsafe(query: string): Promise<unknown>
+}
+
+const INSERT_POSITION = 'SELECT pg_current_wal_insert_lsn()::text AS lsn'
+
+/**
+ * Read replicas that keep the cache right. Reads outside transactions go to a replica that has
+ * replayed every write they depend on, else to the primary; writes, raw SQL and transactions go
+ * to the primary. Apply it to the primary's client **before** `withCache`, so that the cache's
+ * misses pass through it.
+ *
+ * @example
+ * ```ts
+ * const replica = new PrismaClient({ adapter: new PrismaPg({ connectionString: REPLICA_URL }) })
+ * const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: DATABASE_URL }) })
+ *   .$extends(withReadReplicas({ replicas: [replica], cache }))
+ *   .$extends(withCache({ cache }))
+ * await prisma.product.update({ where: { id: 1 }, data: { price: 12 } })
+ * await prisma.product.findUnique({ where: { id: 1 } }) // the primary, until a replica replayed it
+ * await prisma.category.findMany()                      // a replica
+ * await prisma.$primary(() => prisma.order.findMany())  // the primary
+ * ```
+ */
+export function withReadReplicas(options: ReadReplicaOptions): ReadReplicasExtension {
+  const settings = resolveReadReplicaOptions(options)
+  return Prisma.defineExtension((client) => {
+    if ('$cache' in client) {
+      throw invalid(
+        'withReadReplicas',
+        'must be applied before withCache: client.$extends(withReadReplicas(...)).$extends(withCache(...))',
+      )
+    }
+    const primary = client as unknown as PrimaryClient
+    const graph = modelGraphOf(client, undefined, 'client')
+    const watermarks = new WriteWatermarks(async () => {
+      const rows = (await primary.$queryRawUnsafe(INSERT_POSITION)) as { lsn: string }[]
+      return parseLsn(String(rows[0]?.lsn))
+    }, settings.pollIntervalMs)
+    const pool = new ReplicaPool(settings.replicas, settings)
+    const router = new ReadReplicaRouter(graph, watermarks, pool)
+    const unfollow =
+      settings.cache === undefined
+        ? () => {}
+        : followRemoteWrites(settings.cache, settings.namespace, graph, watermarks)
+    const api: ReadReplicasApi = {
+      status: () => pool.replicas.map((replica) => replica.status(watermarks.lastPrimaryLsn)),
+      stats: () => router.stats(),
+      poll: () => pool.poll(),
+      noteWrite(models) {
+        if (models !== undefined) {
+          if (!Array.isArray(models)) throw invalid('models', 'must be an array of model names')
+          models.forEach((model, i) => {
+            if (graph.model(model) === undefined) {
+              throw invalid(`models[${i}]`, `${String(model)} is not a model of this schema`)
+            }
+          })
+        }
+        watermarks.written(models === undefined || models.length === 0 ? [EVERYTHING] : models)
+      },
+    }
+    const originalTransaction = primary.$transaction
+    return client.$extends({
+      name: 'stratacache-read-replicas',
+      query: {
+        $allOperations: (params) => router.onQuery(params as unknown as RouterHookParams),
+      },
+      client: {
+        $readReplicas: api,
+        $primary<T>(fn: () => T): Promise<Awaited<T>> {
+          if (typeof fn !== 'function')
+            throw invalid('fn', 'must be a function whose reads go to the primary')
+          return router.onPrimary(fn)
+        },
+        $transaction(this: object, input: unknown, transactionOptions?: unknown) {
+          return router.transactions.run(originalTransaction, this, input, transactionOptions)
+        },
+        async $disconnect() {
+          pool.close()
+          watermarks.close()
+          unfollow()
+          await Promise.all([
+            primary.$disconnect(),
+            ...settings.replicas.map((replica) => replica.$disconnect()),
+          ])
+        },
+      },
+    })
+  }) as unknown as ReadReplicasExtension
+}

@@ -1,0 +1,115 @@
+/**
+ * One read replica: its Prisma client, and what the last poll said about it. A replica is used
+ * only while its last poll succeeded; a failed poll or a failed read takes it out until a poll
+ * succeeds again (so a replica that restarted is re-measured before it answers anything).
+ */
+import { formatLsn, parseLsn } from './lsn.js'
+
+/** What the router needs of a replica's client: a plain `PrismaClient` on the replica. */
+export interface ReplicaClient {
+  $queryRawUnsafe(query: string, ...values: unknown[]): PromiseLike<unknown>
+  $disconnect(): Promise<void>
+}
+
+/** A replica as `$readReplicas.status()` reports it. */
+export interface ReplicaStatus {
+  /** `replica-1`, `replica-2`, ... in the order of `options.replicas`. */
+  readonly name: string
+  /** Its last poll succeeded and no read failed since. */
+  readonly healthy: boolean
+  /** The WAL position it had replayed at its last poll (`16/B374D848`), if healthy. */
+  readonly replayLsn: string | undefined
+  /** Bytes of WAL between the primary's last probed position and this replica's, if both known. */
+  readonly lagBytes: number | undefined
+  /** Reads it answered. */
+  readonly reads: number
+  /** Failed polls and reads in a row (0 while healthy). */
+  readonly failures: number
+  /** The last failure's message. */
+  readonly lastError: string | undefined
+  /** When it was last polled successfully (epoch ms). */
+  readonly polledAt: number | undefined
+}
+
+/** `pg_last_wal_replay_lsn()` is NULL on a server that is not a standby (say, promoted). */
+const REPLAY_POSITION = 'SELECT pg_last_wal_replay_lsn()::text AS lsn'
+
+export class Replica {
+  readonly name: string
+  readonly client: ReplicaClient
+  /** Replayed WAL position at the last successful poll; `undefined` while not usable. */
+  replayLsn: bigint | undefined
+  reads = 0
+  failures = 0
+  lastError: string | undefined
+  polledAt: number | undefined
+  #polling: Promise<void> | undefined
+
+  constructor(name: string, client: ReplicaClient) {
+    this.name = name
+    this.client = client
+  }
+
+  get healthy(): boolean {
+    return this.replayLsn !== undefined
+  }
+
+  /** Asks the replica how far it has replayed, at most `timeoutMs`; one poll at a time. */
+  poll(timeoutMs: number): Promise<void> {
+    this.#polling ??= this.#poll(timeoutMs).finally(() => {
+      this.#polling = undefined
+    })
+    return this.#polling
+  }
+
+  async #poll(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)
+      timer.unref()
+    })
+    try {
+      const rows = (await Promise.race([
+        this.client.$queryRawUnsafe(REPLAY_POSITION),
+        timeout,
+      ])) as { lsn: string | null }[]
+      const text = rows[0]?.lsn
+      if (typeof text !== 'string')
+        throw new Error('is not a standby (pg_last_wal_replay_lsn() is NULL)')
+      const lsn = parseLsn(text)
+      this.replayLsn = lsn
+      this.failures = 0
+      this.lastError = undefined
+      this.polledAt = Date.now()
+    } catch (error) {
+      this.failed(error)
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  /** A poll or a read failed: not used again until a poll succeeds. */
+  failed(error: unknown): void {
+    this.replayLsn = undefined
+    this.failures++
+    this.lastError = error instanceof Error ? error.message : String(error)
+  }
+
+  status(primaryLsn: bigint | undefined): ReplicaStatus {
+    const lsn = this.replayLsn
+    const lag =
+      lsn === undefined || primaryLsn === undefined
+        ? undefined
+        : Number(primaryLsn > lsn ? primaryLsn - lsn : 0n)
+    return {
+      name: this.name,
+      healthy: this.healthy,
+      replayLsn: lsn === undefined ? undefined : formatLsn(lsn),
+      lagBytes: lag,
+      reads: this.reads,
+      failures: this.failures,
+      lastError: this.lastError,
+      polledAt: this.polledAt,
+    }
+  }
+}

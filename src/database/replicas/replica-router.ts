@@ -1,0 +1,222 @@
+/**
+ * Where each query of a client with read replicas runs. Reads outside transactions go to a
+ * replica that has replayed every write they depend on (this process's, and other instances'
+ * as the cache's bus announces them), else to the primary; writes, raw SQL and transactions go
+ * to the primary, and what writes touch is recorded (see `freshness.ts`). Deciding costs no
+ * round trip: the replicas' positions are polled in the background, the primary's probed once
+ * per burst of writes.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks'
+import { LOAD_MARK } from '../../prisma/extension/query-hook.js'
+import { ReachedModels } from '../../prisma/reads/reached-models.js'
+import { READ_OPERATIONS } from '../../prisma/reads/read-plan.js'
+import type { ModelGraph } from '../../prisma/schema/model-graph.js'
+import { RAW_OPERATIONS, rawWriteEffects } from '../../prisma/writes/raw-writes.js'
+import { WriteEffects } from '../../prisma/writes/write-effects.js'
+import { WRITE_OPERATIONS, WritePlan } from '../../prisma/writes/write-plan.js'
+import { EVERYTHING, PRIMARY, type WriteWatermarks } from './freshness.js'
+import type { Replica } from './replica-health.js'
+import type { ReplicaPool } from './replica-pool.js'
+import { ReplicaTransactions } from './replica-transactions.js'
+
+/** What Prisma passes to a query hook (`__internalParams` is undocumented but stable in 5-7). */
+export interface RouterHookParams {
+  model?: string
+  operation: string
+  args: unknown
+  query(args: unknown): Promise<unknown>
+  __internalParams?: { transaction?: unknown; dataPath?: readonly unknown[] }
+}
+
+/** Why reads went to the primary, by reason. */
+export interface PrimaryReadReasons {
+  /** Inside a transaction. */
+  transaction: number
+  /** Inside `$primary(fn)`, a fluent relation read, or a model the schema does not know. */
+  forced: number
+  /** A write they depend on is running, or its WAL position is not known yet. */
+  writePending: number
+  /** Every healthy replica is behind the last write they depend on. */
+  replicasBehind: number
+  /** No replica is healthy. */
+  replicasDown: number
+  /** The chosen replica failed; the read was run again on the primary. */
+  replicaFailed: number
+}
+
+/** `prisma.$readReplicas.stats()`. */
+export interface ReadRoutingStats {
+  /** Reads answered by a replica. */
+  replicaReads: number
+  /** Reads answered by the primary. */
+  primaryReads: number
+  primaryReasons: PrimaryReadReasons
+  /** Writes (or transactions with writes) recorded. */
+  writes: number
+  /** Probes of the primary's WAL position, and how many failed. */
+  probes: number
+  probeFailures: number
+  /** Writes in transactions not started through this client, recorded without their commit. */
+  untrackedTransactionWrites: number
+  /** Models read from the primary because a write to them is running or not yet probed. */
+  pendingModels: string[]
+}
+
+const READS: ReadonlySet<string> = new Set(READ_OPERATIONS)
+
+export class ReadReplicaRouter {
+  readonly watermarks: WriteWatermarks
+  readonly pool: ReplicaPool
+  readonly transactions: ReplicaTransactions
+  readonly #graph: ModelGraph
+  readonly #forced = new AsyncLocalStorage<boolean>()
+  readonly #reasons: PrimaryReadReasons = {
+    transaction: 0,
+    forced: 0,
+    writePending: 0,
+    replicasBehind: 0,
+    replicasDown: 0,
+    replicaFailed: 0,
+  }
+  #replicaReads = 0
+  #writes = 0
+
+  constructor(graph: ModelGraph, watermarks: WriteWatermarks, pool: ReplicaPool) {
+    this.#graph = graph
+    this.watermarks = watermarks
+    this.pool = pool
+    this.transactions = new ReplicaTransactions(watermarks)
+  }
+
+  /**
+   * Runs `fn` with every database read it makes sent to the primary. Prisma's promises (and
+   * `withCache`'s) are lazy, so a promise `fn` returns is started here, inside the context.
+   */
+  onPrimary<T>(fn: () => T): Promise<Awaited<T>> {
+    return this.#forced.run(true, async () => await fn())
+  }
+
+  /** The extension's `$allOperations` hook. */
+  async onQuery(params: RouterHookParams): Promise<unknown> {
+    const { model, operation, args, query } = params
+    const inTransaction = params.__internalParams?.transaction !== undefined
+    const isRead = model !== undefined && READS.has(operation)
+    if (isRead && !inTransaction) return this.#read(model, operation, args, params)
+    const touched = this.#writeTargets(model, operation, args)
+    if (touched === undefined) {
+      if (isRead) this.#reasons.transaction++
+      return query(args)
+    }
+    this.#writes++
+    if (inTransaction) {
+      this.transactions.wrote(touched)
+      return query(args)
+    }
+    const write = this.watermarks.begin(touched)
+    try {
+      return await query(args)
+    } finally {
+      // Failed or not: a failure after the commit cannot be told apart.
+      this.watermarks.end(write)
+    }
+  }
+
+  stats(): ReadRoutingStats {
+    const reasons = { ...this.#reasons }
+    let primaryReads = 0
+    for (const count of Object.values(reasons)) primaryReads += count
+    return {
+      replicaReads: this.#replicaReads,
+      primaryReads,
+      primaryReasons: reasons,
+      writes: this.#writes,
+      probes: this.watermarks.probes,
+      probeFailures: this.watermarks.probeFailures,
+      untrackedTransactionWrites: this.transactions.untracked,
+      pendingModels: this.watermarks.pendingModels(),
+    }
+  }
+
+  async #read(model: string, operation: string, args: unknown, params: RouterHookParams) {
+    const { query } = params
+    const node = this.#graph.model(model)
+    if (
+      node === undefined ||
+      this.#forced.getStore() === true ||
+      // The fluent API (`findUnique(...).reviews()`): Prisma unwraps the result below the hooks.
+      (params.__internalParams?.dataPath?.length ?? 0) > 0
+    ) {
+      this.#reasons.forced++
+      return query(args)
+    }
+    const walk = new ReachedModels(this.#graph)
+    walk.args(node, args)
+    walk.reached.add(model)
+    const lsn = this.watermarks.requirement(walk.reached)
+    if (lsn === PRIMARY) {
+      this.#reasons.writePending++
+      return query(args)
+    }
+    const replica = this.pool.pick(lsn)
+    if (replica === undefined) {
+      const anyHealthy = this.pool.replicas.some((candidate) => candidate.healthy)
+      this.#reasons[anyHealthy ? 'replicasBehind' : 'replicasDown']++
+      return query(args)
+    }
+    let result: unknown
+    try {
+      result = await onReplica(replica, model, operation, args)
+    } catch (error) {
+      if (isAnswer(error)) throw error
+      // Down, restarted, or cancelled by recovery: out until a poll succeeds; the primary answers.
+      replica.failed(error)
+      this.#reasons.replicaFailed++
+      return query(args)
+    }
+    replica.reads++
+    this.#replicaReads++
+    return result
+  }
+
+  /** The models a write touches, or `undefined` when the operation does not write. */
+  #writeTargets(model: string | undefined, operation: string, args: unknown) {
+    let effects: WriteEffects
+    if (model === undefined) {
+      if (!RAW_OPERATIONS.has(operation)) return undefined
+      effects = rawWriteEffects(this.#graph, args)
+      if (effects.isEmpty) return undefined
+    } else {
+      if (!WRITE_OPERATIONS.has(operation)) return undefined
+      const node = this.#graph.model(model)
+      effects =
+        node === undefined
+          ? new WriteEffects().everything()
+          : new WritePlan(this.#graph, node, operation, args).failed()
+    }
+    return effects.isEverything ? [EVERYTHING] : effects.models()
+  }
+}
+
+/** Runs the read on the replica's own client, without `withCache`'s load marker. */
+function onReplica(replica: Replica, model: string, operation: string, args: unknown) {
+  let clean = args
+  if (typeof args === 'object' && args !== null && LOAD_MARK in args) {
+    const { [LOAD_MARK]: _, ...rest } = args as Record<string, unknown>
+    clean = rest
+  }
+  const delegate = (replica.client as unknown as Record<string, Record<string, Delegated>>)[
+    model.charAt(0).toLowerCase() + model.slice(1)
+  ]
+  return delegate![operation]!(clean)
+}
+
+type Delegated = (args: unknown) => PromiseLike<unknown>
+
+/** Errors that are the query's answer (not found, bad arguments): the primary would say the same. */
+function isAnswer(error: unknown): boolean {
+  const { name, code } = error as { name?: unknown; code?: unknown }
+  return (
+    name === 'PrismaClientValidationError' ||
+    (name === 'PrismaClientKnownRequestError' && code === 'P2025')
+  )
+}
