@@ -93,7 +93,7 @@ export class ReadReplicaRouter {
    * `withCache`'s) are lazy, so a promise `fn` returns is started here, inside the context.
    */
   onPrimary<T>(fn: () => T): Promise<Awaited<T>> {
-    return this.#forced.run(true, async () => await fn())
+    return this.#forced.run(true, () => Promise.resolve(fn()))
   }
 
   /** The extension's `$allOperations` hook. */
