@@ -6,7 +6,7 @@
  */
 import { invalid } from '../../errors.js'
 import type { PatternContext } from './context.js'
-import { decodeCursor, encodeCursor, type SortValue, valuesOf } from './cursor.js'
+import { decodeCursor, encodeCursor, type Position, valuesOf } from './cursor.js'
 import { allOf, allowedFieldsOf } from './fields.js'
 import { after, checkKeysetKeys } from './keyset.js'
 import { integerIn, optionalShape, optionsObject, whereObject } from './options.js'
@@ -64,12 +64,14 @@ export async function paginateWithCursor(
     take: take + 1,
     ...shape.args,
   })
-  // Whether any row lies on the other side of the cursor, read in the same snapshot.
+  // Whether any row lies on the other side of the cursor (the complement of "after it"),
+  // read in the same snapshot.
   const queries: PromiseLike<unknown>[] = [rowsQuery]
   if (position !== undefined) {
+    const otherSide = { values: position.values, inclusive: !position.inclusive }
     queries.push(
       (delegate as RuntimeDelegate).findFirst({
-        where: allOf(filter, after(reversed(readKeys), position)),
+        where: allOf(filter, after(reversed(readKeys), otherSide)),
         select: Object.fromEntries(keys.map((key) => [key.field.name, true])),
       }),
     )
@@ -94,12 +96,17 @@ export async function paginateWithCursor(
   }
 }
 
-/** The cursor of `row`, or of the requested position when the page is empty. */
+/**
+ * The cursor of `row`, or, on an empty page, the requested position turned round: what was
+ * "after p" is "up to p" going back, so the row at p is neither skipped nor repeated.
+ */
 function cursorAt(
   keys: readonly SortKey[],
   row: Record<string, unknown> | undefined,
-  position: SortValue[] | undefined,
+  position: Position | undefined,
 ): string | null {
-  if (row !== undefined) return encodeCursor(keys, valuesOf(keys, row))
-  return position === undefined ? null : encodeCursor(keys, position)
+  if (row !== undefined)
+    return encodeCursor(keys, { values: valuesOf(keys, row), inclusive: false })
+  if (position === undefined) return null
+  return encodeCursor(keys, { values: position.values, inclusive: !position.inclusive })
 }

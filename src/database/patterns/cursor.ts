@@ -13,6 +13,17 @@ import type { SortKey } from './order-by.js'
 /** A sort value as Prisma takes it in a filter. */
 export type SortValue = string | number | bigint | boolean | Date
 
+/**
+ * A place in the order: the sort values of a row, and whether reading from it starts at that
+ * row (`inclusive`) or just beyond it. Pages hand out exclusive positions (their boundary rows);
+ * an empty page hands back its own position with the other inclusivity, so that turning round
+ * on it neither skips nor repeats the row at that position.
+ */
+export interface Position {
+  readonly values: readonly SortValue[]
+  readonly inclusive: boolean
+}
+
 const CURSOR_FIELD = 'options.cursor'
 
 /** The signature of an order, kept in its cursors. */
@@ -20,9 +31,13 @@ function signatureOf(keys: readonly SortKey[]): string {
   return keys.map((key) => `${key.field.name}:${key.direction}`).join(',')
 }
 
-/** The cursor of a position: the values of `keys`, in order. */
-export function encodeCursor(keys: readonly SortKey[], values: readonly SortValue[]): string {
-  const body = { o: signatureOf(keys), v: values.map((value, i) => toJson(keys[i]!.field, value)) }
+/** The cursor of a position under the order `keys`. */
+export function encodeCursor(keys: readonly SortKey[], position: Position): string {
+  const body = {
+    o: signatureOf(keys),
+    v: position.values.map((value, i) => toJson(keys[i]!.field, value)),
+    ...(position.inclusive ? { i: 1 } : {}),
+  }
   return Buffer.from(JSON.stringify(body)).toString('base64url')
 }
 
@@ -37,14 +52,14 @@ export function valuesOf(keys: readonly SortKey[], row: Record<string, unknown>)
  * (`17`, `'17'`, a uuid) is accepted, as the seed passes ids. Anything else is a
  * `ValidationError` on `options.cursor`.
  */
-export function decodeCursor(keys: readonly SortKey[], cursor: unknown): SortValue[] {
+export function decodeCursor(keys: readonly SortKey[], cursor: unknown): Position {
   if (typeof cursor === 'string' && cursor.length > 0) {
     const body = parseBody(cursor)
     if (body !== undefined) return readBody(keys, body)
   }
   const only = keys.length === 1 ? keys[0]!.field : undefined
   if (only?.isId && (typeof cursor === 'string' || typeof cursor === 'number')) {
-    return [fromJson(only, plainKey(only, cursor))]
+    return { values: [fromJson(only, plainKey(only, cursor))], inclusive: false }
   }
   if (typeof cursor !== 'string' || cursor.length === 0) {
     throw invalid(CURSOR_FIELD, 'must be a cursor string returned as nextCursor or previousCursor')
@@ -76,7 +91,7 @@ function parseBody(cursor: string): Record<string, unknown> | undefined {
   }
 }
 
-function readBody(keys: readonly SortKey[], body: Record<string, unknown>): SortValue[] {
+function readBody(keys: readonly SortKey[], body: Record<string, unknown>): Position {
   if (body.o !== signatureOf(keys)) {
     throw invalid(
       CURSOR_FIELD,
@@ -87,7 +102,11 @@ function readBody(keys: readonly SortKey[], body: Record<string, unknown>): Sort
   if (!Array.isArray(values) || values.length !== keys.length) {
     throw invalid(CURSOR_FIELD, `must hold ${keys.length} sort values`)
   }
-  return values.map((value, i) => fromJson(keys[i]!.field, value))
+  if (body.i !== undefined && body.i !== 1) throw invalid(CURSOR_FIELD, 'has a bad inclusive flag')
+  return {
+    values: values.map((value, i) => fromJson(keys[i]!.field, value)),
+    inclusive: body.i === 1,
+  }
 }
 
 function toJson(field: DmmfField, value: SortValue): unknown {

@@ -7,7 +7,7 @@
  */
 import { invalid } from '../../errors.js'
 import type { ModelNode } from '../../prisma/schema/model-graph.js'
-import type { SortValue } from './cursor.js'
+import type { Position, SortValue } from './cursor.js'
 import type { SortKey } from './order-by.js'
 
 /** Prisma filters have `gt` / `lt` for these types (Boolean is handled apart). */
@@ -60,8 +60,18 @@ function finerThanMilliseconds(
   return precision > 3
 }
 
-/** The `where` of the rows strictly after `values` in the order `keys`. */
-export function after(
+/**
+ * The `where` of the rows after `position` in the order `keys`: strictly after, or from the
+ * position's row on when it is inclusive.
+ */
+export function after(keys: readonly SortKey[], position: Position): Record<string, unknown> {
+  const beyond = strictlyAfter(keys, position.values)
+  if (!position.inclusive) return beyond
+  const at = Object.fromEntries(keys.map((key, i) => [key.field.name, position.values[i]]))
+  return { OR: [beyond, at] }
+}
+
+function strictlyAfter(
   keys: readonly SortKey[],
   values: readonly SortValue[],
 ): Record<string, unknown> {
