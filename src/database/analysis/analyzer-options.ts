@@ -1,0 +1,102 @@
+/** Options of `QueryAnalyzer`, validated once at construction. */
+import { type Duration, toMs } from '../../cache/duration.js'
+import { invalid } from '../../errors.js'
+import { isRecord } from '../../prisma/is-record.js'
+import { QueryMetrics } from '../../prisma/metrics/query-metrics.js'
+
+/** Options of `new QueryAnalyzer(prisma, options)`; every one is optional. */
+export interface QueryAnalyzerOptions {
+  /**
+   * The metrics of the application's client (`withCache` / `withQueryMetrics`): its N+1 reports
+   * become recommendations of `analyze`, and its counters feed `getOptimizationInsights`.
+   */
+  metrics?: QueryMetrics
+  /** Tables with more rows than this are worth an index or a `take`. Integer ≥ 0; default 1000. */
+  largeTableRows?: number
+  /**
+   * A filter that keeps at most this share of the rows it reads is selective enough for an index
+   * to beat a sequential scan. In (0, 1]; default 0.2.
+   */
+  indexSelectivity?: number
+  /** A column whose average stored width (`pg_stats`) reaches this is wide. Bytes ≥ 1; default 256. */
+  wideColumnBytes?: number
+  /** A read without `select` of more columns than this over-fetches. Integer ≥ 1; default 12. */
+  manyColumns?: number
+  /** `skip` beyond this advises cursor pagination. Integer ≥ 0; default 1000. */
+  maxOffset?: number
+  /** Analyses kept for `analyses()` and `getOptimizationInsights()`. Integer 1-10 000; default 50. */
+  keepAnalyses?: number
+  /** Longest one analysis's transaction may stay open, ms or `'30s'`. Default 30 s. */
+  timeout?: Duration
+  /** Longest to wait for a connection to start it, ms or `'5s'`. Default 5 s. */
+  maxWait?: Duration
+}
+
+/** @internal Options after validation and defaults. */
+export interface AnalyzerSettings {
+  metrics: QueryMetrics | undefined
+  largeTableRows: number
+  indexSelectivity: number
+  wideColumnBytes: number
+  manyColumns: number
+  maxOffset: number
+  keepAnalyses: number
+  timeoutMs: number
+  maxWaitMs: number
+}
+
+function integer(value: unknown, field: string, fallback: number, min: number, max = 1e12): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw invalid(field, `must be an integer from ${min} to ${max}, got ${String(value)}`)
+  }
+  return value
+}
+
+function positiveMs(value: Duration | undefined, field: string, fallback: number): number {
+  if (value === undefined) return fallback
+  const ms = toMs(value, field)
+  if (ms === 0) throw invalid(field, 'must be more than 0 ms')
+  return ms
+}
+
+/**
+ * Validates `options` and fills in the defaults; a `ValidationError` names the first bad field
+ * (`options.largeTableRows`).
+ *
+ * @example
+ * ```ts
+ * resolveAnalyzerOptions({ largeTableRows: 10_000 }).indexSelectivity // 0.2
+ * ```
+ */
+export function resolveAnalyzerOptions(options: unknown): AnalyzerSettings {
+  if (options === undefined) options = {}
+  if (!isRecord(options)) throw invalid('options', 'must be an object')
+  const o = options as QueryAnalyzerOptions
+  if (o.metrics !== undefined && !(o.metrics instanceof QueryMetrics)) {
+    throw invalid('options.metrics', 'must be a QueryMetrics instance (new QueryMetrics())')
+  }
+  const selectivity = o.indexSelectivity ?? 0.2
+  if (
+    typeof selectivity !== 'number' ||
+    !Number.isFinite(selectivity) ||
+    selectivity <= 0 ||
+    selectivity > 1
+  ) {
+    throw invalid(
+      'options.indexSelectivity',
+      `must be a number in (0, 1], got ${String(selectivity)}`,
+    )
+  }
+  return {
+    metrics: o.metrics,
+    largeTableRows: integer(o.largeTableRows, 'options.largeTableRows', 1000, 0),
+    indexSelectivity: selectivity,
+    wideColumnBytes: integer(o.wideColumnBytes, 'options.wideColumnBytes', 256, 1),
+    manyColumns: integer(o.manyColumns, 'options.manyColumns', 12, 1),
+    maxOffset: integer(o.maxOffset, 'options.maxOffset', 1000, 0),
+    keepAnalyses: integer(o.keepAnalyses, 'options.keepAnalyses', 50, 1, 10_000),
+    timeoutMs: positiveMs(o.timeout, 'options.timeout', 30_000),
+    maxWaitMs: positiveMs(o.maxWait, 'options.maxWait', 5_000),
+  }
+}

@@ -1,0 +1,236 @@
+/**
+ * Optimization insights: what `QueryMetrics` counted in production and what the analyses found,
+ * in one report a dashboard or an admin endpoint can show as it is (JSON-safe).
+ */
+import { invalid } from '../../errors.js'
+import type { QueryMetrics } from '../../prisma/metrics/query-metrics.js'
+import type { SlowQueryEntry } from '../../prisma/metrics/slow-queries.js'
+import type { QueryAnalysis } from './analysis-result.js'
+import { nPlusOneAdvice } from './query-advisor.js'
+import {
+  type MissingIndexRecommendation,
+  type Recommendation,
+  recommendationKey,
+  SEVERITY_RANK,
+  type Severity,
+  type SlowOperationRecommendation,
+} from './recommendations.js'
+
+/** An operation ranked by its database time. */
+export interface SlowOperation {
+  model: string | undefined
+  operation: string
+  queries: number
+  errors: number
+  /** Database time over the calls that went to the database, ms. */
+  p95Ms: number
+  meanMs: number
+  maxMs: number
+}
+
+/** A recommendation with how often it came up. */
+export type RankedRecommendation = Recommendation & {
+  /** Distinct analyzed queries (or metrics reports) that made it. */
+  occurrences: number
+  /** When it was last made, epoch ms. */
+  lastSeen: number
+}
+
+/** One index to create, from every analysis that wanted it. */
+export interface IndexSuggestion {
+  schema: string
+  table: string
+  columns: string[]
+  indexName: string
+  statement: string
+  prismaSchema: string | undefined
+  severity: Severity
+  occurrences: number
+}
+
+/** What `QueryAnalyzer.getOptimizationInsights` returns. */
+export interface OptimizationInsights {
+  summary: {
+    /** Calls the metrics counted (0 without metrics). */
+    totalQueries: number
+    /** Slow database calls seen in all. */
+    slowQueries: number
+    errors: number
+    /** N+1 patterns reported. */
+    nPlusOnePatterns: number
+    /** Cache hit rate of cached reads, percent 0-100. */
+    cacheHitRate: number
+    averageQueryTimeMs: number
+    p95QueryTimeMs: number
+    /** Analyses kept and read here. */
+    analyses: number
+    /** Since when the metrics count, epoch ms (`undefined` without metrics). */
+    since: number | undefined
+  }
+  /** Operations by 95th percentile database time, slowest first. */
+  topSlowOperations: SlowOperation[]
+  /** The latest slow calls, newest first. */
+  recentSlowQueries: SlowQueryEntry[]
+  /** Deduplicated; most severe first, then most frequent, then largest impact. */
+  recommendations: RankedRecommendation[]
+  /** The index statements of the missing-index recommendations, in the same order. */
+  indexSuggestions: IndexSuggestion[]
+}
+
+const MODEL_KEYS_WITHOUT_MODEL = new Set(['$raw', '$other'])
+
+/** How much work following the advice would save, to order advice of one severity. */
+function impactOf(recommendation: Recommendation): number {
+  switch (recommendation.kind) {
+    case 'missing-index':
+      return recommendation.rowsScanned
+    case 'n-plus-one':
+      return recommendation.count
+    case 'slow-operation':
+      return recommendation.p95Ms * recommendation.queries
+    case 'unbounded-find-many':
+      return recommendation.rowsReturned
+    case 'large-offset':
+      return recommendation.skip
+    case 'over-fetching':
+      return recommendation.wideColumns.length
+  }
+}
+
+function slowOperations(
+  metrics: QueryMetrics,
+  analyzed: ReadonlySet<string>,
+): { top: SlowOperation[]; advice: SlowOperationRecommendation[] } {
+  const top: SlowOperation[] = []
+  const advice: SlowOperationRecommendation[] = []
+  for (const [key, stats] of Object.entries(metrics.stats().operations)) {
+    if (stats.db.count === 0) continue
+    top.push({
+      model: stats.model,
+      operation: stats.operation,
+      queries: stats.queries,
+      errors: stats.errors,
+      p95Ms: stats.db.p95,
+      meanMs: stats.db.mean,
+      maxMs: stats.db.max,
+    })
+    const model = stats.model
+    const modelKey = key.slice(0, key.indexOf('.'))
+    if (model === undefined || MODEL_KEYS_WITHOUT_MODEL.has(modelKey)) continue
+    if (stats.db.p95 <= metrics.slowQueryMs || analyzed.has(`${model}.${stats.operation}`)) continue
+    advice.push({
+      kind: 'slow-operation',
+      model,
+      severity: 'medium',
+      message: `${model}.${stats.operation} takes ${stats.db.p95.toFixed(1)} ms at the 95th percentile over ${stats.queries} calls; analyze it (analyzer.analyze({ model: '${model}', operation: '${stats.operation}', args })) to see its plan`,
+      operation: stats.operation,
+      p95Ms: stats.db.p95,
+      queries: stats.queries,
+    })
+  }
+  top.sort((a, b) => b.p95Ms - a.p95Ms)
+  return { top, advice }
+}
+
+function rank(
+  sources: readonly { recommendations: readonly Recommendation[]; at: number }[],
+): RankedRecommendation[] {
+  const byKey = new Map<string, RankedRecommendation>()
+  for (const { recommendations, at } of sources) {
+    for (const recommendation of recommendations) {
+      const key = recommendationKey(recommendation)
+      const known = byKey.get(key)
+      // The latest copy carries the latest numbers; the count says how often it came up.
+      byKey.set(key, {
+        ...recommendation,
+        occurrences: (known?.occurrences ?? 0) + 1,
+        lastSeen: at,
+      })
+    }
+  }
+  return [...byKey.values()].sort(
+    (a, b) =>
+      SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] ||
+      b.occurrences - a.occurrences ||
+      impactOf(b) - impactOf(a),
+  )
+}
+
+/**
+ * The latest analysis of each distinct query (model, operation and arguments): a later analysis
+ * of the same query replaces the earlier one's advice (an index created since is no longer
+ * advised).
+ */
+function latestPerQuery(analyses: readonly QueryAnalysis[]): QueryAnalysis[] {
+  const latest = new Map<string, QueryAnalysis>()
+  for (const analysis of analyses) {
+    latest.set(`${analysis.model}.${analysis.operation}:${JSON.stringify(analysis.args)}`, analysis)
+  }
+  return [...latest.values()]
+}
+
+/**
+ * The insights of `metrics` (optional) and `analyses` (oldest first); `limit` (default 10)
+ * bounds `topSlowOperations` and `recentSlowQueries`.
+ *
+ * @example
+ * ```ts
+ * optimizationInsights(metrics, analyzer.analyses()).summary.nPlusOnePatterns
+ * ```
+ */
+export function optimizationInsights(
+  metrics: QueryMetrics | undefined,
+  analyses: readonly QueryAnalysis[],
+  options: { limit?: number } = {},
+): OptimizationInsights {
+  if (typeof options !== 'object' || options === null) throw invalid('options', 'must be an object')
+  const limit = options.limit ?? 10
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+    throw invalid('options.limit', `must be an integer from 1 to 1000, got ${String(limit)}`)
+  }
+  const stats = metrics?.stats()
+  const analyzed = new Set(analyses.map((analysis) => `${analysis.model}.${analysis.operation}`))
+  const slow = metrics === undefined ? { top: [], advice: [] } : slowOperations(metrics, analyzed)
+  const now = Date.now()
+  const recommendations = rank([
+    ...latestPerQuery(analyses).map((analysis) => ({
+      recommendations: analysis.recommendations.filter((r) => r.kind !== 'n-plus-one'),
+      at: analysis.analyzedAt,
+    })),
+    // N+1 loops come from the metrics themselves (all models), not from old analyses' copies.
+    { recommendations: nPlusOneAdvice(stats?.nPlusOne ?? []), at: now },
+    { recommendations: slow.advice, at: now },
+  ])
+  const indexSuggestions = recommendations
+    .filter(
+      (r): r is MissingIndexRecommendation & RankedRecommendation => r.kind === 'missing-index',
+    )
+    .map((r) => ({
+      schema: r.schema,
+      table: r.table,
+      columns: r.columns,
+      indexName: r.indexName,
+      statement: r.statement,
+      prismaSchema: r.prismaSchema,
+      severity: r.severity,
+      occurrences: r.occurrences,
+    }))
+  const totals = stats?.totals
+  return {
+    summary: {
+      totalQueries: totals?.queries ?? 0,
+      slowQueries: stats?.slowQueryCount ?? 0,
+      errors: totals?.errors ?? 0,
+      nPlusOnePatterns: stats?.nPlusOne.length ?? 0,
+      cacheHitRate: totals?.hitRate ?? 0,
+      averageQueryTimeMs: totals?.latency.mean ?? 0,
+      p95QueryTimeMs: totals?.latency.p95 ?? 0,
+      analyses: analyses.length,
+      since: stats?.since,
+    },
+    topSlowOperations: slow.top.slice(0, limit),
+    recentSlowQueries: (stats?.slowQueries ?? []).slice(-limit).reverse(),
+    recommendations,
+    indexSuggestions,
+  }
+}
