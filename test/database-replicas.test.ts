@@ -222,6 +222,23 @@ describe('withReadReplicas (a real streaming replica on loopback)', () => {
     }
   })
 
+  it('noteWrite: a write made behind Prisma’s back keeps its model on the primary until replayed', async () => {
+    const { prisma, served } = app
+    await caughtUp()
+    await replay(false)
+    try {
+      await primary.query(`UPDATE "Note" SET title = 'edited by hand' WHERE id = 1`)
+      prisma.$readReplicas.noteWrite(['Note'])
+      const read = await served(() =>
+        prisma.note.findMany({ where: { id: 1 }, cacheStrategy: false }),
+      )
+      expect(read.result[0]?.title).toBe('edited by hand')
+      expect(read.replica).toBe(0)
+    } finally {
+      await replay(true)
+    }
+  })
+
   it('$primary(fn) sends the reads fn makes to the primary', async () => {
     const { prisma, served } = app
     await caughtUp()
@@ -299,6 +316,8 @@ describe('withReadReplicas (a real streaming replica on loopback)', () => {
     const after = app.prisma.$readReplicas.stats()
     // The replica did serve reads meanwhile (notes, and accounts between writes).
     expect(after.replicaReads - before.replicaReads).toBeGreaterThan(0)
+    // One probe of the primary covers every write that returned before it was sent.
+    expect(after.probes - before.probes).toBeLessThanOrEqual(after.writes - before.writes)
   }, 20_000)
 
   it('the same checker catches a router that ignores replication lag', async () => {
