@@ -1,0 +1,439 @@
+/**
+ * `DatabaseHealthCheck` (SPEC section 2): is the database reachable, fast, and within its limits?
+ * One `check()` pings it (`SELECT 1`), reads PostgreSQL's statistics views, and weighs them with
+ * what the service recorded (query times, errors) and its pool's figures against thresholds.
+ */
+import { type Duration, toMs } from '../../cache/duration.js'
+import { invalid } from '../../errors.js'
+import { RingBuffer } from '../../prisma/metrics/ring-buffer.js'
+import { poolFigures } from './connection-pool.js'
+import { DatabaseProbe, type Reach } from './database-probe.js'
+import { ErrorCounts } from './error-counts.js'
+import { errorLine } from './error-line.js'
+import { formatHealthReport } from './health-report.js'
+import type {
+  ConnectionPoolFigures,
+  DatabaseFigures,
+  HealthCheckResult,
+  PerformanceFigures,
+  SlowQuery,
+} from './health-result.js'
+import { verdict } from './health-status.js'
+import {
+  type ConnectionStatus,
+  type DatabaseHealthCheckOptions,
+  type HealthSettings,
+  resolveHealthOptions,
+  type StatusChangeListener,
+} from './options.js'
+import type { RawQueryClient } from './postgres-stats.js'
+import { QueryTimings } from './query-timings.js'
+import { within } from './time-limit.js'
+
+/** What a query recorded with {@link DatabaseHealthCheck.recordQueryMetric} was, when known. */
+export interface QueryMetricInfo {
+  model?: string
+  operation?: string
+  sql?: string | string[]
+}
+
+/** Events of {@link DatabaseHealthCheck.on}. */
+export interface HealthCheckEvents {
+  statusChange: StatusChangeListener
+}
+
+const noPerformance = (): PerformanceFigures => ({
+  averageQueryTime: null,
+  p95QueryTime: null,
+  p99QueryTime: null,
+  samples: 0,
+  source: null,
+})
+
+function describe(value: unknown): string {
+  if (value === null) return 'null'
+  if (typeof value === 'number') return String(value)
+  return typeof value
+}
+
+/**
+ * Health of a PostgreSQL database behind a Prisma client. `check()` never throws and never
+ * waits longer than `options.timeout`: a database that is down or hung reads `unhealthy`.
+ *
+ * @example
+ * ```ts
+ * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL })
+ * const prisma = new PrismaClient({ adapter: new PrismaPg(pool) })
+ * const health = new DatabaseHealthCheck(prisma, {
+ *   pool,
+ *   onStatusChange: (now, before) => log.warn(`database ${before?.status} -> ${now.status}`, now.reasons),
+ * })
+ * health.startContinuousCheck('30s')
+ * const { status, reasons } = await health.check()
+ * ```
+ */
+export class DatabaseHealthCheck {
+  private readonly settings: HealthSettings
+  private readonly timings: QueryTimings
+  private readonly errors: ErrorCounts
+  private readonly recordedSlow: RingBuffer<SlowQuery>
+  private readonly probe: DatabaseProbe
+  private readonly listeners = new Set<StatusChangeListener>()
+  private inFlight: Promise<HealthCheckResult> | undefined = undefined
+  private last: HealthCheckResult | undefined = undefined
+  private timer: NodeJS.Timeout | undefined = undefined
+  /** Bumped by start and stop, so that a loop whose check ends after a stop does not go on. */
+  private loop = 0
+
+  /**
+   * @param prisma a Prisma client (extended or not) on PostgreSQL.
+   * @param options see {@link DatabaseHealthCheckOptions}.
+   * Throws a `ValidationError` naming the bad argument or option.
+   */
+  constructor(prisma: RawQueryClient, options?: DatabaseHealthCheckOptions) {
+    if (
+      typeof prisma !== 'object' ||
+      prisma === null ||
+      typeof prisma.$queryRawUnsafe !== 'function'
+    ) {
+      throw invalid('prisma', `must be a Prisma client, got ${describe(prisma)}`)
+    }
+    const settings = resolveHealthOptions(options)
+    this.settings = settings
+    this.timings = new QueryTimings(settings.sampleSize, settings.sampleWindowMs)
+    this.errors = new ErrorCounts(settings.errorWindowMs, Math.max(1000, settings.recentErrors + 1))
+    this.recordedSlow = new RingBuffer(settings.maxSlowQueries)
+    this.probe = new DatabaseProbe(prisma, settings)
+    if (settings.onStatusChange !== undefined) this.listeners.add(settings.onStatusChange)
+  }
+
+  /**
+   * Checks the database now. Concurrent calls share one check. Never throws; resolves within
+   * `options.timeout` (plus a few ms), `unhealthy` if the database did not answer by then.
+   *
+   * @example
+   * ```ts
+   * const health = await healthCheck.check()
+   * if (health.status !== 'healthy') log.warn(health.reasons.join('; '))
+   * ```
+   */
+  check(): Promise<HealthCheckResult> {
+    if (this.inFlight !== undefined) return this.inFlight
+    const run = this.run().finally(() => {
+      this.inFlight = undefined
+    })
+    this.inFlight = run
+    return run
+  }
+
+  private async run(): Promise<HealthCheckResult> {
+    const timestamp = new Date()
+    const deadline = performance.now() + this.settings.timeoutMs
+    const failures: string[] = []
+    let reach: Reach = { connected: false, responseTime: 0, failure: undefined }
+    try {
+      // The user's status function runs beside the ping so that it does not eat into its time.
+      const status = this.readConnectionStatus(deadline - performance.now())
+      reach = await this.probe.reach(deadline)
+      let database: DatabaseFigures | null = null
+      if (reach.connected) {
+        const stats = await this.probe.statistics(deadline)
+        database = stats.figures
+        failures.push(...stats.failures)
+        // A connection error right after the ping: the database went away (a shutdown) mid-check.
+        if (stats.lost !== undefined) reach = { ...reach, connected: false, failure: stats.lost }
+      }
+      const pool = await status
+      if (typeof pool === 'string') failures.push(pool)
+      const now = Date.now()
+      const details: HealthCheckResult['details'] = {
+        connectionPool:
+          typeof pool === 'string' ? poolFigures(this.settings.pool, undefined) : pool,
+        slowQueries: this.slowQueries(failures),
+        errors: this.errors.figures(now),
+        performance: this.performanceFigures(now, failures),
+        database: reach.connected ? database : null,
+      }
+      const { connected, responseTime } = reach
+      const { status: health, reasons } = verdict(
+        { connected, responseTime, pingFailure: reach.failure, failures, details },
+        this.settings,
+      )
+      return this.settle({ status: health, connected, responseTime, reasons, details, timestamp })
+    } catch (error) {
+      // Only a bug gets here; the check still answers.
+      return this.settle({
+        status: reach.connected ? 'degraded' : 'unhealthy',
+        connected: reach.connected,
+        responseTime: reach.responseTime,
+        reasons: [`the health check failed: ${errorLine(error, 300)}`],
+        details: {
+          connectionPool: poolFigures(undefined, undefined),
+          slowQueries: [],
+          errors: this.errors.figures(Date.now()),
+          performance: noPerformance(),
+          database: null,
+        },
+        timestamp,
+      })
+    }
+  }
+
+  /** The pool's figures, or a failure line when `connectionStatus()` threw or did not answer. */
+  private async readConnectionStatus(ms: number): Promise<ConnectionPoolFigures | string> {
+    const { pool, connectionStatus } = this.settings
+    if (connectionStatus === undefined) return poolFigures(pool, undefined)
+    const outcome = await within(
+      Promise.resolve().then(() => connectionStatus()),
+      ms,
+    )
+    if (outcome.kind === 'value') {
+      const value = outcome.value as ConnectionStatus | null | undefined
+      return poolFigures(pool, typeof value === 'object' && value !== null ? value : {})
+    }
+    const why = outcome.kind === 'timeout' ? 'no answer in time' : errorLine(outcome.error)
+    return `connectionStatus(): ${why}`
+  }
+
+  private slowQueries(failures: string[]): SlowQuery[] {
+    const all = this.recordedSlow.toArray()
+    const metrics = this.settings.metrics
+    if (metrics !== undefined) {
+      try {
+        for (const entry of metrics.slowQueries()) {
+          all.push({
+            durationMs: entry.durationMs,
+            timestamp: new Date(entry.timestamp),
+            source: 'metrics',
+            model: entry.model ?? null,
+            operation: entry.operation,
+            sql: entry.sql ?? null,
+          })
+        }
+      } catch (error) {
+        failures.push(`options.metrics.slowQueries(): ${errorLine(error, 300)}`)
+      }
+    }
+    all.sort((a, b) => b.timestamp.getTime() - a.timestamp.getTime())
+    return all.slice(0, this.settings.maxSlowQueries)
+  }
+
+  private performanceFigures(now: number, failures: string[]): PerformanceFigures {
+    const recorded = this.timings.summary(now)
+    if (recorded.count > 0) {
+      return {
+        averageQueryTime: recorded.average,
+        p95QueryTime: recorded.p95,
+        p99QueryTime: recorded.p99,
+        samples: recorded.count,
+        source: 'recorded',
+      }
+    }
+    const metrics = this.settings.metrics
+    if (metrics !== undefined) {
+      try {
+        const db = metrics.stats().totals.db
+        if (db.count > 0) {
+          return {
+            averageQueryTime: db.mean,
+            p95QueryTime: db.p95,
+            p99QueryTime: db.p99,
+            samples: db.count,
+            source: 'metrics',
+          }
+        }
+      } catch (error) {
+        failures.push(`options.metrics.stats(): ${errorLine(error, 300)}`)
+      }
+    }
+    return {
+      averageQueryTime: null,
+      p95QueryTime: null,
+      p99QueryTime: null,
+      samples: 0,
+      source: null,
+    }
+  }
+
+  /** Stores the result and tells the listeners if the status changed. */
+  private settle(result: HealthCheckResult): HealthCheckResult {
+    const previous = this.last
+    this.last = result
+    if (previous?.status !== result.status) {
+      for (const listener of [...this.listeners]) this.notify(listener, result, previous)
+    }
+    return result
+  }
+
+  private notify(
+    listener: StatusChangeListener,
+    current: HealthCheckResult,
+    previous: HealthCheckResult | undefined,
+  ): void {
+    // A failing alert must not break the checks (nor the other listeners): it becomes a warning.
+    const warn = (error: unknown) =>
+      process.emitWarning(
+        `a DatabaseHealthCheck statusChange listener failed: ${errorLine(error, 300)}`,
+      )
+    try {
+      const returned: unknown = listener(current, previous)
+      if (returned instanceof Promise) returned.catch(warn)
+    } catch (error) {
+      warn(error)
+    }
+  }
+
+  /**
+   * Checks every `interval` (ms or `'30s'`), the first check at once. A check starts `interval`
+   * after the previous one ended, so checks never overlap. The timer does not keep the process
+   * alive. Calling it again restarts with the new interval.
+   *
+   * @example
+   * ```ts
+   * health.startContinuousCheck('1m')
+   * ```
+   */
+  startContinuousCheck(interval: Duration): void {
+    const ms = toMs(interval, 'interval')
+    if (ms < 1) throw invalid('interval', `must be at least 1 ms, got ${ms}`)
+    this.stopContinuousCheck()
+    const loop = this.loop
+    const tick = () => {
+      void this.check().then(() => {
+        if (this.loop !== loop) return
+        this.timer = setTimeout(tick, ms)
+        this.timer.unref()
+      })
+    }
+    tick()
+  }
+
+  /**
+   * Stops continuous checks. A check already running completes (its result is kept).
+   *
+   * @example
+   * ```ts
+   * health.stopContinuousCheck()
+   * ```
+   */
+  stopContinuousCheck(): void {
+    this.loop++
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timer = undefined
+  }
+
+  /**
+   * The latest result, or `undefined` before the first check ended.
+   *
+   * @example
+   * ```ts
+   * res.json(health.getLastHealthCheck() ?? { status: 'unknown' })
+   * ```
+   */
+  getLastHealthCheck(): HealthCheckResult | undefined {
+    return this.last
+  }
+
+  /**
+   * The latest result as plain text for a person (status, reasons, pool, performance,
+   * PostgreSQL's figures, slowest queries, errors).
+   *
+   * @example
+   * ```ts
+   * console.log(health.generateReport())
+   * ```
+   */
+  generateReport(): string {
+    return formatHealthReport(this.last)
+  }
+
+  /**
+   * Records how long a query took (ms), for the average and percentiles, and as a slow query
+   * when over `slowQueryThreshold`. Throws a `ValidationError` for a negative or non-finite time.
+   *
+   * @example
+   * ```ts
+   * const started = performance.now()
+   * await prisma.order.findMany()
+   * health.recordQueryMetric(performance.now() - started, { model: 'Order', operation: 'findMany' })
+   * ```
+   */
+  recordQueryMetric(durationMs: number, info?: QueryMetricInfo): void {
+    if (typeof durationMs !== 'number' || !Number.isFinite(durationMs) || durationMs < 0) {
+      throw invalid('durationMs', `must be a finite number >= 0 (ms), got ${describe(durationMs)}`)
+    }
+    if (info !== undefined && (typeof info !== 'object' || info === null)) {
+      throw invalid('info', `must be an object { model?, operation?, sql? }, got ${describe(info)}`)
+    }
+    const now = Date.now()
+    this.timings.record(durationMs, now)
+    if (durationMs > this.settings.slowQueryMs) {
+      const sql = info?.sql
+      this.recordedSlow.push({
+        durationMs,
+        timestamp: new Date(now),
+        source: 'recorded',
+        model: typeof info?.model === 'string' ? info.model : null,
+        operation: typeof info?.operation === 'string' ? info.operation : null,
+        sql: typeof sql === 'string' ? [sql] : Array.isArray(sql) ? sql.map(String) : null,
+      })
+    }
+  }
+
+  /**
+   * Counts a database error by kind (connection, timeout, constraint, conflict, other), read
+   * from its Prisma code or SQLSTATE. Throws a `ValidationError` for `undefined` or `null`.
+   *
+   * @example
+   * ```ts
+   * try { await prisma.user.create({ data }) } catch (error) { health.recordError(error); throw error }
+   * ```
+   */
+  recordError(error: unknown): void {
+    if (error === undefined || error === null) {
+      throw invalid('error', `must be the error that was thrown, got ${describe(error)}`)
+    }
+    this.errors.record(error, Date.now())
+  }
+
+  /**
+   * Adds a listener for status changes (see {@link StatusChangeListener}); errors it throws or
+   * rejects with become process warnings.
+   *
+   * @example
+   * ```ts
+   * health.on('statusChange', (now, before) => pager.alert(`${before?.status} -> ${now.status}`))
+   * ```
+   */
+  on<E extends keyof HealthCheckEvents>(event: E, listener: HealthCheckEvents[E]): this {
+    this.listenerArgs(event, listener)
+    this.listeners.add(listener)
+    return this
+  }
+
+  /**
+   * Removes a listener added with {@link on}.
+   *
+   * @example
+   * ```ts
+   * health.off('statusChange', alert)
+   * ```
+   */
+  off<E extends keyof HealthCheckEvents>(event: E, listener: HealthCheckEvents[E]): this {
+    this.listenerArgs(event, listener)
+    this.listeners.delete(listener)
+    return this
+  }
+
+  private listenerArgs(event: unknown, listener: unknown): void {
+    if (event !== 'statusChange') {
+      throw invalid(
+        'event',
+        `must be 'statusChange', got ${typeof event === 'string' ? JSON.stringify(event) : describe(event)}`,
+      )
+    }
+    if (typeof listener !== 'function') {
+      throw invalid('listener', `must be a function, got ${describe(listener)}`)
+    }
+  }
+}

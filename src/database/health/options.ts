@@ -1,0 +1,236 @@
+/**
+ * Options of {@link DatabaseHealthCheck}: what it may look at (a pool, a connection-status
+ * function, query metrics), how long it waits, and the thresholds past which the database counts
+ * as degraded. Validated at construction with zod; a bad value is a `ValidationError`
+ * (`ERR_INVALID_OPTION`, or `ERR_INVALID_TTL` for a bad duration) naming the option.
+ */
+import { z } from 'zod'
+import { type Duration, toMs } from '../../cache/duration.js'
+import { validationErrorOf } from '../../cache/zod-issue.js'
+import type { Env } from '../../config/env-parsers.js'
+import { prismaSettingsFromEnv } from '../../config/prisma-env.js'
+import { invalid } from '../../errors.js'
+import type { QueryMetrics } from '../../prisma/metrics/query-metrics.js'
+import type { HealthCheckResult } from './health-result.js'
+
+/** What a `pg.Pool` tells about itself; any object with these fields works. */
+export interface PoolLike {
+  /** Connections open, idle or busy. */
+  readonly totalCount: number
+  /** Connections open and idle. */
+  readonly idleCount: number
+  /** Requests queued for a connection. */
+  readonly waitingCount: number
+  /** The pool's settings; `max` is its size. */
+  readonly options?: { readonly max?: number }
+}
+
+/** Connection figures from a source other than a `pg.Pool`; leave out what is not known. */
+export interface ConnectionStatus {
+  /** Connections open. */
+  total?: number
+  /** Connections open and idle. */
+  idle?: number
+  /** Connections running a query or held by a transaction. */
+  active?: number
+  /** Requests queued for a connection. */
+  waiting?: number
+  /** Most connections the pool opens. */
+  max?: number
+}
+
+/** Called once per status change (the first check counts: `previous` is then `undefined`). */
+export type StatusChangeListener = (
+  current: HealthCheckResult,
+  previous: HealthCheckResult | undefined,
+) => void | Promise<void>
+
+/** The limits past which {@link DatabaseHealthCheck.check} reports `degraded`. */
+export interface HealthThresholds {
+  /** `SELECT 1` slower than this. Default `'1s'`. */
+  responseTime?: Duration
+  /** More errors than this recorded within `errorWindow`. Default `10`. */
+  recentErrors?: number
+  /** The p95 query time over this. Default: `slowQueryThreshold`. */
+  p95QueryTime?: Duration
+  /**
+   * Connections in use over this fraction of their limit (0-1): the server's client backends
+   * against `max_connections`, and the pool's busy connections against its `max`. Default `0.8`.
+   */
+  connectionUsage?: number
+  /** More requests than this waiting for a pool connection. Default `0`. */
+  poolWaiting?: number
+  /** A statement active for longer than this is listed and degrades. Default `'30s'`. */
+  longRunningQuery?: Duration
+  /** A lock wait longer than this degrades (every current wait is listed). Default `'5s'`. */
+  lockWait?: Duration
+  /** Buffer cache hit ratio (0-1) under this. Default: not checked (a fresh database reads from disk). */
+  minCacheHitRatio?: number
+}
+
+/** Options of {@link DatabaseHealthCheck}. Every one is optional. */
+export interface DatabaseHealthCheckOptions {
+  /**
+   * Bound on the whole check: the ping (`SELECT 1`) and the statistics queries share it, so a
+   * database that stopped answering makes `check()` resolve `unhealthy` after this. Default `'5s'`.
+   */
+  timeout?: Duration
+  /** Degradation limits; see {@link HealthThresholds}. */
+  thresholds?: HealthThresholds
+  /**
+   * Recorded query times over this are listed as slow queries. Default: the
+   * `DATABASE_MAX_QUERY_EXECUTION_TIME` variable (ms), else `1000`.
+   */
+  slowQueryThreshold?: Duration
+  /** Slow queries listed in a result, the latest first. Default `20`. */
+  maxSlowQueries?: number
+  /** Recorded query times kept for the percentiles (the latest). Default `1000`. */
+  sampleSize?: number
+  /** Recorded query times older than this are left out of the percentiles. Default `'5m'`. */
+  sampleWindow?: Duration
+  /** The window of `errors.recent` and of `thresholds.recentErrors`. Default `'1m'`. */
+  errorWindow?: Duration
+  /** Longest query text shown for a long-running query or a lock wait. Default `200` characters. */
+  maxQueryLength?: number
+  /** A `pg.Pool` (the one given to `PrismaPg`) whose counts fill `details.connectionPool`. */
+  pool?: PoolLike
+  /** Connection figures from elsewhere (sync or async); they win over `pool`'s. */
+  connectionStatus?: () => ConnectionStatus | Promise<ConnectionStatus>
+  /** Query metrics (`withQueryMetrics`, `withCache`): their slow queries and database times count too. */
+  metrics?: QueryMetrics
+  /** Called when the status changes; see {@link StatusChangeListener}. Errors it throws are ignored. */
+  onStatusChange?: StatusChangeListener
+  /** Environment to read `DATABASE_MAX_QUERY_EXECUTION_TIME` from: default `process.env`; `false` reads none. */
+  env?: Env | false
+}
+
+/** @internal The options after validation, durations in ms. */
+export interface HealthSettings {
+  timeoutMs: number
+  responseTimeMs: number
+  recentErrors: number
+  p95QueryTimeMs: number
+  connectionUsage: number
+  poolWaiting: number
+  longRunningQueryMs: number
+  lockWaitMs: number
+  minCacheHitRatio: number | undefined
+  slowQueryMs: number
+  maxSlowQueries: number
+  sampleSize: number
+  sampleWindowMs: number
+  errorWindowMs: number
+  maxQueryLength: number
+  pool: PoolLike | undefined
+  connectionStatus: (() => ConnectionStatus | Promise<ConnectionStatus>) | undefined
+  metrics: QueryMetrics | undefined
+  onStatusChange: StatusChangeListener | undefined
+}
+
+const duration = z.union([z.number(), z.string()])
+const count = (max: number) => z.number().int('must be an integer').min(0).max(max)
+const ratio = z.number().min(0, 'must be from 0 to 1').max(1, 'must be from 0 to 1')
+const fn = z.custom<(...args: never[]) => unknown>(
+  (v) => typeof v === 'function',
+  'must be a function',
+)
+
+const schema = z.strictObject({
+  timeout: duration.optional(),
+  thresholds: z
+    .strictObject({
+      responseTime: duration.optional(),
+      recentErrors: count(100_000).optional(),
+      p95QueryTime: duration.optional(),
+      connectionUsage: ratio.optional(),
+      poolWaiting: count(1_000_000).optional(),
+      longRunningQuery: duration.optional(),
+      lockWait: duration.optional(),
+      minCacheHitRatio: ratio.optional(),
+    })
+    .optional(),
+  slowQueryThreshold: duration.optional(),
+  maxSlowQueries: count(1000).optional(),
+  sampleSize: z.number().int('must be an integer').min(1).max(100_000).optional(),
+  sampleWindow: duration.optional(),
+  errorWindow: duration.optional(),
+  maxQueryLength: z.number().int('must be an integer').min(1).max(100_000).optional(),
+  pool: z
+    .custom<PoolLike>(
+      (v) =>
+        typeof v === 'object' &&
+        v !== null &&
+        ['totalCount', 'idleCount', 'waitingCount'].every(
+          (k) => typeof (v as Record<string, unknown>)[k] === 'number',
+        ),
+      'must be a pg.Pool (an object with numeric totalCount, idleCount and waitingCount)',
+    )
+    .optional(),
+  connectionStatus: fn.optional(),
+  metrics: z
+    .custom<QueryMetrics>(
+      (v) =>
+        typeof v === 'object' &&
+        v !== null &&
+        typeof (v as QueryMetrics).stats === 'function' &&
+        typeof (v as QueryMetrics).slowQueries === 'function',
+      'must be a QueryMetrics',
+    )
+    .optional(),
+  onStatusChange: fn.optional(),
+  env: z.union([z.literal(false), z.record(z.string(), z.string().optional())]).optional(),
+})
+
+/** A duration option in ms, checked to be above `min` (the timer-driven ones must be > 0). */
+function ms(value: Duration | undefined, field: string, fallback: number, min = 0): number {
+  if (value === undefined) return fallback
+  const result = toMs(value, field)
+  if (result < min) throw invalid(field, `must be at least ${min} ms, got ${result}`)
+  return result
+}
+
+/**
+ * Validates {@link DatabaseHealthCheckOptions} and fills in the defaults.
+ *
+ * @example
+ * ```ts
+ * resolveHealthOptions({ timeout: '2s' }).timeoutMs // 2000
+ * ```
+ */
+export function resolveHealthOptions(input: unknown): HealthSettings {
+  if (input === undefined) input = {}
+  if (typeof input !== 'object' || input === null) {
+    throw invalid('options', `must be an object, got ${input === null ? 'null' : typeof input}`)
+  }
+  const parsed = schema.safeParse(input)
+  if (!parsed.success) throw validationErrorOf(parsed.error, 'options')
+  const o = input as DatabaseHealthCheckOptions
+  const t = o.thresholds ?? {}
+  const env = o.env === false ? {} : prismaSettingsFromEnv(o.env ?? process.env)
+  const slowQueryMs = ms(
+    o.slowQueryThreshold,
+    'options.slowQueryThreshold',
+    env.slowQueryMs ?? 1000,
+  )
+  return {
+    timeoutMs: ms(o.timeout, 'options.timeout', 5000, 1),
+    responseTimeMs: ms(t.responseTime, 'options.thresholds.responseTime', 1000),
+    recentErrors: t.recentErrors ?? 10,
+    p95QueryTimeMs: ms(t.p95QueryTime, 'options.thresholds.p95QueryTime', slowQueryMs),
+    connectionUsage: t.connectionUsage ?? 0.8,
+    poolWaiting: t.poolWaiting ?? 0,
+    longRunningQueryMs: ms(t.longRunningQuery, 'options.thresholds.longRunningQuery', 30_000),
+    lockWaitMs: ms(t.lockWait, 'options.thresholds.lockWait', 5000),
+    minCacheHitRatio: t.minCacheHitRatio,
+    slowQueryMs,
+    maxSlowQueries: o.maxSlowQueries ?? 20,
+    sampleSize: o.sampleSize ?? 1000,
+    sampleWindowMs: ms(o.sampleWindow, 'options.sampleWindow', 300_000, 1),
+    errorWindowMs: ms(o.errorWindow, 'options.errorWindow', 60_000, 1),
+    maxQueryLength: o.maxQueryLength ?? 200,
+    pool: o.pool,
+    connectionStatus: o.connectionStatus,
+    metrics: o.metrics,
+    onStatusChange: o.onStatusChange,
+  }
+}
