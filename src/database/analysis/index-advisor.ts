@@ -222,7 +222,7 @@ export async function adviseIndexes(
     const info = await catalog.table(node.Schema ?? currentSchema, table)
     if (info === undefined) continue
     const read = rowsRead(node)
-    const tableRows = Math.max(info.estimatedRows ?? 0, read ?? 0)
+    const tableRows = Math.round(Math.max(info.estimatedRows ?? 0, read ?? 0))
     if (tableRows <= settings.largeTableRows) continue
     const rowsScanned = read ?? tableRows
     // A scan a LIMIT stopped early read few rows: cheap, whatever the table's size.
