@@ -127,6 +127,8 @@ export class WriteWatermarks {
   }
 
   #startProbe(): void {
+    // Closed: the client disconnected, and a probe would connect it again.
+    if (this.#closed) return
     if (this.#probing) {
       // The running probe may have been sent before this write returned: probe once more.
       this.#again = true

@@ -19,19 +19,27 @@ export class ReplicaPool {
   readonly #timer: NodeJS.Timeout
   #next = 0
   #lastPollAt = 0
+  /** When a read last asked for a replica: an idle client polls nobody (see the constructor). */
+  #lastPickAt = 0
+  #closed = false
   #polling: Promise<void> | undefined
 
   constructor(clients: readonly ReplicaClient[], settings: ReplicaPoolSettings) {
     this.replicas = clients.map((client, i) => new Replica(`replica-${i + 1}`, client))
     this.#settings = settings
-    // Unref'd: the polls never keep a process alive.
-    this.#timer = setInterval(() => void this.poll(), settings.pollIntervalMs)
+    // Polls only while reads come (positions stay valid meanwhile: they only grow), so that an
+    // idle client sends nothing and its connections can idle out; the timer is unref'd.
+    const idleAfterMs = Math.max(1000, 20 * settings.pollIntervalMs)
+    this.#timer = setInterval(() => {
+      if (Date.now() - this.#lastPickAt < idleAfterMs) void this.poll()
+    }, settings.pollIntervalMs)
     this.#timer.unref()
     void this.poll()
   }
 
   /** Polls every replica now (coalesced with a poll already running). */
   poll(): Promise<void> {
+    if (this.#closed) return Promise.resolve()
     this.#polling ??= (async () => {
       this.#lastPollAt = Date.now()
       await Promise.all(this.replicas.map((replica) => replica.poll(this.#settings.pollTimeoutMs)))
@@ -44,9 +52,10 @@ export class ReplicaPool {
   /**
    * A healthy replica whose last known replay position is at least `lsn`, or `undefined`. When
    * none is, a poll is started (at most one per fifth of the interval) so that the replicas are
-   * used again soon after they catch up, without a poll per read.
+   * used again soon after they catch up (or after an idle spell), without a poll per read.
    */
   pick(lsn: bigint): Replica | undefined {
+    this.#lastPickAt = Date.now()
     const replicas = this.replicas
     let chosen: Replica | undefined
     if (this.#settings.pick === 'least-lag') {
@@ -73,6 +82,7 @@ export class ReplicaPool {
 
   /** Stops the background polls. */
   close(): void {
+    this.#closed = true
     clearInterval(this.#timer)
   }
 
