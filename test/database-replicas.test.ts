@@ -4,13 +4,14 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
 import { PrismaClient } from '../prisma/generated/client.js'
 import { applyMigrations } from '../scripts/migrations.js'
+import { EVERYTHING, PRIMARY, WriteWatermarks } from '../src/database/replicas/freshness.js'
 import { withReadReplicas } from '../src/database/replicas/read-replicas.js'
 import { ValidationError } from '../src/errors.js'
 import { CacheManager, MemoryBus, MemoryBusHub } from '../src/index.js'
 import { withCache } from '../src/prisma/index.js'
 import { captureSql } from '../src/prisma/sql-capture.js'
 import { PostgresServer } from './support/postgres-server.js'
-import { waitFor } from './support/wait.js'
+import { deferred, waitFor } from './support/wait.js'
 
 interface NaiveHookParams {
   model?: string
@@ -239,6 +240,21 @@ describe('withReadReplicas (a real streaming replica on loopback)', () => {
     }
   })
 
+  it('spreads reads round-robin over the replicas fresh enough', async () => {
+    const onReplicas = { n: 0 }
+    const clients = [countedClient(replica, onReplicas), countedClient(replica, onReplicas)]
+    const base = countedClient(primary, { n: 0 })
+    const prisma = base.$extends(withReadReplicas({ replicas: clients, pollInterval: 10 }))
+    try {
+      await prisma.$readReplicas.poll()
+      for (let i = 0; i < 6; i++) await prisma.category.count()
+      expect(prisma.$readReplicas.status().map((status) => status.reads)).toEqual([3, 3])
+      expect(onReplicas.n).toBe(6)
+    } finally {
+      await prisma.$disconnect()
+    }
+  })
+
   it('$primary(fn) sends the reads fn makes to the primary', async () => {
     const { prisma, served } = app
     await caughtUp()
@@ -438,5 +454,62 @@ describe('withReadReplicas (a real streaming replica on loopback)', () => {
     )
     expect(() => app.prisma.$primary('no' as never)).toThrow(ValidationError)
     expect(() => app.prisma.$readReplicas.noteWrite(['Nope'])).toThrow(/models\[0\]: Nope/)
+  })
+})
+
+describe('WriteWatermarks (probes of the primary held with a deferred, to order them against writes)', () => {
+  function held() {
+    const probes: ReturnType<typeof deferred<bigint>>[] = []
+    const watermarks = new WriteWatermarks(() => {
+      const probe = deferred<bigint>()
+      probes.push(probe)
+      return probe.promise
+    }, 5)
+    return { probes, watermarks }
+  }
+
+  it('a probe sent before a write returned does not count for it', async () => {
+    const { probes, watermarks } = held()
+    const first = watermarks.begin(['Account'])
+    expect(watermarks.requirement(['Account'])).toBe(PRIMARY) // running
+    expect(watermarks.requirement(['Note'])).toBe(0n) // untouched: any replica
+    watermarks.end(first)
+    expect(probes).toHaveLength(1)
+    expect(watermarks.requirement(['Account'])).toBe(PRIMARY) // not probed yet
+    const second = watermarks.begin(['Account'])
+    watermarks.end(second) // returned while the first probe is out
+    probes[0]?.resolve(100n)
+    await waitFor(() => probes.length === 2, { what: 'a second probe' })
+    expect(watermarks.requirement(['Account'])).toBe(PRIMARY) // the second write is not covered
+    probes[1]?.resolve(200n)
+    await waitFor(() => watermarks.requirement(['Account']) === 200n, { what: 'resolved' })
+    expect(watermarks.requirement(['Note', 'Account'])).toBe(200n)
+    expect(watermarks.probes).toBe(2)
+  })
+
+  it('everything, and a bus that may have lost messages, reach every model', async () => {
+    const { probes, watermarks } = held()
+    watermarks.written([EVERYTHING])
+    expect(watermarks.requirement(['Note'])).toBe(PRIMARY)
+    probes[0]?.resolve(300n)
+    await waitFor(() => watermarks.requirement(['Note']) === 300n, { what: 'resolved' })
+    watermarks.distrust()
+    expect(watermarks.requirement(['Category'])).toBe(PRIMARY)
+    watermarks.trust() // whatever was lost committed before now: one probe covers it
+    expect(watermarks.requirement(['Category'])).toBe(PRIMARY)
+    probes[1]?.resolve(400n)
+    await waitFor(() => watermarks.requirement(['Category']) === 400n, { what: 'trusted again' })
+  })
+
+  it('a failed probe is retried; reads stay on the primary meanwhile', async () => {
+    const { probes, watermarks } = held()
+    watermarks.written(['Order'])
+    probes[0]?.reject(new Error('primary unreachable'))
+    await waitFor(() => probes.length === 2, { what: 'the retry' })
+    expect(watermarks.requirement(['Order'])).toBe(PRIMARY)
+    expect(watermarks.probeFailures).toBe(1)
+    probes[1]?.resolve(500n)
+    await waitFor(() => watermarks.requirement(['Order']) === 500n, { what: 'resolved' })
+    watermarks.close()
   })
 })
