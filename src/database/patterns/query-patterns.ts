@@ -393,9 +393,9 @@ export class QueryPatterns {
     where?: WhereOf<D>,
     aggregations?: A,
     options?: FieldRestriction<D>,
-  ): Promise<GroupRowOf<D, { by: B } & A>[]> {
+  ): Promise<GroupRowOf<D, { by: B[number][] } & A>[]> {
     return aggregate(this.#context, model, groupBy, where, aggregations, options) as Promise<
-      GroupRowOf<D, { by: B } & A>[]
+      GroupRowOf<D, { by: B[number][] } & A>[]
     >
   }
 

@@ -1,13 +1,15 @@
 /**
  * Text search: rows where any of the given fields contains the query, case-insensitively
- * (`ILIKE '%query%'` in PostgreSQL; Prisma escapes `%` and `_` in the query). A `String[]` field
- * matches when it has the query as one element (exactly: list filters have no insensitive mode).
+ * (`ILIKE '%query%'` in PostgreSQL, the query's `%`, `_` and backslashes escaped: Prisma would
+ * pass them on as wildcards). A `String[]` field matches when it has the query as one element
+ * (exactly: list filters have no insensitive mode).
  * Soft-deleted rows (`isDeleted` / `deletedAt` on the model) are left out unless
  * `includeDeleted` is set.
  */
 import { invalid } from '../../errors.js'
 import type { PatternContext } from './context.js'
 import { allOf, allowedFieldsOf, notDeletedWhere, scalarField, typeName } from './fields.js'
+import { escapeLike } from './like.js'
 import { integerIn, optionalBoolean, optionalShape, whereObject } from './options.js'
 import { prismaOrderBy, totalOrder } from './order-by.js'
 import type { RuntimeDelegate } from './runtime-delegate.js'
@@ -59,7 +61,7 @@ export async function search(
     }
     return field.isList
       ? { [field.name]: { has: query } }
-      : { [field.name]: { contains: query, mode: 'insensitive' } }
+      : { [field.name]: { contains: escapeLike(query), mode: 'insensitive' } }
   })
   const limit = integerIn(request.limit, at('limit'), 1, context.maxPageSize, DEFAULT_SEARCH_LIMIT)
   const select = optionalShape(request.select, at('select'))

@@ -9,6 +9,7 @@ import { isRecord } from '../../prisma/is-record.js'
 import type { ModelNode } from '../../prisma/schema/model-graph.js'
 import { checkField } from '../model-of.js'
 import { type AllowedFields, scalarField } from './fields.js'
+import { escapeLike } from './like.js'
 import { describe } from './options.js'
 
 const COMBINATORS: ReadonlySet<string> = new Set(['AND', 'OR', 'NOT'])
@@ -56,9 +57,10 @@ function isText(column: { type: string; isList: boolean }): boolean {
 function likePattern(value: string): unknown {
   const leading = value.startsWith('%')
   const trailing = value.length > 1 && value.endsWith('%')
-  if (leading && trailing) return { contains: value.slice(1, -1), mode: 'insensitive' }
-  if (trailing) return { startsWith: value.slice(0, -1), mode: 'insensitive' }
-  if (leading) return { endsWith: value.slice(1), mode: 'insensitive' }
+  // Only the ends are wildcards: a % or _ inside is the character itself.
+  if (leading && trailing) return { contains: escapeLike(value.slice(1, -1)), mode: 'insensitive' }
+  if (trailing) return { startsWith: escapeLike(value.slice(0, -1)), mode: 'insensitive' }
+  if (leading) return { endsWith: escapeLike(value.slice(1)), mode: 'insensitive' }
   return value
 }
 
