@@ -358,6 +358,29 @@ describe('QueryAnalyzer on PostgreSQL', () => {
     expect(analyzer.getOptimizationInsights().indexSuggestions).toEqual([])
   })
 
+  it('reads the stats of a withCache client through a function, and advises analyzing slow operations', async () => {
+    const metrics = new QueryMetrics()
+    const app = capturedClient({ withParams: true, metrics }).$extends(withQueryMetrics(metrics))
+    await app.order.findMany({ where: { status: 'PAID' } })
+    // Any database time counts as slow here, so that a real call crosses the threshold.
+    const analyzer = new QueryAnalyzer(capturedClient(), {
+      metrics: () => metrics.stats(),
+      slowQueryMs: 0,
+    })
+    const slow = analyzer.getOptimizationInsights().recommendations
+    expect(slow).toMatchObject([
+      { kind: 'slow-operation', model: 'Order', operation: 'findMany', queries: 1, occurrences: 1 },
+    ])
+    await analyzer.analyze({
+      model: 'Order',
+      operation: 'findMany',
+      args: { where: { status: 'PAID' } },
+    })
+    const after = analyzer.getOptimizationInsights()
+    expect(after.recommendations.filter((r) => r.kind === 'slow-operation')).toEqual([])
+    expect(after.summary).toMatchObject({ totalQueries: 1, analyses: 1 })
+  })
+
   it('falls back to the generic plan when the parameter values were not captured', async () => {
     const analyzer = new QueryAnalyzer(capturedClient({ withParams: false }))
     const analysis = await analyzer.analyze({
@@ -418,6 +441,7 @@ describe('QueryAnalyzer input validation', () => {
       [{ largeTableRows: -1 }, 'options.largeTableRows'],
       [{ indexSelectivity: 0 }, 'options.indexSelectivity'],
       [{ metrics: {} }, 'options.metrics'],
+      [{ slowQueryMs: -1 }, 'options.slowQueryMs'],
       [{ keepAnalyses: 0 }, 'options.keepAnalyses'],
       [{ timeout: 'soon' }, 'options.timeout'],
       ['fast', 'options'],

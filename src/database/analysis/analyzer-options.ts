@@ -2,15 +2,22 @@
 import { type Duration, toMs } from '../../cache/duration.js'
 import { invalid } from '../../errors.js'
 import { isRecord } from '../../prisma/is-record.js'
-import { QueryMetrics } from '../../prisma/metrics/query-metrics.js'
+import { QueryMetrics, type QueryStats } from '../../prisma/metrics/query-metrics.js'
 
 /** Options of `new QueryAnalyzer(prisma, options)`; every one is optional. */
 export interface QueryAnalyzerOptions {
   /**
-   * The metrics of the application's client (`withCache` / `withQueryMetrics`): its N+1 reports
-   * become recommendations of `analyze`, and its counters feed `getOptimizationInsights`.
+   * The application's query metrics: a `QueryMetrics` (the one given to `withQueryMetrics`), or a
+   * function returning its stats, such as `() => prisma.$cache.stats().queries` for a client
+   * extended with `withCache`. Its N+1 reports become recommendations of `analyze`, and its
+   * counters feed `getOptimizationInsights`.
    */
-  metrics?: QueryMetrics
+  metrics?: QueryMetrics | (() => QueryStats | undefined)
+  /**
+   * Operations whose 95th percentile database time exceeds this (ms) are advised for analysis in
+   * the insights. Default: the `QueryMetrics`' own `slowQueryMs`, else 1000.
+   */
+  slowQueryMs?: number
   /** Tables with more rows than this are worth an index or a `take`. Integer ≥ 0; default 1000. */
   largeTableRows?: number
   /**
@@ -34,7 +41,9 @@ export interface QueryAnalyzerOptions {
 
 /** @internal Options after validation and defaults. */
 export interface AnalyzerSettings {
-  metrics: QueryMetrics | undefined
+  /** The metrics' stats now, or `undefined` without metrics. */
+  stats: () => QueryStats | undefined
+  slowQueryMs: number
   largeTableRows: number
   indexSelectivity: number
   wideColumnBytes: number
@@ -73,8 +82,21 @@ export function resolveAnalyzerOptions(options: unknown): AnalyzerSettings {
   if (options === undefined) options = {}
   if (!isRecord(options)) throw invalid('options', 'must be an object')
   const o = options as QueryAnalyzerOptions
-  if (o.metrics !== undefined && !(o.metrics instanceof QueryMetrics)) {
-    throw invalid('options.metrics', 'must be a QueryMetrics instance (new QueryMetrics())')
+  const { metrics } = o
+  if (
+    metrics !== undefined &&
+    !(metrics instanceof QueryMetrics) &&
+    typeof metrics !== 'function'
+  ) {
+    throw invalid(
+      'options.metrics',
+      'must be a QueryMetrics or a function returning its stats (() => prisma.$cache.stats().queries)',
+    )
+  }
+  const slowQueryMs =
+    o.slowQueryMs ?? (metrics instanceof QueryMetrics ? metrics.slowQueryMs : 1000)
+  if (typeof slowQueryMs !== 'number' || !Number.isFinite(slowQueryMs) || slowQueryMs < 0) {
+    throw invalid('options.slowQueryMs', `must be a number of ms >= 0, got ${String(slowQueryMs)}`)
   }
   const selectivity = o.indexSelectivity ?? 0.2
   if (
@@ -89,7 +111,13 @@ export function resolveAnalyzerOptions(options: unknown): AnalyzerSettings {
     )
   }
   return {
-    metrics: o.metrics,
+    stats:
+      metrics === undefined
+        ? () => undefined
+        : metrics instanceof QueryMetrics
+          ? () => metrics.stats()
+          : metrics,
+    slowQueryMs,
     largeTableRows: integer(o.largeTableRows, 'options.largeTableRows', 1000, 0),
     indexSelectivity: selectivity,
     wideColumnBytes: integer(o.wideColumnBytes, 'options.wideColumnBytes', 256, 1),

@@ -3,7 +3,7 @@
  * in one report a dashboard or an admin endpoint can show as it is (JSON-safe).
  */
 import { invalid } from '../../errors.js'
-import type { QueryMetrics } from '../../prisma/metrics/query-metrics.js'
+import type { QueryStats } from '../../prisma/metrics/query-metrics.js'
 import type { SlowQueryEntry } from '../../prisma/metrics/slow-queries.js'
 import type { QueryAnalysis } from './analysis-result.js'
 import { nPlusOneAdvice } from './query-advisor.js'
@@ -98,12 +98,13 @@ function impactOf(recommendation: Recommendation): number {
 }
 
 function slowOperations(
-  metrics: QueryMetrics,
+  operations: QueryStats['operations'],
+  slowQueryMs: number,
   analyzed: ReadonlySet<string>,
 ): { top: SlowOperation[]; advice: SlowOperationRecommendation[] } {
   const top: SlowOperation[] = []
   const advice: SlowOperationRecommendation[] = []
-  for (const [key, stats] of Object.entries(metrics.stats().operations)) {
+  for (const [key, stats] of Object.entries(operations)) {
     if (stats.db.count === 0) continue
     top.push({
       model: stats.model,
@@ -117,7 +118,7 @@ function slowOperations(
     const model = stats.model
     const modelKey = key.slice(0, key.indexOf('.'))
     if (model === undefined || MODEL_KEYS_WITHOUT_MODEL.has(modelKey)) continue
-    if (stats.db.p95 <= metrics.slowQueryMs || analyzed.has(`${model}.${stats.operation}`)) continue
+    if (stats.db.p95 <= slowQueryMs || analyzed.has(`${model}.${stats.operation}`)) continue
     advice.push({
       kind: 'slow-operation',
       model,
@@ -170,16 +171,18 @@ function latestPerQuery(analyses: readonly QueryAnalysis[]): QueryAnalysis[] {
 }
 
 /**
- * The insights of `metrics` (optional) and `analyses` (oldest first); `limit` (default 10)
- * bounds `topSlowOperations` and `recentSlowQueries`.
+ * The insights of the metrics' `stats` (optional) and `analyses` (oldest first): operations
+ * whose p95 database time exceeds `slowQueryMs` and that no analysis covers are advised for
+ * analysis; `limit` (default 10) bounds `topSlowOperations` and `recentSlowQueries`.
  *
  * @example
  * ```ts
- * optimizationInsights(metrics, analyzer.analyses()).summary.nPlusOnePatterns
+ * optimizationInsights(metrics.stats(), 1000, analyzer.analyses()).summary.nPlusOnePatterns
  * ```
  */
 export function optimizationInsights(
-  metrics: QueryMetrics | undefined,
+  stats: QueryStats | undefined,
+  slowQueryMs: number,
   analyses: readonly QueryAnalysis[],
   options: { limit?: number } = {},
 ): OptimizationInsights {
@@ -188,9 +191,11 @@ export function optimizationInsights(
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
     throw invalid('options.limit', `must be an integer from 1 to 1000, got ${String(limit)}`)
   }
-  const stats = metrics?.stats()
   const analyzed = new Set(analyses.map((analysis) => `${analysis.model}.${analysis.operation}`))
-  const slow = metrics === undefined ? { top: [], advice: [] } : slowOperations(metrics, analyzed)
+  const slow =
+    stats === undefined
+      ? { top: [], advice: [] }
+      : slowOperations(stats.operations, slowQueryMs, analyzed)
   const now = Date.now()
   const recommendations = rank([
     ...latestPerQuery(analyses).map((analysis) => ({

@@ -6,6 +6,7 @@
  */
 import { invalid } from '../../errors.js'
 import { summarizeArgs } from '../../prisma/metrics/args-summary.js'
+import type { QueryStats } from '../../prisma/metrics/query-metrics.js'
 import { RingBuffer } from '../../prisma/metrics/ring-buffer.js'
 import { modelGraphOf } from '../../prisma/schema/client-graph.js'
 import type { ModelGraph } from '../../prisma/schema/model-graph.js'
@@ -209,8 +210,18 @@ export class QueryAnalyzer<C extends object> {
     }
     const facts = { ...query, table, rowsReturned: statements[0]?.rows, rowsSeen }
     found.push(...adviseQuery(facts, this.#settings))
-    found.push(...nPlusOneAdvice(this.#settings.metrics?.nPlusOne() ?? [], model.name))
+    found.push(...nPlusOneAdvice(this.#stats()?.nPlusOne ?? [], model.name))
     return unique(found).sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity])
+  }
+
+  /** The metrics' stats; a throwing or malformed stats function counts as no metrics. */
+  #stats(): QueryStats | undefined {
+    try {
+      const stats = this.#settings.stats()
+      return typeof stats === 'object' && stats !== null ? stats : undefined
+    } catch {
+      return undefined
+    }
   }
 
   /**
@@ -238,7 +249,7 @@ export class QueryAnalyzer<C extends object> {
    * ```
    */
   getOptimizationInsights(options?: { limit?: number }): OptimizationInsights {
-    return optimizationInsights(this.#settings.metrics, this.analyses(), options)
+    return optimizationInsights(this.#stats(), this.#settings.slowQueryMs, this.analyses(), options)
   }
 }
 
