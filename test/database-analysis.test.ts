@@ -15,6 +15,7 @@ import { type CaptureSqlOptions, captureSql } from '../src/prisma/sql-capture.js
 import { createTestDatabase, type TestDatabase } from './support/database.js'
 
 const PRODUCTS = 30_000
+const INDEX_TEST_TIMEOUT = 60_000
 
 let db: TestDatabase
 const clients: { $disconnect(): Promise<void> }[] = []
@@ -52,7 +53,11 @@ async function validationError(run: () => unknown): Promise<ValidationError> {
   throw new Error('no ValidationError thrown')
 }
 
-/** Creates `statement` as recommended (outside a transaction, as CONCURRENTLY requires). */
+/**
+ * Creates the index as recommended (outside a transaction, as CONCURRENTLY requires). It waits
+ * for every transaction open in the database, other test files' too: tests that call it get
+ * {@link INDEX_TEST_TIMEOUT}.
+ */
 async function createIndex(recommendation: MissingIndexRecommendation): Promise<void> {
   await db.pool.query(recommendation.statement)
   await db.pool.query('ANALYZE "Product"')
@@ -81,83 +86,92 @@ afterAll(async () => {
 })
 
 describe('QueryAnalyzer on PostgreSQL', () => {
-  it('finds the Seq Scan of an unindexed filter, recommends the index, and the plan uses it once created', async () => {
-    const analyzer = new QueryAnalyzer(capturedClient())
-    const query = {
-      model: 'Product',
-      operation: 'findMany',
-      args: { where: { viewCount: 12345 }, select: { id: true, name: true }, take: 10 },
-    } as const
-    const before = await analyzer.analyze(query)
-    expect(before.statements).toHaveLength(1)
-    const [statement] = before.statements
-    expect(statement?.mode).toBe('analyze')
-    expect(statement?.rows).toBe(1)
-    expect(statement?.executionTimeMs).toBeGreaterThan(0)
-    expect(
-      (statement?.buffers.sharedHit ?? 0) + (statement?.buffers.sharedRead ?? 0),
-    ).toBeGreaterThan(0)
-    expect(scans(before)).toEqual(['Seq Scan '])
-    const [index, ...others] = ofKind(before, 'missing-index')
-    expect(others).toEqual([])
-    expect(index).toMatchObject({
-      model: 'Product',
-      severity: 'high',
-      table: 'Product',
-      schema: db.schema,
-      columns: ['viewCount'],
-      fields: ['viewCount'],
-      reason: 'filter',
-      indexName: 'Product_viewCount_idx',
-      prismaSchema: '@@index([viewCount])',
-      rowsScanned: PRODUCTS,
-      rowsReturned: 1,
-    })
-    expect(index?.statement).toBe(
-      `CREATE INDEX CONCURRENTLY IF NOT EXISTS "Product_viewCount_idx" ON "${db.schema}"."Product" ("viewCount")`,
-    )
+  it(
+    'finds the Seq Scan of an unindexed filter, recommends the index, and the plan uses it once created',
+    async () => {
+      const analyzer = new QueryAnalyzer(capturedClient())
+      const query = {
+        model: 'Product',
+        operation: 'findMany',
+        args: { where: { viewCount: 12345 }, select: { id: true, name: true }, take: 10 },
+      } as const
+      const before = await analyzer.analyze(query)
+      expect(before.statements).toHaveLength(1)
+      const [statement] = before.statements
+      expect(statement?.mode).toBe('analyze')
+      expect(statement?.rows).toBe(1)
+      expect(statement?.executionTimeMs).toBeGreaterThan(0)
+      expect(
+        (statement?.buffers.sharedHit ?? 0) + (statement?.buffers.sharedRead ?? 0),
+      ).toBeGreaterThan(0)
+      expect(scans(before)).toEqual(['Seq Scan '])
+      const [index, ...others] = ofKind(before, 'missing-index')
+      expect(others).toEqual([])
+      expect(index).toMatchObject({
+        model: 'Product',
+        severity: 'high',
+        table: 'Product',
+        schema: db.schema,
+        columns: ['viewCount'],
+        fields: ['viewCount'],
+        reason: 'filter',
+        indexName: 'Product_viewCount_idx',
+        prismaSchema: '@@index([viewCount])',
+        rowsScanned: PRODUCTS,
+        rowsReturned: 1,
+      })
+      expect(index?.statement).toBe(
+        `CREATE INDEX CONCURRENTLY IF NOT EXISTS "Product_viewCount_idx" ON "${db.schema}"."Product" ("viewCount")`,
+      )
 
-    await createIndex(index as MissingIndexRecommendation)
-    const after = await analyzer.analyze(query)
-    expect(scans(after)).toEqual(
-      expect.arrayContaining([expect.stringMatching(/Index Scan Product_viewCount_idx/)]),
-    )
-    expect(scans(after)).not.toContain('Seq Scan ')
-    expect(ofKind(after, 'missing-index')).toEqual([])
-    expect(after.statements[0]?.rows).toBe(1)
-  })
+      await createIndex(index as MissingIndexRecommendation)
+      const after = await analyzer.analyze(query)
+      expect(scans(after)).toEqual(
+        expect.arrayContaining([expect.stringMatching(/Index Scan Product_viewCount_idx/)]),
+      )
+      expect(scans(after)).not.toContain('Seq Scan ')
+      expect(ofKind(after, 'missing-index')).toEqual([])
+      expect(after.statements[0]?.rows).toBe(1)
+    },
+    INDEX_TEST_TIMEOUT,
+  )
 
-  it('recommends one index for an equality filter followed by a sort, which then serves both', async () => {
-    const analyzer = new QueryAnalyzer(capturedClient())
-    const query = {
-      model: 'Product',
-      operation: 'findMany',
-      args: {
-        where: { featured: true },
-        orderBy: { name: 'desc' },
-        take: 5,
-        select: { id: true, name: true },
-      },
-    } as const
-    const before = await analyzer.analyze(query)
-    const types = (analysis: QueryAnalysis) => analysis.statements[0]?.nodes.map((n) => n.nodeType)
-    expect(scans(before)).toEqual(['Seq Scan '])
-    expect(types(before)).toContain('Sort')
-    const [index] = ofKind(before, 'missing-index')
-    expect(index).toMatchObject({
-      columns: ['featured', 'name'],
-      reason: 'filter-and-sort',
-      prismaSchema: '@@index([featured, name(sort: Desc)])',
-      statement: `CREATE INDEX CONCURRENTLY IF NOT EXISTS "Product_featured_name_idx" ON "${db.schema}"."Product" ("featured", "name" DESC)`,
-    })
-    await createIndex(index as MissingIndexRecommendation)
-    const after = await analyzer.analyze(query)
-    expect(types(after)).not.toContain('Sort')
-    expect(scans(after)).toEqual(['Index Scan Product_featured_name_idx'])
-    expect(ofKind(after, 'missing-index')).toEqual([])
-    // Same rows either way.
-    expect(after.statements[0]?.rows).toBe(5)
-  })
+  it(
+    'recommends one index for an equality filter followed by a sort, which then serves both',
+    async () => {
+      const analyzer = new QueryAnalyzer(capturedClient())
+      const query = {
+        model: 'Product',
+        operation: 'findMany',
+        args: {
+          where: { featured: true },
+          orderBy: { name: 'desc' },
+          take: 5,
+          select: { id: true, name: true },
+        },
+      } as const
+      const before = await analyzer.analyze(query)
+      const types = (analysis: QueryAnalysis) =>
+        analysis.statements[0]?.nodes.map((n) => n.nodeType)
+      expect(scans(before)).toEqual(['Seq Scan '])
+      expect(types(before)).toContain('Sort')
+      const [index] = ofKind(before, 'missing-index')
+      expect(index).toMatchObject({
+        columns: ['featured', 'name'],
+        reason: 'filter-and-sort',
+        prismaSchema: '@@index([featured, name(sort: Desc)])',
+        statement: `CREATE INDEX CONCURRENTLY IF NOT EXISTS "Product_featured_name_idx" ON "${db.schema}"."Product" ("featured", "name" DESC)`,
+      })
+      await createIndex(index as MissingIndexRecommendation)
+      const after = await analyzer.analyze(query)
+      expect(types(after)).not.toContain('Sort')
+      expect(scans(after)).toEqual(['Index Scan Product_featured_name_idx'])
+      expect(ofKind(after, 'missing-index')).toEqual([])
+      // Same rows either way.
+      expect(after.statements[0]?.rows).toBe(5)
+    },
+    INDEX_TEST_TIMEOUT,
+  )
 
   it('recommends an index on the sort key of a top-N sort over the whole table', async () => {
     const analyzer = new QueryAnalyzer(capturedClient())
@@ -286,77 +300,83 @@ describe('QueryAnalyzer on PostgreSQL', () => {
     expect(analysis.statements[0]?.rows).toBe(10)
   })
 
-  it('reports the N+1 loops QueryMetrics saw for the model, and the insights rank everything', async () => {
-    const metrics = new QueryMetrics({ nPlusOne: { threshold: 5 } })
-    const app = capturedClient({ withParams: true, metrics }).$extends(withQueryMetrics(metrics))
-    await runWithQueryContext(
-      async () => {
-        const products = await app.product.findMany({
-          where: { id: { lte: 8 } },
-          select: { id: true },
-        })
-        for (const product of products) {
-          await app.review.findMany({ where: { productId: product.id } })
-        }
-      },
-      { name: 'product page' },
-    )
-    expect(metrics.nPlusOne()).toHaveLength(1)
+  it(
+    'reports the N+1 loops QueryMetrics saw for the model, and the insights rank everything',
+    async () => {
+      const metrics = new QueryMetrics({ nPlusOne: { threshold: 5 } })
+      const app = capturedClient({ withParams: true, metrics }).$extends(withQueryMetrics(metrics))
+      await runWithQueryContext(
+        async () => {
+          const products = await app.product.findMany({
+            where: { id: { lte: 8 } },
+            select: { id: true },
+          })
+          for (const product of products) {
+            await app.review.findMany({ where: { productId: product.id } })
+          }
+        },
+        { name: 'product page' },
+      )
+      expect(metrics.nPlusOne()).toHaveLength(1)
 
-    const analyzer = new QueryAnalyzer(capturedClient(), { metrics })
-    const reviews = await analyzer.analyze({
-      model: 'Review',
-      operation: 'findMany',
-      args: { where: { productId: 3 } },
-    })
-    const [loop] = ofKind(reviews, 'n-plus-one')
-    expect(loop).toMatchObject({
-      model: 'Review',
-      operation: 'findMany',
-      severity: 'high',
-      count: 8,
-    })
-    expect(loop?.suggestion).toMatch(/productId: \{ in:/)
-    expect(loop?.callSite).toMatch(/database-analysis\.test\.ts:\d+/)
+      const analyzer = new QueryAnalyzer(capturedClient(), { metrics })
+      const reviews = await analyzer.analyze({
+        model: 'Review',
+        operation: 'findMany',
+        args: { where: { productId: 3 } },
+      })
+      const [loop] = ofKind(reviews, 'n-plus-one')
+      expect(loop).toMatchObject({
+        model: 'Review',
+        operation: 'findMany',
+        severity: 'high',
+        count: 8,
+      })
+      expect(loop?.suggestion).toMatch(/productId: \{ in:/)
+      expect(loop?.callSite).toMatch(/database-analysis\.test\.ts:\d+/)
 
-    const query = {
-      model: 'Product',
-      operation: 'findMany',
-      args: { where: { viewCount: 7 }, select: { id: true }, take: 10 },
-    } as const
-    await db.pool.query('DROP INDEX IF EXISTS "Product_viewCount_idx"')
-    await analyzer.analyze(query)
-    await analyzer.analyze(query)
-    await analyzer.analyze({ model: 'Product', operation: 'findMany', args: { take: 2 } })
-    const insights = analyzer.getOptimizationInsights()
-    expect(insights.summary).toMatchObject({
-      totalQueries: 9,
-      nPlusOnePatterns: 1,
-      analyses: 4,
-      cacheHitRate: 0,
-    })
-    expect(insights.topSlowOperations.map((o) => `${o.model}.${o.operation}`)).toEqual(
-      expect.arrayContaining(['Product.findMany', 'Review.findMany']),
-    )
-    const kinds = insights.recommendations.map((r) => r.kind)
-    expect(kinds.filter((k) => k === 'missing-index')).toHaveLength(1)
-    expect(kinds.filter((k) => k === 'n-plus-one')).toHaveLength(1)
-    expect(kinds).toContain('over-fetching')
-    const ranks = insights.recommendations.map((r) => ({ high: 0, medium: 1, low: 2 })[r.severity])
-    expect(ranks).toEqual([...ranks].sort((a, b) => a - b))
-    expect(insights.indexSuggestions).toMatchObject([
-      { indexName: 'Product_viewCount_idx', columns: ['viewCount'], occurrences: 1 },
-    ])
+      const query = {
+        model: 'Product',
+        operation: 'findMany',
+        args: { where: { viewCount: 7 }, select: { id: true }, take: 10 },
+      } as const
+      await db.pool.query('DROP INDEX IF EXISTS "Product_viewCount_idx"')
+      await analyzer.analyze(query)
+      await analyzer.analyze(query)
+      await analyzer.analyze({ model: 'Product', operation: 'findMany', args: { take: 2 } })
+      const insights = analyzer.getOptimizationInsights()
+      expect(insights.summary).toMatchObject({
+        totalQueries: 9,
+        nPlusOnePatterns: 1,
+        analyses: 4,
+        cacheHitRate: 0,
+      })
+      expect(insights.topSlowOperations.map((o) => `${o.model}.${o.operation}`)).toEqual(
+        expect.arrayContaining(['Product.findMany', 'Review.findMany']),
+      )
+      const kinds = insights.recommendations.map((r) => r.kind)
+      expect(kinds.filter((k) => k === 'missing-index')).toHaveLength(1)
+      expect(kinds.filter((k) => k === 'n-plus-one')).toHaveLength(1)
+      expect(kinds).toContain('over-fetching')
+      const ranks = insights.recommendations.map(
+        (r) => ({ high: 0, medium: 1, low: 2 })[r.severity],
+      )
+      expect(ranks).toEqual([...ranks].sort((a, b) => a - b))
+      expect(insights.indexSuggestions).toMatchObject([
+        { indexName: 'Product_viewCount_idx', columns: ['viewCount'], occurrences: 1 },
+      ])
 
-    // The index created, the same query analyzed again: its advice is gone from the insights.
-    await createIndex(
-      insights.recommendations.find(
-        (r) => r.kind === 'missing-index',
-      ) as MissingIndexRecommendation,
-    )
-    await analyzer.analyze(query)
-    expect(analyzer.getOptimizationInsights().indexSuggestions).toEqual([])
-  })
+      // The index created, the same query analyzed again: its advice is gone from the insights.
+      await createIndex(
+        insights.recommendations.find(
+          (r) => r.kind === 'missing-index',
+        ) as MissingIndexRecommendation,
+      )
+      await analyzer.analyze(query)
+      expect(analyzer.getOptimizationInsights().indexSuggestions).toEqual([])
+    },
+    INDEX_TEST_TIMEOUT,
+  )
 
   it('reads the stats of a withCache client through a function, and advises analyzing slow operations', async () => {
     const metrics = new QueryMetrics()
