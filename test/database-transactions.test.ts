@@ -1,3 +1,4 @@
+import net from 'node:net'
 import { PrismaPg } from '@prisma/adapter-pg'
 import { afterAll, beforeAll, beforeEach, describe, expect, expectTypeOf, it } from 'vitest'
 import { type Account, PrismaClient } from '../prisma/generated/client.js'
@@ -379,6 +380,75 @@ describe('TransactionManager (PostgreSQL through Prisma)', () => {
 
       expect(result).toMatchObject({ success: false, attempts: 1, errorKind: 'connection-lost' })
       expect(manager.getStats()).toMatchObject({ failed: 1, retries: 0, connectionLosses: 1 })
+    }))
+
+  /**
+   * A TCP proxy to PostgreSQL that can reset (RST) every connection through it: how a real
+   * ECONNRESET (a load balancer or NAT dropping a connection) reaches pg. Yields a client on it.
+   */
+  async function throughResettingProxy(
+    test: (client: PrismaClient, resetAll: () => void) => Promise<void>,
+  ): Promise<void> {
+    const sockets = new Set<net.Socket>()
+    const server = net.createServer((socket) => {
+      const upstream = net.connect(Number(new URL(db.config.connectionString!).port || 5432))
+      sockets.add(socket)
+      socket.pipe(upstream).pipe(socket)
+      socket.on('error', () => {})
+      upstream.on('error', () => socket.destroy())
+      socket.on('close', () => {
+        sockets.delete(socket)
+        upstream.destroy()
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const url = new URL(db.config.connectionString!)
+    url.host = `127.0.0.1:${(server.address() as net.AddressInfo).port}`
+    const client = new PrismaClient({
+      adapter: new PrismaPg({ ...db.config, connectionString: url.href }, { schema: db.schema }),
+    })
+    try {
+      await test(client, () => {
+        for (const socket of sockets) socket.resetAndDestroy()
+      })
+    } finally {
+      await client.$disconnect()
+      await new Promise((resolve) => server.close(resolve))
+    }
+  }
+
+  it('retries a connection reset (ECONNRESET) during a query in the body', () =>
+    throughResettingProxy(async (client, resetAll) => {
+      const manager = new TransactionManager(client)
+      const seen: RetryInfo[] = []
+      let attempt = 0
+      const result = await manager.execute(
+        async (tx) => {
+          attempt++
+          await tx.account.update({ where: { id: ids[0]! }, data: { balance: { increment: 3 } } })
+          if (attempt === 1) setTimeout(resetAll, 50)
+          await tx.$executeRaw`SELECT pg_sleep(0.3)` // in flight when the reset comes
+          return attempt
+        },
+        { onRetry: (info) => seen.push(info) },
+      )
+      expect(result).toMatchObject({ success: true, data: 2, attempts: 2 })
+      expect(seen.map((r) => r.kind)).toEqual(['connection-lost'])
+      // Prisma reports the reset as "Server has closed the connection" (adapter: ConnectionClosed).
+      expect(seen[0]!.error).toMatchObject({
+        meta: { driverAdapterError: { cause: { kind: 'ConnectionClosed' } } },
+      })
+      expect((await balances())[0]).toBe(1003)
+    }))
+
+  it('does NOT retry a connection reset at COMMIT', () =>
+    throughResettingProxy(async (client, resetAll) => {
+      const manager = new TransactionManager(client)
+      const result = await manager.execute(async (tx) => {
+        await tx.account.update({ where: { id: ids[0]! }, data: { balance: { increment: 1 } } })
+        resetAll() // the body is done: Prisma sends COMMIT next, into the reset connection
+      })
+      expect(result).toMatchObject({ success: false, attempts: 1, errorKind: 'connection-lost' })
     }))
 
   it('never retries an error fn throws, and rolls its writes back', async () => {
