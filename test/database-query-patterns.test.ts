@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, expectTypeOf, it } from 'vitest'
 import type { PrismaClient, Product } from '../prisma/generated/client.js'
 import { QueryPatterns } from '../src/database/patterns/query-patterns.js'
+import { CacheManager } from '../src/index.js'
+import { withCache } from '../src/prisma/index.js'
 import { createTestDatabase, type TestDatabase } from './support/database.js'
 import { range, rejection, seedProducts } from './support/query-patterns.js'
 
@@ -144,6 +146,56 @@ describe('QueryPatterns.paginate (PostgreSQL through Prisma)', () => {
         () => patterns.paginate(prisma.product, { page: 1, pageSize: 1 }, 'x' as never),
         'where',
       )
+    })
+  })
+
+  describe('with other clients', () => {
+    it('on a withCache client: bulk writes invalidate what search and getPopular cached', async () => {
+      const cache = new CacheManager()
+      try {
+        const cached = prisma.$extends(
+          withCache({ cache, env: false, defaultStrategy: { ttl: 3600 } }),
+        )
+        const cachedPatterns = new QueryPatterns(cached)
+        const top = () =>
+          cachedPatterns.getPopular(cached.product, 1, 'viewCount', undefined, { id: true })
+        const found = () =>
+          cachedPatterns.search(cached.product, 'product 7', ['name'], undefined, 5, { id: true })
+        expect(await top()).toEqual([{ id: 59 }])
+        expect(await found()).toEqual([{ id: 7 }])
+        expect(cached.$cache.stats().cache.hits).toBe(0)
+        await top()
+        expect(cached.$cache.stats().cache.hits).toBe(1)
+        await cachedPatterns.bulkUpdate(cached.product, [
+          { where: { id: 7 }, data: { viewCount: 99, name: 'renamed' } },
+        ])
+        expect(await top()).toEqual([{ id: 7 }])
+        expect(await found()).toEqual([])
+        // paginate runs in a $transaction batch, which reads the database, not the cache: it
+        // sees a write made behind the cache's back that the cached getPopular does not.
+        await db.pool.query('UPDATE "Product" SET "viewCount" = 500 WHERE id = 11')
+        const page = await cachedPatterns.paginate(cached.product, {
+          page: 1,
+          pageSize: 1,
+          orderBy: { viewCount: 'desc' },
+        })
+        expect(page.data[0]!.id).toBe(11)
+        expect(await top()).toEqual([{ id: 7 }])
+      } finally {
+        await cache.close()
+      }
+    })
+
+    it('inside an interactive transaction, on its client', async () => {
+      const total = await prisma.$transaction(async (tx) => {
+        await tx.product.deleteMany({ where: { id: { gt: 10 } } })
+        const inside = new QueryPatterns(tx)
+        const page = await inside.paginate(tx.product, { page: 1, pageSize: 5 })
+        const next = await inside.paginateWithCursor(tx.product, { take: 5, cursor: 5 })
+        expect(next.data.map((row) => row.id)).toEqual(range(6, 10))
+        return page.total
+      })
+      expect(total).toBe(10)
     })
   })
 })

@@ -10,6 +10,16 @@ interface TransactionClient {
   $transaction?: (queries: unknown[], options?: { isolationLevel?: string }) => Promise<unknown[]>
 }
 
+/**
+ * Prisma 7 marks the client of an interactive transaction with this symbol (`{ kind: 'nested',
+ * txId }`); the extension's transaction scopes read it the same way.
+ */
+const TX_SCOPE_CONTEXT = Symbol.for('prisma.client.transaction.scope_context')
+
+function insideTransaction(client: object): boolean {
+  return (client as Record<symbol, unknown>)[TX_SCOPE_CONTEXT] !== undefined
+}
+
 /** Settings and services shared by the pattern functions of one QueryPatterns. */
 export class PatternContext {
   constructor(
@@ -27,12 +37,15 @@ export class PatternContext {
    * round trip, and with `snapshot` one REPEATABLE READ snapshot, so a `count` and a
    * `findMany` see the same rows (under READ COMMITTED each statement has its own snapshot and a
    * concurrent insert between them makes `total` disagree with `data`). A client without
-   * `$transaction` (an interactive transaction's `tx`) is already inside one: the queries run
-   * there, and see what its isolation level lets them see.
+   * `$transaction`, or an interactive transaction's `tx` (whose `$transaction([...])` would
+   * run the batch outside it, blind to its uncommitted writes), is already inside one: the
+   * queries run there, and see what its isolation level lets them see.
    */
   async batch(queries: PromiseLike<unknown>[], snapshot = false): Promise<unknown[]> {
     const client = this.client as TransactionClient
-    if (typeof client.$transaction !== 'function') return Promise.all(queries)
+    if (typeof client.$transaction !== 'function' || insideTransaction(client)) {
+      return Promise.all(queries)
+    }
     return client.$transaction(queries, snapshot ? { isolationLevel: 'RepeatableRead' } : undefined)
   }
 }
