@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PrismaClient } from '../prisma/generated/client.js'
 import { DatabaseHealthCheck } from '../src/database/health/health-check.js'
 import type { HealthCheckResult, HealthStatus } from '../src/database/health/health-result.js'
+import { QueryTimings } from '../src/database/health/query-timings.js'
 import { ValidationError } from '../src/errors.js'
 import { QueryMetrics, withQueryMetrics } from '../src/prisma/metrics/index.js'
 import { captureSql } from '../src/prisma/sql-capture.js'
@@ -198,19 +199,22 @@ describe('DatabaseHealthCheck (PostgreSQL through Prisma)', () => {
     expect(result.reasons).toEqual(['p95 query time 500 ms over 100 queries (threshold 100 ms)'])
   })
 
-  it('keeps only the latest sampleSize query times, and forgets those older than sampleWindow', async () => {
-    const health = new DatabaseHealthCheck(prisma, {
-      env: false,
-      sampleSize: 10,
-      sampleWindow: 200,
-    })
+  it('keeps only the latest sampleSize query times for the percentiles', async () => {
+    const health = new DatabaseHealthCheck(prisma, { env: false, sampleSize: 10 })
     for (let i = 0; i < 10; i++) health.recordQueryMetric(5000)
     for (let i = 0; i < 10; i++) health.recordQueryMetric(1)
     const result = await health.check()
     expect(result.details.performance).toMatchObject({ samples: 10, p99QueryTime: 1 })
-    await waitFor(async () => (await health.check()).details.performance.samples === 0, {
-      what: 'the samples to age out',
-    })
+  })
+
+  it('leaves query times older than sampleWindow out (QueryTimings, on an explicit clock)', () => {
+    const timings = new QueryTimings(100, 150)
+    timings.record(900, 0)
+    timings.record(10, 100)
+    timings.record(30, 120)
+    expect(timings.summary(120)).toEqual({ count: 3, average: 940 / 3, p95: 900, p99: 900 })
+    expect(timings.summary(200)).toEqual({ count: 2, average: 20, p95: 30, p99: 30 })
+    expect(timings.summary(1000)).toEqual({ count: 0, average: null, p95: null, p99: null })
   })
 
   it('lists recorded slow queries (default threshold from DATABASE_MAX_QUERY_EXECUTION_TIME) and QueryMetrics slow queries', async () => {
@@ -257,28 +261,40 @@ describe('DatabaseHealthCheck (PostgreSQL through Prisma)', () => {
   it('lists a real long-running query with its pid and text, and is degraded by it', async () => {
     const { client, pid } = await connection()
     const sleeping = client.query(`SELECT pg_sleep(10) /* health-long-running */`).catch((e) => e)
-    const health = new DatabaseHealthCheck(prisma, {
-      env: false,
-      thresholds: { longRunningQuery: 100 },
-      maxQueryLength: 30,
-    })
-    const found = await waitFor(
-      async () => {
-        const r = await health.check()
-        return r.details.database?.longRunningQueries.some((q) => q.pid === pid) ? r : undefined
-      },
-      { what: 'the sleeping query to be listed' },
-    )
-    const result = found!
-    const listed = result.details.database!.longRunningQueries.find((q) => q.pid === pid)!
-    expect(listed.durationMs).toBeGreaterThan(100)
-    expect(listed.query).toBe('SELECT pg_sleep(10) /* health-')
-    expect(listed.user).toBe('postgres')
-    expect(result.status).toBe('degraded')
-    expect(result.reasons.some((r) => /running longer than 100 ms/.test(r))).toBe(true)
-    // The health check's own statistics query is never listed.
-    await db.pool.query('SELECT pg_cancel_backend($1)', [pid])
-    expect(await sleeping).toMatchObject({ code: '57014' })
+    try {
+      const health = new DatabaseHealthCheck(prisma, {
+        env: false,
+        thresholds: { longRunningQuery: 100 },
+        maxQueryLength: 30,
+      })
+      const found = await waitFor(
+        async () => {
+          const r = await health.check()
+          return r.details.database?.longRunningQueries.some((q) => q.pid === pid) ? r : undefined
+        },
+        { what: 'the sleeping query to be listed' },
+      )
+      const result = found!
+      const listed = result.details.database!.longRunningQueries.find((q) => q.pid === pid)!
+      expect(listed.durationMs).toBeGreaterThan(100)
+      expect(listed.query).toBe('SELECT pg_sleep(10) /* health-')
+      expect(listed.user).toBe('postgres')
+      expect(result.status).toBe('degraded')
+      expect(result.reasons).toContainEqual(
+        expect.stringMatching(/^\d+ quer(y|ies) running longer than 100 ms \(oldest: pid \d+, /),
+      )
+      // At 0 ms every active statement is listed, but never the health check's own queries.
+      const everything = await new DatabaseHealthCheck(prisma, {
+        env: false,
+        thresholds: { longRunningQuery: 0 },
+      }).check()
+      const listedNow = everything.details.database!.longRunningQueries
+      expect(listedNow.some((q) => q.pid === pid)).toBe(true)
+      expect(listedNow.filter((q) => q.query?.startsWith('/* stratacache:health */'))).toEqual([])
+    } finally {
+      await db.pool.query('SELECT pg_cancel_backend($1)', [pid])
+      expect(await sleeping).toMatchObject({ code: '57014' })
+    }
   })
 
   it('lists a real lock wait with the backend holding the lock, and is degraded past thresholds.lockWait', async () => {
@@ -287,31 +303,37 @@ describe('DatabaseHealthCheck (PostgreSQL through Prisma)', () => {
     await holder.client.query('BEGIN')
     await holder.client.query('SELECT * FROM "Account" WHERE id = 1 FOR UPDATE')
     const update = waiter.client.query('UPDATE "Account" SET balance = balance + 1 WHERE id = 1')
-    const health = new DatabaseHealthCheck(prisma, { env: false, thresholds: { lockWait: 50 } })
-    const found = await waitFor(
-      async () => {
-        const r = await health.check()
-        const wait = r.details.database?.lockWaits.find((w) => w.pid === waiter.pid)
-        return wait !== undefined && wait.waitingMs! > 50 ? r : undefined
-      },
-      { what: 'the blocked update to wait past 50 ms' },
-    )
-    const result = found!
-    const wait = result.details.database!.lockWaits.find((w) => w.pid === waiter.pid)!
-    expect(wait.blockedBy).toEqual([holder.pid])
-    expect(wait).toMatchObject({ lockType: 'transactionid', mode: 'ShareLock' })
-    expect(wait.query).toMatch(/^UPDATE "Account"/)
-    expect(result.status).toBe('degraded')
-    // Other test files share the database and may wait for locks too: the reason counts them all.
-    expect(result.reasons).toContainEqual(
-      expect.stringMatching(
-        /^\d+ backends? waiting for a lock longer than 50 ms \(pid \d+ behind pid \d+/,
-      ),
-    )
-    await holder.client.query('ROLLBACK')
-    await update
-    const after = await health.check()
-    expect(after.details.database!.lockWaits.some((w) => w.pid === waiter.pid)).toBe(false)
+    update.catch(() => {}) // awaited in finally; a failed assertion must not leave it unhandled
+    try {
+      const health = new DatabaseHealthCheck(prisma, { env: false, thresholds: { lockWait: 50 } })
+      const found = await waitFor(
+        async () => {
+          const r = await health.check()
+          const wait = r.details.database?.lockWaits.find((w) => w.pid === waiter.pid)
+          return wait !== undefined && wait.waitingMs! > 50 ? r : undefined
+        },
+        { what: 'the blocked update to wait past 50 ms' },
+      )
+      const result = found!
+      const wait = result.details.database!.lockWaits.find((w) => w.pid === waiter.pid)!
+      expect(wait.blockedBy).toEqual([holder.pid])
+      expect(wait).toMatchObject({ lockType: 'transactionid', mode: 'ShareLock' })
+      expect(wait.query).toMatch(/^UPDATE "Account"/)
+      expect(result.status).toBe('degraded')
+      // Other test files share the database and may wait for locks too: the reason counts them all.
+      expect(result.reasons).toContainEqual(
+        expect.stringMatching(
+          /^\d+ backends? waiting for a lock longer than 50 ms \(pid \d+ behind pid \d+/,
+        ),
+      )
+      await holder.client.query('ROLLBACK')
+      await update
+      const after = await health.check()
+      expect(after.details.database!.lockWaits.some((w) => w.pid === waiter.pid)).toBe(false)
+    } finally {
+      await holder.client.query('ROLLBACK')
+      await update
+    }
   })
 
   it('is degraded while requests wait for a pool connection (a real pg.Pool of one)', async () => {

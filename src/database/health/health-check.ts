@@ -5,19 +5,11 @@
  */
 import { type Duration, toMs } from '../../cache/duration.js'
 import { invalid } from '../../errors.js'
-import { RingBuffer } from '../../prisma/metrics/ring-buffer.js'
 import { poolFigures } from './connection-pool.js'
 import { DatabaseProbe, type Reach } from './database-probe.js'
-import { ErrorCounts } from './error-counts.js'
 import { errorLine } from './error-line.js'
 import { formatHealthReport } from './health-report.js'
-import type {
-  ConnectionPoolFigures,
-  DatabaseFigures,
-  HealthCheckResult,
-  PerformanceFigures,
-  SlowQuery,
-} from './health-result.js'
+import type { ConnectionPoolFigures, DatabaseFigures, HealthCheckResult } from './health-result.js'
 import { verdict } from './health-status.js'
 import {
   type ConnectionStatus,
@@ -27,28 +19,14 @@ import {
   type StatusChangeListener,
 } from './options.js'
 import type { RawQueryClient } from './postgres-stats.js'
-import { QueryTimings } from './query-timings.js'
+import { noPerformance, type QueryMetricInfo, RecordedActivity } from './recorded-activity.js'
+import { StatusListeners } from './status-listeners.js'
 import { within } from './time-limit.js'
-
-/** What a query recorded with {@link DatabaseHealthCheck.recordQueryMetric} was, when known. */
-export interface QueryMetricInfo {
-  model?: string
-  operation?: string
-  sql?: string | string[]
-}
 
 /** Events of {@link DatabaseHealthCheck.on}. */
 export interface HealthCheckEvents {
   statusChange: StatusChangeListener
 }
-
-const noPerformance = (): PerformanceFigures => ({
-  averageQueryTime: null,
-  p95QueryTime: null,
-  p99QueryTime: null,
-  samples: 0,
-  source: null,
-})
 
 function describe(value: unknown): string {
   if (value === null) return 'null'
@@ -74,11 +52,9 @@ function describe(value: unknown): string {
  */
 export class DatabaseHealthCheck {
   private readonly settings: HealthSettings
-  private readonly timings: QueryTimings
-  private readonly errors: ErrorCounts
-  private readonly recordedSlow: RingBuffer<SlowQuery>
+  private readonly activity: RecordedActivity
   private readonly probe: DatabaseProbe
-  private readonly listeners = new Set<StatusChangeListener>()
+  private readonly listeners = new StatusListeners()
   private inFlight: Promise<HealthCheckResult> | undefined = undefined
   private last: HealthCheckResult | undefined = undefined
   private timer: NodeJS.Timeout | undefined = undefined
@@ -100,9 +76,7 @@ export class DatabaseHealthCheck {
     }
     const settings = resolveHealthOptions(options)
     this.settings = settings
-    this.timings = new QueryTimings(settings.sampleSize, settings.sampleWindowMs)
-    this.errors = new ErrorCounts(settings.errorWindowMs, Math.max(1000, settings.recentErrors + 1))
-    this.recordedSlow = new RingBuffer(settings.maxSlowQueries)
+    this.activity = new RecordedActivity(settings)
     this.probe = new DatabaseProbe(prisma, settings)
     if (settings.onStatusChange !== undefined) this.listeners.add(settings.onStatusChange)
   }
@@ -147,11 +121,10 @@ export class DatabaseHealthCheck {
       if (typeof pool === 'string') failures.push(pool)
       const now = Date.now()
       const details: HealthCheckResult['details'] = {
-        connectionPool:
-          typeof pool === 'string' ? poolFigures(this.settings.pool, undefined) : pool,
-        slowQueries: this.slowQueries(failures),
-        errors: this.errors.figures(now),
-        performance: this.performanceFigures(now, failures),
+        connectionPool: typeof pool === 'string' ? poolFigures(undefined, undefined) : pool,
+        slowQueries: this.activity.slowQueries(failures),
+        errors: this.activity.errorFigures(now),
+        performance: this.activity.performance(now, failures),
         database: reach.connected ? database : null,
       }
       const { connected, responseTime } = reach
@@ -170,7 +143,7 @@ export class DatabaseHealthCheck {
         details: {
           connectionPool: poolFigures(undefined, undefined),
           slowQueries: [],
-          errors: this.errors.figures(Date.now()),
+          errors: this.activity.errorFigures(Date.now()),
           performance: noPerformance(),
           database: null,
         },
@@ -179,79 +152,26 @@ export class DatabaseHealthCheck {
     }
   }
 
-  /** The pool's figures, or a failure line when `connectionStatus()` threw or did not answer. */
+  /**
+   * The pool's figures, or a failure line when `connectionStatus()` (or the pool's getters: user
+   * objects) threw or did not answer. Never rejects: it runs unawaited beside the ping.
+   */
   private async readConnectionStatus(ms: number): Promise<ConnectionPoolFigures | string> {
     const { pool, connectionStatus } = this.settings
-    if (connectionStatus === undefined) return poolFigures(pool, undefined)
-    const outcome = await within(
-      Promise.resolve().then(() => connectionStatus()),
-      ms,
-    )
-    if (outcome.kind === 'value') {
-      const value = outcome.value as ConnectionStatus | null | undefined
-      return poolFigures(pool, typeof value === 'object' && value !== null ? value : {})
-    }
-    const why = outcome.kind === 'timeout' ? 'no answer in time' : errorLine(outcome.error)
-    return `connectionStatus(): ${why}`
-  }
-
-  private slowQueries(failures: string[]): SlowQuery[] {
-    const all = this.recordedSlow.toArray()
-    const metrics = this.settings.metrics
-    if (metrics !== undefined) {
-      try {
-        for (const entry of metrics.slowQueries()) {
-          all.push({
-            durationMs: entry.durationMs,
-            timestamp: new Date(entry.timestamp),
-            source: 'metrics',
-            model: entry.model ?? null,
-            operation: entry.operation,
-            sql: entry.sql ?? null,
-          })
-        }
-      } catch (error) {
-        failures.push(`options.metrics.slowQueries(): ${errorLine(error, 300)}`)
+    try {
+      if (connectionStatus === undefined) return poolFigures(pool, undefined)
+      const outcome = await within(
+        Promise.resolve().then(() => connectionStatus()),
+        ms,
+      )
+      if (outcome.kind === 'value') {
+        const value = outcome.value as ConnectionStatus | null | undefined
+        return poolFigures(pool, typeof value === 'object' && value !== null ? value : {})
       }
-    }
-    all.sort((a, b) => b.timestamp.getTime() - a.timestamp.getTime())
-    return all.slice(0, this.settings.maxSlowQueries)
-  }
-
-  private performanceFigures(now: number, failures: string[]): PerformanceFigures {
-    const recorded = this.timings.summary(now)
-    if (recorded.count > 0) {
-      return {
-        averageQueryTime: recorded.average,
-        p95QueryTime: recorded.p95,
-        p99QueryTime: recorded.p99,
-        samples: recorded.count,
-        source: 'recorded',
-      }
-    }
-    const metrics = this.settings.metrics
-    if (metrics !== undefined) {
-      try {
-        const db = metrics.stats().totals.db
-        if (db.count > 0) {
-          return {
-            averageQueryTime: db.mean,
-            p95QueryTime: db.p95,
-            p99QueryTime: db.p99,
-            samples: db.count,
-            source: 'metrics',
-          }
-        }
-      } catch (error) {
-        failures.push(`options.metrics.stats(): ${errorLine(error, 300)}`)
-      }
-    }
-    return {
-      averageQueryTime: null,
-      p95QueryTime: null,
-      p99QueryTime: null,
-      samples: 0,
-      source: null,
+      const why = outcome.kind === 'timeout' ? 'no answer in time' : errorLine(outcome.error, 300)
+      return `connectionStatus(): ${why}`
+    } catch (error) {
+      return `connection pool figures: ${errorLine(error, 300)}`
     }
   }
 
@@ -259,28 +179,8 @@ export class DatabaseHealthCheck {
   private settle(result: HealthCheckResult): HealthCheckResult {
     const previous = this.last
     this.last = result
-    if (previous?.status !== result.status) {
-      for (const listener of [...this.listeners]) this.notify(listener, result, previous)
-    }
+    if (previous?.status !== result.status) this.listeners.notify(result, previous)
     return result
-  }
-
-  private notify(
-    listener: StatusChangeListener,
-    current: HealthCheckResult,
-    previous: HealthCheckResult | undefined,
-  ): void {
-    // A failing alert must not break the checks (nor the other listeners): it becomes a warning.
-    const warn = (error: unknown) =>
-      process.emitWarning(
-        `a DatabaseHealthCheck statusChange listener failed: ${errorLine(error, 300)}`,
-      )
-    try {
-      const returned: unknown = listener(current, previous)
-      if (returned instanceof Promise) returned.catch(warn)
-    } catch (error) {
-      warn(error)
-    }
   }
 
   /**
@@ -365,19 +265,7 @@ export class DatabaseHealthCheck {
     if (info !== undefined && (typeof info !== 'object' || info === null)) {
       throw invalid('info', `must be an object { model?, operation?, sql? }, got ${describe(info)}`)
     }
-    const now = Date.now()
-    this.timings.record(durationMs, now)
-    if (durationMs > this.settings.slowQueryMs) {
-      const sql = info?.sql
-      this.recordedSlow.push({
-        durationMs,
-        timestamp: new Date(now),
-        source: 'recorded',
-        model: typeof info?.model === 'string' ? info.model : null,
-        operation: typeof info?.operation === 'string' ? info.operation : null,
-        sql: typeof sql === 'string' ? [sql] : Array.isArray(sql) ? sql.map(String) : null,
-      })
-    }
+    this.activity.recordQuery(durationMs, info, Date.now())
   }
 
   /**
@@ -393,7 +281,7 @@ export class DatabaseHealthCheck {
     if (error === undefined || error === null) {
       throw invalid('error', `must be the error that was thrown, got ${describe(error)}`)
     }
-    this.errors.record(error, Date.now())
+    this.activity.recordError(error, Date.now())
   }
 
   /**

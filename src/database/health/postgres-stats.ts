@@ -18,10 +18,16 @@ export interface RawQueryClient {
   $connect?(): PromiseLike<unknown>
 }
 
+/**
+ * Opens each statistics query, so that they can leave themselves out: with a low threshold the
+ * three of them, running side by side, would list each other.
+ */
+const MARKER = '/* stratacache:health */'
+
 /** Most rows listed of long-running queries and of lock waits (the oldest first). */
 export const MAX_LISTED = 20
 
-const SUMMARY_SQL = `SELECT
+const SUMMARY_SQL = `${MARKER} SELECT
   current_setting('server_version') AS version,
   pg_database_size(current_database())::float8 AS size_bytes,
   current_setting('max_connections')::int AS max_connections,
@@ -31,24 +37,24 @@ const SUMMARY_SQL = `SELECT
   (SELECT blks_hit::float8 / nullif(blks_hit + blks_read, 0)
     FROM pg_stat_database WHERE datname = current_database()) AS cache_hit_ratio`
 
-const LONG_RUNNING_SQL = `SELECT pid,
+const LONG_RUNNING_SQL = `${MARKER} SELECT pid,
   (extract(epoch FROM clock_timestamp() - query_start) * 1000)::float8 AS duration_ms,
   wait_event_type, wait_event, usename::text AS user_name, application_name,
   left(query, $2::int) AS query
 FROM pg_stat_activity
 WHERE datname = current_database() AND backend_type = 'client backend' AND state = 'active'
-  AND pid <> pg_backend_pid()
+  AND pid <> pg_backend_pid() AND left(query, ${MARKER.length}) <> '${MARKER}'
   AND query_start < clock_timestamp() - make_interval(secs => $1::float8 / 1000)
 ORDER BY query_start
 LIMIT ${MAX_LISTED}`
 
-const LOCK_WAITS_SQL = `SELECT a.pid, l.locktype AS lock_type, l.mode,
+const LOCK_WAITS_SQL = `${MARKER} SELECT a.pid, l.locktype AS lock_type, l.mode,
   CASE WHEN l.relation IS NULL THEN NULL ELSE l.relation::regclass::text END AS relation,
   (extract(epoch FROM clock_timestamp() - l.waitstart) * 1000)::float8 AS waiting_ms,
   pg_blocking_pids(a.pid) AS blocked_by,
   left(a.query, $1::int) AS query
 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-WHERE NOT l.granted AND a.datname = current_database()
+WHERE NOT l.granted AND a.datname = current_database() AND left(a.query, ${MARKER.length}) <> '${MARKER}'
 ORDER BY l.waitstart NULLS LAST
 LIMIT ${MAX_LISTED}`
 

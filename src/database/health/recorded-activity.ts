@@ -1,0 +1,135 @@
+/**
+ * What the service tells the health check about its queries (`recordQueryMetric`, `recordError`)
+ * and what an optional `QueryMetrics` saw, turned into a result's slow queries, error figures and
+ * performance figures.
+ */
+import { RingBuffer } from '../../prisma/metrics/ring-buffer.js'
+import { ErrorCounts } from './error-counts.js'
+import { errorLine } from './error-line.js'
+import type { ErrorFigures, PerformanceFigures, SlowQuery } from './health-result.js'
+import type { HealthSettings } from './options.js'
+import { QueryTimings } from './query-timings.js'
+
+/** What a query recorded with `recordQueryMetric` was, when known. */
+export interface QueryMetricInfo {
+  model?: string
+  operation?: string
+  sql?: string | string[]
+}
+
+/** Performance figures when nothing was measured: `null`, not 0. */
+export const noPerformance = (): PerformanceFigures => ({
+  averageQueryTime: null,
+  p95QueryTime: null,
+  p99QueryTime: null,
+  samples: 0,
+  source: null,
+})
+
+/**
+ * @example
+ * ```ts
+ * const activity = new RecordedActivity(settings)
+ * activity.recordQuery(1250, { model: 'Order', operation: 'findMany' }, Date.now())
+ * activity.slowQueries([]) // [{ durationMs: 1250, source: 'recorded', model: 'Order', ... }]
+ * ```
+ */
+export class RecordedActivity {
+  private readonly timings: QueryTimings
+  private readonly errors: ErrorCounts
+  private readonly slow: RingBuffer<SlowQuery>
+
+  constructor(private readonly settings: HealthSettings) {
+    this.timings = new QueryTimings(settings.sampleSize, settings.sampleWindowMs)
+    // Enough error times to count past any threshold within the window.
+    this.errors = new ErrorCounts(settings.errorWindowMs, Math.max(1000, settings.recentErrors + 1))
+    this.slow = new RingBuffer(settings.maxSlowQueries)
+  }
+
+  /** Counts one query time; a slow one is also listed. */
+  recordQuery(durationMs: number, info: QueryMetricInfo | undefined, now: number): void {
+    this.timings.record(durationMs, now)
+    if (durationMs <= this.settings.slowQueryMs) return
+    const sql = info?.sql
+    this.slow.push({
+      durationMs,
+      timestamp: new Date(now),
+      source: 'recorded',
+      model: typeof info?.model === 'string' ? info.model : null,
+      operation: typeof info?.operation === 'string' ? info.operation : null,
+      sql: typeof sql === 'string' ? [sql] : Array.isArray(sql) ? sql.map(String) : null,
+    })
+  }
+
+  /** Counts one error by kind. */
+  recordError(error: unknown, now: number): void {
+    this.errors.record(error, now)
+  }
+
+  /** Error figures as of `now`. */
+  errorFigures(now: number): ErrorFigures {
+    return this.errors.figures(now)
+  }
+
+  /**
+   * Recorded slow queries and `options.metrics`' slow queries, the latest first. A metrics object
+   * that throws is reported in `failures` (it is the user's object).
+   */
+  slowQueries(failures: string[]): SlowQuery[] {
+    const all = this.slow.toArray()
+    const metrics = this.settings.metrics
+    if (metrics !== undefined) {
+      try {
+        for (const entry of metrics.slowQueries()) {
+          all.push({
+            durationMs: entry.durationMs,
+            timestamp: new Date(entry.timestamp),
+            source: 'metrics',
+            model: entry.model ?? null,
+            operation: entry.operation,
+            sql: entry.sql ?? null,
+          })
+        }
+      } catch (error) {
+        failures.push(`options.metrics.slowQueries(): ${errorLine(error, 300)}`)
+      }
+    }
+    all.sort((a, b) => b.timestamp.getTime() - a.timestamp.getTime())
+    return all.slice(0, this.settings.maxSlowQueries)
+  }
+
+  /**
+   * Average and percentiles of the recorded times within the window; when none were recorded,
+   * of `options.metrics`' database times (since it started or was reset).
+   */
+  performance(now: number, failures: string[]): PerformanceFigures {
+    const recorded = this.timings.summary(now)
+    if (recorded.count > 0) {
+      return {
+        averageQueryTime: recorded.average,
+        p95QueryTime: recorded.p95,
+        p99QueryTime: recorded.p99,
+        samples: recorded.count,
+        source: 'recorded',
+      }
+    }
+    const metrics = this.settings.metrics
+    if (metrics !== undefined) {
+      try {
+        const db = metrics.stats().totals.db
+        if (db.count > 0) {
+          return {
+            averageQueryTime: db.mean,
+            p95QueryTime: db.p95,
+            p99QueryTime: db.p99,
+            samples: db.count,
+            source: 'metrics',
+          }
+        }
+      } catch (error) {
+        failures.push(`options.metrics.stats(): ${errorLine(error, 300)}`)
+      }
+    }
+    return noPerformance()
+  }
+}
