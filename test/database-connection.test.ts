@@ -1,9 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
 import { type Account, PrismaClient } from '../prisma/generated/client.js'
-import {
-  ConnectionManager,
-  type ConnectionManagerOptions,
-} from '../src/database/connection/connection-manager.js'
+import { ConnectionManager } from '../src/database/connection/connection-manager.js'
+import type { ConnectionManagerOptions } from '../src/database/connection/connection-options.js'
 import { ValidationError } from '../src/errors.js'
 import { createTestDatabase, DATABASE_URL, type TestDatabase } from './support/database.js'
 import { deferred, waitFor } from './support/wait.js'

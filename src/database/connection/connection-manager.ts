@@ -5,52 +5,24 @@
  */
 import { PrismaPg } from '@prisma/adapter-pg'
 import pg from 'pg'
-import { type Duration, toMs } from '../../cache/duration.js'
-import type { Env } from '../../config/env-parsers.js'
-import { envError } from '../../config/env-parsers.js'
-import { ErrorCodes, invalid, StrataCacheError } from '../../errors.js'
-import { isRecord } from '../../prisma/is-record.js'
+import { type Env, envError } from '../../config/env-parsers.js'
+import { ErrorCodes, StrataCacheError } from '../../errors.js'
 import {
   type TransactionCapableClient,
   type TransactionClientOf,
   TransactionManager,
   type TransactionResult,
 } from '../transactions/transaction-manager.js'
-import {
-  DEFAULT_TRANSACTION_OPTIONS,
-  resolveTransactionOptions,
-  type TransactionDefaults,
-  type TransactionOptions,
-} from '../transactions/transaction-options.js'
+import type { TransactionOptions } from '../transactions/transaction-options.js'
 import type { TransactionStats } from '../transactions/transaction-stats.js'
-import { connectionSettingsFromEnv, MAX_POOL_SIZE } from './connection-env.js'
+import { connectionSettingsFromEnv } from './connection-env.js'
+import {
+  type ConnectionManagerOptions,
+  checkPoolSize,
+  resolveConnectionOptions,
+} from './connection-options.js'
 import { resizePool, trimOnRelease } from './pool-sizing.js'
 import { type ConnectionStatus, type PoolCounts, ping, poolCounts } from './pool-status.js'
-
-/** The options `@prisma/adapter-pg` takes beside the pool (`schema`, `onConnectionError`...). */
-export type PrismaPgOptions = NonNullable<ConstructorParameters<typeof PrismaPg>[1]>
-
-/** Options of {@link ConnectionManager}. Give `PrismaClient` or `createClient`, not both. */
-export interface ConnectionManagerOptions<Client> {
-  /** Your generated `PrismaClient` class; it is constructed as `new PrismaClient({ adapter })`. */
-  PrismaClient?: new (options: {
-    adapter: PrismaPg
-  }) => Client
-  /** Or builds the client yourself (log settings, `$extends`...) from the adapter. */
-  createClient?: (adapter: PrismaPg) => Client
-  /** PostgreSQL connection string (`postgresql://...`). Required here; `fromEnv` reads `DATABASE_URL`. */
-  url?: string
-  /** Most connections the pool opens, 1-1000. Default 10. */
-  poolSize?: number
-  /** Longest wait to open a connection or get one from the full pool, and for the status ping. Default 5000 ms. */
-  connectionTimeout?: Duration
-  /** More `pg.Pool` settings (`ssl`, `idleTimeoutMillis`, `application_name`, `options`...). */
-  pool?: Omit<pg.PoolConfig, 'connectionString' | 'max' | 'connectionTimeoutMillis'>
-  /** Options of the Prisma adapter, e.g. `{ schema: 'shop' }` for models outside `public`. */
-  adapter?: PrismaPgOptions
-  /** Defaults of `executeTransaction` (see `TransactionManager`). */
-  transactions?: TransactionDefaults
-}
 
 /** Counters of the pool and of the transactions run through the manager. */
 export interface ConnectionManagerStats extends PoolCounts {
@@ -61,19 +33,6 @@ export interface ConnectionManagerStats extends PoolCounts {
   /** {@link TransactionManager.getStats} of `executeTransaction`. */
   transactions: TransactionStats
 }
-
-const DEFAULT_POOL_SIZE = 10
-const DEFAULT_CONNECTION_TIMEOUT_MS = 5_000
-const OPTION_NAMES = [
-  'PrismaClient',
-  'createClient',
-  'url',
-  'poolSize',
-  'connectionTimeout',
-  'pool',
-  'adapter',
-  'transactions',
-]
 
 /**
  * A `pg.Pool`, the Prisma client on it, and a {@link TransactionManager} for it.
@@ -106,48 +65,19 @@ export class ConnectionManager<Client extends TransactionCapableClient> {
    * @throws ValidationError naming the bad option (`options.url`, `options.poolSize`...).
    */
   constructor(options: ConnectionManagerOptions<Client>) {
-    if (!isRecord(options as unknown)) throw invalid('options', 'must be an options object')
-    const unknown = Object.keys(options).find((key) => !OPTION_NAMES.includes(key))
-    if (unknown !== undefined) {
-      throw invalid(
-        `options.${unknown}`,
-        `unknown option (expected one of: ${OPTION_NAMES.join(', ')})`,
-      )
-    }
-    const build = clientBuilder(options)
-    const url = checkUrl(options.url)
-    const max =
-      options.poolSize === undefined
-        ? DEFAULT_POOL_SIZE
-        : checkPoolSize(options.poolSize, 'options.poolSize')
-    this.#timeoutMs =
-      options.connectionTimeout === undefined
-        ? DEFAULT_CONNECTION_TIMEOUT_MS
-        : checkTimeout(options.connectionTimeout)
-    if (options.pool !== undefined && !isRecord(options.pool)) {
-      throw invalid('options.pool', 'must be a pg.Pool settings object')
-    }
-    if (options.adapter !== undefined && !isRecord(options.adapter)) {
-      throw invalid('options.adapter', 'must be a PrismaPg options object')
-    }
-    // Checked here so the error names options.transactions.*, and before any pool exists.
-    resolveTransactionOptions(
-      options.transactions,
-      'options.transactions',
-      DEFAULT_TRANSACTION_OPTIONS,
-      false,
-    )
+    const settings = resolveConnectionOptions(options)
+    this.#timeoutMs = settings.connectionTimeoutMs
     this.pool = new pg.Pool({
-      ...options.pool,
-      connectionString: url,
-      max,
-      connectionTimeoutMillis: this.#timeoutMs,
+      ...settings.pool,
+      connectionString: settings.url,
+      max: settings.poolSize,
+      connectionTimeoutMillis: settings.connectionTimeoutMs,
     })
     // pg emits 'error' for idle connections the server dropped; unheard, it would crash the process.
     this.pool.on('error', (error) => this.#notePoolError(error))
     this.#stopTrimming = trimOnRelease(this.pool, (error) => this.#notePoolError(error))
-    this.#client = build(new PrismaPg(this.pool, options.adapter))
-    this.#transactions = new TransactionManager(this.#client, options.transactions)
+    this.#client = settings.createClient(new PrismaPg(this.pool, settings.adapter))
+    this.#transactions = new TransactionManager(this.#client, settings.transactions)
   }
 
   /**
@@ -266,63 +196,4 @@ export class ConnectionManager<Client extends TransactionCapableClient> {
       throw new StrataCacheError(ErrorCodes.CLOSED, 'the connection manager was disconnected')
     }
   }
-}
-
-function clientBuilder<Client>(
-  options: ConnectionManagerOptions<Client>,
-): (adapter: PrismaPg) => Client {
-  const { PrismaClient, createClient } = options
-  if (PrismaClient !== undefined && createClient !== undefined) {
-    throw invalid('options.createClient', 'give PrismaClient or createClient, not both')
-  }
-  if (PrismaClient !== undefined) {
-    if (typeof PrismaClient !== 'function') {
-      throw invalid('options.PrismaClient', 'must be your generated PrismaClient class')
-    }
-    return (adapter) => new PrismaClient({ adapter })
-  }
-  if (createClient !== undefined) {
-    if (typeof createClient !== 'function') {
-      throw invalid('options.createClient', 'must be a function (adapter) => PrismaClient')
-    }
-    return createClient
-  }
-  throw invalid(
-    'options.PrismaClient',
-    'is required (or options.createClient): the library has no generated client of its own',
-  )
-}
-
-function checkUrl(url: unknown): string {
-  if (url === undefined)
-    throw invalid('options.url', 'is required (or use ConnectionManager.fromEnv)')
-  let parsed: URL | undefined
-  try {
-    parsed = typeof url === 'string' ? new URL(url) : undefined
-  } catch {
-    parsed = undefined
-  }
-  if (parsed === undefined || !['postgresql:', 'postgres:'].includes(parsed.protocol)) {
-    throw invalid('options.url', 'must be a postgresql:// connection string')
-  }
-  return url as string
-}
-
-function checkPoolSize(value: unknown, field: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_POOL_SIZE) {
-    throw invalid(field, `must be an integer from 1 to ${MAX_POOL_SIZE}, got ${String(value)}`)
-  }
-  return value
-}
-
-function checkTimeout(value: Duration): number {
-  const ms = toMs(value, 'options.connectionTimeout')
-  if (ms < 1 || ms > 2 ** 31 - 1) {
-    throw invalid(
-      'options.connectionTimeout',
-      `must be from 1 ms to ${2 ** 31 - 1} ms, got ${ms}`,
-      ErrorCodes.INVALID_TTL,
-    )
-  }
-  return Math.round(ms)
 }

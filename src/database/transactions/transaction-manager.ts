@@ -16,6 +16,7 @@ import {
   DEFAULT_TRANSACTION_OPTIONS,
   type IsolationLevel,
   type ResolvedTransactionOptions,
+  type RetryInfo,
   resolveTransactionOptions,
   type TransactionDefaults,
   type TransactionOptions,
@@ -228,10 +229,7 @@ function prismaOptions(settings: ResolvedTransactionOptions): PrismaTransactionO
   return options
 }
 
-function notify(
-  settings: ResolvedTransactionOptions,
-  info: Parameters<NonNullable<ResolvedTransactionOptions['onRetry']>>[0],
-): void {
+function notify(settings: ResolvedTransactionOptions, info: RetryInfo): void {
   try {
     settings.onRetry?.(info)
   } catch {
