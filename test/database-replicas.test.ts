@@ -11,6 +11,7 @@ import { CacheManager, MemoryBus, MemoryBusHub } from '../src/index.js'
 import { withCache } from '../src/prisma/index.js'
 import { captureSql } from '../src/prisma/sql-capture.js'
 import { PostgresServer } from './support/postgres-server.js'
+import { deleteKeysUnder, REDIS_URL, rawRedis, uniquePrefix } from './support/redis.js'
 import { deferred, waitFor } from './support/wait.js'
 
 interface NaiveHookParams {
@@ -35,12 +36,19 @@ function countedClient(server: PostgresServer, count: { n: number }): PrismaClie
   return new PrismaClient({ adapter })
 }
 
-function shop(primary: PostgresServer, replica: PostgresServer, cache: CacheManager) {
+function shop(
+  primary: PostgresServer,
+  replica: PostgresServer,
+  cache: CacheManager,
+  repairLaggedFills = true,
+) {
   const onPrimary = { n: 0 }
   const onReplica = { n: 0 }
   const replicaClient = countedClient(replica, onReplica)
   const prisma = countedClient(primary, onPrimary)
-    .$extends(withReadReplicas({ replicas: [replicaClient], cache, pollInterval: 10 }))
+    .$extends(
+      withReadReplicas({ replicas: [replicaClient], cache, pollInterval: 10, repairLaggedFills }),
+    )
     .$extends(withCache({ cache, env: false }))
   /** Runs `fn` and tells which server ran the statements it caused. */
   async function served<T>(fn: () => PromiseLike<T>) {
@@ -397,6 +405,73 @@ describe('withReadReplicas (a real streaming replica on loopback)', () => {
       await cacheA.close()
       await cacheB.close()
     }
+  })
+
+  /**
+   * Two instances sharing Redis, their bus 400 ms slow: B fills account `id` from the paused
+   * replica before A's invalidation reaches it, so the old row lands in Redis. Then replay resumes.
+   */
+  async function laggedFillAcrossInstances(id: number, repairLaggedFills: boolean) {
+    const prefix = uniquePrefix('replicas')
+    const hub = new MemoryBusHub({ delayMs: 400 })
+    const caches = [0, 1].map(
+      () =>
+        new CacheManager({
+          redis: REDIS_URL,
+          prefix,
+          bus: new MemoryBus({ hub, channel: prefix }),
+        }),
+    )
+    const [a, b] = caches.map((c) => shop(primary, replica, c as CacheManager, repairLaggedFills))
+    if (a === undefined || b === undefined) throw new Error('two instances')
+    const read = async (instance: typeof a) =>
+      (await instance.prisma.account.findUnique({ where: { id } }))?.owner
+    cleanups.push(async () => {
+      for (const instance of [a, b]) await instance.prisma.$disconnect()
+      for (const c of caches) await c.close()
+      const redis = rawRedis()
+      await deleteKeysUnder(redis, prefix)
+      redis.disconnect()
+    })
+    let heard = false
+    caches[1]?.on('invalidate', (event) => {
+      if (event.remote === true) heard = true
+    })
+    await caughtUp()
+    await b.prisma.$readReplicas.poll()
+    await replay(false)
+    try {
+      await a.prisma.account.update({ where: { id }, data: { owner: `moved ${id}` } })
+      // B has not heard of the write yet: its fill reads the lagging replica (the bus delay).
+      expect(await read(b)).toBe(`owner ${id}`)
+    } finally {
+      await replay(true)
+    }
+    await caughtUp()
+    await waitFor(() => heard, { what: 'the notice reaching B' })
+    return { a, b, read }
+  }
+  const cleanups: (() => Promise<void>)[] = []
+  afterAll(async () => {
+    for (const cleanup of cleanups) await cleanup()
+  })
+
+  it('shared Redis: the old row a lagging replica gave another instance is invalidated once replayed', async () => {
+    const { a, b, read } = await laggedFillAcrossInstances(4, true)
+    await waitFor(async () => (await read(a)) === 'moved 4' && (await read(b)) === 'moved 4', {
+      what: 'both instances reading the write',
+      timeoutMs: 3_000,
+    })
+    expect(a.prisma.$readReplicas.stats().laggedFillRepairs).toBeGreaterThan(0)
+  })
+
+  it('shared Redis, repairLaggedFills off: that old row outlives the replica catching up', async () => {
+    const { a } = await laggedFillAcrossInstances(2, false)
+    // The replica has replayed the write and B has its notice, yet Redis serves the old row
+    // (until the entry's TTL, 10 s for this model).
+    const stale = await a.prisma.account.findUnique({ where: { id: 2 } }).withCacheInfo()
+    expect(stale.data?.owner).toBe('owner 2')
+    expect(stale.info.cacheStatus).toBe('hit')
   })
 
   it('a replica that is down: reads are served by the primary, and the replica comes back', async () => {

@@ -42,6 +42,8 @@ export class WriteWatermarks {
   readonly #unresolved = new Map<string, number>()
   /** Per model, the WAL position a replica must have replayed to answer a read of it. */
   readonly #required = new Map<string, bigint>()
+  /** Callers of {@link positionAfterNow}, by the sequence number their probe must cover. */
+  readonly #waiters: { seq: number; resolve(lsn: bigint): void }[] = []
   #probing = false
   #again = false
   #closed = false
@@ -86,6 +88,18 @@ export class WriteWatermarks {
       any = true
     }
     if (any) this.#startProbe()
+  }
+
+  /**
+   * The primary's WAL insert position as a probe sent after this call reads it: at or past every
+   * commit acknowledged before the call. Shares the probes of the writes.
+   */
+  positionAfterNow(): Promise<bigint> {
+    const seq = ++this.#seq
+    return new Promise((resolve) => {
+      this.#waiters.push({ seq, resolve })
+      this.#startProbe()
+    })
   }
 
   /** The invalidation bus may have lost messages: nothing is known to be replayed anywhere. */
@@ -167,6 +181,9 @@ export class WriteWatermarks {
       this.#unresolved.delete(model)
       const before = this.#required.get(model)
       if (before === undefined || lsn > before) this.#required.set(model, lsn)
+    }
+    while (this.#waiters.length > 0 && (this.#waiters[0] as { seq: number }).seq <= covered) {
+      this.#waiters.shift()?.resolve(lsn)
     }
   }
 }

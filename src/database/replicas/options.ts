@@ -22,6 +22,13 @@ export interface ReadReplicaOptions {
    * this process's writes are known.
    */
   cache?: CacheManager
+  /**
+   * With `cache`: when every replica has replayed a write, invalidate its tags once more, so that
+   * a fill another instance made from a lagging replica before this instance's invalidation
+   * reached it (the bus delay) does not stay in the shared cache until its TTL. Costs one more
+   * invalidation per burst of writes. Default `true`.
+   */
+  repairLaggedFills?: boolean
   /** `withCache`'s `namespace`, to read model names off other instances' tags. Default `'prisma'`. */
   namespace?: string
   /** How often the replicas' replay positions are polled, ms or `'50ms'`. Default 50 ms. */
@@ -39,13 +46,22 @@ export interface ReadReplicaOptions {
 export interface ReadReplicaSettings {
   readonly replicas: readonly ReplicaClient[]
   readonly cache: CacheManager | undefined
+  readonly repairLaggedFills: boolean
   readonly namespace: string
   readonly pollIntervalMs: number
   readonly pollTimeoutMs: number
   readonly pick: ReplicaPick
 }
 
-const KNOWN = new Set(['replicas', 'cache', 'namespace', 'pollInterval', 'pollTimeout', 'pick'])
+const KNOWN = new Set([
+  'replicas',
+  'cache',
+  'repairLaggedFills',
+  'namespace',
+  'pollInterval',
+  'pollTimeout',
+  'pick',
+])
 
 export function resolveReadReplicaOptions(options: unknown): ReadReplicaSettings {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
@@ -76,6 +92,10 @@ export function resolveReadReplicaOptions(options: unknown): ReadReplicaSettings
   if (given.cache !== undefined && !(given.cache instanceof CacheManager)) {
     throw invalid('options.cache', 'must be the CacheManager withCache uses')
   }
+  const repairLaggedFills = given.repairLaggedFills ?? true
+  if (typeof repairLaggedFills !== 'boolean') {
+    throw invalid('options.repairLaggedFills', 'must be a boolean')
+  }
   const namespace = given.namespace ?? 'prisma'
   if (typeof namespace !== 'string' || namespace.length === 0) {
     throw invalid('options.namespace', 'must be a non-empty string (withCache’s namespace)')
@@ -91,6 +111,7 @@ export function resolveReadReplicaOptions(options: unknown): ReadReplicaSettings
   return {
     replicas: [...replicas],
     cache: given.cache,
+    repairLaggedFills,
     namespace,
     pollIntervalMs,
     pollTimeoutMs,

@@ -10,6 +10,7 @@ import type { Types } from '@prisma/client/runtime/client'
 import { invalid } from '../../errors.js'
 import { modelGraphOf } from '../../prisma/schema/client-graph.js'
 import { EVERYTHING, WriteWatermarks } from './freshness.js'
+import { LaggedFillRepair } from './lagged-fill-repair.js'
 import { parseLsn } from './lsn.js'
 import { type ReadReplicaOptions, resolveReadReplicaOptions } from './options.js'
 import { followRemoteWrites } from './remote-writes.js'
@@ -100,13 +101,19 @@ export function withReadReplicas(options: ReadReplicaOptions): ReadReplicasExten
     }, settings.pollIntervalMs)
     const pool = new ReplicaPool(settings.replicas, settings)
     const router = new ReadReplicaRouter(graph, watermarks, pool)
+    const { cache } = settings
     const unfollow =
-      settings.cache === undefined
+      cache === undefined
         ? () => {}
-        : followRemoteWrites(settings.cache, settings.namespace, graph, watermarks)
+        : followRemoteWrites(cache, settings.namespace, graph, watermarks)
+    const repair =
+      cache === undefined || !settings.repairLaggedFills
+        ? undefined
+        : new LaggedFillRepair(cache, watermarks, pool, settings.pollIntervalMs)
+    if (repair !== undefined) cache?.on('invalidate', repair.onInvalidate)
     const api: ReadReplicasApi = {
       status: () => pool.replicas.map((replica) => replica.status(watermarks.lastPrimaryLsn)),
-      stats: () => router.stats(),
+      stats: () => router.stats(repair?.repairs),
       poll: () => pool.poll(),
       noteWrite(models) {
         if (models !== undefined) {
@@ -140,6 +147,8 @@ export function withReadReplicas(options: ReadReplicaOptions): ReadReplicasExten
           pool.close()
           watermarks.close()
           unfollow()
+          repair?.close()
+          if (repair !== undefined) cache?.off('invalidate', repair.onInvalidate)
           await Promise.all([
             primary.$disconnect(),
             ...settings.replicas.map((replica) => replica.$disconnect()),

@@ -60,6 +60,8 @@ export interface ReadRoutingStats {
   untrackedTransactionWrites: number
   /** Models read from the primary because a write to them is running or not yet probed. */
   pendingModels: string[]
+  /** Second invalidations sent once the replicas had replayed writes (`repairLaggedFills`). */
+  laggedFillRepairs: number
 }
 
 const READS: ReadonlySet<string> = new Set(READ_OPERATIONS)
@@ -121,7 +123,7 @@ export class ReadReplicaRouter {
     }
   }
 
-  stats(): ReadRoutingStats {
+  stats(laggedFillRepairs = 0): ReadRoutingStats {
     const reasons = { ...this.#reasons }
     let primaryReads = 0
     for (const count of Object.values(reasons)) primaryReads += count
@@ -134,6 +136,7 @@ export class ReadReplicaRouter {
       probeFailures: this.watermarks.probeFailures,
       untrackedTransactionWrites: this.transactions.untracked,
       pendingModels: this.watermarks.pendingModels(),
+      laggedFillRepairs,
     }
   }
 
