@@ -471,6 +471,37 @@ describe('DatabaseHealthCheck (PostgreSQL through Prisma)', () => {
     expect(heard).toEqual(['healthy', 'unhealthy', 'healthy'])
   })
 
+  it('runs continuous checks one at a time, each starting the interval after the last one ended', async () => {
+    // A checker around the real client: when each ping started and ended.
+    const pings: { start: number; end: number }[] = []
+    const watched = {
+      $queryRawUnsafe: async <T>(sql: string, ...values: unknown[]): Promise<T> => {
+        const ping = sql === 'SELECT 1' ? { start: performance.now(), end: Number.NaN } : undefined
+        if (ping !== undefined) pings.push(ping)
+        try {
+          return await prisma.$queryRawUnsafe<T>(sql, ...values)
+        } finally {
+          if (ping !== undefined) ping.end = performance.now()
+        }
+      },
+    }
+    const health = new DatabaseHealthCheck(watched, { env: false })
+    health.startContinuousCheck(40)
+    health.startContinuousCheck('50ms') // restarts: one loop, the new interval
+    try {
+      await waitFor(() => pings.filter((p) => !Number.isNaN(p.end)).length >= 5, {
+        what: 'five pings',
+      })
+    } finally {
+      health.stopContinuousCheck()
+    }
+    const done = pings.filter((p) => !Number.isNaN(p.end))
+    for (let i = 1; i < done.length; i++) {
+      // The next ping follows the previous check's end (statistics included) by the interval.
+      expect(done[i]!.start - done[i - 1]!.end).toBeGreaterThanOrEqual(49)
+    }
+  })
+
   it('keeps checking when a status listener throws or rejects, and warns about it', async () => {
     const warnings: string[] = []
     const onWarning = (warning: Error) => warnings.push(warning.message)
@@ -522,6 +553,9 @@ describe('DatabaseHealthCheck (PostgreSQL through Prisma)', () => {
         adapter: new PrismaPg({ connectionString: `postgresql://postgres@127.0.0.1:${port}/x` }),
       })
       closers.unshift(() => hung.$disconnect())
+      // Prisma's engine start (about 1 s when it is the process's first client) touches no server.
+      await hung.$connect()
+      expect(sockets).toHaveLength(0)
       const health = new DatabaseHealthCheck(hung, { env: false, timeout: 300 })
       const started = performance.now()
       const result: HealthCheckResult = await health.check()

@@ -107,7 +107,7 @@ export interface PostgresStatsSettings {
 }
 
 /** An empty answer; figures not read stay `null`. */
-export function emptyDatabaseFigures(): DatabaseFigures {
+function emptyDatabaseFigures(): DatabaseFigures {
   return {
     version: null,
     sizeBytes: null,

@@ -62,10 +62,4 @@ export class QueryTimings {
     for (const ms of kept) sum += ms
     return { count: kept.length, average: sum / kept.length, p95: rank(95), p99: rank(99) }
   }
-
-  /** Forgets every sample. */
-  clear(): void {
-    this.next = 0
-    this.size = 0
-  }
 }
