@@ -520,6 +520,7 @@ describe('withReadReplicas (a real streaming replica on loopback)', () => {
     bad({ replicas: [app.replicaClient], pick: 'random' }, 'options.pick')
     bad({ replicas: [app.replicaClient], cache: {} }, 'options.cache')
     bad({ replicas: [app.replicaClient], namespace: '' }, 'options.namespace')
+    bad({ replicas: [app.replicaClient], repairLaggedFills: 'yes' }, 'options.repairLaggedFills')
     bad({ replicas: [app.replicaClient], replica: 'x' }, 'options.replica')
     const cached = new PrismaClient({
       adapter: new PrismaPg({ connectionString: primary.url() }),
@@ -529,6 +530,7 @@ describe('withReadReplicas (a real streaming replica on loopback)', () => {
     )
     expect(() => app.prisma.$primary('no' as never)).toThrow(ValidationError)
     expect(() => app.prisma.$readReplicas.noteWrite(['Nope'])).toThrow(/models\[0\]: Nope/)
+    expect(() => app.prisma.$readReplicas.noteWrite([])).toThrow(/^models: must list/)
   })
 })
 

@@ -46,10 +46,17 @@ export class LaggedFillRepair {
     this.#watermarks = watermarks
     this.#pool = pool
     this.#intervalMs = intervalMs
+    cache.on('invalidate', this.#onInvalidate)
   }
 
-  /** The cache's `invalidate` listener: this instance's tag invalidations (writes' included). */
-  readonly onInvalidate = (event: CacheEvents['invalidate'][0]): void => {
+  /** Stops listening; repairs still due are dropped (the client is disconnecting). */
+  close(): void {
+    this.#closed = true
+    this.#cache.off('invalidate', this.#onInvalidate)
+  }
+
+  /** This instance's tag invalidations, writes' included (other instances repair their own). */
+  readonly #onInvalidate = (event: CacheEvents['invalidate'][0]): void => {
     if (event.remote === true || event.kind !== 'tag' || this.#closed) return
     const key = signature(event.tags)
     const echoes = this.#echoes.get(key)
@@ -66,10 +73,6 @@ export class LaggedFillRepair {
       else for (const tag of tags) due.add(tag)
       this.#start()
     })
-  }
-
-  close(): void {
-    this.#closed = true
   }
 
   #start(): void {

@@ -110,21 +110,22 @@ export function withReadReplicas(options: ReadReplicaOptions): ReadReplicasExten
       cache === undefined || !settings.repairLaggedFills
         ? undefined
         : new LaggedFillRepair(cache, watermarks, pool, settings.pollIntervalMs)
-    if (repair !== undefined) cache?.on('invalidate', repair.onInvalidate)
     const api: ReadReplicasApi = {
       status: () => pool.replicas.map((replica) => replica.status(watermarks.lastPrimaryLsn)),
       stats: () => router.stats(repair?.repairs),
       poll: () => pool.poll(),
       noteWrite(models) {
         if (models !== undefined) {
-          if (!Array.isArray(models)) throw invalid('models', 'must be an array of model names')
+          if (!Array.isArray(models) || models.length === 0) {
+            throw invalid('models', 'must list model names (or be left out for every model)')
+          }
           models.forEach((model, i) => {
             if (graph.model(model) === undefined) {
               throw invalid(`models[${i}]`, `${String(model)} is not a model of this schema`)
             }
           })
         }
-        watermarks.written(models === undefined || models.length === 0 ? [EVERYTHING] : models)
+        watermarks.written(models ?? [EVERYTHING])
       },
     }
     const originalTransaction = primary.$transaction
@@ -148,7 +149,6 @@ export function withReadReplicas(options: ReadReplicaOptions): ReadReplicasExten
           watermarks.close()
           unfollow()
           repair?.close()
-          if (repair !== undefined) cache?.off('invalidate', repair.onInvalidate)
           await Promise.all([
             primary.$disconnect(),
             ...settings.replicas.map((replica) => replica.$disconnect()),
