@@ -5,6 +5,8 @@
  * in a descending sort, where they would pass for the most popular).
  */
 import { invalid } from '../../errors.js'
+import type { DmmfField } from '../../prisma/schema/dmmf.js'
+import type { ModelNode } from '../../prisma/schema/model-graph.js'
 import type { PatternContext } from './context.js'
 import { allowedFieldsOf, numericField, primaryKeyOf, scalarField, typeName } from './fields.js'
 import { integerIn, optionalShape, whereObject } from './options.js'
@@ -44,7 +46,7 @@ export function getRecent(
       `${model.name}.${field.name} is ${typeName(field)}, not a DateTime field`,
     )
   }
-  return ranked(context, delegate, request, prefix, field.name, !field.isRequired)
+  return ranked(context, model, delegate, request, prefix, field)
 }
 
 /** See `QueryPatterns.getPopular`. */
@@ -57,25 +59,25 @@ export function getPopular(
   const model = context.modelOf(delegate)
   const allowed = allowedFieldsOf(model, request.allowedFields, `${prefix}allowedFields`)
   const field = numericField(model, request.field, `${prefix}field`, allowed)
-  return ranked(context, delegate, request, prefix, field.name, !field.isRequired)
+  return ranked(context, model, delegate, request, prefix, field)
 }
 
+/** The top `take` rows by `field`, descending, ties by primary key. */
 async function ranked(
   context: PatternContext,
+  model: ModelNode,
   delegate: unknown,
   request: RankedRequest,
   prefix: string,
-  field: string,
-  optional: boolean,
+  field: DmmfField,
 ): Promise<unknown[]> {
-  const model = context.modelOf(delegate)
   const take = integerIn(request.take, `${prefix}${prefix ? 'take' : 'n'}`, 1, context.maxPageSize)
   const select = optionalShape(request.select, `${prefix}select`)
   const where = whereObject(request.where, `${prefix}where`)
   const orderBy = [
-    { [field]: optional ? { sort: 'desc', nulls: 'last' } : 'desc' },
+    { [field.name]: field.isRequired ? 'desc' : { sort: 'desc', nulls: 'last' } },
     ...primaryKeyOf(model)
-      .filter((name) => name !== field)
+      .filter((name) => name !== field.name)
       .map((name) => ({ [name]: 'desc' })),
   ]
   return (delegate as RuntimeDelegate).findMany({
@@ -84,4 +86,17 @@ async function ranked(
     take,
     ...(select === undefined ? {} : { select }),
   })
+}
+
+/** getRecent / getPopular's arguments: `(n, [field,] where, select)` or one options object. */
+export function rankedRequestOf(
+  first: unknown,
+  field: unknown,
+  where: unknown,
+  select: unknown,
+): { request: RankedRequest; prefix: string } {
+  if (typeof first === 'object' && first !== null && !Array.isArray(first)) {
+    return { request: first as RankedRequest, prefix: 'options.' }
+  }
+  return { request: { take: first, field, where, select }, prefix: '' }
 }

@@ -1,0 +1,103 @@
+/**
+ * The options of QueryPatterns' methods, typed by the caller's delegate `D` so that field names
+ * are checked at compile time too (the runtime checks are for names that come from requests).
+ */
+import type { BatchOptions } from './bulk-options.js'
+import type { IncludeOf, ScalarFieldOf, SelectOf, SimpleOrderBy, WhereOf } from './types.js'
+
+/** Options of `new QueryPatterns(prisma, options)`. */
+export interface QueryPatternsOptions {
+  /** Largest `pageSize`, `take`, `limit` or `n` a call accepts. Default 100. */
+  maxPageSize?: number
+}
+
+/** Field names a call may sort, search, group or filter on (each also a field of the model). */
+export interface FieldRestriction<D> {
+  /** Restricts the fields a request may name further than "fields of the model". */
+  allowedFields?: readonly ScalarFieldOf<D>[]
+}
+
+/** Options of {@link QueryPatterns.paginate}. */
+export interface PaginateOptions<D> extends FieldRestriction<D> {
+  /** The page, from 1. */
+  page: number
+  /** Rows per page, from 1 to `maxPageSize`. */
+  pageSize: number
+  /** Sort fields (checked); the primary key is appended as tie-breaker. Default: primary key. */
+  orderBy?: SimpleOrderBy<D>
+  select?: SelectOf<D>
+  include?: IncludeOf<D>
+}
+
+/** Options of {@link QueryPatterns.paginateWithCursor}. */
+export interface CursorPaginateOptions<D> extends FieldRestriction<D> {
+  /** Rows per page, from 1 to `maxPageSize`. */
+  take: number
+  /**
+   * Where to start: a `nextCursor` / `previousCursor` of an earlier page of the same `orderBy`,
+   * or (ordering by the primary key alone) a plain key value. None (or `null`): the first page
+   * (the last one with `direction: 'backward'`).
+   */
+  cursor?: string | number | null
+  /**
+   * Sort fields: required (never-null) scalars Prisma can compare (not enums, Json, Bytes or
+   * lists); the primary key is appended as tie-breaker. Default: primary key ascending.
+   */
+  orderBy?: SimpleOrderBy<D>
+  /** `'forward'` (default): the rows after the cursor; `'backward'`: the rows before it. */
+  direction?: 'forward' | 'backward'
+  select?: SelectOf<D>
+  include?: IncludeOf<D>
+}
+
+/** Options of {@link QueryPatterns.bulkCreate}. */
+export interface BulkCreateOptions extends BatchOptions {
+  /** `ON CONFLICT DO NOTHING`: rows whose unique keys exist are skipped (and not counted). */
+  skipDuplicates?: boolean
+  /** Return the created rows too (`createManyAndReturn`). */
+  returnRows?: boolean
+}
+
+/** Options of {@link QueryPatterns.bulkDelete}. */
+export interface BulkDeleteOptions extends BatchOptions {
+  /**
+   * Set `isDeleted: true` and/or `deletedAt: now` instead of deleting; the model must have such
+   * fields (else a `ValidationError` on `options.softDelete`).
+   */
+  softDelete?: boolean
+}
+
+/** Options of {@link QueryPatterns.search} in its one-object form. */
+export interface SearchOptions<D> extends FieldRestriction<D> {
+  /** The text to find (trimmed); empty: no query, `[]`. At most 500 characters. */
+  query: string
+  /** String fields to look in (any may match); `String[]` fields match an equal element. */
+  fields: readonly ScalarFieldOf<D>[]
+  where?: WhereOf<D>
+  /** Rows to return, from 1 to `maxPageSize`. Default 20. */
+  limit?: number
+  select?: SelectOf<D>
+  /** Sort fields (checked). Default: primary key. */
+  orderBy?: SimpleOrderBy<D>
+  /** Include soft-deleted rows (`isDeleted: true` / `deletedAt` set). Default false. */
+  includeDeleted?: boolean
+}
+
+/** Options of {@link QueryPatterns.getRecent} and {@link QueryPatterns.getPopular}. */
+export interface RankedOptions<D> extends FieldRestriction<D> {
+  /** Rows to return, from 1 to `maxPageSize`. */
+  take: number
+  /** The sort field: a DateTime for getRecent (default `createdAt`), a number for getPopular. */
+  field?: ScalarFieldOf<D>
+  where?: WhereOf<D>
+  select?: SelectOf<D>
+}
+
+/** The aggregates `aggregate` may compute, over the model's fields. */
+export type Aggregations<D> = {
+  _count?: true | { [K in ScalarFieldOf<D> | '_all']?: true }
+  _sum?: { [K in ScalarFieldOf<D>]?: true }
+  _avg?: { [K in ScalarFieldOf<D>]?: true }
+  _min?: { [K in ScalarFieldOf<D>]?: true }
+  _max?: { [K in ScalarFieldOf<D>]?: true }
+}
