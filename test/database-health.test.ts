@@ -605,6 +605,7 @@ describe('DatabaseHealthCheck (PostgreSQL through Prisma)', () => {
       field: 'options.timeout',
       code: 'ERR_INVALID_OPTION',
     })
+    expect(fieldOf(make({ timeout: 2 ** 31 })).field).toBe('options.timeout')
     expect(fieldOf(make({ timeout: 'soon' }))).toEqual({
       field: 'options.timeout',
       code: 'ERR_INVALID_TTL',
@@ -631,6 +632,10 @@ describe('DatabaseHealthCheck (PostgreSQL through Prisma)', () => {
 
     const health = new DatabaseHealthCheck(prisma, { env: false })
     expect(fieldOf(() => health.startContinuousCheck(0))).toEqual({
+      field: 'interval',
+      code: 'ERR_INVALID_OPTION',
+    })
+    expect(fieldOf(() => health.startContinuousCheck('30d'))).toEqual({
       field: 'interval',
       code: 'ERR_INVALID_OPTION',
     })

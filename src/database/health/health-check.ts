@@ -3,7 +3,7 @@
  * One `check()` pings it (`SELECT 1`), reads PostgreSQL's statistics views, and weighs them with
  * what the service recorded (query times, errors) and its pool's figures against thresholds.
  */
-import { type Duration, toMs } from '../../cache/duration.js'
+import type { Duration } from '../../cache/duration.js'
 import { invalid } from '../../errors.js'
 import { poolFigures } from './connection-pool.js'
 import { DatabaseProbe, type Reach } from './database-probe.js'
@@ -14,6 +14,7 @@ import { verdict } from './health-status.js'
 import {
   type ConnectionStatus,
   type DatabaseHealthCheckOptions,
+  durationMs,
   type HealthSettings,
   resolveHealthOptions,
   type StatusChangeListener,
@@ -194,8 +195,7 @@ export class DatabaseHealthCheck {
    * ```
    */
   startContinuousCheck(interval: Duration): void {
-    const ms = toMs(interval, 'interval')
-    if (ms < 1) throw invalid('interval', `must be at least 1 ms, got ${ms}`)
+    const ms = durationMs(interval, 'interval', 0, 1)
     this.stopContinuousCheck()
     const loop = this.loop
     const tick = () => {

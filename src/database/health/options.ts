@@ -181,11 +181,29 @@ const schema = z.strictObject({
   env: z.union([z.literal(false), z.record(z.string(), z.string().optional())]).optional(),
 })
 
-/** A duration option in ms, checked to be above `min` (the timer-driven ones must be > 0). */
-function ms(value: Duration | undefined, field: string, fallback: number, min = 0): number {
+/** Longest delay a Node.js timer takes (about 24.8 days); a longer one fires at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1
+
+/**
+ * A duration option in ms, at least `min` (the timer-driven ones must be > 0) and at most
+ * {@link MAX_TIMER_MS}, so that no timer built on it overflows into firing at once.
+ *
+ * @example
+ * ```ts
+ * durationMs('5s', 'options.timeout', 5000, 1) // 5000
+ * ```
+ */
+export function durationMs(
+  value: Duration | undefined,
+  field: string,
+  fallback: number,
+  min = 0,
+): number {
   if (value === undefined) return fallback
   const result = toMs(value, field)
-  if (result < min) throw invalid(field, `must be at least ${min} ms, got ${result}`)
+  if (result < min || result > MAX_TIMER_MS) {
+    throw invalid(field, `must be from ${min} to ${MAX_TIMER_MS} ms, got ${result}`)
+  }
   return result
 }
 
@@ -207,26 +225,30 @@ export function resolveHealthOptions(input: unknown): HealthSettings {
   const o = input as DatabaseHealthCheckOptions
   const t = o.thresholds ?? {}
   const env = o.env === false ? {} : prismaSettingsFromEnv(o.env ?? process.env)
-  const slowQueryMs = ms(
+  const slowQueryMs = durationMs(
     o.slowQueryThreshold,
     'options.slowQueryThreshold',
     env.slowQueryMs ?? 1000,
   )
   return {
-    timeoutMs: ms(o.timeout, 'options.timeout', 5000, 1),
-    responseTimeMs: ms(t.responseTime, 'options.thresholds.responseTime', 1000),
+    timeoutMs: durationMs(o.timeout, 'options.timeout', 5000, 1),
+    responseTimeMs: durationMs(t.responseTime, 'options.thresholds.responseTime', 1000),
     recentErrors: t.recentErrors ?? 10,
-    p95QueryTimeMs: ms(t.p95QueryTime, 'options.thresholds.p95QueryTime', slowQueryMs),
+    p95QueryTimeMs: durationMs(t.p95QueryTime, 'options.thresholds.p95QueryTime', slowQueryMs),
     connectionUsage: t.connectionUsage ?? 0.8,
     poolWaiting: t.poolWaiting ?? 0,
-    longRunningQueryMs: ms(t.longRunningQuery, 'options.thresholds.longRunningQuery', 30_000),
-    lockWaitMs: ms(t.lockWait, 'options.thresholds.lockWait', 5000),
+    longRunningQueryMs: durationMs(
+      t.longRunningQuery,
+      'options.thresholds.longRunningQuery',
+      30_000,
+    ),
+    lockWaitMs: durationMs(t.lockWait, 'options.thresholds.lockWait', 5000),
     minCacheHitRatio: t.minCacheHitRatio,
     slowQueryMs,
     maxSlowQueries: o.maxSlowQueries ?? 20,
     sampleSize: o.sampleSize ?? 1000,
-    sampleWindowMs: ms(o.sampleWindow, 'options.sampleWindow', 300_000, 1),
-    errorWindowMs: ms(o.errorWindow, 'options.errorWindow', 60_000, 1),
+    sampleWindowMs: durationMs(o.sampleWindow, 'options.sampleWindow', 300_000, 1),
+    errorWindowMs: durationMs(o.errorWindow, 'options.errorWindow', 60_000, 1),
     maxQueryLength: o.maxQueryLength ?? 200,
     pool: o.pool,
     connectionStatus: o.connectionStatus,
