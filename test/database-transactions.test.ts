@@ -8,6 +8,7 @@ import { TransactionManager } from '../src/database/transactions/transaction-man
 import type { RetryInfo } from '../src/database/transactions/transaction-options.js'
 import { ValidationError } from '../src/errors.js'
 import { createTestDatabase, type TestDatabase } from './support/database.js'
+import { useCachedShop } from './support/shop-fixture.js'
 import { deferred, waitFor } from './support/wait.js'
 
 /**
@@ -612,5 +613,38 @@ describe('classifyTransactionError', () => {
     // A user error with a socket-like code but no syscall is not a socket error.
     expect(classifyTransactionError({ code: 'ECONNRESET' }, 'body').kind).toBe('other')
     expect(classifyTransactionError('boom', 'body')).toEqual({ kind: 'other', retryable: false })
+  })
+})
+
+describe('TransactionManager on a withCache client', () => {
+  const shop = useCachedShop('transactions_cache')
+  const read = () =>
+    shop.prisma.product.findUnique({ where: { id: 1 }, select: { name: true } }).withCacheInfo()
+
+  it("invalidates the cache with the committed attempt's writes, not the aborted one's", async () => {
+    await read()
+    expect((await read()).info.cacheStatus).toBe('hit')
+    const manager = new TransactionManager(shop.prisma)
+    let attempt = 0
+    let seenBeforeRetry: unknown
+    const result = await manager.execute(async (tx) => {
+      attempt++
+      // The aborted attempt invalidated nothing: the cache still serves the committed row.
+      if (attempt === 2) seenBeforeRetry = await read()
+      await tx.product.update({ where: { id: 1 }, data: { name: `attempt ${attempt}` } })
+      if (attempt === 1) {
+        const rows = await tx.$queryRaw<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`
+        await shop.db.pool.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid])
+      }
+      return tx.product.count()
+    })
+    expect(result).toMatchObject({ success: true, attempts: 2 })
+    expect(seenBeforeRetry).toMatchObject({
+      data: { name: 'Product 1' },
+      info: { cacheStatus: 'hit' },
+    })
+    const after = await read()
+    expect(after.data?.name).toBe('attempt 2')
+    expect(after.info.cacheStatus).toBe('miss')
   })
 })
