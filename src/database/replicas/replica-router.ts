@@ -95,7 +95,10 @@ export class ReadReplicaRouter {
    * `withCache`'s) are lazy, so a promise `fn` returns is started here, inside the context.
    */
   onPrimary<T>(fn: () => T): Promise<Awaited<T>> {
-    return this.#forced.run(true, () => Promise.resolve(fn()))
+    return this.#forced.run(
+      true,
+      () => new Promise<Awaited<T>>((resolve) => resolve(fn() as Awaited<T>)),
+    )
   }
 
   /** The extension's `$allOperations` hook. */
