@@ -140,6 +140,11 @@ describe('TransactionManager (PostgreSQL through Prisma)', () => {
     expect(stats.retries).toBe(results.reduce((sum, r) => sum + r.attempts - 1, 0))
     expect(stats.retried).toBe(results.filter((r) => r.attempts > 1).length)
     expect(stats).toMatchObject({ total: 40, successful: 40, failed: 0 })
+    expect(stats.maxDurationMs).toBe(Math.max(...results.map((r) => r.durationMs)))
+    const mean = results.reduce((sum, r) => sum + r.durationMs, 0) / 40
+    expect(stats.averageDurationMs).toBeCloseTo(mean, 6)
+    expect(stats.p95DurationMs).toBeGreaterThan(0)
+    expect(stats.p95DurationMs).toBeLessThanOrEqual(stats.maxDurationMs)
     // Every retry was for a serialization failure, and each was counted.
     expect(new Set(retries.map((r) => r.kind))).toEqual(new Set(['serialization']))
     expect(stats.serializationFailures).toBe(retries.length)
@@ -332,6 +337,14 @@ describe('TransactionManager (PostgreSQL through Prisma)', () => {
       retried: 1,
       retries: 2,
       startTimeouts: 3,
+    })
+    manager.resetStats()
+    expect(manager.getStats()).toMatchObject({
+      total: 0,
+      failed: 0,
+      startTimeouts: 0,
+      averageDurationMs: 0,
+      maxDurationMs: 0,
     })
   })
 
