@@ -185,6 +185,8 @@ describe('QueryPatterns.paginateWithCursor (PostgreSQL through Prisma)', () => {
     )
     expect(other.message).toMatch(/another order/)
     await rejection(call({ cursor: 'abc' }), 'options.cursor') // an Int id order: not an id
+    await rejection(call({ cursor: 2 ** 40 }), 'options.cursor') // not a 32-bit Int
+    await rejection(call({ cursor: 'e'.repeat(5000) }), 'options.cursor')
     await rejection(call({ orderBy: { categoryId: 'asc' } }), 'options.orderBy') // optional
     await rejection(
       () => patterns.paginateWithCursor(prisma.user, { take: 2, orderBy: { role: 'asc' } }),

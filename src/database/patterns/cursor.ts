@@ -25,6 +25,8 @@ export interface Position {
 }
 
 const CURSOR_FIELD = 'options.cursor'
+/** Cursors this code makes are far shorter; longer input is refused before it is decoded. */
+const MAX_CURSOR_LENGTH = 4096
 
 /** The signature of an order, kept in its cursors. */
 function signatureOf(keys: readonly SortKey[]): string {
@@ -53,6 +55,9 @@ export function valuesOf(keys: readonly SortKey[], row: Record<string, unknown>)
  * `ValidationError` on `options.cursor`.
  */
 export function decodeCursor(keys: readonly SortKey[], cursor: unknown): Position {
+  if (typeof cursor === 'string' && cursor.length > MAX_CURSOR_LENGTH) {
+    throw invalid(CURSOR_FIELD, `is longer than ${MAX_CURSOR_LENGTH} characters`)
+  }
   if (typeof cursor === 'string' && cursor.length > 0) {
     const body = parseBody(cursor)
     if (body !== undefined) return readBody(keys, body)
@@ -134,8 +139,9 @@ function fromJson(field: DmmfField, value: unknown): SortValue {
     invalid(CURSOR_FIELD, `holds ${JSON.stringify(value)} for ${field.name}, not ${expected}`)
   switch (field.type) {
     case 'Int':
-      if (Number.isSafeInteger(value)) return value as number
-      throw bad('an integer')
+      // Prisma's Int is PostgreSQL's 32-bit integer.
+      if (Number.isInteger(value) && Math.abs(value as number) <= 2 ** 31) return value as number
+      throw bad('a 32-bit integer')
     case 'Float':
       if (typeof value === 'number') return value
       if (typeof value === 'string' && value in SPECIAL_FLOATS) return SPECIAL_FLOATS[value]!
