@@ -471,6 +471,25 @@ describe('DatabaseHealthCheck (PostgreSQL through Prisma)', () => {
     expect(heard).toEqual(['healthy', 'unhealthy', 'healthy'])
   })
 
+  it('is unhealthy when the connection is lost right after a good ping (fault injected: statistics sent to a server that is not there)', async () => {
+    const nowhere = new PrismaClient({
+      adapter: new PrismaPg({
+        connectionString: `postgresql://postgres@127.0.0.1:${await freePort()}/x`,
+      }),
+    })
+    closers.push(() => nowhere.$disconnect())
+    const split = {
+      $queryRawUnsafe: <T>(sql: string, ...values: unknown[]) =>
+        sql === 'SELECT 1'
+          ? prisma.$queryRawUnsafe<T>(sql, ...values)
+          : nowhere.$queryRawUnsafe<T>(sql, ...values),
+    }
+    const result = await new DatabaseHealthCheck(split, { env: false }).check()
+    expect(result).toMatchObject({ status: 'unhealthy', connected: false })
+    expect(result.details.database).toBeNull()
+    expect(result.reasons).toEqual([expect.stringMatching(/^cannot reach the database: /)])
+  })
+
   it('runs continuous checks one at a time, each starting the interval after the last one ended', async () => {
     // A checker around the real client: when each ping started and ended.
     const pings: { start: number; end: number }[] = []
