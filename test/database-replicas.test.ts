@@ -248,15 +248,23 @@ describe('withReadReplicas (a real streaming replica on loopback)', () => {
     }
   })
 
-  it('spreads reads round-robin over the replicas fresh enough', async () => {
+  it.each([
+    ['round-robin', [3, 3]],
+    ['least-lag', [6, 0]], // both at the same position: the first of the most advanced
+  ] as const)('picks among the replicas fresh enough: %s', async (pick, reads) => {
     const onReplicas = { n: 0 }
     const clients = [countedClient(replica, onReplicas), countedClient(replica, onReplicas)]
     const base = countedClient(primary, { n: 0 })
-    const prisma = base.$extends(withReadReplicas({ replicas: clients, pollInterval: 10 }))
+    // No background polls: the positions stay those of the poll below.
+    const options = { replicas: clients, pollInterval: '1h', pick }
+    const prisma = base.$extends(withReadReplicas(options))
     try {
+      await caughtUp()
       await prisma.$readReplicas.poll()
+      const [first, second] = prisma.$readReplicas.status()
+      expect(first?.replayLsn).toBe(second?.replayLsn)
       for (let i = 0; i < 6; i++) await prisma.category.count()
-      expect(prisma.$readReplicas.status().map((status) => status.reads)).toEqual([3, 3])
+      expect(prisma.$readReplicas.status().map((status) => status.reads)).toEqual(reads)
       expect(onReplicas.n).toBe(6)
     } finally {
       await prisma.$disconnect()
