@@ -227,6 +227,8 @@ describe('ConnectionManager (PostgreSQL through Prisma)', () => {
       [null, 'options'],
       [{ url: DATABASE_URL }, 'options.PrismaClient'],
       [{ ...base, createClient: () => null }, 'options.createClient'],
+      [{ url: DATABASE_URL, createClient: () => ({}) }, 'options.createClient'],
+      [{ url: DATABASE_URL, createClient: 'client' }, 'options.createClient'],
       [{ url: DATABASE_URL, PrismaClient: {} }, 'options.PrismaClient'],
       [{ PrismaClient }, 'options.url'],
       [{ ...base, url: 'mysql://db/x' }, 'options.url'],

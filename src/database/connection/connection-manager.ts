@@ -6,7 +6,7 @@
 import { PrismaPg } from '@prisma/adapter-pg'
 import pg from 'pg'
 import { type Env, envError } from '../../config/env-parsers.js'
-import { ErrorCodes, StrataCacheError } from '../../errors.js'
+import { ErrorCodes, invalid, StrataCacheError } from '../../errors.js'
 import {
   type TransactionCapableClient,
   type TransactionClientOf,
@@ -77,6 +77,10 @@ export class ConnectionManager<Client extends TransactionCapableClient> {
     this.pool.on('error', (error) => this.#notePoolError(error))
     this.#stopTrimming = trimOnRelease(this.pool, (error) => this.#notePoolError(error))
     this.#client = settings.createClient(new PrismaPg(this.pool, settings.adapter))
+    if (typeof (this.#client as { $transaction?: unknown } | null)?.$transaction !== 'function') {
+      void this.pool.end() // no connection was opened yet; this only marks the pool ended
+      throw invalid('options.createClient', 'must return a Prisma client built on the adapter')
+    }
     this.#transactions = new TransactionManager(this.#client, settings.transactions)
   }
 
