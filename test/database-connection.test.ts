@@ -1,3 +1,4 @@
+import net from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
 import { type Account, PrismaClient } from '../prisma/generated/client.js'
 import { ConnectionManager } from '../src/database/connection/connection-manager.js'
@@ -146,6 +147,29 @@ describe('ConnectionManager (PostgreSQL through Prisma)', () => {
     const m = manager({ url: 'postgresql://postgres@127.0.0.1:1/test', connectionTimeout: 1000 })
     await expect(m.connect()).rejects.toThrow(/cannot reach the database: .*ECONNREFUSED/)
     expect(await m.getConnectionStatus()).toMatchObject({ connected: false, totalConnections: 0 })
+  })
+
+  it('bounds the status ping by connectionTimeout when the server never answers', async () => {
+    // A listener that accepts connections and never says a word: a hung server or a black hole.
+    const silent = net.createServer(() => {})
+    const sockets: net.Socket[] = []
+    silent.on('connection', (socket) => sockets.push(socket))
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    try {
+      const port = (silent.address() as net.AddressInfo).port
+      const m = manager({
+        url: `postgresql://postgres@127.0.0.1:${port}/test`,
+        connectionTimeout: 200,
+      })
+      const status = await m.getConnectionStatus()
+      expect(status).toMatchObject({ connected: false })
+      expect(status.error).toMatch(/no answer within 200 ms|connection timeout/)
+      expect(status.latencyMs).toBeGreaterThanOrEqual(190)
+      expect(status.latencyMs).toBeLessThan(2_000)
+    } finally {
+      for (const socket of sockets) socket.destroy()
+      await new Promise((resolve) => silent.close(resolve))
+    }
   })
 
   it('disconnect() ends the pool; the manager refuses work afterwards', async () => {
