@@ -44,6 +44,8 @@ export class Replica {
   lastError: string | undefined
   polledAt: number | undefined
   #polling: Promise<void> | undefined
+  /** A poll query that timed out and has not settled: no second one is queued behind it. */
+  #unanswered: PromiseLike<unknown> | undefined
 
   constructor(name: string, client: ReplicaClient) {
     this.name = name
@@ -63,16 +65,25 @@ export class Replica {
   }
 
   async #poll(timeoutMs: number): Promise<void> {
+    if (this.#unanswered !== undefined) {
+      // A black-holed replica: one query waits for it, not one more per poll interval.
+      this.failed(new Error('an earlier poll is still unanswered'))
+      return
+    }
+    // Async: a client that throws at once (disconnected, misconfigured) rejects like one that fails.
+    const query = (async () => this.client.$queryRawUnsafe(REPLAY_POSITION))()
+    this.#unanswered = query
+    const settled = () => {
+      if (this.#unanswered === query) this.#unanswered = undefined
+    }
+    query.then(settled, settled)
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)
       timer.unref()
     })
     try {
-      const rows = (await Promise.race([
-        this.client.$queryRawUnsafe(REPLAY_POSITION),
-        timeout,
-      ])) as { lsn: string | null }[]
+      const rows = (await Promise.race([query, timeout])) as { lsn: string | null }[]
       const text = rows[0]?.lsn
       if (typeof text !== 'string')
         throw new Error('is not a standby (pg_last_wal_replay_lsn() is NULL)')
