@@ -39,10 +39,14 @@ export type ScalarFieldOf<D> = keyof RowOf<D> & string
 /** A sort direction. */
 export type SortDirection = 'asc' | 'desc'
 
-/** One sort field, or several in priority order: `{ createdAt: 'desc' }`, `[{ a: 'asc' }, ...]`. */
-export type SimpleOrderBy<D> =
-  | { [K in ScalarFieldOf<D>]?: SortDirection }
-  | readonly { [K in ScalarFieldOf<D>]?: SortDirection }[]
+/**
+ * One sort field, or several in priority order: `{ createdAt: 'desc' }`, `[{ a: 'asc' }, ...]`.
+ * A key computed from a request (`{ [request.query.sort]: 'asc' }`, typed `string`) is accepted
+ * too: such names are what the runtime check (and `allowedFields`) is for.
+ */
+export type SimpleOrderBy<D> = OrderItem<D> | readonly OrderItem<D>[]
+
+type OrderItem<D> = { [K in ScalarFieldOf<D>]?: SortDirection } | { [key: string]: SortDirection }
 
 /** One input row of `createMany` for the model. */
 export type CreateRowOf<D> =
