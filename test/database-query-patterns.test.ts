@@ -84,6 +84,15 @@ describe('QueryPatterns.paginate (PostgreSQL through Prisma)', () => {
       expect(included.data[0]!.category?.slug).toBe('audio')
       const plain = await patterns.paginate(prisma.product, { page: 1, pageSize: 1 })
       expectTypeOf(plain.data).toEqualTypeOf<Product[]>()
+      // A sort field from a request is a plain string: accepted by the types, checked at run time.
+      const sort: string = 'price'
+      const sorted = await patterns.paginate(prisma.product, {
+        page: 1,
+        pageSize: 3,
+        orderBy: { [sort]: 'desc' },
+        allowedFields: ['price', 'createdAt'],
+      })
+      expect(sorted.data.map((row) => row.price.toString())).toEqual(['6.5', '6.5', '6.5'])
     })
 
     it('counts and reads in one snapshot: total always matches the rows while rows are inserted', async () => {
