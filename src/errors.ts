@@ -32,6 +32,8 @@ export const ErrorCodes = {
   L2_UNAVAILABLE: 'ERR_L2_UNAVAILABLE',
   /** The cache was used after `close()`. */
   CLOSED: 'ERR_CLOSED',
+  /** The database did not answer (connection refused, or no answer within the timeout). */
+  DATABASE_UNAVAILABLE: 'ERR_DATABASE_UNAVAILABLE',
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
@@ -96,6 +98,13 @@ export class L2Error extends StrataCacheError {
   ) {
     super(code, `redis ${operation}: ${message}`, { cause })
     this.operation = operation
+  }
+}
+
+/** The database could not be reached: `ConnectionManager.connect()` when `SELECT 1` fails. */
+export class DatabaseUnavailableError extends StrataCacheError {
+  constructor(reason: string, cause?: unknown) {
+    super(ErrorCodes.DATABASE_UNAVAILABLE, `cannot reach the database: ${reason}`, { cause })
   }
 }
 

@@ -27,6 +27,7 @@ export { MemoryBus, MemoryBusHub } from './drivers/memory-bus.js'
 export { RedisBus, type RedisBusOptions } from './drivers/redis-bus.js'
 export {
   CorruptedValueError,
+  DatabaseUnavailableError,
   type ErrorCode,
   ErrorCodes,
   L2Error,

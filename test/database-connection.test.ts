@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, expectTypeOf, it } fr
 import { type Account, PrismaClient } from '../prisma/generated/client.js'
 import { ConnectionManager } from '../src/database/connection/connection-manager.js'
 import type { ConnectionManagerOptions } from '../src/database/connection/connection-options.js'
-import { ValidationError } from '../src/errors.js'
+import { DatabaseUnavailableError, ValidationError } from '../src/errors.js'
 import { createTestDatabase, DATABASE_URL, type TestDatabase } from './support/database.js'
 import { deferred, waitFor } from './support/wait.js'
 
@@ -145,7 +145,10 @@ describe('ConnectionManager (PostgreSQL through Prisma)', () => {
 
   it('reports an unreachable database: connect() throws, status says not connected', async () => {
     const m = manager({ url: 'postgresql://postgres@127.0.0.1:1/test', connectionTimeout: 1000 })
-    await expect(m.connect()).rejects.toThrow(/cannot reach the database: .*ECONNREFUSED/)
+    const error = await m.connect().catch((thrown: unknown) => thrown)
+    expect(error).toBeInstanceOf(DatabaseUnavailableError)
+    expect(error).toMatchObject({ code: 'ERR_DATABASE_UNAVAILABLE' })
+    expect(String((error as Error).message)).toMatch(/cannot reach the database: .*ECONNREFUSED/)
     expect(await m.getConnectionStatus()).toMatchObject({ connected: false, totalConnections: 0 })
   })
 

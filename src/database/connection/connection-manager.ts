@@ -6,7 +6,7 @@
 import { PrismaPg } from '@prisma/adapter-pg'
 import pg from 'pg'
 import { type Env, envError } from '../../config/env-parsers.js'
-import { ErrorCodes, invalid, StrataCacheError } from '../../errors.js'
+import { DatabaseUnavailableError, ErrorCodes, invalid, StrataCacheError } from '../../errors.js'
 import {
   type TransactionCapableClient,
   type TransactionClientOf,
@@ -117,14 +117,14 @@ export class ConnectionManager<Client extends TransactionCapableClient> {
 
   /**
    * Opens the client and checks that the database answers `SELECT 1` within the connection
-   * timeout; throws the reason when it does not.
+   * timeout; throws a `DatabaseUnavailableError` (`ERR_DATABASE_UNAVAILABLE`) when it does not.
    */
   async connect(): Promise<void> {
     this.#assertOpen()
     await (this.#client as { $connect?: () => Promise<void> }).$connect?.()
     const result = await ping(this.pool, this.#timeoutMs)
     if (!result.connected) {
-      throw new Error(`cannot reach the database: ${result.error ?? 'no answer'}`)
+      throw new DatabaseUnavailableError(result.error ?? 'no answer')
     }
   }
 
