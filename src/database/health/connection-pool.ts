@@ -3,17 +3,17 @@
  * `connectionStatus()` function. Nothing is guessed: a figure neither source gives is `null`.
  */
 import type { ConnectionPoolFigures } from './health-result.js'
-import type { ConnectionStatus, PoolLike } from './options.js'
+import type { PoolLike, PoolStatusInput } from './options.js'
 
 function count(value: unknown): number | null {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : null
 }
 
 /** The figures of a `pg.Pool`: busy connections are the open ones that are not idle. */
-function fromPool(pool: PoolLike): ConnectionStatus {
+function fromPool(pool: PoolLike): PoolStatusInput {
   const total = count(pool.totalCount)
   const idle = count(pool.idleCount)
-  const status: ConnectionStatus = {}
+  const status: PoolStatusInput = {}
   if (total !== null) status.total = total
   if (idle !== null) status.idle = idle
   if (total !== null && idle !== null) status.active = total - idle
@@ -34,9 +34,9 @@ function fromPool(pool: PoolLike): ConnectionStatus {
  */
 export function poolFigures(
   pool: PoolLike | undefined,
-  status: ConnectionStatus | undefined,
+  status: PoolStatusInput | undefined,
 ): ConnectionPoolFigures {
-  const merged: ConnectionStatus = { ...(pool === undefined ? {} : fromPool(pool)) }
+  const merged: PoolStatusInput = { ...(pool === undefined ? {} : fromPool(pool)) }
   for (const key of ['total', 'idle', 'active', 'waiting', 'max'] as const) {
     const value = count(status?.[key])
     if (value !== null) merged[key] = value

@@ -12,10 +12,10 @@ import { formatHealthReport } from './health-report.js'
 import type { ConnectionPoolFigures, DatabaseFigures, HealthCheckResult } from './health-result.js'
 import { verdict } from './health-status.js'
 import {
-  type ConnectionStatus,
   type DatabaseHealthCheckOptions,
   durationMs,
   type HealthSettings,
+  type PoolStatusInput,
   resolveHealthOptions,
   type StatusChangeListener,
 } from './options.js'
@@ -166,7 +166,7 @@ export class DatabaseHealthCheck {
         ms,
       )
       if (outcome.kind === 'value') {
-        const value = outcome.value as ConnectionStatus | null | undefined
+        const value = outcome.value as PoolStatusInput | null | undefined
         return poolFigures(pool, typeof value === 'object' && value !== null ? value : {})
       }
       const why = outcome.kind === 'timeout' ? 'no answer in time' : errorLine(outcome.error, 300)

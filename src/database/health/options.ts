@@ -26,7 +26,7 @@ export interface PoolLike {
 }
 
 /** Connection figures from a source other than a `pg.Pool`; leave out what is not known. */
-export interface ConnectionStatus {
+export interface PoolStatusInput {
   /** Connections open. */
   total?: number
   /** Connections open and idle. */
@@ -95,7 +95,7 @@ export interface DatabaseHealthCheckOptions {
   /** A `pg.Pool` (the one given to `PrismaPg`) whose counts fill `details.connectionPool`. */
   pool?: PoolLike
   /** Connection figures from elsewhere (sync or async); they win over `pool`'s. */
-  connectionStatus?: () => ConnectionStatus | Promise<ConnectionStatus>
+  connectionStatus?: () => PoolStatusInput | Promise<PoolStatusInput>
   /** Query metrics (`withQueryMetrics`, `withCache`): their slow queries and database times count too. */
   metrics?: QueryMetrics
   /** Called when the status changes; see {@link StatusChangeListener}. Errors it throws are ignored. */
@@ -122,7 +122,7 @@ export interface HealthSettings {
   errorWindowMs: number
   maxQueryLength: number
   pool: PoolLike | undefined
-  connectionStatus: (() => ConnectionStatus | Promise<ConnectionStatus>) | undefined
+  connectionStatus: (() => PoolStatusInput | Promise<PoolStatusInput>) | undefined
   metrics: QueryMetrics | undefined
   onStatusChange: StatusChangeListener | undefined
 }
