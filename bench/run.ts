@@ -10,6 +10,7 @@ import { printScenario } from './report.js'
 import { describe, log, runScenario, type ScenarioResult } from './run-scenario.js'
 import type { Scenario, Study } from './scenario.js'
 import { batch } from './scenarios/batch.js'
+import { bulkCreateScenario, deepPage, transferScenario } from './scenarios/database.js'
 import { l1Get, l1GetOrCompute } from './scenarios/l1-hit.js'
 import { l2Get, l2GetConcurrent } from './scenarios/l2-hit.js'
 import { missMemory, missTiered } from './scenarios/miss.js'
@@ -41,6 +42,9 @@ const SCENARIOS: Scenario[] = [
   prismaUpdate,
   prismaCreate,
   prismaNestedCreate,
+  deepPage,
+  transferScenario,
+  bulkCreateScenario,
 ]
 
 const STUDIES: Study[] = [staleness, stampede, prismaReadHeavy, prismaWriteHeavy]
