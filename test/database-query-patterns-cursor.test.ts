@@ -3,7 +3,7 @@ import type { PrismaClient } from '../prisma/generated/client.js'
 import type { CursorPage } from '../src/database/patterns/cursor-pagination.js'
 import { QueryPatterns } from '../src/database/patterns/query-patterns.js'
 import { createTestDatabase, type TestDatabase } from './support/database.js'
-import { BASE, range, rejection, seedProducts } from './support/query-patterns.js'
+import { BASE, idsByCreatedAt, range, rejection, seedProducts } from './support/query-patterns.js'
 import { waitFor } from './support/wait.js'
 
 /** 60 products over 6 creation times (10 rows share each: ties the tie-breaker must order). */
@@ -27,14 +27,6 @@ describe('QueryPatterns.paginateWithCursor (PostgreSQL through Prisma)', () => {
     await db?.drop()
   })
 
-  /** Every product id in (createdAt, id) order, as the database sorts them. */
-  async function idsByCreatedAt(direction: 'ASC' | 'DESC'): Promise<number[]> {
-    const { rows } = await db.pool.query<{ id: number }>(
-      `SELECT id FROM "Product" ORDER BY "createdAt" ${direction}, id ${direction}`,
-    )
-    return rows.map((row) => row.id)
-  }
-
   it('pages forward through ties by (sort field, id), then back with previousCursor', async () => {
     const options = { take: 8, orderBy: { createdAt: 'desc' }, select: { name: true } } as const
     const pages = []
@@ -56,7 +48,7 @@ describe('QueryPatterns.paginateWithCursor (PostgreSQL through Prisma)', () => {
     expectTypeOf(page.data).toEqualTypeOf<{ name: string }[]>()
     expect(Object.keys(page.data[0]!)).toEqual(['name'])
     const names = pages.flatMap((p) => p.data.map((row) => row.name))
-    const expected = (await idsByCreatedAt('DESC')).map((id) => `product ${id}`)
+    const expected = (await idsByCreatedAt(db, 'DESC')).map((id) => `product ${id}`)
     expect(names).toEqual(expected)
 
     // Backwards from the last page, page by page, gives the same pages.
@@ -200,7 +192,7 @@ describe('QueryPatterns.paginateWithCursor (PostgreSQL through Prisma)', () => {
 
   it('never repeats or skips an existing row while another task inserts rows (forward and backward)', async () => {
     for (const direction of ['forward', 'backward'] as const) {
-      const existing = await idsByCreatedAt('ASC')
+      const existing = await idsByCreatedAt(db, 'ASC')
       const times = (
         await db.pool.query<{ t: Date }>('SELECT DISTINCT "createdAt" AS t FROM "Product"')
       ).rows.map((row) => row.t)

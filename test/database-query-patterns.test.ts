@@ -4,7 +4,7 @@ import { QueryPatterns } from '../src/database/patterns/query-patterns.js'
 import { CacheManager } from '../src/index.js'
 import { withCache } from '../src/prisma/index.js'
 import { createTestDatabase, type TestDatabase } from './support/database.js'
-import { range, rejection, seedProducts } from './support/query-patterns.js'
+import { idsByCreatedAt, range, rejection, seedProducts } from './support/query-patterns.js'
 
 /** 60 products over 6 creation times (10 rows share each: ties the tie-breaker must order). */
 const SEEDED = 60
@@ -26,14 +26,6 @@ describe('QueryPatterns.paginate (PostgreSQL through Prisma)', () => {
     await prisma?.$disconnect()
     await db?.drop()
   })
-
-  /** Every product id in (createdAt, id) order, as the database sorts them. */
-  async function idsByCreatedAt(direction: 'ASC' | 'DESC'): Promise<number[]> {
-    const { rows } = await db.pool.query<{ id: number }>(
-      `SELECT id FROM "Product" ORDER BY "createdAt" ${direction}, id ${direction}`,
-    )
-    return rows.map((row) => row.id)
-  }
 
   describe('paginate', () => {
     it('returns the page, the total and the page flags', async () => {
@@ -65,7 +57,7 @@ describe('QueryPatterns.paginate (PostgreSQL through Prisma)', () => {
         })
         seen.push(...result.data.map((row) => row.id))
       }
-      expect(seen).toEqual(await idsByCreatedAt('DESC'))
+      expect(seen).toEqual(await idsByCreatedAt(db, 'DESC'))
     })
 
     it('types data by select and include', async () => {

@@ -4,7 +4,6 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
 import { PrismaClient } from '../prisma/generated/client.js'
 import { applyMigrations } from '../scripts/migrations.js'
-import { EVERYTHING, PRIMARY, WriteWatermarks } from '../src/database/replicas/freshness.js'
 import { withReadReplicas } from '../src/database/replicas/read-replicas.js'
 import { ValidationError } from '../src/errors.js'
 import { CacheManager, MemoryBus, MemoryBusHub } from '../src/index.js'
@@ -12,7 +11,7 @@ import { withCache } from '../src/prisma/index.js'
 import { captureSql } from '../src/prisma/sql-capture.js'
 import { PostgresServer } from './support/postgres-server.js'
 import { deleteKeysUnder, REDIS_URL, rawRedis, uniquePrefix } from './support/redis.js'
-import { deferred, waitFor } from './support/wait.js'
+import { waitFor } from './support/wait.js'
 
 interface NaiveHookParams {
   model?: string
@@ -65,6 +64,8 @@ describe('withReadReplicas (a real streaming replica on loopback)', () => {
   let cache: CacheManager
   let app: ReturnType<typeof shop>
   let replicaSql: pg.Pool
+  /** What tests with instances of their own leave to close, before the servers stop. */
+  const cleanups: (() => Promise<void>)[] = []
 
   /** Replay on the replica: paused (it lags behind every write from now on) or running. */
   async function replay(on: boolean) {
@@ -119,6 +120,7 @@ describe('withReadReplicas (a real streaming replica on loopback)', () => {
   }, 60_000)
 
   afterAll(async () => {
+    for (const cleanup of cleanups) await cleanup()
     await app?.prisma.$disconnect()
     await replicaSql?.end()
     await cache?.close()
@@ -459,11 +461,6 @@ describe('withReadReplicas (a real streaming replica on loopback)', () => {
     await waitFor(() => heard, { what: 'the notice reaching B' })
     return { a, b, read }
   }
-  const cleanups: (() => Promise<void>)[] = []
-  afterAll(async () => {
-    for (const cleanup of cleanups) await cleanup()
-  })
-
   it('shared Redis: the old row a lagging replica gave another instance is invalidated once replayed', async () => {
     const { a, b, read } = await laggedFillAcrossInstances(4, true)
     await waitFor(async () => (await read(a)) === 'moved 4' && (await read(b)) === 'moved 4', {
@@ -539,62 +536,5 @@ describe('withReadReplicas (a real streaming replica on loopback)', () => {
     expect(() => app.prisma.$primary('no' as never)).toThrow(ValidationError)
     expect(() => app.prisma.$readReplicas.noteWrite(['Nope'])).toThrow(/models\[0\]: Nope/)
     expect(() => app.prisma.$readReplicas.noteWrite([])).toThrow(/^models: must list/)
-  })
-})
-
-describe('WriteWatermarks (probes of the primary held with a deferred, to order them against writes)', () => {
-  function held() {
-    const probes: ReturnType<typeof deferred<bigint>>[] = []
-    const watermarks = new WriteWatermarks(() => {
-      const probe = deferred<bigint>()
-      probes.push(probe)
-      return probe.promise
-    }, 5)
-    return { probes, watermarks }
-  }
-
-  it('a probe sent before a write returned does not count for it', async () => {
-    const { probes, watermarks } = held()
-    const first = watermarks.begin(['Account'])
-    expect(watermarks.requirement(['Account'])).toBe(PRIMARY) // running
-    expect(watermarks.requirement(['Note'])).toBe(0n) // untouched: any replica
-    watermarks.end(first)
-    expect(probes).toHaveLength(1)
-    expect(watermarks.requirement(['Account'])).toBe(PRIMARY) // not probed yet
-    const second = watermarks.begin(['Account'])
-    watermarks.end(second) // returned while the first probe is out
-    probes[0]?.resolve(100n)
-    await waitFor(() => probes.length === 2, { what: 'a second probe' })
-    expect(watermarks.requirement(['Account'])).toBe(PRIMARY) // the second write is not covered
-    probes[1]?.resolve(200n)
-    await waitFor(() => watermarks.requirement(['Account']) === 200n, { what: 'resolved' })
-    expect(watermarks.requirement(['Note', 'Account'])).toBe(200n)
-    expect(watermarks.probes).toBe(2)
-  })
-
-  it('everything, and a bus that may have lost messages, reach every model', async () => {
-    const { probes, watermarks } = held()
-    watermarks.written([EVERYTHING])
-    expect(watermarks.requirement(['Note'])).toBe(PRIMARY)
-    probes[0]?.resolve(300n)
-    await waitFor(() => watermarks.requirement(['Note']) === 300n, { what: 'resolved' })
-    watermarks.distrust()
-    expect(watermarks.requirement(['Category'])).toBe(PRIMARY)
-    watermarks.trust() // whatever was lost committed before now: one probe covers it
-    expect(watermarks.requirement(['Category'])).toBe(PRIMARY)
-    probes[1]?.resolve(400n)
-    await waitFor(() => watermarks.requirement(['Category']) === 400n, { what: 'trusted again' })
-  })
-
-  it('a failed probe is retried; reads stay on the primary meanwhile', async () => {
-    const { probes, watermarks } = held()
-    watermarks.written(['Order'])
-    probes[0]?.reject(new Error('primary unreachable'))
-    await waitFor(() => probes.length === 2, { what: 'the retry' })
-    expect(watermarks.requirement(['Order'])).toBe(PRIMARY)
-    expect(watermarks.probeFailures).toBe(1)
-    probes[1]?.resolve(500n)
-    await waitFor(() => watermarks.requirement(['Order']) === 500n, { what: 'resolved' })
-    watermarks.close()
   })
 })

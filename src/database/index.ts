@@ -73,7 +73,7 @@ export type { QueryMetricInfo } from './health/recorded-activity.js'
 export { checkField, type FieldKinds, modelOf } from './model-of.js'
 export type { BatchOptions } from './patterns/bulk-options.js'
 export type { CursorPage } from './patterns/cursor-pagination.js'
-export type { Page } from './patterns/pagination.js'
+export { type Page, pageEnvelope } from './patterns/pagination.js'
 export { QueryPatterns } from './patterns/query-patterns.js'
 export type {
   Aggregations,

@@ -44,3 +44,14 @@ export async function rejection(
 export function range(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, i) => from + i)
 }
+
+/** Every product id in (createdAt, id) order, as the database sorts them. */
+export async function idsByCreatedAt(
+  db: TestDatabase,
+  direction: 'ASC' | 'DESC',
+): Promise<number[]> {
+  const { rows } = await db.pool.query<{ id: number }>(
+    `SELECT id FROM "Product" ORDER BY "createdAt" ${direction}, id ${direction}`,
+  )
+  return rows.map((row) => row.id)
+}

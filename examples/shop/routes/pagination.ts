@@ -2,6 +2,7 @@
  * Offset pagination: the `page` and `pageSize` query parameters and the envelope every list
  * answers with, shaped as `QueryPatterns.paginate` shapes it in seed 000.
  */
+import { pageEnvelope } from '../../../src/database/index.js'
 import { wholeNumber } from './schemas.js'
 
 /** `page` and `pageSize` of a paginated list, from the query string. */
@@ -20,16 +21,7 @@ export function pageWindow({ page, pageSize }: PageRequest) {
   return { skip: (page - 1) * pageSize, take: pageSize }
 }
 
-/** The page envelope every list returns, as `QueryPatterns.paginate` shapes it (seed 000). */
+/** The page envelope every list returns: `QueryPatterns.paginate`'s (seed 000). */
 export function paginated<T>(data: T[], total: number, { page, pageSize }: PageRequest) {
-  const totalPages = Math.ceil(total / pageSize)
-  return {
-    data,
-    total,
-    page,
-    pageSize,
-    totalPages,
-    hasNextPage: page < totalPages,
-    hasPreviousPage: page > 1,
-  }
+  return pageEnvelope(data, total, page, pageSize)
 }

@@ -2,28 +2,12 @@
 import type { Types } from '@prisma/client/runtime/client'
 import { invalid } from '../../errors.js'
 import { isRecord } from '../../prisma/is-record.js'
+import { READ_OPERATIONS } from '../../prisma/reads/read-plan.js'
 import type { ModelGraph, ModelNode } from '../../prisma/schema/model-graph.js'
+import { WRITE_OPERATION_NAMES } from '../../prisma/writes/write-plan.js'
 
 /** The model operations `analyze` runs (every Prisma model method that queries). */
-export const MODEL_OPERATIONS = [
-  'findUnique',
-  'findUniqueOrThrow',
-  'findFirst',
-  'findFirstOrThrow',
-  'findMany',
-  'create',
-  'createMany',
-  'createManyAndReturn',
-  'update',
-  'updateMany',
-  'updateManyAndReturn',
-  'upsert',
-  'delete',
-  'deleteMany',
-  'count',
-  'aggregate',
-  'groupBy',
-] as const
+export const MODEL_OPERATIONS = [...READ_OPERATIONS, ...WRITE_OPERATION_NAMES] as const
 
 /** One of {@link MODEL_OPERATIONS}. */
 export type ModelOperation = (typeof MODEL_OPERATIONS)[number]

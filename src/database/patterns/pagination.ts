@@ -60,6 +60,19 @@ export async function paginate(
     ],
     true,
   )) as [number, unknown[]]
+  return pageEnvelope(data, total, page, pageSize)
+}
+
+/**
+ * The envelope of one offset page (seed 000's shape), for lists paged by other means too.
+ *
+ * @example
+ * ```ts
+ * pageEnvelope(rows, 45, 3, 20) // { data: rows, total: 45, page: 3, pageSize: 20, totalPages: 3,
+ *                              //   hasNextPage: false, hasPreviousPage: true }
+ * ```
+ */
+export function pageEnvelope<T>(data: T[], total: number, page: number, pageSize: number): Page<T> {
   const totalPages = Math.ceil(total / pageSize)
   return {
     data,

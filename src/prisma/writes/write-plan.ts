@@ -16,7 +16,7 @@ import { stripAdded, withUniqueFields } from './returning.js'
 import { WriteEffects } from './write-effects.js'
 
 /** The model write operations (`create` … `deleteMany`), as Prisma's query hook names them. */
-export const WRITE_OPERATIONS: ReadonlySet<string> = new Set([
+export const WRITE_OPERATION_NAMES = [
   'create',
   'createMany',
   'createManyAndReturn',
@@ -26,7 +26,10 @@ export const WRITE_OPERATIONS: ReadonlySet<string> = new Set([
   'upsert',
   'delete',
   'deleteMany',
-])
+] as const
+
+/** {@link WRITE_OPERATION_NAMES}, for lookups. */
+export const WRITE_OPERATIONS: ReadonlySet<string> = new Set(WRITE_OPERATION_NAMES)
 
 type Plain = Record<string, unknown>
 
