@@ -1,220 +1,32 @@
-import { PrismaPg } from '@prisma/adapter-pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { PrismaClient } from '../prisma/generated/client.js'
-import type { QueryAnalysis } from '../src/database/analysis/analysis-result.js'
 import { QueryAnalyzer } from '../src/database/analysis/query-analyzer.js'
-import type {
-  MissingIndexRecommendation,
-  Recommendation,
-} from '../src/database/analysis/recommendations.js'
-import { ValidationError } from '../src/errors.js'
+import type { MissingIndexRecommendation } from '../src/database/analysis/recommendations.js'
 import { QueryMetrics, runWithQueryContext, withQueryMetrics } from '../src/prisma/metrics/index.js'
-import { type CaptureSqlOptions, captureSql } from '../src/prisma/sql-capture.js'
-import { createTestDatabase, type TestDatabase } from './support/database.js'
+import type { CaptureSqlOptions } from '../src/prisma/sql-capture.js'
+import {
+  type AnalysisDatabase,
+  createAnalysisDatabase,
+  INDEX_TEST_TIMEOUT,
+  ofKind,
+  scans,
+} from './support/analysis.js'
 
-const PRODUCTS = 30_000
-const INDEX_TEST_TIMEOUT = 30_000
-
-let db: TestDatabase
-const clients: { $disconnect(): Promise<void> }[] = []
-
-/** A client on the test schema whose adapter is wrapped with captureSql. */
-function capturedClient(options: CaptureSqlOptions = { withParams: true }): PrismaClient {
-  const adapter = new PrismaPg({ ...db.config, max: 4 }, { schema: db.schema })
-  const client = new PrismaClient({ adapter: captureSql(adapter, options) })
-  clients.push(client)
-  return client
-}
-
-function ofKind<K extends Recommendation['kind']>(
-  analysis: QueryAnalysis,
-  kind: K,
-): Extract<Recommendation, { kind: K }>[] {
-  return analysis.recommendations.filter(
-    (r): r is Extract<Recommendation, { kind: K }> => r.kind === kind,
-  )
-}
-
-function scans(analysis: QueryAnalysis): string[] {
-  return analysis.statements.flatMap((s) =>
-    s.nodes.filter((n) => n.relation !== undefined).map((n) => `${n.nodeType} ${n.index ?? ''}`),
-  )
-}
-
-async function _validationError(run: () => unknown): Promise<ValidationError> {
-  try {
-    await run()
-  } catch (error) {
-    if (error instanceof ValidationError) return error
-    throw error
-  }
-  throw new Error('no ValidationError thrown')
-}
-
-/**
- * Creates the index as recommended, but without CONCURRENTLY: the same index, while a concurrent
- * build waits for every transaction open in the whole database, other test files' too (tests
- * assert the recommended text, CONCURRENTLY included, before calling this).
- */
-async function createIndex(recommendation: MissingIndexRecommendation): Promise<void> {
-  const statement = recommendation.statement
-  expect(statement).toMatch(/^CREATE INDEX CONCURRENTLY IF NOT EXISTS /)
-  await db.pool.query(statement.replace('CREATE INDEX CONCURRENTLY', 'CREATE INDEX'))
-  await db.pool.query('ANALYZE "Product"')
-}
+// How statements are analyzed (writes rolled back, plan-only and generic plans, skipped SQL),
+// the recommendations besides index advice, and the insights; index advice is in
+// database-analysis-indexes.test.ts.
+let db: AnalysisDatabase
+const capturedClient = (options?: CaptureSqlOptions) => db.capturedClient(options)
+const createIndex = (recommendation: MissingIndexRecommendation) => db.createIndex(recommendation)
 
 beforeAll(async () => {
-  db = await createTestDatabase('analysis')
-  // 1% featured, one row per viewCount value below 30 000 - 20 000, wide descriptions.
-  await db.pool.query(
-    `INSERT INTO "Product" (sku, name, description, price, featured, "viewCount", "updatedAt")
-     SELECT 'sku-' || i, 'Product ' || i, repeat('d', 400), (i % 500) + 0.99, i % 100 = 0,
-            i % 20000, now()
-     FROM generate_series(1, ${PRODUCTS}) i`,
-  )
-  await db.pool.query(`INSERT INTO "User" (email, name) VALUES ('reviewer@x', 'Reviewer')`)
-  await db.pool.query(
-    `INSERT INTO "Review" ("productId", "userId", rating, body)
-     SELECT p, (SELECT id FROM "User"), 5, 'ok' FROM generate_series(1, 20) p`,
-  )
-  await db.pool.query('ANALYZE')
+  db = await createAnalysisDatabase('analysis')
 }, 60_000)
 
 afterAll(async () => {
-  for (const client of clients) await client.$disconnect()
-  await db?.drop()
+  await db?.close()
 })
 
 describe('QueryAnalyzer on PostgreSQL', () => {
-  it(
-    'finds the Seq Scan of an unindexed filter, recommends the index, and the plan uses it once created',
-    async () => {
-      const analyzer = new QueryAnalyzer(capturedClient())
-      const query = {
-        model: 'Product',
-        operation: 'findMany',
-        args: { where: { viewCount: 12345 }, select: { id: true, name: true }, take: 10 },
-      } as const
-      const before = await analyzer.analyze(query)
-      expect(before.statements).toHaveLength(1)
-      const [statement] = before.statements
-      expect(statement?.mode).toBe('analyze')
-      expect(statement?.rows).toBe(1)
-      expect(statement?.executionTimeMs).toBeGreaterThan(0)
-      expect(
-        (statement?.buffers.sharedHit ?? 0) + (statement?.buffers.sharedRead ?? 0),
-      ).toBeGreaterThan(0)
-      expect(scans(before)).toEqual(['Seq Scan '])
-      const [index, ...others] = ofKind(before, 'missing-index')
-      expect(others).toEqual([])
-      expect(index).toMatchObject({
-        model: 'Product',
-        severity: 'high',
-        table: 'Product',
-        schema: db.schema,
-        columns: ['viewCount'],
-        fields: ['viewCount'],
-        reason: 'filter',
-        indexName: 'Product_viewCount_idx',
-        prismaSchema: '@@index([viewCount])',
-        rowsScanned: PRODUCTS,
-        rowsReturned: 1,
-      })
-      expect(index?.statement).toBe(
-        `CREATE INDEX CONCURRENTLY IF NOT EXISTS "Product_viewCount_idx" ON "${db.schema}"."Product" ("viewCount")`,
-      )
-
-      await createIndex(index as MissingIndexRecommendation)
-      const after = await analyzer.analyze(query)
-      expect(scans(after)).toEqual(
-        expect.arrayContaining([expect.stringMatching(/Index Scan Product_viewCount_idx/)]),
-      )
-      expect(scans(after)).not.toContain('Seq Scan ')
-      expect(ofKind(after, 'missing-index')).toEqual([])
-      expect(after.statements[0]?.rows).toBe(1)
-    },
-    INDEX_TEST_TIMEOUT,
-  )
-
-  it(
-    'recommends one index for an equality filter followed by a sort, which then serves both',
-    async () => {
-      const analyzer = new QueryAnalyzer(capturedClient())
-      const query = {
-        model: 'Product',
-        operation: 'findMany',
-        args: {
-          where: { featured: true },
-          orderBy: { name: 'desc' },
-          take: 5,
-          select: { id: true, name: true },
-        },
-      } as const
-      const before = await analyzer.analyze(query)
-      const types = (analysis: QueryAnalysis) =>
-        analysis.statements[0]?.nodes.map((n) => n.nodeType)
-      expect(scans(before)).toEqual(['Seq Scan '])
-      expect(types(before)).toContain('Sort')
-      const [index] = ofKind(before, 'missing-index')
-      expect(index).toMatchObject({
-        columns: ['featured', 'name'],
-        reason: 'filter-and-sort',
-        prismaSchema: '@@index([featured, name(sort: Desc)])',
-        statement: `CREATE INDEX CONCURRENTLY IF NOT EXISTS "Product_featured_name_idx" ON "${db.schema}"."Product" ("featured", "name" DESC)`,
-      })
-      await createIndex(index as MissingIndexRecommendation)
-      const after = await analyzer.analyze(query)
-      expect(types(after)).not.toContain('Sort')
-      expect(scans(after)).toEqual(['Index Scan Product_featured_name_idx'])
-      expect(ofKind(after, 'missing-index')).toEqual([])
-      // Same rows either way.
-      expect(after.statements[0]?.rows).toBe(5)
-    },
-    INDEX_TEST_TIMEOUT,
-  )
-
-  it('recommends an index on the sort key of a top-N sort over the whole table', async () => {
-    const analyzer = new QueryAnalyzer(capturedClient())
-    const analysis = await analyzer.analyze({
-      model: 'Product',
-      operation: 'findMany',
-      args: { orderBy: { price: 'desc' }, take: 3, select: { id: true } },
-    })
-    expect(ofKind(analysis, 'missing-index')).toMatchObject([
-      {
-        columns: ['price'],
-        reason: 'sort',
-        rowsReturned: PRODUCTS,
-        indexName: 'Product_price_idx',
-      },
-    ])
-  })
-
-  it('does not recommend an index for a filter that keeps most rows, but flags the missing take', async () => {
-    const analyzer = new QueryAnalyzer(capturedClient())
-    const analysis = await analyzer.analyze({
-      model: 'Product',
-      operation: 'findMany',
-      args: { where: { isActive: true }, select: { id: true } },
-    })
-    expect(scans(analysis)).toEqual(['Seq Scan '])
-    expect(ofKind(analysis, 'missing-index')).toEqual([])
-    expect(ofKind(analysis, 'unbounded-find-many')).toMatchObject([
-      { severity: 'high', tableRows: PRODUCTS, rowsReturned: PRODUCTS },
-    ])
-  })
-
-  it('gives no index advice below largeTableRows', async () => {
-    const analyzer = new QueryAnalyzer(capturedClient(), { largeTableRows: 100_000 })
-    const analysis = await analyzer.analyze({
-      model: 'Product',
-      operation: 'findFirst',
-      args: { where: { price: 3.99 }, select: { id: true } },
-    })
-    expect(scans(analysis)).toEqual(['Seq Scan '])
-    expect(analysis.recommendations).toEqual([])
-  })
-
   it('analyzes writes without changing anything: the update is rolled back', async () => {
     const analyzer = new QueryAnalyzer(capturedClient())
     const { rows: before } = await db.pool.query(

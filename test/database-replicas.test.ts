@@ -1,16 +1,17 @@
-import { PrismaPg } from '@prisma/adapter-pg'
 import { Prisma as PrismaExtension } from '@prisma/client/extension'
-import pg from 'pg'
+import type pg from 'pg'
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
-import { PrismaClient } from '../prisma/generated/client.js'
-import { applyMigrations } from '../scripts/migrations.js'
 import { withReadReplicas } from '../src/database/replicas/read-replicas.js'
-import { ValidationError } from '../src/errors.js'
-import { CacheManager, MemoryBus, MemoryBusHub } from '../src/index.js'
+import { CacheManager } from '../src/index.js'
 import { withCache } from '../src/prisma/index.js'
-import { captureSql } from '../src/prisma/sql-capture.js'
-import { PostgresServer } from './support/postgres-server.js'
-import { deleteKeysUnder, REDIS_URL, rawRedis, uniquePrefix } from './support/redis.js'
+import type { PostgresServer } from './support/postgres-server.js'
+import { checker } from './support/replica-checker.js'
+import {
+  countedClient,
+  type ReplicaCluster,
+  type Shop,
+  startReplicaCluster,
+} from './support/replica-cluster.js'
 import { waitFor } from './support/wait.js'
 
 interface NaiveHookParams {
@@ -22,110 +23,24 @@ interface NaiveHookParams {
 }
 type NaiveRead = (args: unknown) => Promise<unknown>
 
-/** The router's own bookkeeping statements, not reads anyone asked for. */
-const BOOKKEEPING = /pg_last_wal_replay_lsn|pg_current_wal_insert_lsn/
-
-/** A Prisma client on `server` whose statements (bookkeeping aside) are counted in `count`. */
-function countedClient(server: PostgresServer, count: { n: number }): PrismaClient {
-  const adapter = captureSql(new PrismaPg({ connectionString: server.url(), max: 6 }), {
-    onStatement: (statement) => {
-      if (!BOOKKEEPING.test(statement.sql)) count.n++
-    },
-  })
-  return new PrismaClient({ adapter })
-}
-
-function shop(
-  primary: PostgresServer,
-  replica: PostgresServer,
-  cache: CacheManager,
-  repairLaggedFills = true,
-) {
-  const onPrimary = { n: 0 }
-  const onReplica = { n: 0 }
-  const replicaClient = countedClient(replica, onReplica)
-  const prisma = countedClient(primary, onPrimary)
-    .$extends(
-      withReadReplicas({ replicas: [replicaClient], cache, pollInterval: 10, repairLaggedFills }),
-    )
-    .$extends(withCache({ cache, env: false }))
-  /** Runs `fn` and tells which server ran the statements it caused. */
-  async function served<T>(fn: () => PromiseLike<T>) {
-    const before = { primary: onPrimary.n, replica: onReplica.n }
-    const result = await fn()
-    return { result, primary: onPrimary.n - before.primary, replica: onReplica.n - before.replica }
-  }
-  return { prisma, served, replicaClient }
-}
-
+// Routing and freshness within one instance, and the checker; other instances, a replica that
+// is down and option validation are in database-replicas-instances.test.ts.
 describe('withReadReplicas (a real streaming replica on loopback)', () => {
+  let cluster: ReplicaCluster
   let primary: PostgresServer
   let replica: PostgresServer
-  let cache: CacheManager
-  let app: ReturnType<typeof shop>
+  let app: Shop
   let replicaSql: pg.Pool
-  /** What tests with instances of their own leave to close, before the servers stop. */
-  const cleanups: (() => Promise<void>)[] = []
-
-  /** Replay on the replica: paused (it lags behind every write from now on) or running. */
-  async function replay(on: boolean) {
-    await replicaSql.query(on ? 'SELECT pg_wal_replay_resume()' : 'SELECT pg_wal_replay_pause()')
-    if (!on) {
-      await waitFor(
-        async () =>
-          (await replicaSql.query('SELECT pg_get_wal_replay_pause_state() AS s')).rows[0].s ===
-          'paused',
-        { what: 'replay paused' },
-      )
-    }
-  }
-
-  /** Until the replica has replayed everything the primary has written so far. */
-  async function caughtUp() {
-    const [position] = await primary.query<{ lsn: string }>(
-      'SELECT pg_current_wal_insert_lsn() AS lsn',
-    )
-    await waitFor(
-      async () =>
-        (
-          await replicaSql.query('SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS ok', [
-            position?.lsn,
-          ])
-        ).rows[0].ok,
-      { what: 'replica caught up', timeoutMs: 10_000 },
-    )
-    await app.prisma.$readReplicas.poll()
-  }
+  const replay = (on: boolean) => cluster.replay(on)
+  const caughtUp = () => cluster.caughtUp()
 
   beforeAll(async () => {
-    primary = await PostgresServer.start()
-    replica = await primary.replica()
-    const admin = new pg.Pool({ connectionString: primary.url(), max: 2 })
-    await applyMigrations(admin)
-    await admin.end()
-    replicaSql = new pg.Pool({ connectionString: replica.url(), max: 2 })
-    // Idle connections are cut when the test stops the replica.
-    replicaSql.on('error', () => {})
-    cache = new CacheManager()
-    app = shop(primary, replica, cache)
-    const { prisma } = app
-    await prisma.category.createMany({
-      data: ['audio', 'video', 'cables'].map((slug) => ({ name: slug, slug })),
-    })
-    await prisma.account.createMany({
-      data: [1, 2, 3, 4].map((i) => ({ owner: `owner ${i}`, balance: 100 })),
-    })
-    await prisma.note.createMany({ data: [{ title: 'first' }, { title: 'second' }] })
-    await caughtUp()
+    cluster = await startReplicaCluster()
+    ;({ primary, replica, app, replicaSql } = cluster)
   }, 60_000)
 
   afterAll(async () => {
-    for (const cleanup of cleanups) await cleanup()
-    await app?.prisma.$disconnect()
-    await replicaSql?.end()
-    await cache?.close()
-    await replica?.destroy()
-    await primary?.destroy()
+    await cluster?.close()
   })
 
   it('sends reads to the replica once it has replayed the writes they depend on', async () => {
@@ -286,65 +201,10 @@ describe('withReadReplicas (a real streaming replica on loopback)', () => {
     >()
   })
 
-  /**
-   * Writers increment balances and note each acknowledged value; readers (cached and uncached)
-   * check every read against the value acknowledged before it started; replay is paused and
-   * resumed underneath. `route` says where reads go: the router, or every read to the replica.
-   */
-  async function checker(prisma: typeof app.prisma) {
-    const acknowledged = new Map<number, number>()
-    for (const account of await prisma.$primary(() =>
-      prisma.account.findMany({ cacheStrategy: false }),
-    )) {
-      acknowledged.set(account.id, account.balance)
-    }
-    const violations: string[] = []
-    let reads = 0
-    let stop = false
-    const writer = async (seed: number) => {
-      for (let i = 0; i < 40; i++) {
-        const id = ((seed + i) % 4) + 1
-        const { balance } = await prisma.account.update({
-          where: { id },
-          data: { balance: { increment: 1 } },
-        })
-        acknowledged.set(id, Math.max(acknowledged.get(id) ?? 0, balance))
-      }
-    }
-    const reader = async (seed: number) => {
-      for (let i = 0; !stop; i++) {
-        const id = ((seed + i) % 4) + 1
-        const floor = acknowledged.get(id) ?? 0
-        const account =
-          i % 2 === 0
-            ? await prisma.account.findUnique({ where: { id } })
-            : (await prisma.account.findMany({ where: { id }, cacheStrategy: false }))[0]
-        reads++
-        if ((account?.balance ?? -1) < floor) {
-          violations.push(`account ${id}: read ${account?.balance}, acknowledged ${floor}`)
-        }
-        await prisma.note.findMany({ cacheStrategy: false })
-      }
-    }
-    const toggler = async () => {
-      for (let on = false; !stop; on = !on) {
-        await replay(on)
-        await new Promise((resolve) => setTimeout(resolve, 15))
-      }
-      await replay(true)
-    }
-    const toggling = toggler()
-    const readers = Promise.all([1, 2, 3, 4, 5, 6].map(reader))
-    await Promise.all([1, 2, 3].map(writer))
-    stop = true
-    await Promise.all([readers, toggling])
-    return { violations, reads }
-  }
-
   it('concurrent writers and readers: no read after an acknowledged write returns an older value', async () => {
     await caughtUp()
     const before = app.prisma.$readReplicas.stats()
-    const { violations, reads } = await checker(app.prisma)
+    const { violations, reads } = await checker(app.prisma, replay)
     expect(violations).toEqual([])
     expect(reads).toBeGreaterThan(50)
     const after = app.prisma.$readReplicas.stats()
@@ -381,7 +241,7 @@ describe('withReadReplicas (a real streaming replica on loopback)', () => {
       $primary: <T>(fn: () => T) => Promise.resolve(fn()).then((v) => v as Awaited<T>),
     }) as unknown as typeof app.prisma
     try {
-      const { violations } = await checker(forChecker)
+      const { violations } = await checker(forChecker, replay)
       expect(violations.length).toBeGreaterThan(0)
     } finally {
       await base.$disconnect()
@@ -389,152 +249,4 @@ describe('withReadReplicas (a real streaming replica on loopback)', () => {
       await naiveCache.close()
     }
   }, 20_000)
-
-  it('learns of other instances’ writes through the cache bus', async () => {
-    const hub = new MemoryBusHub()
-    const cacheA = new CacheManager({ bus: new MemoryBus({ hub, channel: 'replicas' }) })
-    const cacheB = new CacheManager({ bus: new MemoryBus({ hub, channel: 'replicas' }) })
-    const a = shop(primary, replica, cacheA)
-    const b = shop(primary, replica, cacheB)
-    try {
-      await caughtUp()
-      await a.prisma.$readReplicas.poll()
-      expect((await a.prisma.account.findUnique({ where: { id: 3 } }))?.owner).toBe('owner 3')
-      await replay(false)
-      const notices: unknown[] = []
-      cacheA.on('invalidate', (event) => notices.push(event))
-      await b.prisma.account.update({ where: { id: 3 }, data: { owner: 'moved' } })
-      await waitFor(() => notices.length > 0, { what: 'the bus notice on instance A' })
-      const read = await a.served(() => a.prisma.account.findUnique({ where: { id: 3 } }))
-      expect(read.result?.owner).toBe('moved')
-      expect(read.replica).toBe(0)
-    } finally {
-      await replay(true)
-      await a.prisma.$disconnect()
-      await b.prisma.$disconnect()
-      await cacheA.close()
-      await cacheB.close()
-    }
-  })
-
-  /**
-   * Two instances sharing Redis, their bus 400 ms slow: B fills account `id` from the paused
-   * replica before A's invalidation reaches it, so the old row lands in Redis. Then replay resumes.
-   */
-  async function laggedFillAcrossInstances(id: number, repairLaggedFills: boolean) {
-    const prefix = uniquePrefix('replicas')
-    const hub = new MemoryBusHub({ delayMs: 400 })
-    const caches = [0, 1].map(
-      () =>
-        new CacheManager({
-          redis: REDIS_URL,
-          prefix,
-          bus: new MemoryBus({ hub, channel: prefix }),
-        }),
-    )
-    const [a, b] = caches.map((c) => shop(primary, replica, c as CacheManager, repairLaggedFills))
-    if (a === undefined || b === undefined) throw new Error('two instances')
-    const read = async (instance: typeof a) =>
-      (await instance.prisma.account.findUnique({ where: { id } }))?.owner
-    cleanups.push(async () => {
-      for (const instance of [a, b]) await instance.prisma.$disconnect()
-      for (const c of caches) await c.close()
-      const redis = rawRedis()
-      await deleteKeysUnder(redis, prefix)
-      redis.disconnect()
-    })
-    let heard = false
-    caches[1]?.on('invalidate', (event) => {
-      if (event.remote === true) heard = true
-    })
-    await caughtUp()
-    await b.prisma.$readReplicas.poll()
-    await replay(false)
-    try {
-      await a.prisma.account.update({ where: { id }, data: { owner: `moved ${id}` } })
-      // B has not heard of the write yet: its fill reads the lagging replica (the bus delay).
-      expect(await read(b)).toBe(`owner ${id}`)
-    } finally {
-      await replay(true)
-    }
-    await caughtUp()
-    await waitFor(() => heard, { what: 'the notice reaching B' })
-    return { a, b, read }
-  }
-  it('shared Redis: the old row a lagging replica gave another instance is invalidated once replayed', async () => {
-    const { a, b, read } = await laggedFillAcrossInstances(4, true)
-    await waitFor(async () => (await read(a)) === 'moved 4' && (await read(b)) === 'moved 4', {
-      what: 'both instances reading the write',
-      timeoutMs: 3_000,
-    })
-    expect(a.prisma.$readReplicas.stats().laggedFillRepairs).toBeGreaterThan(0)
-  })
-
-  it('shared Redis, repairLaggedFills off: that old row outlives the replica catching up', async () => {
-    const { a } = await laggedFillAcrossInstances(2, false)
-    // The replica has replayed the write and B has its notice, yet Redis serves the old row
-    // (until the entry's TTL, 10 s for this model).
-    const stale = await a.prisma.account.findUnique({ where: { id: 2 } }).withCacheInfo()
-    expect(stale.data?.owner).toBe('owner 2')
-    expect(stale.info.cacheStatus).toBe('hit')
-  })
-
-  it('a replica that is down: reads are served by the primary, and the replica comes back', async () => {
-    const { prisma, served } = app
-    await caughtUp()
-    await replica.stop()
-    try {
-      const read = await served(() => prisma.category.findMany({ cacheStrategy: false }))
-      expect(read.result).toHaveLength(3)
-      expect(read.primary).toBe(1)
-      await prisma.$readReplicas.poll()
-      const [status] = prisma.$readReplicas.status()
-      expect(status?.healthy).toBe(false)
-      expect(status?.failures).toBeGreaterThan(0)
-      const down = await served(() => prisma.note.count({ cacheStrategy: false }))
-      expect({ primary: down.primary, replica: down.replica }).toEqual({ primary: 1, replica: 0 })
-    } finally {
-      await replica.start()
-    }
-    const uncached = () => prisma.note.count({ cacheStrategy: false })
-    await waitFor(async () => (await served(uncached)).replica === 1, {
-      what: 'reads back on the restarted replica',
-      timeoutMs: 10_000,
-    })
-    expect(prisma.$readReplicas.status()[0]?.healthy).toBe(true)
-  }, 20_000)
-
-  it('validates its options and its place among the extensions', () => {
-    const bad = (options: unknown, field: string) => {
-      const error = (() => {
-        try {
-          withReadReplicas(options as never)
-        } catch (caught) {
-          return caught
-        }
-      })()
-      expect(error).toBeInstanceOf(ValidationError)
-      expect((error as ValidationError).field).toBe(field)
-    }
-    bad(undefined, 'options')
-    bad({ replicas: [] }, 'options.replicas')
-    bad({ replicas: [app.replicaClient, {}] }, 'options.replicas[1]')
-    bad({ replicas: [app.replicaClient, app.replicaClient] }, 'options.replicas')
-    bad({ replicas: [app.replicaClient], pollInterval: -1 }, 'options.pollInterval')
-    bad({ replicas: [app.replicaClient], pollTimeout: 'soon' }, 'options.pollTimeout')
-    bad({ replicas: [app.replicaClient], pick: 'random' }, 'options.pick')
-    bad({ replicas: [app.replicaClient], cache: {} }, 'options.cache')
-    bad({ replicas: [app.replicaClient], namespace: '' }, 'options.namespace')
-    bad({ replicas: [app.replicaClient], repairLaggedFills: 'yes' }, 'options.repairLaggedFills')
-    bad({ replicas: [app.replicaClient], replica: 'x' }, 'options.replica')
-    const cached = new PrismaClient({
-      adapter: new PrismaPg({ connectionString: primary.url() }),
-    }).$extends(withCache({ cache, env: false }))
-    expect(() => cached.$extends(withReadReplicas({ replicas: [app.replicaClient] }))).toThrow(
-      /withReadReplicas: must be applied before withCache/,
-    )
-    expect(() => app.prisma.$primary('no' as never)).toThrow(ValidationError)
-    expect(() => app.prisma.$readReplicas.noteWrite(['Nope'])).toThrow(/models\[0\]: Nope/)
-    expect(() => app.prisma.$readReplicas.noteWrite([])).toThrow(/^models: must list/)
-  })
 })
