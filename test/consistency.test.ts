@@ -35,9 +35,16 @@ const load: LoadOptions = {
 
 const reports = new Map<ModeId, ModeReport>()
 
-async function run(id: ModeId): Promise<ModeReport> {
+/**
+ * Reads a run needs for its verdict to mean something. Strict mode pays a Redis round trip per
+ * read, so it gets a longer run: on a loaded 2-core machine 2.5 s gave it as few as 70 reads.
+ */
+const MIN_READS = 200
+const STRICT_DURATION_MS = 6_000
+
+async function run(id: ModeId, durationMs = load.durationMs): Promise<ModeReport> {
   const mode = modes(PROCESSES).find((m) => m.id === id)!
-  const report = await runMode(mode, load, TEST_BOUND_MS)
+  const report = await runMode(mode, { ...load, durationMs }, TEST_BOUND_MS)
   reports.set(id, report)
   return report
 }
@@ -46,7 +53,9 @@ afterAll(() => {
   if (reports.size === 0) return
   const { header, rows } = reportRows([...reports.values()])
   const lines = [header.join(' | '), ...rows.map((row) => row.join(' | '))]
-  console.info(`[consistency] ${load.durationMs} ms of load per mode\n${lines.join('\n')}`)
+  console.info(
+    `[consistency] ${load.durationMs} ms of load per mode (strict ${STRICT_DURATION_MS})\n${lines.join('\n')}`,
+  )
 })
 
 describe('the analysis', () => {
@@ -111,7 +120,7 @@ describe('the analysis', () => {
 describe.sequential(`${PROCESSES} processes on one Redis, records in PostgreSQL`, () => {
   it('one process (one instance reading and writing): no stale read (guarantee 1)', async () => {
     const report = await run('one-process')
-    expect(report.reads).toBeGreaterThan(200)
+    expect(report.reads).toBeGreaterThan(MIN_READS)
     expect(report.writes).toBeGreaterThan(50)
     expect(report.staleReads, describeReport(report)).toBe(0)
     expect(report.quiet.staleEntries, describeReport(report)).toBe(0)
@@ -119,7 +128,7 @@ describe.sequential(`${PROCESSES} processes on one Redis, records in PostgreSQL`
 
   it(`default (eventual) mode: p99.9 lateness under ${TEST_BOUND_MS} ms, nothing stale once quiet`, async () => {
     const report = await run('eventual')
-    expect(report.reads).toBeGreaterThan(200)
+    expect(report.reads).toBeGreaterThan(MIN_READS)
     expect(report.quiet.staleEntries, describeReport(report)).toBe(0)
     if (report.staleReads > 0) {
       expect(report.lateness.p999, describeReport(report)).toBeLessThan(TEST_BOUND_MS)
@@ -129,8 +138,8 @@ describe.sequential(`${PROCESSES} processes on one Redis, records in PostgreSQL`
   }, 60_000)
 
   it('strict mode: no stale read across processes (guarantee 3)', async () => {
-    const report = await run('strict')
-    expect(report.reads).toBeGreaterThan(200)
+    const report = await run('strict', STRICT_DURATION_MS)
+    expect(report.reads).toBeGreaterThan(MIN_READS)
     expect(report.staleReads, describeReport(report)).toBe(0)
     expect(report.quiet.staleEntries, describeReport(report)).toBe(0)
   }, 60_000)
