@@ -37,7 +37,10 @@ describe('TransactionManager (PostgreSQL through Prisma)', () => {
     })
     await holding.promise
     const seen: RetryInfo[] = []
+    // Released at the first retry; the holder still has to commit before the connection is back,
+    // which on a loaded machine may take longer than one maxWait: then that attempt times out too.
     const result = await manager.execute((tx) => tx.account.count(), {
+      maxRetries: 10,
       onRetry: (info) => {
         seen.push(info)
         release.resolve()
@@ -45,13 +48,17 @@ describe('TransactionManager (PostgreSQL through Prisma)', () => {
     })
     await holder
 
-    expect(result).toMatchObject({ success: true, data: 4, attempts: 2 })
-    expect(seen[0]!.kind).toBe('start-timeout')
-    expect(seen[0]!.error).toMatchObject({
-      code: 'P2028',
-      message: expect.stringContaining('Unable to start a transaction in the given time'),
-    })
-    expect(manager.getStats().startTimeouts).toBe(1)
+    expect(result).toMatchObject({ success: true, data: 4 })
+    expect(result.attempts).toBeGreaterThanOrEqual(2)
+    expect(seen).toHaveLength(result.attempts - 1)
+    for (const retry of seen) {
+      expect(retry.kind).toBe('start-timeout')
+      expect(retry.error).toMatchObject({
+        code: 'P2028',
+        message: expect.stringContaining('Unable to start a transaction in the given time'),
+      })
+    }
+    expect(manager.getStats().startTimeouts).toBe(result.attempts - 1)
   })
 
   it('gives up after maxRetries + 1 attempts with the last error', async () => {
