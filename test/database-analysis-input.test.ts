@@ -5,11 +5,13 @@ import { columnsIn, sortColumns } from '../src/database/analysis/plan-walker.js'
 import { QueryAnalyzer } from '../src/database/analysis/query-analyzer.js'
 import { recoverParams } from '../src/database/analysis/statement-params.js'
 import { ValidationError } from '../src/errors.js'
+import { CacheManager } from '../src/index.js'
+import { withCache } from '../src/prisma/index.js'
 import { QueryMetrics, withQueryMetrics } from '../src/prisma/metrics/index.js'
 import { captureSql } from '../src/prisma/sql-capture.js'
 import { createTestDatabase, type TestDatabase } from './support/database.js'
 
-// QueryAnalyzer's input checks and its plan-reading helpers; the analyses themselves are in
+// QueryAnalyzer's input checks, the clients it accepts, and its plan-reading helpers; the analyses themselves are in
 // database-analysis.test.ts, on a seeded table.
 
 let db: TestDatabase
@@ -83,7 +85,7 @@ describe('QueryAnalyzer input validation', () => {
     )
   })
 
-  it('refuses a client without captureSql, or one whose extension collects the SQL itself', async () => {
+  it('refuses a client without captureSql', async () => {
     const plain = db.client()
     clients.push(plain)
     const error = await validationError(() =>
@@ -91,11 +93,34 @@ describe('QueryAnalyzer input validation', () => {
     )
     expect(error.field).toBe('prisma')
     expect(error.message).toMatch(/captureSql/)
-    const extended = capturedClient().$extends(withQueryMetrics(new QueryMetrics()))
-    const second = await validationError(() =>
-      new QueryAnalyzer(extended).analyze({ model: 'Product', operation: 'count' }),
-    )
-    expect(second.field).toBe('prisma')
+  })
+
+  it('analyzes through extensions that collect the SQL themselves (withQueryMetrics, withCache)', async () => {
+    const metrics = new QueryMetrics()
+    const cache = new CacheManager()
+    const query = {
+      model: 'Product',
+      operation: 'findMany',
+      args: { where: { viewCount: { gt: 5 } }, take: 3 },
+    } as const
+    try {
+      const analyses = [
+        await new QueryAnalyzer(capturedClient().$extends(withQueryMetrics(metrics))).analyze(
+          query,
+        ),
+        await new QueryAnalyzer(
+          capturedClient().$extends(withCache({ cache, env: false })),
+        ).analyze(query),
+      ]
+      for (const analysis of analyses) {
+        expect(analysis.statements.map((s) => s.sql).join('\n')).toMatch(/FROM "[^"]+"\."Product"/)
+        expect(analysis.statements[0]?.plan).toBeDefined()
+      }
+      // The analyzed call went through withQueryMetrics like any call.
+      expect(metrics.stats().operations['Product.findMany']?.queries).toBe(1)
+    } finally {
+      await cache.close()
+    }
   })
 })
 

@@ -88,6 +88,8 @@ function start<T>(fn: () => PromiseLike<T> | T): Promise<T> {
 
 /**
  * Runs `fn` (typically a query hook's `query(args)`) with `collector` receiving the SQL it causes.
+ * Inside another `collectSql`, the outer collector receives those statements too (while it is
+ * open), so a call that runs other collected calls (a query analysis) sees all of their SQL.
  *
  * @example
  * ```ts
@@ -97,6 +99,11 @@ function start<T>(fn: () => PromiseLike<T> | T): Promise<T> {
  * ```
  */
 export function collectSql<T>(collector: SqlCollector, fn: () => PromiseLike<T> | T): Promise<T> {
+  const outer = storage.getStore()
+  // Nested calls: the outer collector sees the inner call's statements too (never a cycle).
+  if (outer !== undefined && collector.parent === undefined && !outer.reportsTo(collector)) {
+    collector.parent = outer
+  }
   try {
     return storage.run(collector, start<T>, fn)
   } catch (error) {

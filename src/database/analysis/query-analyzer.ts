@@ -51,13 +51,14 @@ class RollbackWith {
 }
 
 const NOT_CAPTURED =
-  'its driver adapter must be wrapped with captureSql (new PrismaClient({ adapter: captureSql(new PrismaPg(...), { withParams: true }) })), and the client must not be extended with withCache or withQueryMetrics, which collect the SQL themselves'
+  'its driver adapter must be wrapped with captureSql (new PrismaClient({ adapter: captureSql(new PrismaPg(...), { withParams: true }) }))'
 
 /**
  * Analyzes Prisma calls on PostgreSQL: the plans of the SQL they run and what would make them
  * cheaper. The client's adapter must be wrapped with `captureSql` (with `withParams: true`, so
- * that statements run again with their own values under `EXPLAIN ANALYZE`); pass the client
- * itself, not one extended with `withCache` or `withQueryMetrics`.
+ * that statements run again with their own values under `EXPLAIN ANALYZE`). The client may be
+ * extended with `withCache` or `withQueryMetrics`: inside the analysis transaction reads bypass
+ * the cache, and the analyzed call is counted in those metrics like any other call.
  *
  * Analyzing runs the call for real, inside a transaction that is rolled back: writes change
  * nothing (sequences still advance, as on any rollback), and the time is that of the call plus

@@ -27,6 +27,12 @@ export class SqlCollector {
    * dispatched in this call's context, finishing after it) are then reported as unattributed.
    */
   closed = false
+  /**
+   * The collector of the call this one runs inside, set by `collectSql` when calls nest (an
+   * analysis running a call that the extension collects for its metrics): it gets every
+   * statement too, while it is open.
+   */
+  parent: SqlCollector | undefined = undefined
 
   /**
    * Adds a statement (called by the capturing adapter).
@@ -41,6 +47,16 @@ export class SqlCollector {
     this.count++
     this.dbMs += statement.durationMs
     if (this.statements.length < MAX_STATEMENTS) this.statements.push(statement)
+    const parent = this.parent
+    if (parent !== undefined && !parent.closed) parent.add(statement)
+  }
+
+  /** Whether `other` is this collector or one it reports to. */
+  reportsTo(other: SqlCollector): boolean {
+    for (let at: SqlCollector | undefined = this; at !== undefined; at = at.parent) {
+      if (at === other) return true
+    }
+    return false
   }
 
   /**
