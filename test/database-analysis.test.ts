@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { explainStatement } from '../src/database/analysis/explain.js'
 import { QueryAnalyzer } from '../src/database/analysis/query-analyzer.js'
 import type { MissingIndexRecommendation } from '../src/database/analysis/recommendations.js'
 import { QueryMetrics, runWithQueryContext, withQueryMetrics } from '../src/prisma/metrics/index.js'
-import type { CaptureSqlOptions } from '../src/prisma/sql-capture.js'
+import { type CaptureSqlOptions, collectSql, SqlCollector } from '../src/prisma/sql-capture.js'
 import {
   type AnalysisDatabase,
   createAnalysisDatabase,
@@ -213,32 +214,46 @@ describe('QueryAnalyzer on PostgreSQL', () => {
     expect(after.summary).toMatchObject({ totalQueries: 1, analyses: 1 })
   })
 
-  it('falls back to the generic plan when the parameter values were not captured', async () => {
+  it('runs each statement again with its own values, even without withParams and for long values', async () => {
     const analyzer = new QueryAnalyzer(capturedClient({ withParams: false }))
     const analysis = await analyzer.analyze({
       model: 'Product',
       operation: 'findMany',
       args: { where: { name: { startsWith: 'Product 123' } }, select: { id: true }, take: 5 },
     })
-    const [statement] = analysis.statements
-    expect(statement?.mode).toBe('generic')
-    expect(statement?.note).toMatch(/withParams: true/)
-    expect(statement?.executionTimeMs).toBeUndefined()
-    expect(JSON.stringify(statement?.plan)).toContain('$1')
+    expect(analysis.statements[0]).toMatchObject({ mode: 'analyze', rows: 5 })
+    expect(analysis.statements[0]?.executionTimeMs).toBeGreaterThan(0)
     expect(ofKind(analysis, 'missing-index')).toMatchObject([{ columns: ['name'] }])
-  })
-
-  it('falls back to the generic plan when captureSql cut a parameter value', async () => {
-    const analyzer = new QueryAnalyzer(capturedClient())
-    const analysis = await analyzer.analyze({
+    const long = await new QueryAnalyzer(capturedClient()).analyze({
       model: 'Product',
       operation: 'findFirst',
       args: { where: { name: 'n'.repeat(500) }, select: { id: true } },
     })
-    expect(analysis.statements[0]).toMatchObject({
-      mode: 'generic',
-      note: /was cut from the capture/,
-    })
+    expect(long.statements[0]).toMatchObject({ mode: 'analyze', rows: 0 })
+  })
+
+  /** A statement as the metrics keep it (values summarized, or not at all), explained. */
+  async function explainAsLogged(options: CaptureSqlOptions, args: object) {
+    const client = capturedClient(options)
+    const collector = new SqlCollector() // no keepArgs: what a slow-query log holds
+    await collectSql(collector, () => client.product.findFirst(args as never))
+    const statement = collector.statements.find((s) => s.sql.includes('"Product"'))
+    if (statement === undefined) throw new Error('no statement captured')
+    return client.$transaction((tx) => explainStatement(tx, statement))
+  }
+
+  it('falls back to the generic plan when only a summary of the values was kept', async () => {
+    const notCaptured = await explainAsLogged(
+      { withParams: false },
+      { where: { name: { startsWith: 'Product 123' } }, select: { id: true } },
+    )
+    expect(notCaptured).toMatchObject({ mode: 'generic', note: /withParams: true/ })
+    expect(JSON.stringify((notCaptured as { output: unknown }).output)).toContain('$1')
+    const cut = await explainAsLogged(
+      { withParams: true },
+      { where: { name: 'n'.repeat(500) }, select: { id: true } },
+    )
+    expect(cut).toMatchObject({ mode: 'generic', note: /was cut from the capture/ })
   })
 
   it('skips a statement whose SQL captureSql cut, saying why', async () => {

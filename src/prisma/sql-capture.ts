@@ -42,6 +42,12 @@ export interface CapturedStatement {
   durationMs: number
   /** A bounded summary of the parameter values, only with `withParams: true`. */
   params: unknown
+  /**
+   * The parameter values themselves, as the driver got them, only for a collector that asks
+   * (`SqlCollector.keepArgs`, e.g. a query analysis that runs the statement again); never kept
+   * by the metrics, which may hold statements long after the call.
+   */
+  args?: readonly unknown[]
   /** The error the statement failed with (rethrown unchanged), or `undefined`. */
   error: unknown
   /** Whether it ran inside a transaction. */
@@ -171,6 +177,7 @@ class Capture {
         error,
         inTransaction,
       }
+      if (collector?.wantsArgs() === true && Array.isArray(params)) statement.args = params
       this.report(statement, collector)
     }
   }

@@ -4,16 +4,18 @@
  * transaction is rolled back later anyway) and a failure does not abort the transaction.
  *
  * Three ways, best first:
- * - `analyze`: `EXPLAIN (ANALYZE, BUFFERS, VERBOSE)` with the statement's own parameter values:
+ * - `analyze`: `EXPLAIN (ANALYZE, BUFFERS, VERBOSE)` with the statement's own parameter values
+ *   (`args`, which the analysis' collector keeps, else recovered from `params`, the summary):
  *   the plan as run, with actual rows, times and buffers;
  * - `plan`: `EXPLAIN (VERBOSE)` with those values, when running it again fails (an `INSERT` of a
  *   unique value the analyzed query has just inserted);
  * - `generic`: the generic plan of the prepared statement (`plan_cache_mode = force_generic_plan`),
- *   when the values were not captured whole (see `recoverParams`).
+ *   when only a summary of the values was kept and it cut some (see `recoverParams`): a
+ *   statement from the slow-query log, say.
  */
 import type { CapturedStatement } from '../../prisma/sql-capture.js'
 import type { ExplainOutput } from './plan-walker.js'
-import { recoverParams } from './statement-params.js'
+import { type RecoveredParams, recoverParams } from './statement-params.js'
 import type { RawQueryable } from './table-catalog.js'
 
 /** How a statement was explained (see the module's description). */
@@ -136,7 +138,8 @@ export async function explainStatement(
     return { sql, reason: 'the SQL text was cut by captureSql (raise its maxSqlLength)' }
   }
   const base = { sql, params, capturedDurationMs: statement.durationMs }
-  const recovered = recoverParams(params)
+  const recovered: RecoveredParams =
+    statement.args === undefined ? recoverParams(params) : { ok: true, values: [...statement.args] }
   let note: string
   if (recovered.ok) {
     const { values } = recovered

@@ -51,12 +51,13 @@ class RollbackWith {
 }
 
 const NOT_CAPTURED =
-  'its driver adapter must be wrapped with captureSql (new PrismaClient({ adapter: captureSql(new PrismaPg(...), { withParams: true }) }))'
+  'its driver adapter must be wrapped with captureSql (new PrismaClient({ adapter: captureSql(new PrismaPg(...)) }))'
 
 /**
  * Analyzes Prisma calls on PostgreSQL: the plans of the SQL they run and what would make them
- * cheaper. The client's adapter must be wrapped with `captureSql` (with `withParams: true`, so
- * that statements run again with their own values under `EXPLAIN ANALYZE`). The client may be
+ * cheaper. The client's adapter must be wrapped with `captureSql`; the analysis keeps each
+ * statement's parameter values itself (`SqlCollector.keepArgs`), so that statements run again
+ * with their own values under `EXPLAIN ANALYZE`. The client may be
  * extended with `withCache` or `withQueryMetrics`: inside the analysis transaction reads bypass
  * the cache, and the analyzed call is counted in those metrics like any other call.
  *
@@ -147,6 +148,8 @@ export class QueryAnalyzer<C extends object> {
     if (probe.count === 0) throw invalid('prisma', NOT_CAPTURED)
     const currentSchema = rows[0]?.schema ?? 'public'
     const collector = new SqlCollector()
+    // The values themselves, so each statement can run again under EXPLAIN ANALYZE.
+    collector.keepArgs = true
     const delegate = tx[query.delegate] as Record<string, (args: unknown) => PromiseLike<unknown>>
     const started = performance.now()
     await collectSql(collector, () => delegate[query.operation]?.(query.args))

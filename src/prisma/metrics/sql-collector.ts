@@ -33,6 +33,11 @@ export class SqlCollector {
    * statement too, while it is open.
    */
   parent: SqlCollector | undefined = undefined
+  /**
+   * Keep each statement's parameter values themselves (`CapturedStatement.args`), for this
+   * collector and the calls nested in it. Off by default: values can be large and private.
+   */
+  keepArgs = false
 
   /**
    * Adds a statement (called by the capturing adapter).
@@ -49,6 +54,14 @@ export class SqlCollector {
     if (this.statements.length < MAX_STATEMENTS) this.statements.push(statement)
     const parent = this.parent
     if (parent !== undefined && !parent.closed) parent.add(statement)
+  }
+
+  /** Whether this collector, or one it reports to, keeps parameter values. */
+  wantsArgs(): boolean {
+    for (let at: SqlCollector | undefined = this; at !== undefined; at = at.parent) {
+      if (at.keepArgs) return true
+    }
+    return false
   }
 
   /** Whether `other` is this collector or one it reports to. */
