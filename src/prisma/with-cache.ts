@@ -23,6 +23,10 @@ import type { WithCacheExtension } from './types.js'
  * change, after its transaction commits; raw SQL is never cached and invalidates the tables it
  * names.
  *
+ * Apply it after extensions whose query hooks must see every call that reaches the database
+ * (`withReadReplicas` routes them): a cached read never reaches the hooks of extensions applied
+ * after this one.
+ *
  * @example
  * ```ts
  * const cache = new CacheManager({ redis: process.env.REDIS_URL })
