@@ -24,8 +24,8 @@ import type { WithCacheExtension } from './types.js'
  * names.
  *
  * Apply it after extensions whose query hooks must see every call that reaches the database
- * (`withReadReplicas` routes them): a cached read never reaches the hooks of extensions applied
- * after this one.
+ * (`withReadReplicas` routes them): the reads it caches, hits and misses alike, never reach the
+ * query hooks of extensions applied after this one.
  *
  * @example
  * ```ts
