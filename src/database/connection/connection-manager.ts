@@ -3,8 +3,7 @@
  * the paid service. The pool is a plain `pg.Pool`, so its state can be read (`getConnectionStatus`)
  * and its size changed live (`configurePooling`); the client uses it through `@prisma/adapter-pg`.
  */
-import { PrismaPg } from '@prisma/adapter-pg'
-import pg from 'pg'
+import type pg from 'pg'
 import { type Env, envError } from '../../config/env-parsers.js'
 import { DatabaseUnavailableError, ErrorCodes, invalid, StrataCacheError } from '../../errors.js'
 import {
@@ -21,6 +20,7 @@ import {
   checkPoolSize,
   resolveConnectionOptions,
 } from './connection-options.js'
+import { pgModule, prismaPgClass } from './driver-modules.js'
 import { resizePool, trimOnRelease } from './pool-sizing.js'
 import { type ConnectionStatus, type PoolCounts, ping, poolCounts } from './pool-status.js'
 
@@ -67,7 +67,8 @@ export class ConnectionManager<Client extends TransactionCapableClient> {
   constructor(options: ConnectionManagerOptions<Client>) {
     const settings = resolveConnectionOptions(options)
     this.#timeoutMs = settings.connectionTimeoutMs
-    this.pool = new pg.Pool({
+    const { Pool } = pgModule()
+    this.pool = new Pool({
       ...settings.pool,
       connectionString: settings.url,
       max: settings.poolSize,
@@ -76,7 +77,7 @@ export class ConnectionManager<Client extends TransactionCapableClient> {
     // pg emits 'error' for idle connections the server dropped; unheard, it would crash the process.
     this.pool.on('error', (error) => this.#notePoolError(error))
     this.#stopTrimming = trimOnRelease(this.pool, (error) => this.#notePoolError(error))
-    this.#client = settings.createClient(new PrismaPg(this.pool, settings.adapter))
+    this.#client = settings.createClient(new (prismaPgClass())(this.pool, settings.adapter))
     if (typeof (this.#client as { $transaction?: unknown } | null)?.$transaction !== 'function') {
       void this.pool.end() // no connection was opened yet; this only marks the pool ended
       throw invalid('options.createClient', 'must return a Prisma client built on the adapter')

@@ -2,7 +2,8 @@
  * What a `pg.Pool` is doing right now (its own counters), and whether the database answers.
  */
 import { performance } from 'node:perf_hooks'
-import pg from 'pg'
+import type pg from 'pg'
+import { pgModule } from './driver-modules.js'
 
 /** The pool's connections at one moment, from pg-pool's `totalCount` / `idleCount` / `waitingCount`. */
 export interface PoolCounts {
@@ -83,7 +84,7 @@ export async function ping(
 
 /** `SELECT 1` on a new connection with the pool's settings, closed right after. */
 async function pingAlone(pool: pg.Pool, timeoutMs: number): Promise<void> {
-  const client = new pg.Client({ ...pool.options, connectionTimeoutMillis: timeoutMs })
+  const client = new (pgModule().Client)({ ...pool.options, connectionTimeoutMillis: timeoutMs })
   // A connection that fails after the race was lost must not crash the process.
   client.on('error', () => {})
   try {
