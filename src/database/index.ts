@@ -44,7 +44,11 @@ export {
   connectionSettingsFromEnv,
 } from './connection/connection-env.js'
 export { ConnectionManager, type ConnectionManagerStats } from './connection/connection-manager.js'
-export type { ConnectionManagerOptions, PrismaPgOptions } from './connection/connection-options.js'
+export type {
+  ConnectionManagerOptions,
+  PrismaPgOptions,
+  QueryLogOptions,
+} from './connection/connection-options.js'
 export type { ConnectionStatus, PoolCounts } from './connection/pool-status.js'
 export { classifyDatabaseError, type DatabaseErrorClass } from './health/error-counts.js'
 export { DatabaseHealthCheck, type HealthCheckEvents } from './health/health-check.js'

@@ -3,7 +3,14 @@
  * `DATABASE_URL`, `DATABASE_POOL_SIZE` (a count) and `DATABASE_CONNECTION_TIMEOUT` (ms). A bad
  * value throws `ERR_INVALID_ENV` naming the variable.
  */
-import { type Env, type EnvVariableDoc, parseInteger, parseUrl } from '../../config/env-parsers.js'
+import {
+  type Env,
+  type EnvVariableDoc,
+  envError,
+  parseBoolean,
+  parseInteger,
+  parseUrl,
+} from '../../config/env-parsers.js'
 
 /** Largest accepted pool size: far above any PostgreSQL's `max_connections` worth using. */
 export const MAX_POOL_SIZE = 1_000
@@ -30,6 +37,18 @@ export const CONNECTION_ENV_VARIABLES: readonly EnvVariableDoc[] = Object.freeze
       unit: 'ms',
       default: '5000',
     },
+    {
+      name: 'DATABASE_LOG_QUERIES',
+      meaning: 'Log every statement (SQL and duration) with console.debug.',
+      unit: 'boolean',
+      default: 'false',
+    },
+    {
+      name: 'DATABASE_LOG_QUERY_PARAMS',
+      meaning: 'Add a bounded summary of the parameter values to the logged statements.',
+      unit: 'boolean',
+      default: 'false',
+    },
   ].map((v) => Object.freeze(v)),
 )
 
@@ -38,6 +57,8 @@ export interface ConnectionEnvSettings {
   url?: string
   poolSize?: number
   connectionTimeoutMs?: number
+  logQueries?: boolean
+  logQueryParams?: boolean
 }
 
 /**
@@ -66,5 +87,15 @@ export function connectionSettingsFromEnv(env: Env): ConnectionEnvSettings {
     unit: 'ms',
   })
   if (timeout !== undefined) settings.connectionTimeoutMs = timeout
+  const logQueries = parseBoolean(env, 'DATABASE_LOG_QUERIES')
+  const logQueryParams = parseBoolean(env, 'DATABASE_LOG_QUERY_PARAMS')
+  if (logQueryParams === true && logQueries !== true) {
+    throw envError(
+      'DATABASE_LOG_QUERY_PARAMS',
+      'needs DATABASE_LOG_QUERIES=true (it adds the values to the logged queries)',
+    )
+  }
+  if (logQueries !== undefined) settings.logQueries = logQueries
+  if (logQueryParams !== undefined) settings.logQueryParams = logQueryParams
   return settings
 }

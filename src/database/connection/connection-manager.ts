@@ -6,6 +6,7 @@
 import type pg from 'pg'
 import { type Env, envError } from '../../config/env-parsers.js'
 import { DatabaseUnavailableError, ErrorCodes, invalid, StrataCacheError } from '../../errors.js'
+import { captureSql } from '../../prisma/sql-capture.js'
 import {
   type TransactionCapableClient,
   type TransactionClientOf,
@@ -77,7 +78,13 @@ export class ConnectionManager<Client extends TransactionCapableClient> {
     // pg emits 'error' for idle connections the server dropped; unheard, it would crash the process.
     this.pool.on('error', (error) => this.#notePoolError(error))
     this.#stopTrimming = trimOnRelease(this.pool, (error) => this.#notePoolError(error))
-    this.#client = settings.createClient(new (prismaPgClass())(this.pool, settings.adapter))
+    const adapter = new (prismaPgClass())(this.pool, settings.adapter)
+    const logging = settings.logQueries
+    this.#client = settings.createClient(
+      logging === undefined
+        ? adapter
+        : captureSql(adapter, { withParams: logging.params, onStatement: logging.log }),
+    )
     if (typeof (this.#client as { $transaction?: unknown } | null)?.$transaction !== 'function') {
       void this.pool.end() // no connection was opened yet; this only marks the pool ended
       throw invalid('options.createClient', 'must return a Prisma client built on the adapter')
@@ -86,8 +93,9 @@ export class ConnectionManager<Client extends TransactionCapableClient> {
   }
 
   /**
-   * A manager configured from `DATABASE_URL`, `DATABASE_POOL_SIZE` and
-   * `DATABASE_CONNECTION_TIMEOUT` (ms); `options` override them. A bad variable throws
+   * A manager configured from `DATABASE_URL`, `DATABASE_POOL_SIZE`,
+   * `DATABASE_CONNECTION_TIMEOUT` (ms), `DATABASE_LOG_QUERIES` and `DATABASE_LOG_QUERY_PARAMS`;
+   * `options` override them. A bad variable throws
    * `ERR_INVALID_ENV` naming it; a missing `DATABASE_URL` (and no `options.url`) too.
    *
    * @example
@@ -108,6 +116,9 @@ export class ConnectionManager<Client extends TransactionCapableClient> {
       url,
       poolSize: options.poolSize ?? settings.poolSize,
       connectionTimeout: options.connectionTimeout ?? settings.connectionTimeoutMs,
+      logQueries:
+        options.logQueries ??
+        (settings.logQueries === true ? { params: settings.logQueryParams === true } : undefined),
     })
   }
 

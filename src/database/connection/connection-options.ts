@@ -7,6 +7,7 @@ import type pg from 'pg'
 import { type Duration, toMs } from '../../cache/duration.js'
 import { ErrorCodes, invalid } from '../../errors.js'
 import { isRecord } from '../../prisma/is-record.js'
+import type { CapturedStatement } from '../../prisma/sql-capture.js'
 import {
   DEFAULT_TRANSACTION_OPTIONS,
   resolveTransactionOptions,
@@ -37,6 +38,21 @@ export interface ConnectionManagerOptions<Client> {
   adapter?: PrismaPgOptions
   /** Defaults of `executeTransaction` (see `TransactionManager`). */
   transactions?: TransactionDefaults
+  /**
+   * Log every statement the client runs (`DATABASE_LOG_QUERIES`), through `captureSql`: `true`
+   * writes the SQL and its duration with `console.debug`; `params: true` adds a bounded summary
+   * of the parameter values (`DATABASE_LOG_QUERY_PARAMS`: they may hold personal data); `log`
+   * sends each statement to your logger instead. Default off.
+   */
+  logQueries?: boolean | QueryLogOptions
+}
+
+/** How {@link ConnectionManagerOptions.logQueries} logs. */
+export interface QueryLogOptions {
+  /** Include a bounded summary of the parameter values. Default `false`. */
+  params?: boolean
+  /** Receives each statement (SQL, duration, error, params when asked). Default: `console.debug`. */
+  log?: (statement: CapturedStatement) => void
 }
 
 /** The options checked, defaults applied. */
@@ -48,6 +64,8 @@ export interface ResolvedConnectionOptions<Client> {
   readonly pool: ConnectionManagerOptions<Client>['pool']
   readonly adapter: PrismaPgOptions | undefined
   readonly transactions: TransactionDefaults | undefined
+  /** Query logging, when on. */
+  readonly logQueries: Required<QueryLogOptions> | undefined
 }
 
 export const DEFAULT_POOL_SIZE = 10
@@ -63,6 +81,7 @@ const OPTION_NAMES = [
   'pool',
   'adapter',
   'transactions',
+  'logQueries',
 ]
 
 /** Checks `options` and applies the defaults. */
@@ -104,7 +123,27 @@ export function resolveConnectionOptions<Client>(
     pool: options.pool,
     adapter: options.adapter,
     transactions: options.transactions,
+    logQueries: checkQueryLog(options.logQueries),
   }
+}
+
+function checkQueryLog(value: unknown): Required<QueryLogOptions> | undefined {
+  if (value === undefined || value === false) return undefined
+  if (value === true) return { params: false, log: logToConsole }
+  if (!isRecord(value))
+    throw invalid('options.logQueries', 'must be a boolean or { params?, log? }')
+  const { params = false, log = logToConsole } = value
+  if (typeof params !== 'boolean') throw invalid('options.logQueries.params', 'must be a boolean')
+  if (typeof log !== 'function') throw invalid('options.logQueries.log', 'must be a function')
+  return { params, log: log as (statement: CapturedStatement) => void }
+}
+
+function logToConsole(statement: CapturedStatement): void {
+  const failed = statement.error === undefined ? '' : ' (failed)'
+  const params = statement.params === undefined ? '' : ` ${JSON.stringify(statement.params)}`
+  console.debug(
+    `[stratacache] ${statement.durationMs.toFixed(1)} ms${failed} ${statement.sql}${params}`,
+  )
 }
 
 function clientBuilder<Client>(
