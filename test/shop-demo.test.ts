@@ -347,9 +347,17 @@ describe('shop demo on PostgreSQL', () => {
     expect(index.body.endpoints.map((endpoint) => endpoint.path)).toContain('/products/search')
     const categories = await call<{ slug: string; children: unknown[] }[]>('GET', '/categories')
     expect(categories.body[0]).toMatchObject({ slug: 'audio', children: expect.any(Array) })
-    const stats = await call<{ cache: { hits: number } }>('GET', '/stats')
+    const stats = await call<{
+      cache: { hits: number }
+      transactions: { total: number; successful: number; failed: number; retried: number }
+    }>('GET', '/stats')
     expect(stats.status).toBe(200)
     expect(stats.body.cache.hits).toBeGreaterThan(0)
+    // The orders above, through the TransactionManager: refusals (409, 404) are failures, not retried.
+    const { total, successful, failed } = stats.body.transactions
+    expect(successful).toBeGreaterThanOrEqual(4)
+    expect(failed).toBeGreaterThanOrEqual(4)
+    expect(total).toBe(successful + failed)
   })
 })
 

@@ -5,6 +5,7 @@
  */
 import type { RequestListener } from 'node:http'
 import type { PrismaClient } from '../../prisma/generated/client.js'
+import { TransactionManager } from '../../src/database/index.js'
 import type { CacheManager } from '../../src/index.js'
 import { type ShopPrisma, withShopCache } from './cached-client.js'
 import { type ListenerHooks, Router } from './http.js'
@@ -44,8 +45,10 @@ export function createShopApp({
   const router = new Router()
   registerHomeRoutes(router, { database })
   registerProductRoutes(router, cached)
-  registerOrderRoutes(router, cached)
+  // Orders retry deadlocks and serialization failures; /stats shows the counts.
+  const transactions = new TransactionManager(cached, { maxRetries: 3 })
+  registerOrderRoutes(router, transactions)
   registerCategoryRoutes(router, cached)
-  registerStatsRoutes(router, { prisma: cached, cache })
+  registerStatsRoutes(router, { prisma: cached, cache, transactions })
   return { listener: router.listener(hooks), prisma: cached }
 }

@@ -2,9 +2,12 @@
  * Placing an order: one interactive transaction checks the user and the products, takes the
  * stock, and writes the order with its items. If anything is missing or short it throws, the
  * transaction rolls back and nothing has changed; the extension applies the invalidations of the
- * writes only once the transaction has committed.
+ * writes only once the transaction has committed. The transaction runs under stratacache's
+ * `TransactionManager`: a deadlock or serialization failure between concurrent orders is run
+ * again (a missing product or short stock is not).
  */
 import { z } from 'zod'
+import type { TransactionManager } from '../../../src/database/index.js'
 import type { ShopPrisma, ShopTransaction } from '../cached-client.js'
 import { HttpError, type Router } from '../http.js'
 import { parseInput } from '../validation.js'
@@ -44,11 +47,15 @@ interface Shortage {
   readonly available: number
 }
 
-export function registerOrderRoutes(router: Router, prisma: ShopPrisma): void {
+export function registerOrderRoutes(
+  router: Router,
+  transactions: TransactionManager<ShopPrisma>,
+): void {
   router.post('/orders', async (request) => {
     const order = parseInput(orderRequest, await request.json(), 'body')
-    const created = await prisma.$transaction((tx) => placeOrder(tx, order))
-    return { status: 201, body: created }
+    const result = await transactions.execute((tx) => placeOrder(tx, order), { name: 'placeOrder' })
+    if (!result.success) throw result.error
+    return { status: 201, body: result.data }
   })
 }
 
