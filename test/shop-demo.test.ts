@@ -1,75 +1,18 @@
 /**
- * The shop demo (examples/shop) through real HTTP: on a PostgreSQL schema of its own with a small
- * seed, every endpoint checked against what SQL says; then the embedded default (PGlite, no
- * DATABASE_URL) from start to shutdown.
+ * The shop demo (examples/shop) through real HTTP, on a PostgreSQL schema of its own with a small
+ * seed: every endpoint checked against what SQL says. The embedded default (PGlite, no
+ * DATABASE_URL) is in shop-demo-pglite.test.ts.
  */
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { QueryResultRow } from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createShopApp } from '../examples/shop/app.js'
-import { shopConfigFromEnv } from '../examples/shop/config.js'
 import { seedShop } from '../examples/shop/seed.js'
-import { startShop } from '../examples/shop/shop.js'
 import type { PrismaClient } from '../prisma/generated/client.js'
 import { CacheManager } from '../src/index.js'
 import { createTestDatabase, type TestDatabase } from './support/database.js'
-
-// The shapes the tests read from the service's JSON (what they do not read is left out).
-interface ListItem {
-  id: number
-  price: string
-  featured: boolean
-  category: { slug: string }
-}
-interface ProductPage {
-  data: ListItem[]
-  total: number
-  hasNextPage: boolean
-}
-interface ProductDetail {
-  price: string
-  category: { slug: string }
-  inventory: { stock: number }
-  reviews: { id: number; user: { name: string } }[]
-  rating: { count: number }
-}
-interface ErrorBody {
-  error: string
-  message: string
-  issues: { field: string; message: string }[]
-}
-interface Index {
-  endpoints: { path: string }[]
-}
-
-interface Reply<T> {
-  readonly status: number
-  readonly cache: string | null
-  readonly body: T
-}
-
-/** A client for the service at `base`: JSON in, JSON (of the type the caller expects) out. */
-function client(base: () => string) {
-  return async <T = ErrorBody>(
-    method: string,
-    path: string,
-    body?: unknown,
-    raw?: string,
-  ): Promise<Reply<T>> => {
-    const response = await fetch(`${base()}${path}`, {
-      method,
-      headers:
-        body === undefined && raw === undefined ? {} : { 'content-type': 'application/json' },
-      body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
-    })
-    return {
-      status: response.status,
-      cache: response.headers.get('x-cache'),
-      body: (await response.json()) as T,
-    }
-  }
-}
+import { client, type Index, type ProductDetail, type ProductPage } from './support/shop-http.js'
 
 describe('shop demo on PostgreSQL', () => {
   let db: TestDatabase
@@ -359,39 +302,4 @@ describe('shop demo on PostgreSQL', () => {
     expect(failed).toBeGreaterThanOrEqual(4)
     expect(total).toBe(successful + failed)
   })
-})
-
-describe('shop demo with no DATABASE_URL', () => {
-  it('runs on embedded PGlite, from an empty database to shutdown', async () => {
-    const config = shopConfigFromEnv({
-      PORT: '0',
-      SHOP_DATA_DIR: 'memory://',
-      SHOP_SEED_PRODUCTS: '40',
-    })
-    expect(config.database.kind).toBe('pglite')
-    const shop = await startShop({ config, cache: new CacheManager() })
-    try {
-      const call = client(() => shop.url)
-      expect(shop.seed?.products).toBe(40)
-      const list = await call<ProductPage>('GET', '/products?pageSize=5')
-      expect(list.body.data).toHaveLength(5)
-      expect((await call('GET', '/products/3')).cache).toBe('miss')
-      expect((await call('GET', '/products/3')).cache).toBe('hit')
-      expect((await call('PATCH', '/products/3', { price: 9.5, stock: 5 })).status).toBe(200)
-      const order = await call('POST', '/orders', {
-        userId: 1,
-        items: [{ productId: 3, quantity: 2 }],
-      })
-      expect(order.status).toBe(201)
-      const after = await call<ProductDetail>('GET', '/products/3')
-      expect(after.body).toMatchObject({ price: '9.50', inventory: { stock: 3 } })
-      expect(
-        (await call('POST', '/orders', { userId: 1, items: [{ productId: 3, quantity: 4 }] }))
-          .status,
-      ).toBe(409)
-      expect((await call<ProductDetail>('GET', '/products/3')).body.inventory.stock).toBe(3)
-    } finally {
-      await shop.close()
-    }
-  }, 120_000)
 })
