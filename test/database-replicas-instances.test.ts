@@ -65,11 +65,17 @@ describe('withReadReplicas (a real streaming replica on loopback)', () => {
     }
   })
 
+  type Instance = ReturnType<typeof shop>
   /**
-   * Two instances sharing Redis, their bus 400 ms slow: B fills account `id` from the paused
-   * replica before A's invalidation reaches it, so the old row lands in Redis. Then replay resumes.
+   * Two instances sharing Redis, their bus 400 ms slow: A writes account `id`, and B fills it from
+   * the paused replica before A's invalidation reaches it (with `sharedFills`, the old row lands
+   * in Redis). `duringLag` runs then; afterwards replay resumes and B hears of the write.
    */
-  async function laggedFillAcrossInstances(id: number, repairLaggedFills: boolean) {
+  async function laggedFillAcrossInstances(
+    id: number,
+    options: { repairLaggedFills?: boolean; sharedFills?: boolean },
+    duringLag?: (a: Instance, b: Instance) => Promise<void>,
+  ) {
     const prefix = uniquePrefix('replicas')
     const hub = new MemoryBusHub({ delayMs: 400 })
     const caches = [0, 1].map(
@@ -80,7 +86,7 @@ describe('withReadReplicas (a real streaming replica on loopback)', () => {
           bus: new MemoryBus({ hub, channel: prefix }),
         }),
     )
-    const [a, b] = caches.map((c) => shop(primary, replica, c as CacheManager, repairLaggedFills))
+    const [a, b] = caches.map((c) => shop(primary, replica, c as CacheManager, options))
     if (a === undefined || b === undefined) throw new Error('two instances')
     const read = async (instance: typeof a) =>
       (await instance.prisma.account.findUnique({ where: { id } }))?.owner
@@ -102,6 +108,7 @@ describe('withReadReplicas (a real streaming replica on loopback)', () => {
       await a.prisma.account.update({ where: { id }, data: { owner: `moved ${id}` } })
       // B has not heard of the write yet: its fill reads the lagging replica (the bus delay).
       expect(await read(b)).toBe(`owner ${id}`)
+      await duringLag?.(a, b)
     } finally {
       await replay(true)
     }
@@ -110,7 +117,7 @@ describe('withReadReplicas (a real streaming replica on loopback)', () => {
     return { a, b, read }
   }
   it('shared Redis: the old row a lagging replica gave another instance is invalidated once replayed', async () => {
-    const { a, b, read } = await laggedFillAcrossInstances(4, true)
+    const { a, b, read } = await laggedFillAcrossInstances(4, { sharedFills: true })
     await waitFor(async () => (await read(a)) === 'moved 4' && (await read(b)) === 'moved 4', {
       what: 'both instances reading the write',
       timeoutMs: 3_000,
@@ -118,8 +125,22 @@ describe('withReadReplicas (a real streaming replica on loopback)', () => {
     expect(a.prisma.$readReplicas.stats().laggedFillRepairs).toBeGreaterThan(0)
   })
 
+  it('shared Redis, default: the writer reads its write even while another instance filled from a lagging replica', async () => {
+    // B keeps its replica fill in its own L1 (sharedFills off): A misses in Redis, reads the primary.
+    await laggedFillAcrossInstances(1, {}, async (a) => {
+      const read = await a.prisma.account.findUnique({ where: { id: 1 } }).withCacheInfo()
+      expect({ owner: read.data?.owner, status: read.info.cacheStatus }).toEqual({
+        owner: 'moved 1',
+        status: 'miss',
+      })
+    })
+  })
+
   it('shared Redis, repairLaggedFills off: that old row outlives the replica catching up', async () => {
-    const { a } = await laggedFillAcrossInstances(2, false)
+    const { a } = await laggedFillAcrossInstances(2, {
+      sharedFills: true,
+      repairLaggedFills: false,
+    })
     // The replica has replayed the write and B has its notice, yet Redis serves the old row
     // (until the entry's TTL, 10 s for this model).
     const stale = await a.prisma.account.findUnique({ where: { id: 2 } }).withCacheInfo()

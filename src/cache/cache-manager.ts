@@ -14,6 +14,7 @@ import type {
 } from './get-or-compute.js'
 import { KeyWaiters } from './key-waiters.js'
 import { type L1Stats, localCacheStats } from './l1-store.js'
+import { type LocalOnly, unwrapLoaded } from './local-only.js'
 import {
   type CacheEventSink,
   linkBus,
@@ -38,10 +39,13 @@ export type { BatchItem, GetOrComputeOptions, SetOptions }
  * answered. Not part of the public API.
  */
 export interface CacheInternals {
-  /** `getOrCompute` without per-call validation; `info` says hit, swr or miss afterwards. */
+  /**
+   * `getOrCompute` without per-call validation; `info` says hit, swr or miss afterwards.
+   * `compute` may return its value marked `localOnly` (`local-only.ts`): kept in L1, never in L2.
+   */
   compute<T>(
     key: string,
-    compute: () => T | Promise<T>,
+    compute: () => T | LocalOnly<T> | Promise<T | LocalOnly<T>>,
     plan: ComputePlan,
     info: ComputeInfo,
   ): Promise<T>
@@ -96,8 +100,8 @@ export class CacheManager extends EventEmitter<CacheEvents> {
   readonly #internals: CacheInternals = {
     compute: (key, compute, plan, info) => {
       this.#assertOpen()
-      if (!this.#options.enabled) return Promise.resolve(compute())
-      return this.#loader.run(key, compute, plan, info)
+      if (!this.#options.enabled) return Promise.resolve(compute()).then(withoutLocalMark<never>)
+      return this.#loader.run(key, compute as () => never, plan, info)
     },
     tryL1: (key, compute, plan, info) => {
       this.#assertOpen()
@@ -259,7 +263,7 @@ export class CacheManager extends EventEmitter<CacheEvents> {
     if (typeof compute !== 'function') throw invalid('compute', 'must be a function')
     this.#assertOpen()
     const plan = planCompute(options, this.#options)
-    if (!this.#options.enabled) return compute()
+    if (!this.#options.enabled) return Promise.resolve(compute()).then(withoutLocalMark<T>)
     return this.#loader.run(key, compute, plan)
   }
 
@@ -425,4 +429,9 @@ export class CacheManager extends EventEmitter<CacheEvents> {
   #assertOpen(): void {
     if (this.#closed) throw new StrataCacheError('ERR_CLOSED', 'the cache was closed')
   }
+}
+
+/** A loaded value without its local-only mark (a disabled cache stores nothing anyway). */
+function withoutLocalMark<T>(loaded: unknown): T {
+  return unwrapLoaded(loaded)[0] as T
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { FillStart } from '../drivers/l2-driver.js'
 import type { ResilientCoordination } from '../drivers/resilient-coordination.js'
+import { unwrapLoaded } from './local-only.js'
 import type { CacheMetrics } from './metrics.js'
 import type { WritePlan } from './store-types.js'
 import type { TieredStore } from './tiered-store.js'
@@ -113,15 +114,16 @@ export interface FillResult {
   stored: boolean
 }
 
+/** Runs the loader: its value (without a local-only mark), the time it took, and the mark. */
 async function runLoader(
   metrics: CacheMetrics,
   compute: () => unknown,
-): Promise<[unknown, number]> {
+): Promise<[unknown, number, boolean]> {
   metrics.loaderCalls++
   const started = performance.now()
   try {
-    const value = await compute()
-    return [value, performance.now() - started]
+    const [value, local] = unwrapLoaded(await compute())
+    return [value, performance.now() - started, local]
   } catch (error) {
     metrics.loaderErrors++
     throw error
@@ -137,13 +139,14 @@ async function loadAlone(
   plan: FillPlan,
   ticket: number,
 ): Promise<FillResult> {
-  const [value, loadMs] = await runLoader(metrics, compute)
+  const [value, loadMs, local] = await runLoader(metrics, compute)
   if (plan.storeIf !== undefined && !plan.storeIf(value)) return unstored(value)
   const prepared = store.prepare(value, plan, loadMs)
   const stored = store.fence.canStore(ticket, key, plan.tags)
-  if (stored) await store.write(key, prepared)
-  else metrics.fencedFills++
-  return { value: prepared.copy, stamp: prepared.stamp, stored }
+  if (!stored) metrics.fencedFills++
+  else if (local) store.writeLocal(key, prepared)
+  else await store.write(key, prepared)
+  return { value: prepared.copy, stamp: prepared.stamp, stored: stored && !local }
 }
 
 interface Remote {
@@ -165,8 +168,9 @@ async function loadFenced(
 ): Promise<FillResult> {
   let value: unknown
   let loadMs: number
+  let local: boolean
   try {
-    ;[value, loadMs] = await runLoader(metrics, compute)
+    ;[value, loadMs, local] = await runLoader(metrics, compute)
   } catch (error) {
     giveBack(settings, remote, key)
     throw error
@@ -176,6 +180,13 @@ async function loadFenced(
     return unstored(value)
   }
   const prepared = store.prepare(value, plan, loadMs)
+  if (local) {
+    // Kept here only: the lease goes back, and other instances load for themselves.
+    giveBack(settings, remote, key)
+    if (store.fence.canStore(ticket, key, plan.tags)) store.writeLocal(key, prepared)
+    else metrics.fencedFills++
+    return { value: prepared.copy, stamp: prepared.stamp, stored: false }
+  }
   if (loadMs > settings.fenceWindowMs || !store.fence.canStore(ticket, key, plan.tags)) {
     metrics.fencedFills++
     giveBack(settings, remote, key)

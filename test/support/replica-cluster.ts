@@ -30,15 +30,13 @@ export function shop(
   primary: PostgresServer,
   replica: PostgresServer,
   cache: CacheManager,
-  repairLaggedFills = true,
+  options: { repairLaggedFills?: boolean; sharedFills?: boolean } = {},
 ) {
   const onPrimary = { n: 0 }
   const onReplica = { n: 0 }
   const replicaClient = countedClient(replica, onReplica)
   const prisma = countedClient(primary, onPrimary)
-    .$extends(
-      withReadReplicas({ replicas: [replicaClient], cache, pollInterval: 10, repairLaggedFills }),
-    )
+    .$extends(withReadReplicas({ replicas: [replicaClient], cache, pollInterval: 10, ...options }))
     .$extends(withCache({ cache, env: false }))
   /** Runs `fn` and tells which server ran the statements it caused. */
   async function served<T>(fn: () => PromiseLike<T>) {

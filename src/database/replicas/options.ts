@@ -29,6 +29,14 @@ export interface ReadReplicaOptions {
    * invalidation per burst of writes. Default `true`.
    */
   repairLaggedFills?: boolean
+  /**
+   * Whether a cache fill a replica answered may be stored in the shared tier (Redis). Default
+   * `false`: it stays in this process's L1, so that no instance, the writer included, can read
+   * from Redis a row that a lagging replica gave an instance which had not yet heard of a write
+   * (the bus delay). `true` shares those fills too (more L2 hits, fewer replica reads), and then
+   * only `repairLaggedFills` bounds how long such a row lives there.
+   */
+  sharedFills?: boolean
   /** `withCache`'s `namespace`, to read model names off other instances' tags. Default `'prisma'`. */
   namespace?: string
   /** How often the replicas' replay positions are polled, ms or `'50ms'`. Default 50 ms. */
@@ -47,6 +55,7 @@ export interface ReadReplicaSettings {
   readonly replicas: readonly ReplicaClient[]
   readonly cache: CacheManager | undefined
   readonly repairLaggedFills: boolean
+  readonly sharedFills: boolean
   readonly namespace: string
   readonly pollIntervalMs: number
   readonly pollTimeoutMs: number
@@ -57,6 +66,7 @@ const KNOWN = new Set([
   'replicas',
   'cache',
   'repairLaggedFills',
+  'sharedFills',
   'namespace',
   'pollInterval',
   'pollTimeout',
@@ -96,6 +106,8 @@ export function resolveReadReplicaOptions(options: unknown): ReadReplicaSettings
   if (typeof repairLaggedFills !== 'boolean') {
     throw invalid('options.repairLaggedFills', 'must be a boolean')
   }
+  const sharedFills = given.sharedFills ?? false
+  if (typeof sharedFills !== 'boolean') throw invalid('options.sharedFills', 'must be a boolean')
   const namespace = given.namespace ?? 'prisma'
   if (typeof namespace !== 'string' || namespace.length === 0) {
     throw invalid('options.namespace', 'must be a non-empty string (withCache’s namespace)')
@@ -112,6 +124,7 @@ export function resolveReadReplicaOptions(options: unknown): ReadReplicaSettings
     replicas: [...replicas],
     cache: given.cache,
     repairLaggedFills,
+    sharedFills,
     namespace,
     pollIntervalMs,
     pollTimeoutMs,

@@ -100,7 +100,7 @@ export function withReadReplicas(options: ReadReplicaOptions): ReadReplicasExten
       return parseLsn(String(rows[0]?.lsn))
     }, settings.pollIntervalMs)
     const pool = new ReplicaPool(settings.replicas, settings)
-    const router = new ReadReplicaRouter(graph, watermarks, pool)
+    const router = new ReadReplicaRouter(graph, watermarks, pool, settings.sharedFills)
     const { cache } = settings
     const unfollow =
       cache === undefined

@@ -7,7 +7,7 @@
  * per burst of writes.
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { LOAD_MARK } from '../../prisma/extension/query-hook.js'
+import { isMarkedLoad, noteReplicaAnswer, unmarked } from '../../prisma/extension/load-mark.js'
 import { ReachedModels } from '../../prisma/reads/reached-models.js'
 import { READ_OPERATIONS } from '../../prisma/reads/read-plan.js'
 import type { ModelGraph } from '../../prisma/schema/model-graph.js'
@@ -82,9 +82,16 @@ export class ReadReplicaRouter {
   }
   #replicaReads = 0
   #writes = 0
+  readonly #sharedFills: boolean
 
-  constructor(graph: ModelGraph, watermarks: WriteWatermarks, pool: ReplicaPool) {
+  constructor(
+    graph: ModelGraph,
+    watermarks: WriteWatermarks,
+    pool: ReplicaPool,
+    sharedFills: boolean,
+  ) {
     this.#graph = graph
+    this.#sharedFills = sharedFills
     this.watermarks = watermarks
     this.pool = pool
     this.transactions = new ReplicaTransactions(watermarks)
@@ -181,6 +188,8 @@ export class ReadReplicaRouter {
     }
     replica.reads++
     this.#replicaReads++
+    // A cache fill from a replica stays in this process unless fills are shared (`sharedFills`).
+    if (!this.#sharedFills) noteReplicaAnswer(args)
     return result
   }
 
@@ -205,11 +214,7 @@ export class ReadReplicaRouter {
 
 /** Runs the read on the replica's own client, without `withCache`'s load marker. */
 function onReplica(replica: Replica, model: string, operation: string, args: unknown) {
-  let clean = args
-  if (typeof args === 'object' && args !== null && LOAD_MARK in args) {
-    const { [LOAD_MARK]: _, ...rest } = args as Record<string, unknown>
-    clean = rest
-  }
+  const clean = isMarkedLoad(args) ? unmarked(args as Record<string, unknown>) : args
   const delegate = (replica.client as unknown as Record<string, Record<string, Delegated>>)[
     model.charAt(0).toLowerCase() + model.slice(1)
   ]

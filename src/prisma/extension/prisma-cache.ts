@@ -21,7 +21,7 @@ import {
   type PrismaPromiseLike,
   type QueryRunner,
 } from './cached-query.js'
-import { LOAD_MARK } from './query-hook.js'
+import { markLoad } from './load-mark.js'
 import { type Load, type QuerySink, ReadPath } from './read-path.js'
 
 /** Prisma 7 marks a transaction's client with this symbol (see transaction-scope.ts). */
@@ -99,7 +99,7 @@ export class PrismaCache {
     // One loader per operation, made once: the hot path allocates none.
     const loads = new Map<string, Load>()
     for (const operation of READ_OPERATIONS) {
-      loads.set(operation, (args) => parent[operation]!(marked(args)))
+      loads.set(operation, (args, mark) => parent[operation]!(markLoad(args, mark)))
     }
     const reads = this.reads
     const runner: QueryRunner = {
@@ -153,10 +153,6 @@ export class PrismaCache {
   #modelNames(): string[] {
     return [...this.graph.models()].map((model) => model.name)
   }
-}
-
-function marked(args: unknown): Record<string, unknown> {
-  return { ...(args as Record<string, unknown> | undefined), [LOAD_MARK]: true }
 }
 
 export type { CacheInfo }

@@ -5,6 +5,7 @@
  * transaction run uncached; writes and raw queries run and then invalidate what they changed,
  * at once or, inside a transaction, when it commits.
  */
+
 import { invalid } from '../../errors.js'
 import { withoutCacheStrategy } from '../options.js'
 import { READ_OPERATIONS } from '../reads/read-plan.js'
@@ -13,6 +14,7 @@ import { RAW_OPERATIONS, rawWriteEffects } from '../writes/raw-writes.js'
 import type { WriteEffects } from '../writes/write-effects.js'
 import { WRITE_OPERATIONS, WritePlan } from '../writes/write-plan.js'
 import { newCacheInfo } from './cache-info.js'
+import { isMarkedLoad, unmarked } from './load-mark.js'
 import type { PrismaCache } from './prisma-cache.js'
 
 /** What Prisma passes to a query hook (`__internalParams` is undocumented but stable in 5-7). */
@@ -23,9 +25,6 @@ export interface QueryHookParams {
   query(args: unknown): Promise<unknown>
   __internalParams?: { transaction?: PrismaTransactionInfo }
 }
-
-/** Marks the arguments of a read the extension's own method already routed through the cache. */
-export const LOAD_MARK = '__stratacacheLoad'
 
 const READS: ReadonlySet<string> = new Set(READ_OPERATIONS)
 
@@ -46,10 +45,7 @@ export async function onQuery(runtime: PrismaCache, params: QueryHookParams): Pr
   const args = params.args as Args | undefined
   if (node === undefined) return query(args)
   if (READS.has(operation)) {
-    if (args?.[LOAD_MARK] === true) {
-      const { [LOAD_MARK]: _, ...rest } = args
-      return query(rest)
-    }
+    if (isMarkedLoad(args)) return query(unmarked(args as Args))
     if (transaction !== undefined) {
       return runtime.timed(model, operation, args, (database) =>
         database(() => query(withoutCacheStrategy(args))),

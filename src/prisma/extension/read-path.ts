@@ -7,8 +7,10 @@
  * Hits are the hot path: the plan of a key (its tags, found by walking the arguments against the
  * schema) is kept, so a repeated query costs its canonical key, one lookup and the cache's L1 hit.
  */
+
 import type { CacheInternals } from '../../cache/cache-manager.js'
 import type { ComputeInfo, ComputePlan } from '../../cache/get-or-compute.js'
+import { localOnly } from '../../cache/local-only.js'
 import { MISS } from '../../cache/store-types.js'
 import { canonicalArgs, readKey, UncacheableArgs } from '../keys/canonical-args.js'
 import type { TagNaming } from '../keys/tags.js'
@@ -19,9 +21,11 @@ import { isAggregation, planRead } from '../reads/read-plan.js'
 import type { ModelGraph, ModelNode } from '../schema/model-graph.js'
 import type { Strategies, TtlPlan } from '../strategies.js'
 import type { CacheInfo } from './cache-info.js'
+import { LoadMark } from './load-mark.js'
 
 /** Runs a query on the database with the given arguments. */
-export type Load = (args: unknown) => PromiseLike<unknown>
+/** Sends a read to the database; `mark` is the load's (see `load-mark.ts`) when it fills the cache. */
+export type Load = (args: unknown, mark?: LoadMark) => PromiseLike<unknown>
 
 /** Where the extension reports each call (the query metrics). */
 export interface QuerySink {
@@ -120,7 +124,7 @@ export class ReadPath {
       // The loader closures are written inline: a named one costs a wrapper under tsx/esbuild.
       const hit = this.#cache.tryL1(
         plan.key,
-        () => this.#timed(load, args, event),
+        () => this.#fill(load, args, event),
         plan.compute,
         outcome,
       )
@@ -128,7 +132,7 @@ export class ReadPath {
         this.#report(event, info, outcome, undefined)
         return Promise.resolve(hit)
       }
-      return this.#cached(plan, () => this.#timed(load, args, event), event, info, outcome)
+      return this.#cached(plan, () => this.#fill(load, args, event), event, info, outcome)
     } catch (error) {
       this.#report(event, info, outcome, error)
       return Promise.reject(error)
@@ -216,8 +220,21 @@ export class ReadPath {
   }
 
   /** Runs the query on the database, timing it (and its SQL, when captured) into the event. */
-  #timed(load: Load, args: Args, event: QueryEvent): Promise<unknown> {
-    return measureDatabaseCall(event, () => load(args))
+  #timed(load: Load, args: Args, event: QueryEvent, mark?: LoadMark): Promise<unknown> {
+    return measureDatabaseCall(event, () => load(args, mark))
+  }
+
+  /** A cache fill: the value a replica answered is kept in this process only (`localOnly`). */
+  async #fill(load: Load, args: Args, event: QueryEvent): Promise<unknown> {
+    const mark = new LoadMark()
+    let fromReplica = false
+    try {
+      const value = await this.#timed(load, args, event, mark)
+      fromReplica = mark.takeFromReplica()
+      return fromReplica ? localOnly(value) : value
+    } finally {
+      if (!fromReplica) mark.takeFromReplica()
+    }
   }
 
   /** `info` may be shared by calls nobody asks about: it is written here, never read. */

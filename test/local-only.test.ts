@@ -1,0 +1,62 @@
+import { afterAll, describe, expect, it } from 'vitest'
+import { localOnly } from '../src/cache/local-only.js'
+import { CacheManager } from '../src/index.js'
+import { deleteKeysUnder, REDIS_URL, rawRedis, uniquePrefix } from './support/redis.js'
+
+// A loader's value marked localOnly stays in the process that loaded it: L1, never Redis (used
+// for fills a read replica answered, which other instances must not take as theirs).
+
+describe('localOnly fills (real Redis, two instances)', () => {
+  const prefix = uniquePrefix('local_only')
+  const caches: CacheManager[] = []
+  const instance = () => {
+    const cache = new CacheManager({ redis: REDIS_URL, prefix })
+    caches.push(cache)
+    return cache
+  }
+
+  afterAll(async () => {
+    for (const cache of caches) await cache.close()
+    const redis = rawRedis()
+    await deleteKeysUnder(redis, prefix)
+    redis.disconnect()
+  })
+
+  it('keeps the value in L1 only; another instance loads for itself', async () => {
+    const a = instance()
+    const b = instance()
+    const value = { id: 1, owner: 'from a replica' }
+    const loaded = await a.getOrCompute(
+      'account:1',
+      () => localOnly(value) as unknown as typeof value,
+    )
+    expect(loaded).toEqual(value) // the caller gets the value, not the mark
+    expect(await a.get('account:1')).toEqual(value) // kept in A's L1
+    expect(await b.get('account:1')).toBeUndefined() // never written to Redis
+    let loads = 0
+    const fromB = await b.getOrCompute('account:1', () => {
+      loads++
+      return { id: 1, owner: 'from the primary' }
+    })
+    expect(fromB.owner).toBe('from the primary')
+    expect(loads).toBe(1)
+    // B's plain fill is shared: a third instance takes it from Redis.
+    expect(await instance().get('account:1')).toEqual({ id: 1, owner: 'from the primary' })
+  })
+
+  it('is fenced like any fill, and invalidated by tag', async () => {
+    const a = instance()
+    await a.getOrCompute('account:2', () => localOnly({ id: 2 }) as unknown as { id: number }, {
+      tags: ['Account'],
+    })
+    expect(await a.get('account:2')).toEqual({ id: 2 })
+    await a.invalidateByTag('Account')
+    expect(await a.get('account:2')).toBeUndefined()
+  })
+
+  it('a disabled cache hands back the value itself', async () => {
+    const cache = new CacheManager({ enabled: false })
+    caches.push(cache)
+    expect(await cache.getOrCompute('k', () => localOnly(5) as unknown as number)).toBe(5)
+  })
+})
