@@ -51,7 +51,8 @@ export async function onQuery(runtime: PrismaCache, params: QueryHookParams): Pr
         database(() => query(withoutCacheStrategy(args))),
       )
     }
-    return runtime.reads.run(node, operation, args, query, newCacheInfo())
+    // Only the arguments: a hook's `query` takes Prisma's internal parameters second, not a load mark.
+    return runtime.reads.run(node, operation, args, (loadArgs) => query(loadArgs), newCacheInfo())
   }
   if (!WRITE_OPERATIONS.has(operation)) return query(args)
   if (args?.cacheStrategy !== undefined) {
