@@ -13,6 +13,7 @@
  *   when only a summary of the values was kept and it cut some (see `recoverParams`): a
  *   statement from the slow-query log, say.
  */
+import { messageOf } from '../../cache/value-path.js'
 import type { CapturedStatement } from '../../prisma/sql-capture.js'
 import type { ExplainOutput } from './plan-walker.js'
 import { type RecoveredParams, recoverParams } from './statement-params.js'
@@ -59,8 +60,9 @@ export function isExplainable(sql: string): boolean {
   return EXPLAINABLE.test(sql)
 }
 
-function messageOf(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error)
+/** The database's reason from an error Prisma threw. */
+function reasonOf(error: unknown): string {
+  const text = messageOf(error)
   // Prisma prefixes raw query errors with its own lines; the database's reason is the last one.
   return (text.trim().split('\n').at(-1) ?? text).slice(0, 300)
 }
@@ -149,13 +151,13 @@ export async function explainStatement(
       )
       return { ...base, mode: 'analyze', note: undefined, output }
     } catch (error) {
-      note = `running it again failed (${messageOf(error)})`
+      note = `running it again failed (${reasonOf(error)})`
     }
     try {
       const output = await inSavepoint(db, () => explain(db, 'VERBOSE, FORMAT JSON', sql, values))
       return { ...base, mode: 'plan', note, output }
     } catch (error) {
-      note = `planning it with its values failed (${messageOf(error)})`
+      note = `planning it with its values failed (${reasonOf(error)})`
     }
   } else {
     note = recovered.reason
@@ -164,6 +166,6 @@ export async function explainStatement(
     const output = await explainGeneric(db, sql)
     return { ...base, mode: 'generic', note, output }
   } catch (error) {
-    return { sql, reason: `${note}; its generic plan failed too (${messageOf(error)})` }
+    return { sql, reason: `${note}; its generic plan failed too (${reasonOf(error)})` }
   }
 }

@@ -3,6 +3,8 @@
  */
 import { performance } from 'node:perf_hooks'
 import type pg from 'pg'
+import { messageOf } from '../../cache/value-path.js'
+import { within } from '../time-limit.js'
 import { pgModule } from './driver-modules.js'
 
 /** The pool's connections at one moment, from pg-pool's `totalCount` / `idleCount` / `waitingCount`. */
@@ -67,19 +69,13 @@ export async function ping(
 ): Promise<{ connected: boolean; latencyMs: number; error?: string }> {
   const started = performance.now()
   const canServe = pool.idleCount > 0 || pool.totalCount < pool.options.max
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)
-  })
-  try {
-    await Promise.race([canServe ? pool.query('SELECT 1') : pingAlone(pool, timeoutMs), timeout])
-    return { connected: true, latencyMs: performance.now() - started }
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error)
-    return { connected: false, latencyMs: performance.now() - started, error: reason }
-  } finally {
-    clearTimeout(timer)
-  }
+  const probe: Promise<unknown> = canServe ? pool.query('SELECT 1') : pingAlone(pool, timeoutMs)
+  const outcome = await within(probe, timeoutMs)
+  const latencyMs = performance.now() - started
+  if (outcome.kind === 'value') return { connected: true, latencyMs }
+  const error =
+    outcome.kind === 'timeout' ? `no answer within ${timeoutMs} ms` : messageOf(outcome.error)
+  return { connected: false, latencyMs, error }
 }
 
 /** `SELECT 1` on a new connection with the pool's settings, closed right after. */

@@ -3,6 +3,8 @@
  * single-flight: the ping (`SELECT 1`) and the statistics. A database that stopped answering
  * holds at most one stuck ping and one stuck set of statistics queries, however many checks run.
  */
+
+import { SingleFlight, within } from '../time-limit.js'
 import { classifyDatabaseError } from './error-counts.js'
 import { errorLine } from './error-line.js'
 import type { DatabaseFigures } from './health-result.js'
@@ -12,7 +14,6 @@ import {
   type RawQueryClient,
   readPostgresStats,
 } from './postgres-stats.js'
-import { SingleFlight, within } from './time-limit.js'
 
 /** Whether the database answered the ping, and how fast. */
 export interface Reach {

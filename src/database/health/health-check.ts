@@ -5,6 +5,7 @@
  */
 import type { Duration } from '../../cache/duration.js'
 import { invalid } from '../../errors.js'
+import { within } from '../time-limit.js'
 import { poolFigures } from './connection-pool.js'
 import { DatabaseProbe, type Reach } from './database-probe.js'
 import { errorLine } from './error-line.js'
@@ -22,7 +23,6 @@ import {
 import type { RawQueryClient } from './postgres-stats.js'
 import { noPerformance, type QueryMetricInfo, RecordedActivity } from './recorded-activity.js'
 import { StatusListeners } from './status-listeners.js'
-import { within } from './time-limit.js'
 
 /** Events of {@link DatabaseHealthCheck.on}. */
 export interface HealthCheckEvents {

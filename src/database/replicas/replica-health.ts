@@ -3,6 +3,8 @@
  * only while its last poll succeeded; a failed poll or a failed read takes it out until a poll
  * succeeds again (so a replica that restarted is re-measured before it answers anything).
  */
+import { messageOf } from '../../cache/value-path.js'
+import { within } from '../time-limit.js'
 import { formatLsn, parseLsn } from './lsn.js'
 
 /** What the router needs of a replica's client: a plain `PrismaClient` on the replica. */
@@ -77,25 +79,23 @@ export class Replica {
       if (this.#unanswered === query) this.#unanswered = undefined
     }
     query.then(settled, settled)
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)
-      timer.unref()
-    })
+    const outcome = await within(query, timeoutMs)
+    if (outcome.kind !== 'value') {
+      this.failed(
+        outcome.kind === 'timeout' ? new Error(`no answer within ${timeoutMs} ms`) : outcome.error,
+      )
+      return
+    }
     try {
-      const rows = (await Promise.race([query, timeout])) as { lsn: string | null }[]
-      const text = rows[0]?.lsn
+      const text = (outcome.value as { lsn: string | null }[])[0]?.lsn
       if (typeof text !== 'string')
         throw new Error('is not a standby (pg_last_wal_replay_lsn() is NULL)')
-      const lsn = parseLsn(text)
-      this.replayLsn = lsn
+      this.replayLsn = parseLsn(text)
       this.failures = 0
       this.lastError = undefined
       this.polledAt = Date.now()
     } catch (error) {
       this.failed(error)
-    } finally {
-      clearTimeout(timer)
     }
   }
 
@@ -103,7 +103,7 @@ export class Replica {
   failed(error: unknown): void {
     this.replayLsn = undefined
     this.failures++
-    this.lastError = error instanceof Error ? error.message : String(error)
+    this.lastError = messageOf(error)
   }
 
   status(primaryLsn: bigint | undefined): ReplicaStatus {

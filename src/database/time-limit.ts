@@ -1,7 +1,8 @@
 /**
  * Bounded waiting for probes that may never answer. A database that stopped answering (a hung
  * server, a network black hole) leaves its query pending for as long as the socket lives; the
- * health check must answer anyway, and must not pile up a new stuck query on every check.
+ * health check, the connection manager's ping and the replica polls must answer anyway, and must
+ * not pile up a new stuck query on every try.
  */
 
 /** How a bounded wait ended. */
