@@ -227,14 +227,14 @@ export class ReadPath {
   /** A cache fill: the value a replica answered is kept in this process only (`localOnly`). */
   async #fill(load: Load, args: Args, event: QueryEvent): Promise<unknown> {
     const mark = new LoadMark()
-    let fromReplica = false
+    let value: unknown
     try {
-      const value = await this.#timed(load, args, event, mark)
-      fromReplica = mark.takeFromReplica()
-      return fromReplica ? localOnly(value) : value
-    } finally {
-      if (!fromReplica) mark.takeFromReplica()
+      value = await this.#timed(load, args, event, mark)
+    } catch (error) {
+      mark.takeFromReplica() // so that no answer is left behind
+      throw error
     }
+    return mark.takeFromReplica() ? localOnly(value) : value
   }
 
   /** `info` may be shared by calls nobody asks about: it is written here, never read. */
