@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
 import type { PrismaClient } from '../prisma/generated/client.js'
+import { pageEnvelope } from '../src/database/patterns/pagination.js'
 import { QueryPatterns } from '../src/database/patterns/query-patterns.js'
 import { createTestDatabase, type TestDatabase } from './support/database.js'
 import { rejection, seedProducts } from './support/query-patterns.js'
@@ -214,6 +215,22 @@ describe('QueryPatterns search, top-n, aggregates and builders (PostgreSQL throu
   })
 
   describe('getOptimizedSelect and buildOptimizedWhere', () => {
+    it('pageEnvelope shapes a page and names what it cannot use', async () => {
+      expect(pageEnvelope(['a', 'b'], 45, 3, 20)).toEqual({
+        data: ['a', 'b'],
+        total: 45,
+        page: 3,
+        pageSize: 20,
+        totalPages: 3,
+        hasNextPage: false,
+        hasPreviousPage: true,
+      })
+      await rejection(() => pageEnvelope('rows' as never, 1, 1, 1), 'data')
+      await rejection(() => pageEnvelope([], -1, 1, 1), 'total')
+      await rejection(() => pageEnvelope([], 1, 0, 1), 'page')
+      await rejection(() => pageEnvelope([], 1, 1, 0), 'pageSize')
+    })
+
     it('builds a select, checked against a model when given', () => {
       const select = patterns.getOptimizedSelect(['id', 'name'])
       expectTypeOf(select).toEqualTypeOf<{ id: true; name: true }>()

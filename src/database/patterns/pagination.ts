@@ -65,6 +65,7 @@ export async function paginate(
 
 /**
  * The envelope of one offset page (seed 000's shape), for lists paged by other means too.
+ * Throws a `ValidationError` naming `data`, `total`, `page` or `pageSize` when one is not usable.
  *
  * @example
  * ```ts
@@ -73,6 +74,10 @@ export async function paginate(
  * ```
  */
 export function pageEnvelope<T>(data: T[], total: number, page: number, pageSize: number): Page<T> {
+  if (!Array.isArray(data)) throw invalid('data', 'must be an array of rows')
+  integerIn(total, 'total', 0, Number.MAX_SAFE_INTEGER)
+  integerIn(page, 'page', 1, Number.MAX_SAFE_INTEGER)
+  integerIn(pageSize, 'pageSize', 1, Number.MAX_SAFE_INTEGER)
   const totalPages = Math.ceil(total / pageSize)
   return {
     data,
