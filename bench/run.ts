@@ -14,7 +14,7 @@ import { bulkCreateScenario, deepPage, transferScenario } from './scenarios/data
 import { l1Get, l1GetOrCompute } from './scenarios/l1-hit.js'
 import { l2Get, l2GetConcurrent } from './scenarios/l2-hit.js'
 import { missMemory, missTiered } from './scenarios/miss.js'
-import { prismaReadHeavy, prismaWriteHeavy } from './scenarios/prisma-mix.js'
+import { prismaCounters, prismaReadHeavy, prismaWriteHeavy } from './scenarios/prisma-mix.js'
 import {
   prismaFindMany,
   prismaFindManyInclude,
@@ -47,7 +47,7 @@ const SCENARIOS: Scenario[] = [
   bulkCreateScenario,
 ]
 
-const STUDIES: Study[] = [staleness, stampede, prismaReadHeavy, prismaWriteHeavy]
+const STUDIES: Study[] = [staleness, stampede, prismaReadHeavy, prismaCounters, prismaWriteHeavy]
 
 // ----------------------------------------------------------------------------------- arguments
 

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest'
-import { localOnly } from '../src/cache/local-only.js'
+import { localOnly } from '../src/cache/loaded.js'
 import { CacheManager } from '../src/index.js'
 import { deleteKeysUnder, REDIS_URL, rawRedis, uniquePrefix } from './support/redis.js'
 

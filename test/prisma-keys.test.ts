@@ -160,4 +160,40 @@ describe('record identities', () => {
     // Product also has `sku`: a filter by id cannot name its reads by sku.
     expect(identitiesOfFilter(node('Product'), { id: 1 })).toBeUndefined()
   })
+
+  it('values PostgreSQL holds as one give one identity: uuid spellings, citext, char(n), date', () => {
+    const schema = new ModelGraph(
+      datamodelOf(`
+        datasource db {
+          provider = "postgresql"
+        }
+        model Native {
+          id   String   @id @db.Uuid
+          code String   @unique @db.Char(6)
+          day  DateTime @db.Date
+          at   DateTime @db.Time(3)
+          @@unique([day, at])
+        }
+      `),
+    ).model('Native')!
+    const spellings = [
+      'a02154da-3e8c-4b7e-9f51-0123456789ab',
+      'A02154DA-3E8C-4B7E-9F51-0123456789AB',
+      '{a02154da-3e8c-4b7e-9f51-0123456789ab}',
+      'a02154da3e8c4b7e9f510123456789ab',
+    ]
+    const ids = new Set(spellings.map((id) => identityOfWhere(schema, { id })))
+    expect([...ids]).toEqual(['id="a02154da-3e8c-4b7e-9f51-0123456789ab"'])
+    expect(identityOfWhere(schema, { code: 'ab' })).toBe(
+      identityOfWhere(schema, { code: 'ab    ' }),
+    )
+    const key = (day: string, at: string) =>
+      identityOfWhere(schema, { day_at: { day: new Date(day), at: new Date(at) } })
+    expect(key('2026-03-05T00:00:00Z', '1970-01-01T10:30:00Z')).toBe(
+      key('2026-03-05T18:00:00Z', '2001-09-09T10:30:00Z'),
+    )
+    expect(key('2026-03-05T00:00:00Z', '1970-01-01T10:30:00Z')).not.toBe(
+      key('2026-03-06T00:00:00Z', '1970-01-01T10:30:00Z'),
+    )
+  })
 })

@@ -26,6 +26,44 @@ describe('ModelGraph', () => {
     expect(node('Inventory').relations.get('product')).toMatchObject({ holdsForeignKey: true })
   })
 
+  it('pairs the sides of a relation by its name and its models (names repeat across pairs)', () => {
+    // As in umami: several relations all named "user", each between User and another model.
+    const umami = new ModelGraph(
+      datamodelOf(`
+        datasource db {
+          provider = "postgresql"
+        }
+        model User {
+          id      Int      @id
+          website Website? @relation("user")
+          team    Team?    @relation("user")
+          report  Report[] @relation("user")
+        }
+        model Website {
+          id     Int  @id
+          userId Int  @unique
+          user   User @relation("user", fields: [userId], references: [id])
+        }
+        model Team {
+          id     Int  @id
+          userId Int  @unique
+          user   User @relation("user", fields: [userId], references: [id])
+        }
+        model Report {
+          id     Int  @id
+          userId Int
+          user   User @relation("user", fields: [userId], references: [id])
+        }
+      `),
+    )
+    for (const model of ['Website', 'Team', 'Report']) {
+      const back = umami.model(model)!.relations.get('user')!
+      const inverse = umami.model('User')!.relations.get(back.inverse!)!
+      expect(inverse.target, model).toBe(model)
+    }
+    expect(umami.model('User')!.relations.get('team')!.inverse).toBe('user')
+  })
+
   it('names implicit many-to-many join tables, and maps them to both models apart', () => {
     expect(node('Product').relations.get('tags')?.joinTable).toBe('_ProductToTag')
     expect(node('Tag').relations.get('products')?.joinTable).toBe('_ProductToTag')

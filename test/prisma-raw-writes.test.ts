@@ -14,10 +14,13 @@ import { rawWriteEffects } from '../src/prisma/writes/raw-writes.js'
 const shop = new ModelGraph(datamodelOf(readFileSync('prisma/schema.prisma', 'utf8')))
 const naming = new TagNaming('p')
 
-/** The tags invalidated by a raw call with these arguments, sorted. */
+/**
+ * What a raw call with these arguments reaches: the tags that name a model (or a join table) as
+ * a whole, sorted. (Which rows and fields of those models, `prisma-precision.test.ts` checks.)
+ */
 function invalidatedBy(args: unknown, graph: ModelGraph = shop): string[] {
-  const everyModel = () => [...graph.models()].map((model) => model.name)
-  return rawWriteEffects(graph, args).tags(naming, everyModel).sort()
+  const tags = rawWriteEffects(graph, args).tags(naming, graph)
+  return tags.filter((tag) => /^p:[A-Za-z_]\w*$/.test(tag)).sort()
 }
 
 /** The tags invalidated by `$executeRawUnsafe(sql)`. */
@@ -25,14 +28,14 @@ function invalidated(sql: string, graph: ModelGraph = shop): string[] {
   return invalidatedBy([sql], graph)
 }
 
-/** Every read of these models: the model tag and the all-records tag of each, sorted. */
-/** Only the models' own tags: their lists and reads through relations, no record read. */
-function touched(...models: string[]): string[] {
+/** Every read of these models. */
+function allOf(...models: string[]): string[] {
   return models.map((model) => naming.model(model)).sort()
 }
 
-function allOf(...models: string[]): string[] {
-  return models.flatMap((model) => [naming.model(model), naming.allRecords(model)]).sort()
+/** Only the reads across a many-to-many relation's links. */
+function links(joinTable: string): string[] {
+  return [naming.links(joinTable)]
 }
 
 const USER_DELETED = allOf('User', 'Order', 'OrderItem', 'Review')
@@ -58,9 +61,9 @@ describe('rawWriteEffects', () => {
       `INSERT INTO "Review" ("productId", "userId", rating, body) VALUES (1, 1, 5, 'ok')`,
       allOf('Review'),
     ],
-    // A link row changes no product or tag row: reads across the link carry both models' tags.
-    ['INSERT INTO "_ProductToTag" ("A", "B") VALUES (1, 2)', touched('Product', 'Tag')],
-    ['DELETE FROM "_ProductToTag" WHERE "A" = 1', touched('Product', 'Tag')],
+    // A link row changes no product or tag row: only reads across the links.
+    ['INSERT INTO "_ProductToTag" ("A", "B") VALUES (1, 2)', links('_ProductToTag')],
+    ['DELETE FROM "_ProductToTag" WHERE "A" = 1', links('_ProductToTag')],
     [
       'INSERT INTO "User" (email, name) VALUES ($1, $2) ON CONFLICT (email) DO NOTHING',
       allOf('User'),
@@ -93,9 +96,24 @@ describe('rawWriteEffects', () => {
     ['TRUNCATE "User" RESTART IDENTITY CASCADE', USER_DELETED],
     // Reads and unreadable text.
     ['SELECT count(*) FROM "Product"', []],
-    ['SELECT my_func()', allOf(...[...shop.models()].map((model) => model.name))],
+    [
+      'SELECT my_func()',
+      [
+        ...allOf(...[...shop.models()].map((model) => model.name)),
+        naming.links('_ProductToTag'),
+      ].sort(),
+    ],
   ])('%s', (sql, expected) => {
     expect(invalidated(sql)).toEqual(expected)
+  })
+
+  it('marks the tables it writes as changed in ways nothing describes', () => {
+    const tags = rawWriteEffects(shop, ['UPDATE "User" SET name = $1']).tags(naming, shop)
+    expect(tags).toContain(naming.unknown('User'))
+    // A cascade's changes are known: rows of Order deleted, whose userId was some user's.
+    const deleted = rawWriteEffects(shop, ['DELETE FROM "User"']).tags(naming, shop)
+    expect(deleted).toContain(naming.deleted('Order', 'userId', '?'))
+    expect(deleted).not.toContain(naming.unknown('Order'))
   })
 
   it('reads the SQL of every form of raw call', () => {

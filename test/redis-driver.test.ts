@@ -151,10 +151,10 @@ describe('RedisDriver: entries and tags', () => {
     await driver.setMany([{ key: 're', value: buf('v5'), ttlMs: 20_000, tags: ['batch-b'] }])
     expect(await raw.smembers(tagKey('batch-a'))).toEqual([])
     const fill = driver.coordination!
-    const start = await fill.beginFill('re', ['fill-tag'], 1_000, 'token', 'always')
-    expect(
-      await fill.storeFill('re', buf('v6'), 20_000, ['fill-tag'], start.versions, 'token'),
-    ).toBe(true)
+    const start = await fill.beginFill('re', 1_000, 'token', 'always')
+    expect(await fill.storeFill('re', buf('v6'), 20_000, ['fill-tag'], start.since, 'token')).toBe(
+      true,
+    )
     expect(await raw.smembers(tagKey('batch-b'))).toEqual([])
     expect(await raw.smembers(tagKey('fill-tag'))).toEqual([`${p}re`])
     // Every bookkeeping key has a TTL too.

@@ -116,6 +116,8 @@ function cachedClientOn(
         l2Hits: stats.cache.l2Hits,
         invalidations: stats.cache.invalidations,
         errors: stats.cache.errors,
+        loaderCalls: cache.getMetrics().loaderCalls,
+        fencedFills: cache.getMetrics().fencedFills,
       }
     },
     async close() {

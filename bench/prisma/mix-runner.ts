@@ -12,7 +12,7 @@
  */
 import { quantile } from '../harness.js'
 import type { ClientUnderTest } from './clients.js'
-import { type MixSpec, mixOperation, seededRandom } from './mix-workload.js'
+import { type MixSpec, mixOperation, Oracle, seededRandom } from './mix-workload.js'
 import type { ShopSeed } from './seed.js'
 import { VersionLedger } from './version-ledger.js'
 
@@ -63,6 +63,8 @@ export interface MixResult {
   /** Every read checked, warm-ups included, and those that returned something stale. */
   checkedReads: number
   staleReads: number
+  /** Of the checked reads, those an ideal cache would have answered (see `Oracle`). */
+  oracleHits: number
   staleFields: { product: number; stock: number; wrongRows: number }
   errors: number
   firstError?: string
@@ -74,6 +76,7 @@ class Tally {
   readonly writeMs: number[] = []
   checkedReads = 0
   staleReads = 0
+  oracleHits = 0
   readonly staleFields = { product: 0, stock: 0, wrongRows: 0 }
   errors = 0
   firstError: string | undefined
@@ -104,6 +107,7 @@ async function worker(
       }
       if (recorded) tally.readMs.push(elapsed)
       tally.checkedReads++
+      if (outcome.oracleHit) tally.oracleHits++
       const { product, stock, wrongRows } = outcome.stale
       if (product + stock + wrongRows > 0) tally.staleReads++
       tally.staleFields.product += product
@@ -125,6 +129,7 @@ export async function runMix(
 ): Promise<MixResult[]> {
   const maxId = Math.max(...seed.hotProductIds)
   const ledgers = candidates.map(() => new VersionLedger(maxId))
+  const oracles = candidates.map(() => new Oracle())
   const tallies = candidates.map(() => new Tally())
   /** Runs candidate `index` for `unrecordedMs` then `recordedMs`; `phase` seeds the keys. */
   const run = async (index: number, phase: number, unrecordedMs: number, recordedMs: number) => {
@@ -134,7 +139,7 @@ export async function runMix(
     await Promise.all(
       Array.from({ length: timing.workers }, (_, w) => {
         const random = seededRandom(phase * 1_000 + w + 1)
-        const next = mixOperation(client.shop, seed, ledgers[index]!, spec, random)
+        const next = mixOperation(client.shop, seed, ledgers[index]!, oracles[index]!, spec, random)
         return worker(next, tallies[index]!, recordFrom, end)
       }),
     )
@@ -142,6 +147,7 @@ export async function runMix(
   }
   for (let index = 0; index < candidates.length; index++) {
     await candidates[index]!.client.clear()
+    oracles[index]!.clear()
     await run(index, 0, timing.fillMs, 0)
   }
   for (let slice = 0; slice < timing.slices; slice++) {
@@ -163,6 +169,7 @@ export async function runMix(
       writeLatency: summary(t.writeMs),
       checkedReads: t.checkedReads,
       staleReads: t.staleReads,
+      oracleHits: t.oracleHits,
       staleFields: t.staleFields,
       errors: t.errors,
       ...(t.firstError !== undefined ? { firstError: t.firstError } : {}),

@@ -7,9 +7,13 @@
  * checked at run time by {@link productView}, which is also what the staleness check reads.
  */
 
+/** What a page shows of a product (a narrow `select`), instead of the whole row. */
+export type ProductSelect = Record<string, true | { select: Record<string, true> }>
+
 export interface ProductByIdArgs {
   where: { id: number }
   include?: { inventory: true }
+  select?: ProductSelect
 }
 
 export interface CategoryPageArgs {
@@ -17,6 +21,7 @@ export interface CategoryPageArgs {
   take: number
   orderBy: { id: 'asc' }
   include?: { category?: true; inventory?: true }
+  select?: ProductSelect
 }
 
 export interface ShopClient {
@@ -63,7 +68,8 @@ export function runRead(shop: ShopClient, read: ShopRead): PromiseLike<unknown> 
 export interface ProductView {
   id: number
   name: string
-  viewCount: number
+  /** `undefined` when the read did not select it. */
+  viewCount: number | undefined
   createdAt: unknown
   /** `inventory.stock`, when the read included the inventory. */
   stock: number | undefined
@@ -71,15 +77,18 @@ export interface ProductView {
   categoryName: string | undefined
 }
 
-/** Checks that `value` is a product row; throws with what came back otherwise. */
-export function productView(value: unknown): ProductView {
+/**
+ * Checks that `value` is a product row (`narrow`: what a `select` left of one, its view count
+ * optional); throws with what came back otherwise.
+ */
+export function productView(value: unknown, narrow = false): ProductView {
   const row = value as Partial<Record<string, unknown>> | null
   if (
     typeof row !== 'object' ||
     row === null ||
     typeof row.id !== 'number' ||
     typeof row.name !== 'string' ||
-    typeof row.viewCount !== 'number'
+    (typeof row.viewCount !== 'number' && !(narrow && row.viewCount === undefined))
   ) {
     throw new Error(`not a product row: ${JSON.stringify(value)?.slice(0, 120)}`)
   }
@@ -88,16 +97,16 @@ export function productView(value: unknown): ProductView {
   return {
     id: row.id,
     name: row.name,
-    viewCount: row.viewCount,
+    viewCount: row.viewCount as number | undefined,
     createdAt: row.createdAt,
     stock: typeof inventory?.stock === 'number' ? inventory.stock : undefined,
     categoryName: typeof category?.name === 'string' ? category.name : undefined,
   }
 }
 
-/** Checks that `value` is an array of product rows. */
-export function productViews(value: unknown): ProductView[] {
+/** Checks that `value` is an array of product rows (see {@link productView}). */
+export function productViews(value: unknown, narrow = false): ProductView[] {
   if (!Array.isArray(value))
     throw new Error(`not an array: ${JSON.stringify(value)?.slice(0, 120)}`)
-  return value.map(productView)
+  return value.map((row) => productView(row, narrow))
 }

@@ -77,7 +77,7 @@ export class VersionLedger {
         stale.wrongRows++
         continue
       }
-      if (row.viewCount < snapshot.viewCounts[i]!) stale.product++
+      if (row.viewCount !== undefined && row.viewCount < snapshot.viewCounts[i]!) stale.product++
       if (withStock && row.stock! < snapshot.stocks[i]!) stale.stock++
     }
     return stale

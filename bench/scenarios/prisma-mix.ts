@@ -1,8 +1,10 @@
 /**
- * Read-heavy (95/5) and write-heavy (50/50) Prisma mixes (issue 4, section 6): throughput and
- * latency of 32 concurrent workers through the plain client, withCache (memory only, L1 + Redis)
- * and prisma-extension-redis, every read checked against the writes the same client acknowledged
- * before it began (bench/prisma/version-ledger.ts). Studies: they run once and print their table.
+ * The Prisma mixes: read-heavy (95/5), write-heavy (50/50), and counters (90/10, writes mostly
+ * view counts pages do not show). Throughput and latency of 32 concurrent workers through the
+ * plain client, withCache (memory only, L1 + Redis) and prisma-extension-redis, every read checked
+ * against the writes the same client acknowledged before it began (bench/prisma/version-ledger.ts)
+ * and against an oracle that keeps an entry until its result changes (bench/prisma/mix-workload.ts).
+ * Studies: they run once and print their table.
  */
 import { formatNs, formatOps, formatRatio, table } from '../harness.js'
 import { type ClientKind, openClient } from '../prisma/clients.js'
@@ -13,13 +15,7 @@ import {
   QUICK_MIX,
   runMix,
 } from '../prisma/mix-runner.js'
-import {
-  type MixSpec,
-  PAGE_SHARE_OF_READS,
-  STOCK_SHARE_OF_WRITES,
-  WITH_INVENTORY_SHARE_OF_READS,
-  ZIPF_EXPONENT,
-} from '../prisma/mix-workload.js'
+import { type MixSpec, READ_SHARES, ZIPF_EXPONENT } from '../prisma/mix-workload.js'
 import { shopDatabase } from '../prisma/shop-database.js'
 import type { Study } from '../scenario.js'
 
@@ -42,6 +38,20 @@ function hitRate(facts: MixResult['facts']): string {
   return `${((100 * hits) / (hits + misses)).toFixed(1)}%`
 }
 
+/** The cache's hits over the oracle's, on the same reads. */
+function precision(r: MixResult): string {
+  const { hits } = r.facts
+  if (typeof hits !== 'number' || hits < 0 || r.oracleHits === 0) return '-'
+  return `${((100 * hits) / r.oracleHits).toFixed(1)}%`
+}
+
+function describeReads(spec: MixSpec): string {
+  const [byId, second, page] = READ_SHARES[spec.reads].map(percent)
+  return spec.reads === 'rows'
+    ? `${byId} findUnique by id, ${second} the same with its inventory, ${page} a category page of 20 with their inventory (whole rows)`
+    : `${byId} a product card by id (select name, price, inventory.stock), ${second} its view counter (select name, viewCount), ${page} a category page of 20 cards`
+}
+
 function render(
   spec: MixSpec,
   results: readonly MixResult[],
@@ -61,6 +71,8 @@ function render(
     'stale reads',
     'stale product / stock / rows',
     'cache hits',
+    'oracle hits',
+    'hits / oracle',
     'errors',
   ]
   const rows = results.map((r) => [
@@ -75,11 +87,14 @@ function render(
     String(r.staleReads),
     `${r.staleFields.product} / ${r.staleFields.stock} / ${r.staleFields.wrongRows}`,
     hitRate(r.facts),
+    `${((100 * r.oracleHits) / Math.max(1, r.checkedReads)).toFixed(1)}%`,
+    precision(r),
     String(r.errors),
   ])
   const lines = [table(header, rows)]
   lines.push(
-    `  ${timing.workers} concurrent workers; per candidate ${timing.fillMs} ms unrecorded from an empty cache, then ${timing.slices} slices of ${timing.sliceMs} ms taken in turn, each after ${timing.warmMs} ms unrecorded (caches stay warm between slices). Writes ${percent(spec.writeShare)}: ${percent(1 - STOCK_SHARE_OF_WRITES)} product.update (viewCount + 1), ${percent(STOCK_SHARE_OF_WRITES)} inventory.update (stock + 1). Reads: ${percent(1 - PAGE_SHARE_OF_READS - WITH_INVENTORY_SHARE_OF_READS)} findUnique by id, ${percent(WITH_INVENTORY_SHARE_OF_READS)} the same with its inventory, ${percent(PAGE_SHARE_OF_READS)} a category page of 20 with their inventory. Keys: Zipf (exponent ${ZIPF_EXPONENT}) over the 1000 hot products and 50 categories.`,
+    `  ${timing.workers} concurrent workers; per candidate ${timing.fillMs} ms unrecorded from an empty cache, then ${timing.slices} slices of ${timing.sliceMs} ms taken in turn, each after ${timing.warmMs} ms unrecorded (caches stay warm between slices). Writes ${percent(spec.writeShare)}: ${percent(1 - spec.stockShareOfWrites)} product.update (viewCount + 1), ${percent(spec.stockShareOfWrites)} inventory.update (stock + 1). Reads: ${describeReads(spec)}. Keys: Zipf (exponent ${ZIPF_EXPONENT}) over the 1000 hot products and 50 categories.`,
+    '  oracle hits: the reads an ideal cache would answer, one that drops an entry exactly when its result changes (the same read returned the same result last time); hits / oracle: the cache hits over those, on the same reads (all of them, from an empty cache).',
     '  stale read: it returned a viewCount or a stock lower than one that a write through the same client had acknowledged before the read began (rows: a page missing a row, or a row without its inventory). Every read is checked, warm-ups included; withCache must show 0. Writes made through the clients of the other candidates (another application, as far as this client can tell) are not counted.',
     '  prisma-extension-redis invalidates, on a write, the cached reads of the written model only (a SCAN for <prefix>:<Model>:*): an inventory write does not reach the product reads that include the inventory, which stay stale until a product write clears every product read, or their TTL (1 h) ends.',
   )
@@ -133,10 +148,22 @@ export const prismaReadHeavy = mixStudy({
   id: 'prisma-mix-read-heavy',
   label: 'read-heavy',
   writeShare: 0.05,
+  reads: 'rows',
+  stockShareOfWrites: 0.4,
 })
 
 export const prismaWriteHeavy = mixStudy({
   id: 'prisma-mix-write-heavy',
   label: 'write-heavy',
   writeShare: 0.5,
+  reads: 'rows',
+  stockShareOfWrites: 0.4,
+})
+
+export const prismaCounters = mixStudy({
+  id: 'prisma-mix-counters',
+  label: 'counters',
+  writeShare: 0.1,
+  reads: 'display',
+  stockShareOfWrites: 0.1,
 })

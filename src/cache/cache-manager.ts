@@ -14,7 +14,7 @@ import type {
 } from './get-or-compute.js'
 import { KeyWaiters } from './key-waiters.js'
 import { type L1Stats, localCacheStats } from './l1-store.js'
-import { type LocalOnly, unwrapLoaded } from './local-only.js'
+import { type Loaded, unwrapLoaded } from './loaded.js'
 import {
   type CacheEventSink,
   linkBus,
@@ -41,11 +41,11 @@ export type { BatchItem, GetOrComputeOptions, SetOptions }
 export interface CacheInternals {
   /**
    * `getOrCompute` without per-call validation; `info` says hit, swr or miss afterwards.
-   * `compute` may return its value marked `localOnly` (`local-only.ts`): kept in L1, never in L2.
+   * `compute` may return its value marked (`loaded.ts`): local-only, or with tags of its own.
    */
   compute<T>(
     key: string,
-    compute: () => T | LocalOnly<T> | Promise<T | LocalOnly<T>>,
+    compute: () => T | Loaded<T> | Promise<T | Loaded<T>>,
     plan: ComputePlan,
     info: ComputeInfo,
   ): Promise<T>
@@ -100,7 +100,7 @@ export class CacheManager extends EventEmitter<CacheEvents> {
   readonly #internals: CacheInternals = {
     compute: (key, compute, plan, info) => {
       this.#assertOpen()
-      if (!this.#options.enabled) return Promise.resolve(compute()).then(withoutLocalMark<never>)
+      if (!this.#options.enabled) return Promise.resolve(compute()).then(withoutMark<never>)
       return this.#loader.run(key, compute as () => never, plan, info)
     },
     tryL1: (key, compute, plan, info) => {
@@ -263,7 +263,7 @@ export class CacheManager extends EventEmitter<CacheEvents> {
     if (typeof compute !== 'function') throw invalid('compute', 'must be a function')
     this.#assertOpen()
     const plan = planCompute(options, this.#options)
-    if (!this.#options.enabled) return Promise.resolve(compute()).then(withoutLocalMark<T>)
+    if (!this.#options.enabled) return Promise.resolve(compute()).then(withoutMark<T>)
     return this.#loader.run(key, compute, plan)
   }
 
@@ -432,6 +432,6 @@ export class CacheManager extends EventEmitter<CacheEvents> {
 }
 
 /** A loaded value without its local-only mark (a disabled cache stores nothing anyway). */
-function withoutLocalMark<T>(loaded: unknown): T {
-  return unwrapLoaded(loaded)[0] as T
+function withoutMark<T>(loaded: unknown): T {
+  return unwrapLoaded(loaded).value as T
 }

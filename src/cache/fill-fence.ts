@@ -30,16 +30,32 @@ export class FillFence {
 
   /** Takes a ticket before the loader runs. Pair every call with {@link release}. */
   acquire(): number {
-    const ticket = this.#seq
+    return this.hold(this.#seq)
+  }
+
+  /**
+   * Holds `ticket` (taken earlier by another caller) once more, so that the log keeps what
+   * happened since it until this hold is released too: a caller joining a fill checks the fill's
+   * final tags against that span once the loader is done.
+   */
+  hold(ticket: number): number {
     this.#tickets.set(ticket, (this.#tickets.get(ticket) ?? 0) + 1)
     return ticket
   }
 
-  /** Whether a value loaded under `ticket` may still be stored for `key` with `tags`. */
-  canStore(ticket: number, key: string, tags: readonly string[]): boolean {
+  /** The sequence number now: a later touch has a greater one. */
+  get now(): number {
+    return this.#seq
+  }
+
+  /**
+   * Whether a value loaded under `ticket` may still be stored for `key` with `tags`: nothing
+   * touched them after `ticket` (and, with `until`, up to and including `until`).
+   */
+  canStore(ticket: number, key: string, tags: readonly string[], until = Infinity): boolean {
     if (ticket === this.#seq) return true
     for (const touch of this.#log) {
-      if (touch.seq <= ticket) continue
+      if (touch.seq <= ticket || touch.seq > until) continue
       switch (touch.kind) {
         case 'all':
           return false

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import type { FillStart } from '../drivers/l2-driver.js'
+import type { FillStart, LeaseMode } from '../drivers/l2-driver.js'
 import type { ResilientCoordination } from '../drivers/resilient-coordination.js'
-import { unwrapLoaded } from './local-only.js'
+import { unwrapLoaded } from './loaded.js'
 import type { CacheMetrics } from './metrics.js'
 import type { WritePlan } from './store-types.js'
 import type { TieredStore } from './tiered-store.js'
@@ -26,77 +26,242 @@ export interface FillSettings {
   waitForAnnounce(key: string, ms: number): Promise<void>
 }
 
-const FIRST_POLL_MS = 5
-const MAX_POLL_MS = 50
-
-/**
- * One fill: run the loader and store its value, fenced in this process (a ticket of the
- * {@link FillFence}) and across instances (versions read before the loader, checked by the L2
- * store script), and, with a lease, once across instances (guarantee 8): the instance that takes
- * the key's lease loads; the others poll (woken early by the bus) until its value lands or its
- * lease expires, so a crashed holder delays them by at most one lease.
- *
- * `ticket` is the fill's fence ticket, taken (and released) by the caller, who also uses it to
- * decide whether a later caller may still join this fill.
- */
-export async function fill(
-  store: TieredStore,
-  metrics: CacheMetrics,
-  settings: FillSettings,
-  key: string,
-  compute: () => unknown,
-  plan: FillPlan,
-  ticket: number,
-  refresh = false,
-  first?: FirstStart,
-): Promise<FillResult> {
-  {
-    const coordination = store.l2?.available ? store.l2.coordination : undefined
-    if (coordination === undefined)
-      return await loadAlone(store, metrics, key, compute, plan, ticket)
-    const token = first?.token ?? newLeaseToken()
-    const wantLease = settings.leaseMs > 0
-    const leaseMode = wantLease ? 'always' : 'never'
-    // Waiting is bounded: past three leases something is wrong (holders keep dying); load alone.
-    const giveUpAt = Date.now() + Math.max(settings.leaseMs, 1) * 3
-    let pollMs = FIRST_POLL_MS
-    let given = first?.start
-    for (;;) {
-      const start =
-        given ?? (await coordination.beginFill(key, plan.tags, settings.leaseMs, token, leaseMode))
-      given = undefined
-      if (start === undefined) {
-        // The request timed out but may still run (say, Redis was paused): a lease taken then
-        // would block other instances for a whole lease. The release queues behind it.
-        if (wantLease) void coordination.releaseLease(key, token)
-        return await loadAlone(store, metrics, key, compute, plan, ticket)
-      }
-      if (start.value !== undefined && !(refresh && start.lease)) {
-        // A fresh value is there: a miss takes it; a refresh (SWR, XFetch) takes it only when it
-        // did not get the lease, i.e. another instance is refreshing or just refreshed.
-        const stored = store.acceptStored(key, start.value, ticket)
-        if (stored !== undefined) {
-          if (start.lease) void coordination.releaseLease(key, token)
-          return { value: stored.value, stamp: stored.stamp, stored: true }
-        }
-      }
-      if (start.lease || !wantLease || Date.now() >= giveUpAt) {
-        const remote = { coordination, versions: start.versions, token, lease: start.lease }
-        return await loadFenced(store, metrics, settings, key, compute, plan, ticket, remote)
-      }
-      await settings.waitForAnnounce(key, pollMs)
-      pollMs = Math.min(pollMs * 2, MAX_POLL_MS)
-    }
-  }
+/** What a fill produced. */
+export interface FillResult {
+  /** The cache's private copy of the value (the value itself when it was not stored). */
+  value: unknown
+  /** The write stamp of the entry, for strict mode's check of callers who joined the fill. */
+  stamp: string
+  /** Whether the value is now the cached entry (false: fenced, or L2 could not confirm it). */
+  stored: boolean
+  /** The value's tags: the plan's and those the loader added. */
+  tags: readonly string[]
 }
 
-/**
- * A `beginFill` the caller already made (with the same `token`): `getOrCompute` reads L2 with it
- * on a miss, so that a cold key costs one round trip before the loader instead of two.
- */
+/** A `beginFill` already made for this fill (with `token`): the L2 read of a miss doubles as it. */
 export interface FirstStart {
   start: FillStart
   token: string
+}
+
+/** What every fill of one cache shares. */
+export interface FillContext {
+  readonly store: TieredStore
+  readonly metrics: CacheMetrics
+  readonly settings: FillSettings
+  /** Typical loader time of this cache in ms, `undefined` before it has seen enough loads. */
+  typicalLoadMs(): number | undefined
+  /** Reports how long a loader took. */
+  loaded(ms: number): void
+}
+
+/** How one fill starts. */
+export interface FillOptions {
+  /** A background refresh (SWR, XFetch): a value stored meanwhile by another instance will do. */
+  refresh: boolean
+  /** The fence ticket, when the caller took it before its L2 read (`first`). */
+  ticket?: number
+  first?: FirstStart
+  /**
+   * Whether to wait for another instance holding the key's lease. `false` when the holder is a
+   * fill of this very process whose value this one cannot take (an invalidation overtook it).
+   */
+  waitForHolder: boolean
+  /** Load time known for this key (a stale entry's), in ms: a longer wait is worth it. */
+  keyLoadMs: number
+}
+
+const FIRST_POLL_MS = 5
+const MAX_POLL_MS = 50
+/** Shortest wait for a lease holder once load times are known. */
+const MIN_HOLDER_WAIT_MS = 5
+
+/**
+ * One fill of one key, from its first L2 round trip to its store: it owns its fence ticket (the
+ * in-process fence, `fill-fence.ts`), its lease and its fence point in Redis, and the callers who
+ * join it. With a lease (guarantee 8) the instance that takes the key's lease loads, and the
+ * others wait for its value (woken early by the bus) no longer than a load of theirs would take,
+ * so that waiting never costs more than loading; a crashed holder delays nobody past that.
+ *
+ * Its value is stored only if nothing invalidated the key or one of its tags since the ticket
+ * (here) and since the fence point (in Redis, across instances); either way its callers get it.
+ */
+export class Fill {
+  readonly key: string
+  readonly plan: FillPlan
+  readonly ticket: number
+  readonly promise: Promise<FillResult>
+  readonly #context: FillContext
+  readonly #store: TieredStore
+  #token: string
+  #coordination: ResilientCoordination | undefined
+  #lease = false
+
+  constructor(
+    context: FillContext,
+    key: string,
+    compute: () => unknown,
+    plan: FillPlan,
+    options: FillOptions,
+  ) {
+    this.#context = context
+    this.#store = context.store
+    this.key = key
+    this.plan = plan
+    this.ticket = options.ticket ?? this.#store.fence.acquire()
+    this.#token = options.first?.token ?? newLeaseToken()
+    this.promise = this.#run(compute, options).finally(() => this.#store.fence.release(this.ticket))
+  }
+
+  /**
+   * The fill's result for a caller arriving now, or `undefined` when an invalidation came between
+   * the fill's start and this call and touched the key or a tag of the value loaded (known only
+   * once it is loaded): the caller must load again (guarantee 1).
+   */
+  join(): Promise<FillResult | undefined> {
+    const fence = this.#store.fence
+    const arrival = fence.now
+    if (arrival === this.ticket) return this.promise
+    fence.hold(this.ticket)
+    return this.promise.then(
+      (result) => {
+        const fresh = fence.canStore(this.ticket, this.key, result.tags, arrival)
+        fence.release(this.ticket)
+        return fresh ? result : undefined
+      },
+      (error: unknown) => {
+        fence.release(this.ticket)
+        throw error
+      },
+    )
+  }
+
+  async #run(compute: () => unknown, options: FillOptions): Promise<FillResult> {
+    const store = this.#store
+    const coordination = store.l2?.available ? store.l2.coordination : undefined
+    if (coordination === undefined) return this.#load(compute, undefined)
+    this.#coordination = coordination
+    const { settings } = this.#context
+    const wantLease = settings.leaseMs > 0
+    const mode: LeaseMode = wantLease ? 'always' : 'never'
+    const waitUntil = Date.now() + this.#holderWaitMs(options)
+    let start = options.first?.start
+    let pollMs = FIRST_POLL_MS
+    for (;;) {
+      start ??= await coordination.beginFill(this.key, settings.leaseMs, this.#token, mode)
+      if (start === undefined) {
+        // The request timed out but may still run (Redis paused): a lease taken then would block
+        // other instances for a whole lease. The release queues behind it on the connection.
+        if (wantLease) void coordination.releaseLease(this.key, this.#token)
+        return this.#load(compute, undefined)
+      }
+      this.#lease = start.lease
+      if (start.value !== undefined && !(options.refresh && start.lease)) {
+        // A fresh value is there: a miss takes it; a refresh (SWR, XFetch) takes it only when it
+        // did not get the lease, i.e. another instance is refreshing or just refreshed.
+        const stored = store.acceptStored(this.key, start.value, this.ticket)
+        if (stored !== undefined) {
+          this.#giveBack(false)
+          return { ...stored, stored: true }
+        }
+      }
+      if (start.lease || !wantLease || !options.waitForHolder || Date.now() >= waitUntil) {
+        return this.#load(compute, start.since)
+      }
+      await settings.waitForAnnounce(this.key, Math.min(pollMs, waitUntil - Date.now()))
+      pollMs = Math.min(pollMs * 2, MAX_POLL_MS)
+      start = undefined
+    }
+  }
+
+  /**
+   * How long to wait for another instance's lease holder: about one load of this key, as far as
+   * this cache knows load times; until the lease ends (three leases at most, if holders keep
+   * dying) before it knows any.
+   */
+  #holderWaitMs(options: FillOptions): number {
+    const typical = this.#context.typicalLoadMs()
+    const leaseMs = this.#context.settings.leaseMs
+    if (typical === undefined) return Math.max(leaseMs, 1) * 3
+    return Math.min(Math.max(typical, options.keyLoadMs, MIN_HOLDER_WAIT_MS), leaseMs * 3)
+  }
+
+  /**
+   * Runs the loader and stores its value: fenced in this process by the ticket, and in Redis by
+   * the fence point `since` when there is one (`undefined`: no coordination, L2 alone).
+   */
+  async #load(compute: () => unknown, since: string | undefined): Promise<FillResult> {
+    const { metrics, settings } = this.#context
+    const store = this.#store
+    metrics.loaderCalls++
+    const started = performance.now()
+    let result: ReturnType<typeof unwrapLoaded>
+    try {
+      result = unwrapLoaded(await compute())
+    } catch (error) {
+      metrics.loaderErrors++
+      this.#giveBack(true)
+      throw error
+    }
+    const loadMs = performance.now() - started
+    this.#context.loaded(loadMs)
+    const { value } = result
+    const plan = withTags(this.plan, result.tags)
+    if (plan.storeIf !== undefined && !plan.storeIf(value)) {
+      this.#giveBack(true)
+      return { value, stamp: '', stored: false, tags: plan.tags }
+    }
+    const prepared = store.prepare(value, plan, loadMs)
+    const unstored = { value: prepared.copy, stamp: prepared.stamp, stored: false, tags: plan.tags }
+    const fresh = () => store.fence.canStore(this.ticket, this.key, plan.tags)
+    if (!fresh() || (since !== undefined && loadMs > settings.fenceWindowMs)) {
+      metrics.fencedFills++
+      this.#giveBack(true)
+      return unstored
+    }
+    if (result.localOnly) {
+      // Kept here only: the lease goes back, and other instances load for themselves.
+      this.#giveBack(true)
+      store.writeLocal(this.key, prepared)
+      return unstored
+    }
+    if (since === undefined) {
+      await store.write(this.key, prepared)
+      return { ...unstored, stored: true }
+    }
+    const stored = await this.#coordination!.storeFill(
+      this.key,
+      prepared.bytes,
+      plan.ttlMs + plan.staleMs,
+      plan.tags,
+      since,
+      this.#token,
+    )
+    // The store script gave the lease back, stored or fenced.
+    if (stored !== undefined) this.#lease = false
+    // Checked again: a local invalidation may have run while the store was in flight.
+    const stillFresh = fresh()
+    if (stored === false || !stillFresh) {
+      metrics.fencedFills++
+      this.#giveBack(true)
+      return unstored
+    }
+    // `undefined`: L2 failed (and will drop the key on recovery): keep the value locally.
+    store.writeLocal(this.key, prepared)
+    if (stored === undefined) {
+      this.#giveBack(true)
+      return unstored
+    }
+    settings.announce(this.key)
+    return { ...unstored, stored: true }
+  }
+
+  /** Gives the lease back when held; `wake`: this instance's waiters poll again now. */
+  #giveBack(wake: boolean): void {
+    if (this.#lease) void this.#coordination?.releaseLease(this.key, this.#token)
+    this.#lease = false
+    if (wake) this.#context.settings.released(this.key)
+  }
 }
 
 /** A random token identifying one fill's lease. */
@@ -104,127 +269,10 @@ export function newLeaseToken(): string {
   return randomBytes(12).toString('base64url')
 }
 
-/** What a fill produced. */
-export interface FillResult {
-  /** The cache's private copy of the value. */
-  value: unknown
-  /** The write stamp of the entry, for strict mode's check of callers who joined the fill. */
-  stamp: string
-  /** Whether the value is now the cached entry (false: fenced, or L2 could not confirm it). */
-  stored: boolean
-}
-
-/** Runs the loader: its value (without a local-only mark), the time it took, and the mark. */
-async function runLoader(
-  metrics: CacheMetrics,
-  compute: () => unknown,
-): Promise<[unknown, number, boolean]> {
-  metrics.loaderCalls++
-  const started = performance.now()
-  try {
-    const [value, local] = unwrapLoaded(await compute())
-    return [value, performance.now() - started, local]
-  } catch (error) {
-    metrics.loaderErrors++
-    throw error
-  }
-}
-
-/** No coordination (memory only, Cluster, or L2 unreachable): fenced in this process only. */
-async function loadAlone(
-  store: TieredStore,
-  metrics: CacheMetrics,
-  key: string,
-  compute: () => unknown,
-  plan: FillPlan,
-  ticket: number,
-): Promise<FillResult> {
-  const [value, loadMs, local] = await runLoader(metrics, compute)
-  if (plan.storeIf !== undefined && !plan.storeIf(value)) return unstored(value)
-  const prepared = store.prepare(value, plan, loadMs)
-  const stored = store.fence.canStore(ticket, key, plan.tags)
-  if (!stored) metrics.fencedFills++
-  else if (local) store.writeLocal(key, prepared)
-  else await store.write(key, prepared)
-  return { value: prepared.copy, stamp: prepared.stamp, stored: stored && !local }
-}
-
-interface Remote {
-  coordination: ResilientCoordination
-  versions: string[]
-  token: string
-  lease: boolean
-}
-
-async function loadFenced(
-  store: TieredStore,
-  metrics: CacheMetrics,
-  settings: FillSettings,
-  key: string,
-  compute: () => unknown,
-  plan: FillPlan,
-  ticket: number,
-  remote: Remote,
-): Promise<FillResult> {
-  let value: unknown
-  let loadMs: number
-  let local: boolean
-  try {
-    ;[value, loadMs, local] = await runLoader(metrics, compute)
-  } catch (error) {
-    giveBack(settings, remote, key)
-    throw error
-  }
-  if (plan.storeIf !== undefined && !plan.storeIf(value)) {
-    giveBack(settings, remote, key)
-    return unstored(value)
-  }
-  const prepared = store.prepare(value, plan, loadMs)
-  if (local) {
-    // Kept here only: the lease goes back, and other instances load for themselves.
-    giveBack(settings, remote, key)
-    if (store.fence.canStore(ticket, key, plan.tags)) store.writeLocal(key, prepared)
-    else metrics.fencedFills++
-    return { value: prepared.copy, stamp: prepared.stamp, stored: false }
-  }
-  if (loadMs > settings.fenceWindowMs || !store.fence.canStore(ticket, key, plan.tags)) {
-    metrics.fencedFills++
-    giveBack(settings, remote, key)
-    return { value: prepared.copy, stamp: prepared.stamp, stored: false }
-  }
-  const stored = await remote.coordination.storeFill(
-    key,
-    prepared.bytes,
-    plan.ttlMs + plan.staleMs,
-    plan.tags,
-    remote.versions,
-    remote.token,
-  )
-  // Checked again: a local invalidation may have run while the store was in flight.
-  const stillValid = store.fence.canStore(ticket, key, plan.tags)
-  if (stored === false || !stillValid) {
-    metrics.fencedFills++
-  } else {
-    // `undefined`: L2 failed (and will drop the key on recovery): keep the value locally.
-    store.writeLocal(key, prepared)
-    if (stored === true) settings.announce(key)
-  }
-  // The store script gave the lease back (stored or fenced); after a failure, do it here.
-  if (stored === undefined) giveBack(settings, remote, key)
-  else if (stored === false || !stillValid) settings.released(key)
-  return { value: prepared.copy, stamp: prepared.stamp, stored: stored === true && stillValid }
-}
-
-/** Gives the lease back (when held) and wakes this instance's fills waiting for it. */
-function giveBack(settings: FillSettings, remote: Remote, key: string): void {
-  if (remote.lease) void remote.coordination.releaseLease(key, remote.token)
-  settings.released(key)
-}
-
-/**
- * A loaded value the plan's `storeIf` refused: the callers get it (each a copy), nothing keeps
- * it.
- */
-function unstored(value: unknown): FillResult {
-  return { value, stamp: '', stored: false }
+/** `plan` with `extra` tags (the loader's) added, the plan itself when there are none. */
+function withTags<P extends FillPlan>(plan: P, extra: readonly string[]): P {
+  if (extra.length === 0) return plan
+  const tags = new Set(plan.tags)
+  for (const tag of extra) tags.add(tag)
+  return { ...plan, tags: [...tags] }
 }

@@ -1,7 +1,14 @@
 import { LoaderTimeoutError } from '../errors.js'
 import { coarseNow } from './clock.js'
 import type { Tier } from './events.js'
-import { type FillResult, type FillSettings, type FirstStart, fill, newLeaseToken } from './fill.js'
+import {
+  Fill,
+  type FillContext,
+  type FillResult,
+  type FillSettings,
+  type FirstStart,
+  newLeaseToken,
+} from './fill.js'
 import type { CacheMetrics } from './metrics.js'
 import { isHiddenNative, type L2Read, MISS, type WritePlan } from './store-types.js'
 import type { TieredStore } from './tiered-store.js'
@@ -40,6 +47,7 @@ interface Stale {
   tier: Tier
   /** Held by L1: clone before handing out. */
   shared: boolean
+  loadMs: number
 }
 
 export interface GetOrComputeSettings extends FillSettings {
@@ -59,17 +67,27 @@ export interface GetOrComputeHooks {
   error(error: Error, operation: string, key: string): void
 }
 
+type Compute = () => unknown
+
+/** Loads seen before a typical load time is trusted, and the weight of each new one. */
+const LOADS_BEFORE_TYPICAL = 8
+const LOAD_WEIGHT = 0.1
+
 /**
  * The cache-aside handler: fresh hit → value; stale within the SWR window → stale value plus one
- * background refresh; miss → one loader call per key in this process, fenced against concurrent
- * invalidations, bounded by a timeout, with stale-if-error as the safety net.
+ * background refresh; miss → one {@link Fill} per key in this process (callers who come later
+ * join it), fenced against concurrent invalidations, bounded by a timeout, with stale-if-error as
+ * the safety net.
  */
 export class GetOrCompute {
   #store: TieredStore
   readonly #metrics: CacheMetrics
   readonly #hooks: GetOrComputeHooks
-  readonly #flights = new Map<string, Flight>()
+  readonly #fills = new Map<string, Fill>()
   #settings: GetOrComputeSettings
+  #context: FillContext
+  #loads = 0
+  #typicalLoadMs = 0
 
   constructor(
     store: TieredStore,
@@ -81,6 +99,7 @@ export class GetOrCompute {
     this.#metrics = metrics
     this.#hooks = hooks
     this.#settings = settings
+    this.#context = this.#newContext()
   }
 
   /**
@@ -88,12 +107,7 @@ export class GetOrCompute {
    * refresh), or {@link MISS} when only `run` can answer: no fresh L1 entry, or strict mode (which
    * asks Redis first). For callers on a hot path that would otherwise pay for `run`'s promise.
    */
-  tryL1(
-    key: string,
-    compute: () => unknown,
-    plan: ComputePlan,
-    info: ComputeInfo | undefined,
-  ): unknown {
+  tryL1(key: string, compute: Compute, plan: ComputePlan, info: ComputeInfo | undefined): unknown {
     if (this.#settings.strict) return MISS
     const store = this.#store
     const local = store.peekL1(key)
@@ -121,145 +135,107 @@ export class GetOrCompute {
         this.#maybeRefreshEarly(key, compute, plan, local.freshUntil, local.loadMs)
         return this.#hit(key, store.outL1(local), 'l1', false, false, info) as T
       }
-      stale = { value: local.value, freshUntil: local.freshUntil, tier: 'l1', shared: true }
+      stale = { ...local, tier: 'l1', shared: true }
     }
     if (store.l1 !== undefined) this.#metrics.l1Misses++
-    // A load already running for this key will fill it: join it rather than ask Redis again.
-    const running = stale === undefined ? this.#joinable(key, plan.tags) : undefined
-    if (running !== undefined) {
-      this.#metrics.misses++
-      this.#hooks.miss(key)
-      return this.#await(running, true, key, compute, plan, undefined, info)
-    }
+    // A fill already running for this key will store it: join it rather than ask Redis again.
+    const running = stale === undefined ? this.#joinable(key, plan) : undefined
+    if (running !== undefined) return this.#miss(running, key, compute, plan, undefined, info)
+    let first: (FirstStart & { ticket: number }) | undefined
     if (store.l2?.available) {
-      const coordination = this.#settings.leaseMs > 0 ? store.l2.coordination : undefined
-      let remote: L2Read | undefined
-      if (coordination === undefined) {
-        remote = await store.readL2(key)
-      } else {
-        // The read is also the start of a fill: when Redis has no value, the same round trip takes
-        // the lease and the fence versions, and the fill goes straight to the loader.
-        const ticket = store.fence.acquire()
-        let handedOver = false
-        try {
-          const token = newLeaseToken()
-          const start = await coordination.beginFill(
-            key,
-            plan.tags,
-            this.#settings.leaseMs,
-            token,
-            'if-absent',
-          )
-          if (start !== undefined && start.value === undefined) {
-            this.#metrics.l2Misses++
-            handedOver = true
-            const first = { start, token }
-            return await this.#missWithStart(key, compute, plan, stale, ticket, first, info)
-          }
-          if (start === undefined) {
-            // Timed out, but it may still run and take the lease (Redis paused): give it back
-            // (queued behind it on the same connection), or other instances wait a whole lease.
-            void coordination.releaseLease(key, token)
-          } else {
-            remote = store.readBytes(key, start.value, ticket)
-          }
-        } finally {
-          if (!handedOver) store.fence.release(ticket)
-        }
-      }
-      if (remote !== undefined && !isHiddenNative(remote)) {
+      const read = await this.#readL2(key)
+      if (read.first !== undefined) {
+        this.#metrics.l2Misses++
+        first = read.first
+      } else if (read.remote !== undefined && !isHiddenNative(read.remote)) {
+        const remote = read.remote
         if (remote.freshUntil > Date.now()) {
           this.#maybeRefreshEarly(key, compute, plan, remote.freshUntil, remote.loadMs)
           return this.#hit(key, remote.value, 'l2', false, remote.shared, info) as T
         }
         if (stale === undefined || remote.freshUntil > stale.freshUntil) {
-          stale = {
-            value: remote.value,
-            freshUntil: remote.freshUntil,
-            tier: 'l2',
-            shared: remote.shared,
-          }
+          stale = { ...remote, tier: 'l2' }
         }
         this.#metrics.l2Misses++
       }
     }
-
-    if (servableWhileRevalidating(stale, plan)) {
-      this.#refreshInBackground(key, compute, plan)
+    // Another caller may have started a fill while we read: join it, and give back what we took.
+    const joined = this.#joinable(key, plan)
+    if (joined !== undefined && first !== undefined) this.#abandon(key, first)
+    if (stale !== undefined && servableWhileRevalidating(stale, plan)) {
+      if (joined === undefined) {
+        const refresh = this.#start(key, compute, plan, true, first, stale.loadMs)
+        refresh.promise.catch((error: unknown) => this.#hooks.error(error as Error, 'refresh', key))
+      }
       return this.#hit(key, stale.value, stale.tier, true, stale.shared, info) as T
     }
-
-    this.#metrics.misses++
-    this.#hooks.miss(key)
-    const joined = this.#joinable(key, plan.tags)
-    const flight = joined ?? this.#start(key, compute, plan, false)
-    return this.#await(flight, joined !== undefined, key, compute, plan, stale, info)
+    if (joined !== undefined) return this.#miss(joined, key, compute, plan, stale, info)
+    const fill = this.#start(key, compute, plan, false, first, stale?.loadMs)
+    return this.#miss(fill, key, compute, plan, stale, info, true)
   }
 
   /**
-   * Redis had no value and `first` tried to take the lease under `ticket` (now ours to release):
-   * serve a stale L1 copy while the fill runs in the background (SWR), or wait for the fill.
+   * Reads L2. With leases, the read is also the start of a fill: when Redis has no value, the
+   * same round trip took the lease and the fence point (`first`, with its ticket, now ours).
    */
-  #missWithStart<T>(
+  async #readL2(
     key: string,
-    compute: () => T | Promise<T>,
-    plan: ComputePlan,
-    stale: Stale | undefined,
-    ticket: number,
-    first: FirstStart,
-    info: ComputeInfo | undefined,
-  ): Promise<T> {
-    const swr = servableWhileRevalidating(stale, plan)
-    const joined = this.#joinable(key, plan.tags)
-    if (joined !== undefined) {
-      // Another caller started a fill while we read: join it, and give back what we took.
-      this.#store.fence.release(ticket)
-      if (first.start.lease) void this.#store.l2?.coordination?.releaseLease(key, first.token)
-      if (swr) {
-        const value = this.#hit(key, stale.value, stale.tier, true, stale.shared, info)
-        return Promise.resolve(value as T)
-      }
-      this.#metrics.misses++
-      this.#hooks.miss(key)
-      return this.#await(joined, true, key, compute, plan, stale, info)
-    }
-    const flight = this.#start(key, compute, plan, swr, { ticket, first })
-    if (swr) {
-      flight.promise.catch((error: unknown) => this.#hooks.error(error as Error, 'refresh', key))
-      const value = this.#hit(key, stale.value, stale.tier, true, stale.shared, info)
-      return Promise.resolve(value as T)
-    }
-    this.#metrics.misses++
-    this.#hooks.miss(key)
-    return this.#await(flight, false, key, compute, plan, stale, info)
-  }
-
-  /**
-   * Waits for a load (bounded by the plan's timeout), falling back on `stale` if allowed. In strict
-   * mode a caller who joined a load started before it must see Redis confirm the value (another
-   * instance may have written since the load began); if not, it loads for itself.
-   */
-  async #await<T>(
-    flight: Flight,
-    joined: boolean,
-    key: string,
-    compute: () => T | Promise<T>,
-    plan: ComputePlan,
-    stale: Stale | undefined,
-    info: ComputeInfo | undefined,
-  ): Promise<T> {
+  ): Promise<{ remote?: L2Read; first?: FirstStart & { ticket: number } }> {
+    const store = this.#store
+    const coordination = this.#settings.leaseMs > 0 ? store.l2!.coordination : undefined
+    if (coordination === undefined) return { remote: await store.readL2(key) }
+    const ticket = store.fence.acquire()
+    const token = newLeaseToken()
+    let handedOver = false
     try {
-      const load = flight.promise
-      let result =
-        plan.timeoutMs === undefined ? await load : await withTimeout(load, key, plan.timeoutMs)
+      const start = await coordination.beginFill(key, this.#settings.leaseMs, token, 'if-absent')
+      if (start === undefined) {
+        // Timed out, but it may still run and take the lease (Redis paused): give it back
+        // (queued behind it on the same connection), or other instances wait a whole lease.
+        void coordination.releaseLease(key, token)
+        return {}
+      }
+      if (start.value === undefined) {
+        handedOver = true
+        return { first: { start, token, ticket } }
+      }
+      return { remote: store.readBytes(key, start.value, ticket) }
+    } finally {
+      if (!handedOver) store.fence.release(ticket)
+    }
+  }
+
+  /** Gives back a first start nobody will use: its ticket, and its lease if it took one. */
+  #abandon(key: string, first: FirstStart & { ticket: number }): void {
+    this.#store.fence.release(first.ticket)
+    if (first.start.lease) void this.#store.l2?.coordination?.releaseLease(key, first.token)
+  }
+
+  /**
+   * A miss served by `fill` (`started`: by this caller), bounded by the plan's timeout, falling
+   * back on `stale` if allowed. A caller whose fill turns out to predate an invalidation it must
+   * see loads again; in strict mode a caller who joined must also see Redis confirm the value
+   * (another instance may have written since the load began).
+   */
+  async #miss<T>(
+    fill: Fill,
+    key: string,
+    compute: Compute,
+    plan: ComputePlan,
+    stale: Stale | undefined,
+    info: ComputeInfo | undefined,
+    started = false,
+  ): Promise<T> {
+    this.#metrics.misses++
+    this.#hooks.miss(key)
+    try {
+      let result = await this.#bounded(fill.join(), key, plan)
       if (
-        joined &&
-        this.#settings.strict &&
-        !(result.stored && (await this.#store.holdsStamp(key, result.stamp)))
+        result === undefined ||
+        (!started && this.#settings.strict && !(await this.#confirmed(key, result)))
       ) {
-        const own = this.#start(key, compute, plan, false).promise
-        result =
-          plan.timeoutMs === undefined ? await own : await withTimeout(own, key, plan.timeoutMs)
+        // A fill of our own: one that started before us may predate the same invalidation.
+        result = await this.#bounded(this.#start(key, compute, plan, false).promise, key, plan)
       }
       return this.#store.out(result.value) as T
     } catch (error) {
@@ -281,19 +257,44 @@ export class GetOrCompute {
     }
   }
 
+  /** Strict mode: the value a fill produced is the entry Redis holds now. */
+  async #confirmed(key: string, result: FillResult): Promise<boolean> {
+    return result.stored && (await this.#store.holdsStamp(key, result.stamp))
+  }
+
+  #bounded<T>(promise: Promise<T>, key: string, plan: ComputePlan): Promise<T> {
+    return plan.timeoutMs === undefined ? promise : withTimeout(promise, key, plan.timeoutMs)
+  }
+
   /** Points at the store `initialize()` rebuilt; loads in flight keep being shared. */
   useStore(store: TieredStore): void {
     this.#store = store
+    this.#context = this.#newContext()
   }
 
   /** New settings from `initialize()`; loads in flight keep theirs. */
   useSettings(settings: GetOrComputeSettings): void {
     this.#settings = settings
+    this.#context = this.#newContext()
   }
 
   /** Loads in flight in this process. */
   get inFlight(): number {
-    return this.#flights.size
+    return this.#fills.size
+  }
+
+  #newContext(): FillContext {
+    return {
+      store: this.#store,
+      metrics: this.#metrics,
+      settings: this.#settings,
+      typicalLoadMs: () => (this.#loads < LOADS_BEFORE_TYPICAL ? undefined : this.#typicalLoadMs),
+      loaded: (ms) => {
+        this.#loads++
+        this.#typicalLoadMs =
+          this.#loads === 1 ? ms : this.#typicalLoadMs + LOAD_WEIGHT * (ms - this.#typicalLoadMs)
+      },
+    }
   }
 
   #hit(
@@ -318,9 +319,9 @@ export class GetOrCompute {
   }
 
   /** XFetch: refresh a fresh entry early, with a probability that rises as expiry nears. */
-  #maybeRefreshEarly<T>(
+  #maybeRefreshEarly(
     key: string,
-    compute: () => T | Promise<T>,
+    compute: Compute,
     plan: ComputePlan,
     freshUntil: number,
     loadMs: number,
@@ -332,68 +333,61 @@ export class GetOrCompute {
     this.#refreshInBackground(key, compute, plan)
   }
 
-  #refreshInBackground<T>(key: string, compute: () => T | Promise<T>, plan: ComputePlan): void {
-    if (this.#joinable(key, plan.tags) !== undefined) return
+  #refreshInBackground(key: string, compute: Compute, plan: ComputePlan): void {
+    if (this.#joinable(key, plan) !== undefined) return
     this.#start(key, compute, plan, true).promise.catch((error: unknown) => {
       this.#hooks.error(error as Error, 'refresh', key)
     })
   }
 
   /**
-   * The load running for `key`, if a new caller may still take its value: not if the key or one
-   * of its tags was invalidated since it began (its value may predate that write, guarantee 1).
+   * The fill running for `key`, if a new caller may still take its value: not if the key or one
+   * of the plan's tags was invalidated since it began (its value may predate that write,
+   * guarantee 1; tags the loader adds are checked when the caller joins, see `Fill.join`).
    */
-  #joinable(key: string, tags: readonly string[]): Flight | undefined {
-    const flight = this.#flights.get(key)
-    if (flight === undefined || !this.#store.fence.canStore(flight.ticket, key, tags))
+  #joinable(key: string, plan: ComputePlan): Fill | undefined {
+    const fill = this.#fills.get(key)
+    if (fill === undefined || !this.#store.fence.canStore(fill.ticket, key, plan.tags)) {
       return undefined
-    return flight
+    }
+    return fill
   }
 
   /**
-   * Starts a load for `key` under a fresh fence ticket (or `given`'s, taken before its first
-   * `beginFill`); later callers may join it.
+   * Starts a fill of `key`; later callers may join it. A fill of this process still running for
+   * the key (one an invalidation overtook) holds the key's lease: the new one does not wait for it.
    */
   #start(
     key: string,
-    compute: () => unknown,
+    compute: Compute,
     plan: ComputePlan,
     refresh: boolean,
-    given?: { ticket: number; first: FirstStart },
-  ): Flight {
-    const store = this.#store
-    const ticket = given?.ticket ?? store.fence.acquire()
-    const flight: Flight = {
-      ticket,
-      promise: fill(
-        store,
-        this.#metrics,
-        this.#settings,
-        key,
-        compute,
-        plan,
-        ticket,
-        refresh,
-        given?.first,
-      ).finally(() => {
-        store.fence.release(ticket)
-        if (this.#flights.get(key) === flight) this.#flights.delete(key)
-      }),
-    }
-    this.#flights.set(key, flight)
-    return flight
+    first?: FirstStart & { ticket: number },
+    keyLoadMs = 0,
+  ): Fill {
+    const fill = new Fill(this.#context, key, compute, plan, {
+      refresh,
+      ticket: first?.ticket,
+      first,
+      waitForHolder: !this.#fills.has(key),
+      keyLoadMs,
+    })
+    this.#fills.set(key, fill)
+    void fill.promise.then(
+      () => this.#forget(key, fill),
+      () => this.#forget(key, fill),
+    )
+    return fill
+  }
+
+  #forget(key: string, fill: Fill): void {
+    if (this.#fills.get(key) === fill) this.#fills.delete(key)
   }
 }
 
-/** A load in flight: its fence ticket (taken before the loader ran) and its outcome. */
-interface Flight {
-  readonly ticket: number
-  readonly promise: Promise<FillResult>
-}
-
 /** Whether `stale` is within the plan's stale-while-revalidate window. */
-function servableWhileRevalidating(stale: Stale | undefined, plan: ComputePlan): stale is Stale {
-  return stale !== undefined && plan.swrMs > 0 && Date.now() - stale.freshUntil <= plan.swrMs
+function servableWhileRevalidating(stale: Stale, plan: ComputePlan): boolean {
+  return plan.swrMs > 0 && Date.now() - stale.freshUntil <= plan.swrMs
 }
 
 function withTimeout<T>(promise: Promise<T>, key: string, timeoutMs: number): Promise<T> {

@@ -192,11 +192,11 @@ export class TieredStore {
     key: string,
     bytes: Buffer,
     ticket: number,
-  ): { value: unknown; stamp: string } | undefined {
+  ): { value: unknown; stamp: string; tags: readonly string[] } | undefined {
     const entry = this.#decode(bytes, key)
     if (entry === undefined || entry.native || entry.freshUntil <= Date.now()) return undefined
     if (this.fence.canStore(ticket, key, entry.tags)) this.#promote(key, entry)
-    return { value: entry.value, stamp: entry.stamp }
+    return { value: entry.value, stamp: entry.stamp, tags: entry.tags }
   }
 
   /** Strict mode: whether the entry Redis holds now has this stamp (one small round trip). */

@@ -80,29 +80,29 @@ export interface FillStart {
   lease: boolean
   /** A value some instance stored meanwhile (then no lease is taken). */
   value: Buffer | undefined
-  /** Versions of the fill's key, tags and everything, to be checked when it stores. */
-  versions: string[]
+  /**
+   * The fill's fence point, opaque: its store is refused if its key, any of its tags or the
+   * whole cache was invalidated at or after it.
+   */
+  since: string
 }
 
 export interface L2Coordination {
   /**
-   * In one round trip: the current value, the versions that fence the fill, and (per `lease`
-   * and there is no value) an attempt to take the key's lease for `leaseMs`.
+   * In one round trip: the current value, the fence point of a fill, and (per `lease`) an
+   * attempt to take the key's lease for `leaseMs`.
    */
-  beginFill(
-    key: string,
-    tags: readonly string[],
-    leaseMs: number,
-    token: string,
-    lease: LeaseMode,
-  ): Promise<FillStart>
-  /** Stores a fill unless an invalidation bumped one of `versions` since; releases the lease. */
+  beginFill(key: string, leaseMs: number, token: string, lease: LeaseMode): Promise<FillStart>
+  /**
+   * Stores a fill with `tags` unless the key, one of the tags or the whole cache was invalidated
+   * since the fill's fence point `since`; releases the lease held with `token`.
+   */
   storeFill(
     key: string,
     value: Buffer,
     ttlMs: number,
     tags: readonly string[],
-    versions: readonly string[],
+    since: string,
     token: string,
   ): Promise<boolean>
   /** Gives up a lease (the loader failed), if still held with `token`. */

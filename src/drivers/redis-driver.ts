@@ -145,25 +145,16 @@ export class RedisDriver implements L2Driver {
 
   #coordination(fence: RedisFence): L2Coordination {
     return {
-      beginFill: (key, tags, leaseMs, token, lease) => {
+      beginFill: (key, leaseMs, token, lease) => {
         this.#open()
         this.#key(key) // validates: reserved keys are refused
-        return fence.begin(key, tags, leaseMs, token, lease)
+        return fence.begin(key, leaseMs, token, lease)
       },
-      storeFill: (key, value, ttlMs, tags, versions, token) => {
+      storeFill: (key, value, ttlMs, tags, since, token) => {
         this.#open()
         this.#key(key)
         const record = this.#tagRecord(key)
-        return fence.store(
-          key,
-          value,
-          ttlArg(ttlMs),
-          tags,
-          this.#tagPrefix,
-          record,
-          versions,
-          token,
-        )
+        return fence.store(key, value, ttlArg(ttlMs), tags, this.#tagPrefix, record, since, token)
       },
       releaseLease: (key, token) => {
         this.#open()

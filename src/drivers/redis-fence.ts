@@ -1,25 +1,34 @@
 import type { Redis } from 'ioredis'
 import type { FillStart, LeaseMode } from './l2-driver.js'
-import { BUMP_FN, type LuaScript, RETAG_FN, runScript, script } from './redis-scripts.js'
+import {
+  BUMP_FN,
+  FENCE_POINT_FN,
+  type LuaScript,
+  RETAG_FN,
+  runScript,
+  script,
+} from './redis-scripts.js'
 
 const LEASE_ARG: Record<LeaseMode, string> = { never: '0', 'if-absent': '1', always: '2' }
 
 /*
- * Cross-instance fencing and leases (SPEC guarantees 2 and 8), on a standalone Redis.
+ * Cross-instance fencing and leases (guarantees 2 and 8), on a standalone Redis.
  *
  * Keys, all under the cache prefix P:
  *   P__sc:v:k:<key>    version of one key: bumped by every set and delete of it
  *   P__sc:v:t:<tag>    version of one tag: bumped by invalidateByTag
  *   P__sc:v:all        version of everything: bumped by pattern invalidations and clear
- *   P__sc:v:seq        counter that keeps two bumps in one microsecond apart
+ *   P__sc:v:seq        the last version given, so that versions only grow
  *   P__sc:lease:<key>  the token of the instance running the loader for <key>
  *
- * A version is `<server seconds>.<microseconds>.<counter>`: never reused, so "equal" means "no
- * invalidation since". A fill reads the versions of its key, its tags and `all` before its loader
- * runs (in the same round trip that tries to take the lease), and its store is a script that
- * writes only if none of them changed. Invalidations bump first and delete second (in order, on
- * one connection), so a store that slips in between is still deleted, and one that comes after is
- * refused. Versions live `2 x fenceWindow`; a fill slower than `fenceWindow` does not store.
+ * A version is the server's clock in microseconds when it was bumped (pushed past the previous
+ * one when needed). A fill takes a fence point (the clock) before its loader runs, in the round
+ * trip that tries to take the lease; its store is a script that writes only if no version of its
+ * key, of `all` or of any of its tags is at or past that point. The tags are only needed then, so
+ * a fill may add tags its loaded value names (the rows a query returned). Invalidations bump
+ * first and delete second (in order, on one connection), so a store that slips in between is
+ * still deleted, and one that comes after is refused. Versions live `2 x fenceWindow`; a fill
+ * slower than `fenceWindow` does not store.
  */
 
 /** KEYS: the version counter, then the version keys to bump. ARGV: their TTL in ms. */
@@ -31,45 +40,42 @@ return bump(KEYS[1], 2, #KEYS, ARGV[1])
 )
 
 /**
- * KEYS: entry, lease, v:all, v:k:key, v:t:tag... ARGV: leaseMs, token, lease mode ('0' never,
- * '1' only if there is no value, '2' always).
- * Returns { lease (0/1), current value or '', { versions of KEYS[3..] } }. The lease is tried even
+ * KEYS: entry, lease. ARGV: leaseMs, token, lease mode ('0' never, '1' only if there is no value,
+ * '2' always). Returns { lease (0/1), current value or '', fence point }. The lease is tried even
  * when a value exists: Lua cannot tell a fresh entry from one kept for stale-while-revalidate,
  * so the caller decides, and gives the lease back when the value turns out to be fresh.
  */
 const BEGIN_FILL = script(
   'begin-fill',
-  `
+  `${FENCE_POINT_FN}
 local value = redis.call('GET', KEYS[1])
-local versions = {}
-for i = 3, #KEYS do
-  versions[#versions + 1] = redis.call('GET', KEYS[i]) or ''
-end
 local lease = 0
 if ARGV[3] == '2' or (ARGV[3] == '1' and not value) then
   if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[1]) then lease = 1 end
 end
-return { lease, value or '', versions }
+return { lease, value or '', fence_point() }
 `,
 )
 
 /**
  * KEYS: entry, lease, v:all, v:k:key, v:t:tag (n), the entry's tag record.
- * ARGV: value, ttl, token, n, versions of KEYS[3 .. 4+n], tag-set prefix, tags (n). Releases the
- * lease if it is ours, then stores only if no version changed since the fill began. Returns 1
- * when stored, 0 when fenced.
+ * ARGV: value, ttl, token, n, fence point, tag-set prefix, tags (n). Releases the lease if it is
+ * ours, then stores only if no version is at or past the point (one that is not a number, from
+ * an older release, counts as past it). Returns 1 when stored, 0 when fenced.
  */
 const STORE_FILL = script(
   'store-fill',
   `${RETAG_FN}
 local n = tonumber(ARGV[4])
+local point = tonumber(ARGV[5])
 if redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
 for i = 3, 4 + n do
-  if (redis.call('GET', KEYS[i]) or '') ~= ARGV[i + 2] then return 0 end
+  local version = redis.call('GET', KEYS[i])
+  if version and (tonumber(version) or point) >= point then return 0 end
 end
 local ttl = tonumber(ARGV[2])
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
-retag(KEYS[1], KEYS[5 + n], ARGV[7 + n], { unpack(ARGV, 8 + n) }, ttl)
+retag(KEYS[1], KEYS[5 + n], ARGV[6], { unpack(ARGV, 7) }, ttl)
 return 1
 `,
 )
@@ -124,23 +130,19 @@ export class RedisFence {
     return this.#bump([this.#all])
   }
 
-  async begin(
-    key: string,
-    tags: readonly string[],
-    leaseMs: number,
-    token: string,
-    lease: LeaseMode,
-  ): Promise<FillStart> {
-    const keys = this.#fenceKeys(key, tags)
+  async begin(key: string, leaseMs: number, token: string, lease: LeaseMode): Promise<FillStart> {
     const reply = (await runScript(
       this.#client,
       BEGIN_FILL,
-      keys,
+      [this.#prefix + key, this.#lease(key)],
       [Math.ceil(leaseMs), token, LEASE_ARG[lease]],
       true,
-    )) as [number, Buffer, Buffer[]]
-    const versions = reply[2].map((v) => v.toString('latin1'))
-    return { lease: reply[0] === 1, value: reply[1].length > 0 ? reply[1] : undefined, versions }
+    )) as [number, Buffer, Buffer]
+    return {
+      lease: reply[0] === 1,
+      value: reply[1].length > 0 ? reply[1] : undefined,
+      since: reply[2].toString('latin1'),
+    }
   }
 
   async store(
@@ -150,11 +152,18 @@ export class RedisFence {
     tags: readonly string[],
     tagPrefix: string,
     record: string,
-    versions: readonly string[],
+    since: string,
     token: string,
   ): Promise<boolean> {
-    const keys = [...this.#fenceKeys(key, tags), record]
-    const args = [value, Math.ceil(ttlMs), token, tags.length, ...versions, tagPrefix, ...tags]
+    const keys = [
+      this.#prefix + key,
+      this.#lease(key),
+      this.#all,
+      this.#keyVersion(key),
+      ...tags.map((tag) => this.#tagVersion(tag)),
+      record,
+    ]
+    const args = [value, Math.ceil(ttlMs), token, tags.length, since, tagPrefix, ...tags]
     return (await runScript(this.#client, STORE_FILL, keys, args)) === 1
   }
 
@@ -170,17 +179,6 @@ export class RedisFence {
       [this.#seq, ...versionKeys],
       [this.#versionTtlMs],
     )
-  }
-
-  /** The KEYS both fill scripts start with: entry, lease, v:all, v:k:key, v:t:tag... */
-  #fenceKeys(key: string, tags: readonly string[]): string[] {
-    return [
-      this.#prefix + key,
-      this.#lease(key),
-      this.#all,
-      this.#keyVersion(key),
-      ...tags.map((tag) => this.#tagVersion(tag)),
-    ]
   }
 
   #keyVersion(key: string): string {

@@ -157,19 +157,36 @@ end
 
 /**
  * Shared Lua helper: `bump(seq, first, last, ttl)` gives the version keys `KEYS[first..last]` one
- * new unique version (`<server seconds>.<microseconds>.<counter>`, the counter in `seq`), each
- * living `ttl` ms, and returns it. A fill that read any of them before compares and refuses to
- * store (the fence across instances, `redis-fence.ts`).
+ * new version, each living `ttl` ms, and returns it. A version is the server's clock in
+ * microseconds, pushed past the last one given (kept in `seq`) so that versions only grow, even
+ * within one microsecond and across a restart that lost `seq`. A fill that began before the bump
+ * holds a smaller fence point (`FENCE_POINT_FN`) and is refused when it stores (`redis-fence.ts`).
+ * Numbers are written with `%.0f`: Lua's default formatting would round 16 digits.
  */
 export const BUMP_FN = `
 local function bump(seq, first, last, ttl)
   local t = redis.call('TIME')
-  local v = t[1] .. '.' .. t[2] .. '.' .. redis.call('INCR', seq)
-  redis.call('PEXPIRE', seq, 86400000)
+  local v = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  local previous = tonumber(redis.call('GET', seq) or '0') or 0
+  if v <= previous then v = previous + 1 end
+  v = string.format('%.0f', v)
+  redis.call('SET', seq, v, 'PX', 86400000)
   for i = first, last do
     redis.call('SET', KEYS[i], v, 'PX', ttl)
   end
   return v
+end
+`
+
+/**
+ * Shared Lua helper: `fence_point()` is the server's clock in microseconds, as text. Every version
+ * bumped after it is at least as large, so a fill compares its tags' versions with the point it
+ * took before its loader ran (`redis-fence.ts`).
+ */
+export const FENCE_POINT_FN = `
+local function fence_point()
+  local t = redis.call('TIME')
+  return string.format('%.0f', tonumber(t[1]) * 1000000 + tonumber(t[2]))
 end
 `
 

@@ -10,7 +10,6 @@ import type { ResilientL2Counters } from './resilient-l2-options.js'
 export interface ResilientCoordination {
   beginFill(
     key: string,
-    tags: readonly string[],
     leaseMs: number,
     token: string,
     lease: LeaseMode,
@@ -21,7 +20,7 @@ export interface ResilientCoordination {
     value: Buffer,
     ttlMs: number,
     tags: readonly string[],
-    versions: readonly string[],
+    since: string,
     token: string,
   ): Promise<boolean | undefined>
   releaseLease(key: string, token: string): Promise<void>
@@ -60,14 +59,12 @@ export function resilientCoordination(
     return calls.track(p, op, kind, DRIVER_VALUE, fallback, payload) as Promise<T>
   }
   return {
-    beginFill: (key, tags, leaseMs, token, lease) =>
-      track('beginFill', READ, undefined, undefined, () =>
-        c.beginFill(key, tags, leaseMs, token, lease),
-      ),
+    beginFill: (key, leaseMs, token, lease) =>
+      track('beginFill', READ, undefined, undefined, () => c.beginFill(key, leaseMs, token, lease)),
     // A store that fails may or may not have landed: remembered as a delete of the key.
-    storeFill: (key, value, ttlMs, tags, versions, token) =>
+    storeFill: (key, value, ttlMs, tags, since, token) =>
       track('storeFill', WRITE, undefined, key, () =>
-        c.storeFill(key, value, ttlMs, tags, versions, token),
+        c.storeFill(key, value, ttlMs, tags, since, token),
       ),
     // Sent even while the breaker is open, and not counted: a lease left behind by a request
     // that timed out (but ran) would block other instances' fills for a whole lease. On the

@@ -3,6 +3,7 @@ import type { PrismaClient } from '../../prisma/generated/client.js'
 import { CacheManager } from '../../src/index.js'
 import { withCache } from '../../src/prisma/index.js'
 import { createTestDatabase, type TestDatabase } from './database.js'
+import { REDIS_URL, uniquePrefix } from './redis.js'
 
 /**
  * A small shop in the test schema, the same every time: a category tree, products with tags,
@@ -55,7 +56,7 @@ export function comparable(value: unknown): unknown {
 
 /** Every table of the test schema but `Sample`, emptied and its ids restarted. */
 const SHOP_TABLES =
-  '"OrderItem", "Order", "Review", "Inventory", "_ProductToTag", "Product", "Tag", "Category", "User"'
+  '"OrderItem", "Order", "Review", "Inventory", "_ProductToTag", "Product", "Tag", "Category", "User", "Visit"'
 
 /** Empties the shop's tables, seeds them again and clears the cache: a fresh start per case. */
 export async function resetShop(
@@ -83,11 +84,12 @@ export function extendLongLived(client: PrismaClient, cache: CacheManager) {
 export type LongLivedClient = ReturnType<typeof extendLongLived>
 
 /**
- * A test file's shop: a PostgreSQL schema of its own, a plain client, a memory cache and a client
- * extended over them with {@link extendLongLived}; created in `beforeAll`, reset before each test
- * (unless `reset: false`), dropped in `afterAll`. Read the fields inside tests and hooks.
+ * A test file's shop: a PostgreSQL schema of its own, a plain client, a cache (memory only, or
+ * L1 + Redis under a prefix of its own with `redis`) and a client extended over them with
+ * {@link extendLongLived}; created in `beforeAll`, reset before each test (unless `reset: false`),
+ * dropped in `afterAll`. Read the fields inside tests and hooks.
  */
-export function useCachedShop(name: string, { reset = true } = {}) {
+export function useCachedShop(name: string, { reset = true, redis = false } = {}) {
   const shop = {} as {
     db: TestDatabase
     base: PrismaClient
@@ -97,12 +99,15 @@ export function useCachedShop(name: string, { reset = true } = {}) {
   beforeAll(async () => {
     shop.db = await createTestDatabase(name)
     shop.base = shop.db.client()
-    shop.cache = new CacheManager()
+    shop.cache = new CacheManager(
+      redis ? { redis: REDIS_URL, prefix: uniquePrefix(`shop_${name}`) } : undefined,
+    )
     shop.prisma = extendLongLived(shop.base, shop.cache)
     if (!reset) await seedShop(shop.base)
   })
   afterAll(async () => {
     await shop.base?.$disconnect()
+    if (redis) await shop.cache?.clear()
     await shop.cache?.close()
     await shop.db?.drop()
   })

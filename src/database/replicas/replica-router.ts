@@ -8,7 +8,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { isMarkedLoad, noteReplicaAnswer, unmarked } from '../../prisma/extension/load-mark.js'
-import { ReachedModels } from '../../prisma/reads/reached-models.js'
+import { modelsRead } from '../../prisma/reads/read-dependencies.js'
 import { READ_OPERATIONS } from '../../prisma/reads/read-plan.js'
 import type { ModelGraph } from '../../prisma/schema/model-graph.js'
 import { RAW_OPERATIONS, rawWriteEffects } from '../../prisma/writes/raw-writes.js'
@@ -162,10 +162,7 @@ export class ReadReplicaRouter {
       this.#reasons.forced++
       return query(args)
     }
-    const walk = new ReachedModels(this.#graph)
-    walk.args(node, args)
-    walk.reached.add(model)
-    const lsn = this.watermarks.requirement(walk.reached)
+    const lsn = this.watermarks.requirement(modelsRead(this.#graph, node, args))
     if (lsn === PRIMARY) {
       this.#reasons.writePending++
       return query(args)

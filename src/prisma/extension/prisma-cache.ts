@@ -131,7 +131,7 @@ export class PrismaCache {
 
   /** Invalidates what `effects` changed, in every tier and (through the bus) every instance. */
   async invalidate(effects: WriteEffects): Promise<void> {
-    const tags = effects.tags(this.naming, () => this.#modelNames())
+    const tags = effects.tags(this.naming, this.graph)
     if (tags.length > 0) await this.cache.invalidateByTag(tags)
   }
 
@@ -148,10 +148,6 @@ export class PrismaCache {
   /** Writes applied at once because their transaction was not started through this client. */
   get untrackedTransactionWrites(): number {
     return this.#untracked
-  }
-
-  #modelNames(): string[] {
-    return [...this.graph.models()].map((model) => model.name)
   }
 }
 

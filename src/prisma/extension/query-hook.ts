@@ -23,7 +23,7 @@ export interface QueryHookParams {
   operation: string
   args: unknown
   query(args: unknown): Promise<unknown>
-  __internalParams?: { transaction?: PrismaTransactionInfo }
+  __internalParams?: { transaction?: PrismaTransactionInfo; dataPath?: readonly unknown[] }
 }
 
 const READS: ReadonlySet<string> = new Set(READ_OPERATIONS)
@@ -52,7 +52,10 @@ export async function onQuery(runtime: PrismaCache, params: QueryHookParams): Pr
       )
     }
     // Only the arguments: a hook's `query` takes Prisma's internal parameters second, not a load mark.
-    return runtime.reads.run(node, operation, args, (loadArgs) => query(loadArgs), newCacheInfo())
+    const load = (loadArgs: unknown) => query(loadArgs)
+    const path = params.__internalParams?.dataPath
+    const fluent = path !== undefined && path.length > 0 ? path : undefined
+    return runtime.reads.run(node, operation, args, load, newCacheInfo(), false, fluent)
   }
   if (!WRITE_OPERATIONS.has(operation)) return query(args)
   if (args?.cacheStrategy !== undefined) {

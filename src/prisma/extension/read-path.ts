@@ -10,14 +10,14 @@
 
 import type { CacheInternals } from '../../cache/cache-manager.js'
 import type { ComputeInfo, ComputePlan } from '../../cache/get-or-compute.js'
-import { localOnly } from '../../cache/local-only.js'
+import { loaded } from '../../cache/loaded.js'
 import { MISS } from '../../cache/store-types.js'
-import { canonicalArgs, readKey, UncacheableArgs } from '../keys/canonical-args.js'
+import { UncacheableArgs } from '../keys/canonical-args.js'
 import type { TagNaming } from '../keys/tags.js'
 import { measureDatabaseCall } from '../metrics/database-call.js'
 import type { QueryEvent } from '../metrics/query-event.js'
 import { validateCacheStrategy, withoutCacheStrategy } from '../options.js'
-import { isAggregation, planRead } from '../reads/read-plan.js'
+import { isAggregation, planRead, type ReadOptions, readKeyOf } from '../reads/read-plan.js'
 import type { ModelGraph, ModelNode } from '../schema/model-graph.js'
 import type { Strategies, TtlPlan } from '../strategies.js'
 import type { CacheInfo } from './cache-info.js'
@@ -44,12 +44,16 @@ const MAX_PLANS = 10_000
 
 type Args = Record<string, unknown> | undefined
 const EMPTY_ARGS = {}
+const NO_TAGS: readonly string[] = []
 
-/** What a read needs once its key is known: the cache's plan, and its TTL for `withCacheInfo`. */
+/** What a read needs once its key is known: the cache's plan, its load, its TTL for `withCacheInfo`. */
 interface KeyPlan {
   readonly key: string
   readonly compute: ComputePlan
   readonly ttl: TtlPlan
+  /** The arguments a fill loads with, and the tags of what it loaded (see `read-plan.ts`). */
+  readonly loadArgs: unknown
+  readonly tagsOf: ((value: unknown) => string[]) | undefined
 }
 
 export class ReadPath {
@@ -90,6 +94,7 @@ export class ReadPath {
     load: Load,
     info: CacheInfo,
     counted = false,
+    path?: readonly unknown[],
   ) {
     const event: QueryEvent = {
       model: node.name,
@@ -107,13 +112,15 @@ export class ReadPath {
       const given = args?.cacheStrategy
       if (given === undefined) {
         const ttl = this.#strategies.automaticPlan(node.name, aggregation)
-        if (ttl !== undefined) plan = this.#plan(node, operation, args, ttl, undefined, false)
+        if (ttl !== undefined) plan = this.#plan(node, operation, args, ttl, { path }, false)
       } else {
         const strategy = validateCacheStrategy(given)
         event.args = args = withoutCacheStrategy(args)
         if (strategy !== false) {
           const ttl = this.#strategies.explicitPlan(node.name, aggregation, strategy)
-          if (ttl !== undefined) plan = this.#plan(node, operation, args, ttl, strategy.tags, true)
+          if (ttl !== undefined) {
+            plan = this.#plan(node, operation, args, ttl, { userTags: strategy.tags, path }, true)
+          }
         }
       }
       if (plan === undefined) return this.#uncached(load, args, event, info)
@@ -122,9 +129,10 @@ export class ReadPath {
       info.ttl = plan.ttl.ttlMs / 1000
       outcome = { status: 'miss', tier: undefined }
       // The loader closures are written inline: a named one costs a wrapper under tsx/esbuild.
+      const fill = plan
       const hit = this.#cache.tryL1(
         plan.key,
-        () => this.#fill(load, args, event),
+        () => this.#fill(load, fill, event),
         plan.compute,
         outcome,
       )
@@ -132,7 +140,7 @@ export class ReadPath {
         this.#report(event, info, outcome, undefined)
         return Promise.resolve(hit)
       }
-      return this.#cached(plan, () => this.#fill(load, args, event), event, info, outcome)
+      return this.#cached(plan, () => this.#fill(load, fill, event), event, info, outcome)
     } catch (error) {
       this.#report(event, info, outcome, error)
       return Promise.reject(error)
@@ -177,40 +185,39 @@ export class ReadPath {
     operation: string,
     args: Args,
     ttl: TtlPlan,
-    userTags: readonly string[] | undefined,
+    read: ReadOptions,
     explicit: boolean,
   ): KeyPlan | undefined {
-    let canonical: string
+    let key: string
     try {
-      canonical = canonicalArgs(args ?? EMPTY_ARGS)
+      key = readKeyOf(this.#naming, node, operation, args ?? EMPTY_ARGS, read)
     } catch (error) {
       if (error instanceof UncacheableArgs) return undefined
       throw error
     }
-    const key = readKey(this.#naming.namespace, node.name, operation, canonical)
     const defaults = this.#cache.planDefaults()
     if (defaults !== this.#defaults) {
       this.#plans.clear()
       this.#defaults = defaults
     }
-    const planKey = explicit
-      ? `${key}\u0000${ttl.ttlMs}/${ttl.swrMs}\u0000${userTags?.join('\u0000') ?? ''}`
-      : key
+    const planKey = explicit ? `${key}\u0000${ttl.ttlMs}/${ttl.swrMs}` : key
     let plan = this.#plans.get(planKey)
     if (plan === undefined) {
-      const read = planRead(this.#graph, this.#naming, node, operation, args, userTags)
+      const planned = planRead(this.#graph, this.#naming, node, operation, args, read, key)
       plan = {
         key,
         ttl,
+        loadArgs: planned.loadArgs,
+        tagsOf: planned.tagsOf,
         compute: {
           ttlMs: ttl.ttlMs,
           staleMs: ttl.swrMs,
           localTtlMs: defaults.local === false ? undefined : defaults.local.ttlMs,
-          tags: read.tags,
+          tags: planned.tags,
           swrMs: ttl.swrMs,
           staleIfErrorMs: 0,
           timeoutMs: undefined,
-          storeIf: read.record ? isFound : undefined,
+          storeIf: planned.record ? isFound : undefined,
         },
       }
       if (this.#plans.size >= MAX_PLANS) this.#plans.clear()
@@ -224,17 +231,22 @@ export class ReadPath {
     return measureDatabaseCall(event, () => load(args, mark))
   }
 
-  /** A cache fill: the value a replica answered is kept in this process only (`localOnly`). */
-  async #fill(load: Load, args: Args, event: QueryEvent): Promise<unknown> {
+  /**
+   * A cache fill: the value, with the tags it names (its rows), kept in this process only when a
+   * replica answered (see `loaded.ts`).
+   */
+  async #fill(load: Load, plan: KeyPlan, event: QueryEvent): Promise<unknown> {
     const mark = new LoadMark()
     let value: unknown
     try {
-      value = await this.#timed(load, args, event, mark)
+      value = await measureDatabaseCall(event, () => load(plan.loadArgs, mark))
     } catch (error) {
       mark.takeFromReplica() // so that no answer is left behind
       throw error
     }
-    return mark.takeFromReplica() ? localOnly(value) : value
+    const fromReplica = mark.takeFromReplica()
+    const tags = plan.tagsOf?.(value) ?? NO_TAGS
+    return fromReplica || tags.length > 0 ? loaded(value, tags, fromReplica) : value
   }
 
   /** `info` may be shared by calls nobody asks about: it is written here, never read. */

@@ -9,14 +9,18 @@ import { Decimal } from '@prisma/client/runtime/client'
 import type { DmmfField } from '../schema/dmmf.js'
 import type { ModelNode, UniqueKey } from '../schema/model-graph.js'
 
-/** The identity text of one value of `field`, or `undefined` when it is not a plain value. */
+/**
+ * The identity text of one value of `field`, or `undefined` when it is not a plain value. Values
+ * PostgreSQL holds as one (a uuid in any case, with or without hyphens or braces; a `citext` in
+ * any case; a `char(n)` with trailing spaces; a `date` at any time of day) give one text.
+ */
 export function identityValue(field: DmmfField | undefined, value: unknown): string | undefined {
   if (field === undefined || value === null || value === undefined) return undefined
   try {
     switch (field.type) {
       case 'Int':
       case 'Float':
-        return typeof value === 'number' ? String(value) : undefined
+        return typeof value === 'number' ? String(value === 0 ? 0 : value) : undefined
       case 'BigInt':
         return typeof value === 'bigint' || typeof value === 'number'
           ? String(BigInt(value))
@@ -27,18 +31,55 @@ export function identityValue(field: DmmfField | undefined, value: unknown): str
           : undefined
       case 'DateTime':
         return value instanceof Date || typeof value === 'string'
-          ? new Date(value).toISOString()
+          ? dateText(field, new Date(value))
           : undefined
       case 'Boolean':
         return typeof value === 'boolean' ? String(value) : undefined
       case 'Bytes':
         return value instanceof Uint8Array ? Buffer.from(value).toString('base64') : undefined
-      default: // String, enums, UUIDs: case-insensitive columns (citext) fold the case
-        if (typeof value !== 'string') return undefined
-        return JSON.stringify(field.nativeType?.[0] === 'Citext' ? value.toLowerCase() : value)
+      default: // String, enums
+        return typeof value === 'string' ? JSON.stringify(textOf(field, value)) : undefined
     }
   } catch {
     return undefined // an unparseable date or decimal: Prisma will reject the query anyway
+  }
+}
+
+/** {@link identityValue}, with `null` as a value of its own (a filter or a row may hold it). */
+export function valueText(field: DmmfField | undefined, value: unknown): string | undefined {
+  return value === null ? 'null' : identityValue(field, value)
+}
+
+const UUID_HEX = /^[0-9a-f]{32}$/
+
+/** A string as PostgreSQL compares it in the field's column type. */
+function textOf(field: DmmfField, value: string): string {
+  switch (field.nativeType?.[0]) {
+    case 'Uuid': {
+      const hex = value.toLowerCase().replace(/[{}-]/g, '')
+      if (!UUID_HEX.test(hex)) return value
+      return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+    }
+    case 'Citext':
+      return value.toLowerCase()
+    case 'Char':
+      return value.replace(/ +$/, '')
+    default:
+      return value
+  }
+}
+
+/** A date-time as its column holds it: `date` keeps the day, `time` the time of day. */
+function dateText(field: DmmfField, date: Date): string {
+  const iso = date.toISOString()
+  switch (field.nativeType?.[0]) {
+    case 'Date':
+      return iso.slice(0, 10)
+    case 'Time':
+    case 'Timetz':
+      return iso.slice(11)
+    default:
+      return iso
   }
 }
 

@@ -22,6 +22,10 @@ export interface DmmfField {
   readonly isId: boolean
   readonly isUnique: boolean
   readonly nativeType?: readonly [string, readonly string[]] | null
+  /** Set by Prisma on every update (`@updatedAt`). */
+  readonly isUpdatedAt?: boolean
+  /** A static value (`@default(0)`) or a function (`{ name: 'now', args: [] }`). */
+  readonly default?: unknown
   readonly relationName?: string
   readonly relationFromFields?: readonly string[]
   readonly relationToFields?: readonly string[]
@@ -44,6 +48,10 @@ export interface DmmfModel {
 
 export interface Datamodel {
   readonly models: readonly DmmfModel[]
+  readonly enums?: readonly {
+    readonly name: string
+    readonly values: readonly { name: string }[]
+  }[]
 }
 
 interface SchemaWasm {

@@ -57,14 +57,21 @@ export interface ModelNode {
   readonly uniqueKeys: readonly UniqueKey[]
   /** Every field that is part of some unique key. */
   readonly uniqueFields: ReadonlySet<string>
-  /**
-   * Unique keys made of exactly the foreign key of a relation this model holds: the child side
-   * of a one-to-one (`Inventory.productId`). A read of the parent by its key names the child
-   * record under such a key, and a create of the child must name it too.
-   */
-  readonly linkedKeys: readonly UniqueKey[]
   /** Foreign keys of other models pointing here. */
   readonly referrers: readonly Referrer[]
+  /** Scalar and enum fields (the columns of the model's table). */
+  readonly scalars: readonly string[]
+  /** `@updatedAt` fields: Prisma sets them on every update of a row. */
+  readonly updatedAt: readonly string[]
+  /**
+   * Fields whose values tags name (`<ns>:M+f=v`, `tags.ts`): single Int, BigInt, String,
+   * Boolean and enum fields, what filters compare for equality.
+   */
+  readonly valueFields: ReadonlySet<string>
+  /** Static defaults (`@default(0)`), what a created row holds when its data leaves them out. */
+  readonly defaults: ReadonlyMap<string, unknown>
+  /** The join tables of this model's implicit many-to-many relations. */
+  readonly joinTables: readonly string[]
 }
 
 /** The models of one schema, by name and by table. */
@@ -73,8 +80,15 @@ export class ModelGraph {
   /** Model tables, and (apart) implicit many-to-many join tables, by name and schema.name. */
   readonly #tables = new Map<string, string[]>()
   readonly #joinTables = new Map<string, string[]>()
+  readonly #enums = new Map<string, readonly string[]>()
 
   constructor(datamodel: Datamodel) {
+    for (const { name, values } of datamodel.enums ?? []) {
+      this.#enums.set(
+        name,
+        values.map((value) => value.name),
+      )
+    }
     const referrers = new Map<string, Referrer[]>()
     for (const model of datamodel.models) {
       for (const field of model.fields) {
@@ -99,6 +113,11 @@ export class ModelGraph {
   /** The model called `name` (as Prisma names it: `Product`), if the schema has it. */
   model(name: string): ModelNode | undefined {
     return this.#models.get(name)
+  }
+
+  /** The values of enum `name` (`[]` for a type that is not an enum of the schema). */
+  enumValues(name: string): readonly string[] {
+    return this.#enums.get(name) ?? []
   }
 
   /** Every model. */
@@ -154,9 +173,13 @@ function buildNode(model: DmmfModel, datamodel: Datamodel, referrers: Referrer[]
   for (const field of model.fields) {
     if (field.kind !== 'object') continue
     const holds = (field.relationFromFields?.length ?? 0) > 0
+    // The other side: the same relation name, pointing back at this model (names are only
+    // unique per pair of models: a schema may name several relations "user").
     const other = datamodel.models
       .find((m) => m.name === field.type)
-      ?.fields.find((f) => f.relationName === field.relationName && f !== field)
+      ?.fields.find(
+        (f) => f.relationName === field.relationName && f.type === model.name && f !== field,
+      )
     const manyToMany = field.isList && other?.isList === true
     relations.set(field.name, {
       field: field.name,
@@ -171,10 +194,14 @@ function buildNode(model: DmmfModel, datamodel: Datamodel, referrers: Referrer[]
     })
   }
   const uniqueKeys = uniqueKeysOf(model)
-  const held = [...relations.values()].filter((relation) => relation.holdsForeignKey)
-  const linkedKeys = uniqueKeys.filter((key) =>
-    held.some((relation) => sameFields(relation.foreignKey, key.fields)),
-  )
+  const scalars = model.fields.filter((f) => f.kind === 'scalar' || f.kind === 'enum')
+  const defaults = new Map<string, unknown>()
+  for (const field of scalars) {
+    const value = field.default
+    if (value !== undefined && (typeof value !== 'object' || value === null)) {
+      defaults.set(field.name, value)
+    }
+  }
   return {
     name: model.name,
     table: model.dbName ?? model.name,
@@ -184,9 +211,51 @@ function buildNode(model: DmmfModel, datamodel: Datamodel, referrers: Referrer[]
     relations,
     uniqueKeys,
     uniqueFields: new Set(uniqueKeys.flatMap((key) => key.fields)),
-    linkedKeys,
     referrers,
+    scalars: scalars.map((f) => f.name),
+    updatedAt: scalars.filter((f) => f.isUpdatedAt === true).map((f) => f.name),
+    valueFields: new Set(scalars.filter(namesValues).map((f) => f.name)),
+    defaults,
+    joinTables: [
+      ...new Set([...relations.values()].flatMap((r) => (r.joinTable ? [r.joinTable] : []))),
+    ],
   }
+}
+
+/** Whether tags name the values of `field` (see {@link ModelNode.valueFields}). */
+function namesValues(field: DmmfField): boolean {
+  if (field.isList) return false
+  return field.kind === 'enum' || ['Int', 'BigInt', 'String', 'Boolean'].includes(field.type)
+}
+
+/** How rows of a relation's target hang off a row of its model (see {@link linkOf}). */
+export interface Link {
+  /** The target's field... */
+  readonly field: string
+  /** ...equals this field of the row the relation starts from. */
+  readonly parentField: string
+}
+
+/**
+ * How the rows of `relation`'s target hang off a row of its model: the target's field that
+ * equals one of the row's fields (the first pair of a compound foreign key). `undefined` for an
+ * implicit many-to-many (its links live in a join table).
+ */
+export function linkOf(graph: ModelGraph, relation: Relation): Link | undefined {
+  if (relation.joinTable !== undefined) return undefined
+  let field: string | undefined
+  let parentField: string | undefined
+  if (relation.holdsForeignKey) {
+    field = relation.references[0]
+    parentField = relation.foreignKey[0]
+  } else {
+    const target = graph.model(relation.target)
+    const back =
+      relation.inverse === undefined ? undefined : target?.relations.get(relation.inverse)
+    field = back?.foreignKey[0]
+    parentField = back?.references[0]
+  }
+  return field === undefined || parentField === undefined ? undefined : { field, parentField }
 }
 
 /** The same fields, in any order. */

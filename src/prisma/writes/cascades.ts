@@ -1,30 +1,36 @@
 /**
  * What PostgreSQL changes beyond the rows a write names: rows of other tables deleted or updated
  * by the foreign keys' referential actions (`onDelete: Cascade`, `SetNull`, `SetDefault`;
- * `onUpdate` when a referenced key changes). Which rows is never known, so each model reached
- * loses all its records.
+ * `onUpdate` when a referenced key changes). Which rows is never known, but their foreign key's
+ * old value is, when the parents' values are.
  */
 import type { ModelGraph } from '../schema/model-graph.js'
-import type { WriteEffects } from './write-effects.js'
+import type { RowValues, WriteEffects } from './write-effects.js'
 
-/** Records of `model` were deleted: follow `onDelete` actions, transitively. */
+/**
+ * Rows of `model` were deleted (`parents`: what is known of them): follow `onDelete` actions,
+ * transitively.
+ */
 export function deleteCascades(
   graph: ModelGraph,
   model: string,
   effects: WriteEffects,
+  parents: readonly RowValues[] = [],
   followed: Set<string> = new Set([model]),
 ): void {
   const node = graph.model(model)
   if (node === undefined) return
   for (const ref of node.referrers) {
+    const children = childValues(ref, parents)
     if (ref.onDelete === 'Cascade') {
-      effects.allRecords(ref.model)
+      effects.deleted(ref.model, undefined, children)
       // Each model's own cascades are followed once (self-relations, cycles).
       if (followed.has(ref.model)) continue
       followed.add(ref.model)
-      deleteCascades(graph, ref.model, effects, followed)
+      deleteCascades(graph, ref.model, effects, [], followed)
     } else if (ref.onDelete === 'SetNull' || ref.onDelete === 'SetDefault') {
-      effects.allRecords(ref.model)
+      const rows = ref.onDelete === 'SetNull' ? [nulls(ref.foreignKey)] : []
+      effects.updated(ref.model, undefined, ref.foreignKey, rows)
     }
   }
 }
@@ -46,7 +52,8 @@ export function updateCascades(
   for (const ref of node.referrers) {
     if (ref.onUpdate === 'Restrict' || ref.onUpdate === 'NoAction') continue
     if (!ref.references.some((field) => changed.includes(field))) continue
-    effects.allRecords(ref.model)
+    const rows = ref.onUpdate === 'SetNull' ? [nulls(ref.foreignKey)] : []
+    effects.updated(ref.model, undefined, ref.foreignKey, rows)
     const step = `${ref.model}:${ref.foreignKey.join(',')}`
     if (followed.has(step)) continue
     followed.add(step)
@@ -60,4 +67,26 @@ export function referencedFieldsIn(graph: ModelGraph, model: string, data: unkno
   if (node === undefined || typeof data !== 'object' || data === null) return []
   const referenced = new Set(node.referrers.flatMap((ref) => ref.references))
   return Object.keys(data).filter((field) => referenced.has(field))
+}
+
+/** The foreign key values of the children of `parents`, where each parent's key is known. */
+function childValues(
+  ref: { foreignKey: readonly string[]; references: readonly string[] },
+  parents: readonly RowValues[],
+): RowValues[] {
+  const rows: RowValues[] = []
+  for (const parent of parents) {
+    const row: Record<string, unknown> = {}
+    ref.foreignKey.forEach((fk, i) => {
+      const referenced = ref.references[i]
+      if (referenced !== undefined && parent[referenced] !== undefined) row[fk] = parent[referenced]
+    })
+    if (Object.keys(row).length !== ref.foreignKey.length) return []
+    rows.push(row)
+  }
+  return rows
+}
+
+function nulls(fields: readonly string[]): RowValues {
+  return Object.fromEntries(fields.map((field) => [field, null]))
 }

@@ -1,15 +1,23 @@
 /**
  * The effects of the relation operations inside a write's `data`: nested `create`, `createMany`,
  * `connect`, `connectOrCreate`, `disconnect`, `set`, `update`, `updateMany`, `upsert`, `delete`,
- * `deleteMany`, at any depth. Each touches the related model's lists; those that change existing
- * rows of it name them when they can (a single-key model addressed by that key) and otherwise
- * reach all its records; deletes and key changes follow the schema's referential actions.
+ * `deleteMany`, at any depth. Rows of the related model are named where the operation names them
+ * (a single-key model addressed by that key) and, where the foreign key is theirs, known to hang
+ * off the parent's key value when the parent's row is known; deletes and key changes follow the
+ * schema's referential actions.
  */
 import { isRecord } from '../is-record.js'
-import { identityOfWhere } from '../keys/record-identity.js'
-import type { ModelGraph, ModelNode, Relation } from '../schema/model-graph.js'
+import { identityOf, identityOfWhere } from '../keys/record-identity.js'
+import {
+  type Link,
+  linkOf,
+  type ModelGraph,
+  type ModelNode,
+  type Relation,
+} from '../schema/model-graph.js'
 import { deleteCascades, referencedFieldsIn, updateCascades } from './cascades.js'
-import type { WriteEffects } from './write-effects.js'
+import type { RowValues, WriteEffects } from './write-effects.js'
+import { createdValues, dataValues, whereValues, writtenFields } from './write-values.js'
 
 const list = (value: unknown): unknown[] =>
   Array.isArray(value) ? value : value === undefined ? [] : [value]
@@ -36,13 +44,7 @@ export function namedRecords(node: ModelNode, wheres: readonly unknown[]): strin
  * connect } } })` changes `productId` of `@@unique([productId, userId])`).
  */
 export function changedUniqueKeys(node: ModelNode, data: unknown): string[] {
-  if (!isRecord(data)) return []
-  const changed = new Set<string>()
-  for (const key of Object.keys(data)) {
-    const relation = node.relations.get(key)
-    const fields = relation?.holdsForeignKey ? relation.foreignKey : [key]
-    for (const field of fields) if (node.uniqueFields.has(field)) changed.add(field)
-  }
+  const changed = new Set(writtenFields(node, data))
   return node.uniqueKeys
     .filter((key) => key.fields.some((field) => changed.has(field)))
     .map((key) => key.name)
@@ -58,113 +60,165 @@ export class NestedWrites {
     this.#effects = effects
   }
 
-  /** The `data` of a create or update of `node`. */
-  data(node: ModelNode, data: unknown): void {
+  /** The `data` of a create or update of `node`; `parent`: what is known of its row. */
+  data(node: ModelNode, data: unknown, parent: RowValues | undefined): void {
     if (!isRecord(data)) return
     for (const key of Object.keys(data)) {
       const relation = node.relations.get(key)
-      if (relation !== undefined) this.#relation(relation, data[key])
-    }
-  }
-
-  #relation(relation: Relation, operations: unknown): void {
-    const target = this.#graph.model(relation.target)
-    if (target === undefined || !isRecord(operations)) return
-    this.#effects.touch(target.name)
-    // A one-to-one child created under an existing parent fills a place a cached parent read saw
-    // empty (`linked-records.ts`); its key comes from the parent, not named here.
-    const creates = ['create', 'createMany', 'connectOrCreate', 'upsert'].some(
-      (op) => op in operations,
-    )
-    if (creates && target.linkedKeys.length > 0) this.#effects.allRecords(target.name)
-    for (const [operation, value] of Object.entries(operations)) {
-      if (value === undefined) continue
-      switch (operation) {
-        case 'create':
-          for (const item of list(value)) this.data(target, item)
-          break
-        case 'createMany':
-          break // rows of the target created: touched, no nested relations allowed
-        case 'connectOrCreate':
-          for (const item of list(value)) {
-            if (!isRecord(item)) continue
-            this.#link(relation, target, [item.where])
-            this.data(target, item.create)
-          }
-          break
-        case 'connect':
-          this.#link(relation, target, list(value))
-          break
-        case 'disconnect':
-          if (value === true || !relation.isList) this.#linkUnknown(relation, target)
-          else this.#link(relation, target, list(value))
-          break
-        case 'set':
-          this.#linkUnknown(relation, target)
-          break
-        case 'update':
-          for (const item of list(value)) this.#update(relation, target, item)
-          break
-        case 'upsert':
-          for (const item of list(value)) {
-            if (!isRecord(item)) continue
-            this.#update(relation, target, { where: item.where, data: item.update })
-            this.data(target, item.create)
-          }
-          break
-        case 'updateMany':
-          for (const item of list(value)) {
-            this.#effects.allRecords(target.name)
-            if (isRecord(item)) this.#keyChange(target, item.data)
-          }
-          break
-        case 'delete':
-          this.#delete(
-            target,
-            relation.isList ? namedRecords(target, list(value)) : namedRecords(target, [value]),
-          )
-          break
-        case 'deleteMany':
-          this.#delete(target, undefined)
-          break
-        default:
-          // An operation this version does not know: be safe.
-          this.#effects.allRecords(target.name)
+      const target = relation === undefined ? undefined : this.#graph.model(relation.target)
+      if (relation !== undefined && target !== undefined && isRecord(data[key])) {
+        this.#relation(relation, target, data[key] as Record<string, unknown>, parent)
       }
     }
   }
 
-  /**
-   * `connect` / `disconnect` by unique wheres. Only when the foreign key is in the target's rows
-   * do those rows change; a key in the parent's row is the parent's own change, and an implicit
-   * many-to-many join row changes no model row (reads across it carry both models' tags).
-   */
-  #link(relation: Relation, target: ModelNode, wheres: readonly unknown[]): void {
-    if (relation.holdsForeignKey || relation.joinTable !== undefined) return
-    const named = namedRecords(target, wheres)
-    if (named === undefined) this.#effects.allRecords(target.name)
-    else this.#effects.records(target.name, named)
+  #relation(
+    relation: Relation,
+    target: ModelNode,
+    operations: Record<string, unknown>,
+    parent: RowValues | undefined,
+  ): void {
+    const effects = this.#effects
+    const link = linkOf(this.#graph, relation)
+    // The foreign key is the target's: its rows hang off the parent's value (when known).
+    const childKey = relation.holdsForeignKey ? undefined : link
+    const linkValue = childKey === undefined ? undefined : parent?.[childKey.parentField]
+    const linked = (row: Record<string, unknown>): RowValues => {
+      if (childKey !== undefined && linkValue !== undefined) row[childKey.field] = linkValue
+      return row
+    }
+    if (relation.joinTable !== undefined) {
+      const relinks = ['connect', 'connectOrCreate', 'disconnect', 'set', 'create', 'delete']
+      if (relinks.some((op) => op in operations)) effects.linked(relation.joinTable)
+    }
+    for (const [operation, value] of Object.entries(operations)) {
+      if (value === undefined) continue
+      switch (operation) {
+        case 'create':
+          for (const item of list(value))
+            this.#create(target, linked(createdValues(target, item)), item)
+          break
+        case 'createMany': {
+          const rows = isRecord(value) ? list(value.data) : []
+          effects.created(
+            target.name,
+            rows.map((row) => linked(createdValues(target, row))),
+          )
+          break
+        }
+        case 'connectOrCreate':
+          for (const item of list(value)) {
+            if (!isRecord(item)) continue
+            this.#relink(childKey, target, [item.where], linkValue)
+            this.#create(target, linked(createdValues(target, item.create)), item.create)
+          }
+          break
+        case 'connect':
+          this.#relink(childKey, target, list(value), linkValue)
+          break
+        case 'disconnect':
+          if (value === true || !relation.isList) this.#relink(childKey, target, undefined, null)
+          else this.#relink(childKey, target, list(value), null)
+          break
+        case 'set':
+          this.#relink(childKey, target, undefined, undefined)
+          break
+        case 'update':
+          for (const item of list(value)) this.#update(relation, target, link, item, parent)
+          break
+        case 'upsert':
+          for (const item of list(value)) {
+            if (!isRecord(item)) continue
+            this.#update(relation, target, link, { where: item.where, data: item.update }, parent)
+            this.#create(target, linked(createdValues(target, item.create)), item.create)
+          }
+          break
+        case 'updateMany':
+          for (const item of list(value)) {
+            const data = isRecord(item) ? item.data : undefined
+            effects.updated(target.name, undefined, writtenFields(target, data), [
+              dataValues(target, data),
+            ])
+            this.#keyChange(target, data)
+          }
+          break
+        case 'delete': {
+          const wheres = relation.isList ? list(value) : [undefined]
+          const named = relation.isList
+            ? namedRecords(target, wheres)
+            : this.#toOne(target, link, relation, parent)
+          this.#delete(target, named, [linked({})])
+          break
+        }
+        case 'deleteMany':
+          for (const item of list(value))
+            this.#delete(target, undefined, [linked({ ...whereValues(target, item) })])
+          break
+        default:
+          // An operation this version does not know: be safe.
+          effects.unknown(target.name)
+      }
+    }
   }
 
-  /** `disconnect: true`, `set`: the target rows losing their link are not named. */
-  #linkUnknown(relation: Relation, target: ModelNode): void {
-    if (relation.holdsForeignKey || relation.joinTable !== undefined) return
-    this.#effects.allRecords(target.name)
+  #create(target: ModelNode, row: RowValues, data: unknown): void {
+    this.#effects.created(target.name, [row])
+    this.data(target, data, row)
+  }
+
+  /**
+   * `connect` / `disconnect` / `set` of rows whose foreign key is theirs (`childKey`): they get
+   * `value` (the parent's key, `null`, or `undefined` when not known); `wheres` name them, if
+   * given. A key in the parent's row is the parent's own change, and a join table changes no row.
+   */
+  #relink(
+    childKey: Link | undefined,
+    target: ModelNode,
+    wheres: readonly unknown[] | undefined,
+    value: unknown,
+  ): void {
+    if (childKey === undefined) return
+    const named = wheres === undefined ? undefined : namedRecords(target, wheres)
+    const rows = value === undefined ? [] : [{ [childKey.field]: value }]
+    this.#effects.updated(target.name, named, [childKey.field, ...target.updatedAt], rows)
   }
 
   /** A nested `update` (`{ where, data }` on a list, the data itself or `{ data }` on a to-one). */
-  #update(relation: Relation, target: ModelNode, item: unknown): void {
+  #update(
+    relation: Relation,
+    target: ModelNode,
+    link: Link | undefined,
+    item: unknown,
+    parent: RowValues | undefined,
+  ): void {
     if (!isRecord(item)) return
     const wrapped = relation.isList || 'data' in item
     const data = wrapped ? item.data : item
-    const named = relation.isList ? namedRecords(target, [item.where]) : undefined
-    if (named === undefined || changedUniqueKeys(target, data).length > 0) {
-      this.#effects.allRecords(target.name)
-    } else {
-      this.#effects.records(target.name, named)
-    }
+    let named = relation.isList
+      ? namedRecords(target, [item.where])
+      : this.#toOne(target, link, relation, parent)
+    if (changedUniqueKeys(target, data).length > 0) named = undefined
+    this.#effects.updated(target.name, named, writtenFields(target, data), [
+      dataValues(target, data),
+    ])
     this.#keyChange(target, data)
-    this.data(target, data)
+    this.data(target, data, undefined)
+  }
+
+  /** The identity of a to-one relation's row, when the parent's side of the link is known. */
+  #toOne(
+    target: ModelNode,
+    link: Link | undefined,
+    relation: Relation,
+    parent: RowValues | undefined,
+  ): string[] | undefined {
+    const [key] = target.uniqueKeys
+    const value = link === undefined ? undefined : parent?.[link.parentField]
+    if (relation.isList || key === undefined || target.uniqueKeys.length !== 1) return undefined
+    if (key.fields.length !== 1 || key.fields[0] !== link?.field || value === undefined)
+      return undefined
+    const identity = identityOf(target, key, [value])
+    return identity === undefined ? undefined : [identity]
   }
 
   #keyChange(target: ModelNode, data: unknown): void {
@@ -172,9 +226,8 @@ export class NestedWrites {
     if (referenced.length > 0) updateCascades(this.#graph, target.name, referenced, this.#effects)
   }
 
-  #delete(target: ModelNode, named: string[] | undefined): void {
-    if (named === undefined) this.#effects.allRecords(target.name)
-    else this.#effects.records(target.name, named)
-    deleteCascades(this.#graph, target.name, this.#effects)
+  #delete(target: ModelNode, named: string[] | undefined, rows: RowValues[]): void {
+    this.#effects.deleted(target.name, named, rows)
+    deleteCascades(this.#graph, target.name, this.#effects, rows)
   }
 }

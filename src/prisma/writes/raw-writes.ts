@@ -47,9 +47,13 @@ export function rawWriteEffects(graph: ModelGraph, args: unknown): WriteEffects 
   for (const table of targets.tables) {
     // A join table's rows link two models: reads across the link carry both models' tags, and
     // no foreign key references a join table, so touching both is all a write there changes.
-    for (const model of graph.modelsLinkedBy(table.schema, table.name)) effects.touch(model)
+    for (const model of graph.modelsLinkedBy(table.schema, table.name)) {
+      for (const joinTable of graph.model(model)?.joinTables ?? []) {
+        if (joinTable.toLowerCase() === table.name.toLowerCase()) effects.linked(joinTable)
+      }
+    }
     for (const model of graph.modelsOfTable(table.schema, table.name)) {
-      effects.allRecords(model)
+      effects.unknown(model)
       referentialActions(graph, model, table, effects)
       if (targets.cascade) truncateCascade(graph, model, effects, new Set([model]))
     }
@@ -101,7 +105,7 @@ function truncateCascade(
   seen: Set<string>,
 ) {
   for (const ref of graph.model(model)?.referrers ?? []) {
-    effects.allRecords(ref.model)
+    effects.unknown(ref.model)
     if (seen.has(ref.model)) continue
     seen.add(ref.model)
     truncateCascade(graph, ref.model, effects, seen)

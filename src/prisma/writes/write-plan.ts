@@ -1,19 +1,16 @@
 /**
- * What one model write invalidates. Planned before the write runs (the arguments say which model,
- * which records by key, which nested operations), completed after it from the records it
- * returned (the other unique keys of the records it changed), and applied after commit.
+ * What one model write invalidates. The arguments say which model, which rows by key, which
+ * fields and values, which nested operations; the returned rows complete it (their other unique
+ * keys, the values the database computed); it is applied after commit.
  */
-import {
-  identitiesOfFilter,
-  identitiesOfRecord,
-  identityOf,
-  identityOfWhere,
-} from '../keys/record-identity.js'
+import { isRecord } from '../is-record.js'
+import { identitiesOfFilter, identitiesOfRecord, identityOfWhere } from '../keys/record-identity.js'
 import type { ModelGraph, ModelNode } from '../schema/model-graph.js'
 import { deleteCascades, referencedFieldsIn, updateCascades } from './cascades.js'
 import { changedUniqueKeys, NestedWrites } from './nested-writes.js'
 import { stripAdded, withUniqueFields } from './returning.js'
-import { WriteEffects } from './write-effects.js'
+import { type RowValues, WriteEffects } from './write-effects.js'
+import { createdValues, dataValues, whereValues, writtenFields } from './write-values.js'
 
 /** The model write operations (`create` … `deleteMany`), as Prisma's query hook names them. */
 export const WRITE_OPERATION_NAMES = [
@@ -31,133 +28,44 @@ export const WRITE_OPERATION_NAMES = [
 /** {@link WRITE_OPERATION_NAMES}, for lookups. */
 export const WRITE_OPERATIONS: ReadonlySet<string> = new Set(WRITE_OPERATION_NAMES)
 
-type Plain = Record<string, unknown>
+/** Operations whose result names the rows they changed. */
+const RETURNING: ReadonlySet<string> = new Set([
+  'create',
+  'createManyAndReturn',
+  'update',
+  'updateManyAndReturn',
+  'upsert',
+  'delete',
+])
 
-/** The identities of the rows of a `createMany` under the model's linked keys, if all are given. */
-function linkedIdentitiesOfRows(node: ModelNode, data: unknown): string[] | undefined {
-  const rows = Array.isArray(data) ? data : [data]
-  const identities: string[] = []
-  for (const row of rows) {
-    for (const key of node.linkedKeys) {
-      const identity = identityOf(
-        node,
-        key,
-        key.fields.map((field) => (row as Plain | undefined)?.[field]),
-      )
-      if (identity === undefined) return undefined
-      identities.push(identity)
-    }
-  }
-  return identities
-}
-const plain = (value: unknown): Plain =>
-  typeof value === 'object' && value !== null ? (value as Plain) : {}
+type Plain = Record<string, unknown>
+const plain = (value: unknown): Plain => (isRecord(value) ? value : {})
 
 export class WritePlan {
   /** The arguments to run the write with (unique fields added to a narrow `select`). */
   readonly args: unknown
-  readonly #effects = new WriteEffects()
+  readonly #graph: ModelGraph
   readonly #node: ModelNode
+  readonly #operation: string
+  readonly #given: Plain
   readonly #added: readonly string[]
-  /** Identities of the records, known before the write (`where` by unique key). */
-  readonly #known: string[] = []
-  /** Whether the result names the changed records (`update`, `delete`, `…AndReturn`). */
-  readonly #fromResult: boolean
-  /** The write may change unique keys whose old values nobody can name: reach every record. */
-  readonly #unnamed: boolean
 
   constructor(graph: ModelGraph, node: ModelNode, operation: string, args: unknown) {
+    this.#graph = graph
     this.#node = node
-    const a = plain(args)
-    const effects = this.#effects.touch(node.name)
-    const nested = new NestedWrites(graph, effects)
-    let fromResult = false
-    let unnamed = false
-    switch (operation) {
-      case 'create':
-        nested.data(node, a.data)
-        // A new record changes no cached record read, except a one-to-one child's absence seen
-        // through its parent (`linked-records.ts`): the result names it under its linked keys.
-        fromResult = node.linkedKeys.length > 0
-        break
-      case 'createManyAndReturn':
-        fromResult = node.linkedKeys.length > 0
-        break
-      case 'createMany':
-        if (node.linkedKeys.length > 0) {
-          const named = linkedIdentitiesOfRows(node, a.data)
-          if (named === undefined) unnamed = true
-          else this.#known.push(...named)
-        }
-        break
-      case 'update':
-      case 'upsert': {
-        const where = identityOfWhere(node, a.where)
-        if (where !== undefined) this.#known.push(where)
-        const data = operation === 'update' ? a.data : a.update
-        // A unique key the write changes, other than the one it is addressed by: its old value,
-        // under which the record may be cached, is known to nobody.
-        const pinned = where?.slice(0, where.indexOf('='))
-        unnamed = changedUniqueKeys(node, data).some((key) => key !== pinned)
-        this.#keyChange(graph, data)
-        nested.data(node, data)
-        if (operation === 'upsert') nested.data(node, a.create)
-        fromResult = true
-        break
-      }
-      case 'updateMany':
-      case 'updateManyAndReturn': {
-        const pinned = identitiesOfFilter(node, a.where)
-        if (pinned === undefined) unnamed = true
-        else this.#known.push(...pinned)
-        if (operation === 'updateManyAndReturn' && changedUniqueKeys(node, a.data).length === 0) {
-          unnamed = false
-          fromResult = true
-        }
-        this.#keyChange(graph, a.data)
-        break
-      }
-      case 'delete': {
-        const where = identityOfWhere(node, a.where)
-        if (where !== undefined) this.#known.push(where)
-        fromResult = true
-        deleteCascades(graph, node.name, effects)
-        break
-      }
-      case 'deleteMany': {
-        const pinned = identitiesOfFilter(node, a.where)
-        if (pinned === undefined) unnamed = true
-        else this.#known.push(...pinned)
-        deleteCascades(graph, node.name, effects)
-        break
-      }
-      default:
-        unnamed = true
-    }
-    this.#fromResult = fromResult && !unnamed
-    this.#unnamed = unnamed
-    const returning = this.#fromResult ? withUniqueFields(node, args) : { args, added: [] }
+    this.#operation = operation
+    this.#given = plain(args)
+    const returning = RETURNING.has(operation) ? withUniqueFields(node, args) : { args, added: [] }
     this.args = returning.args
     this.#added = returning.added
   }
 
   /**
-   * The effects once the write returned `result`: the identities it reports are added, and the
-   * fields added to its `select` are removed from it (the caller gets what it asked for).
+   * The effects once the write returned `result`; the fields added to its `select` are removed
+   * from it (the caller gets what it asked for).
    */
   completed(result: unknown): WriteEffects {
-    const effects = this.#effects
-    const model = this.#node.name
-    if (this.#unnamed) return effects.allRecords(model)
-    effects.records(model, this.#known)
-    if (this.#fromResult) {
-      const rows = Array.isArray(result) ? result : [result]
-      for (const row of rows) {
-        const identities = identitiesOfRecord(this.#node, row)
-        if (identities === undefined) return effects.allRecords(model)
-        effects.records(model, identities)
-      }
-    }
+    const effects = this.#effects(rowsOf(result))
     stripAdded(result, this.#added)
     return effects
   }
@@ -165,16 +73,125 @@ export class WritePlan {
   /**
    * The effects of a write that failed. It most likely changed nothing (Prisma rolls its
    * statements back), but a failure after commit (a lost connection) cannot be told apart: reach
-   * what the write may have changed, without the identities only a result would have named.
+   * what the write may have changed, without what only a result would have said.
    */
   failed(): WriteEffects {
-    const effects = this.#effects
-    if (this.#unnamed || this.#fromResult) return effects.allRecords(this.#node.name)
-    return effects.records(this.#node.name, this.#known)
+    return this.#effects(undefined)
   }
 
-  #keyChange(graph: ModelGraph, data: unknown): void {
-    const referenced = referencedFieldsIn(graph, this.#node.name, data)
-    if (referenced.length > 0) updateCascades(graph, this.#node.name, referenced, this.#effects)
+  /** `returned`: the rows the write returned, `undefined` when it returned none or failed. */
+  #effects(returned: RowValues[] | undefined): WriteEffects {
+    const effects = new WriteEffects()
+    const graph = this.#graph
+    const node = this.#node
+    const model = node.name
+    const a = this.#given
+    const nested = new NestedWrites(graph, effects)
+    switch (this.#operation) {
+      case 'create': {
+        const row = { ...createdValues(node, a.data), ...returned?.[0] }
+        effects.created(model, [row])
+        nested.data(node, a.data, row)
+        break
+      }
+      case 'createMany':
+      case 'createManyAndReturn':
+        effects.created(
+          model,
+          returned ?? rowsOf(a.data)?.map((row) => createdValues(node, row)) ?? [],
+        )
+        break
+      case 'update':
+      case 'upsert': {
+        const data = this.#operation === 'update' ? a.data : a.update
+        const row = returned?.[0]
+        effects.updated(model, this.#updatedRows(a.where, data, row), writtenFields(node, data), [
+          { ...dataValues(node, data), ...row },
+        ])
+        this.#keyChange(data, effects)
+        nested.data(node, data, row ?? whereValues(node, a.where))
+        if (this.#operation === 'upsert') {
+          const created = { ...createdValues(node, a.create), ...row }
+          effects.created(model, [created])
+          nested.data(node, a.create, created)
+        }
+        break
+      }
+      case 'updateMany':
+      case 'updateManyAndReturn': {
+        const rekeyed = changedUniqueKeys(node, a.data).length > 0
+        const identities =
+          returned !== undefined && !rekeyed
+            ? identitiesOfRows(node, returned)
+            : identitiesOfFilter(node, a.where)
+        const rows = returned ?? [{ ...whereValues(node, a.where), ...dataValues(node, a.data) }]
+        effects.updated(model, rekeyed ? undefined : identities, writtenFields(node, a.data), rows)
+        this.#keyChange(a.data, effects)
+        break
+      }
+      case 'delete': {
+        const row = returned?.[0]
+        const identities =
+          row === undefined ? namedByWhere(node, a.where) : identitiesOfRecord(node, row)
+        const rows = [row ?? whereValues(node, a.where)]
+        effects.deleted(model, identities, rows)
+        deleteCascades(graph, model, effects, rows)
+        break
+      }
+      case 'deleteMany': {
+        const rows = [whereValues(node, a.where)]
+        effects.deleted(model, identitiesOfFilter(node, a.where), rows)
+        deleteCascades(graph, model, effects, rows)
+        break
+      }
+      default:
+        effects.unknown(model)
+    }
+    return effects
   }
+
+  /**
+   * The rows an update changed, by every key they are read by: from its result, plus the key it
+   * was addressed by (its old value, should the update change it). `undefined` when the update
+   * changes a unique key whose old value nobody knows.
+   */
+  #updatedRows(where: unknown, data: unknown, row: RowValues | undefined): string[] | undefined {
+    const node = this.#node
+    const addressed = identityOfWhere(node, where)
+    const pinned = addressed?.slice(0, addressed.indexOf('='))
+    if (changedUniqueKeys(node, data).some((key) => key !== pinned)) return undefined
+    if (row === undefined) return namedByWhere(node, where)
+    const identities = identitiesOfRecord(node, row)
+    if (identities === undefined) return undefined
+    if (addressed !== undefined && !identities.includes(addressed)) identities.push(addressed)
+    return identities
+  }
+
+  #keyChange(data: unknown, effects: WriteEffects): void {
+    const referenced = referencedFieldsIn(this.#graph, this.#node.name, data)
+    if (referenced.length > 0) updateCascades(this.#graph, this.#node.name, referenced, effects)
+  }
+}
+
+/** The rows of a result: a row, a list of rows, or none (a count, `null`). */
+function rowsOf(result: unknown): RowValues[] | undefined {
+  if (Array.isArray(result)) return result.filter(isRecord)
+  return isRecord(result) ? [result] : undefined
+}
+
+/** Identities of returned rows, `undefined` when one lacks a unique field. */
+function identitiesOfRows(node: ModelNode, rows: readonly RowValues[]): string[] | undefined {
+  const identities: string[] = []
+  for (const row of rows) {
+    const found = identitiesOfRecord(node, row)
+    if (found === undefined) return undefined
+    identities.push(...found)
+  }
+  return identities
+}
+
+/** The row a `WhereUniqueInput` names, when it is the only key the model's rows are read by. */
+function namedByWhere(node: ModelNode, where: unknown): string[] | undefined {
+  const identity = node.uniqueKeys.length === 1 ? identityOfWhere(node, where) : undefined
+  return identity === undefined ? undefined : [identity]
 }
