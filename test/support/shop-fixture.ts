@@ -5,6 +5,12 @@ import { withCache } from '../../src/prisma/index.js'
 import { createTestDatabase, type TestDatabase } from './database.js'
 import { REDIS_URL, uniquePrefix } from './redis.js'
 
+/** The visits of the shop (uuid keys): the second in upper case, as some clients send them. */
+export const VISITS = [
+  ['0b6f8a52-1c3d-4e5f-8a9b-0c1d2e3f4a5b', '/'],
+  ['7E2D1C4B-5A69-4788-9A0B-1C2D3E4F5A6B', '/products'],
+] as const
+
 /**
  * A small shop in the test schema, the same every time: a category tree, products with tags,
  * inventory and reviews, users with orders. Ids are those PostgreSQL assigns in a fresh schema.
@@ -35,6 +41,7 @@ export async function seedShop(prisma: PrismaClient): Promise<void> {
       data: { productId: i, userId: (i % 3) + 1, rating: (i % 5) + 1, body: `Review ${i}` },
     })
   }
+  for (const [id, path] of VISITS) await prisma.visit.create({ data: { id, path } })
   await prisma.order.create({
     data: {
       userId: 1,

@@ -74,7 +74,10 @@ export class ReadDependencies {
     }
     this.#relationFilters(shape)
 
-    const projection = this.#projection(node, a, shape, ordered)
+    // Without an order, rows come back in their physical order, which any update of one of them
+    // may change: the read depends on every field of its rows.
+    const whole = !hasOrder && level.unique !== true
+    const projection = this.#projection(node, a, shape, ordered, whole)
     const tagRows = !coarse
     const needed = new Set<string>(
       tagRows && level.record === undefined ? node.uniqueKeys[0]?.fields : [],
@@ -227,6 +230,7 @@ export class ReadDependencies {
     a: Plain,
     shape: FilterShape,
     ordered: ReadonlySet<string>,
+    whole: boolean,
   ): { content: readonly string[] | undefined; children: ChildSpec[]; args: Plain } {
     const select = isPlain(a.select) ? a.select : undefined
     const include = isPlain(a.include) ? a.include : undefined
@@ -256,7 +260,7 @@ export class ReadDependencies {
     for (const field of [...shape.fields, ...ordered]) {
       if (node.fields.has(field)) content.add(field)
     }
-    const full = node.scalars.every((field) => content.has(field))
+    const full = whole || node.scalars.every((field) => content.has(field))
     let args = a
     if (Object.keys(nested).length > 0) {
       const key = select === undefined ? 'include' : 'select'
