@@ -12,19 +12,23 @@ import { type LongLivedClient, useCachedShop } from './support/shop-fixture.js'
 
 type P = LongLivedClient
 const name = { name: true } as const
+// Lists are sorted: without an order, rows come back in their physical order, which any update
+// of one of them changes (such a list depends on every field of its rows).
+const byId = { orderBy: { id: 'asc' } } as const
 
 const READS = {
   card1: (p: P) => p.product.findUnique({ where: { id: 1 }, select: { name: true, price: true } }),
   full1: (p: P) => p.product.findUnique({ where: { id: 1 } }),
   changed1: (p: P) => p.product.findUnique({ where: { id: 1 }, select: { updatedAt: true } }),
-  namesIn1: (p: P) => p.product.findMany({ where: { categoryId: 1 }, select: name }),
-  namesIn3: (p: P) => p.product.findMany({ where: { categoryId: 3 }, select: name }),
+  namesIn1: (p: P) => p.product.findMany({ where: { categoryId: 1 }, select: name, ...byId }),
+  namesIn3: (p: P) => p.product.findMany({ where: { categoryId: 3 }, select: name, ...byId }),
   allNames: (p: P) => p.product.findMany({ select: name, orderBy: { id: 'asc' } }),
   fullIn1: (p: P) => p.product.findMany({ where: { categoryId: 1 }, orderBy: { id: 'asc' } }),
-  featured: (p: P) => p.product.findMany({ where: { featured: true }, select: name }),
-  notFeatured: (p: P) => p.product.findMany({ where: { featured: { not: true } }, select: name }),
-  byIds: (p: P) => p.product.findMany({ where: { id: { in: [1, 2] } }, select: name }),
-  pricey: (p: P) => p.product.findMany({ where: { price: { gt: 5 } }, select: name }),
+  featured: (p: P) => p.product.findMany({ where: { featured: true }, select: name, ...byId }),
+  notFeatured: (p: P) =>
+    p.product.findMany({ where: { featured: { not: true } }, select: name, ...byId }),
+  byIds: (p: P) => p.product.findMany({ where: { id: { in: [1, 2] } }, select: name, ...byId }),
+  pricey: (p: P) => p.product.findMany({ where: { price: { gt: 5 } }, select: name, ...byId }),
   cheapestTwo: (p: P) => p.product.findMany({ orderBy: { price: 'asc' }, take: 2, select: name }),
   firstTwo: (p: P) => p.product.findMany({ orderBy: { id: 'asc' }, take: 2, select: name }),
   secondTwo: (p: P) =>
@@ -39,8 +43,8 @@ const READS = {
   reviewCountOf2: (p: P) =>
     p.product.findUnique({ where: { id: 2 }, select: { _count: { select: { reviews: true } } } }),
   reviewedBy3: (p: P) =>
-    p.product.findMany({ where: { reviews: { some: { userId: 3 } } }, select: name }),
-  admins: (p: P) => p.user.findMany({ where: { role: 'ADMIN' }, select: { email: true } }),
+    p.product.findMany({ where: { reviews: { some: { userId: 3 } } }, select: name, ...byId }),
+  admins: (p: P) => p.user.findMany({ where: { role: 'ADMIN' }, select: { email: true }, ...byId }),
 } satisfies Record<string, CachedRead>
 
 type ReadName = keyof typeof READS
@@ -58,6 +62,18 @@ describe.each([
       p.product.update({ where: { id: 1 }, data: { viewCount: { increment: 1 } } }),
     )
     expect(missed).toEqual(['changed1', 'full1', 'fullIn1', 'reviewsOf1', 'views'])
+  })
+
+  it('an unsorted list depends on every field of its rows (their order may change)', async () => {
+    const unsorted = {
+      names: (p: P) => p.product.findMany({ where: { categoryId: 1 }, select: name }),
+      sorted: READS.namesIn1,
+    }
+    expect(
+      await invalidatedBy(shop.prisma, unsorted, (p) =>
+        p.product.update({ where: { id: 1 }, data: { viewCount: { increment: 1 } } }),
+      ),
+    ).toEqual(['names'])
   })
 
   it('a shown field reaches the lists holding the row, not the others', async () => {
@@ -163,7 +179,7 @@ describe('custom tags', () => {
   const shop = useCachedShop('precision_custom_tags', { redis: true })
 
   it('a read declaring tags is reached by them even if the same query was cached without', async () => {
-    const plain = (p: P) => p.product.findMany({ where: { featured: true }, select: name })
+    const plain = (p: P) => p.product.findMany({ where: { featured: true }, select: name, ...byId })
     const tagged = (p: P) =>
       p.product.findMany({
         where: { featured: true },

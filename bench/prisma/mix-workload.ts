@@ -75,7 +75,10 @@ export class Oracle {
     let fingerprint = ''
     for (const row of rows) fingerprint += `${row.id}:${row.viewCount ?? ''}:${row.stock ?? ''},`
     let done = this.#done.get(key)
-    if (done === undefined) this.#done.set(key, (done = []))
+    if (done === undefined) {
+      done = []
+      this.#done.set(key, done)
+    }
     // The result the ideal cache held when this read began: the last one returned before.
     let held: string | undefined
     for (let i = done.length - 1; i >= 0; i--) {
