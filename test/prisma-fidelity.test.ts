@@ -5,6 +5,7 @@ import { CacheManager } from '../src/index.js'
 import { withCache } from '../src/prisma/index.js'
 import { createTestDatabase, type TestDatabase } from './support/database.js'
 import { deleteKeysUnder, REDIS_URL, rawRedis, uniquePrefix } from './support/redis.js'
+import { waitFor } from './support/wait.js'
 
 /**
  * Guarantee 6 through Prisma: a row with every scalar type comes back unchanged from the
@@ -100,7 +101,11 @@ describe('every Prisma scalar type round-trips through L1 and Redis', () => {
     expect(miss.info.cacheStatus).toBe('miss')
     expectSameRow(miss.data, expected)
 
-    const l1 = await a.sample.findUnique({ where: { id: row.id } }).withCacheInfo()
+    // The fill keeps its copy in L1 once Redis stored it (its callers did not wait for that).
+    const l1 = await waitFor(async () => {
+      const read = await a.sample.findUnique({ where: { id: row.id } }).withCacheInfo()
+      return read.info.tier === 'l1' ? read : undefined
+    })
     expect(l1.info).toMatchObject({ cacheStatus: 'hit', tier: 'l1' })
     expectSameRow(l1.data, expected)
 

@@ -153,7 +153,7 @@ describe('RedisDriver: entries and tags', () => {
     const fill = driver.coordination!
     const start = await fill.beginFill('re', 1_000, 'token', 'always')
     expect(await fill.storeFill('re', buf('v6'), 20_000, ['fill-tag'], start.since, 'token')).toBe(
-      true,
+      'stored',
     )
     expect(await raw.smembers(tagKey('batch-b'))).toEqual([])
     expect(await raw.smembers(tagKey('fill-tag'))).toEqual([`${p}re`])

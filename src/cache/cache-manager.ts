@@ -54,6 +54,14 @@ export interface CacheInternals {
    * the synchronous first step of `compute`, for hot paths that skip its promise on a hit.
    */
   tryL1(key: string, compute: () => unknown, plan: ComputePlan, info: ComputeInfo): unknown
+  /**
+   * `invalidateByTag` for writes that must be seen by this process's later reads (read-your-
+   * writes) but need not wait for Redis's reply: resolves once L1 is invalidated and the L2
+   * invalidation is sent ahead of any later command, when L2 applies calls in order and the
+   * cache is not strict (other instances' strict reads must find it applied); otherwise once it
+   * is applied. Tags are not validated.
+   */
+  invalidate(tags: readonly string[]): Promise<void>
   /** The cache's current default TTL and L1 cap (they change with `initialize()`). */
   planDefaults(): PlanDefaults
   /** Longest key the cache accepts. */
@@ -61,6 +69,7 @@ export interface CacheInternals {
 }
 
 let internalsOf: (cache: CacheManager) => CacheInternals
+const RESOLVED: Promise<void> = Promise.resolve()
 
 /** The {@link CacheInternals} of `cache`. */
 export function cacheInternals(cache: CacheManager): CacheInternals {
@@ -107,6 +116,12 @@ export class CacheManager extends EventEmitter<CacheEvents> {
       this.#assertOpen()
       if (!this.#options.enabled) return MISS
       return this.#loader.tryL1(key, compute, plan, info)
+    },
+    invalidate: (tags) => {
+      const applied = this.invalidateByTag(tags)
+      if (this.#options.strict || this.#store.l2?.ordered !== true) return applied
+      applied.catch((error: unknown) => this.#reportError(error as Error, 'invalidateByTag'))
+      return RESOLVED
     },
     planDefaults: () => this.#options,
     maxKeyLength: () => this.#options.maxKeyLength,

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import type { FillStart, LeaseMode } from '../drivers/l2-driver.js'
 import type { ResilientCoordination } from '../drivers/resilient-coordination.js'
+import { copyValue } from './codec.js'
 import { unwrapLoaded } from './loaded.js'
 import type { CacheMetrics } from './metrics.js'
-import type { WritePlan } from './store-types.js'
+import type { Prepared, WritePlan } from './store-types.js'
 import type { TieredStore } from './tiered-store.js'
 
 /** What a fill needs of its plan: where and how long to store, and whether to store at all. */
@@ -24,6 +25,8 @@ export interface FillSettings {
   released(key: string): void
   /** Resolves when `key` is announced or released (here or by another instance), or after `ms`. */
   waitForAnnounce(key: string, ms: number): Promise<void>
+  /** Strict mode: a fill's callers wait for Redis to store its value (see `FillResult.stored`). */
+  strict: boolean
 }
 
 /** What a fill produced. */
@@ -32,11 +35,17 @@ export interface FillResult {
   value: unknown
   /** The write stamp of the entry, for strict mode's check of callers who joined the fill. */
   stamp: string
-  /** Whether the value is now the cached entry (false: fenced, or L2 could not confirm it). */
-  stored: boolean
+  /**
+   * Whether the value became the cached entry (false: fenced, or L2 could not confirm it). Callers
+   * get the value before: only strict mode waits for this (then it is settled already).
+   */
+  stored: Promise<boolean>
   /** The value's tags: the plan's and those the loader added. */
   tags: readonly string[]
 }
+
+const STORED = Promise.resolve(true)
+const NOT_STORED = Promise.resolve(false)
 
 /** A `beginFill` already made for this fill (with `token`): the L2 read of a miss doubles as it. */
 export interface FirstStart {
@@ -91,6 +100,10 @@ export class Fill {
   readonly plan: FillPlan
   readonly ticket: number
   readonly promise: Promise<FillResult>
+  /** Settles once the value is stored, fenced or refused: the fill's whole life. */
+  readonly done: Promise<unknown>
+  #loaded: FillResult | undefined
+  #finished = false
   readonly #context: FillContext
   readonly #store: TieredStore
   #token: string
@@ -110,30 +123,57 @@ export class Fill {
     this.plan = plan
     this.ticket = options.ticket ?? this.#store.fence.acquire()
     this.#token = options.first?.token ?? newLeaseToken()
-    this.promise = this.#run(compute, options).finally(() => this.#store.fence.release(this.ticket))
+    // The ticket is held until the value is stored (or not): L1 takes it only if nothing
+    // invalidated it meanwhile.
+    const release = () => {
+      // From now on the fence forgets what happened since the ticket: nobody may take the value.
+      this.#finished = true
+      this.#store.fence.release(this.ticket)
+    }
+    this.promise = this.#run(compute, options).then((result) => {
+      this.#loaded = result
+      return result
+    })
+    this.done = this.promise.then(
+      (result) => result.stored.finally(release),
+      release,
+    ) as Promise<unknown>
+  }
+
+  /** Stored, fenced or refused: a caller arriving now cannot join it. */
+  get finished(): boolean {
+    return this.#finished
+  }
+
+  /** Whether its value is loaded (and being stored): a caller arriving now waits for the store. */
+  get loaded(): boolean {
+    return this.#loaded !== undefined
   }
 
   /**
-   * The fill's result for a caller arriving now, or `undefined` when an invalidation came between
-   * the fill's start and this call and touched the key or a tag of the value loaded (known only
-   * once it is loaded): the caller must load again (guarantee 1).
+   * The fill's result for a caller arriving now, or `undefined` when it must load again: an
+   * invalidation came between the fill's start and this call and touched the key or a tag of the
+   * value loaded (known only once it is loaded) (guarantee 1); or the caller comes after the load
+   * and Redis refused the value, fenced by another instance's write this one may not have heard
+   * of yet (guarantee 2): a value is handed to callers who came after its load only once stored.
    */
   join(): Promise<FillResult | undefined> {
     const fence = this.#store.fence
     const arrival = fence.now
-    if (arrival === this.ticket) return this.promise
+    const loaded = this.#loaded
+    if (loaded === undefined && arrival === this.ticket) return this.promise
+    // Held until the check below: the fence keeps what happened since the ticket.
     fence.hold(this.ticket)
-    return this.promise.then(
-      (result) => {
-        const fresh = fence.canStore(this.ticket, this.key, result.tags, arrival)
-        fence.release(this.ticket)
-        return fresh ? result : undefined
-      },
-      (error: unknown) => {
-        fence.release(this.ticket)
-        throw error
-      },
-    )
+    const check = (result: FillResult, stored = true) => {
+      const fresh = stored && fence.canStore(this.ticket, this.key, result.tags, arrival)
+      fence.release(this.ticket)
+      return fresh ? result : undefined
+    }
+    if (loaded !== undefined) return loaded.stored.then((stored) => check(loaded, stored))
+    return this.promise.then(check, (error: unknown) => {
+      fence.release(this.ticket)
+      throw error
+    })
   }
 
   async #run(compute: () => unknown, options: FillOptions): Promise<FillResult> {
@@ -162,7 +202,7 @@ export class Fill {
         const stored = store.acceptStored(this.key, start.value, this.ticket)
         if (stored !== undefined) {
           this.#giveBack(false)
-          return { ...stored, stored: true }
+          return { ...stored, stored: STORED }
         }
       }
       if (start.lease || !wantLease || !options.waitForHolder || Date.now() >= waitUntil) {
@@ -209,26 +249,43 @@ export class Fill {
     const plan = withTags(this.plan, result.tags)
     if (plan.storeIf !== undefined && !plan.storeIf(value)) {
       this.#giveBack(true)
-      return { value, stamp: '', stored: false, tags: plan.tags }
+      return { value, stamp: '', stored: NOT_STORED, tags: plan.tags }
     }
-    const prepared = store.prepare(value, plan, loadMs)
-    const unstored = { value: prepared.copy, stamp: prepared.stamp, stored: false, tags: plan.tags }
     const fresh = () => store.fence.canStore(this.ticket, this.key, plan.tags)
     if (!fresh() || (since !== undefined && loadMs > settings.fenceWindowMs)) {
+      // Fenced: the callers get the value (checked, each a copy), nothing keeps it or encodes it.
       metrics.fencedFills++
       this.#giveBack(true)
-      return unstored
+      return { value: copyValue(value), stamp: '', stored: NOT_STORED, tags: plan.tags }
     }
+    const prepared = store.prepare(value, plan, loadMs)
+    const out = { value: prepared.copy, stamp: prepared.stamp, tags: plan.tags }
     if (result.localOnly) {
       // Kept here only: the lease goes back, and other instances load for themselves.
       this.#giveBack(true)
       store.writeLocal(this.key, prepared)
-      return unstored
+      return { ...out, stored: NOT_STORED }
     }
     if (since === undefined) {
-      await store.write(this.key, prepared)
-      return { ...unstored, stored: true }
+      // L2 alone (no coordination): L1 is written at once, L2 in the background.
+      return { ...out, stored: store.write(this.key, prepared).then(() => true) }
     }
+    // Callers get the value at once; strict mode waits for Redis (its callers who joined check the
+    // stamp there). L1 takes the value only once Redis stored it: another instance's write may
+    // fence it there, and nobody may be served what a fenced fill read (guarantee 2).
+    const stored = this.#storeRemote(prepared, since, fresh)
+    if (settings.strict) await stored
+    return { ...out, stored }
+  }
+
+  /**
+   * Stores the value in Redis, fenced by `since`, gives the lease back, and keeps the value in L1
+   * when Redis stored it and no invalidation ran here meanwhile (`fresh`).
+   */
+  async #storeRemote(prepared: Prepared, since: string, fresh: () => boolean): Promise<boolean> {
+    const { metrics, settings } = this.#context
+    const store = this.#store
+    const { plan } = prepared
     const stored = await this.#coordination!.storeFill(
       this.key,
       prepared.bytes,
@@ -239,21 +296,21 @@ export class Fill {
     )
     // The store script gave the lease back, stored or fenced.
     if (stored !== undefined) this.#lease = false
-    // Checked again: a local invalidation may have run while the store was in flight.
-    const stillFresh = fresh()
-    if (stored === false || !stillFresh) {
+    if (stored === 'fenced' || !fresh()) {
       metrics.fencedFills++
       this.#giveBack(true)
-      return unstored
+      return false
     }
-    // `undefined`: L2 failed (and will drop the key on recovery): keep the value locally.
+    // `undefined`: L2 failed (and will drop the key on recovery): the value stays local.
     store.writeLocal(this.key, prepared)
     if (stored === undefined) {
       this.#giveBack(true)
-      return unstored
+      return false
     }
-    settings.announce(this.key)
-    return { ...unstored, stored: true }
+    // Only when fills of other instances wait for it: otherwise nobody needs the notice.
+    if (stored === 'awaited') settings.announce(this.key)
+    else settings.released(this.key)
+    return true
   }
 
   /** Gives the lease back when held; `wake`: this instance's waiters poll again now. */
@@ -264,9 +321,13 @@ export class Fill {
   }
 }
 
-/** A random token identifying one fill's lease. */
+/** This process's part of lease tokens: random, so that no two instances share one. */
+const TOKEN_PREFIX = randomBytes(9).toString('base64url')
+let tokens = 0
+
+/** A token identifying one fill's lease, unique across instances (random per process, counted). */
 export function newLeaseToken(): string {
-  return randomBytes(12).toString('base64url')
+  return `${TOKEN_PREFIX}${(++tokens).toString(36)}`
 }
 
 /** `plan` with `extra` tags (the loader's) added, the plan itself when there are none. */

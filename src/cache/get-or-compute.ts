@@ -57,8 +57,6 @@ export interface GetOrComputeSettings extends FillSettings {
    * never all at once. 0 turns it off.
    */
   earlyRefreshBeta: number
-  /** Strict mode: an L1 hit is served only after Redis confirms it is still the current entry. */
-  strict: boolean
 }
 
 export interface GetOrComputeHooks {
@@ -140,7 +138,13 @@ export class GetOrCompute {
     if (store.l1 !== undefined) this.#metrics.l1Misses++
     // A fill already running for this key will store it: join it rather than ask Redis again.
     const running = stale === undefined ? this.#joinable(key, plan) : undefined
-    if (running !== undefined) return this.#miss(running, key, compute, plan, undefined, info)
+    if (running?.loaded) {
+      // Loaded and being stored: its value is ours once Redis has it, like an L2 hit.
+      const result = await running.join()
+      if (result !== undefined) return this.#hit(key, result.value, 'l2', false, true, info) as T
+    } else if (running !== undefined) {
+      return this.#miss(running, key, compute, plan, undefined, info)
+    }
     let first: (FirstStart & { ticket: number }) | undefined
     if (store.l2?.available) {
       const read = await this.#readL2(key)
@@ -259,7 +263,7 @@ export class GetOrCompute {
 
   /** Strict mode: the value a fill produced is the entry Redis holds now. */
   async #confirmed(key: string, result: FillResult): Promise<boolean> {
-    return result.stored && (await this.#store.holdsStamp(key, result.stamp))
+    return (await result.stored) && (await this.#store.holdsStamp(key, result.stamp))
   }
 
   #bounded<T>(promise: Promise<T>, key: string, plan: ComputePlan): Promise<T> {
@@ -347,10 +351,8 @@ export class GetOrCompute {
    */
   #joinable(key: string, plan: ComputePlan): Fill | undefined {
     const fill = this.#fills.get(key)
-    if (fill === undefined || !this.#store.fence.canStore(fill.ticket, key, plan.tags)) {
-      return undefined
-    }
-    return fill
+    if (fill === undefined || fill.finished) return undefined
+    return this.#store.fence.canStore(fill.ticket, key, plan.tags) ? fill : undefined
   }
 
   /**
@@ -373,10 +375,7 @@ export class GetOrCompute {
       keyLoadMs,
     })
     this.#fills.set(key, fill)
-    void fill.promise.then(
-      () => this.#forget(key, fill),
-      () => this.#forget(key, fill),
-    )
+    void fill.done.then(() => this.#forget(key, fill))
     return fill
   }
 

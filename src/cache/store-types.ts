@@ -13,6 +13,8 @@ export interface L2Tier {
   deleteByTags(tags: readonly string[], notice?: BusNotice): Promise<number>
   /** Whether `deleteByTags` publishes the bus notice it is given (in the same round trip). */
   readonly publishesNotices?: boolean
+  /** Whether later calls see earlier ones without waiting for their replies (see `L2Driver`). */
+  readonly ordered?: boolean
   deleteByPattern(pattern: string | RegExp): Promise<number>
   clear(): Promise<unknown>
   /** `undefined` when L2 could not be reached: the caller falls back to memory. */

@@ -170,15 +170,16 @@ export class TieredStore {
   prepare(value: unknown, plan: WritePlan, loadMs = 0): Prepared {
     const copy = copyValue(value)
     const freshUntil = Date.now() + plan.ttlMs
+    // Compression only pays where the bytes go: to L2. (L1 counts the uncompressed size.)
     const bytes = encodeEntry(
       { value: copy, freshUntil, tags: plan.tags, loadMs },
-      this.#options.compressionThreshold,
+      this.l2 === undefined ? false : this.#options.compressionThreshold,
     )
     const size = uncompressedSize(bytes)
     return { copy, bytes, size, freshUntil, plan, stamp: readStamp(bytes), loadMs }
   }
 
-  /** Puts a prepared value in L1 only: its L2 copy was stored by a fenced fill. */
+  /** Puts a prepared value in L1 only: its L2 copy is stored by a fenced fill. */
   writeLocal(key: string, prepared: Prepared): void {
     this.#writeL1(key, prepared)
     this.#metrics.recordWrite(prepared.size)

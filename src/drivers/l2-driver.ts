@@ -43,6 +43,11 @@ export interface L2Driver {
    */
   readonly publishesNotices?: boolean
   /**
+   * Whether the driver applies calls in the order they were made (one connection to one server):
+   * a read made after an invalidation was sent sees it, without waiting for its reply.
+   */
+  readonly ordered?: boolean
+  /**
    * Deletes entries whose key (without prefix) matches: a glob (Redis `MATCH` syntax) or a
    * RegExp tested on each key found by an incremental SCAN. Never uses `KEYS`.
    */
@@ -74,6 +79,13 @@ export interface L2Driver {
  */
 export type LeaseMode = 'never' | 'if-absent' | 'always'
 
+/**
+ * What {@link L2Coordination.storeFill} did: refused the value (an invalidation came after the
+ * fill began), stored it, or stored it while fills of other instances waited for it (whose
+ * instances the caller then tells, through the bus).
+ */
+export type StoreOutcome = 'fenced' | 'stored' | 'awaited'
+
 /** What a fill learns before its loader runs: see {@link L2Coordination.beginFill}. */
 export interface FillStart {
   /** This instance now holds the lease: it runs the loader; others wait for its value. */
@@ -104,7 +116,7 @@ export interface L2Coordination {
     tags: readonly string[],
     since: string,
     token: string,
-  ): Promise<boolean>
+  ): Promise<StoreOutcome>
   /** Gives up a lease (the loader failed), if still held with `token`. */
   releaseLease(key: string, token: string): Promise<void>
   /** The write stamp of the entry at `key` (8 bytes at a fixed offset, hex), `undefined` if none. */

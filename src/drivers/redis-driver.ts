@@ -115,6 +115,8 @@ export class RedisDriver implements L2Driver {
   /** Fencing, leases and stamps; absent on a Cluster (its scripts would cross hash slots). */
   readonly coordination: L2Coordination | undefined
   readonly publishesNotices = true
+  /** One connection to one server (not a Cluster, whose keys live on several). */
+  readonly ordered: boolean
   #closed = false
 
   constructor(options: RedisDriverOptions) {
@@ -134,6 +136,7 @@ export class RedisDriver implements L2Driver {
     this.client = client
     this.#owned = owned
     this.#cluster = (this.client as { isCluster?: boolean }).isCluster === true
+    this.ordered = !this.#cluster
     this.name = this.#cluster ? 'redis-cluster' : 'redis'
     this.prefix = prefix
     this.#tagPrefix = prefix + TAG_NAMESPACE

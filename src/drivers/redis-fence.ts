@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import type { FillStart, LeaseMode } from './l2-driver.js'
+import type { FillStart, LeaseMode, StoreOutcome } from './l2-driver.js'
 import {
   BUMP_FN,
   FENCE_POINT_FN,
@@ -10,6 +10,7 @@ import {
 } from './redis-scripts.js'
 
 const LEASE_ARG: Record<LeaseMode, string> = { never: '0', 'if-absent': '1', always: '2' }
+const STORE_OUTCOMES: readonly StoreOutcome[] = ['fenced', 'stored', 'awaited']
 
 /*
  * Cross-instance fencing and leases (guarantees 2 and 8), on a standalone Redis.
@@ -20,6 +21,7 @@ const LEASE_ARG: Record<LeaseMode, string> = { never: '0', 'if-absent': '1', alw
  *   P__sc:v:all        version of everything: bumped by pattern invalidations and clear
  *   P__sc:v:seq        the last version given, so that versions only grow
  *   P__sc:lease:<key>  the token of the instance running the loader for <key>
+ *   P__sc:wait:<key>   set while fills of other instances wait for that one (it then announces)
  *
  * A version is the server's clock in microseconds when it was bumped (pushed past the previous
  * one when needed). A fill takes a fence point (the clock) before its loader runs, in the round
@@ -40,10 +42,12 @@ return bump(KEYS[1], 2, #KEYS, ARGV[1])
 )
 
 /**
- * KEYS: entry, lease. ARGV: leaseMs, token, lease mode ('0' never, '1' only if there is no value,
- * '2' always). Returns { lease (0/1), current value or '', fence point }. The lease is tried even
- * when a value exists: Lua cannot tell a fresh entry from one kept for stale-while-revalidate,
- * so the caller decides, and gives the lease back when the value turns out to be fresh.
+ * KEYS: entry, lease, waiters. ARGV: leaseMs, token, lease mode ('0' never, '1' only if there is
+ * no value, '2' always). Returns { lease (0/1), current value or '', fence point }. The lease is
+ * tried even when a value exists: Lua cannot tell a fresh entry from one kept for
+ * stale-while-revalidate, so the caller decides, and gives the lease back when the value turns
+ * out to be fresh. A fill that wanted the lease and did not get it marks the key as awaited, so
+ * that the holder announces its value.
  */
 const BEGIN_FILL = script(
   'begin-fill',
@@ -51,17 +55,22 @@ const BEGIN_FILL = script(
 local value = redis.call('GET', KEYS[1])
 local lease = 0
 if ARGV[3] == '2' or (ARGV[3] == '1' and not value) then
-  if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[1]) then lease = 1 end
+  if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[1]) then
+    lease = 1
+  else
+    redis.call('SET', KEYS[3], '1', 'PX', ARGV[1])
+  end
 end
 return { lease, value or '', fence_point() }
 `,
 )
 
 /**
- * KEYS: entry, lease, v:all, v:k:key, v:t:tag (n), the entry's tag record.
+ * KEYS: entry, lease, waiters, v:all, v:k:key, v:t:tag (n), the entry's tag record.
  * ARGV: value, ttl, token, n, fence point, tag-set prefix, tags (n). Releases the lease if it is
  * ours, then stores only if no version is at or past the point (one that is not a number, from
- * an older release, counts as past it). Returns 1 when stored, 0 when fenced.
+ * an older release, counts as past it). Returns 0 when fenced, 1 when stored, 2 when stored and
+ * other fills wait for it (their instances are to be told).
  */
 const STORE_FILL = script(
   'store-fill',
@@ -69,14 +78,14 @@ const STORE_FILL = script(
 local n = tonumber(ARGV[4])
 local point = tonumber(ARGV[5])
 if redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
-for i = 3, 4 + n do
+for i = 4, 5 + n do
   local version = redis.call('GET', KEYS[i])
   if version and (tonumber(version) or point) >= point then return 0 end
 end
 local ttl = tonumber(ARGV[2])
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
-retag(KEYS[1], KEYS[5 + n], ARGV[6], { unpack(ARGV, 7) }, ttl)
-return 1
+retag(KEYS[1], KEYS[6 + n], ARGV[6], { unpack(ARGV, 7) }, ttl)
+return 1 + redis.call('DEL', KEYS[3])
 `,
 )
 
@@ -134,7 +143,7 @@ export class RedisFence {
     const reply = (await runScript(
       this.#client,
       BEGIN_FILL,
-      [this.#prefix + key, this.#lease(key)],
+      [this.#prefix + key, this.#lease(key), this.#waiters(key)],
       [Math.ceil(leaseMs), token, LEASE_ARG[lease]],
       true,
     )) as [number, Buffer, Buffer]
@@ -154,17 +163,18 @@ export class RedisFence {
     record: string,
     since: string,
     token: string,
-  ): Promise<boolean> {
+  ): Promise<StoreOutcome> {
     const keys = [
       this.#prefix + key,
       this.#lease(key),
+      this.#waiters(key),
       this.#all,
       this.#keyVersion(key),
       ...tags.map((tag) => this.#tagVersion(tag)),
       record,
     ]
     const args = [value, Math.ceil(ttlMs), token, tags.length, since, tagPrefix, ...tags]
-    return (await runScript(this.#client, STORE_FILL, keys, args)) === 1
+    return STORE_OUTCOMES[(await runScript(this.#client, STORE_FILL, keys, args)) as number]!
   }
 
   async release(key: string, token: string): Promise<void> {
@@ -191,5 +201,9 @@ export class RedisFence {
 
   #lease(key: string): string {
     return `${this.#prefix}__sc:lease:${key}`
+  }
+
+  #waiters(key: string): string {
+    return `${this.#prefix}__sc:wait:${key}`
   }
 }

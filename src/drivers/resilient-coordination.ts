@@ -1,5 +1,5 @@
 import { type CallTracker, DRIVER_VALUE, READ, WRITE } from './l2-calls.js'
-import type { FillStart, L2Coordination, LeaseMode } from './l2-driver.js'
+import type { FillStart, L2Coordination, LeaseMode, StoreOutcome } from './l2-driver.js'
 import type { L2Health } from './l2-health.js'
 import type { ResilientL2Counters } from './resilient-l2-options.js'
 
@@ -14,7 +14,7 @@ export interface ResilientCoordination {
     token: string,
     lease: LeaseMode,
   ): Promise<FillStart | undefined>
-  /** `true` stored, `false` fenced (an invalidation came first), `undefined` L2 failed. */
+  /** What the store did (see `StoreOutcome`), `undefined` when L2 failed. */
   storeFill(
     key: string,
     value: Buffer,
@@ -22,7 +22,7 @@ export interface ResilientCoordination {
     tags: readonly string[],
     since: string,
     token: string,
-  ): Promise<boolean | undefined>
+  ): Promise<StoreOutcome | undefined>
   releaseLease(key: string, token: string): Promise<void>
   /** The entry's write stamp; `undefined` when there is no entry or L2 failed. */
   getStamp(key: string): Promise<string | undefined>

@@ -252,6 +252,14 @@ export class ResilientL2 {
   }
 
   /**
+   * Whether calls apply in the order they are made (the driver's `ordered`): an invalidation is
+   * then seen by every later read, sent at once or queued for replay before L2 is used again.
+   */
+  get ordered(): boolean {
+    return this.driver.ordered === true
+  }
+
+  /**
    * Entries removed from L2; 0 when not applied now (then queued and replayed on recovery).
    * Bounded by `scanTimeoutMs`, not `commandTimeoutMs`: it SCANs the whole keyspace.
    */

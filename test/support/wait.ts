@@ -2,11 +2,11 @@
 export async function waitFor<T>(
   check: () => T | Promise<T>,
   { timeoutMs = 5_000, intervalMs = 5, what = 'condition' } = {},
-): Promise<T> {
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const result = await check()
-    if (result) return result
+    if (result) return result as NonNullable<T>
     if (Date.now() > deadline)
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
     await new Promise((resolve) => setTimeout(resolve, intervalMs))

@@ -4,7 +4,11 @@
  * entries into it; `prisma.$cache` is its public face.
  */
 import { Prisma } from '@prisma/client/extension'
-import { type CacheManager, cacheInternals } from '../../cache/cache-manager.js'
+import {
+  type CacheInternals,
+  type CacheManager,
+  cacheInternals,
+} from '../../cache/cache-manager.js'
 import type { PrismaEnvSettings } from '../../config/prisma-env.js'
 import { TagNaming } from '../keys/tags.js'
 import { type DatabaseCall, recordUncachedCall } from '../metrics/database-call.js'
@@ -48,6 +52,7 @@ export class PrismaCache {
   readonly transactions = new Transactions()
   readonly cache: CacheManager
   readonly #sink: QuerySink
+  readonly #internals: CacheInternals
   readonly #targets = new WeakMap<object, Target>()
   readonly #queryClasses = new Map<string, typeof CachedQuery>()
   #untracked = 0
@@ -63,7 +68,8 @@ export class PrismaCache {
     this.naming = new TagNaming(options.namespace ?? 'prisma')
     this.strategies = new Strategies(options, env, graph)
     this.#sink = sink
-    this.reads = new ReadPath(graph, this.naming, this.strategies, cacheInternals(this.cache), sink)
+    this.#internals = cacheInternals(this.cache)
+    this.reads = new ReadPath(graph, this.naming, this.strategies, this.#internals, sink)
   }
 
   /**
@@ -129,15 +135,18 @@ export class PrismaCache {
     return recordUncachedCall(this.#sink, model, operation, args, run)
   }
 
-  /** Invalidates what `effects` changed, in every tier and (through the bus) every instance. */
+  /**
+   * Invalidates what `effects` changed, in every tier and (through the bus) every instance.
+   * Resolves once this process's later reads see it (see `CacheInternals.invalidate`).
+   */
   async invalidate(effects: WriteEffects): Promise<void> {
     const tags = effects.tags(this.naming, this.graph)
-    if (tags.length > 0) await this.cache.invalidateByTag(tags)
+    if (tags.length > 0) await this.#internals.invalidate(tags)
   }
 
   /** Invalidates every cached read of this extension's namespace. */
-  invalidateAll(): Promise<void> {
-    return this.invalidate(new WriteEffects().everything())
+  async invalidateAll(): Promise<void> {
+    await this.cache.invalidateByTag(new WriteEffects().everything().tags(this.naming, this.graph))
   }
 
   /** A write ran in a transaction whose commit the extension cannot see: applied at once. */

@@ -59,6 +59,8 @@ export interface ModelNode {
   readonly uniqueFields: ReadonlySet<string>
   /** Foreign keys of other models pointing here. */
   readonly referrers: readonly Referrer[]
+  /** The fields those foreign keys reference (usually the primary key). */
+  readonly referenced: ReadonlySet<string>
   /** Scalar and enum fields (the columns of the model's table). */
   readonly scalars: readonly string[]
   /** `@updatedAt` fields: Prisma sets them on every update of a row. */
@@ -212,6 +214,7 @@ function buildNode(model: DmmfModel, datamodel: Datamodel, referrers: Referrer[]
     uniqueKeys,
     uniqueFields: new Set(uniqueKeys.flatMap((key) => key.fields)),
     referrers,
+    referenced: new Set(referrers.flatMap((ref) => ref.references)),
     scalars: scalars.map((f) => f.name),
     updatedAt: scalars.filter((f) => f.isUpdatedAt === true).map((f) => f.name),
     valueFields: new Set(scalars.filter(namesValues).map((f) => f.name)),

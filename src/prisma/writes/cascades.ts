@@ -4,7 +4,7 @@
  * `onUpdate` when a referenced key changes). Which rows is never known, but their foreign key's
  * old value is, when the parents' values are.
  */
-import type { ModelGraph } from '../schema/model-graph.js'
+import type { ModelGraph, ModelNode } from '../schema/model-graph.js'
 import type { RowValues, WriteEffects } from './write-effects.js'
 
 /**
@@ -61,12 +61,19 @@ export function updateCascades(
   }
 }
 
-/** The scalar fields `data` assigns that some foreign key references (usually the primary key). */
-export function referencedFieldsIn(graph: ModelGraph, model: string, data: unknown): string[] {
-  const node = graph.model(model)
-  if (node === undefined || typeof data !== 'object' || data === null) return []
-  const referenced = new Set(node.referrers.flatMap((ref) => ref.references))
-  return Object.keys(data).filter((field) => referenced.has(field))
+/**
+ * Follows the `onUpdate` actions of the fields an update of `node` wrote (`fields`), if some
+ * foreign key references one of them.
+ */
+export function keyChangeCascades(
+  graph: ModelGraph,
+  node: ModelNode,
+  fields: readonly string[],
+  effects: WriteEffects,
+): void {
+  if (node.referenced.size === 0) return
+  const changed = fields.filter((field) => node.referenced.has(field))
+  if (changed.length > 0) updateCascades(graph, node.name, changed, effects)
 }
 
 /** The foreign key values of the children of `parents`, where each parent's key is known. */

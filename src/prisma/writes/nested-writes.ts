@@ -15,7 +15,7 @@ import {
   type ModelNode,
   type Relation,
 } from '../schema/model-graph.js'
-import { deleteCascades, referencedFieldsIn, updateCascades } from './cascades.js'
+import { deleteCascades, keyChangeCascades } from './cascades.js'
 import type { RowValues, WriteEffects } from './write-effects.js'
 import { createdValues, dataValues, whereValues, writtenFields } from './write-values.js'
 
@@ -39,14 +39,14 @@ export function namedRecords(node: ModelNode, wheres: readonly unknown[]): strin
 }
 
 /**
- * Whether `data` (a create or update of `node`) changes a field of some unique key: directly, or
- * through a relation whose foreign key is part of one (`review.update({ data: { product: {
+ * The unique keys of `node` an update writing `fields` (from `writtenFields`) changes: directly,
+ * or through a relation whose foreign key is part of one (`review.update({ data: { product: {
  * connect } } })` changes `productId` of `@@unique([productId, userId])`).
  */
-export function changedUniqueKeys(node: ModelNode, data: unknown): string[] {
-  const changed = new Set(writtenFields(node, data))
+export function changedUniqueKeys(node: ModelNode, fields: readonly string[]): string[] {
+  if (!fields.some((field) => node.uniqueFields.has(field))) return []
   return node.uniqueKeys
-    .filter((key) => key.fields.some((field) => changed.has(field)))
+    .filter((key) => key.fields.some((field) => fields.includes(field)))
     .map((key) => key.name)
 }
 
@@ -83,26 +83,28 @@ export class NestedWrites {
     // The foreign key is the target's: its rows hang off the parent's value (when known).
     const childKey = relation.holdsForeignKey ? undefined : link
     const linkValue = childKey === undefined ? undefined : parent?.[childKey.parentField]
-    const linked = (row: Record<string, unknown>): RowValues => {
+    const withLink = (row: Record<string, unknown>): RowValues => {
       if (childKey !== undefined && linkValue !== undefined) row[childKey.field] = linkValue
       return row
     }
     if (relation.joinTable !== undefined) {
       const relinks = ['connect', 'connectOrCreate', 'disconnect', 'set', 'create', 'delete']
-      if (relinks.some((op) => op in operations)) effects.linked(relation.joinTable)
+      if (relinks.some((op) => op in operations)) {
+        effects.linked(relation.joinTable, [target.name, ...this.#modelsLinking(relation)])
+      }
     }
     for (const [operation, value] of Object.entries(operations)) {
       if (value === undefined) continue
       switch (operation) {
         case 'create':
           for (const item of list(value))
-            this.#create(target, linked(createdValues(target, item)), item)
+            this.#create(target, withLink(createdValues(target, item)), item)
           break
         case 'createMany': {
           const rows = isRecord(value) ? list(value.data) : []
           effects.created(
             target.name,
-            rows.map((row) => linked(createdValues(target, row))),
+            rows.map((row) => withLink(createdValues(target, row))),
           )
           break
         }
@@ -110,7 +112,7 @@ export class NestedWrites {
           for (const item of list(value)) {
             if (!isRecord(item)) continue
             this.#relink(childKey, target, [item.where], linkValue)
-            this.#create(target, linked(createdValues(target, item.create)), item.create)
+            this.#create(target, withLink(createdValues(target, item.create)), item.create)
           }
           break
         case 'connect':
@@ -130,16 +132,15 @@ export class NestedWrites {
           for (const item of list(value)) {
             if (!isRecord(item)) continue
             this.#update(relation, target, link, { where: item.where, data: item.update }, parent)
-            this.#create(target, linked(createdValues(target, item.create)), item.create)
+            this.#create(target, withLink(createdValues(target, item.create)), item.create)
           }
           break
         case 'updateMany':
           for (const item of list(value)) {
             const data = isRecord(item) ? item.data : undefined
-            effects.updated(target.name, undefined, writtenFields(target, data), [
-              dataValues(target, data),
-            ])
-            this.#keyChange(target, data)
+            const fields = writtenFields(target, data)
+            effects.updated(target.name, undefined, fields, [dataValues(target, data)])
+            keyChangeCascades(this.#graph, target, fields, effects)
           }
           break
         case 'delete': {
@@ -147,18 +148,26 @@ export class NestedWrites {
           const named = relation.isList
             ? namedRecords(target, wheres)
             : this.#toOne(target, link, relation, parent)
-          this.#delete(target, named, [linked({})])
+          this.#delete(target, named, [withLink({})])
           break
         }
         case 'deleteMany':
           for (const item of list(value))
-            this.#delete(target, undefined, [linked({ ...whereValues(target, item) })])
+            this.#delete(target, undefined, [withLink({ ...whereValues(target, item) })])
           break
         default:
           // An operation this version does not know: be safe.
           effects.unknown(target.name)
       }
     }
+  }
+
+  /** The model on the other side of a many-to-many relation (its inverse's target). */
+  #modelsLinking(relation: Relation): string[] {
+    const target = this.#graph.model(relation.target)
+    const back =
+      relation.inverse === undefined ? undefined : target?.relations.get(relation.inverse)
+    return back === undefined ? [] : [back.target]
   }
 
   #create(target: ModelNode, row: RowValues, data: unknown): void {
@@ -197,11 +206,10 @@ export class NestedWrites {
     let named = relation.isList
       ? namedRecords(target, [item.where])
       : this.#toOne(target, link, relation, parent)
-    if (changedUniqueKeys(target, data).length > 0) named = undefined
-    this.#effects.updated(target.name, named, writtenFields(target, data), [
-      dataValues(target, data),
-    ])
-    this.#keyChange(target, data)
+    const fields = writtenFields(target, data)
+    if (changedUniqueKeys(target, fields).length > 0) named = undefined
+    this.#effects.updated(target.name, named, fields, [dataValues(target, data)])
+    keyChangeCascades(this.#graph, target, fields, this.#effects)
     this.data(target, data, undefined)
   }
 
@@ -219,11 +227,6 @@ export class NestedWrites {
       return undefined
     const identity = identityOf(target, key, [value])
     return identity === undefined ? undefined : [identity]
-  }
-
-  #keyChange(target: ModelNode, data: unknown): void {
-    const referenced = referencedFieldsIn(this.#graph, target.name, data)
-    if (referenced.length > 0) updateCascades(this.#graph, target.name, referenced, this.#effects)
   }
 
   #delete(target: ModelNode, named: string[] | undefined, rows: RowValues[]): void {

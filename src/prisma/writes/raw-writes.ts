@@ -47,9 +47,12 @@ export function rawWriteEffects(graph: ModelGraph, args: unknown): WriteEffects 
   for (const table of targets.tables) {
     // A join table's rows link two models: reads across the link carry both models' tags, and
     // no foreign key references a join table, so touching both is all a write there changes.
-    for (const model of graph.modelsLinkedBy(table.schema, table.name)) {
+    const linkedModels = graph.modelsLinkedBy(table.schema, table.name)
+    for (const model of linkedModels) {
       for (const joinTable of graph.model(model)?.joinTables ?? []) {
-        if (joinTable.toLowerCase() === table.name.toLowerCase()) effects.linked(joinTable)
+        if (joinTable.toLowerCase() === table.name.toLowerCase()) {
+          effects.linked(joinTable, linkedModels)
+        }
       }
     }
     for (const model of graph.modelsOfTable(table.schema, table.name)) {

@@ -29,6 +29,8 @@ export interface Change {
 export class WriteEffects {
   readonly #changes: Change[] = []
   readonly #links = new Set<string>()
+  /** The models whose rows are linked by the join tables in `#links`. */
+  readonly #linkedModels = new Set<string>()
   /** Models changed in ways nobody can describe (raw SQL). */
   readonly #unknown = new Set<string>()
   /** Set by a raw statement the extension cannot read: every cached read must go. */
@@ -62,9 +64,10 @@ export class WriteEffects {
     return this
   }
 
-  /** Links of a many-to-many relation changed (`_ProductToTag`). */
-  linked(joinTable: string): this {
+  /** Links of a many-to-many relation changed (`_ProductToTag`, between `models`). */
+  linked(joinTable: string, models: readonly string[]): this {
     this.#links.add(joinTable)
+    for (const model of models) this.#linkedModels.add(model)
     return this
   }
 
@@ -98,13 +101,15 @@ export class WriteEffects {
     if (other.#everything) this.#everything = true
     this.#changes.push(...other.#changes)
     for (const link of other.#links) this.#links.add(link)
+    for (const model of other.#linkedModels) this.#linkedModels.add(model)
     for (const model of other.#unknown) this.#unknown.add(model)
     return this
   }
 
-  /** The models touched, for metrics and events. */
+  /** The models touched (their rows, or their links), for the replica router and events. */
   models(): string[] {
-    return [...new Set([...this.#changes.map((c) => c.model), ...this.#unknown])]
+    const changed = this.#changes.map((c) => c.model)
+    return [...new Set([...changed, ...this.#unknown, ...this.#linkedModels])]
   }
 
   /** The tags to invalidate (see `keys/tags.ts`). */

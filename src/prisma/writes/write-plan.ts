@@ -6,7 +6,7 @@
 import { isRecord } from '../is-record.js'
 import { identitiesOfFilter, identitiesOfRecord, identityOfWhere } from '../keys/record-identity.js'
 import type { ModelGraph, ModelNode } from '../schema/model-graph.js'
-import { deleteCascades, referencedFieldsIn, updateCascades } from './cascades.js'
+import { deleteCascades, keyChangeCascades } from './cascades.js'
 import { changedUniqueKeys, NestedWrites } from './nested-writes.js'
 import { stripAdded, withUniqueFields } from './returning.js'
 import { type RowValues, WriteEffects } from './write-effects.js'
@@ -105,10 +105,13 @@ export class WritePlan {
       case 'upsert': {
         const data = this.#operation === 'update' ? a.data : a.update
         const row = returned?.[0]
-        effects.updated(model, this.#updatedRows(a.where, data, row), writtenFields(node, data), [
-          { ...dataValues(node, data), ...row },
-        ])
-        this.#keyChange(data, effects)
+        const fields = writtenFields(node, data)
+        const values =
+          row !== undefined && fields.every((field) => field in row)
+            ? row
+            : { ...dataValues(node, data), ...row }
+        effects.updated(model, this.#updatedRows(a.where, fields, row), fields, [values])
+        keyChangeCascades(graph, node, fields, effects)
         nested.data(node, data, row ?? whereValues(node, a.where))
         if (this.#operation === 'upsert') {
           const created = { ...createdValues(node, a.create), ...row }
@@ -119,14 +122,15 @@ export class WritePlan {
       }
       case 'updateMany':
       case 'updateManyAndReturn': {
-        const rekeyed = changedUniqueKeys(node, a.data).length > 0
+        const fields = writtenFields(node, a.data)
+        const rekeyed = changedUniqueKeys(node, fields).length > 0
         const identities =
           returned !== undefined && !rekeyed
             ? identitiesOfRows(node, returned)
             : identitiesOfFilter(node, a.where)
         const rows = returned ?? [{ ...whereValues(node, a.where), ...dataValues(node, a.data) }]
-        effects.updated(model, rekeyed ? undefined : identities, writtenFields(node, a.data), rows)
-        this.#keyChange(a.data, effects)
+        effects.updated(model, rekeyed ? undefined : identities, fields, rows)
+        keyChangeCascades(graph, node, fields, effects)
         break
       }
       case 'delete': {
@@ -155,21 +159,20 @@ export class WritePlan {
    * was addressed by (its old value, should the update change it). `undefined` when the update
    * changes a unique key whose old value nobody knows.
    */
-  #updatedRows(where: unknown, data: unknown, row: RowValues | undefined): string[] | undefined {
+  #updatedRows(
+    where: unknown,
+    fields: readonly string[],
+    row: RowValues | undefined,
+  ): string[] | undefined {
     const node = this.#node
     const addressed = identityOfWhere(node, where)
     const pinned = addressed?.slice(0, addressed.indexOf('='))
-    if (changedUniqueKeys(node, data).some((key) => key !== pinned)) return undefined
+    if (changedUniqueKeys(node, fields).some((key) => key !== pinned)) return undefined
     if (row === undefined) return namedByWhere(node, where)
     const identities = identitiesOfRecord(node, row)
     if (identities === undefined) return undefined
     if (addressed !== undefined && !identities.includes(addressed)) identities.push(addressed)
     return identities
-  }
-
-  #keyChange(data: unknown, effects: WriteEffects): void {
-    const referenced = referencedFieldsIn(this.#graph, this.#node.name, data)
-    if (referenced.length > 0) updateCascades(this.#graph, this.#node.name, referenced, effects)
   }
 }
 
