@@ -84,8 +84,10 @@ describe('the fill race through Prisma (guarantee 2)', () => {
       const first = await held
       expect(first).toMatchObject({ name: 'old', status: 'miss' }) // what it read, uncached
 
-      const metrics = await a.call<CacheMetricsSnapshot>('metrics')
-      expect(metrics.fencedFills).toBe(1)
+      // Its store goes on after its caller got the row: refused in Redis, or by A's own fence.
+      await waitFor(async () => (await a.call<CacheMetricsSnapshot>('metrics')).fencedFills === 1, {
+        what: "A's fill to be fenced",
+      })
       for (let i = 0; i < 3; i++) {
         expect((await a.call<Read>('read', { id: 1 })).name).toBe('new')
         expect((await b.call<Read>('read', { id: 1 })).name).toBe('new')

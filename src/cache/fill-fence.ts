@@ -54,6 +54,8 @@ export class FillFence {
    */
   canStore(ticket: number, key: string, tags: readonly string[], until = Infinity): boolean {
     if (ticket === this.#seq) return true
+    // A value may carry hundreds of tags (the rows a query returned): look them up in a set.
+    let tagSet: ReadonlySet<string> | undefined
     for (const touch of this.#log) {
       if (touch.seq <= ticket || touch.seq > until) continue
       switch (touch.kind) {
@@ -63,7 +65,12 @@ export class FillFence {
           if (touch.key === key) return false
           break
         case 'tag':
-          if (tags.includes(touch.tag)) return false
+          if (tags.length <= 8) {
+            if (tags.includes(touch.tag)) return false
+          } else {
+            tagSet ??= new Set(tags)
+            if (tagSet.has(touch.tag)) return false
+          }
           break
         case 'match':
           if (touch.matches(key)) return false

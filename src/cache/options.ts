@@ -63,7 +63,11 @@ export interface CacheOptions {
   compression?: boolean
   /** Alias of `compression` (seed 000). */
   enableCompression?: boolean
-  /** Values whose encoded size exceeds this many bytes are compressed. Default `1024`. */
+  /**
+   * Values whose encoded size exceeds this many bytes are compressed. Default `16384` (16 KiB):
+   * deflate and inflate cost about 10 µs per KiB of CPU on every fill and L2 read, more than the
+   * Redis memory and bandwidth they save on smaller values.
+   */
   compressionThreshold?: number
   /** Longest key accepted, in characters (prefix excluded). Default `1024`. */
   maxKeyLength?: number
@@ -127,7 +131,7 @@ export const DEFAULTS = {
   failureThreshold: 3,
   openDuration: '2s',
   maxPendingInvalidations: 10_000,
-  compressionThreshold: 1024,
+  compressionThreshold: 16 * 1024,
   maxKeyLength: 1024,
   heartbeat: '1s',
   lease: '5s',

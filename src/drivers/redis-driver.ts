@@ -33,6 +33,7 @@ import {
 import {
   assertOneConnection,
   closeClient,
+  coalesceWrites,
   openClient,
   type RedisConnectionOptions,
 } from './redis-client.js'
@@ -117,6 +118,8 @@ export class RedisDriver implements L2Driver {
   readonly publishesNotices = true
   /** One connection to one server (not a Cluster, whose keys live on several). */
   readonly ordered: boolean
+  /** Commands of one tick go out in one socket write (our own standalone client). */
+  readonly #coalesce: boolean
   #closed = false
 
   constructor(options: RedisDriverOptions) {
@@ -137,6 +140,7 @@ export class RedisDriver implements L2Driver {
     this.#owned = owned
     this.#cluster = (this.client as { isCluster?: boolean }).isCluster === true
     this.ordered = !this.#cluster
+    this.#coalesce = owned && !this.#cluster
     this.name = this.#cluster ? 'redis-cluster' : 'redis'
     this.prefix = prefix
     this.#tagPrefix = prefix + TAG_NAMESPACE
@@ -172,9 +176,13 @@ export class RedisDriver implements L2Driver {
     }
   }
 
-  /** After `close()` a command would wait on a client that no longer reconnects: refuse it. */
+  /**
+   * After `close()` a command would wait on a client that no longer reconnects: refuse it.
+   * Called before every command, which it lets go out with the others of this tick.
+   */
   #open(): void {
     if (this.#closed) throw new StrataCacheError(ErrorCodes.CLOSED, 'redis driver is closed')
+    if (this.#coalesce) coalesceWrites(this.client as Redis)
   }
 
   #key(key: string): string {
@@ -294,11 +302,18 @@ export class RedisDriver implements L2Driver {
   async deleteByTags(tags: readonly string[], notice?: BusNotice): Promise<number> {
     this.#open()
     if (tags.length === 0) return 0
-    const tagKeys = tags.map((tag) => this.#tagPrefix + tag)
     const fence = this.#fence
     if (fence !== undefined) {
-      return invalidateTags(this.client as Redis, fence, tags, tagKeys, this.#tagBatch, notice)
+      return invalidateTags(
+        this.client as Redis,
+        fence,
+        tags,
+        this.#tagPrefix,
+        this.#tagBatch,
+        notice,
+      )
     }
+    const tagKeys = tags.map((tag) => this.#tagPrefix + tag)
     const removed = await deleteTagged(this.client, this.#cluster, tagKeys, this.#tagBatch)
     if (notice !== undefined) await this.client.publish(notice.channel, notice.payload)
     return removed

@@ -4,6 +4,7 @@ import {
   BUMP_FN,
   FENCE_POINT_FN,
   type LuaScript,
+  NAMED_FN,
   RETAG_FN,
   runScript,
   script,
@@ -37,7 +38,7 @@ const STORE_OUTCOMES: readonly StoreOutcome[] = ['fenced', 'stored', 'awaited']
 const BUMP = script(
   'bump',
   `${BUMP_FN}
-return bump(KEYS[1], 2, #KEYS, ARGV[1])
+return bump(KEYS[1], { unpack(KEYS, 2) }, ARGV[1])
 `,
 )
 
@@ -66,25 +67,29 @@ return { lease, value or '', fence_point() }
 )
 
 /**
- * KEYS: entry, lease, waiters, v:all, v:k:key, v:t:tag (n), the entry's tag record.
- * ARGV: value, ttl, token, n, fence point, tag-set prefix, tags (n). Releases the lease if it is
- * ours, then stores only if no version is at or past the point (one that is not a number, from
- * an older release, counts as past it). Returns 0 when fenced, 1 when stored, 2 when stored and
- * other fills wait for it (their instances are to be told).
+ * KEYS: entry, lease, waiters, v:all, v:k:key, the entry's tag record. ARGV: value, ttl, token,
+ * fence point, version-key prefix, tag-set prefix, tags. Releases the lease if it is ours, then
+ * stores only if no version (of the key, everything, or a tag) is at or past the point (one that
+ * is not a number, from an older release, counts as past it). Returns 0 when fenced, 1 when
+ * stored, 2 when stored and other fills wait for it (their instances are to be told).
  */
 const STORE_FILL = script(
   'store-fill',
-  `${RETAG_FN}
-local n = tonumber(ARGV[4])
-local point = tonumber(ARGV[5])
+  `${RETAG_FN}${NAMED_FN}
+local point = tonumber(ARGV[4])
 if redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
-for i = 4, 5 + n do
-  local version = redis.call('GET', KEYS[i])
-  if version and (tonumber(version) or point) >= point then return 0 end
+local versions = named(ARGV[5], ARGV, 7)
+table.insert(versions, KEYS[4])
+table.insert(versions, KEYS[5])
+for i = 1, #versions, 1000 do
+  local got = redis.call('MGET', unpack(versions, i, math.min(i + 999, #versions)))
+  for _, version in ipairs(got) do
+    if version and (tonumber(version) or point) >= point then return 0 end
+  end
 end
 local ttl = tonumber(ARGV[2])
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
-retag(KEYS[1], KEYS[6 + n], ARGV[6], { unpack(ARGV, 7) }, ttl)
+retag(KEYS[1], KEYS[6], ARGV[6], { unpack(ARGV, 7) }, ttl)
 return 1 + redis.call('DEL', KEYS[3])
 `,
 )
@@ -105,6 +110,8 @@ export class RedisFence {
   readonly #versionTtlMs: number
   readonly #seq: string
   readonly #all: string
+  /** Prefix of the tags' version keys. */
+  readonly #tagVersions: string
   readonly versionPrefix: string
 
   constructor(client: Redis, prefix: string, fenceWindowMs: number) {
@@ -114,6 +121,7 @@ export class RedisFence {
     this.versionPrefix = `${prefix}__sc:v:`
     this.#seq = `${this.versionPrefix}seq`
     this.#all = `${this.versionPrefix}all`
+    this.#tagVersions = `${this.versionPrefix}t:`
   }
 
   /** Bumps the versions of `keys` (cache keys, unprefixed). Send before the write or delete. */
@@ -122,16 +130,12 @@ export class RedisFence {
   }
 
   /**
-   * What bumping `tags` writes, for a script that bumps them along with other work (the one-call
-   * tag invalidation, `redis-tag-invalidation.ts`): the version counter, the tags' version keys,
-   * and the versions' TTL in ms.
+   * What bumping tags writes, for a script that bumps them along with other work (the one-call
+   * tag invalidation, `redis-tag-invalidation.ts`): the version counter, the prefix of the tags'
+   * version keys, and the versions' TTL in ms.
    */
-  tagBump(tags: readonly string[]): { seq: string; versions: string[]; ttlMs: number } {
-    return {
-      seq: this.#seq,
-      versions: tags.map((tag) => this.#tagVersion(tag)),
-      ttlMs: this.#versionTtlMs,
-    }
+  tagBump(): { seq: string; versionPrefix: string; ttlMs: number } {
+    return { seq: this.#seq, versionPrefix: this.#tagVersions, ttlMs: this.#versionTtlMs }
   }
 
   /** Fences every fill in flight: for pattern invalidations and clear. */
@@ -170,10 +174,9 @@ export class RedisFence {
       this.#waiters(key),
       this.#all,
       this.#keyVersion(key),
-      ...tags.map((tag) => this.#tagVersion(tag)),
       record,
     ]
-    const args = [value, Math.ceil(ttlMs), token, tags.length, since, tagPrefix, ...tags]
+    const args = [value, Math.ceil(ttlMs), token, since, this.#tagVersions, tagPrefix, ...tags]
     return STORE_OUTCOMES[(await runScript(this.#client, STORE_FILL, keys, args)) as number]!
   }
 
@@ -193,10 +196,6 @@ export class RedisFence {
 
   #keyVersion(key: string): string {
     return `${this.versionPrefix}k:${key}`
-  }
-
-  #tagVersion(tag: string): string {
-    return `${this.versionPrefix}t:${tag}`
   }
 
   #lease(key: string): string {

@@ -9,9 +9,10 @@ import type { Cluster, Redis } from 'ioredis'
  * We do not use ioredis' `defineCommand`: it adds methods to the client object, and a client the
  * user passes in must come back exactly as it was given.
  *
- * Every script touches only the keys it is given in `KEYS`, except {@link DELETE_TAGS}, which
- * unlinks the members it pops from tag sets (entry names stored in the set). That is allowed on a
- * standalone server; on a Cluster the driver does not use it (see `redis-driver.ts`).
+ * On a standalone server, scripts may touch keys they name themselves: the tag sets and version
+ * keys of the tags they are given (a prefix and the tag names, so that each tag crosses the wire
+ * once), and the entries they pop from tag sets. On a Cluster the driver uses none of those (see
+ * `redis-driver.ts`).
  */
 export interface LuaScript {
   readonly name: string
@@ -126,9 +127,9 @@ return 1
 )
 
 /**
- * Shared Lua helper: `drain(first, last, budget)` pops up to `budget` members in total from the tag
- * sets `KEYS[first..last]` and unlinks them; returns the entries that existed and were removed,
- * and the members still in the sets.
+ * Shared Lua helper: `drain(sets, budget)` pops up to `budget` members in total from the tag sets
+ * named in the table `sets` and unlinks them; returns the entries that existed and were removed,
+ * and the members still in the sets (counted only when the budget ran out).
  *
  * Popping (rather than SMEMBERS + DEL of the set) keeps each call short however large a tag is,
  * and never loses an index entry: a member added while a large tag is being drained stays in the
@@ -137,26 +138,45 @@ return 1
  */
 export const DRAIN_FN = `
 if redis.replicate_commands then redis.replicate_commands() end
-local function drain(first, last, budget)
+local function drain(sets, budget)
   local removed = 0
-  for i = first, last do
-    while budget > 0 do
-      local members = redis.call('SPOP', KEYS[i], math.min(budget, 500))
+  local exhausted = false
+  for _, set in ipairs(sets) do
+    while true do
+      if budget <= 0 then
+        exhausted = true
+        break
+      end
+      local take = math.min(budget, 500)
+      local members = redis.call('SPOP', set, take)
       if #members == 0 then break end
       budget = budget - #members
       removed = removed + redis.call('UNLINK', unpack(members))
+      if #members < take then break end
     end
   end
   local left = 0
-  for i = first, last do
-    left = left + redis.call('SCARD', KEYS[i])
+  if exhausted then
+    for _, set in ipairs(sets) do left = left + redis.call('SCARD', set) end
   end
   return removed, left
 end
 `
 
 /**
- * Shared Lua helper: `bump(seq, first, last, ttl)` gives the version keys `KEYS[first..last]` one
+ * Shared Lua helper: `named(prefix, names, from)` is the table of `prefix .. names[i]` for `i` from
+ * `from` on: key names built here from a prefix and tags sent once.
+ */
+export const NAMED_FN = `
+local function named(prefix, names, from)
+  local out = {}
+  for i = from, #names do out[#out + 1] = prefix .. names[i] end
+  return out
+end
+`
+
+/**
+ * Shared Lua helper: `bump(seq, keys, ttl)` gives the version keys named in the table `keys` one
  * new version, each living `ttl` ms, and returns it. A version is the server's clock in
  * microseconds, pushed past the last one given (kept in `seq`) so that versions only grow, even
  * within one microsecond and across a restart that lost `seq`. A fill that began before the bump
@@ -164,15 +184,15 @@ end
  * Numbers are written with `%.0f`: Lua's default formatting would round 16 digits.
  */
 export const BUMP_FN = `
-local function bump(seq, first, last, ttl)
+local function bump(seq, keys, ttl)
   local t = redis.call('TIME')
   local v = tonumber(t[1]) * 1000000 + tonumber(t[2])
   local previous = tonumber(redis.call('GET', seq) or '0') or 0
   if v <= previous then v = previous + 1 end
   v = string.format('%.0f', v)
   redis.call('SET', seq, v, 'PX', 86400000)
-  for i = first, last do
-    redis.call('SET', KEYS[i], v, 'PX', ttl)
+  for _, key in ipairs(keys) do
+    redis.call('SET', key, v, 'PX', ttl)
   end
   return v
 end
@@ -197,7 +217,7 @@ end
 export const DELETE_TAGS = script(
   'delete-tags',
   `${DRAIN_FN}
-local removed, left = drain(1, #KEYS, tonumber(ARGV[1]))
+local removed, left = drain(KEYS, tonumber(ARGV[1]))
 return { removed, left }
 `,
 )

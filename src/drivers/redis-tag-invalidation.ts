@@ -8,22 +8,21 @@
 import type { Redis } from 'ioredis'
 import type { BusNotice } from './bus.js'
 import type { RedisFence } from './redis-fence.js'
-import { BUMP_FN, DRAIN_FN, runScript, script } from './redis-scripts.js'
+import { BUMP_FN, DRAIN_FN, NAMED_FN, runScript, script } from './redis-scripts.js'
 import { drainTags } from './redis-tag-index.js'
 
 /**
- * KEYS: the version counter, the `n` tags' version keys, the `n` tag sets. ARGV: n, version TTL
- * (ms), members to pop at most, channel ('' for no notice), notice payload. Returns
+ * KEYS: the version counter. ARGV: version TTL (ms), members to pop at most, channel ('' for no
+ * notice), notice payload, version-key prefix, tag-set prefix, tags. Returns
  * `{ removed, left, published (0/1) }`; the notice is published only when nothing is left.
  */
 const INVALIDATE_TAGS = script(
   'invalidate-tags',
-  `${BUMP_FN}${DRAIN_FN}
-local n = tonumber(ARGV[1])
-bump(KEYS[1], 2, n + 1, ARGV[2])
-local removed, left = drain(n + 2, 2 * n + 1, tonumber(ARGV[3]))
-if left == 0 and ARGV[4] ~= '' then
-  redis.call('PUBLISH', ARGV[4], ARGV[5])
+  `${BUMP_FN}${DRAIN_FN}${NAMED_FN}
+bump(KEYS[1], named(ARGV[5], ARGV, 7), ARGV[1])
+local removed, left = drain(named(ARGV[6], ARGV, 7), tonumber(ARGV[2]))
+if left == 0 and ARGV[3] ~= '' then
+  redis.call('PUBLISH', ARGV[3], ARGV[4])
   return { removed, 0, 1 }
 end
 return { removed, left, 0 }
@@ -31,24 +30,25 @@ return { removed, left, 0 }
 )
 
 /**
- * Invalidates `tagKeys` (the tag sets of `tags`) with their versions bumped, publishing `notice`
- * once they are drained; resolves to the entries removed.
+ * Invalidates `tags` (their tag sets, named `tagPrefix + tag`) with their versions bumped,
+ * publishing `notice` once they are drained; resolves to the entries removed.
  */
 export async function invalidateTags(
   client: Redis,
   fence: RedisFence,
   tags: readonly string[],
-  tagKeys: readonly string[],
+  tagPrefix: string,
   batch: number,
   notice: BusNotice | undefined,
 ): Promise<number> {
-  const { seq, versions, ttlMs } = fence.tagBump(tags)
+  const { seq, versionPrefix, ttlMs } = fence.tagBump()
   const [removed, left, published] = (await runScript(
     client,
     INVALIDATE_TAGS,
-    [seq, ...versions, ...tagKeys],
-    [tags.length, ttlMs, batch, notice?.channel ?? '', notice?.payload ?? ''],
+    [seq],
+    [ttlMs, batch, notice?.channel ?? '', notice?.payload ?? '', versionPrefix, tagPrefix, ...tags],
   )) as [number, number, number]
+  const tagKeys = left > 0 ? tags.map((tag) => tagPrefix + tag) : []
   const more = left > 0 ? await drainTags(client, tagKeys, batch, left) : 0
   if (notice !== undefined && published === 0) await client.publish(notice.channel, notice.payload)
   return removed + more
