@@ -53,10 +53,6 @@ export function withCache(options: WithCacheOptions): WithCacheExtension {
     const metrics = options.metrics === false ? undefined : metricsFor(options, env, graph)
     const runtime = new PrismaCache(options, env, graph, metrics ?? { record() {} })
     const originalTransaction = (client as { $transaction: TransactionMethod }).$transaction
-    const hooked = client.$extends({
-      name: 'stratacache',
-      query: { $allOperations: (params) => onQuery(runtime, params as unknown as QueryHookParams) },
-    })
     const readMethods: Record<string, (this: object, args?: Record<string, unknown>) => unknown> =
       {}
     for (const operation of READ_OPERATIONS) {
@@ -64,8 +60,11 @@ export function withCache(options: WithCacheOptions): WithCacheExtension {
         return runtime.read(this, operation, args)
       }
     }
-    return hooked.$extends({
+    // One layer: its read methods query the client below it, past its own query hook, which sees
+    // every other call (writes, raw queries, the fluent API's reads).
+    return client.$extends({
       name: 'stratacache',
+      query: { $allOperations: (params) => onQuery(runtime, params as unknown as QueryHookParams) },
       model: { $allModels: readMethods },
       client: {
         $cache: cacheApi(runtime, metrics),

@@ -7,7 +7,7 @@
  * per burst of writes.
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { isMarkedLoad, noteReplicaAnswer, unmarked } from '../../prisma/extension/load-mark.js'
+import { currentLoad } from '../../prisma/extension/load-mark.js'
 import { modelsRead } from '../../prisma/reads/read-dependencies.js'
 import { READ_OPERATIONS } from '../../prisma/reads/read-plan.js'
 import type { ModelGraph } from '../../prisma/schema/model-graph.js'
@@ -186,7 +186,8 @@ export class ReadReplicaRouter {
     replica.reads++
     this.#replicaReads++
     // A cache fill from a replica stays in this process unless fills are shared (`sharedFills`).
-    if (!this.#sharedFills) noteReplicaAnswer(args)
+    const fill = currentLoad()
+    if (fill !== undefined && !this.#sharedFills) fill.fromReplica = true
     return result
   }
 
@@ -209,13 +210,12 @@ export class ReadReplicaRouter {
   }
 }
 
-/** Runs the read on the replica's own client, without `withCache`'s load marker. */
+/** Runs the read on the replica's own client. */
 function onReplica(replica: Replica, model: string, operation: string, args: unknown) {
-  const clean = isMarkedLoad(args) ? unmarked(args as Record<string, unknown>) : args
   const delegate = (replica.client as unknown as Record<string, Record<string, Delegated>>)[
     model.charAt(0).toLowerCase() + model.slice(1)
   ]
-  return delegate![operation]!(clean)
+  return delegate![operation]!(args)
 }
 
 type Delegated = (args: unknown) => PromiseLike<unknown>

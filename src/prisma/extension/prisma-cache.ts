@@ -25,7 +25,6 @@ import {
   type PrismaPromiseLike,
   type QueryRunner,
 } from './cached-query.js'
-import { markLoad } from './load-mark.js'
 import { type Load, type QuerySink, ReadPath } from './read-path.js'
 
 /** Prisma 7 marks a transaction's client with this symbol (see transaction-scope.ts). */
@@ -95,17 +94,22 @@ export class PrismaCache {
     const prismaQuery = (operation: string, args: Args) =>
       parent[operation]!(withoutCacheStrategy(args))
     if (node === undefined || inTransaction) {
-      // Inside a transaction (guarantee 7) or for a model the schema does not know.
+      // Inside a transaction (guarantee 7) or for a model the schema does not know: uncached, and
+      // recorded (the extension's own query hook never sees its methods' queries).
+      const model = context.$name
       const runner: QueryRunner = {
-        run: (operation, args) => Promise.resolve(prismaQuery(operation, args)),
+        run: (operation, args) =>
+          this.timed(model, operation, args, (database) =>
+            database(() => prismaQuery(operation, args)),
+          ),
         prismaQuery,
       }
-      return { runner, Query: CachedQuery, model: context.$name, cached: false }
+      return { runner, Query: CachedQuery, model, cached: false }
     }
     // One loader per operation, made once: the hot path allocates none.
     const loads = new Map<string, Load>()
     for (const operation of READ_OPERATIONS) {
-      loads.set(operation, (args, mark) => parent[operation]!(markLoad(args, mark)))
+      loads.set(operation, (args) => parent[operation]!(args))
     }
     const reads = this.reads
     const runner: QueryRunner = {

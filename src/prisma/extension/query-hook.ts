@@ -1,9 +1,10 @@
 /**
- * The extension's `$allOperations` hook: every query Prisma runs passes here, after its
- * arguments are final and before its SQL is built. Reads from the extension's own methods
- * (marked) only run; other reads (the fluent API) go through the cache here; reads inside a
- * transaction run uncached; writes and raw queries run and then invalidate what they changed,
- * at once or, inside a transaction, when it commits.
+ * The extension's `$allOperations` hook: every query made through the extended client passes
+ * here, after its arguments are final and before its SQL is built, except those of the
+ * extension's own read methods (they query the client below). Reads that come this way (the
+ * fluent API) go through the cache; reads inside a transaction run uncached; writes and raw
+ * queries run and then invalidate what they changed, at once or, inside a transaction, when it
+ * commits.
  */
 
 import { invalid } from '../../errors.js'
@@ -14,7 +15,6 @@ import { RAW_OPERATIONS, rawWriteEffects } from '../writes/raw-writes.js'
 import type { WriteEffects } from '../writes/write-effects.js'
 import { WRITE_OPERATIONS, WritePlan } from '../writes/write-plan.js'
 import { newCacheInfo } from './cache-info.js'
-import { isMarkedLoad, unmarked } from './load-mark.js'
 import type { PrismaCache } from './prisma-cache.js'
 
 /** What Prisma passes to a query hook (`__internalParams` is undocumented but stable in 5-7). */
@@ -45,13 +45,12 @@ export async function onQuery(runtime: PrismaCache, params: QueryHookParams): Pr
   const args = params.args as Args | undefined
   if (node === undefined) return query(args)
   if (READS.has(operation)) {
-    if (isMarkedLoad(args)) return query(unmarked(args as Args))
     if (transaction !== undefined) {
       return runtime.timed(model, operation, args, (database) =>
         database(() => query(withoutCacheStrategy(args))),
       )
     }
-    // Only the arguments: a hook's `query` takes Prisma's internal parameters second, not a load mark.
+    // Only the arguments: a hook's `query` takes Prisma's internal parameters second.
     const load = (loadArgs: unknown) => query(loadArgs)
     const path = params.__internalParams?.dataPath
     const fluent = path !== undefined && path.length > 0 ? path : undefined

@@ -21,11 +21,10 @@ import { isAggregation, planRead, type ReadOptions, readKeyOf } from '../reads/r
 import type { ModelGraph, ModelNode } from '../schema/model-graph.js'
 import type { Strategies, TtlPlan } from '../strategies.js'
 import type { CacheInfo } from './cache-info.js'
-import { LoadMark } from './load-mark.js'
+import { LoadMark, runLoad } from './load-mark.js'
 
-/** Runs a query on the database with the given arguments. */
-/** Sends a read to the database; `mark` is the load's (see `load-mark.ts`) when it fills the cache. */
-export type Load = (args: unknown, mark?: LoadMark) => PromiseLike<unknown>
+/** Sends a read to the database (a lazy Prisma query, started by awaiting it). */
+export type Load = (args: unknown) => PromiseLike<unknown>
 
 /** Where the extension reports each call (the query metrics). */
 export interface QuerySink {
@@ -227,8 +226,8 @@ export class ReadPath {
   }
 
   /** Runs the query on the database, timing it (and its SQL, when captured) into the event. */
-  #timed(load: Load, args: Args, event: QueryEvent, mark?: LoadMark): Promise<unknown> {
-    return measureDatabaseCall(event, () => load(args, mark))
+  #timed(load: Load, args: Args, event: QueryEvent): Promise<unknown> {
+    return measureDatabaseCall(event, () => load(args))
   }
 
   /**
@@ -237,14 +236,8 @@ export class ReadPath {
    */
   async #fill(load: Load, plan: KeyPlan, event: QueryEvent): Promise<unknown> {
     const mark = new LoadMark()
-    let value: unknown
-    try {
-      value = await measureDatabaseCall(event, () => load(plan.loadArgs, mark))
-    } catch (error) {
-      mark.takeFromReplica() // so that no answer is left behind
-      throw error
-    }
-    const fromReplica = mark.takeFromReplica()
+    const value = await measureDatabaseCall(event, () => runLoad(mark, () => load(plan.loadArgs)))
+    const fromReplica = mark.fromReplica
     const tags = plan.tagsOf?.(value) ?? NO_TAGS
     return fromReplica || tags.length > 0 ? loaded(value, tags, fromReplica) : value
   }
