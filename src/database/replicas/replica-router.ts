@@ -7,7 +7,7 @@
  * per burst of writes.
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { currentLoad } from '../../prisma/extension/load-mark.js'
+import { currentLoad, watchLoads } from '../../prisma/extension/load-mark.js'
 import { modelsRead } from '../../prisma/reads/read-dependencies.js'
 import { READ_OPERATIONS } from '../../prisma/reads/read-plan.js'
 import type { ModelGraph } from '../../prisma/schema/model-graph.js'
@@ -95,6 +95,7 @@ export class ReadReplicaRouter {
     this.watermarks = watermarks
     this.pool = pool
     this.transactions = new ReplicaTransactions(watermarks)
+    watchLoads()
   }
 
   /**
