@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { PrismaPg } from '@prisma/adapter-pg'
 import fc from 'fast-check'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { PrismaClient } from '../prisma/generated/client.js'
 import { ValidationError } from '../src/errors.js'
 import {
@@ -520,5 +520,27 @@ describe('with PostgreSQL through Prisma', () => {
     expect(spread.nPlusOne()).toHaveLength(0)
     for (let i = 0; i < 10; i++) spread.record(event({ args: { where: { id: i } } }))
     expect(spread.nPlusOne()).toHaveLength(1)
+  })
+
+  it('captures a stack for a shape crossing the threshold every window at most once a second', async () => {
+    // Half the threshold per window: previous + current crosses it in every window.
+    const metrics = new QueryMetrics({ nPlusOne: { windowMs: 5, threshold: 10 } })
+    const capture = vi.spyOn(Error, 'captureStackTrace')
+    try {
+      let windows = 0
+      const started = performance.now()
+      while (performance.now() - started < 300) {
+        for (let i = 0; i < 5; i++) metrics.record(event({ args: { where: { id: i } } }))
+        const windowEnd = performance.now() + 7
+        while (performance.now() < windowEnd) await new Promise((resolve) => setImmediate(resolve))
+        windows++
+      }
+      expect(windows).toBeGreaterThanOrEqual(20)
+      expect(metrics.nPlusOne()).toHaveLength(1)
+      // Without the quiet period: one capture per window.
+      expect(capture.mock.calls.length).toBeLessThanOrEqual(2)
+    } finally {
+      capture.mockRestore()
+    }
   })
 })

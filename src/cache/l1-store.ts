@@ -15,8 +15,12 @@ export interface L1Entry {
   readonly stamp: string
   /** How long the loader took, in ms (XFetch's delta); 0 when unknown. */
   readonly loadMs: number
-  /** A clone function specialised to this value's shape (see shape-clone.ts), if one applies. */
-  readonly clone: ((value: unknown) => unknown) | undefined
+  /**
+   * How hits copy the value: `undefined` before its first hit, which clones generically;
+   * from the second, a function specialised to its shape (see shape-clone.ts) or the generic
+   * one. Finding the shape costs a few µs, wasted on entries invalidated before a second hit.
+   */
+  clone: ((value: unknown) => unknown) | undefined
 }
 
 export interface L1StoreOptions {

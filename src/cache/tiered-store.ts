@@ -62,15 +62,13 @@ export class TieredStore {
     return this.#options.shareReferences ? value : cloneValue(value)
   }
 
-  /** {@link out} for an L1 entry: its shape-specialised clone when it has one. */
+  /** {@link out} for an L1 entry: from its second hit on, with its shape-specialised clone. */
   outL1(entry: L1Entry): unknown {
     if (this.#options.shareReferences) return entry.value
-    return entry.clone === undefined ? cloneValue(entry.value) : entry.clone(entry.value)
-  }
-
-  /** The specialised clone for a value entering L1 (none when references are shared). */
-  #clonerFor(value: unknown): L1Entry['clone'] {
-    return this.#options.shareReferences ? undefined : clonerFor(value)
+    const clone = entry.clone
+    if (clone !== undefined) return clone(entry.value)
+    entry.clone = clonerFor(entry.value) ?? cloneValue
+    return cloneValue(entry.value)
   }
 
   /** The L1 entry for `key`, fresh or stale, or `undefined`. */
@@ -337,7 +335,7 @@ export class TieredStore {
         native: false,
         stamp: prepared.stamp,
         loadMs: prepared.loadMs,
-        clone: this.#clonerFor(prepared.copy),
+        clone: undefined,
       },
       ttlMs,
     )
@@ -361,7 +359,7 @@ export class TieredStore {
         native: false,
         stamp: entry.stamp,
         loadMs: entry.loadMs,
-        clone: this.#clonerFor(entry.value),
+        clone: undefined,
       },
       freshUntil - now,
     )

@@ -18,11 +18,12 @@ import { RingBuffer } from './ring-buffer.js'
  *   When a shape reaches `threshold`, one stack is captured and the shape is reported for that
  *   call site, once per shape and call site. Calls from several call sites with the same shape
  *   count together, and so do concurrent requests that each make one such call: wrap requests in
- *   a context for exact answers. A shape that stays hot does not cross the threshold again, so a
- *   busy server captures no stack per window for it.
+ *   a context for exact answers. A shape that stays hot does not cross the threshold again, and
+ *   one that crosses it in every window is captured at most once a second while its stacks show
+ *   only call sites already reported (a new call site of it may be reported up to a second late).
  *
  * Cost per call: a shape hash (≈ 65 ns for `{ where: { id } }`) and one Map lookup; a stack
- * (5-30 µs) only when a report is made. Memory: at most 1000 shapes per context and 10 000 per burst window.
+ * (5-200 µs) only when a shape crosses the threshold. Memory: at most 1000 shapes per context and 10 000 per burst window.
  */
 
 /** Settings of N+1 detection (`QueryMetricsOptions.nPlusOne`). */
@@ -85,6 +86,12 @@ export interface NPlusOneSettings {
 const MAX_SHAPES_PER_CONTEXT = 1000
 const MAX_SHAPES_PER_WINDOW = 10_000
 const MAX_BURST_SITES = 1000
+/**
+ * How long a shape whose last stack showed only a call site already reported is not captured
+ * again. A shape called a few times per window crosses the threshold in every window; under
+ * load, a stack each time (30-200 µs with source maps) cost more than the rest of the metrics.
+ */
+const RECAPTURE_MS = 1000
 
 class ShapeCounter {
   count = 0
@@ -112,6 +119,8 @@ export class NPlusOneDetector {
   private previous = new Map<number, BurstCounter>()
   private windowStart = 0
   private readonly burstSites = new Set<string>()
+  /** Shapes not to capture again before the time they map to (see `RECAPTURE_MS`). */
+  private readonly quietUntil = new Map<number, number>()
 
   constructor(
     private readonly settings: NPlusOneSettings,
@@ -167,9 +176,14 @@ export class NPlusOneDetector {
     }
     // Crossing, not being above: a shape that stays hot window after window crosses only once.
     if (++counter.count + counter.previous !== this.settings.threshold) return
+    if ((this.quietUntil.get(key) ?? 0) > now) return
     const callSite = captureCallSite(this.settings.ignoreFrames)
     const site = `${key}@${callSite}`
-    if (this.burstSites.has(site)) return
+    if (this.burstSites.has(site)) {
+      if (this.quietUntil.size >= MAX_SHAPES_PER_WINDOW) this.quietUntil.clear()
+      this.quietUntil.set(key, now + RECAPTURE_MS)
+      return
+    }
     if (this.burstSites.size >= MAX_BURST_SITES) this.burstSites.clear()
     this.burstSites.add(site)
     this.report(source, args, this.settings.threshold, callSite, undefined, 'burst')
