@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis'
+import { Packr } from 'msgpackr'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { CACHE_PRESETS, CacheManager, type CacheOptions } from '../src/index.js'
 import { keysUnder, REDIS_URL, rawRedis, uniquePrefix } from './support/redis.js'
@@ -351,6 +352,45 @@ describe('CacheManager across instances on one Redis', () => {
     expect(await new CacheManager({ redis: REDIS_URL, prefix, local: false }).get('bad')).toBe(
       'fixed',
     )
+    await cache.clear()
+    await cache.close()
+  })
+
+  it('reads a hostile value in Redis (a cycle, shared references) as a miss the loader repairs', async () => {
+    const prefix = uniquePrefix('hostile')
+    const cache = new CacheManager({ redis: REDIS_URL, prefix })
+    const cloning = new Packr({ moreTypes: true, useRecords: false, structuredClone: true })
+    const header = Buffer.from([0xc1, 0x20, 1, 2, 3, 4, 0, 0, 0, 1])
+    const cyclic: Record<string, unknown> = { id: 1 }
+    cyclic.self = cyclic
+    let shared: Record<string, unknown> = { leaf: 1 }
+    for (let level = 0; level < 40; level++) shared = { a: shared, b: shared }
+    const entry = (value: unknown) => Buffer.concat([header, cloning.pack([value, 1e15, [], 0])])
+    await raw.set(`${prefix}cyclic`, entry(cyclic), 'PX', 60_000)
+    await raw.set(`${prefix}shared`, entry(shared), 'PX', 60_000)
+    expect(await cache.get('cyclic')).toBeUndefined()
+    expect(await cache.getOrCompute('shared', () => 'loaded')).toBe('loaded')
+    expect(await cache.getOrCompute('cyclic', () => 'loaded too')).toBe('loaded too')
+    expect(await cache.get('cyclic')).toBe('loaded too')
+    // At least once per call that met a hostile value (a miss may read it twice: the fill reads it again).
+    expect(cache.getMetrics().corruptedValues).toBeGreaterThanOrEqual(3)
+    await cache.clear()
+    await cache.close()
+  })
+
+  it('refuses to store a value larger than maxValueBytes', async () => {
+    const cache = new CacheManager({
+      redis: REDIS_URL,
+      prefix: uniquePrefix('max-value'),
+      maxValueBytes: 1024,
+    })
+    await expect(cache.set('big', 'x'.repeat(2000))).rejects.toMatchObject({
+      code: 'ERR_UNSERIALIZABLE',
+      message: expect.stringContaining('maxValueBytes (1024)'),
+    })
+    expect(await cache.get('big')).toBeUndefined()
+    await cache.set('small', 'x'.repeat(500))
+    expect(await cache.get('small')).toBe('x'.repeat(500))
     await cache.clear()
     await cache.close()
   })

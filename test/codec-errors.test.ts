@@ -456,3 +456,62 @@ describe('property: decodeEntry never crashes and never returns garbage', () => 
     )
   })
 })
+
+describe('decodeEntry bounds what hostile bytes in Redis can make a reader do', () => {
+  // What another msgpackr user could write under a cache key: references and cycles on.
+  const cloning = new Packr({ moreTypes: true, useRecords: false, structuredClone: true })
+  const entryOf = (value: unknown, packer = packr) =>
+    Buffer.concat([HEADER, packer.pack([value, 1, [], 0])])
+
+  it('refuses a value that refers to itself', () => {
+    const cyclic: Record<string, unknown> = { id: 1 }
+    cyclic.self = cyclic
+    expectCorrupted(entryOf(cyclic, cloning), 'Structured clone extension is disabled')
+  })
+
+  it('refuses shared references, which a copy on read would expand 2^40 times', () => {
+    let value: Record<string, unknown> = { leaf: 1 }
+    for (let level = 0; level < 40; level++) value = { a: value, b: value }
+    const bytes = entryOf(value, cloning)
+    expect(bytes.length).toBeLessThan(1000)
+    expectCorrupted(bytes, 'Structured clone extension is disabled')
+  })
+
+  it('refuses nesting deeper than any value the cache writes', () => {
+    let deep: unknown = 1
+    for (let level = 0; level < 300; level++) deep = [deep]
+    expectCorrupted(entryOf(deep), 'nested deeper than 256 levels')
+    let fine: unknown = 1
+    for (let level = 0; level < 200; level++) fine = { x: fine }
+    expect(decodeEntry(entryOf(fine), 'k').value).toEqual(fine)
+  })
+
+  it.each([
+    ['an Error', new TypeError('boom'), 'TypeError'],
+    ['a DataView', new DataView(new ArrayBuffer(4)), 'DataView'],
+  ])('refuses %s, a type the cache never writes', (_what, value, fragment) => {
+    expectCorrupted(entryOf({ nested: [value] }), fragment)
+  })
+
+  it('refuses entries larger than maxValueBytes, stored or declared', () => {
+    const big = sampleEntry(Number.POSITIVE_INFINITY)
+    const limit = big.length - 20
+    expect(() => decodeEntry(big, 'k', limit)).toThrow(CorruptedValueError)
+    expect(decodeEntry(big, 'k', big.length).value).toBeDefined()
+    const compressed = sampleEntry(0)
+    const declared = compressed.readUInt32BE(10)
+    expect(() => decodeEntry(compressed, 'k', declared - 1)).toThrow(/maxValueBytes is/)
+    expect(decodeEntry(compressed, 'k', declared).value).toBeDefined()
+  })
+
+  it('refuses to encode a value larger than maxValueBytes, naming the limit', () => {
+    const value = { text: 'x'.repeat(2000) }
+    expect(() => encodeEntry({ value, freshUntil: 1, tags: [] }, false, 1000)).toThrow(
+      SerializationError,
+    )
+    expect(() => encodeEntry({ value, freshUntil: 1, tags: [] }, false, 1000)).toThrow(
+      /more than maxValueBytes \(1000\)/,
+    )
+    expect(encodeEntry({ value, freshUntil: 1, tags: [] }, false, 4000).length).toBeGreaterThan(2000)
+  })
+})

@@ -3,7 +3,7 @@ import { deflateRawSync, inflateRawSync, constants as zlib } from 'node:zlib'
 import { RESERVE_START_SPACE } from 'msgpackr'
 import { ENTRY_STAMP_BYTES, ENTRY_STAMP_OFFSET } from '../drivers/l2-driver.js'
 import { CorruptedValueError, invalid, SerializationError } from '../errors.js'
-import { packr, toPackable } from './msgpack.js'
+import { checkDecoded, packr, toPackable } from './msgpack.js'
 import { messageOf } from './value-path.js'
 
 /*
@@ -50,8 +50,8 @@ export function readStamp(bytes: Uint8Array, offset = STAMP_OFFSET): string {
  * of the ratio of the default level 6 at a fraction of the CPU; see `bench/codec.ts`.
  */
 export const DEFLATE_LEVEL = zlib.Z_BEST_SPEED
-/** No cache value inflates beyond this; a header claiming more is corruption. */
-const MAX_INFLATED_BYTES = 512 * 1024 * 1024
+/** The default largest encoded value (the cache option `maxValueBytes`): 16 MiB. */
+export const DEFAULT_MAX_VALUE_BYTES = 16 * 1024 * 1024
 
 /** What {@link encodeEntry} stores. */
 export interface EntryToEncode {
@@ -84,12 +84,18 @@ export interface DecodedEntry {
  * larger than `compressionThreshold` bytes, and kept compressed only if that saves space.
  *
  * @param compressionThreshold - bytes; `0` compresses every body, `Infinity` or `false` never.
+ * @param maxValueBytes - the largest msgpack body accepted (readers refuse larger ones).
  * @returns a buffer to write to L2. For speed it may be a view into msgpackr's write arena: write
  *   it, or copy it before keeping it for long.
- * @throws SerializationError when the value cannot be encoded (path in `field`).
+ * @throws SerializationError when the value cannot be encoded (path in `field`) or its encoded
+ *   form is larger than `maxValueBytes`.
  * @throws ValidationError when `compressionThreshold`, `freshUntil` or `tags` are malformed.
  */
-export function encodeEntry(entry: EntryToEncode, compressionThreshold: number | false): Buffer {
+export function encodeEntry(
+  entry: EntryToEncode,
+  compressionThreshold: number | false,
+  maxValueBytes = DEFAULT_MAX_VALUE_BYTES,
+): Buffer {
   const { freshUntil, tags } = entry
   if (
     compressionThreshold !== false &&
@@ -119,6 +125,12 @@ export function encodeEntry(entry: EntryToEncode, compressionThreshold: number |
     throw new SerializationError('value', `msgpack refused it: ${messageOf(error)}`, error)
   }
   const bodyLength = packed.length - HEADER_BYTES
+  if (bodyLength > maxValueBytes) {
+    throw new SerializationError(
+      'value',
+      `encodes to ${bodyLength} bytes, more than maxValueBytes (${maxValueBytes})`,
+    )
+  }
   if (compressionThreshold !== false && bodyLength > compressionThreshold) {
     const deflated = deflateRawSync(packed.subarray(HEADER_BYTES), { level: DEFLATE_LEVEL })
     if (deflated.length + COMPRESSED_HEADER_BYTES < packed.length) {
@@ -144,10 +156,15 @@ export function encodeEntry(entry: EntryToEncode, compressionThreshold: number |
  *
  * @throws CorruptedValueError for anything else (another application's JSON, wrong magic byte,
  *   unknown version or flags, truncation, inflate failure, malformed msgpack, trailing bytes, an
- *   unregistered custom type name). It never throws anything else and never returns a value it
- *   did not fully decode.
+ *   unregistered custom type name, a body larger than `maxValueBytes` once inflated, references
+ *   or cycles, nesting deeper than the cache writes, a type it never writes). It never throws
+ *   anything else and never returns a value it did not fully decode.
  */
-export function decodeEntry(bytes: Uint8Array, key: string): DecodedEntry {
+export function decodeEntry(
+  bytes: Uint8Array,
+  key: string,
+  maxValueBytes = DEFAULT_MAX_VALUE_BYTES,
+): DecodedEntry {
   const size = bytes.length
   if (size === 0) throw new CorruptedValueError(key, 'empty value')
   const first = bytes[0]!
@@ -169,10 +186,15 @@ export function decodeEntry(bytes: Uint8Array, key: string): DecodedEntry {
   }
   const input = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, size)
   // A Buffer body, so that msgpack binaries decode as Buffer (from a Uint8Array they would not).
-  const body = (flags & FLAG_DEFLATE) === 0 ? input.subarray(HEADER_BYTES) : inflate(input, key)
+  const compressed = (flags & FLAG_DEFLATE) !== 0
+  if (!compressed && size - HEADER_BYTES > maxValueBytes) {
+    throw new CorruptedValueError(key, `${size - HEADER_BYTES} bytes, more than maxValueBytes`)
+  }
+  const body = compressed ? inflate(input, key, maxValueBytes) : input.subarray(HEADER_BYTES)
   let tuple: unknown
   try {
     tuple = packr.unpack(body)
+    if (Array.isArray(tuple)) checkDecoded(tuple[0])
   } catch (error) {
     throw new CorruptedValueError(key, `undecodable msgpack: ${messageOf(error)}`, error)
   }
@@ -194,11 +216,14 @@ export function decodeEntry(bytes: Uint8Array, key: string): DecodedEntry {
   return { value: tuple[0], freshUntil, tags, native: false, size, stamp: readStamp(input), loadMs }
 }
 
-function inflate(input: Buffer, key: string): Buffer {
+function inflate(input: Buffer, key: string, maxValueBytes: number): Buffer {
   if (input.length < COMPRESSED_HEADER_BYTES) throw new CorruptedValueError(key, 'truncated header')
   const expected = input.readUInt32BE(HEADER_BYTES)
-  if (expected === 0 || expected > MAX_INFLATED_BYTES) {
-    throw new CorruptedValueError(key, `implausible inflated length ${expected}`)
+  if (expected === 0 || expected > maxValueBytes) {
+    throw new CorruptedValueError(
+      key,
+      `implausible inflated length ${expected} (maxValueBytes is ${maxValueBytes})`,
+    )
   }
   let body: Buffer
   try {

@@ -10,6 +10,7 @@ import {
   PROP,
   SERIALIZED,
   SET_MEMBER,
+  describeObject,
   Trail,
   unsupportedReason,
 } from './value-path.js'
@@ -61,9 +62,13 @@ addExtension({
  * with no shared structure state to corrupt. `variableMapSize` writes small objects as fixmaps
  * (2 bytes per object smaller) and lifts msgpackr's 65,535-key limit; `copyBuffers` makes decoded
  * binaries own their memory, so a decoded value never pins or aliases the bytes it came from.
+ * `structuredClone: false` refuses the reference extensions when decoding: bytes in Redis could
+ * otherwise decode into cycles, or into a few hundred bytes of shared references that a copy on
+ * read expands exponentially.
  */
 export const packr = new Packr({
   moreTypes: true,
+  structuredClone: false,
   useRecords: false,
   mapsAsObjects: true,
   variableMapSize: true,
@@ -90,6 +95,57 @@ export function toPackable(value: unknown, path = 'value'): unknown {
 /** Bytes of `value` in the L2 encoding, without the entry header and tuple (a few bytes more). */
 export function encodedSize(value: unknown): number {
   return packr.pack(toPackable(value)).length
+}
+
+/**
+ * Throws unless a decoded value is one the cache could have written: a tree no deeper than
+ * {@link MAX_DEPTH}, of the types {@link toPackable} lets through (msgpackr also decodes errors
+ * and `DataView`s, which it never packs for us). Bytes in Redis are not trusted: a copy on read
+ * or a walk on a value nested thousands of levels deep would overflow the stack on every hit.
+ */
+export function checkDecoded(value: unknown): void {
+  if (typeof value === 'object' && value !== null) checkDecodedObject(value, 0)
+}
+
+function checkDecodedObject(value: object, depth: number): void {
+  if (depth >= MAX_DEPTH) throw new Error(`nested deeper than ${MAX_DEPTH} levels`)
+  const child = depth + 1
+  const proto: unknown = Object.getPrototypeOf(value)
+  if (proto === Array.prototype) {
+    const array = value as unknown[]
+    for (let i = 0; i < array.length; i++) {
+      const item = array[i]
+      if (typeof item === 'object' && item !== null) checkDecodedObject(item, child)
+    }
+    return
+  }
+  if (proto === Object.prototype || proto === null) {
+    // for-in needs no key array; inherited keys (a polluted prototype) are only checked too.
+    for (const key in value) {
+      const item = (value as Plain)[key]
+      if (typeof item === 'object' && item !== null) checkDecodedObject(item, child)
+    }
+    return
+  }
+  if (proto === Map.prototype || proto === Set.prototype) {
+    for (const entry of (value as Map<unknown, unknown>).entries()) {
+      for (const item of entry) {
+        if (typeof item === 'object' && item !== null) checkDecodedObject(item, child)
+      }
+    }
+    return
+  }
+  if (
+    proto === Date.prototype ||
+    proto === RegExp.prototype ||
+    proto === Buffer.prototype ||
+    proto === ArrayBuffer.prototype ||
+    TYPED_ARRAY_PROTOTYPES.has(proto as object) ||
+    typeOf(value) !== undefined
+  ) {
+    return
+  }
+  throw new Error(`${describeObject(value)}, a type the cache never writes`)
 }
 
 function packableChild(value: unknown, depth: number, trail: Trail): unknown {

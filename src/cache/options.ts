@@ -4,6 +4,7 @@ import type { InvalidationBus } from '../drivers/bus.js'
 import type { L2Driver } from '../drivers/l2-driver.js'
 import { ErrorCodes, invalid } from '../errors.js'
 import { type Duration, toMs, toMsOptional } from './duration.js'
+import { DEFAULT_MAX_VALUE_BYTES } from './entry-format.js'
 import { validationErrorOf } from './zod-issue.js'
 
 /** How the in-process tier (L1) behaves. */
@@ -72,6 +73,13 @@ export interface CacheOptions {
   /** Longest key accepted, in characters (prefix excluded). Default `1024`. */
   maxKeyLength?: number
   /**
+   * Largest value the cache stores, in bytes of its encoded (uncompressed) form: a larger one is
+   * refused with a `SerializationError`, and an entry in Redis that is, or inflates to, more is
+   * read as corrupted (a miss), so bytes in Redis cannot make a reader allocate without bound.
+   * @default 16 MiB (16777216)
+   */
+  maxValueBytes?: number
+  /**
    * The cross-instance invalidation bus, which drops other instances' L1 copies on every write and
    * invalidation. Default with Redis: Redis pub/sub on `${prefix}__sc:bus`, heartbeat every second.
    * `false` turns it off (then keep `local.ttl` short); an {@link InvalidationBus} object (e.g. a
@@ -114,6 +122,7 @@ export interface ResolvedOptions {
   maxPendingInvalidations: number
   compressionThreshold: number
   maxKeyLength: number
+  maxValueBytes: number
   bus: false | { heartbeatMs: number } | InvalidationBus
   strict: boolean
   leaseMs: number
@@ -133,6 +142,7 @@ export const DEFAULTS = {
   maxPendingInvalidations: 10_000,
   compressionThreshold: 16 * 1024,
   maxKeyLength: 1024,
+  maxValueBytes: DEFAULT_MAX_VALUE_BYTES,
   heartbeat: '1s',
   lease: '5s',
   earlyRefresh: 1,
@@ -186,6 +196,7 @@ const optionsSchema = z.strictObject({
   enableCompression: z.boolean().optional(),
   compressionThreshold: z.number().int().nonnegative().optional(),
   maxKeyLength: positiveInt.max(512 * 1024).optional(),
+  maxValueBytes: positiveInt.max(512 * 1024 * 1024).optional(),
   bus: z
     .union([
       z.boolean(),
@@ -262,6 +273,7 @@ export function resolveOptions(input: CacheOptions, base?: CacheOptions): Resolv
       ? (o.compressionThreshold ?? DEFAULTS.compressionThreshold)
       : Number.POSITIVE_INFINITY,
     maxKeyLength: o.maxKeyLength ?? DEFAULTS.maxKeyLength,
+    maxValueBytes: o.maxValueBytes ?? DEFAULTS.maxValueBytes,
     bus: resolveBus(o.bus),
     strict: o.consistency === 'strict',
     leaseMs: o.lease === false ? 0 : toMs(o.lease ?? DEFAULTS.lease, 'lease'),

@@ -52,6 +52,8 @@ export interface TieredStoreOptions {
   /** Strict mode (`consistency: 'strict'`): L1 copies are checked against Redis before use. */
   strict: boolean
   compressionThreshold: number
+  /** Largest encoded value stored, and read back (`maxValueBytes`). */
+  maxValueBytes: number
   shareReferences: boolean
   /** Cache-wide cap on L1 lifetime (`local.ttl`), applied to values promoted from L2 too. */
   localTtlMs: number | undefined

@@ -98,6 +98,7 @@ export class TierSetup {
   #storeOptions(options: ResolvedOptions) {
     return {
       compressionThreshold: options.compressionThreshold,
+      maxValueBytes: options.maxValueBytes,
       shareReferences: options.local !== false && options.local.shareReferences,
       localTtlMs: options.local === false ? undefined : options.local.ttlMs,
       strict: options.strict,

@@ -172,6 +172,7 @@ export class TieredStore {
     const bytes = encodeEntry(
       { value: copy, freshUntil, tags: plan.tags, loadMs },
       this.l2 === undefined ? false : this.#options.compressionThreshold,
+      this.#options.maxValueBytes,
     )
     const size = uncompressedSize(bytes)
     return { copy, bytes, size, freshUntil, plan, stamp: readStamp(bytes), loadMs }
@@ -368,7 +369,7 @@ export class TieredStore {
 
   #decode(bytes: Buffer, key: string): DecodedEntry | undefined {
     try {
-      const entry = decodeEntry(bytes, key)
+      const entry = decodeEntry(bytes, key, this.#options.maxValueBytes)
       entry.size = uncompressedSize(bytes)
       return entry
     } catch (error) {
