@@ -512,6 +512,8 @@ describe('decodeEntry bounds what hostile bytes in Redis can make a reader do', 
     expect(() => encodeEntry({ value, freshUntil: 1, tags: [] }, false, 1000)).toThrow(
       /more than maxValueBytes \(1000\)/,
     )
-    expect(encodeEntry({ value, freshUntil: 1, tags: [] }, false, 4000).length).toBeGreaterThan(2000)
+    expect(encodeEntry({ value, freshUntil: 1, tags: [] }, false, 4000).length).toBeGreaterThan(
+      2000,
+    )
   })
 })

@@ -2,6 +2,7 @@ import { addExtension, Packr } from 'msgpackr'
 import { TYPED_ARRAY_PROTOTYPES } from './clone.js'
 import { type RegisteredType, typeNamed, typeOf } from './custom-types.js'
 import {
+  describeObject,
   INDEX,
   MAP_KEY,
   MAP_VALUE,
@@ -10,7 +11,6 @@ import {
   PROP,
   SERIALIZED,
   SET_MEMBER,
-  describeObject,
   Trail,
   unsupportedReason,
 } from './value-path.js'
