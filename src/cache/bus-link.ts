@@ -1,5 +1,5 @@
 import type { BusMessage, BusNotice, InvalidationBus } from '../drivers/bus.js'
-import { keyMatcher } from './glob.js'
+import { globMatcher } from './glob.js'
 import type { KeyWaiters } from './key-waiters.js'
 import type { CacheMetrics } from './metrics.js'
 import type { TieredStore } from './tiered-store.js'
@@ -170,7 +170,11 @@ function applyRemote(store: TieredStore, message: RemoteInvalidation): number {
       for (const tag of message.tags) fence.touchTag(tag)
       return l1?.deleteByTags(message.tags) ?? 0
     case 'pattern': {
-      const matches = keyMatcher(message.pattern)
+      // Another instance's RegExp is never run here (its cost could be anything), nor a glob this
+      // instance cannot compile: drop every L1 entry instead, which is never stale.
+      const matches =
+        typeof message.pattern === 'string' ? globOrNothing(message.pattern) : undefined
+      if (matches === undefined) return applyRemote(store, { type: 'clear' })
       fence.touchMatching(matches)
       return l1?.deleteWhere(matches) ?? 0
     }
@@ -180,5 +184,13 @@ function applyRemote(store: TieredStore, message: RemoteInvalidation): number {
       l1?.clear()
       return removed
     }
+  }
+}
+
+function globOrNothing(glob: string): ((key: string) => boolean) | undefined {
+  try {
+    return globMatcher(glob)
+  } catch {
+    return undefined
   }
 }

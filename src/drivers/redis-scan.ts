@@ -1,6 +1,9 @@
 import type { Cluster, Redis } from 'ioredis'
 
-/** Escapes Redis glob metacharacters so that `s` matches itself literally in `SCAN MATCH`. */
+/**
+ * Escapes glob metacharacters so that `s` matches only itself, in `invalidateByPattern` as in
+ * Redis `SCAN MATCH`: for patterns built from input, `invalidateByPattern(escapeGlob(id) + ":*")`.
+ */
 export function escapeGlob(s: string): string {
   return s.replace(/[*?[\]\\]/g, '\\$&')
 }

@@ -83,9 +83,22 @@ export class WriteWatch {
     if (event.kind === 'clear') touches = () => true
     else if (event.kind === 'tag') touches = (w) => w.tags.some((tag) => event.tags.includes(tag))
     else {
-      const matches = keyMatcher(event.pattern)
+      const matches = patternMatcher(event.pattern, event.remote === true)
       touches = (w) => matches(w.key)
     }
     for (const watch of this.#watches) if (touches(watch)) watch.outcome = 'invalidated'
+  }
+}
+
+/**
+ * Which keys a pattern invalidation reached. Another instance's RegExp is never run here (its
+ * cost could be anything) and a glob that does not compile is not guessed at: both reach every key.
+ */
+function patternMatcher(pattern: string | RegExp, remote: boolean): (key: string) => boolean {
+  if (remote && typeof pattern !== 'string') return () => true
+  try {
+    return keyMatcher(pattern)
+  } catch {
+    return () => true
   }
 }
