@@ -62,6 +62,12 @@ export interface CacheInternals {
    * is applied. Tags are not validated.
    */
   invalidate(tags: readonly string[]): Promise<void>
+  /** `GetOrCompute.replace`: loads and stores in place of any stored value, fenced (warming). */
+  replace(
+    key: string,
+    compute: () => unknown,
+    plan: ComputePlan,
+  ): Promise<{ value: unknown; stored: boolean }>
   /** The cache's current default TTL and L1 cap (they change with `initialize()`). */
   planDefaults(): PlanDefaults
   /** Longest key the cache accepts. */
@@ -122,6 +128,16 @@ export class CacheManager extends EventEmitter<CacheEvents> {
       if (this.#options.strict || this.#store.l2?.ordered !== true) return applied
       applied.catch((error: unknown) => this.#reportError(error as Error, 'invalidateByTag'))
       return RESOLVED
+    },
+    replace: (key, compute, plan) => {
+      this.#assertOpen()
+      if (!this.#options.enabled) {
+        return Promise.resolve(compute()).then((value) => ({
+          value: withoutMark(value),
+          stored: false,
+        }))
+      }
+      return this.#loader.replace(key, compute, plan)
     },
     planDefaults: () => this.#options,
     maxKeyLength: () => this.#options.maxKeyLength,

@@ -68,6 +68,11 @@ export interface FillContext {
 export interface FillOptions {
   /** A background refresh (SWR, XFetch): a value stored meanwhile by another instance will do. */
   refresh: boolean
+  /**
+   * Load and store whatever Redis holds (cache warming): no stored value will do, and no other
+   * instance's lease is waited for (the store is fenced all the same).
+   */
+  replace?: boolean
   /** The fence ticket, when the caller took it before its L2 read (`first`). */
   ticket?: number
   first?: FirstStart
@@ -196,7 +201,7 @@ export class Fill {
         return this.#load(compute, undefined)
       }
       this.#lease = start.lease
-      if (start.value !== undefined && !(options.refresh && start.lease)) {
+      if (start.value !== undefined && !options.replace && !(options.refresh && start.lease)) {
         // A fresh value is there: a miss takes it; a refresh (SWR, XFetch) takes it only when it
         // did not get the lease, i.e. another instance is refreshing or just refreshed.
         const stored = store.acceptStored(this.key, start.value, this.ticket)
@@ -205,7 +210,13 @@ export class Fill {
           return { ...stored, stored: STORED }
         }
       }
-      if (start.lease || !wantLease || !options.waitForHolder || Date.now() >= waitUntil) {
+      if (
+        start.lease ||
+        !wantLease ||
+        !options.waitForHolder ||
+        options.replace === true ||
+        Date.now() >= waitUntil
+      ) {
         return this.#load(compute, start.since)
       }
       await settings.waitForAnnounce(this.key, Math.min(pollMs, waitUntil - Date.now()))
@@ -267,8 +278,13 @@ export class Fill {
       return { ...out, stored: NOT_STORED }
     }
     if (since === undefined) {
-      // L2 alone (no coordination): L1 is written at once, L2 in the background.
-      return { ...out, stored: store.write(this.key, prepared).then(() => true) }
+      // No fence point from Redis (no coordination: the breaker was open, the first round trip
+      // timed out, a Cluster): stored there, the value could outlive a write another instance
+      // made during the load, until its TTL. Only this process's fence covers it: L1 only,
+      // which is the entry itself when there is no L2.
+      this.#giveBack(true)
+      store.writeLocal(this.key, prepared)
+      return { ...out, stored: store.l2 === undefined ? STORED : NOT_STORED }
     }
     // Callers get the value at once; strict mode waits for Redis (its callers who joined check the
     // stamp there). L1 takes the value only once Redis stored it: another instance's write may

@@ -374,9 +374,37 @@ export class GetOrCompute {
       waitForHolder: !this.#fills.has(key),
       keyLoadMs,
     })
+    return this.#track(key, fill)
+  }
+
+  /** Makes `fill` the one later callers of `key` join, until it is done. */
+  #track(key: string, fill: Fill): Fill {
     this.#fills.set(key, fill)
     void fill.done.then(() => this.#forget(key, fill))
     return fill
+  }
+
+  /**
+   * Loads `key` now and stores the value in place of any stored one, fenced like every fill (cache
+   * warming). Resolves to the value and whether it became the entry (`false`: an invalidation
+   * overlapped the load, `storeIf` refused it, or Redis gave no fence point and it stayed in L1).
+   */
+  async replace(
+    key: string,
+    compute: Compute,
+    plan: ComputePlan,
+  ): Promise<{ value: unknown; stored: boolean }> {
+    const fill = this.#track(
+      key,
+      new Fill(this.#context, key, compute, plan, {
+        refresh: true,
+        replace: true,
+        waitForHolder: false,
+        keyLoadMs: 0,
+      }),
+    )
+    const result = await fill.promise
+    return { value: result.value, stored: await result.stored }
   }
 
   #forget(key: string, fill: Fill): void {

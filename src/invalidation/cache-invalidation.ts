@@ -23,7 +23,6 @@ import type {
 import { type InvalidationRule, RuleSet, type RuleStats } from './rules.js'
 import { CacheWarmer, type WarmingStats } from './warming.js'
 import type { CacheWarmingConfig } from './warming-config.js'
-import { WriteWatch } from './write-watch.js'
 
 export type {
   CacheInvalidationEvents,
@@ -66,7 +65,6 @@ export class CacheInvalidation extends EventEmitter<CacheInvalidationEvents> {
   readonly #cache: CacheManager
   readonly #graph: DependencyGraph
   readonly #rules: RuleSet
-  readonly #watch: WriteWatch
   readonly #warmer: CacheWarmer
   #closed = false
 
@@ -87,8 +85,7 @@ export class CacheInvalidation extends EventEmitter<CacheInvalidationEvents> {
         runRule(cache, this.#graph, rule, event, (payload) => this.emit('invalidated', payload)),
       (error, rule, event) => this.#report({ error, operation: 'rule', ruleId: rule.id, event }),
     )
-    this.#watch = new WriteWatch(cache)
-    this.#warmer = new CacheWarmer(cache, this.#watch, {
+    this.#warmer = new CacheWarmer(cache, {
       error: (error, key) => this.#report({ error, operation: 'warming', key }),
       round: (summary) => this.emit('warmed', summary),
     })
@@ -322,7 +319,6 @@ export class CacheInvalidation extends EventEmitter<CacheInvalidationEvents> {
     if (this.#closed) return
     this.#closed = true
     this.#warmer.stop()
-    this.#watch.close()
     await this.#rules.close()
   }
 

@@ -1,4 +1,7 @@
-import type { CacheManager } from '../cache/cache-manager.js'
+import { type CacheManager, cacheInternals } from '../cache/cache-manager.js'
+import type { ComputePlan } from '../cache/get-or-compute.js'
+import { planWrite } from '../cache/plans.js'
+import { assertKey } from '../cache/validate.js'
 import { LoaderTimeoutError } from '../errors.js'
 import { type ErrorInfo, errorInfo } from './error-info.js'
 import {
@@ -6,7 +9,6 @@ import {
   type ResolvedWarmingItem,
   resolveWarmingConfig,
 } from './warming-config.js'
-import type { WriteWatch } from './write-watch.js'
 
 /** Counters of one warmed key since the schedule was set up. */
 export interface WarmingItemStats {
@@ -16,7 +18,8 @@ export interface WarmingItemStats {
   failures: number
   /**
    * Values computed but not stored because the key was invalidated during the computation (twice
-   * in a row) or a newer value was stored meanwhile. Not failures: the cache stayed correct.
+   * in a row), a newer value was stored meanwhile, or Redis was unreachable (kept in this
+   * process's L1 only). Not failures: the cache stayed correct.
    */
   skipped: number
   /** When the last value was stored (epoch ms). */
@@ -70,25 +73,26 @@ export interface WarmerHooks {
 
 /**
  * Keeps entries warm: computes each item at start and then every interval (with jitter), at most
- * `concurrency` at a time, and stores the values with `cache.set` (not `getOrCompute`, which would
- * leave a cached value alone: warming must refresh it). Rounds are chained with `setTimeout`
+ * `concurrency` at a time, and stores the values as fills that replace the stored value (not
+ * `getOrCompute`, which would leave a cached value alone: warming must refresh it), fenced like
+ * every fill: a write on any instance during the computation keeps its value out. Rounds are chained with `setTimeout`
  * after the previous one ends, so a slow round never overlaps the next. Timers are `unref()`ed
  * so a warming schedule never keeps the process alive. Errors are counted and reported through
  * {@link WarmerHooks.error}, never thrown into the timer.
  *
  * A computation that overlaps an invalidation of its key is not stored (it may have read the
- * source before the write); it is recomputed once, and skipped if that happens again.
+ * source before the write); it is recomputed once, and skipped if that happens again. Without a
+ * fence point from Redis (it is unreachable) the value is kept in this process's L1 only and
+ * counted as skipped.
  */
 export class CacheWarmer {
   readonly #cache: CacheManager
-  readonly #watch: WriteWatch
   readonly #hooks: WarmerHooks
   #schedule: Schedule | undefined
   #stats: WarmingStats = { active: false, runs: 0, items: {} }
 
-  constructor(cache: CacheManager, watch: WriteWatch, hooks: WarmerHooks) {
+  constructor(cache: CacheManager, hooks: WarmerHooks) {
     this.#cache = cache
-    this.#watch = watch
     this.#hooks = hooks
   }
 
@@ -152,22 +156,25 @@ export class CacheWarmer {
     timeoutMs: number | undefined,
     schedule: Schedule | undefined,
   ): Promise<{ outcome: Outcome; value: unknown }> {
+    const internals = cacheInternals(this.#cache)
+    assertKey(key, internals.maxKeyLength(), 'key')
+    const plan: ComputePlan = {
+      ...planWrite({ ttl: ttlMs, tags }, internals.planDefaults()),
+      swrMs: 0,
+      staleIfErrorMs: 0,
+      timeoutMs: undefined,
+      // A round the schedule stopped meanwhile stores nothing.
+      storeIf: () => schedule?.stopped !== true,
+    }
     let value: unknown
     // One retry after an overlapping invalidation: the write that caused it is then visible.
     for (let attempt = 0; attempt < 2; attempt++) {
-      const watch = this.#watch.begin(key, tags)
-      let seen: ReturnType<WriteWatch['end']>
-      try {
-        value = await withTimeout(compute, timeoutMs, key)
-      } finally {
-        seen = this.#watch.end(watch)
-      }
+      const result = await internals.replace(key, () => withTimeout(compute, timeoutMs, key), plan)
+      value = result.value
       if (schedule?.stopped) return { outcome: 'stopped', value }
-      if (seen === 'superseded') return { outcome: 'skipped', value }
-      if (seen === 'clean') {
-        await this.#cache.set(key, value, { ttl: ttlMs, tags })
-        return { outcome: 'stored', value }
-      }
+      if (result.stored) return { outcome: 'stored', value }
+      // Held again: a newer value was stored meanwhile (or this one, in L1 only), keep it.
+      if (await this.#cache.has(key)) break
     }
     return { outcome: 'skipped', value }
   }

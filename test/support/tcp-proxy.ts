@@ -1,0 +1,82 @@
+import { connect, createServer, type Server, type Socket } from 'node:net'
+
+/**
+ * A TCP proxy in front of a real server (Redis, PostgreSQL) whose faults the tests control: added
+ * latency on what clients send, and cutting every connection. The server itself stays untouched,
+ * so other clients connected to it directly see nothing.
+ *
+ * @example
+ * ```ts
+ * const proxy = await TcpProxy.start(6379)
+ * const cache = new CacheManager({ redis: proxy.url('redis'), prefix })
+ * proxy.delayMs = 300 // a latency spike on this instance's link only
+ * ```
+ */
+export class TcpProxy {
+  /** Added to every chunk a client sends, in order. */
+  delayMs = 0
+  readonly #server: Server
+  readonly #sockets = new Set<Socket>()
+
+  private constructor(server: Server) {
+    this.#server = server
+  }
+
+  static async start(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
+    const server = createServer()
+    const proxy = new TcpProxy(server)
+    server.on('connection', (client) => proxy.#pipe(client, targetHost, targetPort))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    return proxy
+  }
+
+  get port(): number {
+    const address = this.#server.address()
+    if (address === null || typeof address === 'string') throw new Error('proxy not listening')
+    return address.port
+  }
+
+  /** `scheme://127.0.0.1:port` of the proxy. */
+  url(scheme: string): string {
+    return `${scheme}://127.0.0.1:${this.port}`
+  }
+
+  /** Resets every connection through the proxy (clients see their socket closed). */
+  cutAll(): void {
+    for (const socket of this.#sockets) socket.destroy()
+  }
+
+  async close(): Promise<void> {
+    this.cutAll()
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()))
+  }
+
+  #pipe(client: Socket, host: string, port: number): void {
+    const upstream = connect(port, host)
+    this.#sockets.add(client).add(upstream)
+    // Delayed chunks stay in order: each waits for the one before it.
+    let queue = Promise.resolve()
+    client.on('data', (chunk) => {
+      const delay = this.delayMs
+      if (delay === 0) {
+        queue = queue.then(() => void upstream.write(chunk))
+        return
+      }
+      queue = queue.then(
+        () =>
+          new Promise<void>((resolve) =>
+            setTimeout(() => resolve(void upstream.write(chunk)), delay),
+          ),
+      )
+    })
+    upstream.on('data', (chunk) => client.write(chunk))
+    const end = () => {
+      client.destroy()
+      upstream.destroy()
+      this.#sockets.delete(client)
+      this.#sockets.delete(upstream)
+    }
+    client.on('close', end).on('error', end)
+    upstream.on('close', end).on('error', end)
+  }
+}
