@@ -5,6 +5,7 @@
  * | ----- | -------------------------------------------------------------------------------- |
  * | `v`   | format version, `1`                                                              |
  * | `o`   | origin: the sender's `instanceId`                                                |
+ * | `e`   | epoch: random per sender start (a restart with the same `instanceId` is new)      |
  * | `s`   | message: its sequence number (1, 2, ... per origin); heartbeat: the last one used |
  * | `t`   | `d` delete, `t` tags, `p` pattern, `c` clear, `f` filled, `h` heartbeat          |
  * | `k`   | `d`: the keys (array); `f`: the key (string)                                     |
@@ -25,8 +26,8 @@ export const BUS_WIRE_VERSION = 1
 
 /** A readable frame from some origin. */
 export type BusFrame =
-  | { kind: 'message'; origin: string; seq: number; message: BusMessage }
-  | { kind: 'heartbeat'; origin: string; seq: number; beat: number }
+  | { kind: 'message'; origin: string; epoch: string; seq: number; message: BusMessage }
+  | { kind: 'heartbeat'; origin: string; epoch: string; seq: number; beat: number }
 
 /**
  * What a raw channel payload is: a frame; a frame whose envelope (origin, sequence number) is
@@ -35,10 +36,11 @@ export type BusFrame =
  */
 export type DecodedFrame =
   | BusFrame
-  | { kind: 'unreadable'; origin: string; seq: number; reason: string }
+  | { kind: 'unreadable'; origin: string; epoch: string; seq: number; reason: string }
   | { kind: 'garbage'; reason: string }
 
 const MAX_ORIGIN_LENGTH = 200
+const MAX_EPOCH_LENGTH = 32
 const REGEXP_FLAGS = /^[dgimsuvy]*$/
 
 /** Checks a message given to `publish()` and returns it in canonical form. Throws `ValidationError`. */
@@ -104,32 +106,40 @@ function regexpProblem(source: unknown, flags: unknown): string | undefined {
   return undefined
 }
 
+/** Who sends a frame: its `instanceId` and the epoch of this run of it. */
+export interface Sender {
+  readonly id: string
+  readonly epoch: string
+}
+
 /** Encodes a message already checked by {@link checkMessage}. */
-export function encodeMessage(origin: string, seq: number, message: BusMessage): string {
+export function encodeMessage(sender: Sender, seq: number, message: BusMessage): string {
+  const head = { v: BUS_WIRE_VERSION, o: sender.id, e: sender.epoch, s: seq }
   switch (message.type) {
     case 'delete':
-      return JSON.stringify({ v: BUS_WIRE_VERSION, o: origin, s: seq, t: 'd', k: message.keys })
+      return JSON.stringify({ ...head, t: 'd', k: message.keys })
     case 'tags':
-      return JSON.stringify({ v: BUS_WIRE_VERSION, o: origin, s: seq, t: 't', g: message.tags })
+      return JSON.stringify({ ...head, t: 't', g: message.tags })
     case 'pattern':
       return message.glob !== undefined
-        ? JSON.stringify({ v: BUS_WIRE_VERSION, o: origin, s: seq, t: 'p', p: message.glob })
-        : JSON.stringify({
-            v: BUS_WIRE_VERSION,
-            o: origin,
-            s: seq,
-            t: 'p',
-            r: [message.regexp!.source, message.regexp!.flags],
-          })
+        ? JSON.stringify({ ...head, t: 'p', p: message.glob })
+        : JSON.stringify({ ...head, t: 'p', r: [message.regexp!.source, message.regexp!.flags] })
     case 'clear':
-      return JSON.stringify({ v: BUS_WIRE_VERSION, o: origin, s: seq, t: 'c' })
+      return JSON.stringify({ ...head, t: 'c' })
     case 'filled':
-      return JSON.stringify({ v: BUS_WIRE_VERSION, o: origin, s: seq, t: 'f', k: message.key })
+      return JSON.stringify({ ...head, t: 'f', k: message.key })
   }
 }
 
-export function encodeHeartbeat(origin: string, seq: number, beat: number): string {
-  return JSON.stringify({ v: BUS_WIRE_VERSION, o: origin, s: seq, t: 'h', n: beat })
+export function encodeHeartbeat(sender: Sender, seq: number, beat: number): string {
+  return JSON.stringify({
+    v: BUS_WIRE_VERSION,
+    o: sender.id,
+    e: sender.epoch,
+    s: seq,
+    t: 'h',
+    n: beat,
+  })
 }
 
 function isCount(value: unknown, min: number): value is number {
@@ -158,15 +168,28 @@ export function decodeFrame(raw: string): DecodedFrame {
   }
   if (!isCount(f.s, 0)) return { kind: 'garbage', reason: 'no sequence number' }
   const seq = f.s
-  const unreadable = (reason: string): DecodedFrame => ({ kind: 'unreadable', origin, seq, reason })
+  const epoch = typeof f.e === 'string' && f.e.length <= MAX_EPOCH_LENGTH ? f.e : ''
+  const unreadable = (reason: string): DecodedFrame => ({
+    kind: 'unreadable',
+    origin,
+    epoch,
+    seq,
+    reason,
+  })
   if (f.v !== BUS_WIRE_VERSION) return unreadable(`format version ${JSON.stringify(f.v)}`)
   if (f.t === 'h') {
     return isCount(f.n, 1)
-      ? { kind: 'heartbeat', origin, seq, beat: f.n }
+      ? { kind: 'heartbeat', origin, epoch, seq, beat: f.n }
       : unreadable('heartbeat without a number')
   }
   if (seq < 1) return unreadable('message sequence number 0')
-  const message = (m: BusMessage): DecodedFrame => ({ kind: 'message', origin, seq, message: m })
+  const message = (m: BusMessage): DecodedFrame => ({
+    kind: 'message',
+    origin,
+    epoch,
+    seq,
+    message: m,
+  })
   switch (f.t) {
     case 'd':
       return isStringArray(f.k)
@@ -203,31 +226,42 @@ export function decodeFrame(raw: string): DecodedFrame {
 }
 
 /**
- * Per-origin sequence tracking on the receiving side: tells, for each frame, whether a message of
- * that origin was lost before it. Forget everything on (re)subscription: messages published
- * while we were not subscribed are lost by construction, and the rising trust edge covers them.
+ * Per-sender sequence tracking on the receiving side: tells, for each frame, whether a message of
+ * that sender was lost before it. A sender is an origin in one epoch (one run of it).
+ *
+ * A sender heard of for the first time is new (its first message, or a heartbeat before any
+ * message), or was there before this receiver subscribed (within the grace after a subscription,
+ * while every live sender's first heartbeat arrives), or else it sent messages this receiver
+ * never got: cut from Redis and forgotten meanwhile, or back under a new epoch. That is a gap.
  */
 export class SequenceTracker {
-  readonly #origins = new Map<string, { highest: number; seenAt: number }>()
+  readonly #senders = new Map<string, { highest: number; seenAt: number }>()
+  #graceUntil = 0
 
   get size(): number {
-    return this.#origins.size
-  }
-
-  clear(): void {
-    this.#origins.clear()
+    return this.#senders.size
   }
 
   /**
-   * A message `seq` from `origin`: `'gap'` when at least one earlier message never came, `'late'`
-   * when it is at or below the highest seen (a retry that overtook nothing, a duplicate), `'ok'`.
-   * The first frame of an origin sets its baseline.
+   * Forgets every sender (a new subscription: what was published before it is lost by
+   * construction, and the rising trust edge covers it); until `graceUntil` (epoch ms) unknown
+   * senders set their baseline.
    */
-  message(origin: string, seq: number, now: number): 'ok' | 'gap' | 'late' {
-    const state = this.#origins.get(origin)
+  clear(graceUntil: number): void {
+    this.#senders.clear()
+    this.#graceUntil = graceUntil
+  }
+
+  /**
+   * A message `seq`: `'gap'` when at least one earlier message never came, `'late'` when it is at
+   * or below the highest seen (a retry that overtook nothing, a duplicate), `'ok'`.
+   */
+  message(origin: string, epoch: string, seq: number, now: number): 'ok' | 'gap' | 'late' {
+    const key = `${epoch}/${origin}`
+    const state = this.#senders.get(key)
     if (state === undefined) {
-      this.#origins.set(origin, { highest: seq, seenAt: now })
-      return 'ok'
+      this.#senders.set(key, { highest: seq, seenAt: now })
+      return seq === 1 || now < this.#graceUntil ? 'ok' : 'gap'
     }
     state.seenAt = now
     if (seq <= state.highest) return 'late'
@@ -236,12 +270,13 @@ export class SequenceTracker {
     return gap ? 'gap' : 'ok'
   }
 
-  /** A heartbeat saying `origin` has used sequence numbers up to `seq`. */
-  heartbeat(origin: string, seq: number, now: number): 'ok' | 'gap' {
-    const state = this.#origins.get(origin)
+  /** A heartbeat saying the sender has used sequence numbers up to `seq`. */
+  heartbeat(origin: string, epoch: string, seq: number, now: number): 'ok' | 'gap' {
+    const key = `${epoch}/${origin}`
+    const state = this.#senders.get(key)
     if (state === undefined) {
-      this.#origins.set(origin, { highest: seq, seenAt: now })
-      return 'ok'
+      this.#senders.set(key, { highest: seq, seenAt: now })
+      return seq === 0 || now < this.#graceUntil ? 'ok' : 'gap'
     }
     state.seenAt = now
     if (seq <= state.highest) return 'ok'
@@ -249,10 +284,10 @@ export class SequenceTracker {
     return 'gap'
   }
 
-  /** Forgets origins not heard from since `before` (instances that went away). */
+  /** Forgets senders not heard from since `before` (instances that went away). */
   prune(before: number): void {
-    for (const [origin, state] of this.#origins) {
-      if (state.seenAt < before) this.#origins.delete(origin)
+    for (const [key, state] of this.#senders) {
+      if (state.seenAt < before) this.#senders.delete(key)
     }
   }
 }

@@ -236,7 +236,7 @@ export class MemoryBus implements InvalidationBus {
     ) {
       return Promise.resolve(true)
     }
-    const payload = encodeMessage(this.instanceId, ++this.#seq, checked)
+    const payload = encodeMessage({ id: this.instanceId, epoch: '' }, ++this.#seq, checked)
     // A bus that is not started is not attached: it reaches the others all the same (like a
     // RedisBus, which can publish before it subscribes), unless it is closed or partitioned.
     const ok = !this.#closed && this.hub._send(this, payload)

@@ -1,7 +1,8 @@
+import { randomBytes } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import type { Cluster, Redis } from 'ioredis'
 import type { BusMessage, BusNotice, BusStats } from './bus.js'
-import { checkMessage, encodeHeartbeat, encodeMessage } from './bus-codec.js'
+import { checkMessage, encodeHeartbeat, encodeMessage, type Sender } from './bus-codec.js'
 import type { PendingWaits } from './redis-bus-waits.js'
 
 /** What the publisher needs from its bus. */
@@ -25,12 +26,15 @@ export class BusPublisher {
   readonly #settings: PublisherSettings
   readonly #stats: BusStats
   readonly #waits: PendingWaits
+  /** Our `instanceId` in this run: receivers tell a restart from a sender they lost track of. */
+  readonly #sender: Sender
   /** Last message sequence number used (messages are numbered from 1). */
   #seq = 0
   #closed = false
 
   constructor(settings: PublisherSettings, stats: BusStats, waits: PendingWaits) {
     this.#settings = settings
+    this.#sender = { id: settings.instanceId, epoch: randomBytes(6).toString('hex') }
     this.#stats = stats
     this.#waits = waits
   }
@@ -49,7 +53,7 @@ export class BusPublisher {
       return Promise.resolve(false)
     }
     // Numbered now, whatever happens to it: if it never gets through, the others see the gap.
-    const payload = encodeMessage(this.#settings.instanceId, ++this.#seq, checked)
+    const payload = encodeMessage(this.#sender, ++this.#seq, checked)
     return this.#publishWithRetries(payload)
   }
 
@@ -59,7 +63,7 @@ export class BusPublisher {
     this.#stats.published++
     return {
       channel: this.#settings.channel,
-      payload: encodeMessage(this.#settings.instanceId, ++this.#seq, checked),
+      payload: encodeMessage(this.#sender, ++this.#seq, checked),
     }
   }
 
@@ -69,7 +73,7 @@ export class BusPublisher {
    */
   publishHeartbeat(beat: number, timeoutMs: number): Promise<boolean> {
     this.#stats.heartbeatsSent++
-    const payload = encodeHeartbeat(this.#settings.instanceId, this.#seq, beat)
+    const payload = encodeHeartbeat(this.#sender, this.#seq, beat)
     return this.#attempt(payload, timeoutMs)
   }
 

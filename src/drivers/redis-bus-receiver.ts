@@ -15,6 +15,8 @@ export class FrameReceiver {
   readonly #ownHeartbeat: (beat: number) => void
   /** How long an origin may stay silent before it is taken for gone. */
   readonly #forgetAfterMs: number
+  /** After a subscription, how long senders first heard of set their baseline. */
+  readonly #graceMs: number
   readonly #sequences = new SequenceTracker()
 
   constructor(
@@ -27,6 +29,10 @@ export class FrameReceiver {
     this.#signals = signals
     this.#ownHeartbeat = ownHeartbeat
     this.#forgetAfterMs = Math.max(300_000, 30 * heartbeatMs)
+    // Every live sender beats within this (at our rate, unless configured otherwise, and its own
+    // reconnection after a Redis restart takes a few of its retries). One first heard of later
+    // is taken for one that lost messages: a flush, never a stale read.
+    this.#graceMs = Math.max(3 * heartbeatMs, 3_000)
   }
 
   /**
@@ -34,7 +40,7 @@ export class FrameReceiver {
    * (the rising trust edge covers it): new baselines for everyone.
    */
   subscriptionConfirmed(): void {
-    this.#sequences.clear()
+    this.#sequences.clear(Date.now() + this.#graceMs)
   }
 
   /** Forgets the origins not heard from for a long while (instances that went away). */
@@ -54,13 +60,13 @@ export class FrameReceiver {
       case 'unreadable':
         if (frame.origin === this.#instanceId) return
         signals.stats.malformed++
-        this.#sequences.message(frame.origin, frame.seq, now)
+        this.#sequences.message(frame.origin, frame.epoch, frame.seq, now)
         signals.blip(`unreadable message ${frame.seq} from ${frame.origin}: ${frame.reason}`)
         return
       case 'heartbeat':
         if (frame.origin === this.#instanceId) {
           this.#ownHeartbeat(frame.beat)
-        } else if (this.#sequences.heartbeat(frame.origin, frame.seq, now) === 'gap') {
+        } else if (this.#sequences.heartbeat(frame.origin, frame.epoch, frame.seq, now) === 'gap') {
           signals.stats.sequenceGaps++
           signals.blip(
             `sequence gap: ${frame.origin} has sent message ${frame.seq}, which never arrived`,
@@ -69,7 +75,7 @@ export class FrameReceiver {
         return
       case 'message': {
         if (frame.origin === this.#instanceId) return
-        const order = this.#sequences.message(frame.origin, frame.seq, now)
+        const order = this.#sequences.message(frame.origin, frame.epoch, frame.seq, now)
         if (order === 'gap') {
           signals.stats.sequenceGaps++
           signals.blip(

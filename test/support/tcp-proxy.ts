@@ -15,6 +15,8 @@ import { connect, createServer, type Server, type Socket } from 'node:net'
 export class TcpProxy {
   /** Added to every chunk a client sends, in order. */
   delayMs = 0
+  /** While true, connections are refused (reset at once): a partition. */
+  blocked = false
   readonly #server: Server
   readonly #sockets = new Set<Socket>()
 
@@ -51,7 +53,21 @@ export class TcpProxy {
     await new Promise<void>((resolve) => this.#server.close(() => resolve()))
   }
 
+  /** Cuts every connection and refuses new ones until {@link heal}. */
+  partition(): void {
+    this.blocked = true
+    this.cutAll()
+  }
+
+  heal(): void {
+    this.blocked = false
+  }
+
   #pipe(client: Socket, host: string, port: number): void {
+    if (this.blocked) {
+      client.destroy()
+      return
+    }
     const upstream = connect(port, host)
     this.#sockets.add(client).add(upstream)
     // Delayed chunks stay in order: each waits for the one before it.
