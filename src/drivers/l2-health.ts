@@ -1,6 +1,6 @@
 import { ErrorCodes, L2Error, ValidationError } from '../errors.js'
 import { type BreakerState, CircuitBreaker } from './circuit-breaker.js'
-import { type OnCallFailed, PROBE, READ, REPLAY, WRITE } from './l2-calls.js'
+import { CATCH_UP, INVALIDATE, type OnCallFailed, PROBE, READ, REPLAY, WRITE } from './l2-calls.js'
 import type { L2WriteItem } from './l2-driver.js'
 import type { Invalidation, PendingInvalidations } from './pending-invalidations.js'
 import type {
@@ -15,8 +15,12 @@ function toL2Error(op: string, error: unknown): L2Error {
   return new L2Error(ErrorCodes.L2_UNAVAILABLE, op, message, error)
 }
 
-/** Replies that mean Redis cannot serve right now, as opposed to "this command is wrong". */
-const UNHEALTHY_REPLY = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|OOM|MISCONF)\b/
+/**
+ * Replies that mean Redis cannot serve us right now, as opposed to "this command is wrong": an
+ * ACL that denies a command (`NOPERM`, after a change of the user's rights) is one.
+ */
+const UNHEALTHY_REPLY =
+  /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|OOM|MISCONF|NOPERM|NOAUTH|WRONGPASS)\b/
 
 /**
  * Whether Redis answered with an error about the command itself (e.g. `WRONGTYPE` for a `get` on a
@@ -111,8 +115,10 @@ export class L2Health {
     if (timedOut) this.#counters.timeouts++
     this.#call(this.#hooks.onError, l2Error)
     // A bad argument (e.g. a reserved key) says nothing about Redis' health, and there is nothing
-    // to invalidate: it never reached Redis.
-    if (kind === REPLAY || error instanceof ValidationError || isCommandError(error)) return
+    // to invalidate: it never reached Redis. A read or write Redis refused as wrong changed
+    // nothing either; an invalidation it refused, whatever the reason, is one that did not apply.
+    if (kind === REPLAY || error instanceof ValidationError) return
+    if (isCommandError(error) && kind !== INVALIDATE && kind !== CATCH_UP) return
     this.#lastFailure = l2Error.message
     if (kind === READ) {
       if (epoch === this.breaker.epoch) this.breaker.onFailure()
