@@ -1,4 +1,4 @@
-import { invalid } from '../errors.js'
+import { ErrorCodes, invalid, L2Error } from '../errors.js'
 import type { BusNotice } from './bus.js'
 import type { BreakerState } from './circuit-breaker.js'
 import { CallTracker, DRIVER_VALUE, FAILED, INVALID, MANY, PROBE, READ, WRITE } from './l2-calls.js'
@@ -49,6 +49,9 @@ const RESOLVED_ZERO: Promise<number> = Promise.resolve(0)
  * const bytes = await l2.get('user:1') // undefined on a miss *or* when Redis is down
  * ```
  */
+/** Pause between `close()`'s attempts at the invalidations L2 missed. */
+const CLOSE_RETRY_MS = 50
+
 export class ResilientL2 {
   readonly driver: L2Driver
   readonly commandTimeoutMs: number
@@ -66,6 +69,9 @@ export class ResilientL2 {
    * `undefined` when the driver offers none (then each instance fences only itself).
    */
   readonly coordination: ResilientCoordination | undefined
+  /** How long `close()` tries to deliver the invalidations L2 missed: 4 command timeouts, ≥ 1 s. */
+  readonly closeTimeoutMs: number
+  readonly #hooks: ResilientL2Hooks
   readonly #health: L2Health
   readonly #calls: CallTracker
   readonly #invalidations: InvalidationSender
@@ -80,6 +86,8 @@ export class ResilientL2 {
     this.commandTimeoutMs = resolved.commandTimeoutMs
     this.scanTimeoutMs = resolved.scanTimeoutMs
     this.maxPendingInvalidations = resolved.maxPendingInvalidations
+    this.closeTimeoutMs = Math.max(1000, 4 * this.commandTimeoutMs)
+    this.#hooks = hooks
     const { counters } = this
     const pending = new PendingInvalidations(this.maxPendingInvalidations, counters)
     // The probe replays through the sender, which needs the call tracker, which needs the breaker.
@@ -283,6 +291,7 @@ export class ResilientL2 {
     if (this.#closed) return
     this.#closed = true
     this.#health.close()
+    await this.#deliverPending()
     this.#invalidations.close()
     let p: Promise<void>
     try {
@@ -295,6 +304,44 @@ export class ResilientL2 {
   }
 
   // ---------------------------------------------------------------------------------- internals
+
+  /**
+   * Invalidations L2 missed live only in this process: a last attempt at them, bounded by
+   * {@link closeTimeoutMs}; what is left is reported (`onError`, counted in `errors`), since
+   * every instance may read the values they were to remove from Redis until their TTL.
+   */
+  async #deliverPending(): Promise<void> {
+    if (this.#invalidations.size === 0) return
+    const deadline = performance.now() + this.closeTimeoutMs
+    let timer: NodeJS.Timeout | undefined
+    const timedOut = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.closeTimeoutMs)
+    })
+    // Attempts until the bound: the connection may be reconnecting (a failed call fails at once).
+    const attempts = async (): Promise<boolean> => {
+      while (!(await this.#invalidations.replay())) {
+        if (performance.now() + CLOSE_RETRY_MS >= deadline) return false
+        await new Promise((resolve) => setTimeout(resolve, CLOSE_RETRY_MS))
+      }
+      return true
+    }
+    const delivered = await Promise.race([attempts(), timedOut])
+    clearTimeout(timer)
+    const left = this.#invalidations.size
+    if (delivered && left === 0) return
+    this.counters.errors++
+    const error = new L2Error(
+      ErrorCodes.L2_UNAVAILABLE,
+      'close',
+      `closed with ${left} invalidation(s) that never reached Redis: other instances may read ` +
+        'the values they were to remove until those expire',
+    )
+    try {
+      this.#hooks.onError?.(error)
+    } catch {
+      // The application's hook must not break close().
+    }
+  }
 
   #skip<T>(result: Promise<T>): Promise<T> {
     this.counters.skipped++
