@@ -47,6 +47,12 @@ import { invalidateTags } from './redis-tag-invalidation.js'
 export { REDIS_CLIENT_DEFAULTS } from './redis-client.js'
 export { escapeGlob }
 
+/**
+ * A Redis set of every cache prefix in use on this server, outside any prefix: how a cache tells
+ * its keys from those of a cache whose prefix extends its own.
+ */
+export const PREFIX_REGISTRY = '__stratacache:prefixes'
+
 /** Caller keys must not start with this: the driver keeps its own keys (tag index) under it. */
 export const RESERVED_KEY_PREFIX = '__sc:'
 const TAG_NAMESPACE = `${RESERVED_KEY_PREFIX}tag:`
@@ -148,6 +154,19 @@ export class RedisDriver implements L2Driver {
     const fenceWindowMs = positiveInteger(options.fenceWindowMs, 'fenceWindowMs', 60_000)
     this.#fence = this.#cluster ? undefined : new RedisFence(client as Redis, prefix, fenceWindowMs)
     this.coordination = this.#fence === undefined ? undefined : this.#coordination(this.#fence)
+    // Best effort: a cache with a longer prefix that is not listed may lose keys to our clear().
+    this.client.sadd(PREFIX_REGISTRY, prefix).catch(() => {})
+  }
+
+  /**
+   * Filters scanned names down to this cache's: without the registry, nor the keys of a cache
+   * whose prefix starts with ours (`t10` under `t1`, `app:v2:` under `app:`), which a SCAN for
+   * our prefix matches too.
+   */
+  async #ownNames(): Promise<(name: string) => boolean> {
+    const prefixes = await this.client.smembers(PREFIX_REGISTRY).catch(() => [] as string[])
+    const nested = prefixes.filter((p) => p.length > this.prefix.length && p.startsWith(this.prefix))
+    return (name) => name !== PREFIX_REGISTRY && !nested.some((p) => name.startsWith(p))
   }
 
   #coordination(fence: RedisFence): L2Coordination {
@@ -325,10 +344,11 @@ export class RedisDriver implements L2Driver {
       throw invalid('pattern', 'must be a glob string or a RegExp')
     }
     const { match, keep } = patternScan(pattern, this.prefix, this.#reservedPrefix)
+    const own = await this.#ownNames()
     await this.#fence?.bumpAll()
     let removed = 0
     await this.#scan(match, async (names) => {
-      removed += await this.#unlink(names.filter(keep))
+      removed += await this.#unlink(names.filter((name) => own(name) && keep(name)))
     })
     return removed
   }
@@ -339,9 +359,10 @@ export class RedisDriver implements L2Driver {
     // Version keys survive a clear: deleting them would let a fill that read "no version" before
     // the clear store after it.
     const versions = this.#fence?.versionPrefix
+    const own = await this.#ownNames()
     await this.#scan(`${escapeGlob(this.prefix)}*`, async (names) => {
       await this.#unlink(
-        versions === undefined ? names : names.filter((n) => !n.startsWith(versions)),
+        names.filter((n) => own(n) && (versions === undefined || !n.startsWith(versions))),
       )
     })
   }
