@@ -17,6 +17,12 @@ export class TcpProxy {
   delayMs = 0
   /** While true, connections are refused (reset at once): a partition. */
   blocked = false
+  /**
+   * Once: the first client chunk it returns true for is delivered to the server, and then the
+   * client's connection is reset before any answer (the server still runs what it got: a
+   * connection lost during `COMMIT`).
+   */
+  cutAfter: ((chunk: Buffer) => boolean) | undefined = undefined
   readonly #server: Server
   readonly #sockets = new Set<Socket>()
 
@@ -73,6 +79,14 @@ export class TcpProxy {
     // Delayed chunks stay in order: each waits for the one before it.
     let queue = Promise.resolve()
     client.on('data', (chunk) => {
+      if (this.cutAfter?.(chunk)) {
+        this.cutAfter = undefined
+        queue = queue.then(() => {
+          upstream.end(chunk)
+          client.destroy()
+        })
+        return
+      }
       const delay = this.delayMs
       if (delay === 0) {
         queue = queue.then(() => void upstream.write(chunk))

@@ -74,18 +74,49 @@ export class Transactions {
     let result: unknown
     if (typeof input === 'function') {
       const scope = new TransactionScope('itx', parent)
+      let returned = false
       const callback = (tx: Record<symbol, { txId?: string } | undefined>) => {
         scope.txId = tx[TX_SCOPE_CONTEXT]?.txId
-        return this.#current.run(scope, () => (input as (tx: unknown) => unknown)(tx))
+        return this.#current.run(scope, async () => {
+          const value = await (input as (tx: unknown) => unknown)(tx)
+          returned = true
+          return value
+        })
       }
-      result = await original.call(client, callback, options)
+      try {
+        result = await original.call(client, callback, options)
+      } catch (error) {
+        // The callback returned, so the failure is the commit's: a connection lost during COMMIT
+        // leaves it unknown whether the writes committed. Invalidate as if they had.
+        if (returned) await this.#settleAfterFailure(scope, commit)
+        throw error
+      }
       await this.#settle(scope, commit)
     } else {
       const scope = new TransactionScope('batch', parent)
-      result = await this.#current.run(scope, () => original.call(client, input, options))
+      try {
+        result = await this.#current.run(scope, () => original.call(client, input, options))
+      } catch (error) {
+        // A statement Prisma reports as failed rolled the batch back; anything else (a lost
+        // connection, a transaction API error) may have come after its COMMIT.
+        if (!isStatementError(error)) await this.#settleAfterFailure(scope, commit)
+        throw error
+      }
       await this.#settle(scope, commit)
     }
     return result
+  }
+
+  /** {@link settle} for a transaction that may have committed; the caller's error comes first. */
+  async #settleAfterFailure(
+    scope: TransactionScope,
+    commit: (effects: WriteEffects) => Promise<void>,
+  ): Promise<void> {
+    try {
+      await this.#settle(scope, commit)
+    } catch {
+      // Reported by the cache itself (an invalidation that fails is queued and counted there).
+    }
   }
 
   async #settle(scope: TransactionScope, commit: (effects: WriteEffects) => Promise<void>) {
@@ -93,4 +124,13 @@ export class Transactions {
     if (scope.parent !== undefined) scope.parent.pending.merge(scope.pending)
     else await commit(scope.pending)
   }
+}
+
+/**
+ * Whether Prisma failed a statement of the transaction (a known request error, `P2xxx`), which
+ * rolls it back, rather than the transaction itself (`P2028`) or the connection.
+ */
+function isStatementError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' && /^P2\d{3}$/.test(code) && code !== 'P2028'
 }
