@@ -28,8 +28,22 @@ afterAll(async () => {
 })
 
 describe('QueryAnalyzer on PostgreSQL', () => {
-  it('analyzes writes without changing anything: the update is rolled back', async () => {
+  it('refuses writes unless told: analyzing one locks rows and fires triggers for real', async () => {
     const analyzer = new QueryAnalyzer(capturedClient())
+    await expect(
+      analyzer.analyze({
+        model: 'Product',
+        operation: 'update',
+        args: { where: { id: 7 }, data: { name: 'x' } },
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', field: 'query.operation' })
+    expect(() => new QueryAnalyzer(capturedClient(), { analyzeWrites: 'yes' as never })).toThrow(
+      /options.analyzeWrites/,
+    )
+  })
+
+  it('analyzes writes without changing anything: the update is rolled back', async () => {
+    const analyzer = new QueryAnalyzer(capturedClient(), { analyzeWrites: true })
     const { rows: before } = await db.pool.query(
       'SELECT name, "viewCount" FROM "Product" WHERE id = 7',
     )
@@ -49,7 +63,7 @@ describe('QueryAnalyzer on PostgreSQL', () => {
   })
 
   it('plans an insert it cannot run twice (unique sku) with its values, and inserts nothing', async () => {
-    const analyzer = new QueryAnalyzer(capturedClient())
+    const analyzer = new QueryAnalyzer(capturedClient(), { analyzeWrites: true })
     const analysis = await analyzer.analyze({
       model: 'Product',
       operation: 'create',
@@ -65,7 +79,7 @@ describe('QueryAnalyzer on PostgreSQL', () => {
   })
 
   it("rethrows the call's own error and leaves the data as it was", async () => {
-    const analyzer = new QueryAnalyzer(capturedClient())
+    const analyzer = new QueryAnalyzer(capturedClient(), { analyzeWrites: true })
     await expect(
       analyzer.analyze({
         model: 'Product',

@@ -37,6 +37,14 @@ export interface QueryAnalyzerOptions {
   timeout?: Duration
   /** Longest to wait for a connection to start it, ms or `'5s'`. Default 5 s. */
   maxWait?: Duration
+  /**
+   * Allow `analyze` of writes (`create` … `deleteMany`). Analyzing runs the call for real inside a
+   * transaction that is rolled back: its rows are unchanged afterwards, but meanwhile it takes
+   * row locks (other writers wait), fires triggers and functions whose side effects outside the
+   * database are not undone, and advances sequences.
+   * @default false (a write is refused with a `ValidationError` naming `query.operation`)
+   */
+  analyzeWrites?: boolean
 }
 
 /** @internal Options after validation and defaults. */
@@ -52,6 +60,13 @@ export interface AnalyzerSettings {
   keepAnalyses: number
   timeoutMs: number
   maxWaitMs: number
+  analyzeWrites: boolean
+}
+
+function boolean(value: unknown, field: string): boolean {
+  if (value === undefined) return false
+  if (typeof value !== 'boolean') throw invalid(field, `must be true or false, got ${String(value)}`)
+  return value
 }
 
 function integer(value: unknown, field: string, fallback: number, min: number, max = 1e12): number {
@@ -126,5 +141,6 @@ export function resolveAnalyzerOptions(options: unknown): AnalyzerSettings {
     keepAnalyses: integer(o.keepAnalyses, 'options.keepAnalyses', 50, 1, 10_000),
     timeoutMs: positiveMs(o.timeout, 'options.timeout', 30_000),
     maxWaitMs: positiveMs(o.maxWait, 'options.maxWait', 5_000),
+    analyzeWrites: boolean(o.analyzeWrites, 'options.analyzeWrites'),
   }
 }

@@ -11,6 +11,7 @@ import { RingBuffer } from '../../prisma/metrics/ring-buffer.js'
 import { modelGraphOf } from '../../prisma/schema/client-graph.js'
 import type { ModelGraph } from '../../prisma/schema/model-graph.js'
 import { collectSql, SqlCollector, sqlCaptureInstalled } from '../../prisma/sql-capture.js'
+import { WRITE_OPERATIONS } from '../../prisma/writes/write-plan.js'
 import {
   type AnalyzeQuery,
   type ModelName,
@@ -61,9 +62,9 @@ const NOT_CAPTURED =
  * extended with `withCache` or `withQueryMetrics`: inside the analysis transaction reads bypass
  * the cache, and the analyzed call is counted in those metrics like any other call.
  *
- * Analyzing runs the call for real, inside a transaction that is rolled back: writes change
- * nothing (sequences still advance, as on any rollback), and the time is that of the call plus
- * one `EXPLAIN ANALYZE` per statement.
+ * Analyzing runs the call for real, inside a transaction that is rolled back, and the time is that
+ * of the call plus one `EXPLAIN ANALYZE` per statement. Reads only, unless `analyzeWrites: true`:
+ * a write's rows are unchanged afterwards, but its locks, triggers and sequences are real.
  *
  * @example
  * ```ts
@@ -116,6 +117,13 @@ export class QueryAnalyzer<C extends object> {
     query: AnalyzeQuery<C, M, O>,
   ): Promise<QueryAnalysis> {
     const resolved = resolveQuery(query, this.#graph, this.#client)
+    if (!this.#settings.analyzeWrites && WRITE_OPERATIONS.has(query.operation)) {
+      throw invalid(
+        'query.operation',
+        `${query.operation} is a write: analyzing runs it (then rolls it back), which locks rows, ` +
+          'fires triggers and advances sequences; allow it with new QueryAnalyzer(prisma, { analyzeWrites: true })',
+      )
+    }
     if (!sqlCaptureInstalled()) throw invalid('prisma', NOT_CAPTURED)
     // Our own statements (BEGIN, EXPLAIN, the catalog) go to collectors of ours, not to the
     // application's metrics as unattributed SQL.
