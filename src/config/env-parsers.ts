@@ -153,15 +153,22 @@ export function parseSecondsAsMs(env: Env, name: string, min = 1): number | unde
  * the Redis password into logs.
  */
 export function redactUrl(value: string): string {
+  const start = value.indexOf('//')
+  const at = value.lastIndexOf('@')
+  if (start === -1 || at < start) return value
   try {
     const url = new URL(value)
-    if (url.password === '') return value
-    url.password = '***'
-    return url.href
+    // Trusted only where the parser ends the userinfo at the same '@': a '/', '?' or '#' in a
+    // password (unencoded) ends the authority early, and the password would be read as the host.
+    if (url.password !== '' && value.slice(at + 1).startsWith(url.host)) {
+      url.password = '***'
+      return url.href
+    }
   } catch {
-    // Not a URL at all: the userinfo part cannot be found reliably, so show nothing of it.
-    return value.replace(/\/\/[^/@]*@/, '//***@')
+    // Not a URL at all: below.
   }
+  // Everything up to the last '@' may be userinfo: show nothing of it.
+  return `${value.slice(0, start + 2)}***${value.slice(at)}`
 }
 
 /** What {@link parseUrl} accepts. */
