@@ -1,6 +1,7 @@
 import { afterAll, expect, it } from 'vitest'
 import { CacheManager } from '../src/index.js'
 import { deleteKeysUnder, keysUnder, REDIS_URL, rawRedis, uniquePrefix } from './support/redis.js'
+import { waitFor } from './support/wait.js'
 
 const raw = rawRedis()
 const base = uniquePrefix('prefixes')
@@ -37,4 +38,30 @@ it.each([
   const own = (await keysUnder(raw, base + short)).filter((key) => !key.startsWith(base + long))
   expect(own).toEqual([])
   await Promise.all([a!.close(), b!.close(), c.close()])
+})
+
+it('one prefix in two Redis databases: their buses do not hear each other', async () => {
+  const prefix = uniquePrefix('db-bus')
+  const inDb = (db: number) => {
+    const url = new URL(REDIS_URL)
+    url.pathname = `/${db}`
+    return new CacheManager({ redis: url.toString(), prefix })
+  }
+  const staging = inDb(11)
+  const production = inDb(12)
+  const production2 = inDb(12)
+  await waitFor(() => staging.getMetrics().busTrusted && production.getMetrics().busTrusted)
+  const heard: string[] = []
+  production.on('delete', ({ keys, remote }) => {
+    if (remote) heard.push(...keys)
+  })
+  await staging.delete('product:1')
+  // Published after staging's: had it reached production, it would have come first.
+  await production2.delete('other')
+  await waitFor(() => heard.includes('other'), { what: "production2's notice" })
+  expect(heard).toEqual(['other'])
+  for (const cache of [staging, production, production2]) {
+    await cache.clear()
+    await cache.close()
+  }
 })

@@ -207,20 +207,16 @@ describe('redactUrl and quoteEnvValue', () => {
     expect(redactUrl('redis://u:secret@h:1/0')).toBe('redis://u:***@h:1/0')
     expect(redactUrl('redis://h:1')).toBe('redis://h:1')
   })
-  it.each([
-    'pa/ss',
-    'p@ss',
-    'p#ss',
-    'p?ss',
-    '123/x',
-    'a:b@c/d',
-  ])('never shows a password written unencoded: %s', (password) => {
-    for (const scheme of ['redis', 'postgresql']) {
-      const redacted = redactUrl(`${scheme}://user:${password}@db.internal:6379/0`)
-      expect(redacted).not.toContain(password)
-      expect(redacted).toContain('@db.internal:6379/0')
-    }
-  })
+  it.each(['pa/ss', 'p@ss', 'p#ss', 'p?ss', '123/x', 'a:b@c/d'])(
+    'never shows a password written unencoded: %s',
+    (password) => {
+      for (const scheme of ['redis', 'postgresql']) {
+        const redacted = redactUrl(`${scheme}://user:${password}@db.internal:6379/0`)
+        expect(redacted).not.toContain(password)
+        expect(redacted).toContain('@db.internal:6379/0')
+      }
+    },
+  )
   it('quotes with JSON and shortens long values', () => {
     expect(quoteEnvValue('a b\t')).toBe('"a b\\t"')
     const long = quoteEnvValue('x'.repeat(500))

@@ -81,7 +81,8 @@ export interface CacheOptions {
   maxValueBytes?: number
   /**
    * The cross-instance invalidation bus, which drops other instances' L1 copies on every write and
-   * invalidation. Default with Redis: Redis pub/sub on `${prefix}__sc:bus`, heartbeat every second.
+   * invalidation. Default with Redis: Redis pub/sub on `${prefix}__sc:bus` (`…:bus:db3` in database
+   * 3), heartbeat every second.
    * `false` turns it off (then keep `local.ttl` short); an {@link InvalidationBus} object (e.g. a
    * `MemoryBus`) replaces it.
    */

@@ -73,9 +73,12 @@ export class TierSetup {
     if (isBusObject(options.bus)) return options.bus
     const l2 = store.l2
     if (!(l2 instanceof ResilientL2) || !(l2.driver instanceof RedisDriver)) return undefined
+    // Pub/sub channels are server-wide, databases are not: caches with one prefix in two
+    // databases (staging and production on one server) must not hear each other.
+    const db = (l2.driver.client.options as { db?: number } | undefined)?.db ?? 0
     const bus = new RedisBus({
       client: l2.driver.client,
-      channel: `${options.prefix}__sc:bus`,
+      channel: `${options.prefix}__sc:bus${db === 0 ? '' : `:db${db}`}`,
       heartbeatMs: options.bus.heartbeatMs,
     })
     this.#onL2Client.add(bus)
