@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, expectTypeOf, it } from 'vitest'
 import type { PrismaClient } from '../prisma/generated/client.js'
+import { decodeCursor } from '../src/database/patterns/cursor.js'
 import type { CursorPage } from '../src/database/patterns/cursor-pagination.js'
+import type { SortKey } from '../src/database/patterns/order-by.js'
 import { QueryPatterns } from '../src/database/patterns/query-patterns.js'
+import type { DmmfField } from '../src/prisma/schema/dmmf.js'
 import { createTestDatabase, type TestDatabase } from './support/database.js'
 import { BASE, idsByCreatedAt, range, rejection, seedProducts } from './support/query-patterns.js'
 import { waitFor } from './support/wait.js'
@@ -267,5 +270,45 @@ describe('QueryPatterns.paginateWithCursor (PostgreSQL through Prisma)', () => {
       seen.push(...result.data.map((row) => row.id))
     }
     expect(new Set(seen).size).toBeLessThan(seen.length)
+  })
+})
+
+describe('cursor values are checked against their field, prototype names and ranges included', () => {
+  const key = (name: string, type: string): SortKey => ({
+    field: { name, type, kind: 'scalar', isId: false } as DmmfField,
+    direction: 'asc',
+  })
+  const cursorOf = (keys: SortKey[], values: unknown[]) =>
+    Buffer.from(
+      JSON.stringify({ o: keys.map((k) => `${k.field.name}:asc`).join(','), v: values }),
+    ).toString('base64url')
+  const decode = (type: string, value: unknown) => {
+    const keys = [key('x', type)]
+    return () => decodeCursor(keys, cursorOf(keys, [value]))
+  }
+
+  it.each([
+    ['Float', 'constructor'],
+    ['Float', '__proto__'],
+    ['Float', 'toString'],
+    ['Int', 2 ** 31],
+    ['Int', -(2 ** 31) - 1],
+    ['BigInt', '9223372036854775808'],
+    ['BigInt', '-9223372036854775809'],
+    ['Decimal', '9'.repeat(101)],
+    ['Decimal', '1e99999'],
+  ])('refuses %s %j', (type, value) => {
+    expect(decode(type, value)).toThrow(expect.objectContaining({ field: 'options.cursor' }))
+  })
+
+  it.each([
+    ['Float', 'NaN', Number.NaN],
+    ['Int', -(2 ** 31), -(2 ** 31)],
+    ['Int', 2 ** 31 - 1, 2 ** 31 - 1],
+    ['BigInt', '-9223372036854775808', -(2n ** 63n)],
+    ['BigInt', '9223372036854775807', 2n ** 63n - 1n],
+    ['Decimal', '12.5e3', '12.5e3'],
+  ])('accepts %s %j', (type, value, expected) => {
+    expect(decode(type, value)().values).toEqual([expected])
   })
 })

@@ -165,7 +165,9 @@ export class RedisDriver implements L2Driver {
    */
   async #ownNames(): Promise<(name: string) => boolean> {
     const prefixes = await this.client.smembers(PREFIX_REGISTRY).catch(() => [] as string[])
-    const nested = prefixes.filter((p) => p.length > this.prefix.length && p.startsWith(this.prefix))
+    const nested = prefixes.filter(
+      (p) => p.length > this.prefix.length && p.startsWith(this.prefix),
+    )
     return (name) => name !== PREFIX_REGISTRY && !nested.some((p) => name.startsWith(p))
   }
 

@@ -65,7 +65,8 @@ export interface AnalyzerSettings {
 
 function boolean(value: unknown, field: string): boolean {
   if (value === undefined) return false
-  if (typeof value !== 'boolean') throw invalid(field, `must be true or false, got ${String(value)}`)
+  if (typeof value !== 'boolean')
+    throw invalid(field, `must be true or false, got ${String(value)}`)
   return value
 }
 

@@ -125,7 +125,9 @@ function toJson(field: DmmfField, value: SortValue): unknown {
   return value
 }
 
-const DECIMAL = /^-?\d+(\.\d+)?(e[+-]?\d+)?$/i
+/** PostgreSQL's numeric holds up to 131072 digits before the point; a cursor's never needs 100. */
+const MAX_DECIMAL_LENGTH = 100
+const DECIMAL = /^-?\d+(\.\d+)?(e[+-]?\d{1,4})?$/i
 const BIGINT = /^-?\d{1,19}$/
 const SPECIAL_FLOATS: Record<string, number> = {
   NaN: Number.NaN,
@@ -140,18 +142,25 @@ function fromJson(field: DmmfField, value: unknown): SortValue {
   switch (field.type) {
     case 'Int':
       // Prisma's Int is PostgreSQL's 32-bit integer.
-      if (Number.isInteger(value) && Math.abs(value as number) <= 2 ** 31) return value as number
+      if (Number.isInteger(value) && (value as number) >= -(2 ** 31) && (value as number) < 2 ** 31)
+        return value as number
       throw bad('a 32-bit integer')
     case 'Float':
       if (typeof value === 'number') return value
-      if (typeof value === 'string' && value in SPECIAL_FLOATS) return SPECIAL_FLOATS[value]!
+      // Own keys only: `in` would find `constructor` and `__proto__` on the prototype.
+      if (typeof value === 'string' && Object.hasOwn(SPECIAL_FLOATS, value))
+        return SPECIAL_FLOATS[value]!
       throw bad('a number')
     case 'BigInt':
-      if (typeof value === 'string' && BIGINT.test(value)) return BigInt(value)
-      throw bad('an integer string')
+      if (typeof value === 'string' && BIGINT.test(value)) {
+        const big = BigInt(value)
+        if (big >= -(2n ** 63n) && big < 2n ** 63n) return big
+      }
+      throw bad('a 64-bit integer string')
     case 'Decimal':
       // Prisma takes a decimal string in filters without going through a float.
-      if (typeof value === 'string' && DECIMAL.test(value)) return value
+      if (typeof value === 'string' && value.length <= MAX_DECIMAL_LENGTH && DECIMAL.test(value))
+        return value
       throw bad('a decimal string')
     case 'DateTime': {
       const date = typeof value === 'string' ? new Date(value) : undefined
