@@ -292,6 +292,19 @@ describe('QueryPatterns search, top-n, aggregates and builders (PostgreSQL throu
         expect.objectContaining({ field: 'filters' }),
       )
     })
+
+    it('refuses prototype names from a parsed request, with a model or without', () => {
+      for (const body of ['{"__proto__":{"id":1}}', '{"OR":[{"constructor":{"id":1}}]}']) {
+        const filters = JSON.parse(body) as Record<string, unknown>
+        for (const model of [undefined, prisma.product]) {
+          expect(() => patterns.buildOptimizedWhere(filters, model as never)).toThrow(
+            expect.objectContaining({
+              message: expect.stringMatching(/is not a field name|not a field/),
+            }),
+          )
+        }
+      }
+    })
   })
 
   it('the constructor checks the client and maxPageSize', async () => {

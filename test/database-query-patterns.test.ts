@@ -115,6 +115,9 @@ describe('QueryPatterns.paginate (PostgreSQL through Prisma)', () => {
       const call = (options: unknown) => () => patterns.paginate(prisma.product, options as never)
       await rejection(call({ page: 0, pageSize: 5 }), 'options.page')
       await rejection(call({ page: 1.5, pageSize: 5 }), 'options.page')
+      // Skipping past Prisma's 32-bit skip: refused, not sent.
+      await rejection(call({ page: 2 ** 30, pageSize: 5 }), 'options.page')
+      await rejection(call({ page: Number.MAX_SAFE_INTEGER, pageSize: 1 }), 'options.page')
       await rejection(call({ page: '2', pageSize: 5 }), 'options.page')
       await rejection(call({ page: 1, pageSize: 51 }), 'options.pageSize')
       await rejection(call({ page: 1 }), 'options.pageSize')

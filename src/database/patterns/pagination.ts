@@ -23,6 +23,9 @@ export interface Page<R> {
   readonly hasPreviousPage: boolean
 }
 
+/** The most rows a page may skip (2^31 - 1, Prisma's `skip` limit). */
+const MAX_SKIP = 2 ** 31 - 1
+
 /** See `QueryPatterns.paginate`. */
 export async function paginate(
   context: PatternContext,
@@ -36,7 +39,13 @@ export async function paginate(
   const page = integerIn(settings.page, 'options.page', 1, Number.MAX_SAFE_INTEGER)
   const pageSize = integerIn(settings.pageSize, 'options.pageSize', 1, context.maxPageSize)
   const skip = (page - 1) * pageSize
-  if (!Number.isSafeInteger(skip)) throw invalid('options.page', 'is too large')
+  // Prisma's skip is a 32-bit Int; and an offset that deep reads every row before it.
+  if (skip > MAX_SKIP) {
+    throw invalid(
+      'options.page',
+      `is too large: it skips ${skip} rows, more than ${MAX_SKIP}; page deep lists with paginateWithCursor`,
+    )
+  }
   const allowed = allowedFieldsOf(model, settings.allowedFields, 'options.allowedFields')
   const orderBy = prismaOrderBy(totalOrder(model, settings.orderBy, 'options.orderBy', allowed))
   const select = optionalShape(settings.select, 'options.select')

@@ -13,6 +13,7 @@ import { escapeLike } from './like.js'
 import { describe } from './options.js'
 
 const COMBINATORS: ReadonlySet<string> = new Set(['AND', 'OR', 'NOT'])
+const PROTOTYPE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype'])
 
 /**
  * The `where` for `filters`: arrays become `{ in: [...] }` (`{ hasSome }` on a list field),
@@ -31,6 +32,8 @@ export function buildWhere(
   for (const [key, value] of Object.entries(filters)) {
     if (value === undefined) continue
     const at = `${field}.${key}`
+    // No field is called so; assigned to `where`, `__proto__` would set its prototype.
+    if (PROTOTYPE_KEYS.has(key)) throw invalid(at, 'is not a field name')
     if (COMBINATORS.has(key)) {
       where[key] = Array.isArray(value)
         ? value.map((item, i) => buildWhere(item, model, allowed, `${at}[${i}]`))
