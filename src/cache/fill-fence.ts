@@ -8,7 +8,10 @@
  * tags; if so the value is returned to the caller but not cached.
  *
  * The log only lives while fills are in flight and is trimmed to the oldest ticket still out, so it
- * stays tiny; if it ever grows past `maxLog`, it collapses into one "everything" record, which
+ * stays tiny. A ticket held longer than `maxAgeMs` (a loader that hangs, with no timeout) stops
+ * holding the log back: once the log reaches `maxLog`, it is trimmed to the oldest ticket younger
+ * than that, and older tickets can no longer store (a fill that old is refused anyway, see
+ * `fenceWindow`). Should the log still be full, it collapses into one "everything" record, which
  * makes the fence conservative (fills skip storing) but never wrong.
  */
 type Touch =
@@ -17,15 +20,30 @@ type Touch =
   | { seq: number; kind: 'match'; matches: (key: string) => boolean }
   | { seq: number; kind: 'all' }
 
+export interface FillFenceOptions {
+  /** Touches logged at most before the log is trimmed or collapses. @default 10000 */
+  maxLog?: number
+  /** How long a ticket holds the log back (the cache's `fenceWindow`). @default 60000 */
+  maxAgeMs?: number
+  /** The clock, in ms. @default Date.now */
+  now?: () => number
+}
+
 export class FillFence {
   #seq = 0
-  /** ticket -> how many fills hold it */
-  readonly #tickets = new Map<number, number>()
+  /** ticket -> how many fills hold it, and since when */
+  readonly #tickets = new Map<number, { held: number; since: number }>()
   #log: Touch[] = []
+  /** Tickets below this no longer know what touched their keys since: they cannot store. */
+  #floor = 0
   readonly #maxLog: number
+  readonly #maxAgeMs: number
+  readonly #clock: () => number
 
-  constructor(maxLog = 10_000) {
-    this.#maxLog = maxLog
+  constructor(options: FillFenceOptions = {}) {
+    this.#maxLog = options.maxLog ?? 10_000
+    this.#maxAgeMs = options.maxAgeMs ?? 60_000
+    this.#clock = options.now ?? Date.now
   }
 
   /** Takes a ticket before the loader runs. Pair every call with {@link release}. */
@@ -39,7 +57,9 @@ export class FillFence {
    * final tags against that span once the loader is done.
    */
   hold(ticket: number): number {
-    this.#tickets.set(ticket, (this.#tickets.get(ticket) ?? 0) + 1)
+    const holds = this.#tickets.get(ticket)
+    if (holds === undefined) this.#tickets.set(ticket, { held: 1, since: this.#clock() })
+    else holds.held++
     return ticket
   }
 
@@ -54,6 +74,7 @@ export class FillFence {
    */
   canStore(ticket: number, key: string, tags: readonly string[], until = Infinity): boolean {
     if (ticket === this.#seq) return true
+    if (ticket < this.#floor) return false
     // A value may carry hundreds of tags (the rows a query returned): look them up in a set.
     let tagSet: ReadonlySet<string> | undefined
     for (const touch of this.#log) {
@@ -82,16 +103,26 @@ export class FillFence {
 
   /** Returns a ticket; trims the log of what no remaining fill can be affected by. */
   release(ticket: number): void {
-    const held = this.#tickets.get(ticket)
-    if (held === undefined) return
-    if (held > 1) this.#tickets.set(ticket, held - 1)
+    const holds = this.#tickets.get(ticket)
+    if (holds === undefined) return
+    if (holds.held > 1) holds.held--
     else this.#tickets.delete(ticket)
     if (this.#tickets.size === 0) {
       this.#log = []
       return
     }
+    this.#trimTo(this.#oldest(Number.NEGATIVE_INFINITY))
+  }
+
+  /** The oldest ticket held since `since` (ms) or later; +Infinity when none. */
+  #oldest(since: number): number {
     let oldest = Number.POSITIVE_INFINITY
-    for (const t of this.#tickets.keys()) if (t < oldest) oldest = t
+    for (const [t, holds] of this.#tickets) if (t < oldest && holds.since >= since) oldest = t
+    return oldest
+  }
+
+  /** Drops what no ticket from `oldest` on can be affected by. */
+  #trimTo(oldest: number): void {
     if (this.#log.length > 0 && this.#log[0]!.seq <= oldest) {
       this.#log = this.#log.filter((touch) => touch.seq > oldest)
     }
@@ -116,7 +147,7 @@ export class FillFence {
   /** Fills currently holding a ticket. */
   get inFlight(): number {
     let n = 0
-    for (const held of this.#tickets.values()) n += held
+    for (const holds of this.#tickets.values()) n += holds.held
     return n
   }
 
@@ -127,6 +158,12 @@ export class FillFence {
   #record(touch: Touch): void {
     // With no fill in flight there is nobody to fence: bumping the sequence is enough.
     if (this.#tickets.size === 0) return
+    if (this.#log.length >= this.#maxLog) {
+      // Tickets held past maxAgeMs stop holding the log back (and can no longer store).
+      const oldest = this.#oldest(this.#clock() - this.#maxAgeMs)
+      if (oldest > this.#floor) this.#floor = Math.min(oldest, touch.seq)
+      this.#trimTo(this.#floor)
+    }
     if (this.#log.length >= this.#maxLog) this.#log = [{ seq: touch.seq, kind: 'all' }]
     else this.#log.push(touch)
   }

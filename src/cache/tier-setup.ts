@@ -4,6 +4,7 @@ import { RedisBus } from '../drivers/redis-bus.js'
 import { RedisDriver } from '../drivers/redis-driver.js'
 import { ResilientL2 } from '../drivers/resilient-l2.js'
 import { ErrorCodes, type L2Error } from '../errors.js'
+import { FillFence } from './fill-fence.js'
 import { L1Store } from './l1-store.js'
 import type { CacheMetrics } from './metrics.js'
 import { type CacheOptions, type ResolvedOptions, resolveOptions } from './options.js'
@@ -40,6 +41,7 @@ export class TierSetup {
       this.#buildL2(options),
       this.#metrics,
       this.#storeOptions(options),
+      new FillFence({ maxAgeMs: options.fenceWindowMs }),
     )
   }
 
