@@ -156,6 +156,7 @@ export class RedisDriver implements L2Driver {
     this.coordination = this.#fence === undefined ? undefined : this.#coordination(this.#fence)
     // Best effort: a cache with a longer prefix that is not listed may lose keys to our clear().
     this.client.sadd(PREFIX_REGISTRY, prefix).catch(() => {})
+    if (!this.#cluster) void warnIfEvicting(this.client as Redis)
   }
 
   /**
@@ -403,4 +404,32 @@ export class RedisDriver implements L2Driver {
     this.#closed = true
     if (this.#owned) await closeClient(this.client, this.#closeTimeoutMs)
   }
+}
+
+const warnedAbout = new WeakSet<object>()
+
+/**
+ * Warns (once per client, as a process warning) when Redis may evict keys on its own: an evicted
+ * tag set or version key lets an invalidation miss entries or a fill pass its fence, so the
+ * guarantees need `maxmemory-policy noeviction` (or memory enough never to reach `maxmemory`).
+ */
+async function warnIfEvicting(client: Redis): Promise<void> {
+  if (warnedAbout.has(client)) return
+  warnedAbout.add(client)
+  let policy: string | undefined
+  try {
+    const reply = (await client.config('GET', 'maxmemory-policy')) as string[]
+    policy = reply[1]
+  } catch {
+    // CONFIG is often disabled on managed Redis; INFO says it too.
+    const info = await client.info('memory').catch(() => '')
+    policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1]
+  }
+  if (policy === undefined || policy === 'noeviction') return
+  process.emitWarning(
+    `Redis evicts keys on its own (maxmemory-policy ${policy}): an evicted tag set or version key ` +
+      'can make an invalidation miss entries or let a fill store a value older than a write. Use ' +
+      'maxmemory-policy noeviction for the cache, or keep Redis below maxmemory.',
+    { code: 'STRATACACHE_EVICTION_POLICY' },
+  )
 }
