@@ -4,7 +4,7 @@ import type { BusMessage } from '../drivers/bus.js'
 import { invalid, StrataCacheError } from '../errors.js'
 import { type BusLink, patternMessage } from './bus-link.js'
 import type { BatchItem, GetOrComputeOptions, SetOptions } from './call-options.js'
-import { coarseNow } from './clock.js'
+import { cacheNow, coarseNow, observeServerClock } from './clock.js'
 import type { CacheEvents } from './events.js'
 import type {
   ComputeInfo,
@@ -166,6 +166,7 @@ export class CacheManager extends EventEmitter<CacheEvents> {
     watchHitListeners(this, (hits) => {
       this.#emitHits = hits
     })
+    void sampleServerClock(this.#store)
   }
 
   /**
@@ -234,7 +235,7 @@ export class CacheManager extends EventEmitter<CacheEvents> {
     }
     if (store.l2 !== undefined) {
       const found = await store.readL2(key)
-      if (found !== undefined && found.freshUntil > Date.now() && !isHiddenNative(found)) {
+      if (found !== undefined && found.freshUntil > cacheNow() && !isHiddenNative(found)) {
         metrics.hits++
         metrics.l2Hits++
         if (this.#emitHits) this.emit('hit', { key, tier: 'l2', stale: false })
@@ -262,7 +263,7 @@ export class CacheManager extends EventEmitter<CacheEvents> {
       return true
     }
     const found = await this.#store.readL2(key)
-    return found !== undefined && found.freshUntil > Date.now()
+    return found !== undefined && found.freshUntil > cacheNow()
   }
 
   /**
@@ -465,4 +466,16 @@ export class CacheManager extends EventEmitter<CacheEvents> {
 /** A loaded value without its local-only mark (a disabled cache stores nothing anyway). */
 function withoutMark<T>(loaded: unknown): T {
   return unwrapLoaded(loaded).value as T
+}
+
+/**
+ * One sample of the servers' clock as the cache starts, so that its first writes already measure
+ * freshness on it (fills refine it later; see `clock.ts`).
+ */
+async function sampleServerClock(store: TieredStore): Promise<void> {
+  const coordination = store.l2?.coordination
+  if (coordination === undefined) return
+  const sentAt = Date.now()
+  const serverMs = await coordination.serverTime()
+  if (serverMs !== undefined) observeServerClock(serverMs, sentAt, Date.now())
 }

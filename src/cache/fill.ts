@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { FillStart, LeaseMode } from '../drivers/l2-driver.js'
 import type { ResilientCoordination } from '../drivers/resilient-coordination.js'
+import { observeServerClock } from './clock.js'
 import { copyValue } from './codec.js'
 import { unwrapLoaded } from './loaded.js'
 import type { CacheMetrics } from './metrics.js'
@@ -193,7 +194,12 @@ export class Fill {
     let start = options.first?.start
     let pollMs = FIRST_POLL_MS
     for (;;) {
-      start ??= await coordination.beginFill(this.key, settings.leaseMs, this.#token, mode)
+      if (start === undefined) {
+        const sentAt = Date.now()
+        start = await coordination.beginFill(this.key, settings.leaseMs, this.#token, mode)
+        // The fence point is Redis's clock in µs: a sample of this host's offset from it.
+        if (start !== undefined) observeServerClock(Number(start.since) / 1000, sentAt, Date.now())
+      }
       if (start === undefined) {
         // The request timed out but may still run (Redis paused): a lease taken then would block
         // other instances for a whole lease. The release queues behind it on the connection.

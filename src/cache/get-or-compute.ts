@@ -1,5 +1,5 @@
 import { LoaderTimeoutError } from '../errors.js'
-import { coarseNow } from './clock.js'
+import { cacheNow, coarseNow, observeServerClock } from './clock.js'
 import type { Tier } from './events.js'
 import {
   Fill,
@@ -153,7 +153,7 @@ export class GetOrCompute {
         first = read.first
       } else if (read.remote !== undefined && !isHiddenNative(read.remote)) {
         const remote = read.remote
-        if (remote.freshUntil > Date.now()) {
+        if (remote.freshUntil > cacheNow()) {
           this.#maybeRefreshEarly(key, compute, plan, remote.freshUntil, remote.loadMs)
           return this.#hit(key, remote.value, 'l2', false, remote.shared, info) as T
         }
@@ -192,7 +192,9 @@ export class GetOrCompute {
     const token = newLeaseToken()
     let handedOver = false
     try {
+      const sentAt = Date.now()
       const start = await coordination.beginFill(key, this.#settings.leaseMs, token, 'if-absent')
+      if (start !== undefined) observeServerClock(Number(start.since) / 1000, sentAt, Date.now())
       if (start === undefined) {
         // Timed out, but it may still run and take the lease (Redis paused): give it back
         // (queued behind it on the same connection), or other instances wait a whole lease.
@@ -247,7 +249,7 @@ export class GetOrCompute {
       if (
         stale !== undefined &&
         plan.staleIfErrorMs > 0 &&
-        Date.now() - stale.freshUntil <= plan.staleIfErrorMs
+        cacheNow() - stale.freshUntil <= plan.staleIfErrorMs
       ) {
         this.#hooks.error(error as Error, 'getOrCompute', key)
         this.#metrics.staleHits++
@@ -414,7 +416,7 @@ export class GetOrCompute {
 
 /** Whether `stale` is within the plan's stale-while-revalidate window. */
 function servableWhileRevalidating(stale: Stale, plan: ComputePlan): boolean {
-  return plan.swrMs > 0 && Date.now() - stale.freshUntil <= plan.swrMs
+  return plan.swrMs > 0 && cacheNow() - stale.freshUntil <= plan.swrMs
 }
 
 function withTimeout<T>(promise: Promise<T>, key: string, timeoutMs: number): Promise<T> {

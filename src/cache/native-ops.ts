@@ -1,4 +1,5 @@
 import { invalid } from '../errors.js'
+import { cacheNow } from './clock.js'
 import type { TieredStore } from './tiered-store.js'
 
 /**
@@ -26,7 +27,7 @@ export class NativeOps {
     }
     const current = store.l1?.get(key)
     let base = 0
-    if (current !== undefined && current.freshUntil > Date.now()) {
+    if (current !== undefined && current.freshUntil > cacheNow()) {
       if (typeof current.value !== 'number')
         throw invalid('key', `"${key}" holds a value that is not a counter`)
       base = current.value
@@ -63,7 +64,7 @@ export class NativeOps {
 
   #localSet(key: string): Iterable<string> {
     const current = this.#store.l1?.get(key)
-    if (current === undefined || current.freshUntil <= Date.now()) return []
+    if (current === undefined || current.freshUntil <= cacheNow()) return []
     if (!(current.value instanceof Set))
       throw invalid('key', `"${key}" holds a value that is not a set`)
     return current.value as Set<string>

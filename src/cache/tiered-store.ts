@@ -1,6 +1,6 @@
 import type { BusNotice } from '../drivers/bus.js'
 import { CorruptedValueError } from '../errors.js'
-import { coarseNow } from './clock.js'
+import { cacheNow, coarseNow } from './clock.js'
 import {
   cloneValue,
   copyValue,
@@ -103,7 +103,7 @@ export class TieredStore {
     }
     const shared =
       !entry.native &&
-      entry.freshUntil > Date.now() &&
+      entry.freshUntil > cacheNow() &&
       this.fence.canStore(ticket, key, entry.tags) &&
       this.#promote(key, entry)
     return {
@@ -141,7 +141,7 @@ export class TieredStore {
     const ticket = this.fence.acquire()
     try {
       const found = await this.l2.getMany(missing.map((i) => keys[i]!))
-      const readAt = Date.now()
+      const readAt = cacheNow()
       for (let j = 0; j < missing.length; j++) {
         const key = keys[missing[j]!]!
         const bytes = found[j]
@@ -167,7 +167,7 @@ export class TieredStore {
    */
   prepare(value: unknown, plan: WritePlan, loadMs = 0): Prepared {
     const copy = copyValue(value)
-    const freshUntil = Date.now() + plan.ttlMs
+    const freshUntil = cacheNow() + plan.ttlMs
     // Compression only pays where the bytes go: to L2. (L1 counts the uncompressed size.)
     const bytes = encodeEntry(
       { value: copy, freshUntil, tags: plan.tags, loadMs },
@@ -194,7 +194,7 @@ export class TieredStore {
     ticket: number,
   ): { value: unknown; stamp: string; tags: readonly string[] } | undefined {
     const entry = this.#decode(bytes, key)
-    if (entry === undefined || entry.native || entry.freshUntil <= Date.now()) return undefined
+    if (entry === undefined || entry.native || entry.freshUntil <= cacheNow()) return undefined
     if (this.fence.canStore(ticket, key, entry.tags)) this.#promote(key, entry)
     return { value: entry.value, stamp: entry.stamp, tags: entry.tags }
   }
@@ -275,7 +275,7 @@ export class TieredStore {
       {
         value,
         size: nativeSize(value),
-        freshUntil: Date.now() + ttlMs,
+        freshUntil: cacheNow() + ttlMs,
         tags: [],
         native: true,
         stamp: '',
@@ -320,7 +320,7 @@ export class TieredStore {
     const l1 = this.l1
     if (l1 === undefined) return
     const { plan } = prepared
-    const now = Date.now()
+    const now = cacheNow()
     const cap = minDefined(plan.localTtlMs, this.#distrustTtlMs)
     const lifeMs = plan.ttlMs + plan.staleMs
     const ttlMs = cap === undefined ? lifeMs : Math.min(cap, lifeMs)
@@ -346,7 +346,7 @@ export class TieredStore {
   #promote(key: string, entry: DecodedEntry): boolean {
     const l1 = this.l1
     if (l1 === undefined) return false
-    const now = Date.now()
+    const now = cacheNow()
     const cap = minDefined(this.#options.localTtlMs, this.#distrustTtlMs)
     const freshUntil = cap === undefined ? entry.freshUntil : Math.min(entry.freshUntil, now + cap)
     if (freshUntil <= now) return false

@@ -64,6 +64,11 @@ export interface L2Driver {
   ping(): Promise<void>
   /** Releases connections the driver opened itself; leaves a client the user passed in open. */
   close(): Promise<void>
+  /**
+   * Calls `onChange` whenever the driver finds itself connected to another server than before (a
+   * failover, a restart): writes the old one acknowledged may be missing. Returns the unwatch.
+   */
+  watchServer?(onChange: (reason: string) => void): () => void
 
   /**
    * Cross-instance fencing, leases and write stamps, when the driver can offer them (standalone
@@ -121,6 +126,8 @@ export interface L2Coordination {
   releaseLease(key: string, token: string): Promise<void>
   /** The write stamp of the entry at `key` (8 bytes at a fixed offset, hex), `undefined` if none. */
   getStamp(key: string): Promise<string | undefined>
+  /** The server's clock, epoch ms (Redis `TIME`): the one clock freshness is measured on. */
+  serverTime(): Promise<number>
 }
 
 export interface L2WriteItem {

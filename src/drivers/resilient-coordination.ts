@@ -26,6 +26,8 @@ export interface ResilientCoordination {
   releaseLease(key: string, token: string): Promise<void>
   /** The entry's write stamp; `undefined` when there is no entry or L2 failed. */
   getStamp(key: string): Promise<string | undefined>
+  /** The server's clock in epoch ms; `undefined` when L2 failed. */
+  serverTime(): Promise<number | undefined>
 }
 
 /**
@@ -77,5 +79,6 @@ export function resilientCoordination(
       }
     },
     getStamp: (key) => track('getStamp', READ, undefined, undefined, () => c.getStamp(key)),
+    serverTime: () => track('serverTime', READ, undefined, undefined, () => c.serverTime()),
   }
 }

@@ -13,6 +13,13 @@ import { emit, gate, label, now, startWorker } from './worker-runtime.js'
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
+// Fault injection: a host whose wall clock is off by SC_TEST_CLOCK_SKEW_MS (timers are not).
+const skewMs = Number(process.env.SC_TEST_CLOCK_SKEW_MS ?? 0)
+if (skewMs !== 0) {
+  const realNow = Date.now
+  Date.now = () => realNow() + skewMs
+}
+
 // ---- caches ----
 
 const caches = new Map<string, CacheManager>()

@@ -96,12 +96,16 @@ export class Worker {
    * Forks a worker (`script`: `cache-worker.ts` by default) and waits until it reports it is up
    * (its modules are loaded).
    */
-  static async spawn(label: string, script = WORKER_SCRIPT): Promise<Worker> {
+  static async spawn(
+    label: string,
+    script = WORKER_SCRIPT,
+    env: Record<string, string> = {},
+  ): Promise<Worker> {
     const child = fork(script, [label], {
       execArgv: ['--import', 'tsx'],
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
-      env: { ...process.env },
+      env: { ...process.env, ...env },
     })
     const worker = new Worker(label, child)
     live.add(worker)
