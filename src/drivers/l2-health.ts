@@ -133,6 +133,17 @@ export class L2Health {
     this.breaker.trip()
   }
 
+  /**
+   * L2 may have lost what `changes` did (see `RecentChanges`): they are queued to be done again
+   * and the circuit opens, so that nothing is read from L2 before they are.
+   */
+  redo(reason: string, changes: readonly Invalidation[]): void {
+    if (this.#closed) return
+    for (const change of changes) this.#pending.add(change)
+    this.#lastFailure = reason
+    this.breaker.trip()
+  }
+
   #call<A>(hook: ((arg: A) => void) | undefined, arg: A): void {
     if (hook === undefined) return
     try {

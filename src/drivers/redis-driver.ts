@@ -172,6 +172,29 @@ export class RedisDriver implements L2Driver {
     return (name) => name !== PREFIX_REGISTRY && !nested.some((p) => name.startsWith(p))
   }
 
+  /** See `L2Driver.watchServer`: the server's `run_id`, read on every (re)connection. */
+  watchServer(onChange: (reason: string) => void): () => void {
+    if (this.#cluster) return () => {}
+    const client = this.client as Redis
+    let runId: string | undefined
+    const check = async () => {
+      const info = await client.info('server').catch(() => '')
+      const id = /^run_id:(\w+)/m.exec(info)?.[1]
+      if (id === undefined) return
+      if (runId !== undefined && id !== runId) {
+        onChange(
+          `Redis is another server now (run id ${runId} became ${id}: a failover or a restart); ` +
+            'writes the old one acknowledged may be missing',
+        )
+      }
+      runId = id
+    }
+    const onReady = () => void check()
+    client.on('ready', onReady)
+    if (client.status === 'ready') void check()
+    return () => client.off('ready', onReady)
+  }
+
   #coordination(fence: RedisFence): L2Coordination {
     return {
       beginFill: (key, leaseMs, token, lease) => {
@@ -188,6 +211,11 @@ export class RedisDriver implements L2Driver {
       releaseLease: (key, token) => {
         this.#open()
         return fence.release(key, token)
+      },
+      serverTime: async () => {
+        this.#open()
+        const [seconds, micros] = await (this.client as Redis).time()
+        return Number(seconds) * 1000 + Number(micros) / 1000
       },
       getStamp: async (key) => {
         this.#open()

@@ -4,7 +4,8 @@ import type { BreakerState } from './circuit-breaker.js'
 import { CallTracker, DRIVER_VALUE, FAILED, INVALID, MANY, PROBE, READ, WRITE } from './l2-calls.js'
 import type { L2Driver, L2WriteItem } from './l2-driver.js'
 import { L2Health } from './l2-health.js'
-import { CLEAR, PendingInvalidations } from './pending-invalidations.js'
+import { CLEAR, type Invalidation, PendingInvalidations } from './pending-invalidations.js'
+import { RecentChanges } from './recent-changes.js'
 import { type ResilientCoordination, resilientCoordination } from './resilient-coordination.js'
 import { InvalidationSender } from './resilient-l2-invalidations.js'
 import {
@@ -75,6 +76,9 @@ export class ResilientL2 {
   readonly #health: L2Health
   readonly #calls: CallTracker
   readonly #invalidations: InvalidationSender
+  /** What to redo if Redis comes back as another server (a failover, a restart). */
+  readonly #recent = new RecentChanges()
+  readonly #unwatch: () => void
   #closed = false
 
   constructor(driver: L2Driver, options: ResilientL2Options = {}, hooks: ResilientL2Hooks = {}) {
@@ -108,6 +112,8 @@ export class ResilientL2 {
       driver.coordination === undefined
         ? undefined
         : resilientCoordination(driver.coordination, health, this.#calls, counters)
+    this.#unwatch =
+      driver.watchServer?.((reason) => health.redo(reason, this.#recent.redo())) ?? (() => {})
   }
 
   /** `true` while L2 is in use; `false` while degraded (circuit open or replaying) or closed. */
@@ -208,6 +214,7 @@ export class ResilientL2 {
    * {@link InvalidationSender}).
    */
   set(key: string, value: Buffer, ttlMs: number, tags: readonly string[]): Promise<boolean> {
+    this.#recent.record({ kind: 'keys', keys: [key] })
     if (!this.#health.accepting) {
       return this.#invalidations.send({ kind: 'keys', keys: [key] }, false, false, RESOLVED_FALSE)
     }
@@ -223,6 +230,7 @@ export class ResilientL2 {
   /** `true` when all stored; `false` when not (as for {@link set}, for every key). */
   setMany(items: readonly L2WriteItem[]): Promise<boolean> {
     if (items.length === 0) return Promise.resolve(true)
+    this.#recent.record({ kind: 'keys', keys: items.map((item) => item.key) })
     if (!this.#health.accepting) {
       const keys = items.map((item) => item.key)
       return this.#invalidations.send({ kind: 'keys', keys }, false, false, RESOLVED_FALSE)
@@ -241,7 +249,7 @@ export class ResilientL2 {
   /** Keys removed from L2; 0 when not applied now (then queued and replayed on recovery). */
   delete(keys: readonly string[]): Promise<number> {
     if (keys.length === 0) return RESOLVED_ZERO
-    return this.#invalidations.send({ kind: 'keys', keys }, DRIVER_VALUE, 0, RESOLVED_ZERO)
+    return this.#send({ kind: 'keys', keys }, DRIVER_VALUE, 0, RESOLVED_ZERO)
   }
 
   /**
@@ -251,7 +259,7 @@ export class ResilientL2 {
    */
   deleteByTags(tags: readonly string[], notice?: BusNotice): Promise<number> {
     if (tags.length === 0) return RESOLVED_ZERO
-    return this.#invalidations.send({ kind: 'tags', tags, notice }, DRIVER_VALUE, 0, RESOLVED_ZERO)
+    return this.#send({ kind: 'tags', tags, notice }, DRIVER_VALUE, 0, RESOLVED_ZERO)
   }
 
   /** Whether `deleteByTags` publishes its notice with it (the driver's `publishesNotices`). */
@@ -272,7 +280,7 @@ export class ResilientL2 {
    * Bounded by `scanTimeoutMs`, not `commandTimeoutMs`: it SCANs the whole keyspace.
    */
   deleteByPattern(pattern: string | RegExp): Promise<number> {
-    return this.#invalidations.send({ kind: 'pattern', pattern }, DRIVER_VALUE, 0, RESOLVED_ZERO)
+    return this.#send({ kind: 'pattern', pattern }, DRIVER_VALUE, 0, RESOLVED_ZERO)
   }
 
   /**
@@ -280,7 +288,19 @@ export class ResilientL2 {
    * `scanTimeoutMs`.
    */
   clear(): Promise<boolean> {
-    return this.#invalidations.send(CLEAR, true, false, RESOLVED_FALSE)
+    return this.#send(CLEAR, true, false, RESOLVED_FALSE)
+  }
+
+  /** Sends an invalidation, remembered as a recent change. */
+  #send<T>(
+    inv: Invalidation,
+    success: unknown,
+    fallback: unknown,
+    skipped: Promise<T>,
+  ): Promise<T> {
+    // Redone without its bus notice: a notice is numbered, and sent once.
+    this.#recent.record(inv.kind === 'tags' ? { kind: 'tags', tags: inv.tags } : inv)
+    return this.#invalidations.send(inv, success, fallback, skipped)
   }
 
   /**
@@ -290,6 +310,7 @@ export class ResilientL2 {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    this.#unwatch()
     this.#health.close()
     await this.#deliverPending()
     this.#invalidations.close()
