@@ -13,7 +13,9 @@ import { CLEAR, type Invalidation } from './pending-invalidations.js'
 export class RecentChanges {
   readonly #windowMs: number
   readonly #max: number
+  /** Oldest first; those before `#head` are out of the window (dropped in bulk, not one by one). */
   #changes: { inv: Invalidation; at: number }[] = []
+  #head = 0
   #overflowUntil = 0
 
   constructor(windowMs = 10_000, max = 10_000) {
@@ -24,8 +26,9 @@ export class RecentChanges {
   /** `inv` was sent now (a write is recorded as a delete of its keys). */
   record(inv: Invalidation, now = Date.now()): void {
     this.#prune(now)
-    if (this.#changes.length >= this.#max) {
+    if (this.#changes.length - this.#head >= this.#max) {
       this.#changes = []
+      this.#head = 0
       this.#overflowUntil = now + this.#windowMs
     }
     if (now < this.#overflowUntil) return
@@ -36,13 +39,16 @@ export class RecentChanges {
   redo(now = Date.now()): Invalidation[] {
     this.#prune(now)
     if (now < this.#overflowUntil) return [CLEAR]
-    return this.#changes.map((change) => change.inv)
+    return this.#changes.slice(this.#head).map((change) => change.inv)
   }
 
   #prune(now: number): void {
     const from = now - this.#windowMs
-    let drop = 0
-    while (drop < this.#changes.length && this.#changes[drop]!.at < from) drop++
-    if (drop > 0) this.#changes = this.#changes.slice(drop)
+    const changes = this.#changes
+    while (this.#head < changes.length && changes[this.#head]!.at < from) this.#head++
+    if (this.#head > 1024 && this.#head * 2 > changes.length) {
+      this.#changes = changes.slice(this.#head)
+      this.#head = 0
+    }
   }
 }

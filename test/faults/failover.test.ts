@@ -6,6 +6,7 @@
  */
 import { Redis } from 'ioredis'
 import { afterAll, expect, it } from 'vitest'
+import { RecentChanges } from '../../src/drivers/recent-changes.js'
 import { CacheManager } from '../../src/index.js'
 import { RedisServer } from '../support/redis-server.js'
 import { TcpProxy } from '../support/tcp-proxy.js'
@@ -68,4 +69,16 @@ it('writes the old server acknowledged but the new one lacks are done again', as
   expect(await other.get('product:2')).not.toBe('old')
   await Promise.all([cache.close(), other.close()])
   admin.disconnect()
+})
+
+it('remembers the changes of the window only, and all of them as a clear past its bound', () => {
+  const recent = new RecentChanges(1_000, 3)
+  recent.record({ kind: 'keys', keys: ['a'] }, 0)
+  recent.record({ kind: 'tags', tags: ['t'] }, 500)
+  expect(recent.redo(1_200)).toEqual([{ kind: 'tags', tags: ['t'] }])
+  for (let i = 0; i < 4; i++) recent.record({ kind: 'keys', keys: [`k${i}`] }, 1_300)
+  expect(recent.redo(1_400)).toEqual([{ kind: 'clear' }])
+  // Once the overflow is out of the window too, single changes again.
+  recent.record({ kind: 'keys', keys: ['z'] }, 2_400)
+  expect(recent.redo(2_500)).toEqual([{ kind: 'keys', keys: ['z'] }])
 })
