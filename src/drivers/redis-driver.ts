@@ -41,17 +41,12 @@ import { getBuffers, unlinkNames } from './redis-cluster.js'
 import { RedisFence } from './redis-fence.js'
 import { escapeGlob, patternScan, scanMatching } from './redis-scan.js'
 import { ADD_TO_SET, INCREMENT, runScript } from './redis-scripts.js'
+import { ownNames, registerPrefix, warnIfEvicting, watchRunId } from './redis-server-state.js'
 import { deleteTagged, writeManyTagged, writeTagged } from './redis-tag-index.js'
 import { invalidateTags } from './redis-tag-invalidation.js'
 
 export { REDIS_CLIENT_DEFAULTS } from './redis-client.js'
 export { escapeGlob }
-
-/**
- * A Redis set of every cache prefix in use on this server, outside any prefix: how a cache tells
- * its keys from those of a cache whose prefix extends its own.
- */
-export const PREFIX_REGISTRY = '__stratacache:prefixes'
 
 /** Caller keys must not start with this: the driver keeps its own keys (tag index) under it. */
 export const RESERVED_KEY_PREFIX = '__sc:'
@@ -155,44 +150,13 @@ export class RedisDriver implements L2Driver {
     this.#fence = this.#cluster ? undefined : new RedisFence(client as Redis, prefix, fenceWindowMs)
     this.coordination = this.#fence === undefined ? undefined : this.#coordination(this.#fence)
     // Best effort: a cache with a longer prefix that is not listed may lose keys to our clear().
-    this.client.sadd(PREFIX_REGISTRY, prefix).catch(() => {})
+    registerPrefix(this.client, prefix)
     if (!this.#cluster) void warnIfEvicting(this.client as Redis)
-  }
-
-  /**
-   * Filters scanned names down to this cache's: without the registry, nor the keys of a cache
-   * whose prefix starts with ours (`t10` under `t1`, `app:v2:` under `app:`), which a SCAN for
-   * our prefix matches too.
-   */
-  async #ownNames(): Promise<(name: string) => boolean> {
-    const prefixes = await this.client.smembers(PREFIX_REGISTRY).catch(() => [] as string[])
-    const nested = prefixes.filter(
-      (p) => p.length > this.prefix.length && p.startsWith(this.prefix),
-    )
-    return (name) => name !== PREFIX_REGISTRY && !nested.some((p) => name.startsWith(p))
   }
 
   /** See `L2Driver.watchServer`: the server's `run_id`, read on every (re)connection. */
   watchServer(onChange: (reason: string) => void): () => void {
-    if (this.#cluster) return () => {}
-    const client = this.client as Redis
-    let runId: string | undefined
-    const check = async () => {
-      const info = await client.info('server').catch(() => '')
-      const id = /^run_id:(\w+)/m.exec(info)?.[1]
-      if (id === undefined) return
-      if (runId !== undefined && id !== runId) {
-        onChange(
-          `Redis is another server now (run id ${runId} became ${id}: a failover or a restart); ` +
-            'writes the old one acknowledged may be missing',
-        )
-      }
-      runId = id
-    }
-    const onReady = () => void check()
-    client.on('ready', onReady)
-    if (client.status === 'ready') void check()
-    return () => client.off('ready', onReady)
+    return this.#cluster ? () => {} : watchRunId(this.client as Redis, onChange)
   }
 
   #coordination(fence: RedisFence): L2Coordination {
@@ -375,7 +339,7 @@ export class RedisDriver implements L2Driver {
       throw invalid('pattern', 'must be a glob string or a RegExp')
     }
     const { match, keep } = patternScan(pattern, this.prefix, this.#reservedPrefix)
-    const own = await this.#ownNames()
+    const own = await ownNames(this.client, this.prefix)
     await this.#fence?.bumpAll()
     let removed = 0
     await this.#scan(match, async (names) => {
@@ -390,7 +354,7 @@ export class RedisDriver implements L2Driver {
     // Version keys survive a clear: deleting them would let a fill that read "no version" before
     // the clear store after it.
     const versions = this.#fence?.versionPrefix
-    const own = await this.#ownNames()
+    const own = await ownNames(this.client, this.prefix)
     await this.#scan(`${escapeGlob(this.prefix)}*`, async (names) => {
       await this.#unlink(
         names.filter((n) => own(n) && (versions === undefined || !n.startsWith(versions))),
@@ -432,32 +396,4 @@ export class RedisDriver implements L2Driver {
     this.#closed = true
     if (this.#owned) await closeClient(this.client, this.#closeTimeoutMs)
   }
-}
-
-const warnedAbout = new WeakSet<object>()
-
-/**
- * Warns (once per client, as a process warning) when Redis may evict keys on its own: an evicted
- * tag set or version key lets an invalidation miss entries or a fill pass its fence, so the
- * guarantees need `maxmemory-policy noeviction` (or memory enough never to reach `maxmemory`).
- */
-async function warnIfEvicting(client: Redis): Promise<void> {
-  if (warnedAbout.has(client)) return
-  warnedAbout.add(client)
-  let policy: string | undefined
-  try {
-    const reply = (await client.config('GET', 'maxmemory-policy')) as string[]
-    policy = reply[1]
-  } catch {
-    // CONFIG is often disabled on managed Redis; INFO says it too.
-    const info = await client.info('memory').catch(() => '')
-    policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1]
-  }
-  if (policy === undefined || policy === 'noeviction') return
-  process.emitWarning(
-    `Redis evicts keys on its own (maxmemory-policy ${policy}): an evicted tag set or version key ` +
-      'can make an invalidation miss entries or let a fill store a value older than a write. Use ' +
-      'maxmemory-policy noeviction for the cache, or keep Redis below maxmemory.',
-    { code: 'STRATACACHE_EVICTION_POLICY' },
-  )
 }

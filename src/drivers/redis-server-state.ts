@@ -1,0 +1,84 @@
+/**
+ * What a Redis driver keeps track of on its server beyond its own keys: the registry of cache
+ * prefixes (so that a clear of `t1` leaves the keys of `t10` alone), the eviction policy (the
+ * guarantees need `noeviction`), and which server it is talking to (a failover or a restart
+ * may have lost acknowledged writes).
+ */
+import type { Cluster, Redis } from 'ioredis'
+
+/**
+ * A Redis set of every cache prefix in use on this server, outside any prefix: how a cache tells
+ * its keys from those of a cache whose prefix extends its own.
+ */
+export const PREFIX_REGISTRY = '__stratacache:prefixes'
+
+/** Lists `prefix` in the registry. Best effort: a cache not listed may lose keys to a clear. */
+export function registerPrefix(client: Redis | Cluster, prefix: string): void {
+  client.sadd(PREFIX_REGISTRY, prefix).catch(() => {})
+}
+
+/**
+ * A filter of scanned names down to the cache's own under `prefix`: without the registry, nor
+ * the keys of a cache whose prefix starts with it (`t10` under `t1`, `app:v2:` under `app:`),
+ * which a SCAN for `prefix` matches too.
+ */
+export async function ownNames(
+  client: Redis | Cluster,
+  prefix: string,
+): Promise<(name: string) => boolean> {
+  const prefixes = await client.smembers(PREFIX_REGISTRY).catch(() => [] as string[])
+  const nested = prefixes.filter((p) => p.length > prefix.length && p.startsWith(prefix))
+  return (name) => name !== PREFIX_REGISTRY && !nested.some((p) => name.startsWith(p))
+}
+
+const warnedAbout = new WeakSet<object>()
+
+/**
+ * Warns (once per client, as a process warning) when Redis may evict keys on its own: an evicted
+ * tag set or version key lets an invalidation miss entries or a fill pass its fence, so the
+ * guarantees need `maxmemory-policy noeviction` (or memory enough never to reach `maxmemory`).
+ */
+export async function warnIfEvicting(client: Redis): Promise<void> {
+  if (warnedAbout.has(client)) return
+  warnedAbout.add(client)
+  let policy: string | undefined
+  try {
+    const reply = (await client.config('GET', 'maxmemory-policy')) as string[]
+    policy = reply[1]
+  } catch {
+    // CONFIG is often disabled on managed Redis; INFO says it too.
+    const info = await client.info('memory').catch(() => '')
+    policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1]
+  }
+  if (policy === undefined || policy === 'noeviction') return
+  process.emitWarning(
+    `Redis evicts keys on its own (maxmemory-policy ${policy}): an evicted tag set or version key ` +
+      'can make an invalidation miss entries or let a fill store a value older than a write. Use ' +
+      'maxmemory-policy noeviction for the cache, or keep Redis below maxmemory.',
+    { code: 'STRATACACHE_EVICTION_POLICY' },
+  )
+}
+
+/**
+ * Calls `onChange` when the server's `run_id`, read on every (re)connection, is not the one
+ * seen before: another server (a replica promoted, a restart). Returns the unwatch.
+ */
+export function watchRunId(client: Redis, onChange: (reason: string) => void): () => void {
+  let runId: string | undefined
+  const check = async () => {
+    const info = await client.info('server').catch(() => '')
+    const id = /^run_id:(\w+)/m.exec(info)?.[1]
+    if (id === undefined) return
+    if (runId !== undefined && id !== runId) {
+      onChange(
+        `Redis is another server now (run id ${runId} became ${id}: a failover or a restart); ` +
+          'writes the old one acknowledged may be missing',
+      )
+    }
+    runId = id
+  }
+  const onReady = () => void check()
+  client.on('ready', onReady)
+  if (client.status === 'ready') void check()
+  return () => client.off('ready', onReady)
+}
