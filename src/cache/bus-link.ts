@@ -1,4 +1,5 @@
 import type { BusMessage, BusNotice, InvalidationBus } from '../drivers/bus.js'
+import type { Invalidation } from '../drivers/pending-invalidations.js'
 import { globMatcher } from './glob.js'
 import type { KeyWaiters } from './key-waiters.js'
 import type { CacheMetrics } from './metrics.js'
@@ -134,6 +135,20 @@ export class BusLink {
       default:
         this.#hooks.remote(message, applyRemote(store, message))
     }
+  }
+}
+
+/** The bus message announcing an invalidation L2 applied on replay (after an outage). */
+export function replayedMessage(invalidation: Invalidation): BusMessage {
+  switch (invalidation.kind) {
+    case 'keys':
+      return { type: 'delete', keys: [...invalidation.keys] }
+    case 'tags':
+      return { type: 'tags', tags: [...invalidation.tags] }
+    case 'pattern':
+      return patternMessage(invalidation.pattern)
+    case 'clear':
+      return { type: 'clear' }
   }
 }
 

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import { cacheOptionsFromEnv } from '../config/cache-env.js'
 import type { BusMessage } from '../drivers/bus.js'
 import { invalid, StrataCacheError } from '../errors.js'
-import { type BusLink, patternMessage } from './bus-link.js'
+import { type BusLink, patternMessage, replayedMessage } from './bus-link.js'
 import type { BatchItem, GetOrComputeOptions, SetOptions } from './call-options.js'
 import { cacheNow, coarseNow, observeServerClock } from './clock.js'
 import type { CacheEvents } from './events.js'
@@ -157,6 +157,10 @@ export class CacheManager extends EventEmitter<CacheEvents> {
       error: (error, operation, key) => this.#reportError(error, operation, key),
       degraded: (reason) => this.emit('degraded', { reason }),
       recovered: () => this.emit('recovered', {}),
+      // Replayed to L2 alone: the notice made with it was lost with the outage, and the other
+      // instances may have reloaded the old value from L2 meanwhile.
+      replayed: (invalidation) =>
+        void this.#link?.publish(replayedMessage(invalidation), this.#options.commandTimeoutMs),
     })
     this.#options = this.#setup.resolve(this.#baseOptions)
     this.#store = this.#setup.build(this.#options)

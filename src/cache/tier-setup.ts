@@ -1,5 +1,6 @@
 import type { InvalidationBus } from '../drivers/bus.js'
 import type { L2Driver } from '../drivers/l2-driver.js'
+import type { Invalidation } from '../drivers/pending-invalidations.js'
 import { RedisBus } from '../drivers/redis-bus.js'
 import { RedisDriver } from '../drivers/redis-driver.js'
 import { ResilientL2 } from '../drivers/resilient-l2.js'
@@ -14,6 +15,8 @@ export interface TierHooks {
   error(error: Error, operation: string, key?: string): void
   degraded(reason: string): void
   recovered(): void
+  /** An invalidation L2 missed reached it on recovery: other instances' L1 copies need it too. */
+  replayed(invalidation: Invalidation): void
 }
 
 /**
@@ -139,6 +142,7 @@ export class TierSetup {
           this.degraded = false
           this.#hooks.recovered()
         },
+        onReplayed: (invalidation: Invalidation) => this.#hooks.replayed(invalidation),
       },
     )
   }

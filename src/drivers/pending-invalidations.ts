@@ -125,7 +125,12 @@ export class PendingInvalidations {
    * Replays pending invalidations through `run` until none is left: `true` then, `false` at the
    * first one that fails (it stays queued). Invalidations queued meanwhile are replayed too.
    */
-  async replay(driver: L2Driver, run: ReplayCall, scanTimeoutMs: number): Promise<boolean> {
+  async replay(
+    driver: L2Driver,
+    run: ReplayCall,
+    scanTimeoutMs: number,
+    applied: (inv: Invalidation) => void = () => {},
+  ): Promise<boolean> {
     for (;;) {
       if (this.#closed) return false
       if (this.#clear) {
@@ -136,14 +141,17 @@ export class PendingInvalidations {
           this.add(CLEAR)
           return false
         }
+        applied(CLEAR)
       } else if (this.#keys.size > 0) {
         const batch = firstOf(this.#keys, 1000)
         if (!(await run('delete', () => driver.delete(batch)))) return false
         for (const key of batch) this.#keys.delete(key)
+        applied({ kind: 'keys', keys: batch })
       } else if (this.#tags.size > 0) {
         const batch = firstOf(this.#tags, 100)
         if (!(await run('deleteByTags', () => driver.deleteByTags(batch)))) return false
         for (const tag of batch) this.#tags.delete(tag)
+        applied({ kind: 'tags', tags: batch })
       } else if (this.#patterns.length > 0) {
         const patterns = this.#patterns
         const pattern = patterns[0]!
@@ -152,6 +160,7 @@ export class PendingInvalidations {
         }
         // A collapse meanwhile replaced the array; then there is nothing to remove.
         if (this.#patterns === patterns && patterns[0] === pattern) patterns.shift()
+        applied({ kind: 'pattern', pattern })
       } else {
         return true
       }

@@ -24,6 +24,7 @@ export class InvalidationSender {
   readonly #calls: CallTracker
   readonly #counters: ResilientL2Counters
   readonly #scanTimeoutMs: number
+  readonly #replayed: ((inv: Invalidation) => void) | undefined
 
   /** `pending` is the queue `health` was built with. */
   constructor(
@@ -33,6 +34,7 @@ export class InvalidationSender {
     calls: CallTracker,
     counters: ResilientL2Counters,
     scanTimeoutMs: number,
+    replayed?: (inv: Invalidation) => void,
   ) {
     this.#driver = driver
     this.#pending = pending
@@ -40,6 +42,7 @@ export class InvalidationSender {
     this.#calls = calls
     this.#counters = counters
     this.#scanTimeoutMs = scanTimeoutMs
+    this.#replayed = replayed
   }
 
   /** Invalidations waiting for L2 to come back (keys + tags + patterns, +1 for a pending clear). */
@@ -77,7 +80,13 @@ export class InvalidationSender {
 
   /** The probe's replay of every pending invalidation: `true` when all were applied. */
   readonly replay = (): Promise<boolean> =>
-    this.#pending.replay(this.#driver, this.#replayCall, this.#scanTimeoutMs)
+    this.#pending.replay(this.#driver, this.#replayCall, this.#scanTimeoutMs, (inv) => {
+      try {
+        this.#replayed?.(inv)
+      } catch {
+        // The application's hook must not stop the replay.
+      }
+    })
 
   /** Forgets what is pending, for good. */
   close(): void {

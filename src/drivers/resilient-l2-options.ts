@@ -1,5 +1,6 @@
 import { invalid, type L2Error } from '../errors.js'
 import type { CircuitBreakerOptions } from './circuit-breaker.js'
+import type { Invalidation } from './pending-invalidations.js'
 
 /** Options of a `ResilientL2`. */
 export interface ResilientL2Options {
@@ -39,6 +40,11 @@ export interface ResilientL2Hooks {
   onDegraded?(reason: string): void
   /** The circuit closed again, after every pending invalidation was replayed. */
   onRecovered?(): void
+  /**
+   * One pending invalidation reached L2 on replay. L2 alone: the bus notice it had when made was
+   * lost with the outage, so other instances' L1 copies (reloaded meanwhile from L2) still need it.
+   */
+  onReplayed?(invalidation: Invalidation): void
 }
 
 /** Counters of a `ResilientL2`; the object is live (read it, do not keep a copy). */

@@ -107,6 +107,7 @@ export class ResilientL2 {
       this.#calls,
       counters,
       this.scanTimeoutMs,
+      hooks.onReplayed?.bind(hooks),
     )
     this.coordination =
       driver.coordination === undefined
@@ -349,7 +350,7 @@ export class ResilientL2 {
     const delivered = await Promise.race([attempts(), timedOut])
     clearTimeout(timer)
     const left = this.#invalidations.size
-    if (delivered && left === 0) return
+    if (delivered || left === 0) return
     this.counters.errors++
     const error = new L2Error(
       ErrorCodes.L2_UNAVAILABLE,
