@@ -76,7 +76,7 @@ export class TcpProxy {
     }
     const upstream = connect(port, host)
     this.#sockets.add(client).add(upstream)
-    // Delayed chunks stay in order: each waits for the one before it.
+    // Each chunk goes out `delayMs` after it arrived, and never before the one before it.
     let queue = Promise.resolve()
     client.on('data', (chunk) => {
       if (this.cutAfter?.(chunk)) {
@@ -87,17 +87,12 @@ export class TcpProxy {
         })
         return
       }
-      const delay = this.delayMs
-      if (delay === 0) {
-        queue = queue.then(() => void upstream.write(chunk))
-        return
-      }
-      queue = queue.then(
-        () =>
-          new Promise<void>((resolve) =>
-            setTimeout(() => resolve(void upstream.write(chunk)), delay),
-          ),
-      )
+      const due = performance.now() + this.delayMs
+      queue = queue.then(async () => {
+        const wait = due - performance.now()
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+        upstream.write(chunk)
+      })
     })
     upstream.on('data', (chunk) => client.write(chunk))
     const end = () => {

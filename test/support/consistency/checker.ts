@@ -114,6 +114,10 @@ export interface LoadOptions {
   prefix: string
   /** Progress lines (worker start-up, phases). */
   log?: (message: string) => void
+  /** The Redis URL of worker `index` (one behind a fault-injecting proxy), `redisUrl` if absent. */
+  redisUrlFor?: (index: number) => string
+  /** Injects faults while the load runs (`loadMs` long, starting now); awaited before the quiet check. */
+  during?: (loadMs: number) => Promise<void>
 }
 
 export const DEFAULT_LOAD: Omit<LoadOptions, 'prefix'> = {
@@ -178,7 +182,8 @@ export interface ModeReport extends Analysis {
   processes: number
   target: Mode['target']
   durationMs: number
-  quiet: { checked: number; staleEntries: number; examples: string[] }
+  /** `recoveryMs`: from the end of the load until no instance was degraded any more. */
+  quiet: { checked: number; staleEntries: number; examples: string[]; recoveryMs: number }
   workers: WorkerSummary[]
   /** Whether the mode met its target (the control "passes" when it shows stale reads). */
   meetsTarget: boolean
@@ -440,7 +445,7 @@ export async function runMode(
     for (const w of workers) {
       const config: WorkerConfig = {
         index: w.index,
-        redisUrl: options.redisUrl,
+        redisUrl: options.redisUrlFor?.(w.index) ?? options.redisUrl,
         prefix,
         pgUrl: options.pgUrl,
         schema: table.schema,
@@ -465,9 +470,15 @@ export async function runMode(
     const at = clock() + 50
     const stopAt = at + options.durationMs
     for (const w of workers) w.send({ type: 'start', at, stopAt })
+    const faults = options.during?.(options.durationMs + 50)
     const done = await Promise.all(workers.map((w) => w.next('done', options.durationMs + 30_000)))
+    await faults
 
-    // Quiet: nobody writes any more; leave the bus time to deliver, then read everything.
+    // Quiet: nobody writes any more, every instance is back on Redis with what it missed
+    // replayed; leave the bus time to deliver, then read everything.
+    for (const w of workers) w.send({ type: 'settle' })
+    const settled = await Promise.all(workers.map((w) => w.next('settled', 40_000)))
+    const recoveryMs = Math.max(...settled.map((s) => s.waitedMs))
     await new Promise((resolve) => setTimeout(resolve, options.quietMs))
     const latest = await table.versions()
     for (const w of workers) w.send({ type: 'probe' })
@@ -494,7 +505,7 @@ export async function runMode(
       target: mode.target,
       durationMs: options.durationMs,
       ...analysis,
-      quiet: { checked: probed.length * options.records, staleEntries, examples },
+      quiet: { checked: probed.length * options.records, staleEntries, examples, recoveryMs },
       workers: done.map((d) => d.summary).sort((a, b) => a.index - b.index),
       meetsTarget: false,
       boundMs,

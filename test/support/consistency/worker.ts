@@ -253,6 +253,12 @@ async function handle(message: ToWorker): Promise<void> {
       })
       return
     }
+    case 'settle': {
+      const asked = clock()
+      while (worker!.cache.getMetrics().degraded && clock() - asked < 30_000) await sleep(10)
+      send({ type: 'settled', index, waitedMs: clock() - asked })
+      return
+    }
     case 'probe': {
       send({ type: 'probed', index, versions: await worker!.probe() })
       return
