@@ -89,7 +89,8 @@ export interface CacheOptions {
   bus?: boolean | { heartbeat?: Duration } | InvalidationBus
   /**
    * `'strict'`: every L1 hit is checked against Redis (one small `GETRANGE`), so no instance ever
-   * serves a value another instance replaced or deleted. `'eventual'` (default): L1 hits are
+   * serves a value another instance replaced or deleted; a write Redis does not take at once waits
+   * for it (bounded by `max(1 s, 4 × commandTimeout)`) rather than be acknowledged unseen. `'eventual'` (default): L1 hits are
    * served at once; other instances' invalidations arrive through the bus (bounded staleness).
    */
   consistency?: 'eventual' | 'strict'

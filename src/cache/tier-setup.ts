@@ -128,6 +128,9 @@ export class TierSetup {
         commandTimeoutMs: options.commandTimeoutMs,
         breaker: options.breaker,
         maxPendingInvalidations: options.maxPendingInvalidations,
+        // Strict: a write waits (bounded) for Redis to take its invalidation rather than be
+        // acknowledged with it only queued, which other instances could not see.
+        ...(options.strict ? { settleMs: Math.max(1000, 4 * options.commandTimeoutMs) } : {}),
       },
       {
         onError: (error: L2Error) => {

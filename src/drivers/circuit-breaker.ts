@@ -122,6 +122,13 @@ export class CircuitBreaker {
     return true
   }
 
+  /** Open: lets a probe go now, before the open period is over (half-open). `false` otherwise. */
+  probeNow(): boolean {
+    if (this.#state !== 'open') return false
+    this.#transition('half-open')
+    return true
+  }
+
   /** A call succeeded. Closed: resets the failure count. Half-open: the probe passed, close. */
   onSuccess(): void {
     if (this.#state === 'closed') {

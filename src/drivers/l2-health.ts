@@ -58,6 +58,7 @@ export class L2Health {
   #lastFailure = ''
   #probeTimer: NodeJS.Timeout | undefined = undefined
   #probing = false
+  #probeRun: Promise<void> | undefined = undefined
 
   /**
    * `ping` resolves `true` when L2 answered; `replay` when every pending invalidation was
@@ -178,13 +179,38 @@ export class L2Health {
 
   readonly #onProbeTimer = (): void => {
     this.#probeTimer = undefined
-    void this.#probe()
+    void this.#probe(false)
+  }
+
+  /**
+   * Probes now rather than when the open period ends, or joins the probe under way; resolves
+   * whether L2 is in use again (what it missed replayed). For a strict write whose invalidation
+   * was queued: it waits for L2 rather than acknowledge a write others may not see.
+   */
+  async probeNow(): Promise<boolean> {
+    if (this.#closed) return false
+    if (this.accepting) return true
+    if (this.#probeRun === undefined) {
+      if (this.#probeTimer !== undefined) clearTimeout(this.#probeTimer)
+      this.#probeTimer = undefined
+      await this.#probe(true)
+    } else {
+      await this.#probeRun
+    }
+    return this.accepting
   }
 
   /** Half-open probe: ping, replay, then close the circuit or reopen it. */
-  async #probe(): Promise<void> {
+  #probe(now: boolean): Promise<void> {
+    this.#probeRun ??= this.#runProbe(now).finally(() => {
+      this.#probeRun = undefined
+    })
+    return this.#probeRun
+  }
+
+  async #runProbe(now: boolean): Promise<void> {
     if (this.#closed || this.#probing) return
-    if (!this.breaker.allowRequest()) {
+    if (!(now ? this.breaker.probeNow() : this.breaker.allowRequest())) {
       this.#scheduleProbe()
       return
     }

@@ -30,6 +30,13 @@ export interface ResilientL2Options {
    * they collapse into a single `clear()` of the prefix, replayed on recovery. Default 10 000.
    */
   maxPendingInvalidations?: number
+  /**
+   * How long a write or an invalidation that L2 did not take waits for it to come back (probing
+   * at once) with what it missed replayed, in ms, before resolving anyway. The cache's strict
+   * mode sets it: a write acknowledged with its invalidation only queued is one other instances
+   * may not see. Default 0 (resolve at once; the invalidation stays queued).
+   */
+  settleMs?: number
 }
 
 /** Hooks of a `ResilientL2`; each is called synchronously and may not throw (errors are swallowed). */
@@ -66,6 +73,7 @@ export interface ResolvedResilientL2Options {
   commandTimeoutMs: number
   scanTimeoutMs: number
   maxPendingInvalidations: number
+  settleMs: number
   breaker: Pick<CircuitBreakerOptions, 'failureThreshold' | 'openMs' | 'maxOpenMs'>
 }
 
@@ -90,6 +98,7 @@ export function resolveResilientOptions(options: ResilientL2Options): ResolvedRe
     commandTimeoutMs,
     scanTimeoutMs,
     maxPendingInvalidations: max,
+    settleMs: options.settleMs === undefined ? 0 : positive(options.settleMs, 'settleMs', 0),
     breaker: {
       failureThreshold: options.breaker?.failureThreshold,
       openMs: options.breaker?.openMs,

@@ -73,6 +73,7 @@ export class ResilientL2 {
   /** How long `close()` tries to deliver the invalidations L2 missed: 4 command timeouts, ≥ 1 s. */
   readonly closeTimeoutMs: number
   readonly #hooks: ResilientL2Hooks
+  readonly #settleMs: number
   readonly #health: L2Health
   readonly #calls: CallTracker
   readonly #invalidations: InvalidationSender
@@ -91,6 +92,7 @@ export class ResilientL2 {
     this.scanTimeoutMs = resolved.scanTimeoutMs
     this.maxPendingInvalidations = resolved.maxPendingInvalidations
     this.closeTimeoutMs = Math.max(1000, 4 * this.commandTimeoutMs)
+    this.#settleMs = resolved.settleMs
     this.#hooks = hooks
     const { counters } = this
     const pending = new PendingInvalidations(this.maxPendingInvalidations, counters)
@@ -217,15 +219,17 @@ export class ResilientL2 {
   set(key: string, value: Buffer, ttlMs: number, tags: readonly string[]): Promise<boolean> {
     this.#recent.record({ kind: 'keys', keys: [key] })
     if (!this.#health.accepting) {
-      return this.#invalidations.send({ kind: 'keys', keys: [key] }, false, false, RESOLVED_FALSE)
+      return this.#settled(
+        this.#invalidations.send({ kind: 'keys', keys: [key] }, false, false, RESOLVED_FALSE),
+      )
     }
     let p: Promise<void>
     try {
       p = this.driver.set(key, value, ttlMs, tags)
     } catch (error) {
-      return this.#calls.thrown('set', WRITE, false, key, error)
+      return this.#settled(this.#calls.thrown('set', WRITE, false, key, error))
     }
-    return this.#calls.track(p, 'set', WRITE, true, false, key)
+    return this.#settled(this.#calls.track(p, 'set', WRITE, true, false, key))
   }
 
   /** `true` when all stored; `false` when not (as for {@link set}, for every key). */
@@ -234,15 +238,17 @@ export class ResilientL2 {
     this.#recent.record({ kind: 'keys', keys: items.map((item) => item.key) })
     if (!this.#health.accepting) {
       const keys = items.map((item) => item.key)
-      return this.#invalidations.send({ kind: 'keys', keys }, false, false, RESOLVED_FALSE)
+      return this.#settled(
+        this.#invalidations.send({ kind: 'keys', keys }, false, false, RESOLVED_FALSE),
+      )
     }
     let p: Promise<void>
     try {
       p = this.driver.setMany(items)
     } catch (error) {
-      return this.#calls.thrown('setMany', WRITE, false, items, error)
+      return this.#settled(this.#calls.thrown('setMany', WRITE, false, items, error))
     }
-    return this.#calls.track(p, 'setMany', WRITE, true, false, items)
+    return this.#settled(this.#calls.track(p, 'setMany', WRITE, true, false, items))
   }
 
   // ---------------------------------------------------------------------------------- invalidations
@@ -301,7 +307,31 @@ export class ResilientL2 {
   ): Promise<T> {
     // Redone without its bus notice: a notice is numbered, and sent once.
     this.#recent.record(inv.kind === 'tags' ? { kind: 'tags', tags: inv.tags } : inv)
-    return this.#invalidations.send(inv, success, fallback, skipped)
+    return this.#settled(this.#invalidations.send(inv, success, fallback, skipped))
+  }
+
+  /**
+   * `result`, once L2 took the write or invalidation: with `settleMs`, one it did not take (queued
+   * for replay) waits up to that long for L2 to come back with it replayed, probing at once.
+   */
+  #settled<T>(result: Promise<T>): Promise<T> {
+    if (this.#settleMs === 0) return result
+    return result.then(async (value) => {
+      const deadline = performance.now() + this.#settleMs
+      while (!this.#health.accepting && !this.#closed && performance.now() < deadline) {
+        const left = deadline - performance.now()
+        let timer: NodeJS.Timeout | undefined
+        await Promise.race([
+          this.#health.probeNow(),
+          new Promise((resolve) => {
+            timer = setTimeout(resolve, left)
+          }),
+        ])
+        clearTimeout(timer)
+        if (!this.#health.accepting) await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      return value
+    })
   }
 
   /**
