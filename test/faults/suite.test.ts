@@ -13,7 +13,9 @@
  * through a TCP proxy (latency, cuts, resets on that instance's link only). The short form runs
  * in `npm test`; `FAULTS=long npm test -- test/faults/suite` runs every fault, longer.
  */
+import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
+import { Packr } from 'msgpackr'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   DEFAULT_LOAD,
@@ -22,6 +24,7 @@ import {
   modes,
   runMode,
 } from '../support/consistency/checker.js'
+import { recordKey } from '../support/consistency/protocol.js'
 import { uniquePrefix } from '../support/redis.js'
 import { RedisServer } from '../support/redis-server.js'
 import { TcpProxy } from '../support/tcp-proxy.js'
@@ -38,7 +41,9 @@ interface Fault {
   name: string
   /** Lateness of a stale read (p99.9) allowed in eventual mode under this fault, ms. */
   boundMs: number
-  inject(loadMs: number): Promise<void>
+  inject(loadMs: number, prefix: string): Promise<void>
+  /** What else must hold under this fault (that it took effect, say). */
+  check?(report: ModeReport): void
   short: boolean
 }
 
@@ -87,6 +92,24 @@ const FAULTS: Fault[] = [
     },
   },
   {
+    name: 'hostile values written under the cache keys',
+    boundMs: 250,
+    short: false,
+    check(report) {
+      // They were read (as corrupted values: misses and errors), not just written.
+      expect(report.workers.reduce((sum, w) => sum + w.metrics.errors, 0)).toBeGreaterThan(0)
+    },
+    async inject(loadMs, prefix) {
+      await sleep(loadMs / 3)
+      const until = performance.now() + loadMs / 3
+      for (let i = 0; performance.now() < until; i++) {
+        const key = `${prefix}${recordKey(1 + (i % DEFAULT_LOAD.records))}`
+        await admin.set(key, HOSTILE[i % HOSTILE.length]!, 'PX', 60_000)
+        await sleep(5)
+      }
+    },
+  },
+  {
     name: 'Redis killed and restarted (its data lost)',
     boundMs: 2_500,
     short: true,
@@ -98,6 +121,26 @@ const FAULTS: Fault[] = [
     },
   },
 ]
+
+/** What another client could leave under a cache key: garbage, truncation, lies, references. */
+const HOSTILE: Buffer[] = (() => {
+  const cyclic: Record<string, unknown> = { id: 1 }
+  cyclic.self = cyclic
+  const header = Buffer.from([0xc1, 0x20, 1, 2, 3, 4, 0, 0, 0, 1])
+  const references = new Packr({ moreTypes: true, useRecords: false, structuredClone: true })
+  return [
+    randomBytes(64),
+    Buffer.from('{"id":1,"version":999999}'),
+    Buffer.concat([header, references.pack([cyclic, 1e15, [], 0])]),
+    Buffer.concat([
+      Buffer.from([0xc1, 0x21, 1, 2, 3, 4, 0, 0, 0, 1]),
+      Buffer.from([0xff, 0xff, 0xff, 0xff]),
+      randomBytes(32),
+    ]),
+    Buffer.concat([header, Buffer.from([0x94, 0xdd, 0xff, 0xff, 0xff, 0xff])]),
+    header.subarray(0, 6),
+  ]
+})()
 
 const rows: string[][] = []
 
@@ -144,7 +187,7 @@ describe.each(chosen)('under fault: $name', (fault) => {
         prefix: uniquePrefix('faults'),
         redisUrl: server.url,
         redisUrlFor: (index) => (index === 0 ? proxy.url('redis') : server.url),
-        during: (loadMs) => fault.inject(loadMs),
+        during: (loadMs, modePrefix) => fault.inject(loadMs, modePrefix),
       },
       fault.boundMs,
     )
@@ -164,6 +207,7 @@ describe.each(chosen)('under fault: $name', (fault) => {
     const errors = report.workers.flatMap((w) => w.firstErrors)
     expect(failed, errors.join('\n')).toBe(0)
     expect(report.quiet.staleEntries, report.quiet.examples.join('\n')).toBe(0)
+    fault.check?.(report)
     if (id === 'strict') expect(report.staleReads).toBe(0)
     else if (report.staleReads > 0) expect(report.lateness.p999).toBeLessThan(fault.boundMs)
   })

@@ -116,8 +116,11 @@ export interface LoadOptions {
   log?: (message: string) => void
   /** The Redis URL of worker `index` (one behind a fault-injecting proxy), `redisUrl` if absent. */
   redisUrlFor?: (index: number) => string
-  /** Injects faults while the load runs (`loadMs` long, starting now); awaited before the quiet check. */
-  during?: (loadMs: number) => Promise<void>
+  /**
+   * Injects faults while the load runs (`loadMs` long, starting now, under the Redis `prefix` of
+   * the mode); awaited before the quiet check.
+   */
+  during?: (loadMs: number, prefix: string) => Promise<void>
 }
 
 export const DEFAULT_LOAD: Omit<LoadOptions, 'prefix'> = {
@@ -470,7 +473,7 @@ export async function runMode(
     const at = clock() + 50
     const stopAt = at + options.durationMs
     for (const w of workers) w.send({ type: 'start', at, stopAt })
-    const faults = options.during?.(options.durationMs + 50)
+    const faults = options.during?.(options.durationMs + 50, prefix)
     const done = await Promise.all(workers.map((w) => w.next('done', options.durationMs + 30_000)))
     await faults
 
