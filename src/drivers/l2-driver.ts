@@ -126,8 +126,11 @@ export interface L2Coordination {
   releaseLease(key: string, token: string): Promise<void>
   /** The write stamp of the entry at `key` (8 bytes at a fixed offset, hex), `undefined` if none. */
   getStamp(key: string): Promise<string | undefined>
-  /** The server's clock, epoch ms (Redis `TIME`): the one clock freshness is measured on. */
-  serverTime(): Promise<number>
+  /**
+   * The server's clock, epoch ms (Redis `TIME`): the one clock freshness is measured on. Without
+   * it, each instance measures freshness on its host's clock.
+   */
+  serverTime?(): Promise<number>
 }
 
 export interface L2WriteItem {

@@ -79,6 +79,9 @@ export function resilientCoordination(
       }
     },
     getStamp: (key) => track('getStamp', READ, undefined, undefined, () => c.getStamp(key)),
-    serverTime: () => track('serverTime', READ, undefined, undefined, () => c.serverTime()),
+    serverTime: () =>
+      c.serverTime === undefined
+        ? Promise.resolve(undefined)
+        : track('serverTime', READ, undefined, undefined, () => c.serverTime!()),
   }
 }
