@@ -92,6 +92,23 @@ const FAULTS: Fault[] = [
     },
   },
   {
+    name: 'combined: one instance cut while Redis restarts, then its link slow',
+    boundMs: 2_500,
+    short: false,
+    async inject(loadMs) {
+      await sleep(loadMs / 4)
+      proxy.partition()
+      await server.kill()
+      await sleep(300)
+      await server.restart()
+      await sleep(300)
+      proxy.heal()
+      proxy.delayMs = 300
+      await sleep(500)
+      proxy.delayMs = 0
+    },
+  },
+  {
     name: 'hostile values written under the cache keys',
     boundMs: 250,
     short: false,
