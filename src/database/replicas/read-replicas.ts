@@ -129,7 +129,15 @@ export function withReadReplicas(options: ReadReplicaOptions): ReadReplicasExten
       },
     }
     const originalTransaction = primary.$transaction
-    return client.$extends({
+    // The poll timer and the cache listeners go with the extended client: at $disconnect, or
+    // when the client is garbage (an application that extends again and again, per request).
+    const release = () => {
+      pool.close()
+      watermarks.close()
+      unfollow()
+      repair?.close()
+    }
+    const extended = client.$extends({
       name: 'stratacache-read-replicas',
       query: {
         $allOperations: (params) => router.onQuery(params as unknown as RouterHookParams),
@@ -145,10 +153,8 @@ export function withReadReplicas(options: ReadReplicaOptions): ReadReplicasExten
           return router.transactions.run(originalTransaction, this, input, transactionOptions)
         },
         async $disconnect() {
-          pool.close()
-          watermarks.close()
-          unfollow()
-          repair?.close()
+          released.unregister(release)
+          release()
           await Promise.all([
             primary.$disconnect(),
             ...settings.replicas.map((replica) => replica.$disconnect()),
@@ -156,5 +162,10 @@ export function withReadReplicas(options: ReadReplicaOptions): ReadReplicasExten
         },
       },
     })
+    released.register(extended, release, release)
+    return extended
   }) as unknown as ReadReplicasExtension
 }
+
+/** Releases what an extended client held once nothing references it any more. */
+const released = new FinalizationRegistry<() => void>((release) => release())
