@@ -6,10 +6,20 @@ import type { TieredStore } from './tiered-store.js'
  * Counters and sets. With L2 up they are native Redis types (INCRBY, SADD), shared by every
  * instance and never copied into L1 (another instance may change them at any time). Without L2,
  * or while it is unreachable, they live in this process's L1 so that no call fails because of
- * Redis; such local values are not merged back into Redis when it returns.
+ * Redis, a counter going on from the last value Redis gave it here; such local values are not
+ * merged back into Redis when it returns.
  */
+/** Counters whose last shared value is remembered for an outage (the most recently used). */
+const MAX_KNOWN_COUNTERS = 10_000
+
 export class NativeOps {
   readonly #store: TieredStore
+  /**
+   * The last value Redis gave each counter, and until when it can still be current: an outage
+   * then counts on from it rather than from 0 (a rate limiter that forgot its count would let
+   * everything through). Other instances' increments meanwhile are not counted.
+   */
+  readonly #known = new Map<string, { value: number; until: number }>()
 
   constructor(store: TieredStore) {
     this.#store = store
@@ -22,19 +32,29 @@ export class NativeOps {
       if (value !== undefined) {
         // A local copy (left from a degraded period) would shadow the shared counter.
         store.l1?.delete(key)
+        this.#remember(key, value, ttlMs)
         return value
       }
     }
     const current = store.l1?.get(key)
-    let base = 0
+    const known = this.#known.get(key)
+    let base = known !== undefined && known.until > cacheNow() ? known.value : 0
     if (current !== undefined && current.freshUntil > cacheNow()) {
       if (typeof current.value !== 'number')
         throw invalid('key', `"${key}" holds a value that is not a counter`)
       base = current.value
     }
     const next = base + by
+    if (known !== undefined) known.value = next
     store.writeNative(key, next, ttlMs)
     return next
+  }
+
+  #remember(key: string, value: number, ttlMs: number): void {
+    const known = this.#known
+    known.delete(key) // re-inserted last: the oldest goes first
+    if (known.size >= MAX_KNOWN_COUNTERS) known.delete(known.keys().next().value!)
+    known.set(key, { value, until: cacheNow() + ttlMs })
   }
 
   async addToSet(key: string, members: readonly string[], ttlMs: number): Promise<number> {
