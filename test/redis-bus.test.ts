@@ -1,4 +1,3 @@
-import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { Redis } from 'ioredis'
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
@@ -8,6 +7,7 @@ import { closeClient, openClient } from '../src/drivers/redis-client.js'
 import { ErrorCodes, ValidationError } from '../src/errors.js'
 import { REDIS_URL, rawRedis, uniquePrefix } from './support/redis.js'
 import { RedisServer } from './support/redis-server.js'
+import { TcpProxy } from './support/tcp-proxy.js'
 import { waitFor } from './support/wait.js'
 
 // The Redis invalidation bus against real servers: the shared one, a throwaway redis-server
@@ -407,80 +407,12 @@ describe('RedisBus: faults on a throwaway redis-server', () => {
   })
 })
 
-/**
- * A TCP proxy that can silently stop forwarding what the server sends to subscribed connections
- * (a half-open connection, or a middlebox that dropped the subscription): the client sees
- * nothing wrong.
- */
-class BlackholeProxy {
-  readonly #server: Server
-  readonly #pairs = new Set<{
-    client: Socket
-    upstream: Socket
-    subscriber: boolean
-    cut: boolean
-  }>()
-  port = 0
-
-  private constructor(targetPort: number) {
-    this.#server = createServer((client) => {
-      const upstream = tcpConnect(targetPort, '127.0.0.1')
-      const pair = { client, upstream, subscriber: false, cut: false }
-      this.#pairs.add(pair)
-      client.on('data', (data) => {
-        if (/subscribe/i.test(data.toString('latin1'))) pair.subscriber = true
-        upstream.write(data)
-      })
-      upstream.on('data', (data) => {
-        if (!pair.cut) client.write(data)
-      })
-      const drop = () => {
-        this.#pairs.delete(pair)
-        client.destroy()
-        upstream.destroy()
-      }
-      for (const socket of [client, upstream]) {
-        socket.on('error', drop)
-        socket.on('close', drop)
-        socket.on('end', drop)
-      }
-    })
-  }
-
-  static async start(targetPort: number): Promise<BlackholeProxy> {
-    const proxy = new BlackholeProxy(targetPort)
-    await new Promise<void>((resolve) => proxy.#server.listen(0, '127.0.0.1', resolve))
-    proxy.port = (proxy.#server.address() as { port: number }).port
-    return proxy
-  }
-
-  /** Stops delivering to every currently subscribed connection; returns how many. */
-  cutSubscribers(): number {
-    let count = 0
-    for (const pair of this.#pairs) {
-      if (pair.subscriber) {
-        pair.cut = true
-        count++
-      }
-    }
-    return count
-  }
-
-  async close(): Promise<void> {
-    for (const pair of this.#pairs) {
-      pair.client.destroy()
-      pair.upstream.destroy()
-    }
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()))
-  }
-}
-
 describe('RedisBus: a subscription that dies silently', () => {
   it('is caught by the heartbeat within 3 intervals, and repaired by reconnecting the subscriber', async () => {
-    const proxy = await BlackholeProxy.start(Number(new URL(REDIS_URL).port || 6379))
+    const proxy = await TcpProxy.start(Number(new URL(REDIS_URL).port || 6379))
     open.push(proxy)
     const heartbeatMs = 100
-    const url = `redis://127.0.0.1:${proxy.port}`
+    const url = proxy.url('redis')
     const { a, b, ra, rb } = await pair(
       'bus-silent',
       { heartbeatMs, reconnectMaxDelayMs: 200 },
@@ -488,7 +420,7 @@ describe('RedisBus: a subscription that dies silently', () => {
     )
 
     const cutAt = performance.now()
-    expect(proxy.cutSubscribers()).toBe(2)
+    expect(proxy.silenceSubscribers()).toBe(2)
     // Messages now vanish without any connection event.
     await a.publish({ type: 'delete', keys: ['unheard'] })
     await waitFor(() => !a.trusted && !b.trusted, {

@@ -2,7 +2,8 @@ import { connect, createServer, type Server, type Socket } from 'node:net'
 
 /**
  * A TCP proxy in front of a real server (Redis, PostgreSQL) whose faults the tests control: added
- * latency on what clients send, and cutting every connection. The server itself stays untouched,
+ * latency on what clients send, cutting or resetting connections, refusing new ones, and silencing
+ * pub/sub subscribers. The server itself stays untouched,
  * so other clients connected to it directly see nothing.
  *
  * @example
@@ -25,6 +26,8 @@ export class TcpProxy {
   cutAfter: ((chunk: Buffer) => boolean) | undefined = undefined
   readonly #server: Server
   readonly #sockets = new Set<Socket>()
+  /** Per connection: whether it subscribed (pub/sub), and whether the server's data is dropped. */
+  readonly #links = new Set<{ subscriber: boolean; silenced: boolean }>()
 
   private constructor(server: Server) {
     this.#server = server
@@ -59,6 +62,21 @@ export class TcpProxy {
     await new Promise<void>((resolve) => this.#server.close(() => resolve()))
   }
 
+  /**
+   * From now on drops what the server sends to every connection that subscribed (a half-open
+   * connection, or a middlebox that dropped the subscription): its client sees nothing wrong.
+   * Returns how many connections that silenced.
+   */
+  silenceSubscribers(): number {
+    let count = 0
+    for (const link of this.#links) {
+      if (!link.subscriber) continue
+      link.silenced = true
+      count++
+    }
+    return count
+  }
+
   /** Cuts every connection and refuses new ones until {@link heal}. */
   partition(): void {
     this.blocked = true
@@ -76,6 +94,8 @@ export class TcpProxy {
     }
     const upstream = connect(port, host)
     this.#sockets.add(client).add(upstream)
+    const link = { subscriber: false, silenced: false }
+    this.#links.add(link)
     // Each chunk goes out `delayMs` after it arrived, and never before the one before it.
     let queue = Promise.resolve()
     client.on('data', (chunk) => {
@@ -87,6 +107,7 @@ export class TcpProxy {
         })
         return
       }
+      if (!link.subscriber && /subscribe/i.test(chunk.toString('latin1'))) link.subscriber = true
       const due = performance.now() + this.delayMs
       queue = queue.then(async () => {
         const wait = due - performance.now()
@@ -94,12 +115,15 @@ export class TcpProxy {
         upstream.write(chunk)
       })
     })
-    upstream.on('data', (chunk) => client.write(chunk))
+    upstream.on('data', (chunk) => {
+      if (!link.silenced) client.write(chunk)
+    })
     const end = () => {
       client.destroy()
       upstream.destroy()
       this.#sockets.delete(client)
       this.#sockets.delete(upstream)
+      this.#links.delete(link)
     }
     client.on('close', end).on('error', end)
     upstream.on('close', end).on('error', end)
