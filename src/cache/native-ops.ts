@@ -2,6 +2,9 @@ import { invalid } from '../errors.js'
 import { cacheNow } from './clock.js'
 import type { TieredStore } from './tiered-store.js'
 
+/** Counters whose last shared value is remembered for an outage (the most recently used). */
+const MAX_KNOWN_COUNTERS = 10_000
+
 /**
  * Counters and sets. With L2 up they are native Redis types (INCRBY, SADD), shared by every
  * instance and never copied into L1 (another instance may change them at any time). Without L2,
@@ -9,9 +12,6 @@ import type { TieredStore } from './tiered-store.js'
  * Redis, a counter going on from the last value Redis gave it here; such local values are not
  * merged back into Redis when it returns.
  */
-/** Counters whose last shared value is remembered for an outage (the most recently used). */
-const MAX_KNOWN_COUNTERS = 10_000
-
 export class NativeOps {
   readonly #store: TieredStore
   /**

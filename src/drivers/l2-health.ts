@@ -191,12 +191,10 @@ export class L2Health {
     if (this.#closed) return false
     if (this.accepting) return true
     if (this.#probeRun === undefined) {
-      if (this.#probeTimer !== undefined) clearTimeout(this.#probeTimer)
+      clearTimeout(this.#probeTimer)
       this.#probeTimer = undefined
-      await this.#probe(true)
-    } else {
-      await this.#probeRun
     }
+    await this.#probe(true)
     return this.accepting
   }
 

@@ -20,6 +20,10 @@ export type { ResilientCoordination, ResilientL2Counters, ResilientL2Hooks, Resi
 const RESOLVED_UNDEFINED: Promise<undefined> = Promise.resolve(undefined)
 const RESOLVED_FALSE: Promise<boolean> = Promise.resolve(false)
 const RESOLVED_ZERO: Promise<number> = Promise.resolve(0)
+/** Pause between `close()`'s attempts at the invalidations L2 missed. */
+const CLOSE_RETRY_MS = 50
+/** Pause between a strict write's probes of an L2 that did not take it. */
+const SETTLE_RETRY_MS = 20
 
 /**
  * Wraps an {@link L2Driver} so that L2 can never fail or slow down a request (SPEC guarantee 5).
@@ -50,9 +54,6 @@ const RESOLVED_ZERO: Promise<number> = Promise.resolve(0)
  * const bytes = await l2.get('user:1') // undefined on a miss *or* when Redis is down
  * ```
  */
-/** Pause between `close()`'s attempts at the invalidations L2 missed. */
-const CLOSE_RETRY_MS = 50
-
 export class ResilientL2 {
   readonly driver: L2Driver
   readonly commandTimeoutMs: number
@@ -317,19 +318,11 @@ export class ResilientL2 {
   #settled<T>(result: Promise<T>): Promise<T> {
     if (this.#settleMs === 0) return result
     return result.then(async (value) => {
-      const deadline = performance.now() + this.#settleMs
-      while (!this.#health.accepting && !this.#closed && performance.now() < deadline) {
-        const left = deadline - performance.now()
-        let timer: NodeJS.Timeout | undefined
-        await Promise.race([
-          this.#health.probeNow(),
-          new Promise((resolve) => {
-            timer = setTimeout(resolve, left)
-          }),
-        ])
-        clearTimeout(timer)
-        if (!this.#health.accepting) await new Promise((resolve) => setTimeout(resolve, 20))
-      }
+      await retryFor(
+        this.#settleMs,
+        SETTLE_RETRY_MS,
+        async () => this.#closed || (await this.#health.probeNow()),
+      )
       return value
     })
   }
@@ -364,21 +357,10 @@ export class ResilientL2 {
    */
   async #deliverPending(): Promise<void> {
     if (this.#invalidations.size === 0) return
-    const deadline = performance.now() + this.closeTimeoutMs
-    let timer: NodeJS.Timeout | undefined
-    const timedOut = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), this.closeTimeoutMs)
-    })
     // Attempts until the bound: the connection may be reconnecting (a failed call fails at once).
-    const attempts = async (): Promise<boolean> => {
-      while (!(await this.#invalidations.replay())) {
-        if (performance.now() + CLOSE_RETRY_MS >= deadline) return false
-        await new Promise((resolve) => setTimeout(resolve, CLOSE_RETRY_MS))
-      }
-      return true
-    }
-    const delivered = await Promise.race([attempts(), timedOut])
-    clearTimeout(timer)
+    const delivered = await retryFor(this.closeTimeoutMs, CLOSE_RETRY_MS, () =>
+      this.#invalidations.replay(),
+    )
     const left = this.#invalidations.size
     if (delivered || left === 0) return
     this.counters.errors++
@@ -404,5 +386,30 @@ export class ResilientL2 {
   readonly #ping = async (): Promise<boolean> => {
     const pong = await this.#calls.internal('ping', PROBE, () => this.driver.ping())
     return pong !== FAILED && pong !== INVALID
+  }
+}
+
+/**
+ * Repeats `attempt` until it resolves `true`, pausing `pauseMs` between tries, for at most `ms`
+ * (an attempt still running then is not waited for); resolves whether one succeeded.
+ */
+async function retryFor(
+  ms: number,
+  pauseMs: number,
+  attempt: () => Promise<boolean>,
+): Promise<boolean> {
+  const deadline = performance.now() + ms
+  for (;;) {
+    let timer: NodeJS.Timeout | undefined
+    const ok = await Promise.race([
+      attempt(),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), Math.max(0, deadline - performance.now()))
+      }),
+    ])
+    clearTimeout(timer)
+    if (ok) return true
+    if (performance.now() + pauseMs >= deadline) return false
+    await new Promise((resolve) => setTimeout(resolve, pauseMs))
   }
 }
