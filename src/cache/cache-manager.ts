@@ -4,7 +4,7 @@ import type { BusMessage } from '../drivers/bus.js'
 import { invalid, StrataCacheError } from '../errors.js'
 import { type BusLink, patternMessage, replayedMessage } from './bus-link.js'
 import type { BatchItem, GetOrComputeOptions, SetOptions } from './call-options.js'
-import { cacheNow, coarseNow, observeServerClock } from './clock.js'
+import { cacheNow, coarseNow, sampleRoundTrip } from './clock.js'
 import type { CacheEvents } from './events.js'
 import type {
   ComputeInfo,
@@ -478,8 +478,9 @@ function withoutMark<T>(loaded: unknown): T {
  */
 async function sampleServerClock(store: TieredStore): Promise<void> {
   const coordination = store.l2?.coordination
-  if (coordination === undefined) return
-  const sentAt = Date.now()
-  const serverMs = await coordination.serverTime()
-  if (serverMs !== undefined) observeServerClock(serverMs, sentAt, Date.now())
+  if (coordination !== undefined)
+    await sampleRoundTrip(
+      () => coordination.serverTime(),
+      (ms) => ms,
+    )
 }

@@ -46,7 +46,7 @@ export function cacheNow(): number {
  * A round trip sent at `sentAt` and answered at `receivedAt` (this host's `Date.now()`) whose
  * server read its clock as `serverMs` in between.
  */
-export function observeServerClock(serverMs: number, sentAt: number, receivedAt: number): void {
+function observeServerClock(serverMs: number, sentAt: number, receivedAt: number): void {
   const bound = (receivedAt - sentAt) / 2
   if (!Number.isFinite(serverMs) || !(bound >= 0)) return
   if (bound > sampleBoundMs && receivedAt - sampleAt < SAMPLE_LIFE_MS) return
@@ -54,4 +54,19 @@ export function observeServerClock(serverMs: number, sentAt: number, receivedAt:
   sampleBoundMs = bound
   sampleAt = receivedAt
   cached = 0
+}
+
+/**
+ * Makes a round trip whose reply carries the server's clock (`serverMsOf` reads it, epoch ms,
+ * `undefined` when it does not) and samples this host's offset from it on the way.
+ */
+export async function sampleRoundTrip<T>(
+  request: () => Promise<T>,
+  serverMsOf: (reply: T) => number | undefined,
+): Promise<T> {
+  const sentAt = Date.now()
+  const reply = await request()
+  const serverMs = serverMsOf(reply)
+  if (serverMs !== undefined) observeServerClock(serverMs, sentAt, Date.now())
+  return reply
 }

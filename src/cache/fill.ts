@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { FillStart, LeaseMode } from '../drivers/l2-driver.js'
 import type { ResilientCoordination } from '../drivers/resilient-coordination.js'
-import { observeServerClock } from './clock.js'
+import { sampleRoundTrip } from './clock.js'
 import { copyValue } from './codec.js'
 import { unwrapLoaded } from './loaded.js'
 import type { CacheMetrics } from './metrics.js'
@@ -194,12 +194,7 @@ export class Fill {
     let start = options.first?.start
     let pollMs = FIRST_POLL_MS
     for (;;) {
-      if (start === undefined) {
-        const sentAt = Date.now()
-        start = await coordination.beginFill(this.key, settings.leaseMs, this.#token, mode)
-        // The fence point is Redis's clock in µs: a sample of this host's offset from it.
-        if (start !== undefined) observeServerClock(Number(start.since) / 1000, sentAt, Date.now())
-      }
+      start ??= await beginFill(coordination, this.key, settings.leaseMs, this.#token, mode)
       if (start === undefined) {
         // The request timed out but may still run (Redis paused): a lease taken then would block
         // other instances for a whole lease. The release queues behind it on the connection.
@@ -341,6 +336,23 @@ export class Fill {
     this.#lease = false
     if (wake) this.#context.settings.released(this.key)
   }
+}
+
+/**
+ * `coordination.beginFill`, its fence point (Redis's clock, in µs) taken as a sample of this
+ * host's offset from it (see `clock.ts`).
+ */
+export function beginFill(
+  coordination: ResilientCoordination,
+  key: string,
+  leaseMs: number,
+  token: string,
+  lease: LeaseMode,
+): Promise<FillStart | undefined> {
+  return sampleRoundTrip(
+    () => coordination.beginFill(key, leaseMs, token, lease),
+    (start) => (start === undefined ? undefined : Number(start.since) / 1000),
+  )
 }
 
 /** This process's part of lease tokens: random, so that no two instances share one. */

@@ -1,7 +1,8 @@
 import { LoaderTimeoutError } from '../errors.js'
-import { cacheNow, coarseNow, observeServerClock } from './clock.js'
+import { cacheNow, coarseNow } from './clock.js'
 import type { Tier } from './events.js'
 import {
+  beginFill,
   Fill,
   type FillContext,
   type FillResult,
@@ -192,9 +193,7 @@ export class GetOrCompute {
     const token = newLeaseToken()
     let handedOver = false
     try {
-      const sentAt = Date.now()
-      const start = await coordination.beginFill(key, this.#settings.leaseMs, token, 'if-absent')
-      if (start !== undefined) observeServerClock(Number(start.since) / 1000, sentAt, Date.now())
+      const start = await beginFill(coordination, key, this.#settings.leaseMs, token, 'if-absent')
       if (start === undefined) {
         // Timed out, but it may still run and take the lease (Redis paused): give it back
         // (queued behind it on the same connection), or other instances wait a whole lease.
