@@ -1,6 +1,6 @@
 import { type CacheManager, cacheInternals } from '../cache/cache-manager.js'
 import type { ComputePlan } from '../cache/get-or-compute.js'
-import { planWrite } from '../cache/plans.js'
+import { planCompute } from '../cache/plans.js'
 import { assertKey } from '../cache/validate.js'
 import { LoaderTimeoutError } from '../errors.js'
 import { type ErrorInfo, errorInfo } from './error-info.js'
@@ -75,10 +75,10 @@ export interface WarmerHooks {
  * Keeps entries warm: computes each item at start and then every interval (with jitter), at most
  * `concurrency` at a time, and stores the values as fills that replace the stored value (not
  * `getOrCompute`, which would leave a cached value alone: warming must refresh it), fenced like
- * every fill: a write on any instance during the computation keeps its value out. Rounds are chained with `setTimeout`
- * after the previous one ends, so a slow round never overlaps the next. Timers are `unref()`ed
- * so a warming schedule never keeps the process alive. Errors are counted and reported through
- * {@link WarmerHooks.error}, never thrown into the timer.
+ * every fill: a write on any instance during the computation keeps its value out. Rounds are
+ * chained with `setTimeout` after the previous one ends, so a slow round never overlaps the next.
+ * Timers are `unref()`ed so a warming schedule never keeps the process alive. Errors are counted
+ * and reported through {@link WarmerHooks.error}, never thrown into the timer.
  *
  * A computation that overlaps an invalidation of its key is not stored (it may have read the
  * source before the write); it is recomputed once, and skipped if that happens again. Without a
@@ -159,10 +159,7 @@ export class CacheWarmer {
     const internals = cacheInternals(this.#cache)
     assertKey(key, internals.maxKeyLength(), 'key')
     const plan: ComputePlan = {
-      ...planWrite({ ttl: ttlMs, tags }, internals.planDefaults()),
-      swrMs: 0,
-      staleIfErrorMs: 0,
-      timeoutMs: undefined,
+      ...planCompute({ ttl: ttlMs, tags }, internals.planDefaults()),
       // A round the schedule stopped meanwhile stores nothing.
       storeIf: () => schedule?.stopped !== true,
     }
