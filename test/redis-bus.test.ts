@@ -409,7 +409,7 @@ describe('RedisBus: faults on a throwaway redis-server', () => {
 
 describe('RedisBus: a subscription that dies silently', () => {
   it('is caught by the heartbeat within 3 intervals, and repaired by reconnecting the subscriber', async () => {
-    const proxy = await TcpProxy.start(Number(new URL(REDIS_URL).port || 6379))
+    const proxy = await TcpProxy.to(REDIS_URL)
     open.push(proxy)
     const heartbeatMs = 100
     const url = proxy.url('redis')

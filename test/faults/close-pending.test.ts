@@ -14,8 +14,7 @@ let proxy: TcpProxy
 const prefixes: string[] = []
 
 beforeAll(async () => {
-  const target = new URL(REDIS_URL)
-  proxy = await TcpProxy.start(Number(target.port || 6379), target.hostname)
+  proxy = await TcpProxy.to(REDIS_URL)
 })
 afterEach(async () => {
   proxy.heal()

@@ -21,8 +21,7 @@ beforeAll(async () => {
   const direct = db.client()
   await seedShop(direct)
   await direct.$disconnect()
-  const target = new URL(DATABASE_URL)
-  proxy = await TcpProxy.start(Number(target.port || 5432), target.hostname)
+  proxy = await TcpProxy.to(DATABASE_URL)
   const url = new URL(DATABASE_URL)
   url.hostname = '127.0.0.1'
   url.port = String(proxy.port)

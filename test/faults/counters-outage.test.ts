@@ -17,8 +17,7 @@ afterAll(async () => {
 })
 
 it('counts on from the last shared value during an outage', async () => {
-  const target = new URL(REDIS_URL)
-  proxy = await TcpProxy.start(Number(target.port || 6379), target.hostname)
+  proxy = await TcpProxy.to(REDIS_URL)
   const cache = new CacheManager({ redis: proxy.url('redis'), prefix })
   for (let i = 0; i < 5; i++) await cache.increment('requests:user-1')
   expect(await raw.get(`${prefix}requests:user-1`)).toBe('5')

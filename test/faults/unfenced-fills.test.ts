@@ -14,7 +14,7 @@ const open: { close(): Promise<void> }[] = []
 const prefixes: string[] = []
 
 beforeAll(async () => {
-  proxy = await TcpProxy.start(Number(new URL(REDIS_URL).port || 6379), new URL(REDIS_URL).hostname)
+  proxy = await TcpProxy.to(REDIS_URL)
 })
 
 afterEach(async () => {

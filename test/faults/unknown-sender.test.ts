@@ -31,8 +31,7 @@ function bus(url: string, channel: string): RedisBus {
 }
 
 it('a sender cut from Redis before the receiver started is caught when it comes back', async () => {
-  const target = new URL(REDIS_URL)
-  proxy = await TcpProxy.start(Number(target.port || 6379), target.hostname)
+  proxy = await TcpProxy.to(REDIS_URL)
   const channel = `${uniquePrefix('unknown-sender')}__sc:bus`
   const a = bus(proxy.url('redis'), channel)
   await a.start()

@@ -41,6 +41,13 @@ export class TcpProxy {
     return proxy
   }
 
+  /** A proxy in front of the server of `url` (`redis://…`, `postgresql://…`, default ports). */
+  static to(url: string): Promise<TcpProxy> {
+    const target = new URL(url)
+    const port = target.port || (target.protocol.startsWith('redis') ? '6379' : '5432')
+    return TcpProxy.start(Number(port), target.hostname)
+  }
+
   get port(): number {
     const address = this.#server.address()
     if (address === null || typeof address === 'string') throw new Error('proxy not listening')
