@@ -93,6 +93,15 @@ describe('globs cost linear time, whatever the pattern', () => {
     expect(matches('a'.repeat(2000))).toBe(true)
   })
 
+  it('escapeGlob makes text match only itself, and refuses what is not text', () => {
+    const id = 'a*b?[c]\\'
+    expect(globMatcher(escapeGlob(id))(id)).toBe(true)
+    expect(globMatcher(escapeGlob(id))('aXb?[c]\\')).toBe(false)
+    expect(() => escapeGlob(42 as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_OPTION', field: 'text' }),
+    )
+  })
+
   it('refuses a glob longer than the bound, naming the field', async () => {
     const cache = new CacheManager()
     await expect(cache.invalidateByPattern('*'.repeat(MAX_GLOB_LENGTH + 1))).rejects.toMatchObject({

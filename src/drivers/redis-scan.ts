@@ -1,11 +1,15 @@
 import type { Cluster, Redis } from 'ioredis'
+import { invalid } from '../errors.js'
 
 /**
- * Escapes glob metacharacters so that `s` matches only itself, in `invalidateByPattern` as in
+ * Escapes glob metacharacters so that `text` matches only itself, in `invalidateByPattern` as in
  * Redis `SCAN MATCH`: for patterns built from input, `invalidateByPattern(escapeGlob(id) + ":*")`.
+ *
+ * @throws ValidationError (`text`) when it is not a string.
  */
-export function escapeGlob(s: string): string {
-  return s.replace(/[*?[\]\\]/g, '\\$&')
+export function escapeGlob(text: string): string {
+  if (typeof text !== 'string') throw invalid('text', `must be a string, got ${typeof text}`)
+  return text.replace(/[*?[\]\\]/g, '\\$&')
 }
 
 /**
