@@ -101,7 +101,15 @@ describe('the bus through Prisma (guarantee 3)', () => {
   it("B's update reaches A's L1 within a bounded time", async () => {
     await open({})
     await a.call('read', { id: 1 })
-    expect(await a.call<Read>('read', { id: 1 })).toMatchObject({ name: 'old', tier: 'l1' })
+    // The fill returns before its store lands (L1 takes it once Redis did): wait for L1 to hold it.
+    const cached = await waitFor(
+      async () => {
+        const r = await a.call<Read>('read', { id: 1 })
+        return r.tier === 'l1' ? r : undefined
+      },
+      { what: 'A to hold the row in L1' },
+    )
+    expect(cached.name).toBe('old')
     const { doneAt } = await b.call<{ doneAt: number }>('rename', { id: 1, name: 'new' })
     const seen = await waitFor(
       async () => {

@@ -158,9 +158,12 @@ export class CacheManager extends EventEmitter<CacheEvents> {
       degraded: (reason) => this.emit('degraded', { reason }),
       recovered: () => this.emit('recovered', {}),
       // Replayed to L2 alone: the notice made with it was lost with the outage, and the other
-      // instances may have reloaded the old value from L2 meanwhile.
-      replayed: (invalidation) =>
-        void this.#link?.publish(replayedMessage(invalidation), this.#options.commandTimeoutMs),
+      // instances may have reloaded the old value from L2 meanwhile. A clear (what Redis lost is
+      // unknown: it evicted keys) drops this instance's L1 too, which may hold what it lost.
+      replayed: (invalidation) => {
+        if (invalidation.kind === 'clear') this.#store.dropL1()
+        void this.#link?.publish(replayedMessage(invalidation), this.#options.commandTimeoutMs)
+      },
     })
     this.#options = this.#setup.resolve(this.#baseOptions)
     this.#store = this.#setup.build(this.#options)

@@ -220,10 +220,7 @@ export class TieredStore {
   /** Drops L1 and caps its lifetimes while invalidations from other instances may be missed. */
   distrust(ttlMs: number, flush: boolean): void {
     this.#distrustTtlMs = ttlMs
-    if (!flush) return
-    // Fills in flight may have read the source before an invalidation we will never hear of.
-    this.fence.touchAll()
-    this.l1?.clear()
+    if (flush) this.dropL1()
   }
 
   /**
@@ -233,7 +230,11 @@ export class TieredStore {
    */
   trust(flush: boolean): void {
     this.#distrustTtlMs = undefined
-    if (!flush) return
+    if (flush) this.dropL1()
+  }
+
+  /** Drops L1 whole, and fences its fills in flight: they may have read what is now invalid. */
+  dropL1(): void {
     this.fence.touchAll()
     this.l1?.clear()
   }

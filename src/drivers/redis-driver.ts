@@ -41,7 +41,13 @@ import { getBuffers, unlinkNames } from './redis-cluster.js'
 import { RedisFence } from './redis-fence.js'
 import { escapeGlob, patternScan, scanMatching } from './redis-scan.js'
 import { ADD_TO_SET, INCREMENT, runScript } from './redis-scripts.js'
-import { ownNames, registerPrefix, warnIfEvicting, watchRunId } from './redis-server-state.js'
+import {
+  ownNames,
+  registerPrefix,
+  warnIfEvicting,
+  watchEvictions,
+  watchRunId,
+} from './redis-server-state.js'
 import { deleteTagged, writeManyTagged, writeTagged } from './redis-tag-index.js'
 import { invalidateTags } from './redis-tag-invalidation.js'
 
@@ -154,9 +160,21 @@ export class RedisDriver implements L2Driver {
     if (!this.#cluster) void warnIfEvicting(this.client as Redis)
   }
 
-  /** See `L2Driver.watchServer`: the server's `run_id`, read on every (re)connection. */
-  watchServer(onChange: (reason: string) => void): () => void {
-    return this.#cluster ? () => {} : watchRunId(this.client as Redis, onChange)
+  /**
+   * See `L2Driver.watchServer`: the server's `run_id`, read on every (re)connection, and its
+   * count of evicted keys, read every second.
+   */
+  watchServer(onChange: (reason: string, lost: 'recent' | 'any') => void): () => void {
+    if (this.#cluster) return () => {}
+    const client = this.client as Redis
+    const unwatchRunId = watchRunId(client, (reason) => onChange(reason, 'recent'))
+    const unwatchEvictions = watchEvictions(client, `${this.prefix}__sc:evicted`, (reason) =>
+      onChange(reason, 'any'),
+    )
+    return () => {
+      unwatchRunId()
+      unwatchEvictions()
+    }
   }
 
   #coordination(fence: RedisFence): L2Coordination {

@@ -82,3 +82,46 @@ export function watchRunId(client: Redis, onChange: (reason: string) => void): (
   if (client.status === 'ready') void check()
   return () => client.off('ready', onReady)
 }
+
+/** How often {@link watchEvictions} reads the server's count of evicted keys. */
+const EVICTION_POLL_MS = 1_000
+
+/**
+ * Calls `onEvicted` when the server's count of evicted keys grew since the last look (every
+ * second): any tag set or version key may be gone, so an invalidation may have missed entries and
+ * a fill may have passed its fence. Of the instances that see one count first, only the one that
+ * swaps it into `claimKey` is called, so that one clear answers one eviction, not one per
+ * instance. Returns the unwatch.
+ */
+export function watchEvictions(
+  client: Redis,
+  claimKey: string,
+  onEvicted: (reason: string) => void,
+): () => void {
+  let last: number | undefined
+  const check = async () => {
+    if (client.status !== 'ready') return
+    const info = await client.info('stats').catch(() => '')
+    const count = Number(/^evicted_keys:(\d+)/m.exec(info)?.[1] ?? Number.NaN)
+    if (Number.isNaN(count)) return
+    const before = last
+    last = count
+    if (before === undefined || count <= before) return // first look, or a restarted server
+    const claimed = await client.set(claimKey, count, 'PX', 86_400_000, 'GET').catch(() => null)
+    if (claimed === String(count)) return // another instance answers this one
+    onEvicted(
+      `Redis evicted ${count - before} keys (maxmemory reached): an evicted tag set or version ` +
+        "key may have let an invalidation miss entries, so the cache's entries are dropped",
+    )
+  }
+  // The first look on connection, so that evictions from then on are seen.
+  const onReady = () => void check()
+  client.on('ready', onReady)
+  if (client.status === 'ready') void check()
+  const timer = setInterval(() => void check(), EVICTION_POLL_MS)
+  timer.unref()
+  return () => {
+    clearInterval(timer)
+    client.off('ready', onReady)
+  }
+}

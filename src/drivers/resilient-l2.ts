@@ -117,7 +117,9 @@ export class ResilientL2 {
         ? undefined
         : resilientCoordination(driver.coordination, health, this.#calls, counters)
     this.#unwatch =
-      driver.watchServer?.((reason) => health.redo(reason, this.#recent.redo())) ?? (() => {})
+      driver.watchServer?.((reason, lost) =>
+        health.redo(reason, lost === 'any' ? [CLEAR] : this.#recent.redo()),
+      ) ?? (() => {})
   }
 
   /** `true` while L2 is in use; `false` while degraded (circuit open or replaying) or closed. */

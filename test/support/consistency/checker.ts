@@ -114,13 +114,27 @@ export interface LoadOptions {
   prefix: string
   /** Progress lines (worker start-up, phases). */
   log?: (message: string) => void
-  /** The Redis URL of worker `index` (one behind a fault-injecting proxy), `redisUrl` if absent. */
-  redisUrlFor?: (index: number) => string
+  /** What differs for worker `index`: its Redis URL (behind a proxy), its clock skew... */
+  configFor?: (index: number) => Partial<WorkerConfig>
   /**
    * Injects faults while the load runs (`loadMs` long, starting now, under the Redis `prefix` of
-   * the mode); awaited before the quiet check.
+   * the mode, on `instances`); awaited before the quiet check.
    */
-  during?: (loadMs: number, prefix: string) => Promise<void>
+  during?: (loadMs: number, prefix: string, instances: Instances) => Promise<void>
+}
+
+/** What a fault can do to the worker processes while the load runs. */
+export interface Instances {
+  /**
+   * SIGKILLs worker `index` wherever it is (mid-fill, mid-write). What it recorded dies with it:
+   * fewer reads are checked, and none against writes only it saw acknowledged.
+   */
+  kill(index: number): Promise<void>
+  /**
+   * Starts a fresh process in place of the killed worker `index` (same configuration, a new
+   * index); resolves once it runs the load.
+   */
+  restart(index: number): Promise<void>
 }
 
 export const DEFAULT_LOAD: Omit<LoadOptions, 'prefix'> = {
@@ -442,50 +456,74 @@ export async function runMode(
   const table = await createRecords(options.records, options.pgUrl)
   const prefix = `${options.prefix}${mode.id}:`
   const workers: WorkerProcess[] = []
+  const configs: WorkerConfig[] = []
+  const killed = new Set<WorkerProcess>()
+  const live = () => workers.filter((w) => !killed.has(w))
+  let stopAt = Number.POSITIVE_INFINITY
+  const spawn = async (config: WorkerConfig): Promise<WorkerProcess> => {
+    const w = new WorkerProcess(config.index)
+    workers.push(w)
+    configs.push(config)
+    w.send({ type: 'init', config })
+    const ready = await w.next('ready', 30_000)
+    if (mode.cache.bus && !ready.trusted) log(`  worker ${w.index}: bus not trusted at start`)
+    return w
+  }
+  const instances: Instances = {
+    async kill(index) {
+      const w = workers[index]!
+      killed.add(w)
+      const exited = new Promise((resolve) => w.child.once('exit', resolve))
+      w.child.kill('SIGKILL')
+      await exited
+    },
+    async restart(index) {
+      const w = await spawn({ ...configs[index]!, index: workers.length })
+      w.send({ type: 'start', at: clock(), stopAt })
+    },
+  }
   try {
-    for (let index = 0; index < mode.processes; index++) workers.push(new WorkerProcess(index))
     const firstBurster = mode.processes - mode.burstWorkers
-    for (const w of workers) {
-      const config: WorkerConfig = {
-        index: w.index,
-        redisUrl: options.redisUrlFor?.(w.index) ?? options.redisUrl,
-        prefix,
-        pgUrl: options.pgUrl,
-        schema: table.schema,
-        records: options.records,
-        cache: mode.cache,
-        readers: options.readers,
-        writers: options.writers,
-        readPauseMs: options.readPauseMs,
-        writePauseMs: options.writePauseMs,
-        loaderDelayMs: options.loaderDelayMs,
-        burst: w.index >= firstBurster ? options.burst : undefined,
-        invalidate: options.invalidate,
-      }
-      w.send({ type: 'init', config })
+    const starting: Promise<WorkerProcess>[] = []
+    for (let index = 0; index < mode.processes; index++) {
+      starting.push(
+        spawn({
+          index,
+          redisUrl: options.redisUrl,
+          prefix,
+          pgUrl: options.pgUrl,
+          schema: table.schema,
+          records: options.records,
+          cache: mode.cache,
+          readers: options.readers,
+          writers: options.writers,
+          readPauseMs: options.readPauseMs,
+          writePauseMs: options.writePauseMs,
+          loaderDelayMs: options.loaderDelayMs,
+          burst: index >= firstBurster ? options.burst : undefined,
+          invalidate: options.invalidate,
+          ...options.configFor?.(index),
+        }),
+      )
     }
-    for (const w of workers) {
-      const ready = await w.next('ready', 30_000)
-      if (mode.cache.bus && !ready.trusted) log(`  worker ${w.index}: bus not trusted at start`)
-    }
+    await Promise.all(starting)
     log(`  ${mode.id}: ${workers.length} worker(s) ready, load for ${options.durationMs} ms`)
 
     const at = clock() + 50
-    const stopAt = at + options.durationMs
+    stopAt = at + options.durationMs
     for (const w of workers) w.send({ type: 'start', at, stopAt })
-    const faults = options.during?.(options.durationMs + 50, prefix)
-    const done = await Promise.all(workers.map((w) => w.next('done', options.durationMs + 30_000)))
-    await faults
+    await options.during?.(options.durationMs + 50, prefix, instances)
+    const done = await Promise.all(live().map((w) => w.next('done', options.durationMs + 30_000)))
 
     // Quiet: nobody writes any more, every instance is back on Redis with what it missed
     // replayed; leave the bus time to deliver, then read everything.
-    for (const w of workers) w.send({ type: 'settle' })
-    const settled = await Promise.all(workers.map((w) => w.next('settled', 40_000)))
+    for (const w of live()) w.send({ type: 'settle' })
+    const settled = await Promise.all(live().map((w) => w.next('settled', 40_000)))
     const recoveryMs = Math.max(...settled.map((s) => s.waitedMs))
     await new Promise((resolve) => setTimeout(resolve, options.quietMs))
     const latest = await table.versions()
-    for (const w of workers) w.send({ type: 'probe' })
-    const probed = await Promise.all(workers.map((w) => w.next('probed', 30_000)))
+    for (const w of live()) w.send({ type: 'probe' })
+    const probed = await Promise.all(live().map((w) => w.next('probed', 30_000)))
     const examples: string[] = []
     let staleEntries = 0
     for (const p of probed) {

@@ -56,6 +56,8 @@ export interface WorkerConfig {
   burst?: { everyMs: Range; durationMs: Range } | undefined
   /** How a write invalidates: `cache.delete(key)`, `invalidateByTag(tag)`, or either at random. */
   invalidate: 'delete' | 'tag' | 'mixed'
+  /** Fault injection: this host's wall clock (`Date.now`) is off by this much; timers are not. */
+  clockSkewMs?: number
 }
 
 /** Per-worker counters reported with the records. */
@@ -71,6 +73,8 @@ export interface WorkerSummary {
   loopDelayMaxMs: number
   /** Total time its event loop spent in injected CPU bursts, ms. */
   burstMs: number
+  /** `degraded` events its cache emitted (L2 out of use: unreachable, or it evicted keys). */
+  degradations: number
   metrics: {
     hitRate: number
     l1Hits: number

@@ -46,6 +46,7 @@ class Worker {
   readErrors = 0
   writeErrors = 0
   burstMs = 0
+  degradations = 0
   stopAt = Number.POSITIVE_INFINITY
   readonly loopDelay = monitorEventLoopDelay({ resolution: 5 })
 
@@ -65,6 +66,7 @@ class Worker {
       bus: config.cache.bus,
     })
     this.cache.on('error', ({ error, operation }) => this.#remember(error, operation))
+    this.cache.on('degraded', () => this.degradations++)
   }
 
   /** Waits until the bus is trusted (with a bus), so that L1 is in its steady state. */
@@ -202,6 +204,7 @@ class Worker {
       loopDelayP99Ms: this.loopDelay.percentile(99) / 1e6,
       loopDelayMaxMs: this.loopDelay.max / 1e6,
       burstMs: this.burstMs,
+      degradations: this.degradations,
       metrics: {
         hitRate: m.hitRate,
         l1Hits: m.l1Hits,
@@ -236,6 +239,11 @@ async function handle(message: ToWorker): Promise<void> {
   switch (message.type) {
     case 'init': {
       index = message.config.index
+      const skewMs = message.config.clockSkewMs ?? 0
+      if (skewMs !== 0) {
+        const realNow = Date.now
+        Date.now = () => realNow() + skewMs
+      }
       worker = new Worker(message.config)
       const trusted = await worker.ready()
       send({ type: 'ready', index, trusted })
