@@ -281,6 +281,7 @@ afterAll(async () => {
     'failed calls',
     'recovered (ms after the load)',
     'stale once quiet',
+    'loop delay max ms (instances without bursts)',
   ]
   console.info(`[faults]\n${[header, ...rows].map((row) => row.join(' | ')).join('\n')}`)
 })
@@ -325,6 +326,9 @@ describe.each(chosen)('under fault: $name', (fault) => {
       String(failed),
       report.quiet.recoveryMs.toFixed(0),
       `${report.quiet.staleEntries}/${report.quiet.checked}`,
+      Math.max(
+        ...report.workers.filter((w) => w.burstMs === 0).map((w) => w.loopDelayMaxMs),
+      ).toFixed(0),
     ])
     const errors = report.workers.flatMap((w) => w.firstErrors)
     if (fault.allowedFailures === undefined) expect(failed, errors.join('\n')).toBe(0)
