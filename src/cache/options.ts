@@ -76,6 +76,8 @@ export interface CacheOptions {
    * Largest value the cache stores, in bytes of its encoded (uncompressed) form: a larger one is
    * refused with a `SerializationError`, and an entry in Redis that is, or inflates to, more is
    * read as corrupted (a miss), so bytes in Redis cannot make a reader allocate without bound.
+   * Decoding runs on the event loop, in time linear in the size: at worst about 0.1 s per MiB (a
+   * MiB of empty objects), so this also bounds how long one value can block a reader.
    * @default 16 MiB (16777216)
    */
   maxValueBytes?: number
