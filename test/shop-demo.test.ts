@@ -302,4 +302,19 @@ describe('shop demo on PostgreSQL', () => {
     expect(failed).toBeGreaterThanOrEqual(4)
     expect(total).toBe(successful + failed)
   })
+
+  it('mounts the operations endpoints under /ops, and says what each request cost', async () => {
+    const product = await fetch(`${base}/products/7`)
+    expect(Number(product.headers.get('x-db-queries'))).toBeGreaterThanOrEqual(0)
+    expect(product.headers.get('x-cache-hits')).not.toBeNull()
+    const health = await call<{ status: string }>('GET', '/ops/health/db')
+    expect(health).toMatchObject({ status: 200, body: { status: 'healthy' } })
+    const dashboard = await fetch(`${base}/ops/dashboard`)
+    expect(dashboard.headers.get('content-type')).toMatch(/^text\/html/)
+    const metrics = await fetch(`${base}/ops/metrics`)
+    expect(metrics.status).toBe(200)
+    expect(await metrics.text()).toMatch(/^stratacache_/m)
+    // No admin token given to this app: the admin endpoints stay closed.
+    expect((await call('DELETE', '/ops/api/v1/database/cache/clear')).status).toBe(403)
+  })
 })

@@ -5,7 +5,8 @@
  */
 import type { RequestListener } from 'node:http'
 import type { PrismaClient } from '../../prisma/generated/client.js'
-import { TransactionManager } from '../../src/database/index.js'
+import { DatabaseHealthCheck, TransactionManager } from '../../src/database/index.js'
+import { createOpsHandler, queryHeaders } from '../../src/http/index.js'
 import type { CacheManager } from '../../src/index.js'
 import { type ShopPrisma, withShopCache } from './cached-client.js'
 import { type ListenerHooks, Router } from './http.js'
@@ -26,6 +27,11 @@ export interface ShopAppOptions extends ListenerHooks {
    * Redis must use one namespace per database, or they would serve each other's rows.
    */
   readonly namespace?: string
+  /**
+   * The token of the admin endpoints under `/ops` (invalidate, clear, the SQL of slow queries);
+   * without one they stay closed.
+   */
+  readonly adminToken?: string
 }
 
 export interface ShopApp {
@@ -34,11 +40,15 @@ export interface ShopApp {
   readonly prisma: ShopPrisma
 }
 
+/** Where the operations endpoints are mounted: `/ops/dashboard`, `/ops/metrics`, `/ops/health/db`... */
+export const OPS_PATH = '/ops'
+
 export function createShopApp({
   prisma,
   cache,
   database = 'PostgreSQL',
   namespace = 'shop',
+  adminToken,
   ...hooks
 }: ShopAppOptions): ShopApp {
   const cached = withShopCache(prisma, cache, namespace)
@@ -50,5 +60,20 @@ export function createShopApp({
   registerOrderRoutes(router, transactions)
   registerCategoryRoutes(router, cached)
   registerStatsRoutes(router, { prisma: cached, cache, transactions })
-  return { listener: router.listener(hooks), prisma: cached }
+  const ops = createOpsHandler({
+    cache,
+    prisma: cached,
+    health: new DatabaseHealthCheck(prisma),
+    basePath: OPS_PATH,
+    ...(adminToken === undefined ? {} : { adminToken }),
+  })
+  // Each shop response says what it cost the database (x-db-queries...), unless in production.
+  const withHeaders = queryHeaders()
+  const shop = router.listener(hooks)
+  const listener: RequestListener = (req, res) => {
+    const url = req.url ?? '/'
+    if (url === OPS_PATH || url.startsWith(`${OPS_PATH}/`)) return ops(req, res)
+    withHeaders(req, res, () => shop(req, res))
+  }
+  return { listener, prisma: cached }
 }

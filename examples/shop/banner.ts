@@ -3,6 +3,7 @@
  * curl commands to try, built from the same list `GET /` serves.
  */
 import type { CacheOptions } from '../../src/index.js'
+import { OPS_PATH } from './app.js'
 import { ENDPOINTS } from './routes/home.js'
 import type { RunningShop } from './shop.js'
 
@@ -29,7 +30,18 @@ export function startupBanner(shop: RunningShop, cacheOptions: CacheOptions): st
       lines.push(`  curl ${url}`)
     }
   }
-  lines.push(`  curl ${shop.url}/    # lists the endpoints`, '', 'Ctrl-C stops it.', '')
+  lines.push(
+    `  curl ${shop.url}/    # lists the endpoints`,
+    '',
+    'Operations (every shop response also has x-db-queries, x-db-time-ms, x-cache-hits, x-cache-misses):',
+    `  dashboard  ${shop.url}${OPS_PATH}/dashboard    (admin token for its actions: ${shop.adminToken})`,
+    `  metrics    ${shop.url}${OPS_PATH}/metrics      (Prometheus)`,
+    `  health     ${shop.url}${OPS_PATH}/health/db`,
+    `  curl -H 'authorization: Bearer ${shop.adminToken}' ${shop.url}${OPS_PATH}/api/performance/queries`,
+    '',
+    'Ctrl-C stops it.',
+    '',
+  )
   return lines.join('\n')
 }
 

@@ -3,7 +3,7 @@
  * all down in order. The port is bound first so that a port already taken fails the start at
  * once rather than after the seed; until the app is ready, requests get a 503.
  */
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { createServer, type RequestListener, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { hostname } from 'node:os'
@@ -29,6 +29,8 @@ export interface RunningShop {
   readonly seed: SeedSummary | undefined
   /** From the call to listening with the app ready, seed included, in milliseconds. */
   readonly startupMs: number
+  /** The admin token of the `/ops` endpoints (STRATACACHE_ADMIN_TOKEN, or one made for this run). */
+  readonly adminToken: string
   /** Stops accepting requests, lets those in flight finish, then closes the cache and database. */
   close(): Promise<void>
 }
@@ -54,9 +56,13 @@ export async function startShop({ config, cache, log }: StartShopOptions): Promi
       log?.(`empty database: seeding ${config.seedProducts.toLocaleString('en')} products...`)
       seed = await seedShop(database.prisma, { products: config.seedProducts })
     }
+    // A token made for this run unless one is set: the dashboard's actions work out of the box,
+    // and only for whoever sees the banner.
+    const adminToken = process.env.STRATACACHE_ADMIN_TOKEN ?? randomBytes(18).toString('base64url')
     const app = createShopApp({
       prisma: database.prisma,
       cache,
+      adminToken,
       database: database.description,
       namespace: namespaceOf(config.database),
       onResponse: (r) =>
@@ -70,6 +76,7 @@ export async function startShop({ config, cache, log }: StartShopOptions): Promi
       database: { kind: opened.kind, description: opened.description },
       seed,
       startupMs: performance.now() - started,
+      adminToken,
       close: async () => {
         await stopServer(server)
         await cache.close()

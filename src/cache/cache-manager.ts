@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { cacheOptionsFromEnv } from '../config/cache-env.js'
 import type { BusMessage } from '../drivers/bus.js'
+import type { L2CallObserver } from '../drivers/l2-calls.js'
 import { invalid, StrataCacheError } from '../errors.js'
 import { type BusLink, patternMessage, replayedMessage } from './bus-link.js'
 import type { BatchItem, GetOrComputeOptions, SetOptions } from './call-options.js'
@@ -72,6 +73,12 @@ export interface CacheInternals {
   planDefaults(): PlanDefaults
   /** Longest key the cache accepts. */
   maxKeyLength(): number
+  /**
+   * Calls `observer` with the duration (ms) of every Redis call from now on, by operation (`get`,
+   * `setMany`, `beginFill`...), also across `initialize()`. Calls are timed only while an
+   * observer is added (two clock reads per call). Returns the function that removes it.
+   */
+  observeL2(observer: L2CallObserver): () => void
 }
 
 let internalsOf: (cache: CacheManager) => CacheInternals
@@ -141,6 +148,7 @@ export class CacheManager extends EventEmitter<CacheEvents> {
     },
     planDefaults: () => this.#options,
     maxKeyLength: () => this.#options.maxKeyLength,
+    observeL2: (observer) => this.#setup.l2Timing.add(observer),
   }
   readonly #sink: CacheEventSink = {
     cache: this,

@@ -1,4 +1,5 @@
 import type { InvalidationBus } from '../drivers/bus.js'
+import { L2Timing } from '../drivers/l2-calls.js'
 import type { L2Driver } from '../drivers/l2-driver.js'
 import type { Invalidation } from '../drivers/pending-invalidations.js'
 import { RedisBus } from '../drivers/redis-bus.js'
@@ -26,6 +27,8 @@ export interface TierHooks {
 export class TierSetup {
   readonly #onL2Client = new WeakSet<InvalidationBus>()
   degraded = false
+  /** Observers of L2 call durations; shared by every L2 built here, so they outlive `initialize()`. */
+  readonly l2Timing = new L2Timing()
   readonly #metrics: CacheMetrics
   readonly #hooks: TierHooks
 
@@ -146,6 +149,7 @@ export class TierSetup {
           this.#hooks.recovered()
         },
         onReplayed: (invalidation: Invalidation) => this.#hooks.replayed(invalidation),
+        timing: this.l2Timing,
       },
     )
   }

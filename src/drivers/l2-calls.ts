@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks'
 import { ErrorCodes, L2Error, ValidationError } from '../errors.js'
 import type { CircuitBreaker } from './circuit-breaker.js'
 import { DeadlineClock, Deadlined } from './deadline-clock.js'
@@ -41,9 +42,52 @@ export type OnCallFailed = (
   timedOut: boolean,
 ) => void
 
+/** Told how long an L2 call took, in ms, once it settled (answered, failed or timed out). */
+export type L2CallObserver = (operation: string, ms: number) => void
+
+/**
+ * Who wants the duration of L2 calls (a metrics exporter). Reading the clock costs more than the
+ * rest of a call's bookkeeping (see `deadline-clock.ts`), so calls are timed only while someone
+ * observes. One object per cache, shared by every `ResilientL2` it builds, so that observers
+ * survive an `initialize()` that replaces the L2.
+ */
+export class L2Timing {
+  readonly #observers = new Set<L2CallObserver>()
+  /** `undefined` while nobody observes: calls then skip the clock. */
+  observe: L2CallObserver | undefined = undefined
+
+  /** Adds `observer`; returns the function that removes it. */
+  add(observer: L2CallObserver): () => void {
+    this.#observers.add(observer)
+    this.#update()
+    return () => {
+      this.#observers.delete(observer)
+      this.#update()
+    }
+  }
+
+  #update(): void {
+    const observers = [...this.#observers]
+    this.observe =
+      observers.length === 0
+        ? undefined
+        : (operation, ms) => {
+            for (const observer of observers) {
+              try {
+                observer(operation, ms)
+              } catch {
+                // An observer must never fail the call it measures.
+              }
+            }
+          }
+  }
+}
+
 /** One call in flight. */
 class Call extends Deadlined {
   done = false
+  /** `performance.now()` when tracking started; 0 when nobody times calls. */
+  startedAt = 0
   resolve: (value: unknown) => void
   constructor(
     readonly op: string,
@@ -82,11 +126,18 @@ export class CallTracker {
   readonly #clock: DeadlineClock<Call>
   readonly #breaker: CircuitBreaker
   readonly #onFailed: OnCallFailed
+  readonly #timing: L2Timing | undefined
 
-  constructor(commandTimeoutMs: number, breaker: CircuitBreaker, onFailed: OnCallFailed) {
+  constructor(
+    commandTimeoutMs: number,
+    breaker: CircuitBreaker,
+    onFailed: OnCallFailed,
+    timing?: L2Timing,
+  ) {
     this.#clock = new DeadlineClock<Call>(commandTimeoutMs, this.#onExpire)
     this.#breaker = breaker
     this.#onFailed = onFailed
+    this.#timing = timing
   }
 
   /**
@@ -114,6 +165,7 @@ export class CallTracker {
       captured!,
     )
     captured = undefined
+    if (this.#timing?.observe !== undefined) call.startedAt = performance.now()
     this.#clock.start(call, timeoutMs)
     p.then(
       (value) => this.#answered(call, value),
@@ -157,6 +209,8 @@ export class CallTracker {
   #settle(call: Call): void {
     call.done = true
     this.#clock.stop(call)
+    // A timed-out call is observed at the time its caller gave up: what the caller waited.
+    if (call.startedAt !== 0) this.#timing?.observe?.(call.op, performance.now() - call.startedAt)
   }
 
   #answered(call: Call, value: unknown): void {

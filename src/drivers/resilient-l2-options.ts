@@ -1,5 +1,6 @@
 import { invalid, type L2Error } from '../errors.js'
 import type { CircuitBreakerOptions } from './circuit-breaker.js'
+import type { L2Timing } from './l2-calls.js'
 import type { Invalidation } from './pending-invalidations.js'
 
 /** Options of a `ResilientL2`. */
@@ -52,6 +53,8 @@ export interface ResilientL2Hooks {
    * lost with the outage, so other instances' L1 copies (reloaded meanwhile from L2) still need it.
    */
   onReplayed?(invalidation: Invalidation): void
+  /** Observers of every call's duration (a metrics exporter); calls are timed only while one is added. */
+  timing?: L2Timing
 }
 
 /** Counters of a `ResilientL2`; the object is live (read it, do not keep a copy). */

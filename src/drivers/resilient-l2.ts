@@ -102,7 +102,12 @@ export class ResilientL2 {
       this.#invalidations.replay(),
     )
     this.#health = health
-    this.#calls = new CallTracker(this.commandTimeoutMs, health.breaker, health.failed)
+    this.#calls = new CallTracker(
+      this.commandTimeoutMs,
+      health.breaker,
+      health.failed,
+      hooks.timing,
+    )
     this.#invalidations = new InvalidationSender(
       driver,
       pending,

@@ -21,7 +21,7 @@ import type {
   WarmEntryOptions,
 } from './invalidation-types.js'
 import { type InvalidationRule, RuleSet, type RuleStats } from './rules.js'
-import { CacheWarmer, type WarmingStats } from './warming.js'
+import { CacheWarmer, type WarmingRunSummary, type WarmingStats } from './warming.js'
 import type { CacheWarmingConfig } from './warming-config.js'
 
 export type {
@@ -291,6 +291,17 @@ export class CacheInvalidation extends EventEmitter<CacheInvalidationEvents> {
     this.#assertOpen()
     const { ttlMs, tags, timeoutMs } = warmEntryArgs(key, compute, ttlOrOptions)
     return this.#warmer.warm(key, compute, ttlMs, tags, timeoutMs)
+  }
+
+  /**
+   * Runs a round of the warming schedule now, outside its timing (or joins the round under way):
+   * every item computed and stored. Resolves to the round's summary, or `undefined` when no
+   * schedule is set up (or it was stopped meanwhile). The next scheduled round keeps its time.
+   * @example `const summary = await invalidation.warmNow() // { successes: 3, failures: 0, ... }`
+   */
+  warmNow(): Promise<WarmingRunSummary | undefined> {
+    this.#assertOpen()
+    return this.#warmer.runNow()
   }
 
   /**

@@ -63,6 +63,8 @@ interface Schedule {
   readonly stats: WarmingStats
   stopped: boolean
   timer: NodeJS.Timeout | undefined
+  /** The round under way. */
+  round?: Promise<WarmingRunSummary | undefined> | undefined
 }
 
 /** Hooks through which the warmer reports; called synchronously, must not throw. */
@@ -190,11 +192,28 @@ export class CacheWarmer {
 
   #runRound(schedule: Schedule): void {
     delete schedule.stats.nextRunAt
-    void this.#round(schedule).finally(() => this.#scheduleNext(schedule))
+    void this.#joinRound(schedule).finally(() => this.#scheduleNext(schedule))
+  }
+
+  /**
+   * Runs a round of the schedule now (or joins the one under way), outside its timing; resolves
+   * to its summary, or `undefined` when no schedule is set up or it was stopped meanwhile.
+   */
+  runNow(): Promise<WarmingRunSummary | undefined> {
+    const schedule = this.#schedule
+    return schedule === undefined ? Promise.resolve(undefined) : this.#joinRound(schedule)
+  }
+
+  /** The round under way, or a new one: two rounds at once would compute everything twice. */
+  #joinRound(schedule: Schedule): Promise<WarmingRunSummary | undefined> {
+    schedule.round ??= this.#round(schedule).finally(() => {
+      schedule.round = undefined
+    })
+    return schedule.round
   }
 
   /** One round over every item; never rejects. */
-  async #round(schedule: Schedule): Promise<void> {
+  async #round(schedule: Schedule): Promise<WarmingRunSummary | undefined> {
     const { items, concurrency } = schedule.config
     const summary: WarmingRunSummary = {
       startedAt: Date.now(),
@@ -212,12 +231,13 @@ export class CacheWarmer {
       }
     }
     await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker))
-    if (schedule.stopped) return
+    if (schedule.stopped) return undefined
     summary.finishedAt = Date.now()
     summary.durationMs = summary.finishedAt - summary.startedAt
     schedule.stats.runs++
     schedule.stats.lastRun = summary
     safely(() => this.#hooks.round({ ...summary }))
+    return { ...summary }
   }
 
   async #warmItem(

@@ -10,7 +10,7 @@ export {
 } from './batch-find-many.js'
 export { registerPrismaTypes } from './decimal-type.js'
 export type { PrismaCacheStats } from './extension/cache-api.js'
-export type { CacheInfo } from './extension/cache-info.js'
+export type { AccelerateInfo, CacheInfo } from './extension/cache-info.js'
 export type { LatencySummary } from './metrics/histogram.js'
 export type { NPlusOneOptions, NPlusOneReport } from './metrics/n-plus-one.js'
 export type { OperationStatsSnapshot } from './metrics/operation-stats.js'
@@ -37,6 +37,7 @@ export {
   captureSql,
 } from './sql-capture.js'
 export type {
+  AccelerateClientApi,
   CacheClientApi,
   CachedReadMethods,
   CachePromise,

@@ -81,6 +81,24 @@ export class Strategies {
     }
   }
 
+  /**
+   * The TTL of each class, and the models whose entries it holds: the models whose reads use it
+   * (those given the class, and those given nothing when it is the default), or, for
+   * `aggregation`, every model (their counts and aggregates use it).
+   */
+  classes(models: readonly string[]): Record<StrategyClass, { ttlMs: number; models: string[] }> {
+    const out = {} as Record<StrategyClass, { ttlMs: number; models: string[] }>
+    for (const name of ['hot', 'aggregation', 'reference'] as const) {
+      const plan = this.#classes[name]
+      const holds =
+        name === 'aggregation'
+          ? models
+          : models.filter((model) => (this.#models.get(model) ?? this.#fallback).read === plan)
+      out[name] = { ttlMs: plan.ttlMs, models: [...holds] }
+    }
+    return out
+  }
+
   #plansOf(strategy: ModelStrategy): ModelPlans {
     if (strategy === false) return { read: undefined, aggregate: undefined }
     const read =

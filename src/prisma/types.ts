@@ -7,8 +7,8 @@
 import type { PrismaClientExtends } from '@prisma/client/extension'
 import type { Types } from '@prisma/client/runtime/client'
 import type { PrismaCacheStats } from './extension/cache-api.js'
-import type { CacheInfo } from './extension/cache-info.js'
-import type { CacheStrategy } from './options.js'
+import type { AccelerateInfo, CacheInfo } from './extension/cache-info.js'
+import type { CacheStrategy, StrategyClass } from './options.js'
 
 /** The per-query option the extension adds to reads: seconds, as in Accelerate, or `false`. */
 export interface CacheStrategyArg {
@@ -20,6 +20,8 @@ export interface CacheStrategyArg {
 export interface CachePromise<T> extends Types.Public.PrismaPromise<T> {
   /** Resolves to `{ data, info }`; `info.cacheStatus` is `hit`, `swr`, `miss` or `none`. */
   withCacheInfo(): Promise<{ data: T; info: CacheInfo }>
+  /** The same in Prisma Accelerate's shape: `info.cacheStatus` is `ttl`, `swr`, `miss` or `none`. */
+  withAccelerateInfo(): Promise<{ data: T; info: AccelerateInfo }>
 }
 
 type Args<This, Op extends Types.Public.Operation> = Types.Public.Args<This, Op> & CacheStrategyArg
@@ -76,6 +78,18 @@ export interface CacheClientApi {
   invalidateAll(): Promise<void>
   /** Queries, hits, misses and latency percentiles per model and operation. */
   stats(): PrismaCacheStats
+  /** The strategy classes: each one's TTL in ms and the models whose cached reads it holds. */
+  classes(): Record<StrategyClass, { ttlMs: number; models: string[] }>
+  /** Invalidates every cached read of the models a strategy class holds. */
+  invalidateClass(name: StrategyClass): Promise<void>
+}
+
+/** `prisma.$accelerate`, as Prisma Accelerate's extension has it. */
+export interface AccelerateClientApi {
+  /** Invalidates every cached read carrying any of `tags` (1 to 5; letters, digits, `_`). */
+  invalidate(input: { tags: readonly string[] }): Promise<void>
+  /** Invalidates every cached read of this client. */
+  invalidateAll(): Promise<void>
 }
 
 /** No result or query extensions: Prisma's own spelling of "nothing" in `InternalArgs`. */
@@ -89,7 +103,7 @@ export type WithCacheExtension = (
     None,
     { $allModels: CachedReadMethods },
     None,
-    { $cache: CacheClientApi }
+    { $cache: CacheClientApi; $accelerate: AccelerateClientApi }
   > &
     Types.Extensions.DefaultArgs
 >

@@ -4,7 +4,7 @@
 import { Prisma } from '@prisma/client/extension'
 import { type PrismaEnvSettings, prismaSettingsFromEnv } from '../config/prisma-env.js'
 import { registerPrismaTypes } from './decimal-type.js'
-import { cacheApi } from './extension/cache-api.js'
+import { accelerateApi, cacheApi } from './extension/cache-api.js'
 import { PrismaCache } from './extension/prisma-cache.js'
 import { onQuery, type QueryHookParams } from './extension/query-hook.js'
 import { type QueryMetricsOptions, resolveMetricsOptions } from './metrics/options.js'
@@ -68,6 +68,7 @@ export function withCache(options: WithCacheOptions): WithCacheExtension {
       model: { $allModels: readMethods },
       client: {
         $cache: cacheApi(runtime, metrics),
+        $accelerate: accelerateApi(runtime),
         $transaction(this: object, input: unknown, transactionOptions?: unknown) {
           return runtime.transactions.run(
             originalTransaction,

@@ -3,12 +3,12 @@
  * `stratacache/database` is imported: they are optional peer dependencies, and an application
  * that uses only `QueryPatterns` or `TransactionManager` need not install them.
  */
-import { createRequire } from 'node:module'
 import type { PrismaPg } from '@prisma/adapter-pg'
 import type pg from 'pg'
 import { invalid } from '../../errors.js'
+import { packageRequire } from '../../module-url.js'
 
-const load = createRequire(import.meta.url)
+const load = packageRequire
 
 function required<T>(name: string): T {
   try {

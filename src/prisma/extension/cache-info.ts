@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto'
+
 /** What `withCacheInfo()` reports about one query. */
 export interface CacheInfo {
   /**
@@ -27,5 +29,34 @@ export function newCacheInfo(): CacheInfo {
     ttl: undefined,
     tags: undefined,
     durationMs: 0,
+  }
+}
+
+/**
+ * What Prisma Accelerate's `withAccelerateInfo()` reports, for code written for it: `ttl` is a
+ * fresh hit (our `hit`), `swr` a stale one, `miss` and `none` as ours.
+ */
+export interface AccelerateInfo {
+  cacheStatus: 'ttl' | 'swr' | 'miss' | 'none'
+  /** When the answer was produced: now for a miss or an uncached call; a hit's load time is not kept. */
+  lastModified: Date
+  /** Where the answer came from: `l1` (this process), `l2` (Redis), or `database`. */
+  region: string
+  /** A random id of this call, as Accelerate gives one per request. */
+  requestId: string
+  /** Accelerate signs its answers; nothing signs ours: always `''`. */
+  signature: string
+}
+
+const ACCELERATE_STATUS = { hit: 'ttl', swr: 'swr', miss: 'miss', none: 'none' } as const
+
+/** Our info in Accelerate's shape. */
+export function accelerateInfo(info: CacheInfo): AccelerateInfo {
+  return {
+    cacheStatus: ACCELERATE_STATUS[info.cacheStatus],
+    lastModified: new Date(),
+    region: info.tier ?? 'database',
+    requestId: randomUUID(),
+    signature: '',
   }
 }

@@ -7,7 +7,7 @@
  * own query through the extension's hook, cached there).
  */
 import type { ModelNode } from '../schema/model-graph.js'
-import { type CacheInfo, newCacheInfo } from './cache-info.js'
+import { type AccelerateInfo, accelerateInfo, type CacheInfo, newCacheInfo } from './cache-info.js'
 
 /** What a query needs of the extension: run itself, or hand over the equivalent Prisma query. */
 export interface QueryRunner {
@@ -101,6 +101,21 @@ export class CachedQuery implements PromiseLike<unknown> {
     return this.#runner
       .run(this.#operation, this.#args, info, this.#counted)
       .then((data) => ({ data, info }))
+  }
+
+  /**
+   * `withCacheInfo()` in Prisma Accelerate's shape, so code written for Accelerate runs
+   * unchanged: `{ data, info: { cacheStatus: 'ttl' | 'swr' | 'miss' | 'none', lastModified,
+   * region, requestId, signature } }`.
+   *
+   * @example
+   * ```ts
+   * const { data, info } = await prisma.user.findMany({ cacheStrategy: { ttl: 60 } }).withAccelerateInfo()
+   * if (info.cacheStatus === 'ttl') console.log('fresh from the cache')
+   * ```
+   */
+  withAccelerateInfo(): Promise<{ data: unknown; info: AccelerateInfo }> {
+    return this.withCacheInfo().then(({ data, info }) => ({ data, info: accelerateInfo(info) }))
   }
 
   /** A relation of the fluent API, resolved by Prisma's own query. */

@@ -12,7 +12,7 @@ import {
 import type { PrismaEnvSettings } from '../../config/prisma-env.js'
 import { TagNaming } from '../keys/tags.js'
 import { type DatabaseCall, recordUncachedCall } from '../metrics/database-call.js'
-import { type WithCacheOptions, withoutCacheStrategy } from '../options.js'
+import { type StrategyClass, type WithCacheOptions, withoutCacheStrategy } from '../options.js'
 import { READ_OPERATIONS } from '../reads/read-plan.js'
 import type { ModelGraph, ModelNode } from '../schema/model-graph.js'
 import { Strategies } from '../strategies.js'
@@ -151,6 +151,18 @@ export class PrismaCache {
   /** Invalidates every cached read of this extension's namespace. */
   async invalidateAll(): Promise<void> {
     await this.cache.invalidateByTag(new WriteEffects().everything().tags(this.naming, this.graph))
+  }
+
+  /** The strategy classes: each one's TTL and the models whose entries it holds. */
+  classes(): Record<StrategyClass, { ttlMs: number; models: string[] }> {
+    return this.strategies.classes([...this.graph.models()].map((model) => model.name))
+  }
+
+  /** Invalidates every cached read of the models a class holds (see {@link classes}). */
+  async invalidateClass(name: StrategyClass): Promise<void> {
+    const effects = new WriteEffects()
+    for (const model of this.classes()[name].models) effects.unknown(model) // every read of it
+    if (!effects.isEmpty) await this.cache.invalidateByTag(effects.tags(this.naming, this.graph))
   }
 
   /** A write ran in a transaction whose commit the extension cannot see: applied at once. */

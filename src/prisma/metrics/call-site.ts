@@ -1,5 +1,6 @@
 import { relative, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { ownPath } from '../../module-url.js'
 
 /**
  * Finds the line of user code that made a Prisma call, for N+1 reports. Capturing a stack costs
@@ -10,8 +11,11 @@ import { fileURLToPath } from 'node:url'
  * awaiting user functions as `at async fn (file:line:col)` frames, which is what is read here.
  */
 
-/** stratacache's own Prisma layer (src/prisma or dist/prisma): its frames are never the call site. */
-const OWN_DIR = fileURLToPath(new URL('..', import.meta.url))
+/**
+ * stratacache's own Prisma layer (src/prisma, dist/prisma or dist/cjs/prisma): its frames are never
+ * the call site.
+ */
+const OWN_DIR = ownPath('prisma/')
 const FRAME_LIMIT = 60
 const LOCATION = /\(?((?:file:\/\/)?[^\s()]+?):(\d+):(\d+)\)?\s*$/
 

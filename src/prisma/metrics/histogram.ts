@@ -46,6 +46,12 @@ function bucketMid(index: number): number {
   return 2 ** (MIN_EXPONENT + octave) * (1 + ((index & SUB_BUCKET_MASK) + 0.5) / SUB_BUCKETS)
 }
 
+/** Lower edge of bucket `index`: the smallest value it holds. */
+function bucketLower(index: number): number {
+  const octave = index >>> SUB_BUCKET_BITS
+  return 2 ** (MIN_EXPONENT + octave) * (1 + (index & SUB_BUCKET_MASK) / SUB_BUCKETS)
+}
+
 /** Count, percentiles, mean and max of a histogram, in ms; all 0 when it is empty. */
 export interface LatencySummary {
   count: number
@@ -159,6 +165,39 @@ export class LatencyHistogram {
       mean: this.mean,
       max: this.max,
     }
+  }
+
+  /**
+   * For each bound (ms, ascending), the samples below it: the cumulative buckets of a Prometheus
+   * histogram. A bound inside a bucket counts the whole bucket, so a count may include samples
+   * up to 2 × {@link RELATIVE_ERROR} above its bound. Bounds that are bucket edges (0.5, 1, 2.5,
+   * 5, 10, 25, 50, 100, 250, 500, 1000 ms) are exact, but for a sample exactly at one, which
+   * counts under the next bound.
+   *
+   * @example
+   * ```ts
+   * histogram.countsAtOrBelow([1, 10, 100]) // [12, 40, 41]
+   * ```
+   */
+  countsAtOrBelow(boundsMs: readonly number[]): number[] {
+    const out: number[] = new Array(boundsMs.length).fill(0)
+    let seen = this.zeros
+    let b = 0
+    // Buckets in ascending order; each bound takes what was seen before the first bucket whose
+    // lower edge reaches it.
+    for (let octave = 0; octave < OCTAVES && b < boundsMs.length; octave++) {
+      const counts = this.octaves[octave]
+      if (counts === undefined) continue
+      for (let sub = 0; sub < SUB_BUCKETS; sub++) {
+        const count = counts[sub]!
+        if (count === 0) continue
+        const lower = bucketLower((octave << SUB_BUCKET_BITS) | sub)
+        while (b < boundsMs.length && boundsMs[b]! <= lower) out[b++] = seen
+        seen += count
+      }
+    }
+    while (b < boundsMs.length) out[b++] = seen
+    return out
   }
 
   /**

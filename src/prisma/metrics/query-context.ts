@@ -14,6 +14,14 @@ export interface QueryContextOptions {
 export class QueryContext {
   /** The name given to {@link runWithQueryContext}. */
   readonly name: string | undefined
+  /** Prisma calls that went to the database in this context (misses and uncached calls). */
+  queries = 0
+  /** Time those calls spent in the database, ms. */
+  dbTimeMs = 0
+  /** Prisma reads answered by the cache (fresh or stale-while-revalidate). */
+  cacheHits = 0
+  /** Prisma reads the cache could not answer (the database was queried). */
+  cacheMisses = 0
   // The common case is one detector: a slot pair, with a map only for a second one.
   private owner: object | undefined = undefined
   private state: unknown = undefined

@@ -6,6 +6,7 @@ import {
   type OperationStatsSnapshot,
 } from './operation-stats.js'
 import { type MetricsSettings, type QueryMetricsOptions, resolveMetricsOptions } from './options.js'
+import { currentQueryContext } from './query-context.js'
 import type { QueryEvent } from './query-event.js'
 import { type SlowQueryEntry, SlowQueryLog } from './slow-queries.js'
 
@@ -21,6 +22,8 @@ export interface QueryStats {
   slowQueryCount: number
   /** The latest N+1 reports, oldest first. */
   nPlusOne: NPlusOneReport[]
+  /** N+1 reports made in all, including those no longer held. */
+  nPlusOneCount: number
   /** When counting started (creation or last `reset()`), epoch ms. */
   since: number
 }
@@ -30,6 +33,21 @@ const RAW = '$raw'
 /** Beyond this many model/operation pairs, calls are counted under `$other.$other`. */
 const MAX_OPERATIONS = 1000
 const OTHER = '$other'
+
+/**
+ * The metrics each `stats()` result came from. A client extended with `withCache` keeps its
+ * `QueryMetrics` to itself and shows only `$cache.stats()`: this is how the Prometheus exporter
+ * finds the histograms behind it, without widening the client's API.
+ */
+const origins = new WeakMap<QueryStats, QueryMetrics>()
+
+/**
+ * The `QueryMetrics` whose `stats()` returned `stats`, if any.
+ * @internal
+ */
+export function queryMetricsOf(stats: unknown): QueryMetrics | undefined {
+  return typeof stats === 'object' && stats !== null ? origins.get(stats as QueryStats) : undefined
+}
 
 function safely<T>(callback: ((value: T) => void) | undefined, value: T): void {
   if (callback === undefined) return
@@ -86,6 +104,16 @@ export class QueryMetrics implements StatementSink {
     return this.settings.slowQueryMs
   }
 
+  /** Slow calls seen in all, including those no longer held (`stats().slowQueryCount`). */
+  get slowQueryCount(): number {
+    return this.slowLog.total
+  }
+
+  /** N+1 reports made in all, including those no longer held (`stats().nPlusOneCount`). */
+  get nPlusOneCount(): number {
+    return this.detector?.total ?? 0
+  }
+
   /**
    * Counts one Prisma call. Never throws for a well-formed event (callbacks are guarded).
    *
@@ -98,17 +126,26 @@ export class QueryMetrics implements StatementSink {
   record(event: QueryEvent): void {
     const stats = this.statsFor(event.model, event.operation)
     const status = event.cacheStatus
+    // The request's own figures (its response headers, say), when it runs in a query context.
+    const context = currentQueryContext()
     stats.queries++
     stats.latency.record(event.durationMs)
     if (event.error !== undefined) stats.errors++
-    if (status === 'hit') stats.hits++
-    else if (status === 'swr') stats.swr++
-    else {
+    if (status === 'hit' || status === 'swr') {
+      if (status === 'hit') stats.hits++
+      else stats.swr++
+      if (context !== undefined) context.cacheHits++
+    } else {
       if (status === 'miss') stats.misses++
       else stats.uncached++
       const db = event.dbDurationMs
       stats.db.record(db)
       if (db > this.settings.slowQueryMs) this.slow(stats, event)
+      if (context !== undefined) {
+        context.queries++
+        context.dbTimeMs += db
+        if (status === 'miss') context.cacheMisses++
+      }
     }
     const detector = this.detector
     if (
@@ -213,14 +250,28 @@ export class QueryMetrics implements StatementSink {
         totals.add(stats)
       }
     }
-    return {
+    const stats: QueryStats = {
       operations,
       totals: totals.counters(),
       slowQueries: this.slowLog.entries(),
-      slowQueryCount: this.slowLog.total,
+      slowQueryCount: this.slowQueryCount,
       nPlusOne: this.nPlusOne(),
+      nPlusOneCount: this.nPlusOneCount,
       since: this.since,
     }
+    origins.set(stats, this)
+    return stats
+  }
+
+  /**
+   * The live counters and histograms of each model and operation, for an exporter that needs the
+   * histograms' buckets (`stats()` has only their percentiles). Read them, never change them.
+   * @internal
+   */
+  operationStats(): OperationStats[] {
+    const out: OperationStats[] = []
+    for (const byOperation of this.byModel.values()) out.push(...byOperation.values())
+    return out
   }
 
   /**

@@ -4,8 +4,8 @@
  * stripped runtime model (field names and kinds, no keys, foreign keys or referential actions),
  * and invalidation needs all of those.
  */
-import { createRequire } from 'node:module'
 import { invalid } from '../../errors.js'
+import { packageRequire } from '../../module-url.js'
 
 /** The referential actions PostgreSQL runs for a foreign key. */
 export type ReferentialAction = 'Cascade' | 'Restrict' | 'NoAction' | 'SetNull' | 'SetDefault'
@@ -73,7 +73,7 @@ const parsed = new Map<string, Datamodel>()
 export function datamodelOf(schema: string): Datamodel {
   const known = parsed.get(schema)
   if (known !== undefined) return known
-  wasm ??= createRequire(import.meta.url)('@prisma/prisma-schema-wasm') as SchemaWasm
+  wasm ??= packageRequire('@prisma/prisma-schema-wasm') as SchemaWasm
   let dmmf: { datamodel: Datamodel }
   try {
     dmmf = JSON.parse(wasm.get_dmmf(JSON.stringify({ prismaSchema: [['schema.prisma', schema]] })))

@@ -1,0 +1,367 @@
+/**
+ * `createOpsHandler`: the operations endpoints (health, status, invalidation, analysis, metrics)
+ * as one handler that mounts anywhere: a `node:http` listener, Express middleware, a Fastify
+ * plugin, or a fetch handler (`Request` → `Response`, for Hono and edge runtimes). Routing, the
+ * admin token and body limits live here; what each endpoint answers is in `ops-routes.ts`.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { z } from 'zod'
+import { CacheManager } from '../cache/cache-manager.js'
+import { validationErrorOf } from '../cache/zod-issue.js'
+import { invalid, StrataCacheError } from '../errors.js'
+import { type OpsContext, type OpsReply, ROUTES, type Route } from './ops-routes.js'
+import type { MetricsExporterOptions } from './prometheus.js'
+
+/** Options of {@link createOpsHandler}. Only `cache` is required. */
+export interface OpsHandlerOptions {
+  /** The cache whose state the endpoints report and whose entries they invalidate. */
+  cache: CacheManager
+  /**
+   * A Prisma client extended with `withCache` (its `$cache`): query figures, slow queries, N+1
+   * reports, and the strategy classes that `POST /api/performance/cache/clear` clears.
+   */
+  prisma?: object
+  /** A `DatabaseHealthCheck`: the `/health/db` endpoints and the database's part of the others. */
+  health?: { check(): Promise<unknown>; generateReport(): string }
+  /** A `QueryAnalyzer`: `POST /api/performance/analyze`. */
+  analyzer?: { analyze(query: never): Promise<unknown> }
+  /** A `CacheInvalidation` with warming set up: `POST /api/performance/prefetch` runs a round. */
+  invalidation?: { warmNow(): Promise<unknown> }
+  /**
+   * The token that the admin endpoints (every one that changes something or shows SQL) want in
+   * `Authorization: Bearer <token>`, at least 16 characters. Without one they answer 403: closed,
+   * never open.
+   * @default process.env.STRATACACHE_ADMIN_TOKEN
+   */
+  adminToken?: string
+  /**
+   * Where the endpoints are mounted, for the listener and fetch forms (`'/ops'`: `/ops/metrics`).
+   * Express and Fastify strip their own mount path; a path without it is served as is.
+   * @default ''
+   */
+  basePath?: string
+  /** Largest request body read, in bytes; a larger one is answered 413. @default 65536 */
+  maxBodyBytes?: number
+  /**
+   * Whether the figures (`/metrics`, the status and stats endpoints) want the admin token too.
+   * Health endpoints never do: load balancers call them.
+   * @default false
+   */
+  protectStats?: boolean
+  /**
+   * `/metrics`: options of the Prometheus exporter (`createMetricsExporter`: the user's own
+   * prom-client `registry`, a metric `prefix`, `connections`, `transactions`, buckets...; `cache`,
+   * `prisma` and `health` come from here, and `checkOnScrape` defaults to `true`), or `false` to
+   * serve no metrics.
+   * @default {}
+   */
+  metrics?: false | Omit<MetricsExporterOptions, 'cache' | 'prisma' | 'health'>
+}
+
+/** What {@link createOpsHandler} returns: a listener / middleware, plus the other mounts. */
+export interface OpsHandler {
+  /** A `node:http` listener, and Express middleware (`next()` for paths it does not serve). */
+  (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void): void
+  /** The fetch form: `Request` → `Response` (Hono: `app.all('/ops/*', (c) => ops.fetch(c.req.raw))`). */
+  fetch(request: Request): Promise<Response>
+  /** A Fastify plugin: `await app.register(ops.fastify, { prefix: '/ops' })`. */
+  fastify: (instance: FastifyLike) => Promise<void>
+}
+
+/** The part of a Fastify instance the plugin uses (Fastify is not a dependency). */
+export interface FastifyLike {
+  prefix: string
+  removeAllContentTypeParsers(): void
+  addContentTypeParser(
+    type: string,
+    options: { parseAs: 'buffer'; bodyLimit: number },
+    parser: (request: unknown, body: Buffer, done: (error: null, body: Buffer) => void) => void,
+  ): void
+  all(path: string, handler: (request: FastifyRequestLike, reply: FastifyReplyLike) => void): void
+}
+interface FastifyRequestLike {
+  raw: IncomingMessage
+  url: string
+  body?: unknown
+}
+interface FastifyReplyLike {
+  raw: ServerResponse
+  hijack(): void
+}
+
+const object = (what: string, method: string) =>
+  z.custom<object>(
+    (value) =>
+      typeof value === 'object' &&
+      value !== null &&
+      typeof (value as Record<string, unknown>)[method] === 'function',
+    `must be ${what}`,
+  )
+
+const optionsSchema = z.strictObject({
+  cache: z.instanceof(CacheManager, { message: 'must be a CacheManager' }),
+  prisma: z
+    .custom<object>(
+      (value) => typeof value === 'object' && value !== null && '$cache' in value,
+      'must be a Prisma client extended with withCache (it has no $cache)',
+    )
+    .optional(),
+  health: object('a DatabaseHealthCheck', 'check').optional(),
+  analyzer: object('a QueryAnalyzer', 'analyze').optional(),
+  invalidation: object('a CacheInvalidation', 'warmNow').optional(),
+  adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
+  basePath: z
+    .string()
+    .regex(/^(\/[\w.~-]+)*$/, 'must be empty or a path such as /ops (no trailing slash)')
+    .optional(),
+  maxBodyBytes: z.number().int().min(1).max(16_777_216).optional(),
+  protectStats: z.boolean().optional(),
+  // The exporter checks its own options, on the first scrape.
+  metrics: z
+    .union([
+      z.literal(false),
+      z.custom<object>(
+        (value) => typeof value === 'object' && value !== null,
+        'must be an object or false',
+      ),
+    ])
+    .optional(),
+})
+
+/**
+ * The operations endpoints as one handler (see the README's "Operations endpoints" for each
+ * endpoint and its answer).
+ *
+ * @example
+ * ```ts
+ * const ops = createOpsHandler({ cache, prisma, health, adminToken: process.env.OPS_TOKEN })
+ * http.createServer(ops).listen(9464)     // or app.use('/ops', ops), or ops.fetch(request)
+ * ```
+ */
+export function createOpsHandler(options: OpsHandlerOptions): OpsHandler {
+  const parsed = optionsSchema.safeParse(options)
+  if (!parsed.success) throw validationErrorOf(parsed.error, 'options')
+  const o = parsed.data
+  const adminToken = o.adminToken ?? process.env.STRATACACHE_ADMIN_TOKEN
+  if (adminToken !== undefined && adminToken.length < 16) {
+    throw invalid('STRATACACHE_ADMIN_TOKEN', 'must be at least 16 characters')
+  }
+  const context: OpsContext = {
+    cache: o.cache,
+    prisma: o.prisma as OpsContext['prisma'],
+    health: o.health as OpsContext['health'],
+    analyzer: o.analyzer as OpsContext['analyzer'],
+    invalidation: o.invalidation as OpsContext['invalidation'],
+    metrics: o.metrics ?? {},
+  }
+  const basePath = o.basePath ?? ''
+  const maxBodyBytes = o.maxBodyBytes ?? 65_536
+  const expected = adminToken === undefined ? undefined : digest(adminToken)
+
+  /** The route's answer, or why it is refused: the one path every mount goes through. */
+  const serve = async (
+    route: Route,
+    authorization: string | undefined,
+    body: () => Promise<Buffer | unknown>,
+  ): Promise<OpsReply> => {
+    const admin = route.access === 'admin' || (route.access === 'stats' && o.protectStats === true)
+    if (admin) {
+      if (expected === undefined) {
+        return failure(
+          403,
+          'ERR_NO_ADMIN_TOKEN',
+          'no admin token is configured (the adminToken option or STRATACACHE_ADMIN_TOKEN): admin endpoints stay closed',
+        )
+      }
+      const given = /^Bearer (.+)$/i.exec(authorization ?? '')?.[1]
+      if (given === undefined || !timingSafeEqual(digest(given), expected)) {
+        return {
+          ...failure(401, 'ERR_UNAUTHORIZED', 'wants Authorization: Bearer <admin token>'),
+          headers: { 'www-authenticate': 'Bearer' },
+        }
+      }
+    }
+    try {
+      return await route.handle(
+        context,
+        route.method === 'GET' ? undefined : parseJson(await body()),
+      )
+    } catch (error) {
+      return errorReply(error)
+    }
+  }
+
+  const find = (method: string, rawPath: string): Route | OpsReply | undefined => {
+    let path = rawPath.startsWith(basePath) ? rawPath.slice(basePath.length) : rawPath
+    if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1)
+    const candidates = ROUTES.filter((route) => route.path === path)
+    if (candidates.length === 0) return undefined
+    const wanted = method === 'HEAD' ? 'GET' : method
+    const route = candidates.find((candidate) => candidate.method === wanted)
+    if (route !== undefined) return route
+    const allow = candidates.map((candidate) => candidate.method).join(', ')
+    return {
+      ...failure(405, 'ERR_METHOD_NOT_ALLOWED', `${path} answers ${allow}`),
+      headers: { allow },
+    }
+  }
+
+  const listener = ((req, res, next) => {
+    const found = find(req.method ?? 'GET', (req.url ?? '/').split('?')[0]!)
+    if (found === undefined) {
+      if (next !== undefined) return next()
+      return send(res, failure(404, 'ERR_NOT_FOUND', 'no such endpoint'), req.method === 'HEAD')
+    }
+    if (!('handle' in found)) return send(res, found, req.method === 'HEAD')
+    void serve(found, req.headers.authorization, () => readNodeBody(req, maxBodyBytes)).then(
+      (reply) => send(res, reply, req.method === 'HEAD'),
+      (error: unknown) => (next === undefined ? send(res, errorReply(error), false) : next(error)),
+    )
+  }) as OpsHandler
+
+  listener.fetch = async (request) => {
+    const found = find(request.method, new URL(request.url).pathname)
+    const head = request.method === 'HEAD'
+    if (found === undefined)
+      return toResponse(failure(404, 'ERR_NOT_FOUND', 'no such endpoint'), head)
+    if (!('handle' in found)) return toResponse(found, head)
+    const body = async () => {
+      const bytes = Buffer.from(await request.arrayBuffer())
+      if (bytes.length > maxBodyBytes) throw new BodyTooLarge(maxBodyBytes)
+      return bytes
+    }
+    return toResponse(
+      await serve(found, request.headers.get('authorization') ?? undefined, body),
+      head,
+    )
+  }
+
+  listener.fastify = async (instance) => {
+    // The body as bytes, whatever its type: the handler parses and bounds it itself.
+    instance.removeAllContentTypeParsers()
+    instance.addContentTypeParser(
+      '*',
+      { parseAs: 'buffer', bodyLimit: maxBodyBytes },
+      (_request, body, done) => done(null, body),
+    )
+    const prefix = instance.prefix
+    const handler = (request: FastifyRequestLike, reply: FastifyReplyLike) => {
+      reply.hijack()
+      const req = request.raw
+      const path = (req.url ?? '/').split('?')[0]!
+      const found = find(
+        req.method ?? 'GET',
+        path.startsWith(prefix) ? path.slice(prefix.length) || '/' : path,
+      )
+      const head = req.method === 'HEAD'
+      if (found === undefined)
+        return send(reply.raw, failure(404, 'ERR_NOT_FOUND', 'no such endpoint'), head)
+      if (!('handle' in found)) return send(reply.raw, found, head)
+      void serve(
+        found,
+        req.headers.authorization,
+        async () => request.body ?? Buffer.alloc(0),
+      ).then((r) => send(reply.raw, r, head))
+    }
+    instance.all('/', handler)
+    instance.all('/*', handler)
+  }
+  return listener
+}
+
+class BodyTooLarge extends Error {
+  constructor(readonly limit: number) {
+    super(`the body is larger than ${limit} bytes`)
+  }
+}
+
+function digest(token: string): Buffer {
+  return createHash('sha256').update(token).digest()
+}
+
+function failure(status: number, code: string, message: string, field?: string): OpsReply {
+  return { status, body: { error: { code, message, ...(field === undefined ? {} : { field }) } } }
+}
+
+/** The reply for what a route threw: bad input is the caller's (400), the rest ours (500). */
+function errorReply(error: unknown): OpsReply {
+  if (error instanceof BodyTooLarge) return failure(413, 'ERR_BODY_TOO_LARGE', error.message)
+  if (error instanceof StrataCacheError && error.field !== undefined) {
+    return failure(400, error.code, error.message, error.field)
+  }
+  const message = error instanceof Error ? error.message : String(error)
+  return failure(500, error instanceof StrataCacheError ? error.code : 'ERR_INTERNAL', message)
+}
+
+/** JSON from a body that Express or Fastify may have read (and parsed) already. */
+function parseJson(body: unknown): unknown {
+  if (body === undefined) return undefined
+  if (!Buffer.isBuffer(body) && typeof body !== 'string') return body // parsed by the framework
+  const text = body.toString()
+  if (text.trim() === '') return undefined
+  try {
+    return JSON.parse(text)
+  } catch (error) {
+    throw invalid('body', `is not JSON: ${(error as Error).message}`)
+  }
+}
+
+/** The body of a node request, bounded; or what a framework's body parser left in `req.body`. */
+function readNodeBody(req: IncomingMessage, limit: number): Promise<Buffer | unknown> {
+  const parsed = (req as IncomingMessage & { body?: unknown }).body
+  if (parsed !== undefined || req.readableEnded) return Promise.resolve(parsed)
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size > limit) {
+        req.removeAllListeners('data')
+        req.resume() // drained, not buffered: the answer is 413 whatever follows
+        reject(new BodyTooLarge(limit))
+        return
+      }
+      chunks.push(chunk)
+    })
+    req.on('end', () => resolve(Buffer.concat(chunks)))
+    req.on('error', reject)
+  })
+}
+
+const CONTENT_TYPES = {
+  json: 'application/json; charset=utf-8',
+  text: 'text/plain; charset=utf-8',
+  html: 'text/html; charset=utf-8',
+} as const
+
+/** Status, headers and bytes of a reply, the same for every mount. */
+function encode(reply: OpsReply): {
+  status: number
+  headers: Record<string, string>
+  bytes: string
+} {
+  const type = reply.type ?? 'json'
+  const bytes = type === 'json' ? JSON.stringify(reply.body) : String(reply.body)
+  return {
+    status: reply.status,
+    bytes,
+    headers: {
+      'content-type': reply.contentType ?? CONTENT_TYPES[type],
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      ...reply.headers,
+    },
+  }
+}
+
+function send(res: ServerResponse, reply: OpsReply, head: boolean): void {
+  const { status, headers, bytes } = encode(reply)
+  res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(bytes) })
+  res.end(head ? undefined : bytes)
+}
+
+function toResponse(reply: OpsReply, head: boolean): Response {
+  const { status, headers, bytes } = encode(reply)
+  return new Response(head ? null : bytes, { status, headers })
+}

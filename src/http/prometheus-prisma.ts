@@ -1,0 +1,114 @@
+/**
+ * The query metrics of a Prisma client extended with `withCache` (or the `QueryMetrics` given to
+ * `withQueryMetrics`): calls by model, operation and cache status, errors, latency and database
+ * time histograms, slow queries and N+1 reports. Labels are the model and the operation only:
+ * both come from the schema, so the series are bounded (the metrics fold anything past 1000
+ * pairs into `$other`).
+ */
+import { invalid } from '../errors.js'
+import type { LatencyHistogram } from '../prisma/metrics/histogram.js'
+import { QueryMetrics, queryMetricsOf } from '../prisma/metrics/query-metrics.js'
+import { histogramSamples, type MetricDefinition, type Sample } from './prometheus-collector.js'
+
+/** What `prisma` may be: a client extended with `withCache`, or a `QueryMetrics`. */
+export type PrismaMetricsSource = { $cache: { stats(): { queries?: unknown } } } | QueryMetrics
+
+/** The `QueryMetrics` behind `source`; throws naming `field` when there is none. */
+export function resolveQueryMetrics(source: unknown, field: string): QueryMetrics {
+  if (source instanceof QueryMetrics) return source
+  const api = (source as { $cache?: { stats?: unknown } } | null | undefined)?.$cache
+  if (typeof source !== 'object' || source === null || typeof api?.stats !== 'function') {
+    throw invalid(
+      field,
+      'must be a Prisma client extended with withCache, or the QueryMetrics given to withQueryMetrics',
+    )
+  }
+  const metrics = queryMetricsOf((api.stats as () => { queries?: unknown })().queries)
+  if (metrics === undefined) {
+    throw invalid(field, 'has no query metrics: its withCache was made with metrics: false')
+  }
+  return metrics
+}
+
+/** The labels of one model and operation; raw queries are under model `$raw`. */
+function labelsOf(model: string | undefined, operation: string) {
+  return { model: model ?? '$raw', operation }
+}
+
+function histogram(
+  name: string,
+  metrics: QueryMetrics,
+  bounds: readonly number[],
+  pick: (stats: ReturnType<QueryMetrics['operationStats']>[number]) => LatencyHistogram,
+): Sample[] {
+  const boundsMs = bounds.map((seconds) => seconds * 1000)
+  const out: Sample[] = []
+  for (const stats of metrics.operationStats()) {
+    const h = pick(stats)
+    if (h.count === 0) continue
+    const cumulative = h.countsAtOrBelow(boundsMs)
+    const labels = labelsOf(stats.model, stats.operation)
+    out.push(...histogramSamples(name, labels, bounds, cumulative, h.sum / 1000, h.count))
+  }
+  return out
+}
+
+/** The Prisma metrics of `metrics`, histograms in `buckets` (seconds). */
+export function prismaMetrics(
+  metrics: QueryMetrics,
+  buckets: readonly number[],
+): MetricDefinition[] {
+  return [
+    {
+      name: 'prisma_queries_total',
+      help: 'Prisma calls by model, operation and cache status (hit, swr: served stale while refreshed, miss: went to the database and was cached, uncached: writes, raw queries, transactions, cacheStrategy false). Raw queries are under model $raw.',
+      type: 'counter',
+      collect: () => {
+        const out: Sample[] = []
+        for (const s of metrics.operationStats()) {
+          const labels = labelsOf(s.model, s.operation)
+          out.push(
+            { labels: { ...labels, cache: 'hit' }, value: s.hits },
+            { labels: { ...labels, cache: 'swr' }, value: s.swr },
+            { labels: { ...labels, cache: 'miss' }, value: s.misses },
+            { labels: { ...labels, cache: 'uncached' }, value: s.uncached },
+          )
+        }
+        return out
+      },
+    },
+    {
+      name: 'prisma_query_errors_total',
+      help: 'Prisma calls that failed, by model and operation.',
+      type: 'counter',
+      collect: () =>
+        metrics
+          .operationStats()
+          .map((s) => ({ labels: labelsOf(s.model, s.operation), value: s.errors })),
+    },
+    {
+      name: 'prisma_query_duration_seconds',
+      help: 'Duration of Prisma calls as their callers saw it (cache hits included), by model and operation.',
+      type: 'histogram',
+      collect: (name) => histogram(name, metrics, buckets, (s) => s.latency),
+    },
+    {
+      name: 'prisma_database_duration_seconds',
+      help: 'Time Prisma calls spent in the database (misses and uncached calls), by model and operation.',
+      type: 'histogram',
+      collect: (name) => histogram(name, metrics, buckets, (s) => s.db),
+    },
+    {
+      name: 'prisma_slow_queries_total',
+      help: 'Database calls slower than the slow-query threshold (DATABASE_MAX_QUERY_EXECUTION_TIME).',
+      type: 'counter',
+      collect: () => [{ labels: {}, value: metrics.slowQueryCount }],
+    },
+    {
+      name: 'prisma_n_plus_one_total',
+      help: 'N+1 patterns reported (one query shape repeated within a request or a burst).',
+      type: 'counter',
+      collect: () => [{ labels: {}, value: metrics.nPlusOneCount }],
+    },
+  ]
+}
