@@ -271,7 +271,9 @@ describe('CacheManager L1 bounds', () => {
 
   it('bounds L1 lifetime by local.ttl while L2 keeps the entry', async () => {
     const prefix = uniquePrefix('localttl')
-    const cache = new CacheManager({ redis: REDIS_URL, prefix, local: { ttl: 50 } })
+    // Long enough that the reads right after a set or a promotion fall within it on a loaded
+    // machine (50 ms did not); the waits below poll for its end.
+    const cache = new CacheManager({ redis: REDIS_URL, prefix, local: { ttl: 1_000 } })
     await cache.set('k', 'v', { ttl: '1m' })
     expect(await cache.get('k')).toBe('v')
     expect(cache.getMetrics().l1Hits).toBe(1)

@@ -1,0 +1,196 @@
+/**
+ * The shop demo under load: `npm run bench:shop`. Each candidate (no cache, memory only, L1 +
+ * Redis) runs the demo in a process of its own on one PostgreSQL database, and autocannon drives
+ * it from this process with many connections over a mix of its endpoints: product pages (skewed
+ * towards popular products), listings, searches, the category tree, orders and price updates.
+ * Prints requests per second, latency percentiles, non-2xx answers and the cache's hit rate.
+ *
+ * Environment: SHOP_LOAD_CONNECTIONS (500), SHOP_LOAD_SECONDS (20), SHOP_LOAD_PRODUCTS (5000),
+ * DATABASE_URL (postgresql://postgres@127.0.0.1:5432/test), REDIS_URL (redis://127.0.0.1:6379).
+ */
+import { type ChildProcess, fork } from 'node:child_process'
+import { once } from 'node:events'
+import { fileURLToPath } from 'node:url'
+import autocannon from 'autocannon'
+import pg from 'pg'
+import { CATEGORY_TREE } from '../../examples/shop/catalog-words.js'
+
+const CONNECTIONS = Number(process.env.SHOP_LOAD_CONNECTIONS ?? 500)
+const SECONDS = Number(process.env.SHOP_LOAD_SECONDS ?? 20)
+const PRODUCTS = Number(process.env.SHOP_LOAD_PRODUCTS ?? 5000)
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test'
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+const SCHEMA = 'shop_load'
+const SERVER = fileURLToPath(new URL('./server.ts', import.meta.url))
+
+interface Candidate {
+  name: string
+  env: Record<string, string>
+}
+
+const CANDIDATES: Candidate[] = [
+  { name: 'no cache (CACHE_ENABLED=false)', env: { CACHE_ENABLED: 'false' } },
+  { name: 'withCache, memory only', env: {} },
+  { name: 'withCache, L1 + Redis', env: { REDIS_URL } },
+]
+
+const LEAVES = CATEGORY_TREE.flatMap((top) => [top.slug, ...top.children.map((c) => c.slug)])
+const WORDS = ['pro', 'mini', 'max', 'lite', 'air', 'smart', 'classic', 'eco']
+
+/** A product id skewed towards the first ones: a few products get most of the views. */
+function popularProduct(): number {
+  return 1 + Math.floor(PRODUCTS * Math.random() ** 3)
+}
+
+function pick<T>(list: readonly T[]): T {
+  return list[Math.floor(Math.random() * list.length)]!
+}
+
+/** One request of the mix, as autocannon takes it. */
+function nextRequest(): {
+  method: 'GET' | 'POST' | 'PATCH'
+  path: string
+  body?: string
+  headers?: Record<string, string>
+} {
+  const roll = Math.random()
+  const json = { 'content-type': 'application/json' }
+  if (roll < 0.6) return { method: 'GET', path: `/products/${popularProduct()}` }
+  if (roll < 0.78) {
+    const page = 1 + Math.floor(Math.random() ** 2 * 5)
+    return { method: 'GET', path: `/products?category=${pick(LEAVES)}&page=${page}&pageSize=20` }
+  }
+  if (roll < 0.88) return { method: 'GET', path: `/products/search?q=${pick(WORDS)}&pageSize=10` }
+  if (roll < 0.93) return { method: 'GET', path: '/categories' }
+  if (roll < 0.97) {
+    const items = [{ productId: popularProduct(), quantity: 1 }]
+    return {
+      method: 'POST',
+      path: '/orders',
+      headers: json,
+      body: JSON.stringify({ userId: 1 + Math.floor(Math.random() * 100), items }),
+    }
+  }
+  const price = (5 + Math.random() * 200).toFixed(2)
+  return {
+    method: 'PATCH',
+    path: `/products/${popularProduct()}`,
+    headers: json,
+    body: JSON.stringify({ price: Number(price), stock: 1000 }),
+  }
+}
+
+async function startServer(
+  candidate: Candidate,
+): Promise<{ child: ChildProcess; url: string; adminToken: string }> {
+  const url = new URL(DATABASE_URL)
+  url.searchParams.set('schema', SCHEMA)
+  const child = fork(SERVER, [], {
+    execArgv: ['--import', 'tsx'],
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'production',
+      PORT: '0',
+      DATABASE_URL: url.toString(),
+      SHOP_SEED_PRODUCTS: String(PRODUCTS),
+      DATABASE_POOL_SIZE: '20',
+      ...candidate.env,
+    },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  })
+  const [message] = (await once(child, 'message')) as [{ url: string; adminToken: string }]
+  return { child, ...message }
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  const exited = once(child, 'exit')
+  child.send({ type: 'close' })
+  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))])
+  if (child.exitCode === null) child.kill('SIGKILL')
+}
+
+async function hitRate(url: string): Promise<{ hits: number; misses: number }> {
+  const stats = (await (await fetch(`${url}/ops/api/performance/stats`)).json()) as {
+    queries: { totals: { hits: number; misses: number; swr: number } } | null
+  }
+  const totals = stats.queries?.totals
+  return { hits: (totals?.hits ?? 0) + (totals?.swr ?? 0), misses: totals?.misses ?? 0 }
+}
+
+interface Row {
+  name: string
+  rps: number
+  p50: number
+  p95: number
+  p99: number
+  non2xx: number
+  errors: number
+  hitRate: number | undefined
+}
+
+async function drive(url: string, seconds: number): Promise<Omit<Row, 'name' | 'hitRate'>> {
+  const result = await autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: seconds,
+    requests: [{ setupRequest: (request) => ({ ...request, ...nextRequest() }) }],
+  })
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p95: interpolateP95(result.latency),
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+  }
+}
+
+/** p95 between autocannon's p90 and p97.5 (linear): its histogram has no p95 of its own. */
+function interpolateP95(latency: { p90: number; p97_5: number }): number {
+  return latency.p90 + ((95 - 90) / (97.5 - 90)) * (latency.p97_5 - latency.p90)
+}
+
+async function main(): Promise<void> {
+  const admin = new pg.Client({ connectionString: DATABASE_URL })
+  await admin.connect()
+  await admin.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`)
+  await admin.end()
+  console.log(
+    `shop under load: ${CONNECTIONS} connections, ${SECONDS} s per candidate, ${PRODUCTS} products`,
+  )
+  const rows: Row[] = []
+  for (const candidate of CANDIDATES) {
+    const { child, url } = await startServer(candidate) // the first one seeds the schema
+    try {
+      await drive(url, 3) // warm-up: connections, JIT, the cache's working set
+      const before = await hitRate(url)
+      const measured = await drive(url, SECONDS)
+      const after = await hitRate(url)
+      const hits = after.hits - before.hits
+      const misses = after.misses - before.misses
+      const row: Row = {
+        name: candidate.name,
+        ...measured,
+        hitRate: hits + misses === 0 ? undefined : hits / (hits + misses),
+      }
+      rows.push(row)
+      console.log(
+        `  ${row.name}: ${row.rps.toFixed(0)} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms`,
+      )
+    } finally {
+      await stopServer(child)
+    }
+  }
+  const base = rows[0]!
+  console.log(
+    '\n| candidate | req/s | vs no cache | p50 ms | p95 ms | p99 ms | non-2xx | errors | Prisma read hit rate |',
+  )
+  console.log('|---|---|---|---|---|---|---|---|---|')
+  for (const r of rows) {
+    console.log(
+      `| ${r.name} | ${r.rps.toFixed(0)} | ${(r.rps / base.rps).toFixed(2)}x | ${r.p50} | ${r.p95.toFixed(0)} | ${r.p99} | ${r.non2xx} | ${r.errors} | ${r.hitRate === undefined ? '-' : `${(100 * r.hitRate).toFixed(1)} %`} |`,
+    )
+  }
+}
+
+await main()
