@@ -1,8 +1,7 @@
 /**
  * The shop demo under load: `npm run bench:shop`. Each candidate (no cache, memory only, L1 +
  * Redis) runs the demo in a process of its own on one PostgreSQL database, and autocannon drives
- * it from this process with many connections over a mix of its endpoints: product pages (skewed
- * towards popular products), listings, searches, the category tree, orders and price updates.
+ * it from this process with many connections over a mix of its endpoints (see `nextRequest`).
  * Prints requests per second, latency percentiles, non-2xx answers and the cache's hit rate.
  *
  * Environment: SHOP_LOAD_CONNECTIONS (500), SHOP_LOAD_SECONDS (20), SHOP_LOAD_PRODUCTS (5000),
@@ -46,7 +45,11 @@ function pick<T>(list: readonly T[]): T {
   return list[Math.floor(Math.random() * list.length)]!
 }
 
-/** One request of the mix, as autocannon takes it. */
+/**
+ * One request of the mix, as autocannon takes it: a shop's traffic is mostly browsing. 60 %
+ * product pages, 20 % category listings (first pages most), 10 % searches, 7 % the category
+ * tree, 2 % orders and 1 % price and stock updates, products skewed towards the popular ones.
+ */
 function nextRequest(): {
   method: 'GET' | 'POST' | 'PATCH'
   path: string
@@ -56,13 +59,13 @@ function nextRequest(): {
   const roll = Math.random()
   const json = { 'content-type': 'application/json' }
   if (roll < 0.6) return { method: 'GET', path: `/products/${popularProduct()}` }
-  if (roll < 0.78) {
+  if (roll < 0.8) {
     const page = 1 + Math.floor(Math.random() ** 2 * 5)
     return { method: 'GET', path: `/products?category=${pick(LEAVES)}&page=${page}&pageSize=20` }
   }
-  if (roll < 0.88) return { method: 'GET', path: `/products/search?q=${pick(WORDS)}&pageSize=10` }
-  if (roll < 0.93) return { method: 'GET', path: '/categories' }
-  if (roll < 0.97) {
+  if (roll < 0.9) return { method: 'GET', path: `/products/search?q=${pick(WORDS)}&pageSize=10` }
+  if (roll < 0.97) return { method: 'GET', path: '/categories' }
+  if (roll < 0.99) {
     const items = [{ productId: popularProduct(), quantity: 1 }]
     return {
       method: 'POST',
@@ -150,6 +153,32 @@ function interpolateP95(latency: { p90: number; p97_5: number }): number {
   return latency.p90 + ((95 - 90) / (97.5 - 90)) * (latency.p97_5 - latency.p90)
 }
 
+/** Per model and operation: calls, hit rate, database p50 / p99 (SHOP_LOAD_DETAIL=1). */
+async function printOperations(url: string, adminToken: string): Promise<void> {
+  const response = await fetch(`${url}/ops/api/performance/queries`, {
+    headers: { authorization: `Bearer ${adminToken}` },
+  })
+  const { operations } = (await response.json()) as {
+    operations: Record<
+      string,
+      {
+        queries: number
+        hits: number
+        misses: number
+        uncached: number
+        db: { p50: number; p99: number }
+      }
+    >
+  }
+  for (const [name, op] of Object.entries(operations).sort((a, b) => b[1].queries - a[1].queries)) {
+    const reads = op.hits + op.misses
+    const rate = reads === 0 ? '-' : `${((100 * op.hits) / reads).toFixed(1)} %`
+    console.log(
+      `    ${name}: ${op.queries} calls, hits ${rate}, uncached ${op.uncached}, db p50 ${op.db.p50.toFixed(1)} ms p99 ${op.db.p99.toFixed(1)} ms`,
+    )
+  }
+}
+
 async function main(): Promise<void> {
   const admin = new pg.Client({ connectionString: DATABASE_URL })
   await admin.connect()
@@ -159,13 +188,15 @@ async function main(): Promise<void> {
     `shop under load: ${CONNECTIONS} connections, ${SECONDS} s per candidate, ${PRODUCTS} products`,
   )
   const rows: Row[] = []
-  for (const candidate of CANDIDATES) {
-    const { child, url } = await startServer(candidate) // the first one seeds the schema
+  const only = process.env.SHOP_LOAD_ONLY
+  for (const candidate of CANDIDATES.filter((c) => only === undefined || c.name.includes(only))) {
+    const { child, url, adminToken } = await startServer(candidate) // the first one seeds the schema
     try {
       await drive(url, 3) // warm-up: connections, JIT, the cache's working set
       const before = await hitRate(url)
       const measured = await drive(url, SECONDS)
       const after = await hitRate(url)
+      if (process.env.SHOP_LOAD_DETAIL) await printOperations(url, adminToken)
       const hits = after.hits - before.hits
       const misses = after.misses - before.misses
       const row: Row = {

@@ -7,6 +7,7 @@
  * again (a missing product or short stock is not).
  */
 import { z } from 'zod'
+import { Prisma } from '../../../prisma/generated/client.js'
 import type { TransactionManager } from '../../../src/database/index.js'
 import type { ShopPrisma, ShopTransaction } from '../cached-client.js'
 import { HttpError, type Router } from '../http.js'
@@ -110,15 +111,25 @@ async function priceLines(tx: ShopTransaction, items: OrderRequest['items']) {
  * `stock >= quantity` is checked by the UPDATE itself, under the row's lock, so two orders racing
  * for the last unit cannot both get it (a read, then a write, would let them). Rows are taken in
  * product id order: two orders sharing products lock them in the same order and cannot deadlock.
+ * An `update` by the unique `productId` (with the stock condition beside it), not an `updateMany`
+ * by a filter: the cache then knows which inventory row changed and invalidates the reads of
+ * that product only, where a filter would reach every read of any product's stock.
  */
 async function takeStock(tx: ShopTransaction, items: OrderRequest['items']) {
   const short: OrderRequest['items'] = []
   for (const item of [...items].sort((a, b) => a.productId - b.productId)) {
-    const taken = await tx.inventory.updateMany({
-      where: { productId: item.productId, stock: { gte: item.quantity } },
-      data: { stock: { decrement: item.quantity } },
-    })
-    if (taken.count === 0) short.push(item)
+    try {
+      await tx.inventory.update({
+        where: { productId: item.productId, stock: { gte: item.quantity } },
+        data: { stock: { decrement: item.quantity } },
+        select: { productId: true },
+      })
+    } catch (error) {
+      // No row matched: the product has no inventory, or not enough of it.
+      if (!(error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2025'))
+        throw error
+      short.push(item)
+    }
   }
   return short
 }
