@@ -9,9 +9,21 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { z } from 'zod'
 import { CacheManager } from '../cache/cache-manager.js'
 import { validationErrorOf } from '../cache/zod-issue.js'
-import { invalid, StrataCacheError } from '../errors.js'
-import { type OpsContext, type OpsReply, ROUTES, type Route } from './ops-routes.js'
+import { invalid } from '../errors.js'
+import { ACTIONS } from './ops-actions.js'
+import {
+  BodyTooLarge,
+  errorReply,
+  failure,
+  type OpsContext,
+  type OpsReply,
+  type Route,
+} from './ops-reply.js'
+import { READ_ROUTES } from './ops-routes.js'
+import { parseJson, readNodeBody, send, toResponse } from './ops-transport.js'
 import type { MetricsExporterOptions } from './prometheus.js'
+
+const ROUTES: readonly Route[] = [...READ_ROUTES, ...ACTIONS]
 
 /** Options of {@link createOpsHandler}. Only `cache` is required. */
 export interface OpsHandlerOptions {
@@ -270,98 +282,6 @@ export function createOpsHandler(options: OpsHandlerOptions): OpsHandler {
   return listener
 }
 
-class BodyTooLarge extends Error {
-  constructor(readonly limit: number) {
-    super(`the body is larger than ${limit} bytes`)
-  }
-}
-
 function digest(token: string): Buffer {
   return createHash('sha256').update(token).digest()
-}
-
-function failure(status: number, code: string, message: string, field?: string): OpsReply {
-  return { status, body: { error: { code, message, ...(field === undefined ? {} : { field }) } } }
-}
-
-/** The reply for what a route threw: bad input is the caller's (400), the rest ours (500). */
-function errorReply(error: unknown): OpsReply {
-  if (error instanceof BodyTooLarge) return failure(413, 'ERR_BODY_TOO_LARGE', error.message)
-  if (error instanceof StrataCacheError && error.field !== undefined) {
-    return failure(400, error.code, error.message, error.field)
-  }
-  const message = error instanceof Error ? error.message : String(error)
-  return failure(500, error instanceof StrataCacheError ? error.code : 'ERR_INTERNAL', message)
-}
-
-/** JSON from a body that Express or Fastify may have read (and parsed) already. */
-function parseJson(body: unknown): unknown {
-  if (body === undefined) return undefined
-  if (!Buffer.isBuffer(body) && typeof body !== 'string') return body // parsed by the framework
-  const text = body.toString()
-  if (text.trim() === '') return undefined
-  try {
-    return JSON.parse(text)
-  } catch (error) {
-    throw invalid('body', `is not JSON: ${(error as Error).message}`)
-  }
-}
-
-/** The body of a node request, bounded; or what a framework's body parser left in `req.body`. */
-function readNodeBody(req: IncomingMessage, limit: number): Promise<Buffer | unknown> {
-  const parsed = (req as IncomingMessage & { body?: unknown }).body
-  if (parsed !== undefined || req.readableEnded) return Promise.resolve(parsed)
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let size = 0
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length
-      if (size > limit) {
-        req.removeAllListeners('data')
-        req.resume() // drained, not buffered: the answer is 413 whatever follows
-        reject(new BodyTooLarge(limit))
-        return
-      }
-      chunks.push(chunk)
-    })
-    req.on('end', () => resolve(Buffer.concat(chunks)))
-    req.on('error', reject)
-  })
-}
-
-const CONTENT_TYPES = {
-  json: 'application/json; charset=utf-8',
-  text: 'text/plain; charset=utf-8',
-  html: 'text/html; charset=utf-8',
-} as const
-
-/** Status, headers and bytes of a reply, the same for every mount. */
-function encode(reply: OpsReply): {
-  status: number
-  headers: Record<string, string>
-  bytes: string
-} {
-  const type = reply.type ?? 'json'
-  const bytes = type === 'json' ? JSON.stringify(reply.body) : String(reply.body)
-  return {
-    status: reply.status,
-    bytes,
-    headers: {
-      'content-type': reply.contentType ?? CONTENT_TYPES[type],
-      'cache-control': 'no-store',
-      'x-content-type-options': 'nosniff',
-      ...reply.headers,
-    },
-  }
-}
-
-function send(res: ServerResponse, reply: OpsReply, head: boolean): void {
-  const { status, headers, bytes } = encode(reply)
-  res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(bytes) })
-  res.end(head ? undefined : bytes)
-}
-
-function toResponse(reply: OpsReply, head: boolean): Response {
-  const { status, headers, bytes } = encode(reply)
-  return new Response(head ? null : bytes, { status, headers })
 }

@@ -1,107 +1,17 @@
 /**
- * What each operations endpoint answers (routing, the admin token and body limits are in
- * `ops-handler.ts`). Bodies are validated with zod; a bad one is a 400 naming the field.
+ * What the health, status and figures endpoints answer, and the dashboard page and `/metrics`
+ * (the admin actions are in `ops-actions.ts`; routing, the token and bodies in `ops-handler.ts`).
  */
 import { randomBytes } from 'node:crypto'
-import { z } from 'zod'
-import type { CacheManager } from '../cache/cache-manager.js'
-import { validationErrorOf } from '../cache/zod-issue.js'
-import { invalid } from '../errors.js'
 import { dashboardPage } from './dashboard-page.js'
-
-/** A reply, before it is encoded for the mount (node response, fetch `Response`). */
-export interface OpsReply {
-  status: number
-  /** JSON unless `type` says otherwise. */
-  body: unknown
-  type?: 'json' | 'text' | 'html'
-  contentType?: string
-  headers?: Record<string, string>
-}
-
-/** What the endpoints read from: `createOpsHandler`'s options, checked. */
-export interface OpsContext {
-  cache: CacheManager
-  prisma: { $cache: PrismaCacheApi } | undefined
-  health: HealthLike | undefined
-  analyzer: { analyze(query: unknown): Promise<unknown> } | undefined
-  invalidation: { warmNow(): Promise<unknown> } | undefined
-  metrics: false | object
-  /** The Prometheus exporter, made on the first scrape. */
-  exporter?: Promise<{ metrics(): Promise<string>; contentType: string }>
-}
-
-interface PrismaCacheApi {
-  stats(): { queries: QueryFigures | undefined }
-  classes(): Record<StrategyClass, { ttlMs: number; models: string[] }>
-  invalidateClass(name: StrategyClass): Promise<void>
-}
-type StrategyClass = 'hot' | 'aggregation' | 'reference'
-interface QueryFigures {
-  totals: unknown
-  slowQueryCount: number
-  nPlusOne: unknown[]
-  since: number
-}
-interface HealthLike {
-  check(): Promise<HealthFigures>
-  generateReport(): string
-}
-interface HealthFigures {
-  status: 'healthy' | 'degraded' | 'unhealthy'
-  connected: boolean
-  responseTime: number
-  reasons: string[]
-  details: { connectionPool: unknown; performance: unknown }
-  timestamp: Date
-}
-
-/**
- * Who may call a route: anyone (health: load balancers), anyone unless `protectStats`
- * (figures), or only with the admin token (changes something, or shows SQL and call sites).
- */
-export type Access = 'public' | 'stats' | 'admin'
-
-export interface Route {
-  method: 'GET' | 'POST' | 'DELETE'
-  path: string
-  access: Access
-  handle(context: OpsContext, body: unknown): Promise<OpsReply>
-}
-
-/** The seed-compatible TTL classes of `POST /api/performance/cache/clear`, by strategy. */
-const TIERS = { L1: 'hot', L2: 'aggregation', L3: 'reference' } as const
-
-const invalidateBody = z
-  .strictObject({
-    tags: z.array(z.string().min(1).max(1024)).min(1).max(1000),
-    keys: z.array(z.string().min(1).max(1024)).min(1).max(1000),
-    // A glob only (never a RegExp), bounded: matching is linear in it, but every instance runs it.
-    pattern: z.string().min(1).max(256),
-  })
-  .partial()
-  .refine((body) => Object.keys(body).length > 0, 'must name tags, keys or a pattern')
-const clearBody = z.strictObject({ tier: z.enum(['all', 'L1', 'L2', 'L3']) })
-const analyzeBody = z.strictObject({
-  model: z.string().min(1).max(128),
-  operation: z.string().min(1).max(64),
-  query: z.record(z.string(), z.unknown()).optional(),
-  args: z.record(z.string(), z.unknown()).optional(),
-})
-
-function parse<T>(schema: z.ZodType<T>, body: unknown): T {
-  const parsed = schema.safeParse(body)
-  if (!parsed.success) throw validationErrorOf(parsed.error, 'body')
-  return parsed.data
-}
-
-const json = (body: unknown, status = 200): OpsReply => ({ status, body })
-
-/** 404 for an endpoint whose part was not given to `createOpsHandler`. */
-function missing(option: string, what: string): OpsReply {
-  const message = `no ${what}: pass ${option} to createOpsHandler`
-  return { status: 404, body: { error: { code: 'ERR_NOT_CONFIGURED', message } } }
-}
+import {
+  type HealthFigures,
+  json,
+  missing,
+  type OpsContext,
+  type Route,
+  TIERS,
+} from './ops-reply.js'
 
 /** `status`, `connected`, `responseTime`, `timestamp`: what a load balancer needs, no SQL. */
 function summary(health: HealthFigures) {
@@ -115,7 +25,8 @@ async function databaseHealth(context: OpsContext): Promise<HealthFigures | unde
   return context.health?.check()
 }
 
-export const ROUTES: readonly Route[] = [
+/** The endpoints that read: health, status, figures, the dashboard, `/metrics`. */
+export const READ_ROUTES: readonly Route[] = [
   {
     method: 'GET',
     path: '/health/db',
@@ -175,33 +86,6 @@ export const ROUTES: readonly Route[] = [
         metrics,
         local: cache.getLocalCacheStats(),
       })
-    },
-  },
-  {
-    method: 'POST',
-    path: '/api/v1/database/cache/invalidate',
-    access: 'admin',
-    async handle({ cache }, body) {
-      const { tags, keys, pattern } = parse(invalidateBody, body)
-      if (tags !== undefined) await cache.invalidateByTag(tags)
-      if (keys !== undefined) await cache.delete(keys)
-      const removed = pattern === undefined ? undefined : await cache.invalidateByPattern(pattern)
-      return json({
-        invalidated: {
-          tags: tags?.length ?? 0,
-          keys: keys?.length ?? 0,
-          ...(pattern === undefined ? {} : { pattern, removed }),
-        },
-      })
-    },
-  },
-  {
-    method: 'DELETE',
-    path: '/api/v1/database/cache/clear',
-    access: 'admin',
-    async handle({ cache }) {
-      await cache.clear()
-      return json({ cleared: 'all' })
     },
   },
   {
@@ -286,48 +170,6 @@ export const ROUTES: readonly Route[] = [
         },
         healthStatus(status),
       )
-    },
-  },
-  {
-    method: 'POST',
-    path: '/api/performance/cache/clear',
-    access: 'admin',
-    async handle({ cache, prisma }, body) {
-      const { tier } = body === undefined ? { tier: 'all' as const } : parse(clearBody, body)
-      if (tier === 'all') {
-        await cache.clear()
-        return json({ cleared: 'all' })
-      }
-      if (prisma === undefined)
-        throw invalid(
-          'body.tier',
-          `${tier} is a class of Prisma reads: pass prisma to createOpsHandler`,
-        )
-      const name = TIERS[tier]
-      await prisma.$cache.invalidateClass(name)
-      return json({ cleared: tier, strategy: name, models: prisma.$cache.classes()[name].models })
-    },
-  },
-  {
-    method: 'POST',
-    path: '/api/performance/analyze',
-    access: 'admin',
-    async handle({ analyzer }, body) {
-      if (analyzer === undefined) return missing('analyzer', 'QueryAnalyzer')
-      const { model, operation, query, args } = parse(analyzeBody, body)
-      return json(await analyzer.analyze({ model, operation, args: args ?? query ?? {} }))
-    },
-  },
-  {
-    method: 'POST',
-    path: '/api/performance/prefetch',
-    access: 'admin',
-    async handle({ invalidation }) {
-      if (invalidation === undefined) return missing('invalidation', 'CacheInvalidation (warming)')
-      const round = await invalidation.warmNow()
-      if (round === undefined)
-        throw invalid('invalidation', 'has no warming set up (setupCacheWarming)')
-      return json({ prefetched: round })
     },
   },
   {
