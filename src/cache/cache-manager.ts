@@ -25,7 +25,7 @@ import {
 } from './manager-wiring.js'
 import { CacheMetrics, type CacheMetricsSnapshot } from './metrics.js'
 import { NativeOps } from './native-ops.js'
-import type { CacheOptions, ResolvedOptions } from './options.js'
+import type { CacheLogger, CacheOptions, ResolvedOptions } from './options.js'
 import { type PlanDefaults, planCompute, planWrite } from './plans.js'
 import { isHiddenNative, MISS, type Prepared } from './store-types.js'
 import { TierSetup } from './tier-setup.js'
@@ -79,6 +79,8 @@ export interface CacheInternals {
    * observer is added (two clock reads per call). Returns the function that removes it.
    */
   observeL2(observer: L2CallObserver): () => void
+  /** The `logger` option, as now (an `initialize()` may change it). */
+  logger(): CacheLogger | undefined
 }
 
 let internalsOf: (cache: CacheManager) => CacheInternals
@@ -149,12 +151,14 @@ export class CacheManager extends EventEmitter<CacheEvents> {
     planDefaults: () => this.#options,
     maxKeyLength: () => this.#options.maxKeyLength,
     observeL2: (observer) => this.#setup.l2Timing.add(observer),
+    logger: () => this.#options.logger,
   }
   readonly #sink: CacheEventSink = {
     cache: this,
     metrics: this.#metrics,
     emitsHits: () => this.#emitHits,
     reportError: (error, operation, key) => this.#reportError(error, operation, key),
+    log: (level, fields, message) => this.#log(level, fields, message),
     waiters: new KeyWaiters(),
   }
 
@@ -163,8 +167,14 @@ export class CacheManager extends EventEmitter<CacheEvents> {
     this.#baseOptions = { ...options }
     this.#setup = new TierSetup(this.#metrics, {
       error: (error, operation, key) => this.#reportError(error, operation, key),
-      degraded: (reason) => this.emit('degraded', { reason }),
-      recovered: () => this.emit('recovered', {}),
+      degraded: (reason) => {
+        this.#log('warn', { reason }, 'stratacache: Redis bypassed, reads come from L1 and loaders')
+        this.emit('degraded', { reason })
+      },
+      recovered: () => {
+        this.#log('info', {}, 'stratacache: Redis in use again, missed invalidations replayed')
+        this.emit('recovered', {})
+      },
       // Replayed to L2 alone: the notice made with it was lost with the outage, and the other
       // instances may have reloaded the old value from L2 meanwhile. A clear (what Redis lost is
       // unknown: it evicted keys) drops this instance's L1 too, which may hold what it lost.
@@ -467,8 +477,24 @@ export class CacheManager extends EventEmitter<CacheEvents> {
     return loaderSettings(this.#options, () => this.#link, this.#sink.waiters)
   }
 
+  /** Tells the `logger` option, if any; a logger that throws must not break a cache call. */
+  #log(level: keyof CacheLogger, fields: object, message: string): void {
+    const logger = this.#options?.logger
+    if (logger === undefined) return
+    try {
+      logger[level]?.(fields, message)
+    } catch {
+      // The application's logger is its own business.
+    }
+  }
+
   #reportError(error: Error, operation: string, key?: string): void {
     this.#metrics.errors++
+    this.#log(
+      'error',
+      { err: error, operation, key },
+      `stratacache: ${operation} failed: ${error.message}`,
+    )
     // An 'error' event with no listener would throw (EventEmitter semantics): absorb instead.
     if (this.listenerCount('error') > 0) this.emit('error', { error, operation, key })
   }

@@ -4,7 +4,7 @@ import type { CacheEvents } from './events.js'
 import { GetOrCompute, type GetOrComputeSettings } from './get-or-compute.js'
 import type { KeyWaiters } from './key-waiters.js'
 import type { CacheMetrics } from './metrics.js'
-import type { ResolvedOptions } from './options.js'
+import type { CacheLogger, ResolvedOptions } from './options.js'
 import type { TierSetup } from './tier-setup.js'
 import type { TieredStore } from './tiered-store.js'
 
@@ -19,6 +19,8 @@ export interface CacheEventSink {
   /** Whether someone listens to `hit` (see {@link watchHitListeners}). */
   emitsHits(): boolean
   reportError(error: Error, operation: string, key?: string): void
+  /** Tells the `logger` option, if any. */
+  log(level: keyof CacheLogger, fields: object, message: string): void
   /** Fills waiting for another fill's lease, woken by the bus and by this instance's fills. */
   readonly waiters: KeyWaiters
 }
@@ -65,6 +67,8 @@ export function linkBus(
     {
       trust: (trusted, reason) => {
         if (!trusted) metrics.busTrustLost++
+        if (trusted) sink.log('info', { reason }, 'stratacache: invalidation bus trusted')
+        else sink.log('warn', { reason }, 'stratacache: invalidation bus untrusted, L1 flushed')
         cache.emit(trusted ? 'trusted' : 'untrusted', { reason })
       },
       error: (error, operation) => sink.reportError(error, operation),

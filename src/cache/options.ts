@@ -107,10 +107,26 @@ export interface CacheOptions {
    * `false` or `0` turns it off. Default `1`.
    */
   earlyRefresh?: false | number
+  /**
+   * Where the cache says what otherwise reaches only its events, in pino's shape
+   * (`logger.warn(object, message)`; pino, a child logger or `console` fit): Redis bypassed
+   * (`warn`) and back (`info`), the bus untrusted (`warn`) and trusted (`info`), and every
+   * absorbed failure (`error`). `withCache` logs slow queries and N+1 reports (`warn`) to it too.
+   * @default undefined (events only)
+   */
+  logger?: CacheLogger
   /** Longest a loader may run and still store its value (cross-instance fence). Default `'60s'`. */
   fenceWindow?: Duration
   /** While the bus is down, values enter L1 for at most this long. Default `'1s'`. */
   untrustedLocalTtl?: Duration
+}
+
+/** A logger in pino's shape: each level takes an object of fields, then a message. */
+export interface CacheLogger {
+  debug?(fields: object, message: string): void
+  info?(fields: object, message: string): void
+  warn?(fields: object, message: string): void
+  error?(fields: object, message: string): void
 }
 
 /** Options after defaults and unit conversion; what the engine reads. */
@@ -133,6 +149,7 @@ export interface ResolvedOptions {
   earlyRefreshBeta: number
   fenceWindowMs: number
   untrustedLocalTtlMs: number
+  logger: CacheLogger | undefined
 }
 
 export const DEFAULTS = {
@@ -168,6 +185,12 @@ const isBus = (v: unknown): v is InvalidationBus =>
   isObject(v) &&
   typeof (v as InvalidationBus).publish === 'function' &&
   typeof (v as InvalidationBus).onMessage === 'function'
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
+
+const isLogger = (v: unknown): v is CacheLogger =>
+  isObject(v) &&
+  LOG_LEVELS.some((level) => typeof (v as Record<string, unknown>)[level] === 'function')
 
 const localSchema = z.strictObject({
   maxEntries: positiveInt.optional(),
@@ -213,6 +236,9 @@ const optionsSchema = z.strictObject({
   earlyRefresh: z.union([z.literal(false), z.number().nonnegative().max(100)]).optional(),
   fenceWindow: duration.optional(),
   untrustedLocalTtl: duration.optional(),
+  logger: z
+    .custom<CacheLogger>(isLogger, 'must have debug, info, warn or error methods (pino, console)')
+    .optional(),
 })
 
 /**
@@ -287,6 +313,7 @@ export function resolveOptions(input: CacheOptions, base?: CacheOptions): Resolv
       o.untrustedLocalTtl ?? DEFAULTS.untrustedLocalTtl,
       'untrustedLocalTtl',
     ),
+    logger: o.logger,
   }
 }
 

@@ -2,6 +2,7 @@
  * `withCache`: the Prisma Client extension that caches reads and invalidates them on writes.
  */
 import { Prisma } from '@prisma/client/extension'
+import { cacheInternals } from '../cache/cache-manager.js'
 import { type PrismaEnvSettings, prismaSettingsFromEnv } from '../config/prisma-env.js'
 import { registerPrismaTypes } from './decimal-type.js'
 import { accelerateApi, cacheApi } from './extension/cache-api.js'
@@ -99,7 +100,24 @@ function metricsOptions(
   const nPlusOne = given.nPlusOne === false ? (false as const) : { ...hint, ...given.nPlusOne }
   const resolved: QueryMetricsOptions = { slowQueryMs: env.slowQueryMs, ...given, nPlusOne }
   resolveMetricsOptions(resolved, 'options.metrics')
-  return resolved
+  // The cache's logger hears of them too, besides the callbacks (read at each report: an
+  // initialize() may change it).
+  const logger = () => cacheInternals(options.cache).logger()
+  const { onSlowQuery, onNPlusOne } = resolved
+  return {
+    ...resolved,
+    onSlowQuery: (entry) => {
+      logger()?.warn?.(entry, `stratacache: slow query ${entry.model ?? '$raw'}.${entry.operation}`)
+      onSlowQuery?.(entry)
+    },
+    onNPlusOne: (report) => {
+      logger()?.warn?.(
+        report,
+        `stratacache: N+1 ${report.model ?? '$raw'}.${report.operation} x${report.count}`,
+      )
+      onNPlusOne?.(report)
+    },
+  }
 }
 
 type TransactionMethod = (this: unknown, input: unknown, options?: unknown) => Promise<unknown>
