@@ -14,8 +14,15 @@ export type { CacheEventName, CacheEvents, Tier } from './cache/events.js'
 export { CacheKeyBuilder } from './cache/key-builder.js'
 export type { L1Stats } from './cache/l1-store.js'
 export type { CacheMetricsSnapshot } from './cache/metrics.js'
+export { instrumentOpenTelemetry, type OpenTelemetryOptions } from './cache/opentelemetry.js'
 export type { CacheOptions, LocalCacheOptions } from './cache/options.js'
 export { CACHE_PRESETS } from './cache/presets.js'
+export {
+  CACHE_CHANNEL,
+  type CacheReadMessage,
+  PRISMA_CHANNEL,
+  type PrismaReadMessage,
+} from './cache/tracing.js'
 export { cacheOptionsFromEnv } from './config/cache-env.js'
 export type {
   BusMessage,

@@ -30,6 +30,7 @@ import { type PlanDefaults, planCompute, planWrite } from './plans.js'
 import { isHiddenNative, MISS, type Prepared } from './store-types.js'
 import { TierSetup } from './tier-setup.js'
 import type { TieredStore } from './tiered-store.js'
+import { type CacheReadMessage, cacheReads, traceRead } from './tracing.js'
 import { assertKey, assertKeys, normalizeTags } from './validate.js'
 
 export type { BatchItem, GetOrComputeOptions, SetOptions }
@@ -233,7 +234,13 @@ export class CacheManager extends EventEmitter<CacheEvents> {
   }
 
   /** The value under `key`, or `undefined` when absent, expired or unreadable. */
-  async get<T = unknown>(key: string): Promise<T | undefined> {
+  get<T = unknown>(key: string): Promise<T | undefined> {
+    if (!cacheReads.hasSubscribers) return this.#get(key, undefined)
+    return traceRead('get', key, (trace) => this.#get<T>(key, trace))
+  }
+
+  /** `get`; `trace`, while tracing, learns how it was answered. */
+  async #get<T>(key: string, trace: CacheReadMessage | undefined): Promise<T | undefined> {
     assertKey(key, this.#options.maxKeyLength)
     this.#assertOpen()
     const metrics = this.#metrics
@@ -254,6 +261,10 @@ export class CacheManager extends EventEmitter<CacheEvents> {
         metrics.hits++
         metrics.l1Hits++
         if (this.#emitHits) this.emit('hit', { key, tier: 'l1', stale: false })
+        if (trace !== undefined) {
+          trace.status = 'hit'
+          trace.tier = 'l1'
+        }
         return store.outL1(entry) as T
       }
       metrics.l1Misses++
@@ -264,6 +275,10 @@ export class CacheManager extends EventEmitter<CacheEvents> {
         metrics.hits++
         metrics.l2Hits++
         if (this.#emitHits) this.emit('hit', { key, tier: 'l2', stale: false })
+        if (trace !== undefined) {
+          trace.status = 'hit'
+          trace.tier = 'l2'
+        }
         // A value L1 did not keep is private to this read: no copy needed.
         return (found.shared ? store.out(found.value) : found.value) as T
       }
@@ -271,6 +286,7 @@ export class CacheManager extends EventEmitter<CacheEvents> {
     }
     metrics.misses++
     this.emit('miss', { key })
+    if (trace !== undefined) trace.status = 'miss'
     return undefined
   }
 
@@ -321,7 +337,16 @@ export class CacheManager extends EventEmitter<CacheEvents> {
     this.#assertOpen()
     const plan = planCompute(options, this.#options)
     if (!this.#options.enabled) return Promise.resolve(compute()).then(withoutMark<T>)
-    return this.#loader.run(key, compute, plan)
+    if (!cacheReads.hasSubscribers) return this.#loader.run(key, compute, plan)
+    return traceRead('getOrCompute', key, async (trace) => {
+      const info: ComputeInfo = { status: 'miss', tier: undefined }
+      try {
+        return await this.#loader.run(key, compute, plan, info)
+      } finally {
+        trace.status = info.status
+        trace.tier = info.tier
+      }
+    })
   }
 
   /** Values for `keys`, aligned with them; misses are `undefined`. One L2 round trip at most. */

@@ -12,6 +12,7 @@ import type { CacheInternals } from '../../cache/cache-manager.js'
 import type { ComputeInfo, ComputePlan } from '../../cache/get-or-compute.js'
 import { loaded } from '../../cache/loaded.js'
 import { MISS } from '../../cache/store-types.js'
+import { epochNow, type PrismaReadMessage, prismaReads } from '../../cache/tracing.js'
 import { UncacheableArgs } from '../keys/canonical-args.js'
 import type { TagNaming } from '../keys/tags.js'
 import { measureDatabaseCall } from '../metrics/database-call.js'
@@ -250,5 +251,17 @@ export class ReadPath {
     info.durationMs = event.durationMs = performance.now() - event.durationMs
     if (error !== undefined) event.error = error
     this.#sink.record(event)
+    if (prismaReads.hasSubscribers && event.model !== undefined) {
+      const message: PrismaReadMessage = {
+        model: event.model,
+        operation: event.operation,
+        cacheStatus: status,
+        tier: info.tier,
+        startTime: epochNow() - event.durationMs,
+        durationMs: event.durationMs,
+        error,
+      }
+      prismaReads.publish(message)
+    }
   }
 }
