@@ -7,6 +7,7 @@ import {
   type Env,
   type EnvVariableDoc,
   parseBoolean,
+  parseEnum,
   parsePositiveInt,
   parseSecondsAsMs,
   readSpecificOrGeneral,
@@ -51,6 +52,32 @@ export const PRISMA_ENV_VARIABLES: readonly EnvVariableDoc[] = Object.freeze(
       default: 'the hot TTL',
     },
     {
+      name: 'CACHE_STRATEGY_ENTITIES',
+      meaning:
+        'TTL class of record reads (findUnique, findFirst) of models given no strategy: short (the hot TTL), medium (the aggregation TTL) or long (the reference TTL).',
+      unit: 'short, medium or long',
+      default: 'the default strategy',
+    },
+    {
+      name: 'CACHE_STRATEGY_QUERIES',
+      meaning: 'TTL class of list reads (findMany) of models given no strategy.',
+      unit: 'short, medium or long',
+      default: 'the default strategy',
+    },
+    {
+      name: 'CACHE_STRATEGY_AGGREGATIONS',
+      meaning: 'TTL class of count, aggregate and groupBy, for every model.',
+      unit: 'short, medium or long',
+      default: 'medium',
+    },
+    {
+      name: 'CACHE_STRATEGY_USER_SESSIONS',
+      meaning:
+        'TTL class of the reads of models named Session or ending in Session, when given no strategy.',
+      unit: 'short, medium or long',
+      default: 'the default strategy',
+    },
+    {
       name: 'DATABASE_MAX_QUERY_EXECUTION_TIME',
       meaning: 'Database calls slower than this go to the slow-query log.',
       unit: 'ms',
@@ -67,6 +94,21 @@ export interface PrismaEnvSettings {
   referenceTtlMs?: number
   defaultTtlMs?: number
   slowQueryMs?: number
+  /** The classes the CACHE_STRATEGY_* variables choose, by kind of read. */
+  entitiesClass?: StrategyClass
+  queriesClass?: StrategyClass
+  aggregationsClass?: StrategyClass
+  sessionsClass?: StrategyClass
+}
+
+/** The Prisma extension's TTL classes (`StrategyClass` of `withCache`'s options). */
+type StrategyClass = 'hot' | 'aggregation' | 'reference'
+
+/** `short`, `medium` and `long` are the hot, aggregation and reference classes' TTLs. */
+const CLASS_OF_LENGTH: Record<'short' | 'medium' | 'long', StrategyClass> = {
+  short: 'hot',
+  medium: 'aggregation',
+  long: 'reference',
 }
 
 /**
@@ -93,5 +135,18 @@ export function prismaSettingsFromEnv(env: Env): PrismaEnvSettings {
   put('referenceTtlMs', parseSecondsAsMs(env, 'CACHE_TTL_L3'))
   put('defaultTtlMs', parseSecondsAsMs(env, 'DATABASE_QUERY_CACHE_TTL'))
   put('slowQueryMs', parsePositiveInt(env, 'DATABASE_MAX_QUERY_EXECUTION_TIME', 'ms'))
+  const classOf = (name: string) => {
+    const length = parseEnum(env, name, ['short', 'medium', 'long'] as const)
+    return length === undefined ? undefined : CLASS_OF_LENGTH[length]
+  }
+  const classes = {
+    entitiesClass: classOf('CACHE_STRATEGY_ENTITIES'),
+    queriesClass: classOf('CACHE_STRATEGY_QUERIES'),
+    aggregationsClass: classOf('CACHE_STRATEGY_AGGREGATIONS'),
+    sessionsClass: classOf('CACHE_STRATEGY_USER_SESSIONS'),
+  }
+  for (const [key, value] of Object.entries(classes)) {
+    if (value !== undefined) (settings as Record<string, unknown>)[key] = value
+  }
   return settings
 }

@@ -16,12 +16,14 @@ export interface TtlPlan {
 
 const CLASS_DEFAULTS: Record<StrategyClass, number> = { hot: 10, aggregation: 60, reference: 300 }
 
-interface ModelPlans {
-  /** Records and lists; `undefined`: not cached. */
-  readonly read: TtlPlan | undefined
-  /** `count`, `aggregate`, `groupBy`. */
-  readonly aggregate: TtlPlan | undefined
-}
+/** What a read asks for: one record (`findUnique`, `findFirst`), a list, or an aggregation. */
+export type ReadKind = 'record' | 'list' | 'aggregate'
+
+/** The TTL of each kind of read of one model; `undefined`: not cached. */
+type ModelPlans = Readonly<Record<ReadKind, TtlPlan | undefined>>
+
+/** Models named like this hold sessions (`CACHE_STRATEGY_USER_SESSIONS`). */
+const SESSION_MODEL = /^(\w*[a-z])?Session$/
 
 export class Strategies {
   /** `false`: nothing is cached (the kill switch). */
@@ -31,6 +33,8 @@ export class Strategies {
   readonly #classes: Record<StrategyClass, TtlPlan>
   readonly #models = new Map<string, ModelPlans>()
   readonly #fallback: ModelPlans
+  /** The class of counts and aggregates (`CACHE_STRATEGY_AGGREGATIONS`, else `aggregation`). */
+  readonly #aggregate: TtlPlan
 
   constructor(options: WithCacheOptions, env: PrismaEnvSettings, graph: ModelGraph) {
     this.enabled = options.enabled ?? env.enabled ?? true
@@ -48,10 +52,20 @@ export class Strategies {
         : { ttlMs: envTtl[name] ?? CLASS_DEFAULTS[name] * 1000, swrMs: 0 }
     }
     this.#classes = classes
-    const fallback: ModelStrategy =
+    this.#aggregate = classes[env.aggregationsClass ?? 'aggregation']
+    const fallback = this.#plansOf(
       options.defaultStrategy ??
-      (env.defaultTtlMs === undefined ? 'hot' : { ttl: env.defaultTtlMs / 1000 })
-    this.#fallback = this.#plansOf(fallback)
+        (env.defaultTtlMs === undefined ? 'hot' : { ttl: env.defaultTtlMs / 1000 }),
+    )
+    // The environment's classes by kind of read, for models given no strategy in code.
+    this.#fallback =
+      options.defaultStrategy === undefined
+        ? {
+            record: env.entitiesClass ? classes[env.entitiesClass] : fallback.record,
+            list: env.queriesClass ? classes[env.queriesClass] : fallback.list,
+            aggregate: fallback.aggregate,
+          }
+        : fallback
     for (const [model, strategy] of Object.entries(options.models ?? {})) {
       if (graph.model(model) === undefined) {
         const known = [...graph.models()].map((m) => m.name).join(', ')
@@ -59,22 +73,26 @@ export class Strategies {
       }
       this.#models.set(model, this.#plansOf(strategy))
     }
+    if (env.sessionsClass !== undefined) {
+      for (const { name } of graph.models()) {
+        if (SESSION_MODEL.test(name) && !this.#models.has(name)) {
+          this.#models.set(name, this.#plansOf(env.sessionsClass))
+        }
+      }
+    }
   }
 
   /** TTL of a read with no `cacheStrategy`; `undefined` when it is not cached. */
-  automaticPlan(model: string, aggregation: boolean): TtlPlan | undefined {
+  automaticPlan(model: string, kind: ReadKind): TtlPlan | undefined {
     if (!this.enabled || !this.automatic) return undefined
-    const plans = this.#models.get(model) ?? this.#fallback
-    return aggregation ? plans.aggregate : plans.read
+    return (this.#models.get(model) ?? this.#fallback)[kind]
   }
 
   /** TTL of a read with an explicit `cacheStrategy`: its `ttl`/`swr` over the model's own. */
-  explicitPlan(model: string, aggregation: boolean, strategy: CacheStrategy): TtlPlan | undefined {
+  explicitPlan(model: string, kind: ReadKind, strategy: CacheStrategy): TtlPlan | undefined {
     if (!this.enabled) return undefined
     const plans = this.#models.get(model) ?? this.#fallback
-    const base =
-      (aggregation ? plans.aggregate : plans.read) ??
-      this.#classes[aggregation ? 'aggregation' : 'hot']
+    const base = plans[kind] ?? (kind === 'aggregate' ? this.#aggregate : this.#classes.hot)
     return {
       ttlMs: strategy.ttl === undefined ? base.ttlMs : strategy.ttl * 1000,
       swrMs: strategy.swr === undefined ? base.swrMs : strategy.swr * 1000,
@@ -90,20 +108,20 @@ export class Strategies {
     const out = {} as Record<StrategyClass, { ttlMs: number; models: string[] }>
     for (const name of ['hot', 'aggregation', 'reference'] as const) {
       const plan = this.#classes[name]
-      const holds =
-        name === 'aggregation'
-          ? models
-          : models.filter((model) => (this.#models.get(model) ?? this.#fallback).read === plan)
-      out[name] = { ttlMs: plan.ttlMs, models: [...holds] }
+      const holds = models.filter((model) => {
+        const plans = this.#models.get(model) ?? this.#fallback
+        return plans.record === plan || plans.list === plan || plans.aggregate === plan
+      })
+      out[name] = { ttlMs: plan.ttlMs, models: holds }
     }
     return out
   }
 
   #plansOf(strategy: ModelStrategy): ModelPlans {
-    if (strategy === false) return { read: undefined, aggregate: undefined }
+    if (strategy === false) return { record: undefined, list: undefined, aggregate: undefined }
     const read =
       typeof strategy === 'string' ? this.#classes[strategy] : toPlan(strategy.ttl, strategy.swr)
-    return { read, aggregate: this.#classes.aggregation }
+    return { record: read, list: read, aggregate: this.#aggregate }
   }
 }
 

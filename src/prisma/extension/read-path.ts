@@ -20,7 +20,7 @@ import type { QueryEvent } from '../metrics/query-event.js'
 import { validateCacheStrategy, withoutCacheStrategy } from '../options.js'
 import { isAggregation, planRead, type ReadOptions, readKeyOf } from '../reads/read-plan.js'
 import type { ModelGraph, ModelNode } from '../schema/model-graph.js'
-import type { Strategies, TtlPlan } from '../strategies.js'
+import type { ReadKind, Strategies, TtlPlan } from '../strategies.js'
 import type { CacheInfo } from './cache-info.js'
 import { LoadMark, runLoad } from './load-mark.js'
 
@@ -108,16 +108,20 @@ export class ReadPath {
     let plan: KeyPlan | undefined
     let outcome: ComputeInfo | undefined
     try {
-      const aggregation = isAggregation(operation)
+      const kind: ReadKind = isAggregation(operation)
+        ? 'aggregate'
+        : operation === 'findMany'
+          ? 'list'
+          : 'record'
       const given = args?.cacheStrategy
       if (given === undefined) {
-        const ttl = this.#strategies.automaticPlan(node.name, aggregation)
+        const ttl = this.#strategies.automaticPlan(node.name, kind)
         if (ttl !== undefined) plan = this.#plan(node, operation, args, ttl, { path }, false)
       } else {
         const strategy = validateCacheStrategy(given)
         event.args = args = withoutCacheStrategy(args)
         if (strategy !== false) {
-          const ttl = this.#strategies.explicitPlan(node.name, aggregation, strategy)
+          const ttl = this.#strategies.explicitPlan(node.name, kind, strategy)
           if (ttl !== undefined) {
             plan = this.#plan(node, operation, args, ttl, { userTags: strategy.tags, path }, true)
           }
