@@ -1,84 +1,40 @@
-/**
- * The live dashboard (`GET /ops/dashboard`) in a real headless Chromium, served by
- * `createOpsHandler` on a real cache (Redis), a Prisma client extended with withCache and a
- * DatabaseHealthCheck: no console errors and no CSP violations, figures that follow the traffic,
- * admin panels behind the token (slow queries with their SQL, N+1 reports with their call site),
- * the admin actions, and the parts that were not configured.
- *
- * Needs Chromium at /usr/bin/chromium (Debian: `apt-get install -y chromium`). Leaves a screenshot
- * in test-results/dashboard.png for a person to look at.
- */
-import { once } from 'node:events'
 import { mkdirSync, readFileSync } from 'node:fs'
-import http from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { setTimeout as pause } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import { PrismaPg } from '@prisma/adapter-pg'
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { PrismaClient } from '../prisma/generated/client.js'
-import { DatabaseHealthCheck } from '../src/database/index.js'
 import { createOpsHandler } from '../src/http/index.js'
-import { CacheInvalidation, CacheManager } from '../src/index.js'
-import { captureSql, runWithQueryContext, withCache } from '../src/prisma/index.js'
-import { createTestDatabase, type TestDatabase } from './support/database.js'
-import { deleteKeysUnder, keysUnder, REDIS_URL, rawRedis, uniquePrefix } from './support/redis.js'
-import { seedShop } from './support/shop-fixture.js'
+import type { CacheManager } from '../src/index.js'
+import { runWithQueryContext } from '../src/prisma/index.js'
+import { type OpsStack, useOpsStack } from './support/ops-fixture.js'
+import { keysUnder, rawRedis } from './support/redis.js'
 
 const TOKEN = 'dashboard-admin-token-0123456789'
 const SCREENSHOT = 'test-results/dashboard.png'
 const raw = rawRedis()
-const prefix = uniquePrefix('http-dashboard')
-let db: TestDatabase
-let base: PrismaClient
+// Every database call above 40 ms is slow: the pg_sleep(0.06) below, never the shop's reads.
+const stack = useOpsStack('http-dashboard', { slowQueryMs: 40 })
+const { prefix } = stack
 let cache: CacheManager
-let prisma: ReturnType<typeof extend>
-let invalidation: CacheInvalidation
+let prisma: OpsStack['prisma']
 let browser: Browser
 /** The full handler under /ops, and one given nothing but the cache under /bare. */
 let url: string
 let bareUrl: string
-const servers: http.Server[] = []
 const contexts: BrowserContext[] = []
-
-// Every database call above 40 ms is slow: the pg_sleep(0.06) below, never the shop's reads.
-const extend = (client: PrismaClient) =>
-  client.$extends(withCache({ cache, env: false, metrics: { slowQueryMs: 40 } }))
 
 function lineOf(marker: string): number {
   const lines = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n')
   return lines.findIndex((line) => line.includes(marker) && !line.includes('lineOf(')) + 1
 }
 
-async function listen(handler: http.RequestListener): Promise<string> {
-  const server = http.createServer(handler)
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  servers.push(server)
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-}
-
 beforeAll(async () => {
-  db = await createTestDatabase('http_dashboard')
-  base = new PrismaClient({
-    adapter: captureSql(new PrismaPg({ ...db.config, max: 4 }, { schema: db.schema })),
-  })
-  await seedShop(base)
-  cache = new CacheManager({ redis: REDIS_URL, prefix })
-  prisma = extend(base)
-  invalidation = new CacheInvalidation(cache)
-  invalidation.setupCacheWarming({
-    enabled: true,
-    interval: 3_600_000,
-    runOnStart: false,
-    items: [{ key: 'warm:categories', compute: () => base.category.findMany(), ttl: 60_000 }],
-  })
-  const health = new DatabaseHealthCheck(base, { pool: db.pool })
-  url = await listen(
+  ;({ cache, prisma } = stack)
+  const { health, invalidation } = stack
+  url = await stack.listen(
     createOpsHandler({ cache, prisma, health, invalidation, adminToken: TOKEN, basePath: '/ops' }),
   )
-  bareUrl = await listen(createOpsHandler({ cache, basePath: '/bare' }))
+  bareUrl = await stack.listen(createOpsHandler({ cache, basePath: '/bare' }))
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: [
@@ -100,12 +56,6 @@ afterEach(async () => {
 
 afterAll(async () => {
   await browser?.close()
-  for (const server of servers) await new Promise((resolve) => server.close(resolve))
-  await invalidation?.close()
-  await cache?.close()
-  await base?.$disconnect()
-  await db?.drop()
-  await deleteKeysUnder(raw, prefix)
   raw.disconnect()
 })
 

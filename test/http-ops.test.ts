@@ -1,11 +1,3 @@
-/**
- * `createOpsHandler` mounted in the real frameworks (node:http, Express, Fastify, Hono) under a
- * base path, on a real cache (Redis), a real Prisma client extended with withCache, a real
- * DatabaseHealthCheck, QueryAnalyzer and CacheInvalidation; the admin token, body limits and
- * validation; what each endpoint answers.
- */
-import { once } from 'node:events'
-import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { PrismaPg } from '@prisma/adapter-pg'
 import express from 'express'
@@ -15,70 +7,37 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PrismaClient } from '../prisma/generated/client.js'
 import { DatabaseHealthCheck, QueryAnalyzer } from '../src/database/index.js'
 import { createOpsHandler, type OpsHandler } from '../src/http/index.js'
-import { CacheInvalidation, CacheManager, ValidationError } from '../src/index.js'
-import { captureSql, withCache } from '../src/prisma/index.js'
-import { createTestDatabase, type TestDatabase } from './support/database.js'
-import { deleteKeysUnder, REDIS_URL, rawRedis, uniquePrefix } from './support/redis.js'
-import { seedShop } from './support/shop-fixture.js'
+import { type CacheManager, ValidationError } from '../src/index.js'
+import { type OpsStack, useOpsStack } from './support/ops-fixture.js'
+import { rawRedis } from './support/redis.js'
 
 const TOKEN = 'test-admin-token-0123456789'
 const raw = rawRedis()
-const prefix = uniquePrefix('http-ops')
-let db: TestDatabase
+const stack = useOpsStack('http-ops')
+const { prefix } = stack
 let base: PrismaClient
 let cache: CacheManager
-let prisma: ReturnType<typeof extend>
-let invalidation: CacheInvalidation
-let health: DatabaseHealthCheck
+let prisma: OpsStack['prisma']
 let ops: OpsHandler
-const servers: { close(): unknown }[] = []
+const fastifies: { close(): unknown }[] = []
 
-const extend = (client: PrismaClient) => client.$extends(withCache({ cache, env: false }))
-
-beforeAll(async () => {
-  db = await createTestDatabase('http_ops')
-  base = new PrismaClient({
-    adapter: captureSql(new PrismaPg({ ...db.config, max: 4 }, { schema: db.schema })),
-  })
-  await seedShop(base)
-  cache = new CacheManager({ redis: REDIS_URL, prefix })
-  prisma = extend(base)
-  invalidation = new CacheInvalidation(cache)
-  invalidation.setupCacheWarming({
-    enabled: true,
-    interval: 3_600_000,
-    runOnStart: false,
-    items: [{ key: 'warm:categories', compute: () => base.category.findMany(), ttl: 60_000 }],
-  })
-  health = new DatabaseHealthCheck(base)
+beforeAll(() => {
+  ;({ base, cache, prisma } = stack)
   ops = createOpsHandler({
     cache,
     prisma,
-    health,
+    health: stack.health,
     analyzer: new QueryAnalyzer(base),
-    invalidation,
+    invalidation: stack.invalidation,
     adminToken: TOKEN,
     basePath: '/ops',
   })
 })
 
 afterAll(async () => {
-  for (const server of servers) await server.close()
-  await invalidation?.close()
-  await cache?.close()
-  await base?.$disconnect()
-  await db?.drop()
-  await deleteKeysUnder(raw, prefix)
+  for (const app of fastifies) await app.close()
   raw.disconnect()
 })
-
-/** Listens on a free port; the server closes after the file. */
-async function listen(server: http.Server): Promise<string> {
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  servers.push({ close: () => new Promise((resolve) => server.close(resolve)) })
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-}
 
 interface Call {
   method?: string
@@ -144,7 +103,7 @@ async function exercise(call: Fetcher): Promise<void> {
 
 describe('mounted in each framework, under /ops', () => {
   it('as a node:http listener', async () => {
-    const call = over(await listen(http.createServer(ops)))
+    const call = over(await stack.listen(ops))
     await exercise(call)
     expect((await call('/ops/nowhere')).status).toBe(404)
   })
@@ -156,7 +115,7 @@ describe('mounted in each framework, under /ops', () => {
     app.get('/ops/app-route', (_req, res) => {
       res.json({ app: true })
     })
-    const call = over(await listen(http.createServer(app)))
+    const call = over(await stack.listen(app))
     await exercise(call)
     expect(await (await call('/ops/app-route')).json()).toEqual({ app: true })
   })
@@ -166,7 +125,7 @@ describe('mounted in each framework, under /ops', () => {
     await app.register(ops.fastify, { prefix: '/ops' })
     app.get('/elsewhere', async () => ({ app: true }))
     await app.listen({ port: 0, host: '127.0.0.1' })
-    servers.push({ close: () => app.close() })
+    fastifies.push(app)
     const call = over(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}`)
     await exercise(call)
     expect(await (await call('/elsewhere')).json()).toEqual({ app: true })
