@@ -90,4 +90,19 @@ export function assertOptionsObject(value: unknown, field: string): void {
   }
 }
 
+/**
+ * Throws a `ValidationError` naming `cache` unless `value` has each of `methods`: a
+ * `CacheManager`, or an object that stands in for the part of it the caller uses.
+ */
+export function assertCacheLike(value: unknown, methods: readonly string[]): void {
+  const object = value as Record<string, unknown> | null
+  if (
+    typeof object !== 'object' ||
+    object === null ||
+    methods.some((method) => typeof object[method] !== 'function')
+  ) {
+    throw invalid('cache', 'must be a CacheManager')
+  }
+}
+
 export const EMPTY: readonly string[] = Object.freeze([])

@@ -1,6 +1,6 @@
 import type { CacheManager } from '../cache/cache-manager.js'
 import type { Duration } from '../cache/duration.js'
-import { assertKey, normalizeTags } from '../cache/validate.js'
+import { assertCacheLike, assertKey, normalizeTags } from '../cache/validate.js'
 import { ErrorCodes, invalid } from '../errors.js'
 import type {
   CacheInvalidationOptions,
@@ -23,14 +23,7 @@ export function assertConstructorArgs(
   cache: CacheManager,
   options: CacheInvalidationOptions,
 ): void {
-  const methods = cache as unknown as Record<string, unknown> | null
-  if (
-    typeof methods !== 'object' ||
-    methods === null ||
-    CACHE_METHODS.some((m) => typeof methods[m] !== 'function')
-  ) {
-    throw invalid('cache', 'must be a CacheManager')
-  }
+  assertCacheLike(cache, CACHE_METHODS)
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw invalid('options', 'must be an object { events?, maxDependencies? }')
   }

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events'
 import type { KeyvEntry, KeyvStoreAdapter, StoredData } from 'keyv'
 import type { CacheManager } from '../cache/cache-manager.js'
+import { assertCacheLike } from '../cache/validate.js'
 import { escapeGlob } from '../drivers/redis-scan.js'
 import { ErrorCodes, invalid } from '../errors.js'
 
@@ -80,14 +81,7 @@ export class KeyvStratacache
    */
   constructor(cache: CacheManager, options: KeyvStratacacheOptions = {}) {
     super()
-    const methods = cache as unknown as Record<string, unknown> | null
-    if (
-      typeof methods !== 'object' ||
-      methods === null ||
-      CACHE_METHODS.some((method) => typeof methods[method] !== 'function')
-    ) {
-      throw invalid('cache', 'must be a CacheManager')
-    }
+    assertCacheLike(cache, CACHE_METHODS)
     if (typeof options !== 'object' || options === null || Array.isArray(options)) {
       throw invalid('options', 'must be an object { keyPrefix?, closeOnDisconnect? }')
     }
