@@ -130,15 +130,15 @@ export class NPlusOneDetector {
   }
 
   /**
-   * Counts one call of `source` with `args` in the caller's query context, or as part of a burst.
+   * Counts one call of `source` with `args` in the caller's query context (`context`, when the
+   * caller looked it up already), or as part of a burst.
    *
    * @example
    * ```ts
    * detector.observe(stats, { where: { id: 3 } })
    * ```
    */
-  observe(source: ShapeSource, args: unknown): void {
-    const context = currentQueryContext()
+  observe(source: ShapeSource, args: unknown, context = currentQueryContext()): void {
     if (context !== undefined) this.inContext(context, source, args)
     else if (this.settings.burst) this.inBurst(source, args)
   }

@@ -153,7 +153,7 @@ export class QueryMetrics implements StatementSink {
       event.counted !== true &&
       (this.countHits || (status !== 'hit' && status !== 'swr'))
     ) {
-      detector.observe(stats, event.args)
+      detector.observe(stats, event.args, context)
     }
   }
 
