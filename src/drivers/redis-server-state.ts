@@ -77,6 +77,11 @@ export function watchRunId(client: Redis, onChange: (reason: string) => void): (
     }
     runId = id
   }
+  return onEachConnection(client, check)
+}
+
+/** Runs `check` now if `client` is connected, and on each (re)connection; returns the stop. */
+function onEachConnection(client: Redis, check: () => Promise<void>): () => void {
   const onReady = () => void check()
   client.on('ready', onReady)
   if (client.status === 'ready') void check()
@@ -115,13 +120,11 @@ export function watchEvictions(
     )
   }
   // The first look on connection, so that evictions from then on are seen.
-  const onReady = () => void check()
-  client.on('ready', onReady)
-  if (client.status === 'ready') void check()
+  const stopLooking = onEachConnection(client, check)
   const timer = setInterval(() => void check(), EVICTION_POLL_MS)
   timer.unref()
   return () => {
     clearInterval(timer)
-    client.off('ready', onReady)
+    stopLooking()
   }
 }
