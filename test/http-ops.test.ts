@@ -145,7 +145,7 @@ describe('safe to expose', () => {
     ops.fetch(new Request(`http://ops.test${path}`, request(c ?? {})))
 
   it('admin endpoints stay closed (403, saying why) without a configured token', async () => {
-    const open = createOpsHandler({ cache })
+    const open = createOpsHandler({ cache, env: {} })
     for (const [path, method] of [
       ['/api/v1/database/cache/invalidate', 'POST'],
       ['/api/v1/database/cache/clear', 'DELETE'],
@@ -179,6 +179,44 @@ describe('safe to expose', () => {
     expect(() => createOpsHandler({ cache, adminToken: 'short' })).toThrow(/options\.adminToken/)
     expect(() => createOpsHandler({ cache: {} as CacheManager })).toThrow(
       /options\.cache: must be a CacheManager/,
+    )
+  })
+
+  it('reads its switches from the environment; an option wins over its variable', async () => {
+    const get = (handler: OpsHandler, path: string, token?: string) =>
+      handler.fetch(
+        new Request(`http://ops.test${path}`, {
+          headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+        }),
+      )
+    const env = {
+      STRATACACHE_ADMIN_TOKEN: TOKEN,
+      STRATACACHE_DASHBOARD: 'off',
+      STRATACACHE_METRICS: 'false',
+      STRATACACHE_PROTECT_STATS: 'yes',
+    }
+    const fromEnv = createOpsHandler({ cache, env })
+    expect((await get(fromEnv, '/dashboard')).status).toBe(404)
+    const metrics = await get(fromEnv, '/metrics', TOKEN)
+    expect(metrics.status).toBe(404)
+    expect(await metrics.json()).toMatchObject({ error: { code: 'ERR_NOT_CONFIGURED' } })
+    expect((await get(fromEnv, '/api/performance/stats')).status).toBe(401)
+    expect((await get(fromEnv, '/api/performance/stats', TOKEN)).status).toBe(200)
+    expect((await get(fromEnv, '/health/db')).status).not.toBe(401)
+
+    const options = createOpsHandler({ cache, env, dashboard: true, protectStats: false })
+    expect((await get(options, '/dashboard')).status).toBe(200)
+    expect((await get(options, '/api/performance/stats')).status).toBe(200)
+    // Unset, the defaults: the page served, figures open.
+    const defaults = createOpsHandler({ cache, env: {} })
+    expect((await get(defaults, '/dashboard')).status).toBe(200)
+    expect((await get(defaults, '/api/performance/stats')).status).toBe(200)
+
+    expect(() => createOpsHandler({ cache, env: { STRATACACHE_DASHBOARD: 'maybe' } })).toThrow(
+      /STRATACACHE_DASHBOARD.*not a boolean/,
+    )
+    expect(() => createOpsHandler({ cache, env: { STRATACACHE_ADMIN_TOKEN: 'short' } })).toThrow(
+      /STRATACACHE_ADMIN_TOKEN/,
     )
   })
 

@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { z } from 'zod'
 import { CacheManager } from '../cache/cache-manager.js'
 import { validationErrorOf } from '../cache/zod-issue.js'
+import { type Env, parseBoolean, readString } from '../config/env-parsers.js'
 import { invalid } from '../errors.js'
 import { ACTIONS } from './ops-actions.js'
 import {
@@ -58,17 +59,29 @@ export interface OpsHandlerOptions {
   /**
    * Whether the figures (`/metrics`, the status and stats endpoints) want the admin token too.
    * Health endpoints never do: load balancers call them.
-   * @default false
+   * @default process.env.STRATACACHE_PROTECT_STATS, else false
    */
   protectStats?: boolean
+  /**
+   * Whether `/dashboard` serves the live page; `false` answers 404 there (the endpoints it calls
+   * stay).
+   * @default process.env.STRATACACHE_DASHBOARD, else true
+   */
+  dashboard?: boolean
   /**
    * `/metrics`: options of the Prometheus exporter (`createMetricsExporter`: the user's own
    * prom-client `registry`, a metric `prefix`, `connections`, `transactions`, buckets...; `cache`,
    * `prisma` and `health` come from here, and `checkOnScrape` defaults to `true`), or `false` to
    * serve no metrics.
-   * @default {}
+   * @default {}, or false when process.env.STRATACACHE_METRICS is false
    */
   metrics?: false | Omit<MetricsExporterOptions, 'cache' | 'prisma' | 'health'>
+  /**
+   * Where the defaults above are read (`STRATACACHE_ADMIN_TOKEN`, `STRATACACHE_DASHBOARD`,
+   * `STRATACACHE_METRICS`, `STRATACACHE_PROTECT_STATS`); an option given wins over its variable.
+   * @default process.env
+   */
+  env?: Env
 }
 
 /** What {@link createOpsHandler} returns: a listener / middleware, plus the other mounts. */
@@ -129,6 +142,8 @@ const optionsSchema = z.strictObject({
     .optional(),
   maxBodyBytes: z.number().int().min(1).max(16_777_216).optional(),
   protectStats: z.boolean().optional(),
+  dashboard: z.boolean().optional(),
+  env: z.record(z.string(), z.string().optional(), 'must be an object of strings').optional(),
   // The exporter checks its own options, on the first scrape.
   metrics: z
     .union([
@@ -155,17 +170,22 @@ export function createOpsHandler(options: OpsHandlerOptions): OpsHandler {
   const parsed = optionsSchema.safeParse(options)
   if (!parsed.success) throw validationErrorOf(parsed.error, 'options')
   const o = parsed.data
-  const adminToken = o.adminToken ?? process.env.STRATACACHE_ADMIN_TOKEN
+  const env = o.env ?? process.env
+  const adminToken = o.adminToken ?? readString(env, 'STRATACACHE_ADMIN_TOKEN')
   if (adminToken !== undefined && adminToken.length < 16) {
     throw invalid('STRATACACHE_ADMIN_TOKEN', 'must be at least 16 characters')
   }
+  const protectStats = o.protectStats ?? parseBoolean(env, 'STRATACACHE_PROTECT_STATS') ?? false
+  const dashboard = o.dashboard ?? parseBoolean(env, 'STRATACACHE_DASHBOARD') ?? true
+  const metricsOn = parseBoolean(env, 'STRATACACHE_METRICS') ?? true
+  const routes = dashboard ? ROUTES : ROUTES.filter((route) => route.path !== '/dashboard')
   const context: OpsContext = {
     cache: o.cache,
     prisma: o.prisma as OpsContext['prisma'],
     health: o.health as OpsContext['health'],
     analyzer: o.analyzer as OpsContext['analyzer'],
     invalidation: o.invalidation as OpsContext['invalidation'],
-    metrics: o.metrics ?? {},
+    metrics: o.metrics ?? (metricsOn ? {} : false),
   }
   const basePath = o.basePath ?? ''
   const maxBodyBytes = o.maxBodyBytes ?? 65_536
@@ -177,7 +197,7 @@ export function createOpsHandler(options: OpsHandlerOptions): OpsHandler {
     authorization: string | undefined,
     body: () => Promise<Buffer | unknown>,
   ): Promise<OpsReply> => {
-    const admin = route.access === 'admin' || (route.access === 'stats' && o.protectStats === true)
+    const admin = route.access === 'admin' || (route.access === 'stats' && protectStats)
     if (admin) {
       if (expected === undefined) {
         return failure(
@@ -207,7 +227,7 @@ export function createOpsHandler(options: OpsHandlerOptions): OpsHandler {
   const find = (method: string, rawPath: string): Route | OpsReply | undefined => {
     let path = rawPath.startsWith(basePath) ? rawPath.slice(basePath.length) : rawPath
     if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1)
-    const candidates = ROUTES.filter((route) => route.path === path)
+    const candidates = routes.filter((route) => route.path === path)
     if (candidates.length === 0) return undefined
     const wanted = method === 'HEAD' ? 'GET' : method
     const route = candidates.find((candidate) => candidate.method === wanted)
