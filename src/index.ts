@@ -19,9 +19,11 @@ export type { CacheOptions, LocalCacheOptions } from './cache/options.js'
 export { CACHE_PRESETS } from './cache/presets.js'
 export {
   CACHE_CHANNEL,
+  type CacheInvalidationMessage,
   type CacheReadMessage,
   PRISMA_CHANNEL,
   type PrismaReadMessage,
+  type PrismaWriteMessage,
 } from './cache/tracing.js'
 export { cacheOptionsFromEnv } from './config/cache-env.js'
 export type {

@@ -3,6 +3,8 @@
  * untrusted and trusted, absorbed failures) and withCache's slow queries and N+1 reports reach a
  * logger in pino's shape; a bad logger is refused by name, and a throwing one breaks nothing.
  */
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { PrismaClient } from '../prisma/generated/client.js'
 import { CacheManager, ValidationError } from '../src/index.js'
@@ -98,12 +100,11 @@ it("logs withCache's slow queries and N+1 reports to the cache's logger (warn)",
   const { lines, logger } = recordingLogger()
   const cache = new CacheManager({ logger })
   const prisma = base.$extends(withCache({ cache, env: false, metrics: { slowQueryMs: 0 } }))
-  await prisma.category.findMany({ cacheStrategy: false, take: 1 })
-  expect(
-    lines.some(
-      (l) => l.level === 'warn' && l.message === 'stratacache: slow query Category.findMany',
-    ),
-  ).toBe(true)
+  await prisma.category.findMany({ cacheStrategy: false, take: 1 }) // logged as slow
+  const source = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n')
+  const line = source.findIndex((text) => text.endsWith('// logged as slow')) + 1
+  const slow = `stratacache: slow query Category.findMany at test/cache-logger.test.ts:${line}`
+  expect(lines.some((l) => l.level === 'warn' && l.message === slow)).toBe(true)
   await runWithQueryContext(async () => {
     for (let id = 1; id <= 12; id++) await prisma.product.findUnique({ where: { id } })
   })

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { explainStatement } from '../src/database/analysis/explain.js'
 import { QueryAnalyzer } from '../src/database/analysis/query-analyzer.js'
@@ -206,9 +208,9 @@ describe('QueryAnalyzer on PostgreSQL', () => {
   )
 
   it('reads the stats of a withCache client through a function, and advises analyzing slow operations', async () => {
-    const metrics = new QueryMetrics()
+    const metrics = new QueryMetrics({ slowQueryMs: 0 })
     const app = capturedClient({ withParams: true, metrics }).$extends(withQueryMetrics(metrics))
-    await app.order.findMany({ where: { status: 'PAID' } })
+    await app.order.findMany({ where: { status: 'PAID' } }) // slow operation
     // Any database time counts as slow here, so that a real call crosses the threshold.
     const analyzer = new QueryAnalyzer(capturedClient(), {
       metrics: () => metrics.stats(),
@@ -218,6 +220,10 @@ describe('QueryAnalyzer on PostgreSQL', () => {
     expect(slow).toMatchObject([
       { kind: 'slow-operation', model: 'Order', operation: 'findMany', queries: 1, occurrences: 1 },
     ])
+    // The advice names where its slow calls were made.
+    const source = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n')
+    const line = source.findIndex((text) => text.endsWith('// slow operation')) + 1
+    expect(slow[0]).toMatchObject({ callSites: [`test/database-analysis.test.ts:${line}`] })
     await analyzer.analyze({
       model: 'Order',
       operation: 'findMany',

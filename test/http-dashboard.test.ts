@@ -176,7 +176,7 @@ describe('the dashboard', () => {
     expect(problems).toEqual([])
   })
 
-  it('with the token: the per-operation table, slow queries with their SQL, N+1 reports with their call site', async () => {
+  it('with the token: the per-operation table, slow queries with their SQL and call site, N+1 reports with theirs', async () => {
     const { page, problems, requests } = await open(`${url}/ops/dashboard`)
     await useToken(page, TOKEN)
     await eventually(() => text(page, '#pill-admin')).toBe('Admin: token set')
@@ -196,7 +196,7 @@ describe('the dashboard', () => {
         },
         { name: 'GET /products' },
       )
-      await prisma.$queryRaw`SELECT 1 AS one FROM pg_sleep(0.06)`
+      await prisma.$queryRaw`SELECT 1 AS one FROM pg_sleep(0.06)` // slow here
 
       const callSite = `test/http-dashboard.test.ts:${lineOf('// N+1 here')}`
       await eventually(() => text(page, '#nplus-body')).toContain(callSite)
@@ -206,6 +206,9 @@ describe('the dashboard', () => {
       expect(report).toContain('include: { reviews: true }')
       await eventually(() => text(page, '#slow-body')).toContain('pg_sleep(0.06)')
       expect(await text(page, '#slow-body')).toContain('$raw.$queryRaw')
+      expect(await text(page, '#slow-body')).toContain(
+        `test/http-dashboard.test.ts:${lineOf('// slow here')}`,
+      )
       const table = await text(page, '#ops-body')
       for (const row of ['Review.findMany', 'Product.findUnique', 'Category.findMany', 'All']) {
         expect(table).toContain(row)

@@ -237,7 +237,7 @@ describe('database metrics', () => {
     })
     closing.push(exported)
     const before = await scrape(exported)
-    await manager.executeTransaction((tx) => tx.category.count())
+    const committed = await manager.executeTransaction((tx) => tx.category.count())
     const failed = await manager.executeTransaction(async () => {
       throw new Error('insufficient funds')
     })
@@ -245,6 +245,24 @@ describe('database metrics', () => {
     const after = await scrape(exported)
     expect(delta(before, after, 'pool_transactions_total', { outcome: 'committed' })).toBe(1)
     expect(delta(before, after, 'pool_transactions_total', { outcome: 'failed' })).toBe(1)
+    // One duration per call and outcome: the whole call as execute() reported it.
+    const duration = 'pool_transaction_duration_seconds'
+    for (const [outcome, result] of [
+      ['committed', committed],
+      ['failed', failed],
+    ] as const) {
+      expect(sampleOf(before, `${duration}_count`, { outcome })).toBeUndefined()
+      expect(sampleOf(after, `${duration}_count`, { outcome })).toBe(1)
+      expect(sampleOf(after, `${duration}_sum`, { outcome })).toBeCloseTo(
+        result.durationMs / 1000,
+        9,
+      )
+      const buckets = bucketsOf(after, duration, { outcome })
+      const first = buckets.findIndex((b) => b.value === 1)
+      expect(buckets.slice(first).every((b) => b.value === 1)).toBe(true)
+      expect(buckets[first]!.le).toBeGreaterThanOrEqual(result.durationMs / 1000)
+      if (first > 0) expect(buckets[first - 1]!.le).toBeLessThan(result.durationMs / 1000)
+    }
     expect(sampleOf(after, 'pool_transaction_retries_total')).toBe(0)
     expect(sampleOf(after, 'pool_database_pool_max_connections')).toBe(3)
     expect(sampleOf(after, 'pool_database_pool_connections', { state: 'active' })).toBe(0)

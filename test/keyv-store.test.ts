@@ -1,4 +1,4 @@
-import keyvTestSuite from '@keyv/test-suite'
+import keyvTestSuite, { keyvIteratorTests } from '@keyv/test-suite'
 import { createCache } from 'cache-manager'
 import Keyv from 'keyv'
 import * as vitest from 'vitest'
@@ -32,11 +32,13 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 describe('Keyv test suite, Redis-backed cache', () => {
   const cache = redisCache('suite')
   keyvTestSuite(vitest, Keyv, () => new KeyvStratacache(cache))
+  keyvIteratorTests(vitest, Keyv, () => new KeyvStratacache(cache))
 })
 
 describe('Keyv test suite, memory-only cache', () => {
   const cache = newCache()
   keyvTestSuite(vitest, Keyv, () => new KeyvStratacache(cache))
+  keyvIteratorTests(vitest, Keyv, () => new KeyvStratacache(cache))
 })
 
 describe.each([
@@ -118,6 +120,46 @@ describe.each([
     expect(await cache.has('keyv:bare:k')).toBe(true)
     await keyv.clear()
     expect(await keyv.get('k')).toBeUndefined()
+  })
+
+  it('iterator() yields its namespace only, keys as Keyv gave them, values read fresh', async () => {
+    const keyv = new Keyv({ store: new KeyvStratacache(cache), namespace: 'it' })
+    const star = new Keyv({ store: new KeyvStratacache(cache), namespace: 'i*' })
+    const plain = new Keyv({
+      store: new KeyvStratacache(cache),
+      namespace: 'itraw',
+      serialize: undefined,
+      deserialize: undefined,
+    })
+    await keyv.setMany([
+      { key: 'a', value: { n: 1 } },
+      { key: 'b:c', value: [2] },
+      { key: 'gone', value: 3 },
+      { key: 'short', value: 4, ttl: 40 },
+    ])
+    await star.set('a', 'other namespace')
+    await plain.set('when', new Date(0))
+    await cache.set('app:1', 'not Keyv')
+    await keyv.delete('gone')
+    await sleep(100)
+    const entries = async (k: Keyv) => {
+      const out: [string, unknown][] = []
+      for await (const [key, value] of k.iterator!(undefined)) out.push([key, value])
+      return out.sort(([x], [y]) => (x < y ? -1 : 1))
+    }
+    expect(await entries(keyv)).toEqual([
+      ['a', { n: 1 }],
+      ['b:c', [2]],
+    ])
+    // `i*` is a namespace of its own, not a glob over `it`'s keys.
+    expect(await entries(star)).toEqual([['a', 'other namespace']])
+    expect(await entries(plain)).toEqual([['when', new Date(0)]])
+    // The store hands Keyv its keys with the namespace, without keyPrefix; Keyv removes the rest.
+    const store = new KeyvStratacache(cache)
+    const listed: unknown[][] = []
+    for await (const entry of store.iterator('it')) listed.push(entry)
+    expect(listed.map(([key]) => key).sort()).toEqual(['it:a', 'it:b:c'])
+    expect(() => store.iterator(1 as unknown as string)).toThrow(ValidationError)
   })
 
   it('delete and deleteMany say whether an entry was there; hasMany answers per key', async () => {

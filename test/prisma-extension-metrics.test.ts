@@ -87,6 +87,47 @@ describe('metrics fed by withCache', () => {
     expect(slow.every((entry) => entry.durationMs >= 40)).toBe(true)
   })
 
+  it("names the line of the application's code that made each slow call", async () => {
+    const entries: SlowQueryEntry[] = []
+    const strict = base.$extends(
+      withCache({
+        cache,
+        env: false,
+        metrics: { slowQueryMs: 0, nPlusOne: false, onSlowQuery: (e) => entries.push(e) },
+      }),
+    )
+    async function productPage() {
+      await strict.product.findMany({ where: { price: { gt: 7 } }, take: 3 }) // slow: cached read
+      await strict.category.update({ where: { id: 2 }, data: { name: 'Garden' } }) // slow: write
+      await strict.$queryRaw`SELECT 2 AS two` // slow: raw
+    }
+    await productPage()
+    const at = (marker: string) => `test/prisma-extension-metrics.test.ts:${lineOf(marker)}`
+    expect(entries.map((e) => [`${e.model ?? '$raw'}.${e.operation}`, e.callSite])).toEqual([
+      ['Product.findMany', at('// slow: cached read')],
+      ['Category.update', at('// slow: write')],
+      ['$raw.$queryRaw', at('// slow: raw')],
+    ])
+
+    // nPlusOne.ignoreFrames applies: past this file, only vitest's frames (node_modules) are left.
+    const ignoring: SlowQueryEntry[] = []
+    const ignoreFrames = [/prisma-extension-metrics\.test\.ts$/]
+    const quiet = base.$extends(
+      withCache({
+        cache,
+        env: false,
+        metrics: {
+          slowQueryMs: 0,
+          nPlusOne: { ignoreFrames },
+          onSlowQuery: (e) => ignoring.push(e),
+        },
+      }),
+    )
+    await quiet.$queryRaw`SELECT 3 AS three`
+    expect(ignoring).toHaveLength(1)
+    expect(ignoring[0]!.callSite).toBeUndefined()
+  })
+
   it('reports an N+1 within a request, at the caller, advising the include from the schema', async () => {
     reports.length = 0
     await runWithQueryContext(

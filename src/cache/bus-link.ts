@@ -69,7 +69,8 @@ export class BusLink {
    */
   publish(message: BusMessage, maxWaitMs: number): Promise<void> {
     const published = this.bus.publish(message).then((accepted) => {
-      if (!accepted) this.#metrics.errors++
+      if (accepted) this.#metrics.busSent++
+      else this.#metrics.errors++
     })
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, maxWaitMs)
@@ -83,7 +84,8 @@ export class BusLink {
   /**
    * `message` encoded for the L2 to publish with the invalidation it announces (one round trip,
    * published only if applied), when the bus publishes on the L2's own connection and the L2
-   * can; `undefined` when the caller must {@link publish} it.
+   * can; `undefined` when the caller must {@link publish} it. The caller counts it in `busSent`
+   * once the L2 command carrying it returned.
    */
   noticeFor(message: BusMessage): BusNotice | undefined {
     if (!this.#onL2 || this.#getStore().l2?.publishesNotices !== true) return undefined

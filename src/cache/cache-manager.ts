@@ -13,6 +13,7 @@ import type {
   GetOrCompute,
   GetOrComputeSettings,
 } from './get-or-compute.js'
+import { listKeys } from './key-listing.js'
 import { KeyWaiters } from './key-waiters.js'
 import { type L1Stats, localCacheStats } from './l1-store.js'
 import { type Loaded, unwrapLoaded } from './loaded.js'
@@ -30,7 +31,15 @@ import { type PlanDefaults, planCompute, planWrite } from './plans.js'
 import { isHiddenNative, MISS, type Prepared } from './store-types.js'
 import { TierSetup } from './tier-setup.js'
 import type { TieredStore } from './tiered-store.js'
-import { type CacheReadMessage, cacheReads, traceRead } from './tracing.js'
+import {
+  type CacheInvalidationMessage,
+  type CacheReadMessage,
+  cacheInvalidations,
+  cacheReads,
+  traceInvalidation,
+  traceRead,
+  traceTargets,
+} from './tracing.js'
 import { assertKey, assertKeys, normalizeTags } from './validate.js'
 
 export type { BatchItem, GetOrComputeOptions, SetOptions }
@@ -64,6 +73,8 @@ export interface CacheInternals {
    * is applied. Tags are not validated.
    */
   invalidate(tags: readonly string[]): Promise<void>
+  /** Whether the cache is strict now: its invalidations wait (bounded) for L2 to take them. */
+  strict(): boolean
   /** `GetOrCompute.replace`: loads and stores in place of any stored value, fenced (warming). */
   replace(
     key: string,
@@ -118,6 +129,8 @@ export class CacheManager extends EventEmitter<CacheEvents> {
   #native: NativeOps
   #link: BusLink | undefined
   #closed = false
+  /** Whether L2 is bypassed now: an invalidation's L2 part is then queued (tracing's outcome). */
+  readonly #degraded = () => this.#setup.degraded
   #emitHits = false
   static {
     internalsOf = (cache) => cache.#internals
@@ -139,6 +152,7 @@ export class CacheManager extends EventEmitter<CacheEvents> {
       applied.catch((error: unknown) => this.#reportError(error as Error, 'invalidateByTag'))
       return RESOLVED
     },
+    strict: () => this.#options.strict,
     replace: (key, compute, plan) => {
       this.#assertOpen()
       if (!this.#options.enabled) {
@@ -391,10 +405,16 @@ export class CacheManager extends EventEmitter<CacheEvents> {
   }
 
   /** Removes `key` (or each of `keys`) from both tiers. */
-  async delete(keys: string | readonly string[]): Promise<void> {
+  delete(keys: string | readonly string[]): Promise<void> {
+    if (!cacheInvalidations.hasSubscribers) return this.#delete(keys, undefined)
+    return traceInvalidation('delete', (trace) => this.#delete(keys, trace), this.#degraded)
+  }
+
+  async #delete(keys: string | readonly string[], trace?: CacheInvalidationMessage): Promise<void> {
     const list = typeof keys === 'string' ? [keys] : keys
     assertKeys(list, this.#options.maxKeyLength, typeof keys === 'string' ? 'key' : 'keys')
     this.#assertOpen()
+    traceTargets(trace, list)
     if (list.length === 0) return
     await this.#store.delete(list)
     await this.#publish({ type: 'delete', keys: [...list] })
@@ -403,15 +423,30 @@ export class CacheManager extends EventEmitter<CacheEvents> {
   }
 
   /** Removes every entry carrying any of the tags, in both tiers. */
-  async invalidateByTag(tags: string | readonly string[]): Promise<void> {
+  invalidateByTag(tags: string | readonly string[]): Promise<void> {
+    if (!cacheInvalidations.hasSubscribers) return this.#invalidateByTag(tags, undefined)
+    return traceInvalidation(
+      'invalidateByTag',
+      (trace) => this.#invalidateByTag(tags, trace),
+      this.#degraded,
+    )
+  }
+
+  async #invalidateByTag(
+    tags: string | readonly string[],
+    trace?: CacheInvalidationMessage,
+  ): Promise<void> {
     const list = normalizeTags(tags, 'tag')
     if (list.length === 0) throw invalid('tag', 'must name at least one tag')
     this.#assertOpen()
+    traceTargets(trace, list)
     const message: BusMessage = { type: 'tags', tags: [...list] }
     // On one Redis, the invalidation script publishes the notice itself: one round trip.
     const notice = this.#setup.degraded ? undefined : this.#link?.noticeFor(message)
     const removed = await this.#store.deleteByTags(list, notice)
+    if (trace !== undefined) trace.removed = removed
     if (notice === undefined) await this.#publish(message)
+    else this.#metrics.busSent++
     this.#metrics.invalidations++
     this.emit('invalidate', { kind: 'tag', tags: list, removed })
   }
@@ -420,20 +455,74 @@ export class CacheManager extends EventEmitter<CacheEvents> {
    * Removes entries whose key matches a Redis-style glob (`product:*`) or a RegExp, in both tiers
    * (SCAN in Redis, never KEYS). Resolves to the number removed from the tier that held the most.
    */
-  async invalidateByPattern(pattern: string | RegExp): Promise<number> {
+  invalidateByPattern(pattern: string | RegExp): Promise<number> {
+    if (!cacheInvalidations.hasSubscribers) return this.#invalidateByPattern(pattern, undefined)
+    return traceInvalidation(
+      'invalidateByPattern',
+      (trace) => this.#invalidateByPattern(pattern, trace),
+      this.#degraded,
+    )
+  }
+
+  async #invalidateByPattern(
+    pattern: string | RegExp,
+    trace?: CacheInvalidationMessage,
+  ): Promise<number> {
     if (!(pattern instanceof RegExp) && (typeof pattern !== 'string' || pattern.length === 0)) {
       throw invalid('pattern', 'must be a non-empty glob string or a RegExp')
     }
     this.#assertOpen()
     const removed = await this.#store.deleteByPattern(pattern)
+    if (trace !== undefined) {
+      trace.target = String(pattern)
+      trace.removed = removed
+    }
     await this.#publish(patternMessage(pattern))
     this.#metrics.invalidations++
     this.emit('invalidate', { kind: 'pattern', pattern, removed })
     return removed
   }
 
+  /**
+   * The keys of this cache's entries that match a Redis-style glob (default `*`, every key), in
+   * batches. While Redis is in use: one batch per SCAN step of the keys under this cache's prefix
+   * (never `KEYS`; never its own `__sc:` keys, nor a cache's whose prefix extends this one's),
+   * each step sent only when the next batch is asked for and bounded by `commandTimeout`;
+   * otherwise the keys in this process's L1, in batches of 1000. A listing, not a snapshot:
+   *
+   * - keys written or removed while it runs may or may not be listed, and a key may come twice
+   *   (as from SCAN);
+   * - a listed entry may be stale, expired or invalidated by the time it is read: read the values
+   *   (`getBatch`) to know;
+   * - while Redis is in use, entries kept in this process alone (`localOnly` loads, writes Redis
+   *   did not take) are not listed;
+   * - a Redis failure or timeout ends the listing early, reported on `'error'` like any other.
+   *
+   * @throws ValidationError (`pattern`) for a glob that is not a string, empty, or over 1024
+   * characters; `ERR_CLOSED` after `close()`.
+   *
+   * @example
+   * ```ts
+   * for await (const keys of cache.scanKeys('user:*')) {
+   *   const users = await cache.getBatch(keys)
+   * }
+   * ```
+   */
+  scanKeys(pattern = '*'): AsyncGenerator<string[], void, undefined> {
+    if (typeof pattern !== 'string') throw invalid('pattern', 'must be a glob string')
+    this.#assertOpen()
+    // A disabled cache holds nothing: the pattern is still checked.
+    const tiers = this.#options.enabled ? this.#store : { l1: undefined, l2: undefined }
+    return listKeys(tiers, pattern)
+  }
+
   /** Removes every entry of this cache: L1, and in Redis only the keys under this cache's prefix. */
-  async clear(): Promise<void> {
+  clear(): Promise<void> {
+    if (!cacheInvalidations.hasSubscribers) return this.#clear()
+    return traceInvalidation('clear', () => this.#clear(), this.#degraded)
+  }
+
+  async #clear(): Promise<void> {
     this.#assertOpen()
     await this.#store.clear()
     await this.#publish({ type: 'clear' })
@@ -468,7 +557,8 @@ export class CacheManager extends EventEmitter<CacheEvents> {
 
   /** Counters since creation; `hitRate` is a percentage. */
   getMetrics(): CacheMetricsSnapshot {
-    return this.#metrics.snapshot(this.#setup.degraded, this.#link?.trusted ?? true)
+    const link = this.#link
+    return this.#metrics.snapshot(this.#setup.degraded, link?.trusted ?? true, link?.bus.lagMs)
   }
 
   /** Size of this process's L1. All zero when L1 is off. */

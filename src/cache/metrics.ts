@@ -36,6 +36,18 @@ export interface CacheMetricsSnapshot {
   degraded: boolean
   /** Invalidations received from other instances through the bus. */
   busReceived: number
+  /**
+   * Invalidations this instance sent to the others through the bus: published and accepted by
+   * the transport, or published by L2 with the invalidation it announces (once L2's command
+   * returned). `filled` wake-ups are not counted.
+   */
+  busSent: number
+  /**
+   * The bus's last measured lag in ms: the round trip of one of its own heartbeats, published
+   * and heard back through Redis (one clock, so no skew). Absent when unknown: no bus, a bus that
+   * cannot measure it (the in-process `MemoryBus`), or before the first heartbeat came back.
+   */
+  busLagMs?: number
   /** Times the bus lost trust (subscription lost, heartbeat missing, message gap): L1 flushed. */
   busTrustLost: number
   /** Whether the bus is trusted now (`true` too when there is no bus because there is no L2). */
@@ -65,6 +77,7 @@ export class CacheMetrics {
   fencedFills = 0
   earlyRefreshes = 0
   busReceived = 0
+  busSent = 0
   busTrustLost = 0
   errors = 0
   l2Timeouts = 0
@@ -76,9 +89,9 @@ export class CacheMetrics {
     this.valuesWritten++
   }
 
-  snapshot(degraded: boolean, busTrusted = true): CacheMetricsSnapshot {
+  snapshot(degraded: boolean, busTrusted = true, busLagMs?: number): CacheMetricsSnapshot {
     const reads = this.hits + this.misses
-    return {
+    const snapshot: CacheMetricsSnapshot = {
       hits: this.hits,
       misses: this.misses,
       hitRate: reads === 0 ? 0 : (this.hits / reads) * 100,
@@ -102,8 +115,11 @@ export class CacheMetrics {
       corruptedValues: this.corruptedValues,
       degraded,
       busReceived: this.busReceived,
+      busSent: this.busSent,
       busTrustLost: this.busTrustLost,
       busTrusted,
     }
+    if (busLagMs !== undefined) snapshot.busLagMs = busLagMs
+    return snapshot
   }
 }

@@ -16,6 +16,8 @@ export interface L2Tier {
   /** Whether later calls see earlier ones without waiting for their replies (see `L2Driver`). */
   readonly ordered?: boolean
   deleteByPattern(pattern: string | RegExp): Promise<number>
+  /** Batches of L2's keys matching a glob; `undefined` when L2 cannot list now (L1 is listed). */
+  scanKeys?(pattern: string): AsyncGenerator<string[], void, undefined> | undefined
   clear(): Promise<unknown>
   /** `undefined` when L2 could not be reached: the caller falls back to memory. */
   increment(key: string, by: number, ttlMs: number): Promise<number | undefined>

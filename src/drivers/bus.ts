@@ -114,6 +114,12 @@ export interface InvalidationBus {
   onTrustChange(handler: BusTrustHandler): () => void
   readonly stats: Readonly<BusStats>
   /**
+   * The bus's last measured lag in ms: how long one of its own heartbeats took from publishing
+   * to coming back on its subscription (publisher, server, subscriber; one clock, no skew).
+   * `undefined` until a heartbeat came back, and on buses that do not measure it (`MemoryBus`).
+   */
+  readonly lagMs?: number | undefined
+  /**
    * Subscribes. Resolves once trusted, or after a bounded wait with `trusted === false` (the bus
    * keeps trying in the background and reports the rising edge later). Never rejects.
    * Idempotent: later calls return the same promise.

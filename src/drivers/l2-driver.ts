@@ -52,6 +52,14 @@ export interface L2Driver {
    * RegExp tested on each key found by an incremental SCAN. Never uses `KEYS`.
    */
   deleteByPattern(pattern: string | RegExp): Promise<number>
+  /**
+   * The keys (without prefix) of the entries whose key matches a glob (Redis `MATCH` syntax), one
+   * batch per step of an incremental SCAN, sent only when the consumer asks for the batch (empty
+   * when the step found none, so each `next()` is one bounded step); never the driver's own keys,
+   * never `KEYS`. A key may come twice. Optional: without it, `CacheManager.scanKeys` lists the
+   * keys in this process's memory (L1) alone.
+   */
+  scanKeys?(pattern: string): AsyncIterable<string[]>
   /** Atomic integer add on a native counter; sets the TTL when the counter is created. */
   increment(key: string, by: number, ttlMs: number): Promise<number>
   /** Adds members to a native set; sets the TTL when the set is created; resolves to members added. */

@@ -41,6 +41,8 @@ export class HeartbeatWatchdog {
   #acceptedUnanswered = false
   /** The first heartbeat whose return proves the path again (after a loss or a subscription). */
   #proofBeat = Number.POSITIVE_INFINITY
+  /** The last round trip of a heartbeat, ms: from just before its PUBLISH to its return. */
+  #lastRoundTripMs: number | undefined
   #heartbeatTimer: NodeJS.Timeout | undefined
   #watchdogTimer: NodeJS.Timeout | undefined
   #closed = false
@@ -68,6 +70,15 @@ export class HeartbeatWatchdog {
     return beat
   }
 
+  /**
+   * The round trip of the last heartbeat that came back while it was waited for, in ms: from
+   * just before its PUBLISH to its arrival on the subscription, both read on this process's
+   * clock. `undefined` until one came back.
+   */
+  get lastRoundTripMs(): number | undefined {
+    return this.#lastRoundTripMs
+  }
+
   /** Redis accepted heartbeat `beat`: if it never comes back, the subscriber is at fault. */
   accepted(beat: number): void {
     if (this.#unanswered.has(beat)) this.#acceptedUnanswered = true
@@ -78,6 +89,8 @@ export class HeartbeatWatchdog {
    * proves the path, i.e. trust may come back.
    */
   answered(beat: number): boolean {
+    const sentAt = this.#unanswered.get(beat)
+    if (sentAt !== undefined) this.#lastRoundTripMs = performance.now() - sentAt
     for (const n of this.#unanswered.keys()) {
       if (n > beat) break
       this.#unanswered.delete(n)

@@ -140,6 +140,11 @@ export class RedisBus implements InvalidationBus {
     return this.#signals.stats
   }
 
+  /** See {@link InvalidationBus.lagMs}: the last heartbeat round trip, in ms. */
+  get lagMs(): number | undefined {
+    return this.#heartbeats.lastRoundTripMs
+  }
+
   /** The subscriber connection's status (ioredis), for diagnostics. */
   get subscriberStatus(): string {
     return this.#connection.status

@@ -39,7 +39,7 @@ import {
 } from './redis-client.js'
 import { getBuffers, unlinkNames } from './redis-cluster.js'
 import { RedisFence } from './redis-fence.js'
-import { escapeGlob, patternScan, scanMatching } from './redis-scan.js'
+import { escapeGlob, patternScan, scanBatches, scanMatching } from './redis-scan.js'
 import { ADD_TO_SET, INCREMENT, runScript } from './redis-scripts.js'
 import {
   ownNames,
@@ -364,6 +364,19 @@ export class RedisDriver implements L2Driver {
       removed += await this.#unlink(names.filter((name) => own(name) && keep(name)))
     })
     return removed
+  }
+
+  /** See `L2Driver.scanKeys`: one SCAN step of `scanCount` per batch, on every master of a Cluster. */
+  async *scanKeys(pattern: string): AsyncGenerator<string[], void, undefined> {
+    this.#open()
+    if (typeof pattern !== 'string') throw invalid('pattern', 'must be a glob string')
+    const { match, keep } = patternScan(pattern, this.prefix, this.#reservedPrefix)
+    const own = await ownNames(this.client, this.prefix)
+    const from = this.prefix.length
+    for await (const names of scanBatches(this.client, this.#cluster, match, this.#scanCount)) {
+      yield names.filter((name) => own(name) && keep(name)).map((name) => name.slice(from))
+      this.#open()
+    }
   }
 
   async clear(): Promise<void> {

@@ -24,13 +24,29 @@ export async function scanMatching(
   count: number,
   onBatch: (names: string[]) => Promise<void>,
 ): Promise<void> {
+  for await (const names of scanBatches(client, cluster, match, count)) {
+    if (names.length > 0) await onBatch(names)
+  }
+}
+
+/**
+ * {@link scanMatching} as an async generator: each batch of names is one SCAN step's (empty when
+ * the step found none, so that every `next()` costs one bounded step), and the next step is sent
+ * only once the consumer asks for it. Names may come twice, as SCAN may return them.
+ */
+export async function* scanBatches(
+  client: Redis | Cluster,
+  cluster: boolean,
+  match: string,
+  count: number,
+): AsyncGenerator<string[], void, undefined> {
   const nodes: (Redis | Cluster)[] = cluster ? (client as Cluster).nodes('master') : [client]
   for (const node of nodes) {
     let cursor = '0'
     do {
       const [next, names] = await node.scan(cursor, 'MATCH', match, 'COUNT', count)
       cursor = next
-      if (names.length > 0) await onBatch(names)
+      yield names
     } while (cursor !== '0')
   }
 }

@@ -14,6 +14,7 @@ import {
   type ResilientL2Options,
   resolveResilientOptions,
 } from './resilient-l2-options.js'
+import { resilientScan } from './resilient-l2-scan.js'
 
 export type { ResilientCoordination, ResilientL2Counters, ResilientL2Hooks, ResilientL2Options }
 
@@ -167,6 +168,18 @@ export class ResilientL2 {
       return this.#calls.thrown('getMany', READ, MANY, keys.length, error)
     }
     return this.#calls.track(p, 'getMany', READ, DRIVER_VALUE, MANY, keys.length)
+  }
+
+  /**
+   * Batches of the keys (without prefix) of L2's entries matching the glob `pattern`
+   * (`L2Driver.scanKeys`), each step bounded by `commandTimeoutMs` and counted by the breaker like
+   * a read; `undefined` when L2 cannot list now (degraded, closed, or a driver without
+   * `scanKeys`). A step that fails, times out, or comes while L2 is degraded ends the listing
+   * early, the failure reported like any failed read. Never rejects.
+   */
+  scanKeys(pattern: string): AsyncGenerator<string[], void, undefined> | undefined {
+    if (!this.#health.accepting || typeof this.driver.scanKeys !== 'function') return undefined
+    return resilientScan(this.driver, pattern, this.#calls, this.#health)
   }
 
   /** Members of a native set; `undefined` (not `[]`) when L2 could not answer. */

@@ -231,6 +231,7 @@ function entryHead(name, badgeState, badgeText, when) {
 function slowEntry(s) {
   const item = el('li', 'entry slow')
   item.append(entryHead(modelOperation(s), 'warn', ms(s.durationMs) + ' in the database', 'total ' + ms(s.totalMs) + ' · ' + clock(s.timestamp)))
+  if (s.callSite) item.append(callSiteLine(s.callSite))
   if (s.error) item.append(el('p', 'error-text', s.error))
   if (Array.isArray(s.sql) && s.sql.length > 0) item.append(el('pre', 'sql', s.sql.join(';\n')))
   else item.append(el('p', 'muted', 'SQL not captured (wrap the adapter in captureSql to see it).'))
@@ -239,14 +240,19 @@ function slowEntry(s) {
   return item
 }
 
+/** 'at file:line': where in the application the call was made. */
+function callSiteLine(callSite) {
+  const site = el('div', 'callsite')
+  site.append(el('span', 'muted', 'at'), el('code', null, callSite))
+  return site
+}
+
 function nPlusOneEntry(r) {
   const item = el('li', 'entry nplus')
   const where = r.detection === 'context' ? 'in ' + (r.context ?? 'a query context') : 'burst outside a query context'
   item.append(entryHead(modelOperation(r), 'bad', '×' + count(r.count), where + ' · ' + clock(r.timestamp)))
   item.append(el('p', 'mono', r.shape))
-  const site = el('div', 'callsite')
-  site.append(el('span', 'muted', 'at'), el('code', null, r.callSite ?? 'unknown call site'))
-  item.append(site)
+  item.append(callSiteLine(r.callSite ?? 'unknown call site'))
   if (r.suggestion) item.append(el('p', 'suggestion', r.suggestion))
   return item
 }

@@ -202,6 +202,22 @@ export function cacheMetrics(
     ),
     fromSnapshot(
       snapshot,
+      'bus_sent_total',
+      'Invalidation notices this instance sent to the others through the bus (accepted by Redis, or published by Redis with the invalidation they announce); fill wake-ups excluded.',
+      'busSent',
+    ),
+    {
+      name: 'bus_lag_seconds',
+      help: 'Last measured bus lag: the round trip of one of its own heartbeats, from publishing to hearing it back on its subscription through Redis (one clock, no skew). Absent until measured, and for an in-process bus.',
+      type: 'gauge',
+      aggregator: 'max',
+      collect: () => {
+        const lagMs = snapshot().busLagMs
+        return lagMs === undefined ? [] : [{ labels: {}, value: lagMs / 1000 }]
+      },
+    },
+    fromSnapshot(
+      snapshot,
       'bus_trust_lost_total',
       'Times the bus lost trust (subscription lost, heartbeat missing, message gap): L1 flushed.',
       'busTrustLost',

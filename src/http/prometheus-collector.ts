@@ -4,6 +4,7 @@
  */
 import type { Aggregator, Registry as PromRegistry, RegistryContentType } from 'prom-client'
 import { invalid } from '../errors.js'
+import type { LatencyHistogram } from '../prisma/metrics/histogram.js'
 
 type Registry = PromRegistry<RegistryContentType>
 
@@ -151,6 +152,21 @@ export function histogramSamples(
   out.push({ metricName: `${name}_sum`, labels, value: sum })
   out.push({ metricName: `${name}_count`, labels, value: count })
   return out
+}
+
+/**
+ * The histogram lines of one series read from a {@link LatencyHistogram} (ms) in `bounds`
+ * (seconds); none when it has no sample.
+ */
+export function latencySamples(
+  name: string,
+  labels: Labels,
+  bounds: readonly number[],
+  histogram: LatencyHistogram,
+): Sample[] {
+  if (histogram.count === 0) return []
+  const cumulative = histogram.countsAtOrBelow(bounds.map((seconds) => seconds * 1000))
+  return histogramSamples(name, labels, bounds, cumulative, histogram.sum / 1000, histogram.count)
 }
 
 /**

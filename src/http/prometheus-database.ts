@@ -9,8 +9,11 @@ import type {
   HealthCheckResult,
   HealthStatus,
 } from '../database/health/health-result.js'
-import type { TransactionStats } from '../database/transactions/transaction-stats.js'
-import type { MetricDefinition, Sample } from './prometheus-collector.js'
+import {
+  type TransactionStats,
+  transactionDurationsOf,
+} from '../database/transactions/transaction-stats.js'
+import { latencySamples, type MetricDefinition, type Sample } from './prometheus-collector.js'
 
 /** What the exporter reads of a `DatabaseHealthCheck`. */
 export interface HealthSource {
@@ -200,8 +203,14 @@ export function poolMetrics(
   return definitions
 }
 
-/** Transaction metrics of a `TransactionManager` (or a `ConnectionManager`'s). */
-export function transactionMetrics(source: TransactionSource): MetricDefinition[] {
+/**
+ * Transaction metrics of a `TransactionManager` (or a `ConnectionManager`'s), the duration
+ * histogram in `buckets` (seconds).
+ */
+export function transactionMetrics(
+  source: TransactionSource,
+  buckets: readonly number[],
+): MetricDefinition[] {
   const stats = (): TransactionStats => {
     const s = source.getStats()
     return 'transactions' in s ? s.transactions : s
@@ -216,6 +225,19 @@ export function transactionMetrics(source: TransactionSource): MetricDefinition[
         return [
           { labels: { outcome: 'committed' }, value: s.successful },
           { labels: { outcome: 'failed' }, value: s.failed },
+        ]
+      },
+    },
+    {
+      name: 'transaction_duration_seconds',
+      help: 'Duration of transactions run through execute(), whole calls with their retries and backoff, by outcome (committed, failed: gave up).',
+      type: 'histogram',
+      collect: (name) => {
+        const durations = transactionDurationsOf(stats())
+        if (durations === undefined) return []
+        return [
+          ...latencySamples(name, { outcome: 'committed' }, buckets, durations.committed),
+          ...latencySamples(name, { outcome: 'failed' }, buckets, durations.failed),
         ]
       },
     },

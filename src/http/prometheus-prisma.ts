@@ -8,7 +8,7 @@
 import { invalid } from '../errors.js'
 import type { LatencyHistogram } from '../prisma/metrics/histogram.js'
 import { QueryMetrics, queryMetricsOf } from '../prisma/metrics/query-metrics.js'
-import { histogramSamples, type MetricDefinition, type Sample } from './prometheus-collector.js'
+import { latencySamples, type MetricDefinition, type Sample } from './prometheus-collector.js'
 
 /** What `prisma` may be: a client extended with `withCache`, or a `QueryMetrics`. */
 export type PrismaMetricsSource = { $cache: { stats(): { queries?: unknown } } } | QueryMetrics
@@ -41,14 +41,9 @@ function histogram(
   bounds: readonly number[],
   pick: (stats: ReturnType<QueryMetrics['operationStats']>[number]) => LatencyHistogram,
 ): Sample[] {
-  const boundsMs = bounds.map((seconds) => seconds * 1000)
   const out: Sample[] = []
   for (const stats of metrics.operationStats()) {
-    const h = pick(stats)
-    if (h.count === 0) continue
-    const cumulative = h.countsAtOrBelow(boundsMs)
-    const labels = labelsOf(stats.model, stats.operation)
-    out.push(...histogramSamples(name, labels, bounds, cumulative, h.sum / 1000, h.count))
+    out.push(...latencySamples(name, labelsOf(stats.model, stats.operation), bounds, pick(stats)))
   }
   return out
 }

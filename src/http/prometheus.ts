@@ -34,7 +34,7 @@ export type { HealthSource, PoolSource, PrismaMetricsSource, TransactionSource }
 /** A prom-client registry, in the Prometheus or the OpenMetrics format. */
 export type Registry = PromRegistry<RegistryContentType>
 
-/** Buckets of the Prisma duration histograms, seconds: 0.5 ms to 10 s. */
+/** Buckets of the Prisma and transaction duration histograms, seconds: 0.5 ms to 10 s. */
 export const DEFAULT_QUERY_BUCKETS: readonly number[] = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ]
@@ -75,7 +75,7 @@ export interface MetricsExporterOptions {
   connections?: PoolSource
   /**
    * A `TransactionManager`, or a `ConnectionManager` (its `executeTransaction` counters):
-   * transactions by outcome, retries, failed attempts by kind.
+   * transactions by outcome, their durations, retries, failed attempts by kind.
    * @default undefined (no transaction metrics)
    */
   transactions?: TransactionSource
@@ -90,7 +90,10 @@ export interface MetricsExporterOptions {
    * @default 'stratacache_'
    */
   prefix?: string
-  /** Bucket bounds (seconds, ascending) of the Prisma duration histograms. @default DEFAULT_QUERY_BUCKETS */
+  /**
+   * Bucket bounds (seconds, ascending) of the Prisma and transaction duration histograms.
+   * @default DEFAULT_QUERY_BUCKETS
+   */
   queryBuckets?: readonly number[]
   /**
    * Bucket bounds (seconds, ascending) of `l2_command_duration_seconds`, or `false` for none:
@@ -260,7 +263,9 @@ export async function createMetricsExporter(
   if (o.connections !== undefined || lastHealth !== undefined) {
     definitions.push(...poolMetrics(o.connections, lastHealth))
   }
-  if (o.transactions !== undefined) definitions.push(...transactionMetrics(o.transactions))
+  if (o.transactions !== undefined) {
+    definitions.push(...transactionMetrics(o.transactions, o.queryBuckets))
+  }
   const metrics = definitions.map((definition) => new ScrapedMetric(o.prefix, definition))
   try {
     registerAll(registry, metrics)

@@ -32,6 +32,7 @@ const CACHE_METHODS = [
   'getBatch',
   'setBatch',
   'invalidateByPattern',
+  'scanKeys',
   'clear',
   'close',
 ]
@@ -48,7 +49,8 @@ const CACHE_METHODS = [
  *   lives for the cache's `ttl`: the cache always evicts, it never keeps an entry forever.
  * - `clear()` removes the entries of the store's `namespace` only, or every entry under
  *   `keyPrefix` when Keyv has no namespace; never the cache's other entries.
- * - No `iterator()`: the cache has no public way to list its keys.
+ * - `iterator()` (Keyv's `keyv.iterator()`) lists the namespace's entries with the cache's
+ *   `scanKeys` and reads them through `getBatch`, so it never yields an expired or invalidated one.
  *
  * Every method rejects with a `ValidationError` naming the argument at fault. Redis failures
  * never reach Keyv: the cache absorbs them (it keeps serving from L1) and reports them on its own
@@ -61,15 +63,14 @@ const CACHE_METHODS = [
  * await keyv.set('abc', { user: 1 }, 60_000)
  * ```
  */
-export class KeyvStratacache
-  extends EventEmitter
-  implements Omit<KeyvStoreAdapter, 'setMany' | 'iterator'>
-{
+export class KeyvStratacache extends EventEmitter implements Omit<KeyvStoreAdapter, 'setMany'> {
   /**
-   * The options with their defaults. Keyv reads `opts` of every store, so it must exist; it is a
-   * copy, changing it changes nothing.
+   * The options with their defaults, and `dialect: 'redis'`. Keyv reads `opts` of every store, so
+   * it must exist; it is a copy, changing it changes nothing. Keyv 5 offers `keyv.iterator()` only
+   * over a store whose `opts.dialect` it knows; `'redis'` is what stands behind the cache (a
+   * memory-only cache iterates the same way).
    */
-  readonly opts: Required<KeyvStratacacheOptions>
+  readonly opts: Required<KeyvStratacacheOptions> & { readonly dialect: 'redis' }
   readonly #cache: CacheManager
   #namespace: string | undefined
   /** `keyPrefix` plus `<namespace>:`: everything this store's `clear()` removes starts with it. */
@@ -95,7 +96,7 @@ export class KeyvStratacache
     if (typeof closeOnDisconnect !== 'boolean') {
       throw invalid('closeOnDisconnect', `must be a boolean, got ${typeof closeOnDisconnect}`)
     }
-    this.opts = { keyPrefix, closeOnDisconnect }
+    this.opts = { keyPrefix, closeOnDisconnect, dialect: 'redis' }
     this.#cache = cache
     this.#scope = keyPrefix
   }
@@ -209,6 +210,40 @@ export class KeyvStratacache
     if (this.#scope === '') return this.#cache.clear()
     // Escaped: a namespace or prefix with `*` or `[` must not reach other entries.
     await this.#cache.invalidateByPattern(`${escapeGlob(this.#scope)}*`)
+  }
+
+  /**
+   * The entries of `namespace` (Keyv passes the store's), or with none every entry under
+   * `keyPrefix` (what `clear()` would remove), as `[key, value]` pairs: the key as Keyv stored it
+   * (`<namespace>:<key>`, from which Keyv removes the namespace), the value as stored, read through
+   * the cache (`getBatch`: an entry expired or invalidated since it was listed is passed over, and
+   * each value read counts as a hit). Keys come from the cache's `scanKeys`, a batch at a time,
+   * with its terms: Redis's keys while it is in use (otherwise this process's L1), a key written
+   * meanwhile may or may not come, a key may come twice, a Redis failure ends the listing early.
+   *
+   * @throws ValidationError (`namespace`) when it is neither a string nor undefined.
+   */
+  iterator<Value>(
+    namespace?: string,
+  ): AsyncGenerator<Array<string | Awaited<Value> | undefined>, void> {
+    if (namespace !== undefined && typeof namespace !== 'string') {
+      throw invalid('namespace', `must be a string or undefined, got ${typeof namespace}`)
+    }
+    const scope = this.opts.keyPrefix + (namespace ? `${namespace}:` : '')
+    // Escaped: a namespace or prefix with `*` or `[` must not list other entries.
+    const batches = this.#cache.scanKeys(`${escapeGlob(scope)}*`)
+    return this.#entries<Awaited<Value>>(batches)
+  }
+
+  async *#entries<Value>(batches: AsyncIterable<string[]>): AsyncGenerator<[string, Value], void> {
+    const from = this.opts.keyPrefix.length
+    for await (const keys of batches) {
+      const values = await this.#cache.getBatch<Value>(keys)
+      for (let i = 0; i < keys.length; i++) {
+        const value = values[i]
+        if (value !== undefined) yield [keys[i]!.slice(from), value]
+      }
+    }
   }
 
   /** Closes the cache when `closeOnDisconnect` says so; otherwise does nothing. */

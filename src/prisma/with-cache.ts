@@ -107,7 +107,11 @@ function metricsOptions(
   return {
     ...resolved,
     onSlowQuery: (entry) => {
-      logger()?.warn?.(entry, `stratacache: slow query ${entry.model ?? '$raw'}.${entry.operation}`)
+      const at = entry.callSite === undefined ? '' : ` at ${entry.callSite}`
+      logger()?.warn?.(
+        entry,
+        `stratacache: slow query ${entry.model ?? '$raw'}.${entry.operation}${at}`,
+      )
       onSlowQuery?.(entry)
     },
     onNPlusOne: (report) => {

@@ -78,6 +78,22 @@ export interface OptimizationInsights {
 }
 
 const MODEL_KEYS_WITHOUT_MODEL = new Set(['$raw', '$other'])
+/** Call sites named per slow operation. */
+const MAX_CALL_SITES = 5
+
+/** The distinct call sites of the slow calls of each `Model.operation`, latest first. */
+function callSitesOf(slowQueries: readonly SlowQueryEntry[]): Map<string, string[]> {
+  const sites = new Map<string, string[]>()
+  for (let i = slowQueries.length - 1; i >= 0; i--) {
+    const { model, operation, callSite } = slowQueries[i]!
+    if (callSite === undefined) continue
+    const key = `${model}.${operation}`
+    const list = sites.get(key) ?? []
+    if (list.length < MAX_CALL_SITES && !list.includes(callSite)) list.push(callSite)
+    sites.set(key, list)
+  }
+  return sites
+}
 
 /** How much work following the advice would save, to order advice of one severity. */
 function impactOf(recommendation: Recommendation): number {
@@ -98,10 +114,11 @@ function impactOf(recommendation: Recommendation): number {
 }
 
 function slowOperations(
-  operations: QueryStats['operations'],
+  { operations, slowQueries }: QueryStats,
   slowQueryMs: number,
   analyzed: ReadonlySet<string>,
 ): { top: SlowOperation[]; advice: SlowOperationRecommendation[] } {
+  const sites = callSitesOf(slowQueries)
   const top: SlowOperation[] = []
   const advice: SlowOperationRecommendation[] = []
   for (const [key, stats] of Object.entries(operations)) {
@@ -119,14 +136,17 @@ function slowOperations(
     const modelKey = key.slice(0, key.indexOf('.'))
     if (model === undefined || MODEL_KEYS_WITHOUT_MODEL.has(modelKey)) continue
     if (stats.db.p95 <= slowQueryMs || analyzed.has(`${model}.${stats.operation}`)) continue
+    const callSites = sites.get(`${model}.${stats.operation}`) ?? []
+    const at = callSites.length === 0 ? '' : ` (called at ${callSites.join(', ')})`
     advice.push({
       kind: 'slow-operation',
       model,
       severity: 'medium',
-      message: `${model}.${stats.operation} takes ${stats.db.p95.toFixed(1)} ms at the 95th percentile over ${stats.queries} calls; analyze it (analyzer.analyze({ model: '${model}', operation: '${stats.operation}', args })) to see its plan`,
+      message: `${model}.${stats.operation} takes ${stats.db.p95.toFixed(1)} ms at the 95th percentile over ${stats.queries} calls${at}; analyze it (analyzer.analyze({ model: '${model}', operation: '${stats.operation}', args })) to see its plan`,
       operation: stats.operation,
       p95Ms: stats.db.p95,
       queries: stats.queries,
+      callSites,
     })
   }
   top.sort((a, b) => b.p95Ms - a.p95Ms)
@@ -193,9 +213,7 @@ export function optimizationInsights(
   }
   const analyzed = new Set(analyses.map((analysis) => `${analysis.model}.${analysis.operation}`))
   const slow =
-    stats === undefined
-      ? { top: [], advice: [] }
-      : slowOperations(stats.operations, slowQueryMs, analyzed)
+    stats === undefined ? { top: [], advice: [] } : slowOperations(stats, slowQueryMs, analyzed)
   const now = Date.now()
   const recommendations = rank([
     ...latestPerQuery(analyses).map((analysis) => ({

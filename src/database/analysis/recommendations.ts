@@ -94,6 +94,8 @@ export interface SlowOperationRecommendation extends RecommendationBase {
   p95Ms: number
   /** Calls seen. */
   queries: number
+  /** Distinct `file:line` call sites of its slow calls still held by the metrics, latest first. */
+  callSites: string[]
 }
 
 /** Every recommendation, told apart by `kind`. */

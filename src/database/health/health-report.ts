@@ -97,8 +97,9 @@ export function formatHealthReport(result: HealthCheckResult | undefined): strin
   for (const q of top) {
     const what = [q.model, q.operation].filter((part) => part !== null).join('.')
     const sql = q.sql === null || q.sql.length === 0 ? '' : ` ${oneLine(q.sql[0]!).slice(0, 200)}`
+    const site = q.callSite === null ? '' : ` from ${q.callSite}`
     lines.push(
-      `  ${ms(q.durationMs)} at ${q.timestamp.toISOString()}${what === '' ? '' : ` ${what}`}${sql}`,
+      `  ${ms(q.durationMs)} at ${q.timestamp.toISOString()}${what === '' ? '' : ` ${what}`}${site}${sql}`,
     )
   }
   const kinds = Object.entries(errors.byKind)

@@ -37,6 +37,8 @@ export interface SlowQuery {
   operation: string | null
   /** The SQL statements, when known. */
   sql: string[] | null
+  /** `file:line` of the user code that made the call (`options.metrics` entries), when known. */
+  callSite: string | null
 }
 
 /** Error kinds counted by `recordError`. */

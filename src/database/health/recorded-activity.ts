@@ -58,6 +58,7 @@ export class RecordedActivity {
       model: typeof info?.model === 'string' ? info.model : null,
       operation: typeof info?.operation === 'string' ? info.operation : null,
       sql: typeof sql === 'string' ? [sql] : Array.isArray(sql) ? sql.map(String) : null,
+      callSite: null,
     })
   }
 
@@ -88,6 +89,7 @@ export class RecordedActivity {
             model: entry.model ?? null,
             operation: entry.operation,
             sql: entry.sql ?? null,
+            callSite: entry.callSite ?? null,
           })
         }
       } catch (error) {

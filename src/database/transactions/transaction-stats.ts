@@ -44,10 +44,32 @@ const COUNTER_OF: Partial<Record<TransactionFailureKind, keyof Counts>> = {
   timeout: 'timeouts',
 }
 
+/** Durations (ms) of whole `execute` calls, retries and backoff included, by outcome. */
+export interface TransactionDurations {
+  readonly committed: LatencyHistogram
+  readonly failed: LatencyHistogram
+}
+
+/**
+ * The durations each snapshot was taken from: the Prometheus exporter reads its histograms
+ * through the snapshot the manager's `getStats()` returns, keeping `TransactionStats` plain.
+ */
+const origins = new WeakMap<TransactionStats, TransactionDurations>()
+
+/**
+ * The duration histograms behind a `getStats()` snapshot, if it is one.
+ * @internal
+ */
+export function transactionDurationsOf(stats: unknown): TransactionDurations | undefined {
+  return typeof stats === 'object' && stats !== null
+    ? origins.get(stats as TransactionStats)
+    : undefined
+}
+
 /** Mutable counters behind {@link TransactionStats}; one per manager. */
 export class TransactionCounters {
   private counts = emptyCounts()
-  private durations = new LatencyHistogram()
+  private durations = emptyDurations()
 
   /** Counts one failed attempt of kind `kind` (whether or not it is retried). */
   recordFailure(kind: TransactionFailureKind): void {
@@ -62,22 +84,32 @@ export class TransactionCounters {
     else this.counts.failed++
     if (attempts > 1) this.counts.retried++
     this.counts.retries += attempts - 1
-    this.durations.record(durationMs)
+    const durations = success ? this.durations.committed : this.durations.failed
+    durations.record(durationMs)
   }
 
   snapshot(): TransactionStats {
-    return {
+    const all = new LatencyHistogram()
+    all.merge(this.durations.committed)
+    all.merge(this.durations.failed)
+    const stats: TransactionStats = {
       ...this.counts,
-      averageDurationMs: this.durations.mean,
-      p95DurationMs: this.durations.count === 0 ? 0 : this.durations.percentile(95),
-      maxDurationMs: this.durations.max,
+      averageDurationMs: all.mean,
+      p95DurationMs: all.count === 0 ? 0 : all.percentile(95),
+      maxDurationMs: all.max,
     }
+    origins.set(stats, this.durations)
+    return stats
   }
 
   reset(): void {
     this.counts = emptyCounts()
-    this.durations = new LatencyHistogram()
+    this.durations = emptyDurations()
   }
+}
+
+function emptyDurations(): TransactionDurations {
+  return { committed: new LatencyHistogram(), failed: new LatencyHistogram() }
 }
 
 type Counts = Omit<TransactionStats, 'averageDurationMs' | 'p95DurationMs' | 'maxDurationMs'>

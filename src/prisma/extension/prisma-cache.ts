@@ -9,6 +9,7 @@ import {
   type CacheManager,
   cacheInternals,
 } from '../../cache/cache-manager.js'
+import type { PrismaWriteMessage } from '../../cache/tracing.js'
 import type { PrismaEnvSettings } from '../../config/prisma-env.js'
 import { TagNaming } from '../keys/tags.js'
 import { type DatabaseCall, recordUncachedCall } from '../metrics/database-call.js'
@@ -141,11 +142,18 @@ export class PrismaCache {
 
   /**
    * Invalidates what `effects` changed, in every tier and (through the bus) every instance.
-   * Resolves once this process's later reads see it (see `CacheInternals.invalidate`).
+   * Resolves once this process's later reads see it (see `CacheInternals.invalidate`). `trace`,
+   * while tracing a write, learns what it invalidated.
    */
-  async invalidate(effects: WriteEffects): Promise<void> {
+  async invalidate(effects: WriteEffects, trace?: PrismaWriteMessage): Promise<void> {
     const tags = effects.tags(this.naming, this.graph)
-    if (tags.length > 0) await this.#internals.invalidate(tags)
+    if (tags.length === 0) return
+    if (trace !== undefined) {
+      trace.invalidation = 'now'
+      trace.tags = tags.length
+      trace.strict = this.#internals.strict()
+    }
+    await this.#internals.invalidate(tags)
   }
 
   /** Invalidates every cached read of this extension's namespace. */

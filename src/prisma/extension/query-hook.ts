@@ -7,6 +7,7 @@
  * commits.
  */
 
+import { type PrismaWriteMessage, prismaWrites, traceWrite } from '../../cache/tracing.js'
 import { invalid } from '../../errors.js'
 import { withoutCacheStrategy } from '../options.js'
 import { READ_OPERATIONS } from '../reads/read-plan.js'
@@ -35,11 +36,8 @@ export async function onQuery(runtime: PrismaCache, params: QueryHookParams): Pr
   const transaction = params.__internalParams?.transaction
   if (model === undefined) {
     if (!RAW_OPERATIONS.has(operation)) return query(params.args)
-    return runtime.timed(undefined, operation, params.args, async (database) => {
-      const result = await database(() => query(params.args))
-      await settle(runtime, rawWriteEffects(runtime.graph, params.args), transaction)
-      return result
-    })
+    if (!prismaWrites.hasSubscribers) return raw(runtime, params, undefined)
+    return traceWrite(undefined, operation, (trace) => raw(runtime, params, trace))
   }
   const node = runtime.graph.model(model)
   const args = params.args as Args | undefined
@@ -61,15 +59,43 @@ export async function onQuery(runtime: PrismaCache, params: QueryHookParams): Pr
     throw invalid('args.cacheStrategy', `is for reads; ${model}.${operation} is a write`)
   }
   const plan = new WritePlan(runtime.graph, node, operation, args)
+  if (!prismaWrites.hasSubscribers) return write(runtime, params, plan, undefined)
+  return traceWrite(model, operation, (trace) => write(runtime, params, plan, trace))
+}
+
+/** A raw query: run, then invalidate what it changed. `trace` learns how, while tracing. */
+function raw(
+  runtime: PrismaCache,
+  params: QueryHookParams,
+  trace: PrismaWriteMessage | undefined,
+): Promise<unknown> {
+  const { operation, args, query } = params
+  return runtime.timed(undefined, operation, args, async (database) => {
+    const result = await database(() => query(args))
+    const effects = rawWriteEffects(runtime.graph, args)
+    await settle(runtime, effects, params.__internalParams?.transaction, trace)
+    return result
+  })
+}
+
+/** A model write: run, then invalidate what it changed (or may have, when it failed). */
+function write(
+  runtime: PrismaCache,
+  params: QueryHookParams,
+  plan: WritePlan,
+  trace: PrismaWriteMessage | undefined,
+): Promise<unknown> {
+  const { model, operation, args, query } = params
+  const transaction = params.__internalParams?.transaction
   return runtime.timed(model, operation, args, async (database) => {
     let result: unknown
     try {
       result = await database(() => query(plan.args))
     } catch (error) {
-      await settle(runtime, plan.failed(), transaction)
+      await settle(runtime, plan.failed(), transaction, trace)
       throw error
     }
-    await settle(runtime, plan.completed(result), transaction)
+    await settle(runtime, plan.completed(result), transaction, trace)
     return result
   })
 }
@@ -83,15 +109,20 @@ async function settle(
   runtime: PrismaCache,
   effects: WriteEffects,
   transaction: PrismaTransactionInfo | undefined,
+  trace: PrismaWriteMessage | undefined,
 ): Promise<void> {
   if (effects.isEmpty) return
   if (transaction !== undefined) {
     const scope: TransactionScope | undefined = runtime.transactions.scopeOf(transaction)
     if (scope !== undefined) {
       scope.pending.merge(effects)
+      if (trace !== undefined) {
+        trace.invalidation = 'commit'
+        trace.tags = effects.tags(runtime.naming, runtime.graph).length
+      }
       return
     }
     runtime.untrackedTransactionWrite()
   }
-  await runtime.invalidate(effects)
+  await runtime.invalidate(effects, trace)
 }

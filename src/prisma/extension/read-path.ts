@@ -257,6 +257,7 @@ export class ReadPath {
     this.#sink.record(event)
     if (prismaReads.hasSubscribers && event.model !== undefined) {
       const message: PrismaReadMessage = {
+        kind: 'read',
         model: event.model,
         operation: event.operation,
         cacheStatus: status,

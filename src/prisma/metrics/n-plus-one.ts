@@ -40,7 +40,10 @@ export interface NPlusOneOptions {
   includeCacheHits?: boolean
   /** Names the parent relation of a repeated query, for `include` advice. */
   relationHint?: RelationHint
-  /** More frames never to report as the call site: file path substrings or patterns. */
+  /**
+   * More frames never to report as the call site, of N+1 reports and of slow queries: file path
+   * substrings or patterns.
+   */
   ignoreFrames?: readonly (string | RegExp)[]
 }
 

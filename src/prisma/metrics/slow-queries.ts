@@ -20,6 +20,12 @@ export interface SlowQueryEntry {
   sql: string[] | undefined
   /** The error message, when the call failed. */
   error: string | undefined
+  /**
+   * `file:line` of the first user frame of the call (outside node_modules, `node:` internals,
+   * stratacache's Prisma layer and `nPlusOne.ignoreFrames`), as N+1 reports have it; `undefined`
+   * when no frame qualifies (a statement whose caller no async stack trace reaches).
+   */
+  callSite?: string
   /** When the call ended, epoch ms. */
   timestamp: number
 }
@@ -33,6 +39,7 @@ export interface SlowQueryInput {
   args: unknown
   sql: readonly string[] | undefined
   error: unknown
+  callSite?: string
 }
 
 const MAX_SQL = 20
@@ -79,6 +86,7 @@ export class SlowQueryLog {
       args: summarizeArgs(input.args),
       sql: input.sql === undefined ? undefined : input.sql.slice(0, MAX_SQL),
       error: errorText(input.error),
+      callSite: input.callSite,
       timestamp: Date.now(),
     }
     this.buffer.push(entry)
