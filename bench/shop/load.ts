@@ -2,10 +2,19 @@
  * The shop demo under load: `npm run bench:shop`. Each candidate (no cache, memory only, L1 +
  * Redis) runs the demo in a process of its own on one PostgreSQL database, and autocannon drives
  * it from this process with many connections over a mix of its endpoints (see `nextRequest`).
- * Prints requests per second, latency percentiles, non-2xx answers and the cache's hit rate.
+ * Each candidate runs two phases, and each prints requests per second, latency percentiles,
+ * non-2xx answers and the cache's hit rate:
+ * - users: 500 users who each send one request a second (a closed loop with a rate cap: a user
+ *   waits for an answer before the next request), 500 requests a second offered. The question is
+ *   how fast each answer comes while the server keeps up, or how far behind it falls.
+ * - capacity: the same connections sending as fast as they get answers, without a cap. Latency is
+ *   then connections / throughput by construction (Little's law): it measures throughput only.
  *
- * Environment: SHOP_LOAD_CONNECTIONS (500), SHOP_LOAD_SECONDS (20), SHOP_LOAD_PRODUCTS (5000),
- * DATABASE_URL (postgresql://postgres@127.0.0.1:5432/test), REDIS_URL (redis://127.0.0.1:6379).
+ * Environment: SHOP_LOAD_CONNECTIONS (500), SHOP_LOAD_RATE (requests per second per user, 1),
+ * SHOP_LOAD_SECONDS (20 per phase), SHOP_LOAD_PRODUCTS (5000),
+ * DATABASE_URL (postgresql://postgres@127.0.0.1:5432/test), REDIS_URL (redis://127.0.0.1:6379);
+ * SHOP_LOAD_ONLY (run the candidates whose name contains it), SHOP_LOAD_DETAIL=1 (per model and
+ * operation figures), SHOP_LOAD_PROFILE=<dir> (a CPU profile of each server, `--cpu-prof`).
  */
 import { type ChildProcess, fork } from 'node:child_process'
 import { once } from 'node:events'
@@ -15,6 +24,7 @@ import pg from 'pg'
 import { CATEGORY_TREE } from '../../examples/shop/catalog-words.js'
 
 const CONNECTIONS = Number(process.env.SHOP_LOAD_CONNECTIONS ?? 500)
+const RATE = Number(process.env.SHOP_LOAD_RATE ?? 1)
 const SECONDS = Number(process.env.SHOP_LOAD_SECONDS ?? 20)
 const PRODUCTS = Number(process.env.SHOP_LOAD_PRODUCTS ?? 5000)
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test'
@@ -88,8 +98,9 @@ async function startServer(
 ): Promise<{ child: ChildProcess; url: string; adminToken: string }> {
   const url = new URL(DATABASE_URL)
   url.searchParams.set('schema', SCHEMA)
+  const profile = process.env.SHOP_LOAD_PROFILE
   const child = fork(SERVER, [], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [])],
     env: {
       PATH: process.env.PATH ?? '',
       NODE_ENV: 'production',
@@ -122,7 +133,9 @@ async function hitRate(url: string): Promise<{ hits: number; misses: number }> {
 
 interface Row {
   name: string
+  phase: string
   rps: number
+  mean: number
   p50: number
   p95: number
   p99: number
@@ -131,15 +144,20 @@ interface Row {
   hitRate: number | undefined
 }
 
-async function drive(url: string, seconds: number): Promise<Omit<Row, 'name' | 'hitRate'>> {
+type Measured = Omit<Row, 'name' | 'phase' | 'hitRate'>
+
+/** Drives the server for `seconds`; `connectionRate` caps each connection's requests a second. */
+async function drive(url: string, seconds: number, connectionRate?: number): Promise<Measured> {
   const result = await autocannon({
     url,
     connections: CONNECTIONS,
     duration: seconds,
+    ...(connectionRate !== undefined && { connectionRate }),
     requests: [{ setupRequest: (request) => ({ ...request, ...nextRequest() }) }],
   })
   return {
     rps: result.requests.average,
+    mean: result.latency.average,
     p50: result.latency.p50,
     p95: interpolateP95(result.latency),
     p99: result.latency.p99,
@@ -185,7 +203,7 @@ async function main(): Promise<void> {
   await admin.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`)
   await admin.end()
   console.log(
-    `shop under load: ${CONNECTIONS} connections, ${SECONDS} s per candidate, ${PRODUCTS} products`,
+    `shop under load: ${CONNECTIONS} connections, ${SECONDS} s per phase, ${PRODUCTS} products`,
   )
   const rows: Row[] = []
   const only = process.env.SHOP_LOAD_ONLY
@@ -193,33 +211,46 @@ async function main(): Promise<void> {
     const { child, url, adminToken } = await startServer(candidate) // the first one seeds the schema
     try {
       await drive(url, 3) // warm-up: connections, JIT, the cache's working set
-      const before = await hitRate(url)
-      const measured = await drive(url, SECONDS)
-      const after = await hitRate(url)
-      if (process.env.SHOP_LOAD_DETAIL) await printOperations(url, adminToken)
-      const hits = after.hits - before.hits
-      const misses = after.misses - before.misses
-      const row: Row = {
-        name: candidate.name,
-        ...measured,
-        hitRate: hits + misses === 0 ? undefined : hits / (hits + misses),
+      const phases = [
+        { phase: `${CONNECTIONS} users at ${RATE}/s`, rate: RATE },
+        { phase: 'capacity', rate: undefined },
+      ]
+      for (const { phase, rate } of phases) {
+        const before = await hitRate(url)
+        const measured = await drive(url, SECONDS, rate)
+        const after = await hitRate(url)
+        const hits = after.hits - before.hits
+        const misses = after.misses - before.misses
+        const row: Row = {
+          name: candidate.name,
+          phase,
+          ...measured,
+          hitRate: hits + misses === 0 ? undefined : hits / (hits + misses),
+        }
+        rows.push(row)
+        console.log(
+          `  ${row.name}, ${phase}: ${row.rps.toFixed(0)} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms`,
+        )
       }
-      rows.push(row)
-      console.log(
-        `  ${row.name}: ${row.rps.toFixed(0)} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms`,
-      )
+      if (process.env.SHOP_LOAD_DETAIL) await printOperations(url, adminToken)
     } finally {
       await stopServer(child)
     }
   }
+  for (const phase of new Set(rows.map((r) => r.phase)))
+    printTable(rows.filter((r) => r.phase === phase))
+}
+
+function printTable(rows: Row[]): void {
   const base = rows[0]!
+  console.log(`\n${base.phase}:\n`)
   console.log(
-    '\n| candidate | req/s | vs no cache | p50 ms | p95 ms | p99 ms | non-2xx | errors | Prisma read hit rate |',
+    '| candidate | req/s | vs first | mean ms | p50 ms | p95 ms | p99 ms | non-2xx | errors | Prisma read hit rate |',
   )
-  console.log('|---|---|---|---|---|---|---|---|---|')
+  console.log('|---|---|---|---|---|---|---|---|---|---|')
   for (const r of rows) {
     console.log(
-      `| ${r.name} | ${r.rps.toFixed(0)} | ${(r.rps / base.rps).toFixed(2)}x | ${r.p50} | ${r.p95.toFixed(0)} | ${r.p99} | ${r.non2xx} | ${r.errors} | ${r.hitRate === undefined ? '-' : `${(100 * r.hitRate).toFixed(1)} %`} |`,
+      `| ${r.name} | ${r.rps.toFixed(0)} | ${(r.rps / base.rps).toFixed(2)}x | ${r.mean.toFixed(0)} | ${r.p50} | ${r.p95.toFixed(0)} | ${r.p99} | ${r.non2xx} | ${r.errors} | ${r.hitRate === undefined ? '-' : `${(100 * r.hitRate).toFixed(1)} %`} |`,
     )
   }
 }

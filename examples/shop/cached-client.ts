@@ -1,10 +1,12 @@
 /**
  * The shop's Prisma client with stratacache's `withCache` extension: reads are answered from the
- * cache and every write invalidates the reads it may change. The strategies follow seed 004:
- * categories and users are reference data (long TTL), products and inventory are hot data (short
- * TTL); the models not listed take the extension's default. A TTL only bounds how long a change
- * made behind the extension's back (another application, a manual SQL session) can stay unseen:
- * writes through this client are visible to the next read whatever the TTL.
+ * cache and every write invalidates the reads it may change. The catalog (products, categories)
+ * and users are reference data, changed through this client only: they keep the long TTL.
+ * Inventory is hot: the product page reads stock on its own, so an order invalidates one small
+ * read instead of the whole page. The models not listed take the extension's default. A TTL only
+ * bounds how long a change made behind the extension's back (another application, a manual SQL
+ * session) can stay unseen: writes through this client are visible to the next read whatever the
+ * TTL.
  */
 import type { ITXClientDenyList } from '@prisma/client/runtime/client'
 import type { PrismaClient } from '../../prisma/generated/client.js'
@@ -16,7 +18,7 @@ export function withShopCache(prisma: PrismaClient, cache: CacheManager, namespa
     withCache({
       cache,
       namespace,
-      models: { Category: 'reference', User: 'reference', Inventory: 'hot', Product: 'hot' },
+      models: { Category: 'reference', User: 'reference', Product: 'reference', Inventory: 'hot' },
     }),
   )
 }

@@ -64,10 +64,12 @@ const LIST_FIELDS = {
   inventory: { select: { stock: true } },
 } satisfies Prisma.ProductSelect
 
-/** The detail page: the product, its category, stock, tags and its five latest reviews. */
+/**
+ * The detail page: the product, its category, tags and its five latest reviews. Its stock is read
+ * on its own (`STOCK`): orders change it all the time, and they should not invalidate the rest.
+ */
 const DETAIL = {
   category: { select: { id: true, slug: true, name: true } },
-  inventory: { select: { stock: true, reserved: true, updatedAt: true } },
   tags: { select: { name: true }, orderBy: { name: 'asc' } },
   reviews: {
     take: 5,
@@ -81,6 +83,8 @@ const DETAIL = {
     },
   },
 } satisfies Prisma.ProductInclude
+
+const STOCK = { stock: true, reserved: true, updatedAt: true } satisfies Prisma.InventorySelect
 
 /**
  * Searches scan three text columns with ILIKE, the costliest reads here, and their many distinct
@@ -149,8 +153,9 @@ export function registerProductRoutes(router: Router, prisma: ShopPrisma): void 
 
   router.get('/products/:id', async ({ params }) => {
     const { id } = parseInput(pathWithId, params, 'path')
-    const [product, rating] = await Promise.all([
+    const [product, inventory, rating] = await Promise.all([
       readWithCacheStatus(prisma.product.findUnique({ where: { id }, include: DETAIL })),
+      readWithCacheStatus(prisma.inventory.findUnique({ where: { productId: id }, select: STOCK })),
       readWithCacheStatus(
         prisma.review.aggregate({ where: { productId: id }, _avg: { rating: true }, _count: true }),
       ),
@@ -161,13 +166,14 @@ export function registerProductRoutes(router: Router, prisma: ShopPrisma): void 
       body: {
         ...product.data,
         price: priceText(product.data.price),
+        inventory: inventory.data,
         tags: product.data.tags.map((tag) => tag.name),
         rating: {
           average: average === null ? null : Math.round(average * 10) / 10,
           count: rating.data._count,
         },
       },
-      cache: combineCacheStatus(product.cacheStatus, rating.cacheStatus),
+      cache: combineCacheStatus(product.cacheStatus, inventory.cacheStatus, rating.cacheStatus),
     }
   })
 
@@ -184,7 +190,7 @@ export function registerProductRoutes(router: Router, prisma: ShopPrisma): void 
             inventory: { upsert: { create: { stock }, update: { stock } } },
           }),
         },
-        include: { inventory: { select: { stock: true, reserved: true, updatedAt: true } } },
+        include: { inventory: { select: STOCK } },
       })
       return { body: { ...product, price: priceText(product.price) } }
     } catch (error) {
