@@ -9,6 +9,7 @@ import {
   useCachedShop,
   VISITS,
 } from './support/shop-fixture.js'
+import { uniqueKeyReads, uniqueKeyWrites } from './support/unique-key-commands.js'
 
 /**
  * The checker of precise invalidation: random reads that return some fields, filter by pinned
@@ -17,7 +18,8 @@ import {
  * filters or not, deletes, `updateMany` and `deleteMany`. After every write, every read through
  * the cache (L1 + Redis) must equal the same read on an uncached client. The run must see hits;
  * a control whose writes skip one rule (the entries: a row created with, or set to, a value a
- * filter pins) must make the same checker fail.
+ * filter pins) must make the same checker fail. Models with two unique keys are read by one and
+ * written by the other (`support/unique-key-commands.ts`).
  */
 
 const shop = useCachedShop('precision_property', { reset: false, redis: true })
@@ -225,9 +227,13 @@ const writes: fc.Arbitrary<{ name: string; run: Op }>[] = [
 
 type Command = { kind: 'read' | 'write'; name: string; run: Op }
 
+const read = (r: { name: string; run: Op }) => ({ kind: 'read' as const, ...r })
+const write = (w: { name: string; run: Op }) => ({ kind: 'write' as const, ...w })
 const command: fc.Arbitrary<Command> = fc.oneof(
-  { weight: 3, arbitrary: fc.oneof(...reads).map((r) => ({ kind: 'read' as const, ...r })) },
-  { weight: 2, arbitrary: fc.oneof(...writes).map((w) => ({ kind: 'write' as const, ...w })) },
+  { weight: 3, arbitrary: fc.oneof(...reads).map(read) },
+  { weight: 2, arbitrary: fc.oneof(...writes).map(write) },
+  { weight: 3, arbitrary: fc.oneof(...uniqueKeyReads).map(read) },
+  { weight: 2, arbitrary: fc.oneof(...uniqueKeyWrites).map(write) },
 )
 
 async function outcome(run: () => Promise<unknown>): Promise<unknown> {

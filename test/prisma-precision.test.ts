@@ -92,6 +92,20 @@ describe('a write invalidates what it may change and nothing else', () => {
     expect(missed).not.toContain('user1')
   })
 
+  it('updateMany pinned by the only key of its model reaches that row, not the others', async () => {
+    const missed = await invalidatedBy((p) =>
+      p.inventory.updateMany({ where: { productId: 1 }, data: { stock: 0 } }),
+    )
+    expect(missed).toEqual(['inventory1', 'product1WithStock'])
+  })
+
+  it("createMany, like create, reaches no record read and no other parent's children", async () => {
+    const missed = await invalidatedBy((p) =>
+      p.review.createMany({ data: [{ productId: 2, userId: 1, rating: 3, body: 'new' }] }),
+    )
+    expect(missed).toEqual([])
+  })
+
   it('a nested update of one inventory row keeps the other inventory rows', async () => {
     const missed = await invalidatedBy((p) =>
       p.product.update({

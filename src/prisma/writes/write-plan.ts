@@ -65,7 +65,10 @@ export class WritePlan {
    * from it (the caller gets what it asked for).
    */
   completed(result: unknown): WriteEffects {
-    const effects = this.#effects(rowsOf(result))
+    // `createMany`, `updateMany` and `deleteMany` return `{ count }`, which is no row: taken for
+    // one, it named no record and no value, and the write reached every row of the model.
+    const returning = RETURNING.has(this.#operation)
+    const effects = this.#effects(returning ? rowsOf(result) : undefined)
     stripAdded(result, this.#added)
     return effects
   }
@@ -128,7 +131,8 @@ export class WritePlan {
           returned !== undefined && !rekeyed
             ? identitiesOfRows(node, returned)
             : identitiesOfFilter(node, a.where)
-        const rows = returned ?? [{ ...whereValues(node, a.where), ...dataValues(node, a.data) }]
+        // The filter's values are the rows' old ones: of a field written, only `data` says the new.
+        const rows = returned ?? [dataValues(node, a.data)]
         effects.updated(model, rekeyed ? undefined : identities, fields, rows)
         keyChangeCascades(graph, node, fields, effects)
         break
