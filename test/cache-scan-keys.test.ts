@@ -1,24 +1,11 @@
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { cacheInternals } from '../src/cache/cache-manager.js'
 import { RedisDriver } from '../src/drivers/redis-driver.js'
-import { CacheManager, type CacheOptions, escapeGlob, ValidationError } from '../src/index.js'
-import { deleteKeysUnder, keysUnder, REDIS_URL, rawRedis, uniquePrefix } from './support/redis.js'
+import { type CacheOptions, escapeGlob, ValidationError } from '../src/index.js'
+import { keysUnder, REDIS_URL, useCaches } from './support/redis.js'
 import { waitFor } from './support/wait.js'
 
-const raw = rawRedis()
-const base = uniquePrefix('scan-keys')
-const caches: CacheManager[] = []
-afterAll(async () => {
-  await Promise.all(caches.map((cache) => cache.close()))
-  await deleteKeysUnder(raw, base)
-  raw.disconnect()
-})
-
-function newCache(options: CacheOptions = {}): CacheManager {
-  const cache = new CacheManager(options)
-  caches.push(cache)
-  return cache
-}
+const { raw, base, newCache } = useCaches('scan-keys')
 
 const redisCache = (name: string, options: CacheOptions = {}) =>
   newCache({ redis: REDIS_URL, prefix: `${base}${name}:`, ...options })

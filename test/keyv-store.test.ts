@@ -2,27 +2,13 @@ import keyvTestSuite, { keyvIteratorTests } from '@keyv/test-suite'
 import { createCache } from 'cache-manager'
 import Keyv from 'keyv'
 import * as vitest from 'vitest'
-import { afterAll, describe, expect, it } from 'vitest'
-import { CacheManager, type CacheOptions, ValidationError } from '../src/index.js'
+import { describe, expect, it } from 'vitest'
+import { type CacheManager, ValidationError } from '../src/index.js'
 import { KeyvStratacache } from '../src/keyv/index.js'
-import { deleteKeysUnder, keysUnder, REDIS_URL, rawRedis, uniquePrefix } from './support/redis.js'
+import { keysUnder, REDIS_URL, useCaches } from './support/redis.js'
 import { waitFor } from './support/wait.js'
 
-const raw = rawRedis()
-const base = uniquePrefix('keyv')
-const caches: CacheManager[] = []
-afterAll(async () => {
-  await Promise.all(caches.map((cache) => cache.close()))
-  await deleteKeysUnder(raw, base)
-  raw.disconnect()
-})
-
-/** A cache closed after the file; Redis-backed ones each under their own prefix. */
-function newCache(options: CacheOptions = {}): CacheManager {
-  const cache = new CacheManager(options)
-  caches.push(cache)
-  return cache
-}
+const { raw, base, newCache } = useCaches('keyv')
 
 const redisCache = (name: string) => newCache({ redis: REDIS_URL, prefix: `${base}${name}:` })
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
+import { afterAll } from 'vitest'
+import { CacheManager, type CacheOptions } from '../../src/index.js'
 
-/** The shared Redis every developer and CI machine runs (SPEC section 7). */
+/** The shared Redis every developer and CI machine runs (127.0.0.1:6379 unless TEST_REDIS_URL). */
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
 /** A key prefix no other test file or run will use, so files can run side by side. */
@@ -38,4 +40,32 @@ export async function keysUnder(
 export async function deleteKeysUnder(redis: Redis, prefix: string): Promise<void> {
   const keys = await keysUnder(redis, prefix, true)
   if (keys.length > 0) await redis.del(...keys)
+}
+
+/**
+ * A test file's caches: `newCache` makes one that is closed after the file, and the keys under
+ * `base` (give each Redis-backed cache a prefix under it) are deleted then, with `raw` closed.
+ */
+export function useCaches(name: string): {
+  raw: Redis
+  base: string
+  newCache(options?: CacheOptions): CacheManager
+} {
+  const raw = rawRedis()
+  const base = uniquePrefix(name)
+  const caches: CacheManager[] = []
+  afterAll(async () => {
+    await Promise.all(caches.map((cache) => cache.close()))
+    await deleteKeysUnder(raw, base)
+    raw.disconnect()
+  })
+  return {
+    raw,
+    base,
+    newCache(options = {}) {
+      const cache = new CacheManager(options)
+      caches.push(cache)
+      return cache
+    },
+  }
 }
