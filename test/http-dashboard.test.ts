@@ -169,6 +169,9 @@ describe('the dashboard', () => {
     expect(await text(page, '#k-hitrate')).toMatch(/^\d+(\.\d)?%$/)
     expect(await text(page, '#pill-l2')).toBe('Redis: ok')
     expect(await text(page, '#pill-bus')).toBe('Bus: trusted')
+    // The bus's heartbeat round trip through Redis, measured once a heartbeat came back.
+    await eventually(() => text(page, '#redis-facts')).toMatch(/Bus round trip\s*\d+\.\d ms/)
+    expect(await text(page, '#redis-facts')).toMatch(/Invalidations sent \/ received\s*\d+ \/ \d+/)
 
     expect(requests.some((request) => request.path === '/ops/api/performance/stats')).toBe(true)
     expect(requests.filter((request) => request.authorization !== undefined)).toEqual([])

@@ -69,7 +69,8 @@ function renderStats(stats, point) {
     ['Errors', count(m.errors), m.errors > 0 ? 'warn' : ''],
     ['Corrupted values', count(m.corruptedValues), m.corruptedValues > 0 ? 'bad' : ''],
     ['Invalidation bus', m.busTrusted ? 'trusted' : 'not trusted: L1 bypassed', m.busTrusted ? 'ok' : 'warn'],
-    ['Invalidations received', count(m.busReceived)],
+    ['Invalidations sent / received', count(m.busSent) + ' / ' + count(m.busReceived)],
+    ['Bus round trip', m.busLagMs === undefined ? 'not measured' : m.busLagMs.toFixed(1) + ' ms'],
     ['Times trust was lost', count(m.busTrustLost), m.busTrustLost > 0 ? 'warn' : ''],
   ])
 }
