@@ -34,7 +34,9 @@ export type {
 export type { FillStart, L2Coordination, L2Driver, L2WriteItem } from './drivers/l2-driver.js'
 export { MemoryBus, MemoryBusHub } from './drivers/memory-bus.js'
 export { RedisBus, type RedisBusOptions } from './drivers/redis-bus.js'
+export type { RedisClusterConfig, RedisClusterNode } from './drivers/redis-cluster-client.js'
 export { escapeGlob } from './drivers/redis-scan.js'
+export type { UpstashConnection } from './drivers/upstash-client.js'
 export {
   CorruptedValueError,
   DatabaseUnavailableError,

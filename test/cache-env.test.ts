@@ -205,11 +205,15 @@ describe('UPSTASH_REDIS_REST_URL / UPSTASH_REDIS_REST_TOKEN', () => {
     UPSTASH_REDIS_REST_URL: 'https://eu1-fine-cat.upstash.io',
     UPSTASH_REDIS_REST_TOKEN: 'AXXXtoken',
   }
-  it('alone is an error saying the driver is not available', () => {
-    const message = failure(upstash, 'UPSTASH_REDIS_REST_URL')
-    expect(message).toMatch(/not available in this version/)
-    expect(message).toContain('REDIS_URL')
-    expect(message).not.toContain('AXXXtoken')
+  it('alone configures the Upstash REST driver', () => {
+    expect(cacheOptionsFromEnv(upstash)).toEqual({
+      upstash: { url: 'https://eu1-fine-cat.upstash.io', token: 'AXXXtoken' },
+    })
+    expect(cacheOptionsFromEnv({ ...upstash, ENABLE_REDIS_CACHE: 'true' }).upstash).toBeDefined()
+    expect(cacheOptionsFromEnv({ ...upstash, ENABLE_LOCAL_CACHE: 'false' })).toMatchObject({
+      local: false,
+      upstash: { url: 'https://eu1-fine-cat.upstash.io' },
+    })
   })
   it('is ignored when REDIS_* is configured', () => {
     expect(cacheOptionsFromEnv({ ...upstash, REDIS_URL: 'rediss://h:6379' }).redis).toBe(
@@ -375,6 +379,9 @@ describe('CACHE_ENV_VARIABLES', () => {
       'REDIS_PORT',
       'REDIS_PASSWORD',
       'REDIS_DB',
+      'REDIS_CLUSTER_NODES',
+      'REDIS_SENTINELS',
+      'REDIS_SENTINEL_NAME',
       'UPSTASH_REDIS_REST_URL',
       'UPSTASH_REDIS_REST_TOKEN',
       'CACHE_ENABLED',
@@ -403,6 +410,9 @@ describe('CACHE_ENV_VARIABLES', () => {
       REDIS_PORT: { REDIS_HOST: 'h', REDIS_PORT: '0' },
       REDIS_PASSWORD: { REDIS_PASSWORD: 'orphan' },
       REDIS_DB: { REDIS_HOST: 'h', REDIS_DB: 'x' },
+      REDIS_CLUSTER_NODES: { REDIS_CLUSTER_NODES: 'h' },
+      REDIS_SENTINELS: { REDIS_SENTINELS: 'h:0', REDIS_SENTINEL_NAME: 'mymaster' },
+      REDIS_SENTINEL_NAME: { REDIS_SENTINEL_NAME: 'mymaster' },
       UPSTASH_REDIS_REST_URL: { UPSTASH_REDIS_REST_URL: 'ftp://x', UPSTASH_REDIS_REST_TOKEN: 't' },
       UPSTASH_REDIS_REST_TOKEN: { UPSTASH_REDIS_REST_URL: 'https://x' },
       CACHE_ENABLED: { CACHE_ENABLED: 'x' },

@@ -2,6 +2,12 @@ import type { Cluster, Redis, RedisOptions } from 'ioredis'
 import { z } from 'zod'
 import type { InvalidationBus } from '../drivers/bus.js'
 import type { L2Driver } from '../drivers/l2-driver.js'
+import {
+  assertClusterNodes,
+  isClusterConfig,
+  type RedisClusterConfig,
+} from '../drivers/redis-cluster-client.js'
+import type { UpstashConnection } from '../drivers/upstash-client.js'
 import { ErrorCodes, invalid } from '../errors.js'
 import { type Duration, toMs, toMsOptional } from './duration.js'
 import { DEFAULT_MAX_VALUE_BYTES } from './entry-format.js'
@@ -45,8 +51,20 @@ export interface CacheOptions {
   /**
    * The Redis tier: a URL, ioredis options (`{ host, port, password, db }`), or a connected ioredis
    * `Redis` / `Cluster` client (left open by `close()`). `false` or absent: memory only.
+   * A Redis Cluster: `{ cluster: [{ host, port }, ...], clusterOptions? }` (the nodes to start
+   * from; ioredis `ClusterOptions`), or a `Cluster` client. Redis Sentinel: ioredis options
+   * `{ sentinels: [{ host, port }, ...], name: 'mymaster' }` (the client follows failovers).
    */
-  redis?: false | string | RedisOptions | Redis | Cluster
+  redis?: false | string | RedisOptions | Redis | Cluster | RedisClusterConfig
+  /**
+   * Upstash over its REST API (`@upstash/redis`, an optional peer dependency), for runtimes without
+   * TCP: `{ url, token }` as the console gives them (`UPSTASH_REDIS_REST_URL` / `_TOKEN`). Fills
+   * stay fenced and writes stamped (Upstash runs the same Lua scripts), but there is no invalidation
+   * bus: unless `consistency` is `'strict'` or a `bus` object is given, L1 entries live at most
+   * `untrustedLocalTtl` (default 1 s), which bounds how long another instance's write goes unseen.
+   * Not with `redis` or `l2`.
+   */
+  upstash?: UpstashConnection
   /** Any other second tier implementing {@link L2Driver}; takes the place of `redis`. */
   l2?: L2Driver
   /** Bound on each Redis command; a slower answer counts as a failure. Default `'250ms'`. */
@@ -135,7 +153,8 @@ export interface ResolvedOptions {
   ttlMs: number
   prefix: string
   local: false | (Required<Omit<LocalCacheOptions, 'ttl'>> & { ttlMs: number | undefined })
-  redis: false | string | RedisOptions | Redis | Cluster
+  redis: false | string | RedisOptions | Redis | Cluster | RedisClusterConfig
+  upstash: UpstashConnection | undefined
   l2: L2Driver | undefined
   commandTimeoutMs: number
   breaker: { failureThreshold: number; openMs: number }
@@ -213,6 +232,12 @@ const optionsSchema = z.strictObject({
       z.record(z.string(), z.unknown()),
     ])
     .optional(),
+  upstash: z
+    .strictObject({
+      url: z.string().regex(/^https?:\/\/\S+$/, 'must be the https:// REST URL of the database'),
+      token: z.string().trim().min(1, 'must not be empty'),
+    })
+    .optional(),
   l2: z.custom<L2Driver>(isL2Driver, 'must implement L2Driver (get, getMany, set...)').optional(),
   commandTimeout: duration.optional(),
   circuitBreaker: z
@@ -270,7 +295,14 @@ export function resolveOptions(input: CacheOptions, base?: CacheOptions): Resolv
           ttlMs: toMsOptional(localInput.ttl, 'local.ttl'),
         }
   const redis = o.redis ?? false
-  if (local === false && redis === false && o.l2 === undefined) {
+  if (isClusterConfig(redis)) assertClusterNodes(redis.cluster, 'redis.cluster')
+  if (o.upstash !== undefined && (redis !== false || o.l2 !== undefined)) {
+    throw invalid(
+      'upstash',
+      `cannot be given with ${redis !== false ? 'redis' : 'l2'}: give one second tier`,
+    )
+  }
+  if (local === false && redis === false && o.l2 === undefined && o.upstash === undefined) {
     throw invalid('local', 'cannot be false without redis or l2: the cache would have no tier')
   }
   const commandTimeoutMs = toMs(o.commandTimeout ?? DEFAULTS.commandTimeout, 'commandTimeout')
@@ -289,6 +321,7 @@ export function resolveOptions(input: CacheOptions, base?: CacheOptions): Resolv
     prefix: o.prefix ?? DEFAULTS.prefix,
     local,
     redis,
+    upstash: o.upstash,
     l2: o.l2,
     commandTimeoutMs,
     breaker: {

@@ -3,8 +3,10 @@ import { L2Timing } from '../drivers/l2-calls.js'
 import type { L2Driver } from '../drivers/l2-driver.js'
 import type { Invalidation } from '../drivers/pending-invalidations.js'
 import { RedisBus } from '../drivers/redis-bus.js'
+import { isClusterConfig } from '../drivers/redis-cluster-client.js'
 import { RedisDriver } from '../drivers/redis-driver.js'
 import { ResilientL2 } from '../drivers/resilient-l2.js'
+import { UpstashDriver } from '../drivers/upstash-driver.js'
 import { ErrorCodes, type L2Error } from '../errors.js'
 import { FillFence } from './fill-fence.js'
 import { L1Store } from './l1-store.js'
@@ -42,12 +44,15 @@ export class TierSetup {
   }
 
   build(options: ResolvedOptions): TieredStore {
-    return new TieredStore(
-      this.#buildL1(options),
-      this.#buildL2(options),
-      this.#metrics,
-      this.#storeOptions(options),
-      new FillFence({ maxAgeMs: options.fenceWindowMs }),
+    return capWithoutBus(
+      new TieredStore(
+        this.#buildL1(options),
+        this.#buildL2(options),
+        this.#metrics,
+        this.#storeOptions(options),
+        new FillFence({ maxAgeMs: options.fenceWindowMs }),
+      ),
+      options,
     )
   }
 
@@ -56,6 +61,7 @@ export class TierSetup {
     const sameL1 = JSON.stringify(before.local) === JSON.stringify(next.local)
     const sameL2 =
       before.redis === next.redis &&
+      JSON.stringify(before.upstash) === JSON.stringify(next.upstash) &&
       before.l2 === next.l2 &&
       before.prefix === next.prefix &&
       before.commandTimeoutMs === next.commandTimeoutMs &&
@@ -69,7 +75,8 @@ export class TierSetup {
       old.close().catch((error: unknown) => this.#hooks.error(error as Error, 'close'))
     }
     // The fence carries over: fills running across initialize() stay fenced.
-    return new TieredStore(l1, l2, this.#metrics, this.#storeOptions(next), current.fence)
+    const store = new TieredStore(l1, l2, this.#metrics, this.#storeOptions(next), current.fence)
+    return capWithoutBus(store, next)
   }
 
   /**
@@ -155,15 +162,42 @@ export class TierSetup {
   }
 
   #redisDriver(options: ResolvedOptions): L2Driver | undefined {
+    if (options.upstash !== undefined) {
+      return new UpstashDriver({
+        ...options.upstash,
+        prefix: options.prefix,
+        // ResilientL2 gives up on a call after commandTimeout (ERR_L2_TIMEOUT, as on Redis); the
+        // request itself is aborted later, so that none outlives its caller for long.
+        commandTimeoutMs: Math.ceil(options.commandTimeoutMs * 2),
+        fenceWindowMs: options.fenceWindowMs,
+      })
+    }
     const redis = options.redis
     if (redis === false) return undefined
     const common = { prefix: options.prefix, fenceWindowMs: options.fenceWindowMs }
     if (typeof redis === 'string') return new RedisDriver({ url: redis, ...common })
+    if (isClusterConfig(redis)) return new RedisDriver({ ...redis, ...common })
     if (typeof (redis as { sendCommand?: unknown }).sendCommand === 'function') {
       return new RedisDriver({ client: redis as never, ...common })
     }
     return new RedisDriver({ options: redis as never, ...common })
   }
+}
+
+/**
+ * Without an invalidation bus, nothing tells L1 of another instance's writes: on Upstash (no bus
+ * over REST) L1 entries then live at most `untrustedLocalTtl`, as while a bus is down, which
+ * bounds how long this instance serves a value another instance replaced or deleted. Strict mode
+ * checks each L1 hit against L2 instead, and a bus object given in the options lifts the cap
+ * (its trust then decides, as with Redis).
+ */
+function capWithoutBus(store: TieredStore, options: ResolvedOptions): TieredStore {
+  const l2 = store.l2
+  const busless = l2 instanceof ResilientL2 && l2.driver instanceof UpstashDriver
+  if (busless && !options.strict && !isBusObject(options.bus)) {
+    store.distrust(options.untrustedLocalTtlMs, false)
+  }
+  return store
 }
 
 function isBusObject(bus: ResolvedOptions['bus']): bus is InvalidationBus {

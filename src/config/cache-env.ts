@@ -6,6 +6,7 @@
  */
 import type { RedisOptions } from 'ioredis'
 import type { CacheOptions } from '../cache/options.js'
+import type { RedisClusterConfig } from '../drivers/redis-cluster-client.js'
 import {
   type Env,
   type EnvVariableDoc,
@@ -22,6 +23,8 @@ import {
   readSpecificOrGeneral,
   readString,
 } from './env-parsers.js'
+import { REDIS_CLUSTER_ENV_DOC, readRedisClusterNodes } from './redis-cluster-env.js'
+import { REDIS_SENTINEL_ENV_DOCS, readRedisSentinels } from './redis-sentinel-env.js'
 
 /** Port ioredis connects to when none is given. */
 const DEFAULT_REDIS_PORT = 6379
@@ -68,10 +71,12 @@ export const CACHE_ENV_VARIABLES: readonly EnvVariableDoc[] = Object.freeze(
       unit: 'integer >= 0',
       default: '0',
     },
+    REDIS_CLUSTER_ENV_DOC,
+    ...REDIS_SENTINEL_ENV_DOCS,
     {
       name: 'UPSTASH_REDIS_REST_URL',
       meaning:
-        "Upstash REST endpoint (seed 003). Needs UPSTASH_REDIS_REST_TOKEN. The Upstash driver is not in this version: set REDIS_URL to Upstash's redis:// endpoint instead.",
+        'Upstash REST endpoint, for the L2 tier over HTTP (needs the optional package @upstash/redis). Needs UPSTASH_REDIS_REST_TOKEN. Ignored when a Redis server is configured (REDIS_URL, REDIS_HOST...). No invalidation bus over REST: L1 entries then live at most 1 s unless consistency is strict.',
       unit: 'https:// URL',
       default: '',
     },
@@ -96,7 +101,7 @@ export const CACHE_ENV_VARIABLES: readonly EnvVariableDoc[] = Object.freeze(
     {
       name: 'ENABLE_REDIS_CACHE',
       meaning:
-        'false ignores the Redis settings (memory only); true requires REDIS_URL or REDIS_HOST.',
+        'false ignores the Redis settings (memory only); true requires REDIS_URL, REDIS_HOST or REDIS_SENTINELS.',
       unit: 'boolean',
       default: 'on when Redis is configured',
     },
@@ -231,9 +236,26 @@ function mergeRedisUrl(urlText: string, parts: RedisParts): string {
 }
 
 /** The L2 connection the environment describes, or `undefined` when it describes none. */
-function readRedis(env: Env): string | RedisOptions | undefined {
+function readRedis(env: Env): string | RedisOptions | RedisClusterConfig | undefined {
   const url = parseUrl(env, 'REDIS_URL', { protocols: ['redis', 'rediss'] })
   const parts = readRedisParts(env)
+  const single = {
+    REDIS_URL: url,
+    REDIS_HOST: parts.host,
+    REDIS_PORT: parts.port,
+    REDIS_DB: parts.db,
+  }
+  const set = Object.keys(single).filter((k) => single[k as keyof typeof single] !== undefined)
+  const sentinel = readRedisSentinels(env, {
+    password: parts.password,
+    db: parts.db,
+    set: ['REDIS_URL', 'REDIS_HOST', 'REDIS_PORT', 'REDIS_CLUSTER_NODES'].filter(
+      (name) => readString(env, name) !== undefined,
+    ),
+  })
+  if (sentinel !== undefined) return sentinel
+  const cluster = readRedisClusterNodes(env, { password: parts.password, set })
+  if (cluster !== undefined) return cluster
   if (url !== undefined) return mergeRedisUrl(url, parts)
   if (parts.host !== undefined) {
     const options: RedisOptions = { host: parts.host, port: parts.port ?? DEFAULT_REDIS_PORT }
@@ -251,8 +273,8 @@ function readRedis(env: Env): string | RedisOptions | undefined {
   return undefined
 }
 
-/** Checks the Upstash pair; returns whether it is fully configured. */
-function readUpstash(env: Env): boolean {
+/** Checks the Upstash pair; returns it when fully configured. */
+function readUpstash(env: Env): { url: string; token: string } | undefined {
   const url = parseUrl(env, 'UPSTASH_REDIS_REST_URL', { protocols: ['https', 'http'] })
   const token = readString(env, 'UPSTASH_REDIS_REST_TOKEN')
   if (url !== undefined && token === undefined) {
@@ -261,7 +283,7 @@ function readUpstash(env: Env): boolean {
   if (token !== undefined && url === undefined) {
     throw envError('UPSTASH_REDIS_REST_URL', 'must be set when UPSTASH_REDIS_REST_TOKEN is set')
   }
-  return url !== undefined
+  return url === undefined || token === undefined ? undefined : { url, token }
 }
 
 function readPrefix(env: Env): string | undefined {
@@ -288,8 +310,8 @@ function readPrefix(env: Env): string | undefined {
  *   different durations is an error (`field` `CACHE_TTL`, message names both).
  * - `ENABLE_REDIS_CACHE=false` wins over any Redis settings (they are still validated);
  *   `ENABLE_REDIS_CACHE=true` without `REDIS_URL`/`REDIS_HOST` is an error.
- * - `UPSTASH_REDIS_REST_URL`/`TOKEN` must come as a pair; they are ignored when `REDIS_*` is set,
- *   and an error otherwise, because the Upstash driver is not part of this version.
+ * - `UPSTASH_REDIS_REST_URL`/`TOKEN` must come as a pair; they set `upstash` (the REST driver),
+ *   and are ignored when `REDIS_URL`/`REDIS_HOST` is set or `ENABLE_REDIS_CACHE=false`.
  * - `ENABLE_LOCAL_CACHE=false` with no Redis is an error: the cache would have no tier.
  *
  * @throws {ValidationError} code `ERR_INVALID_ENV`, `field` = the variable at fault.
@@ -332,15 +354,13 @@ export function cacheOptionsFromEnv(env: Env = process.env): CacheOptions {
   } else if (redis !== undefined) {
     options.redis = redis
     hasRedis = true
-  } else if (upstash) {
-    throw envError(
-      'UPSTASH_REDIS_REST_URL',
-      "is set, but the Upstash REST driver is not available in this version of stratacache; use Upstash's redis:// or rediss:// endpoint in REDIS_URL instead, or unset the UPSTASH_REDIS_REST_* variables",
-    )
+  } else if (upstash !== undefined) {
+    options.upstash = upstash
+    hasRedis = true
   } else if (redisEnabled === true) {
     throw envError(
       'ENABLE_REDIS_CACHE',
-      'is true but no Redis is configured; set REDIS_URL or REDIS_HOST',
+      'is true but no Redis is configured; set REDIS_URL, REDIS_HOST or REDIS_SENTINELS',
     )
   } else {
     hasRedis = false

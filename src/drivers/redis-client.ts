@@ -1,8 +1,9 @@
 import { type Cluster, Redis, type RedisOptions } from 'ioredis'
 import { invalid } from '../errors.js'
+import { createClusterClient, type RedisClusterConfig } from './redis-cluster-client.js'
 
-/** How a Redis driver reaches Redis: exactly one of `url`, `options` or `client`. */
-export interface RedisConnectionOptions {
+/** How a Redis driver reaches Redis: exactly one of `url`, `options`, `client` or `cluster`. */
+export interface RedisConnectionOptions extends Partial<RedisClusterConfig> {
   /** `redis://[user:password@]host:port/db` or `rediss://...`. The driver creates and owns the client. */
   url?: string
   /** ioredis options. The driver creates and owns the client; its safety defaults apply first. */
@@ -43,6 +44,10 @@ export interface RedisConnectionOptions {
  * - `retryStrategy`: reconnect forever, exponential from 50 ms, capped at 2 s, with jitter.
  * - `reconnectOnError`: reconnect on `READONLY` (a failover turned our node into a replica).
  * - `keepAlive` 10 s: keeps idle connections through NATs and load balancers.
+ * - `failoverDetector` (Sentinel only): the client listens for `+switch-master` on the
+ *   sentinels and reconnects to the new master at once. Without it, a client stays on the old
+ *   master, which takes writes a replica promoted in its place will never see, until Sentinel
+ *   turns it into a replica (8 s or more after the switch) or a write meets `READONLY`.
  */
 export const REDIS_CLIENT_DEFAULTS: Readonly<RedisOptions> = Object.freeze({
   connectTimeout: 2_000,
@@ -57,6 +62,7 @@ export const REDIS_CLIENT_DEFAULTS: Readonly<RedisOptions> = Object.freeze({
     return Math.round(base * (0.8 + Math.random() * 0.4))
   },
   reconnectOnError: (error: Error) => error.message.startsWith('READONLY'),
+  failoverDetector: true,
 })
 
 function isClient(value: unknown): value is Redis | Cluster {
@@ -70,11 +76,16 @@ function isClient(value: unknown): value is Redis | Cluster {
   )
 }
 
-/** Throws unless exactly one of `url`, `options`, `client` is given. Creates nothing. */
-export function assertOneConnection({ url, options, client }: RedisConnectionOptions): void {
-  const given = [url, options, client].filter((v) => v !== undefined).length
+/** Throws unless exactly one of `url`, `options`, `client`, `cluster` is given. Creates nothing. */
+export function assertOneConnection({
+  url,
+  options,
+  client,
+  cluster,
+}: RedisConnectionOptions): void {
+  const given = [url, options, client, cluster].filter((v) => v !== undefined).length
   if (given !== 1) {
-    throw invalid('url', `give exactly one of url, options or client (got ${given})`)
+    throw invalid('url', `give exactly one of url, options, client or cluster (got ${given})`)
   }
 }
 
@@ -88,7 +99,10 @@ export function openClient(connection: RedisConnectionOptions): {
   owned: boolean
 } {
   assertOneConnection(connection)
-  const { url, options, client } = connection
+  const { url, options, client, cluster } = connection
+  if (cluster !== undefined) {
+    return { client: createClusterClient(cluster, connection.clusterOptions), owned: true }
+  }
   if (client !== undefined) {
     if (!isClient(client)) throw invalid('client', 'must be an ioredis Redis or Cluster instance')
     if (client.options.keyPrefix) {
@@ -109,7 +123,26 @@ export function openClient(connection: RedisConnectionOptions): {
     throw invalid('options', 'must be an ioredis options object')
   }
   if (options.keyPrefix) throw invalid('options.keyPrefix', 'is not supported; use prefix')
+  assertSentinelOptions(options)
   return { client: createClient((merged) => new Redis(merged), options), owned: true }
+}
+
+/**
+ * Sentinel options (`sentinels` and `name`) must come together: ioredis would otherwise connect to
+ * localhost:6379, or ask the sentinels for a master named `mymaster`, without a word.
+ */
+function assertSentinelOptions(options: RedisOptions): void {
+  const { sentinels, name } = options
+  if (sentinels === undefined || sentinels === null) {
+    if (name !== undefined) throw invalid('options.name', 'is only used with options.sentinels')
+    return
+  }
+  if (!Array.isArray(sentinels) || sentinels.length === 0) {
+    throw invalid('options.sentinels', 'must be a non-empty array of { host, port }')
+  }
+  if (typeof name !== 'string' || name === '') {
+    throw invalid('options.name', 'must name the master the sentinels monitor (e.g. mymaster)')
+  }
 }
 
 /** Creates our own client with the safety defaults; the user's explicit options win. */

@@ -17,8 +17,11 @@
  * deleting one is a no-op), so a caller key can never collide with the tag index.
  * `deleteByPattern` skips the driver's own keys; `clear` removes everything under P.
  *
- * Redis Cluster: commands that take several keys are split per key (`redis-cluster.ts`); SCAN
- * runs on every master (`redis-scan.ts`). The client, ours or the caller's: `redis-client.ts`.
+ * Redis Cluster: the driver's own keys are named so that each script stays in one hash slot
+ * (`redis-key-layout.ts`); the fence, leases, writes, deletes and tag invalidation go through
+ * `redis-cluster-fence.ts`, other multi-key commands are split per key (`redis-cluster.ts`), and
+ * SCAN runs on every master (`redis-scan.ts`). The client, ours or the caller's: `redis-client.ts`
+ * (a `cluster` list of nodes: `redis-cluster-client.ts`).
  */
 import type { Cluster, Redis } from 'ioredis'
 import { ErrorCodes, invalid, StrataCacheError } from '../errors.js'
@@ -38,7 +41,10 @@ import {
   type RedisConnectionOptions,
 } from './redis-client.js'
 import { getBuffers, unlinkNames } from './redis-cluster.js'
+import { ClusterFence } from './redis-cluster-fence.js'
+import { watchClusterMasters } from './redis-cluster-watch.js'
 import { RedisFence } from './redis-fence.js'
+import { clusterLayout } from './redis-key-layout.js'
 import { escapeGlob, patternScan, scanBatches, scanMatching } from './redis-scan.js'
 import { ADD_TO_SET, INCREMENT, runScript } from './redis-scripts.js'
 import {
@@ -73,6 +79,12 @@ export interface RedisDriverOptions extends RedisConnectionOptions {
    * fills live twice this long. Default 60 000 ms.
    */
   fenceWindowMs?: number
+  /**
+   * Redis Cluster only: how far apart the nodes' clocks may be. A fill's fence point is read on
+   * its key's node and a tag's version on the tag's node; a fill is refused for a tag invalidated
+   * up to this long before it began (an extra miss). Default 100 ms.
+   */
+  clockSkewMs?: number
 }
 
 function positiveInteger(value: unknown, field: string, fallback: number): number {
@@ -120,7 +132,9 @@ export class RedisDriver implements L2Driver {
   readonly #tagBatch: number
   readonly #closeTimeoutMs: number
   readonly #fence: RedisFence | undefined
-  /** Fencing, leases and stamps; absent on a Cluster (its scripts would cross hash slots). */
+  /** The fence cut along hash slots, on a Cluster (`redis-cluster-fence.ts`). */
+  readonly #clusterFence: ClusterFence | undefined
+  /** Fencing, leases and stamps (on a Cluster, with the key layout of `redis-key-layout.ts`). */
   readonly coordination: L2Coordination | undefined
   readonly publishesNotices = true
   /** One connection to one server (not a Cluster, whose keys live on several). */
@@ -142,10 +156,15 @@ export class RedisDriver implements L2Driver {
     this.#tagBatch = positiveInteger(options.tagBatch, 'tagBatch', 1000)
     this.#closeTimeoutMs = positiveInteger(options.closeTimeoutMs, 'closeTimeoutMs', 1000)
 
+    // Before a client is created: a refused prefix must not leave one connecting.
+    const isCluster =
+      options.cluster !== undefined ||
+      (options.client as { isCluster?: boolean } | undefined)?.isCluster === true
+    const layout = isCluster ? clusterLayout(prefix) : undefined
     const { client, owned } = openClient(options)
     this.client = client
     this.#owned = owned
-    this.#cluster = (this.client as { isCluster?: boolean }).isCluster === true
+    this.#cluster = layout !== undefined
     this.ordered = !this.#cluster
     this.#coalesce = owned && !this.#cluster
     this.name = this.#cluster ? 'redis-cluster' : 'redis'
@@ -154,7 +173,22 @@ export class RedisDriver implements L2Driver {
     this.#reservedPrefix = prefix + RESERVED_KEY_PREFIX
     const fenceWindowMs = positiveInteger(options.fenceWindowMs, 'fenceWindowMs', 60_000)
     this.#fence = this.#cluster ? undefined : new RedisFence(client as Redis, prefix, fenceWindowMs)
-    this.coordination = this.#fence === undefined ? undefined : this.#coordination(this.#fence)
+    this.#clusterFence = this.#cluster
+      ? new ClusterFence(
+          client as Cluster,
+          prefix,
+          layout!,
+          fenceWindowMs,
+          options.clockSkewMs ?? 100,
+        )
+      : undefined
+    this.coordination =
+      this.#fence !== undefined
+        ? this.#coordination(this.#fence)
+        : this.#clusterFence?.coordination((key) => {
+            this.#open()
+            if (key !== undefined) this.#key(key)
+          }, ttlArg)
     // Best effort: a cache with a longer prefix that is not listed may lose keys to our clear().
     registerPrefix(this.client, prefix)
     if (!this.#cluster) void warnIfEvicting(this.client as Redis)
@@ -165,7 +199,9 @@ export class RedisDriver implements L2Driver {
    * count of evicted keys, read every second.
    */
   watchServer(onChange: (reason: string, lost: 'recent' | 'any') => void): () => void {
-    if (this.#cluster) return () => {}
+    if (this.#cluster) {
+      return watchClusterMasters(this.client as Cluster, (reason) => onChange(reason, 'recent'))
+    }
     const client = this.client as Redis
     const unwatchRunId = watchRunId(client, (reason) => onChange(reason, 'recent'))
     const unwatchEvictions = watchEvictions(client, `${this.prefix}__sc:evicted`, (reason) =>
@@ -254,6 +290,7 @@ export class RedisDriver implements L2Driver {
     this.#open()
     const name = this.#key(key)
     const ttl = ttlArg(ttlMs)
+    if (this.#clusterFence !== undefined) return this.#clusterFence.write(key, value, ttl, tags)
     // The bump goes out first on the same connection: a fill that read the old version and
     // stores after this write is refused.
     const bump = this.#fence?.bumpKeys([key])
@@ -316,6 +353,7 @@ export class RedisDriver implements L2Driver {
       live.push(key)
       names.push(this.prefix + key)
     }
+    if (this.#clusterFence !== undefined) return this.#clusterFence.delete(live)
     // Bump first, delete second: a fill storing in between is deleted, one storing after is refused.
     const bump = this.#fence?.bumpKeys(live)
     const [, removed] = await Promise.all([bump, this.#unlink(names)])
@@ -345,8 +383,15 @@ export class RedisDriver implements L2Driver {
         notice,
       )
     }
-    const tagKeys = tags.map((tag) => this.#tagPrefix + tag)
-    const removed = await deleteTagged(this.client, this.#cluster, tagKeys, this.#tagBatch)
+    const removed =
+      this.#clusterFence !== undefined
+        ? await this.#clusterFence.invalidateTags(tags, this.#tagBatch)
+        : await deleteTagged(
+            this.client,
+            false,
+            tags.map((tag) => this.#tagPrefix + tag),
+            this.#tagBatch,
+          )
     if (notice !== undefined) await this.client.publish(notice.channel, notice.payload)
     return removed
   }
@@ -358,7 +403,7 @@ export class RedisDriver implements L2Driver {
     }
     const { match, keep } = patternScan(pattern, this.prefix, this.#reservedPrefix)
     const own = await ownNames(this.client, this.prefix)
-    await this.#fence?.bumpAll()
+    await this.#bumpAll()
     let removed = 0
     await this.#scan(match, async (names) => {
       removed += await this.#unlink(names.filter((name) => own(name) && keep(name)))
@@ -381,16 +426,19 @@ export class RedisDriver implements L2Driver {
 
   async clear(): Promise<void> {
     this.#open()
-    await this.#fence?.bumpAll()
+    await this.#bumpAll()
     // Version keys survive a clear: deleting them would let a fill that read "no version" before
     // the clear store after it.
-    const versions = this.#fence?.versionPrefix
+    const versions = `${this.#reservedPrefix}v:`
     const own = await ownNames(this.client, this.prefix)
     await this.#scan(`${escapeGlob(this.prefix)}*`, async (names) => {
-      await this.#unlink(
-        names.filter((n) => own(n) && (versions === undefined || !n.startsWith(versions))),
-      )
+      await this.#unlink(names.filter((n) => own(n) && !n.startsWith(versions)))
     })
+  }
+
+  /** Fences every fill in flight (pattern invalidations, clear): on every slot of a Cluster. */
+  #bumpAll(): Promise<unknown> {
+    return (this.#fence ?? this.#clusterFence)?.bumpAll() ?? Promise.resolve()
   }
 
   #scan(match: string, onBatch: (names: string[]) => Promise<void>): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis'
 import type { FillStart, LeaseMode, StoreOutcome } from './l2-driver.js'
+import { type RedisKeyLayout, standaloneLayout } from './redis-key-layout.js'
 import {
   BUMP_FN,
   FENCE_POINT_FN,
@@ -10,8 +11,8 @@ import {
   script,
 } from './redis-scripts.js'
 
-const LEASE_ARG: Record<LeaseMode, string> = { never: '0', 'if-absent': '1', always: '2' }
-const STORE_OUTCOMES: readonly StoreOutcome[] = ['fenced', 'stored', 'awaited']
+export const LEASE_ARG: Record<LeaseMode, string> = { never: '0', 'if-absent': '1', always: '2' }
+export const STORE_OUTCOMES: readonly StoreOutcome[] = ['fenced', 'stored', 'awaited']
 
 /*
  * Cross-instance fencing and leases (guarantees 2 and 8), on a standalone Redis.
@@ -50,7 +51,7 @@ return bump(KEYS[1], { unpack(KEYS, 2) }, ARGV[1])
  * out to be fresh. A fill that wanted the lease and did not get it marks the key as awaited, so
  * that the holder announces its value.
  */
-const BEGIN_FILL = script(
+export const BEGIN_FILL = script(
   'begin-fill',
   `${FENCE_POINT_FN}
 local value = redis.call('GET', KEYS[1])
@@ -95,7 +96,7 @@ return 1 + redis.call('DEL', KEYS[3])
 )
 
 /** KEYS: lease. ARGV: token. Deletes the lease only if it is still ours. */
-const RELEASE_LEASE = script(
+export const RELEASE_LEASE = script(
   'release-lease',
   `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -103,10 +104,10 @@ return 0
 `,
 )
 
-/** Names and scripts of the fence for one cache prefix. */
+/** Names and scripts of the fence for one cache prefix (names: `redis-key-layout.ts`). */
 export class RedisFence {
   readonly #client: Redis
-  readonly #prefix: string
+  readonly #layout: RedisKeyLayout
   readonly #versionTtlMs: number
   readonly #seq: string
   readonly #all: string
@@ -116,17 +117,18 @@ export class RedisFence {
 
   constructor(client: Redis, prefix: string, fenceWindowMs: number) {
     this.#client = client
-    this.#prefix = prefix
+    this.#layout = standaloneLayout(prefix)
     this.#versionTtlMs = fenceWindowMs * 2
-    this.versionPrefix = `${prefix}__sc:v:`
+    this.versionPrefix = this.#layout.versions
     this.#seq = `${this.versionPrefix}seq`
-    this.#all = `${this.versionPrefix}all`
-    this.#tagVersions = `${this.versionPrefix}t:`
+    this.#all = this.#layout.allVersion('')
+    // The one-call tag invalidation names tag versions in Lua, from this prefix.
+    this.#tagVersions = this.#layout.tagVersion('')
   }
 
   /** Bumps the versions of `keys` (cache keys, unprefixed). Send before the write or delete. */
   bumpKeys(keys: readonly string[]): Promise<unknown> {
-    return this.#bump(keys.map((key) => this.#keyVersion(key)))
+    return this.#bump(keys.map((key) => this.#layout.keyVersion(key)))
   }
 
   /**
@@ -147,7 +149,7 @@ export class RedisFence {
     const reply = (await runScript(
       this.#client,
       BEGIN_FILL,
-      [this.#prefix + key, this.#lease(key), this.#waiters(key)],
+      [this.#layout.entry(key), this.#layout.lease(key), this.#layout.waiters(key)],
       [Math.ceil(leaseMs), token, LEASE_ARG[lease]],
       true,
     )) as [number, Buffer, Buffer]
@@ -168,20 +170,14 @@ export class RedisFence {
     since: string,
     token: string,
   ): Promise<StoreOutcome> {
-    const keys = [
-      this.#prefix + key,
-      this.#lease(key),
-      this.#waiters(key),
-      this.#all,
-      this.#keyVersion(key),
-      record,
-    ]
+    const l = this.#layout
+    const keys = [l.entry(key), l.lease(key), l.waiters(key), this.#all, l.keyVersion(key), record]
     const args = [value, Math.ceil(ttlMs), token, since, this.#tagVersions, tagPrefix, ...tags]
     return STORE_OUTCOMES[(await runScript(this.#client, STORE_FILL, keys, args)) as number]!
   }
 
   async release(key: string, token: string): Promise<void> {
-    await runScript(this.#client, RELEASE_LEASE, [this.#lease(key)], [token])
+    await runScript(this.#client, RELEASE_LEASE, [this.#layout.lease(key)], [token])
   }
 
   #bump(versionKeys: readonly string[]): Promise<unknown> {
@@ -192,17 +188,5 @@ export class RedisFence {
       [this.#seq, ...versionKeys],
       [this.#versionTtlMs],
     )
-  }
-
-  #keyVersion(key: string): string {
-    return `${this.versionPrefix}k:${key}`
-  }
-
-  #lease(key: string): string {
-    return `${this.#prefix}__sc:lease:${key}`
-  }
-
-  #waiters(key: string): string {
-    return `${this.#prefix}__sc:wait:${key}`
   }
 }

@@ -60,22 +60,36 @@ export async function warnIfEvicting(client: Redis): Promise<void> {
 }
 
 /**
- * Calls `onChange` when the server's `run_id`, read on every (re)connection, is not the one
- * seen before: another server (a replica promoted, a restart). Returns the unwatch.
+ * Calls `onChange` when the server's `run_id` or `master_replid`, read on every (re)connection,
+ * is not the one seen before: another server (a replica promoted by a failover, a restart), or
+ * the same process with another history (it was a replica meanwhile, resynchronised from another
+ * master, and promoted again: what it held before is gone). Returns the unwatch.
  */
 export function watchRunId(client: Redis, onChange: (reason: string) => void): () => void {
-  let runId: string | undefined
+  let seen: { runId: string; replId: string | undefined } | undefined
   const check = async () => {
-    const info = await client.info('server').catch(() => '')
-    const id = /^run_id:(\w+)/m.exec(info)?.[1]
-    if (id === undefined) return
-    if (runId !== undefined && id !== runId) {
+    const [server, replication] = await Promise.all([
+      client.info('server').catch(() => ''),
+      client.info('replication').catch(() => ''),
+    ])
+    const runId = /^run_id:(\w+)/m.exec(server)?.[1]
+    if (runId === undefined) return
+    // Absent where INFO replication is hidden (some managed services): the run id alone then.
+    const replId = /^master_replid:(\w+)/m.exec(replication)?.[1]
+    const before = seen
+    seen = { runId, replId }
+    if (before === undefined) return
+    if (runId !== before.runId) {
       onChange(
-        `Redis is another server now (run id ${runId} became ${id}: a failover or a restart); ` +
+        `Redis is another server now (run id ${before.runId} became ${runId}: a failover or a restart); ` +
           'writes the old one acknowledged may be missing',
       )
+    } else if (replId !== undefined && before.replId !== undefined && replId !== before.replId) {
+      onChange(
+        `Redis is another server now (same run id, replication id ${before.replId} became ${replId}: ` +
+          'it was a replica of another master meanwhile); writes it acknowledged before may be missing',
+      )
     }
-    runId = id
   }
   return onEachConnection(client, check)
 }

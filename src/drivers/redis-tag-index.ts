@@ -16,9 +16,9 @@ import { DELETE_TAGS, runScript, SET_ENTRY, SET_MANY } from './redis-scripts.js'
 
 /**
  * SET of `name` with a TTL, indexed under exactly `tags` (leaving tags it had before). `record` is
- * the entry's tag record, `tagPrefix` the prefix of tag-set names. On a Cluster the entry is only
- * added to its tag sets (a record would cross hash slots): a rewrite without a tag leaves it listed
- * there, and invalidating that tag then removes it too (an extra miss, never a stale read).
+ * the entry's tag record, `tagPrefix` the prefix of tag-set names. `cluster`: the entry is only
+ * added to its tag sets, key by key (`RedisDriver` itself writes through `redis-cluster-fence.ts`
+ * on a Cluster, which also bumps the key's version).
  */
 export function writeTagged(
   client: Redis | Cluster,

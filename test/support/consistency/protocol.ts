@@ -31,6 +31,8 @@ export interface WorkerConfig {
   /** 0-based; shows in errors. */
   index: number
   redisUrl: string
+  /** A Redis Cluster instead of `redisUrl`: its nodes, `host:port,host:port`. */
+  redisCluster?: string
   /** Redis prefix shared by every worker of one mode (they are instances of one app). */
   prefix: string
   pgUrl: string

@@ -59,7 +59,15 @@ class Worker {
     })
     this.pool.on('error', (error) => this.#remember(error))
     this.cache = new CacheManager({
-      redis: config.redisUrl,
+      redis:
+        config.redisCluster === undefined
+          ? config.redisUrl
+          : {
+              cluster: config.redisCluster.split(',').map((node) => {
+                const [host, port] = node.split(':')
+                return { host: host!, port: Number(port) }
+              }),
+            },
       prefix: config.prefix,
       ttl: '1h',
       consistency: config.cache.consistency,
