@@ -39,7 +39,7 @@ import {
   CLUSTER_STORE,
   CLUSTER_WRITE,
 } from './redis-cluster-scripts.js'
-import { BEGIN_FILL, LEASE_ARG, RELEASE_LEASE, STORE_OUTCOMES } from './redis-fence.js'
+import { beginFill, RELEASE_LEASE, STORE_OUTCOMES } from './redis-fence.js'
 import { allSlotVersions, type RedisKeyLayout } from './redis-key-layout.js'
 import { runScript } from './redis-scripts.js'
 
@@ -100,20 +100,8 @@ export class ClusterFence {
     }
   }
 
-  async begin(key: string, leaseMs: number, token: string, lease: LeaseMode): Promise<FillStart> {
-    const l = this.#layout
-    const reply = (await runScript(
-      this.#client,
-      BEGIN_FILL,
-      [l.entry(key), l.lease(key), l.waiters(key)],
-      [Math.ceil(leaseMs), token, LEASE_ARG[lease]],
-      true,
-    )) as [number, Buffer, Buffer]
-    return {
-      lease: reply[0] === 1,
-      value: reply[1].length > 0 ? reply[1] : undefined,
-      since: reply[2].toString('latin1'),
-    }
+  begin(key: string, leaseMs: number, token: string, lease: LeaseMode): Promise<FillStart> {
+    return beginFill(this.#client, this.#layout, { key, leaseMs, token, lease })
   }
 
   async store(

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import type { FillStart, LeaseMode, StoreOutcome } from './l2-driver.js'
 import { type RedisKeyLayout, standaloneLayout } from './redis-key-layout.js'
 import {
@@ -104,6 +104,30 @@ return 0
 `,
 )
 
+/**
+ * A fill's first round trip, on a standalone Redis or a Cluster alike (the entry, its lease and
+ * its waiters share a slot): the stored value if any, the lease when asked, and the fence point.
+ */
+export async function beginFill(
+  client: Redis | Cluster,
+  layout: RedisKeyLayout,
+  fill: { key: string; leaseMs: number; token: string; lease: LeaseMode },
+): Promise<FillStart> {
+  const { key } = fill
+  const reply = (await runScript(
+    client,
+    BEGIN_FILL,
+    [layout.entry(key), layout.lease(key), layout.waiters(key)],
+    [Math.ceil(fill.leaseMs), fill.token, LEASE_ARG[fill.lease]],
+    true,
+  )) as [number, Buffer, Buffer]
+  return {
+    lease: reply[0] === 1,
+    value: reply[1].length > 0 ? reply[1] : undefined,
+    since: reply[2].toString('latin1'),
+  }
+}
+
 /** Names and scripts of the fence for one cache prefix (names: `redis-key-layout.ts`). */
 export class RedisFence {
   readonly #client: Redis
@@ -145,19 +169,8 @@ export class RedisFence {
     return this.#bump([this.#all])
   }
 
-  async begin(key: string, leaseMs: number, token: string, lease: LeaseMode): Promise<FillStart> {
-    const reply = (await runScript(
-      this.#client,
-      BEGIN_FILL,
-      [this.#layout.entry(key), this.#layout.lease(key), this.#layout.waiters(key)],
-      [Math.ceil(leaseMs), token, LEASE_ARG[lease]],
-      true,
-    )) as [number, Buffer, Buffer]
-    return {
-      lease: reply[0] === 1,
-      value: reply[1].length > 0 ? reply[1] : undefined,
-      since: reply[2].toString('latin1'),
-    }
+  begin(key: string, leaseMs: number, token: string, lease: LeaseMode): Promise<FillStart> {
+    return beginFill(this.#client, this.#layout, { key, leaseMs, token, lease })
   }
 
   async store(
