@@ -7,13 +7,15 @@
  *   each from 64 concurrent loops for a few seconds.
  * - The bus's transport: `PUBLISH` (every node of the cluster forwards it) against `SPUBLISH`
  *   (the shard of the channel's slot only), the round trip of one message to a subscriber, one
- *   at a time, and the publish throughput from 64 loops.
+ *   at a time, and the publish throughput from 64 loops; then the same between two `RedisBus`es
+ *   (which use `SPUBLISH`/`SSUBSCRIBE`), with the sequence gaps the receiving one saw.
  *
  * On one machine every node shares its cores with the client: the numbers compare topologies
  * here, they do not predict a real deployment.
  */
 import { performance } from 'node:perf_hooks'
 import { Cluster } from 'ioredis'
+import { RedisBus } from '../src/drivers/redis-bus.js'
 import { RedisDriver } from '../src/drivers/redis-driver.js'
 import { RedisClusterServer } from '../test/support/redis-cluster-server.js'
 
@@ -93,6 +95,31 @@ async function bus(server: RedisClusterServer, sharded: boolean): Promise<string
   return `| ${sharded ? 'SPUBLISH / SSUBSCRIBE' : 'PUBLISH / SUBSCRIBE'} | ${us(quantile(rounds, 0.5))} | ${us(quantile(rounds, 0.99))} | ${Math.round(rate).toLocaleString('en')} |`
 }
 
+/** The same through two `RedisBus`es (sharded on a Cluster), with the gaps the receiver saw. */
+async function redisBus(server: RedisClusterServer): Promise<string> {
+  const channel = 'bench:cluster:bus:__sc:bus'
+  const [a, b] = [0, 1].map(() => new RedisBus({ client: server.client(), channel }))
+  await Promise.all([a!.start(), b!.start()])
+  let arrived = () => {}
+  b!.onMessage(() => arrived())
+  const rounds: number[] = []
+  for (let i = 0; i < 2_000; i++) {
+    const started = performance.now()
+    const received = new Promise<void>((resolve) => {
+      arrived = resolve
+    })
+    await a!.publish({ type: 'delete', keys: [`m${i}`] })
+    await received
+    rounds.push((performance.now() - started) * 1000)
+  }
+  rounds.sort((x, y) => x - y)
+  const rate = await throughput((i) => a!.publish({ type: 'delete', keys: [`x${i}`] }))
+  const { sequenceGaps } = b!.stats
+  await Promise.all([a!.close(), b!.close()])
+  const us = (v: number) => `${v.toFixed(0)} µs`
+  return `| RedisBus to RedisBus (${sequenceGaps} sequence gaps) | ${us(quantile(rounds, 0.5))} | ${us(quantile(rounds, 0.99))} | ${Math.round(rate).toLocaleString('en')} |`
+}
+
 const one = await RedisClusterServer.startOneMaster()
 const three = await RedisClusterServer.start()
 try {
@@ -110,6 +137,7 @@ try {
     '| --- | ---: | ---: | ---: |',
     await bus(three, false),
     await bus(three, true),
+    await redisBus(three),
   ]
   console.log(lines.join('\n'))
 } finally {

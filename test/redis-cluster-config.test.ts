@@ -87,3 +87,27 @@ describe('redis: { cluster } and the driver options', () => {
     expect(error.message).toContain('exactly one of url, options, client or cluster')
   })
 })
+
+describe('clockSkew', () => {
+  it.each([
+    [-1, 'must be a finite number >= 0'],
+    ['soon', 'is not a duration'],
+    ['2m', 'must be at most fenceWindow (60000 ms)'],
+  ])('%j is refused, naming clockSkew: %s', (clockSkew, message) => {
+    const error = failure(
+      () => new CacheManager({ local: true, clockSkew: clockSkew as never, enabled: false }),
+    )
+    expect(error.field).toBe('clockSkew')
+    expect(error.message).toContain(message)
+  })
+
+  it('0, and up to fenceWindow, are taken; unset, it yields to a shorter fenceWindow', async () => {
+    for (const options of [
+      { clockSkew: 0 },
+      { clockSkew: '5s', fenceWindow: '5s' },
+      { fenceWindow: '30ms' },
+    ]) {
+      await new CacheManager({ ...options, enabled: false }).close()
+    }
+  })
+})

@@ -195,3 +195,22 @@ describe('on a Redis Cluster', () => {
     expect(b.getMetrics().busReceived).toBeGreaterThanOrEqual(2)
   })
 })
+
+it('clockSkew: a fill of a tag invalidated less than clockSkew before it began is refused; the default stores it (control)', async () => {
+  const prefix = uniquePrefix('cl-skew')
+  const writer = cache({ prefix, bus: false })
+  const wide = cache({ prefix, bus: false, clockSkew: '30s' })
+  const narrow = cache({ prefix, bus: false })
+  const reader = cache({ prefix, bus: false, local: false })
+  await writer.invalidateByTag('t')
+  // Past the default margin (100 ms), well within 30 s: Redis's clock is this machine's.
+  const invalidatedAt = Date.now()
+  await waitFor(() => Date.now() >= invalidatedAt + 300, { what: 'the default margin to pass' })
+  // (The store goes on after getOrCompute answers: its outcome is waited for.)
+  expect(await wide.getOrCompute('a', () => 'A', { tags: ['t'] })).toBe('A')
+  await waitFor(() => wide.getMetrics().fencedFills === 1, { what: 'the fill to be refused' })
+  expect(await reader.get('a')).toBeUndefined()
+  expect(await narrow.getOrCompute('b', () => 'B', { tags: ['t'] })).toBe('B')
+  await waitFor(async () => (await reader.get('b')) === 'B', { what: 'the fill to be stored' })
+  expect(narrow.getMetrics().fencedFills).toBe(0)
+})

@@ -137,6 +137,14 @@ export interface CacheOptions {
   fenceWindow?: Duration
   /** While the bus is down, values enter L1 for at most this long. Default `'1s'`. */
   untrustedLocalTtl?: Duration
+  /**
+   * Redis Cluster only: how far apart the nodes' clocks may be. A fill's fence point is read on
+   * its key's node and a tag's version on the tag's node, so a fill is refused for a tag
+   * invalidated up to this long before it began (an extra miss, never a stale store). Raise it
+   * if the nodes' clocks drift further apart. From 0 to `fenceWindow`.
+   * @default '100ms', or `fenceWindow` when that is shorter
+   */
+  clockSkew?: Duration
 }
 
 /** A logger in pino's shape: each level takes an object of fields, then a message. */
@@ -168,6 +176,7 @@ export interface ResolvedOptions {
   earlyRefreshBeta: number
   fenceWindowMs: number
   untrustedLocalTtlMs: number
+  clockSkewMs: number
   logger: CacheLogger | undefined
 }
 
@@ -188,6 +197,7 @@ export const DEFAULTS = {
   earlyRefresh: 1,
   fenceWindow: '60s',
   untrustedLocalTtl: '1s',
+  clockSkew: '100ms',
 } as const
 
 const duration = z.union([z.number(), z.string()])
@@ -261,6 +271,7 @@ const optionsSchema = z.strictObject({
   earlyRefresh: z.union([z.literal(false), z.number().nonnegative().max(100)]).optional(),
   fenceWindow: duration.optional(),
   untrustedLocalTtl: duration.optional(),
+  clockSkew: duration.optional(),
   logger: z
     .custom<CacheLogger>(isLogger, 'must have debug, info, warn or error methods (pino, console)')
     .optional(),
@@ -315,6 +326,15 @@ export function resolveOptions(input: CacheOptions, base?: CacheOptions): Resolv
     throw invalid('enableCompression', 'conflicts with compression; give one of them')
   }
   const compression = o.compression ?? o.enableCompression ?? true
+  const fenceWindowMs = positiveMs(o.fenceWindow ?? DEFAULTS.fenceWindow, 'fenceWindow')
+  // The default yields to a shorter fenceWindow; a clockSkew given must fit inside it.
+  const clockSkewMs =
+    o.clockSkew === undefined
+      ? Math.min(Math.ceil(toMs(DEFAULTS.clockSkew, 'clockSkew')), fenceWindowMs)
+      : Math.ceil(toMs(o.clockSkew, 'clockSkew'))
+  if (clockSkewMs > fenceWindowMs) {
+    throw invalid('clockSkew', `must be at most fenceWindow (${fenceWindowMs} ms)`)
+  }
   return {
     enabled: o.enabled ?? true,
     ttlMs,
@@ -341,11 +361,12 @@ export function resolveOptions(input: CacheOptions, base?: CacheOptions): Resolv
     strict: o.consistency === 'strict',
     leaseMs: o.lease === false ? 0 : toMs(o.lease ?? DEFAULTS.lease, 'lease'),
     earlyRefreshBeta: o.earlyRefresh === false ? 0 : (o.earlyRefresh ?? DEFAULTS.earlyRefresh),
-    fenceWindowMs: positiveMs(o.fenceWindow ?? DEFAULTS.fenceWindow, 'fenceWindow'),
+    fenceWindowMs,
     untrustedLocalTtlMs: positiveMs(
       o.untrustedLocalTtl ?? DEFAULTS.untrustedLocalTtl,
       'untrustedLocalTtl',
     ),
+    clockSkewMs,
     logger: o.logger,
   }
 }

@@ -174,7 +174,12 @@ export class TierSetup {
     }
     const redis = options.redis
     if (redis === false) return undefined
-    const common = { prefix: options.prefix, fenceWindowMs: options.fenceWindowMs }
+    // clockSkewMs is read on a Cluster only (a client given may be one).
+    const common = {
+      prefix: options.prefix,
+      fenceWindowMs: options.fenceWindowMs,
+      clockSkewMs: options.clockSkewMs,
+    }
     if (typeof redis === 'string') return new RedisDriver({ url: redis, ...common })
     if (isClusterConfig(redis)) return new RedisDriver({ ...redis, ...common })
     if (typeof (redis as { sendCommand?: unknown }).sendCommand === 'function') {

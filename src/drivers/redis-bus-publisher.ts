@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks'
 import type { Cluster, Redis } from 'ioredis'
 import type { BusMessage, BusNotice, BusStats } from './bus.js'
 import { checkMessage, encodeHeartbeat, encodeMessage, type Sender } from './bus-codec.js'
+import { isClusterClient } from './redis-bus-sharded.js'
 import type { PendingWaits } from './redis-bus-waits.js'
 
 /** What the publisher needs from its bus. */
@@ -18,8 +19,8 @@ export interface PublisherSettings {
 }
 
 /**
- * The sending side of a `RedisBus`: numbers messages, PUBLISHes them with bounded retries, and
- * sends heartbeats (once each: the next heartbeat is their retry). Every send is bounded in time
+ * The sending side of a `RedisBus`: numbers messages, PUBLISHes them (SPUBLISH on a Cluster) with
+ * bounded retries, and sends heartbeats (once each: the next heartbeat is their retry). Every send is bounded in time
  * and never rejects; `close()` (with the bus's {@link PendingWaits}) makes pending ones give up.
  */
 export class BusPublisher {
@@ -103,7 +104,7 @@ export class BusPublisher {
     return false
   }
 
-  /** One PUBLISH, bounded by `timeoutMs`. Resolves whether Redis accepted it; never rejects. */
+  /** One PUBLISH (SPUBLISH on a Cluster), bounded by `timeoutMs`. Resolves whether Redis accepted it; never rejects. */
   #attempt(payload: string, timeoutMs: number): Promise<boolean> {
     return new Promise<boolean>((resolve) => {
       let settled = false
@@ -120,7 +121,10 @@ export class BusPublisher {
       this.#waits.add(fail)
       let sent: Promise<unknown>
       try {
-        sent = this.#settings.client.publish(this.#settings.channel, payload)
+        const { client, channel } = this.#settings
+        sent = isClusterClient(client)
+          ? client.spublish(channel, payload)
+          : client.publish(channel, payload)
       } catch {
         fail()
         return

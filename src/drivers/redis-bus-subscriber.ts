@@ -1,7 +1,5 @@
-import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis'
+import type { Redis, RedisOptions } from 'ioredis'
 import { errorText } from './bus.js'
-
-type Subscriber = Redis | Cluster
 
 /** What the subscriber connection tells its bus. */
 export interface SubscriberEvents {
@@ -25,7 +23,7 @@ export interface SubscriberEvents {
 export class SubscriberConnection {
   /** Whether the subscription is confirmed on the live connection. */
   subscribed = false
-  readonly #redis: Subscriber
+  readonly #redis: Redis
   readonly #channel: string
   readonly #reconnectMaxDelayMs: number
   readonly #events: SubscriberEvents
@@ -35,7 +33,7 @@ export class SubscriberConnection {
   #closed = false
 
   constructor(
-    client: Redis | Cluster,
+    client: Redis,
     channel: string,
     instanceId: string,
     reconnectMaxDelayMs: number,
@@ -136,12 +134,11 @@ export class SubscriberConnection {
   }
 }
 
-/** The subscriber: a `duplicate()` of `client` that fails fast while offline and never gives up. */
-function duplicateForSubscribing(
-  client: Redis | Cluster,
-  instanceId: string,
-  maxDelay: number,
-): Subscriber {
+/**
+ * The subscriber: a `duplicate()` of `client` that fails fast while offline and never gives up.
+ * (On a Cluster, the bus subscribes with `ShardedSubscriberConnection` instead.)
+ */
+function duplicateForSubscribing(client: Redis, instanceId: string, maxDelay: number): Redis {
   const backoff = (attempt: number) => {
     const base = Math.min(maxDelay, 50 * 2 ** Math.min(attempt, 10))
     return Math.max(10, Math.round(base * (0.8 + Math.random() * 0.4)))
@@ -166,21 +163,7 @@ function duplicateForSubscribing(
     monitor: false,
     readOnly: false,
   }
-  const subscriber =
-    (client as { isCluster?: boolean }).isCluster === true
-      ? (client as Cluster).duplicate([], {
-          lazyConnect: true,
-          enableOfflineQueue: false,
-          clusterRetryStrategy: backoff,
-          redisOptions: {
-            ...(client as Cluster).options.redisOptions,
-            connectTimeout: 2_000,
-            maxRetriesPerRequest: 0,
-            autoResendUnfulfilledCommands: false,
-            keyPrefix: '',
-          },
-        } satisfies ClusterOptions)
-      : (client as Redis).duplicate({ ...connection, retryStrategy: backoff })
+  const subscriber = client.duplicate({ ...connection, retryStrategy: backoff })
   // Without a listener ioredis prints every reconnection failure; `start()` handles them.
   subscriber.on('error', () => {})
   return subscriber

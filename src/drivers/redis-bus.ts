@@ -1,6 +1,7 @@
 /**
- * The invalidation bus on Redis pub/sub (standalone, or Cluster with plain PUBLISH, which Redis
- * broadcasts to every node).
+ * The invalidation bus on Redis pub/sub: PUBLISH/SUBSCRIBE on a standalone server; on a Cluster,
+ * sharded pub/sub (SPUBLISH/SSUBSCRIBE, Redis 7), which only the master owning the channel's slot
+ * carries, where plain PUBLISH would be broadcast to every node (`redis-bus-sharded.ts`).
  *
  * Connections: PUBLISH goes through the client it is given (often the L2's own); SUBSCRIBE needs a
  * connection of its own (a subscribed connection can run nothing else), a `duplicate()` of that
@@ -27,9 +28,9 @@
  *   heartbeat of that instance (within one heartbeat interval).
  *
  * This file wires the parts together and holds the trust rules above; the parts are the
- * subscriber connection (`redis-bus-subscriber.ts`), the heartbeats and their watchdog
- * (`redis-bus-heartbeats.ts`), the receiving side with its sequence tracking
- * (`redis-bus-receiver.ts`), and publishing with retries (`redis-bus-publisher.ts`).
+ * subscriber connection (`redis-bus-subscriber.ts`, `redis-bus-sharded.ts` on a Cluster), the
+ * heartbeats and their watchdog (`redis-bus-heartbeats.ts`), the receiving side with its sequence
+ * tracking (`redis-bus-receiver.ts`), and publishing with retries (`redis-bus-publisher.ts`).
  */
 import {
   type BusMessage,
@@ -44,6 +45,7 @@ import { HeartbeatWatchdog } from './redis-bus-heartbeats.js'
 import { type RedisBusOptions, resolveRedisBusOptions } from './redis-bus-options.js'
 import { BusPublisher } from './redis-bus-publisher.js'
 import { FrameReceiver } from './redis-bus-receiver.js'
+import { isClusterClient, ShardedSubscriberConnection } from './redis-bus-sharded.js'
 import { SubscriberConnection } from './redis-bus-subscriber.js'
 import { PendingWaits } from './redis-bus-waits.js'
 
@@ -76,7 +78,7 @@ export class RedisBus implements InvalidationBus {
   /** Pending waits (publish attempts and backoff, start) to cut short on close. */
   readonly #waits = new PendingWaits()
   readonly #publisher: BusPublisher
-  readonly #connection: SubscriberConnection
+  readonly #connection: SubscriberConnection | ShardedSubscriberConnection
   readonly #heartbeats: HeartbeatWatchdog
   readonly #receiver: FrameReceiver
   #started: Promise<void> | undefined
@@ -111,21 +113,19 @@ export class RedisBus implements InvalidationBus {
         this.#signals.gain('subscribed: own heartbeat made the round trip')
       }
     })
-    this.#connection = new SubscriberConnection(
-      o.client,
-      o.channel,
-      o.instanceId,
-      o.reconnectMaxDelayMs,
-      {
-        subscribed: () => this.#onSubscribed(),
-        down: (reason) => {
-          this.#heartbeats.forget()
-          this.#lose(reason)
-        },
-        failed: (reason) => this.#lose(reason),
-        frame: (raw) => this.#receiver.receive(raw),
+    const events = {
+      subscribed: () => this.#onSubscribed(),
+      down: (reason: string) => {
+        this.#heartbeats.forget()
+        this.#lose(reason)
       },
-    )
+      failed: (reason: string) => this.#lose(reason),
+      frame: (raw: string) => this.#receiver.receive(raw),
+    }
+    const { client, channel, instanceId, reconnectMaxDelayMs } = o
+    this.#connection = isClusterClient(client)
+      ? new ShardedSubscriberConnection(client, channel, instanceId, reconnectMaxDelayMs, events)
+      : new SubscriberConnection(client, channel, instanceId, reconnectMaxDelayMs, events)
   }
 
   get trusted(): boolean {

@@ -63,3 +63,62 @@ export function watchClusterMasters(
   void check()
   return () => clearInterval(timer)
 }
+
+/**
+ * The Cluster counterpart of the standalone eviction watch: every second, `evicted_keys` of each
+ * master in the slot map (which {@link watchClusterMasters} keeps current: a promoted replica is
+ * looked at from then on). When one grew since the last look (a new master's first count, or a
+ * restarted one's lower count, is only noted), `onEvicted` is called, once per look, by the one
+ * instance that swaps the count into that master's claim key (`claimKey:host:port`). Returns the
+ * unwatch.
+ */
+export function watchClusterEvictions(
+  client: Cluster,
+  claimKey: string,
+  onEvicted: (reason: string) => void,
+): () => void {
+  const last = new Map<string, number>()
+  let busy = false
+  const check = async () => {
+    if (busy || client.status !== 'ready') return
+    busy = true
+    try {
+      const grown: string[] = []
+      let evicted = 0
+      await Promise.all(
+        client.nodes('master').map(async (node) => {
+          const address = `${node.options.host}:${node.options.port}`
+          const info = await Promise.race([node.info('stats').catch(() => ''), giveUp()])
+          const count = Number(/^evicted_keys:(\d+)/m.exec(info)?.[1] ?? Number.NaN)
+          if (Number.isNaN(count)) return
+          const before = last.get(address)
+          last.set(address, count)
+          if (before === undefined || count <= before) return
+          const claim = `${claimKey}:${address}`
+          const claimed = await client.set(claim, count, 'PX', 86_400_000, 'GET').catch(() => null)
+          if (claimed === String(count)) return // another instance answers this one
+          evicted += count - before
+          grown.push(address)
+        }),
+      )
+      if (grown.length === 0) return
+      onEvicted(
+        `Redis Cluster evicted ${evicted} keys (maxmemory reached on ${grown.join(', ')}): an ` +
+          'evicted tag set or version key may have let an invalidation miss entries, so the ' +
+          "cache's entries are dropped",
+      )
+    } finally {
+      busy = false
+    }
+  }
+  // The first look on connection, so that evictions from then on are seen.
+  const onReady = () => void check()
+  client.on('ready', onReady)
+  const timer = setInterval(() => void check(), MASTER_POLL_MS)
+  timer.unref()
+  void check()
+  return () => {
+    clearInterval(timer)
+    client.off('ready', onReady)
+  }
+}

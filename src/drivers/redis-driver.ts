@@ -42,7 +42,7 @@ import {
 } from './redis-client.js'
 import { getBuffers, unlinkNames } from './redis-cluster.js'
 import { ClusterFence } from './redis-cluster-fence.js'
-import { watchClusterMasters } from './redis-cluster-watch.js'
+import { watchClusterEvictions, watchClusterMasters } from './redis-cluster-watch.js'
 import { RedisFence } from './redis-fence.js'
 import { clusterLayout } from './redis-key-layout.js'
 import { escapeGlob, patternScan, scanBatches, scanMatching } from './redis-scan.js'
@@ -196,11 +196,22 @@ export class RedisDriver implements L2Driver {
 
   /**
    * See `L2Driver.watchServer`: the server's `run_id`, read on every (re)connection, and its
-   * count of evicted keys, read every second.
+   * count of evicted keys, read every second (on a Cluster, both of every master in the slot map,
+   * every second: `redis-cluster-watch.ts`).
    */
   watchServer(onChange: (reason: string, lost: 'recent' | 'any') => void): () => void {
     if (this.#cluster) {
-      return watchClusterMasters(this.client as Cluster, (reason) => onChange(reason, 'recent'))
+      const cluster = this.client as Cluster
+      const unwatchMasters = watchClusterMasters(cluster, (reason) => onChange(reason, 'recent'))
+      const unwatchEvictions = watchClusterEvictions(
+        cluster,
+        `${this.prefix}__sc:evicted`,
+        (reason) => onChange(reason, 'any'),
+      )
+      return () => {
+        unwatchMasters()
+        unwatchEvictions()
+      }
     }
     const client = this.client as Redis
     const unwatchRunId = watchRunId(client, (reason) => onChange(reason, 'recent'))
@@ -392,7 +403,13 @@ export class RedisDriver implements L2Driver {
             tags.map((tag) => this.#tagPrefix + tag),
             this.#tagBatch,
           )
-    if (notice !== undefined) await this.client.publish(notice.channel, notice.payload)
+    // A Cluster's bus listens with SSUBSCRIBE (`redis-bus-sharded.ts`): SPUBLISH, routed to the
+    // channel's master (a script could not: the channel is not in its keys' slot).
+    if (notice !== undefined) {
+      await (this.#cluster
+        ? this.client.spublish(notice.channel, notice.payload)
+        : this.client.publish(notice.channel, notice.payload))
+    }
     return removed
   }
 
