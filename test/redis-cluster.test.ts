@@ -55,6 +55,20 @@ async function mastersHolding(prefix: string): Promise<number> {
 const keys = Array.from({ length: 60 }, (_, i) => `k:${i}`)
 
 describe('on a Redis Cluster', () => {
+  it('says at start what it cannot keep: the clock margin, and a strict wait shorter than a failover', () => {
+    const warningsOf = (options: CacheOptions) => {
+      const said: string[] = []
+      cache({ prefix: uniquePrefix('cl'), ...options, logger: { warn: (_f, m) => said.push(m) } })
+      return said
+    }
+    const clock = expect.stringMatching(/clocks are within clockSkew \(100 ms\)/)
+    expect(warningsOf({ consistency: 'strict' })).toEqual([
+      expect.stringMatching(/Redis Cluster: strict writes wait at most 1000 ms/),
+      clock,
+    ])
+    expect(warningsOf({ consistency: 'strict', commandTimeout: '1s' })).toEqual([clock])
+  })
+
   it('set, get, delete, batches and tags, with entries on every master', async () => {
     // B reads Redis only (no L1): what it reads is what Redis holds.
     const { a, b, prefix } = pair({ local: false })

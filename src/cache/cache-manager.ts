@@ -31,6 +31,7 @@ import { type PlanDefaults, planCompute, planWrite } from './plans.js'
 import { isHiddenNative, MISS, type Prepared } from './store-types.js'
 import { TierSetup } from './tier-setup.js'
 import type { TieredStore } from './tiered-store.js'
+import { announceTopologyLimits, topologyLimits } from './topology-limits.js'
 import {
   type CacheInvalidationMessage,
   type CacheReadMessage,
@@ -200,6 +201,10 @@ export class CacheManager extends EventEmitter<CacheEvents> {
     })
     this.#options = this.#setup.resolve(this.#baseOptions)
     this.#store = this.#setup.build(this.#options)
+    announceTopologyLimits(
+      topologyLimits(this.#options, this.#store),
+      this.#options.logger && ((message) => this.#log('warn', {}, message)),
+    )
     this.#link = this.#newLink()
     this.#loader = newLoader(this.#store, this.#loaderSettings(), this.#sink)
     this.#native = new NativeOps(this.#store)

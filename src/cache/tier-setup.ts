@@ -205,6 +205,7 @@ function capWithoutBus(store: TieredStore, options: ResolvedOptions): TieredStor
   return store
 }
 
-function isBusObject(bus: ResolvedOptions['bus']): bus is InvalidationBus {
+/** Whether the `bus` option is a bus object of the application's own (not `false` or settings). */
+export function isBusObject(bus: ResolvedOptions['bus']): bus is InvalidationBus {
   return typeof (bus as InvalidationBus).publish === 'function'
 }
