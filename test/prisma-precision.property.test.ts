@@ -229,9 +229,12 @@ type Command = { kind: 'read' | 'write'; name: string; run: Op }
 
 const read = (r: { name: string; run: Op }) => ({ kind: 'read' as const, ...r })
 const write = (w: { name: string; run: Op }) => ({ kind: 'write' as const, ...w })
-const command: fc.Arbitrary<Command> = fc.oneof(
+const filterCommands = [
   { weight: 3, arbitrary: fc.oneof(...reads).map(read) },
   { weight: 2, arbitrary: fc.oneof(...writes).map(write) },
+]
+const command: fc.Arbitrary<Command> = fc.oneof(
+  ...filterCommands,
   { weight: 3, arbitrary: fc.oneof(...uniqueKeyReads).map(read) },
   { weight: 2, arbitrary: fc.oneof(...uniqueKeyWrites).map(write) },
 )
@@ -267,6 +270,11 @@ async function check(commands: readonly Command[]): Promise<number> {
 }
 
 const commands = fc.array(command, { minLength: 10, maxLength: 40 })
+/**
+ * The filter reads and writes alone, where the control's fault lives: the unique-key commands
+ * would halve its chances (it went 200 runs unseen once with them).
+ */
+const filterRuns = fc.array(fc.oneof(...filterCommands), { minLength: 10, maxLength: 40 })
 
 describe('precise invalidation keeps every read equal to the database (model-based)', () => {
   afterEach(() => {
@@ -293,7 +301,7 @@ describe('precise invalidation keeps every read equal to the database (model-bas
       return originalTags.apply(this, args).filter((tag) => !/[+>]\w+=/.test(tag))
     }
     const result = await fc.check(
-      fc.asyncProperty(commands, async (run) => {
+      fc.asyncProperty(filterRuns, async (run) => {
         await check(run)
       }),
       // Stale reads need a read, a write it misses and the read again: found within ~10 runs.

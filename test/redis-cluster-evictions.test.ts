@@ -5,32 +5,17 @@
  * through the degraded path), as on a standalone server (`faults/eviction-policy.test.ts`).
  */
 import type { Cluster } from 'ioredis'
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { clusterLayout, slotOf } from '../src/drivers/redis-key-layout.js'
-import { CacheManager } from '../src/index.js'
+import type { CacheManager } from '../src/index.js'
 import { uniquePrefix } from './support/redis.js'
-import { RedisClusterServer } from './support/redis-cluster-server.js'
+import { useCluster } from './support/redis-cluster-server.js'
 import { waitFor } from './support/wait.js'
 
-let cluster: RedisClusterServer
-let raw: Cluster
-const open: CacheManager[] = []
-
-beforeAll(async () => {
-  cluster = await RedisClusterServer.start()
-  raw = cluster.client()
-  await raw.ping()
-}, 60_000)
-
-afterAll(async () => {
-  await Promise.all(open.map((c) => c.close()))
-  await cluster?.stop()
-})
+const fixture = useCluster({ closeCaches: 'file' })
 
 function cache(prefix: string, local = true): CacheManager {
-  const c = new CacheManager({ redis: { cluster: cluster.nodes }, prefix, bus: false, local })
-  open.push(c)
-  return c
+  return fixture.cache({ prefix, bus: false, local })
 }
 
 type Node = ReturnType<Cluster['nodes']>[number]
@@ -52,7 +37,7 @@ async function evictedKeys(node: Node): Promise<number> {
  */
 async function hideEntry(prefix: string, [writer, reader]: CacheManager[]): Promise<void> {
   await writer!.set('product:1', 'old', { tags: ['product'] })
-  expect(await raw.del(clusterLayout(prefix).tagSet('product'))).toBe(1)
+  expect(await fixture.raw.del(clusterLayout(prefix).tagSet('product'))).toBe(1)
   await writer!.invalidateByTag('product')
   expect(await reader!.get('product:1')).toBe('old')
 }
@@ -66,7 +51,7 @@ async function evictOn(node: Node): Promise<void> {
   const fillers: string[] = []
   for (let n = 0; fillers.length < 64; n++) {
     const name = `filler:${n}`
-    if (raw.slots[slotOf(name)]![0] === address) fillers.push(name)
+    if (fixture.raw.slots[slotOf(name)]![0] === address) fillers.push(name)
   }
   const before = await evictedKeys(node)
   const used = Number(/used_memory:(\d+)/.exec(await node.info('memory'))![1])
@@ -81,8 +66,8 @@ async function evictOn(node: Node): Promise<void> {
 
 /** A master that does not hold the entry (which must be dropped by the cache, not evicted). */
 function otherMaster(prefix: string): Node {
-  const owner = raw.slots[slotOf(`${prefix}product:1`)]![0]!
-  return raw.nodes('master').find((n) => addressOf(n) !== owner)!
+  const owner = fixture.raw.slots[slotOf(`${prefix}product:1`)]![0]!
+  return fixture.raw.nodes('master').find((n) => addressOf(n) !== owner)!
 }
 
 /** Evicts on `node`, then waits for the entry to be dropped, and both caches to recover. */
@@ -91,7 +76,7 @@ async function expectDropped(prefix: string, caches: CacheManager[], node: Node)
   const degraded: string[] = []
   for (const c of caches) c.on('degraded', ({ reason }) => degraded.push(reason))
   await evictOn(node)
-  expect(await raw.exists(`${prefix}product:1`)).toBe(1)
+  expect(await fixture.raw.exists(`${prefix}product:1`)).toBe(1)
   await waitFor(async () => (await reader.get('product:1')) === undefined, {
     timeoutMs: 5_000,
     what: 'the entry to be dropped',
@@ -122,16 +107,18 @@ it('follows the topology: evictions on a replica promoted after the caches start
       if (reason.includes('new master')) noticed[i] = true
     })
   }
-  const mastersBefore = await cluster.masterPorts()
+  const mastersBefore = await fixture.cluster.masterPorts()
   const victim = otherMaster(prefix)
-  await cluster.kill(victim.options.port!)
-  await cluster.waitHealthy()
-  const promoted = (await cluster.masterPorts()).find((port) => !mastersBefore.includes(port))!
+  await fixture.cluster.kill(victim.options.port!)
+  await fixture.cluster.waitHealthy()
+  const promoted = (await fixture.cluster.masterPorts()).find(
+    (port) => !mastersBefore.includes(port),
+  )!
   expect(promoted).toBeDefined()
   const node = await waitFor(
     async () => {
-      await raw.refreshSlotsCache()
-      return raw.nodes('master').find((n) => n.options.port === promoted)
+      await fixture.raw.refreshSlotsCache()
+      return fixture.raw.nodes('master').find((n) => n.options.port === promoted)
     },
     { what: 'the promoted replica in the slot map', timeoutMs: 10_000, intervalMs: 100 },
   )

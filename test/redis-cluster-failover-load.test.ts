@@ -1,23 +1,10 @@
-/**
- * A master of a real Redis Cluster (three masters, three replicas, its own for this file) killed
- * with `kill -9` under continuous load: two strict caches and one eventual cache (the comparison)
- * read and write records whose keys lie on all three masters; the master of some of them dies
- * mid-load and its replica takes over.
- *
- * What must hold: strict serves nothing stale (the checker's analysis of the strict reads against
- * every acknowledged write); no call fails, nor takes longer than the strict wait; every cache
- * recovers, and the load goes on on the new topology with nothing stale once quiet. How long it
- * all took is printed.
- */
-import type { Cluster } from 'ioredis'
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { slotOf } from '../src/drivers/redis-key-layout.js'
-import { CacheManager } from '../src/index.js'
 import { analyze } from './support/consistency/checker.js'
 import { clock, recordKey } from './support/consistency/protocol.js'
 import { FAILOVER_LOAD, FailoverLoad } from './support/failover-load.js'
 import { uniquePrefix } from './support/redis.js'
-import { RedisClusterServer } from './support/redis-cluster-server.js'
+import { useCluster } from './support/redis-cluster-server.js'
 import { waitFor } from './support/wait.js'
 
 /**
@@ -29,26 +16,13 @@ const COMMAND_TIMEOUT_MS = 1_500
 const STRICT_WAIT_MS = Math.max(1_000, 4 * COMMAND_TIMEOUT_MS)
 const RECORDS = 12
 
-let cluster: RedisClusterServer
-let raw: Cluster
-const caches: CacheManager[] = []
-
-beforeAll(async () => {
-  cluster = await RedisClusterServer.start()
-  raw = cluster.client()
-  await raw.ping()
-}, 60_000)
-
-afterAll(async () => {
-  await Promise.all(caches.map((c) => c.close()))
-  await cluster?.stop()
-})
+const fixture = useCluster({ closeCaches: 'file' })
 
 /** `host:port` of the master serving each record's key, by record id. */
 function mastersOf(prefix: string): Map<number, number> {
   const owners = new Map<number, number>()
   for (let id = 1; id <= RECORDS; id++) {
-    const owner = raw.slots[slotOf(`${prefix}${recordKey(id)}`)]![0]!
+    const owner = fixture.raw.slots[slotOf(`${prefix}${recordKey(id)}`)]![0]!
     owners.set(id, Number(owner.split(':')[1]))
   }
   return owners
@@ -67,16 +41,9 @@ it('strict caches serve nothing stale through a master killed under load, and al
   const victim = owners.get(1)!
   const onVictim = [...owners].filter(([, port]) => port === victim).map(([id]) => id)
 
-  for (const consistency of ['strict', 'strict', 'eventual'] as const) {
-    caches.push(
-      new CacheManager({
-        redis: { cluster: cluster.nodes },
-        prefix,
-        consistency,
-        commandTimeout: `${COMMAND_TIMEOUT_MS}ms`,
-      }),
-    )
-  }
+  const caches = (['strict', 'strict', 'eventual'] as const).map((consistency) =>
+    fixture.cache({ prefix, consistency, commandTimeout: `${COMMAND_TIMEOUT_MS}ms` }),
+  )
   await waitFor(() => caches.every((c) => c.getMetrics().busTrusted), {
     timeoutMs: 10_000,
     what: 'buses trusted',
@@ -88,11 +55,11 @@ it('strict caches serve nothing stale through a master killed under load, and al
   await waitFor(() => writes() >= 30, { what: 'load under way' })
 
   const killedAt = clock()
-  await cluster.kill(victim)
+  await fixture.cluster.kill(victim)
   // The replica takes over: every remaining node sees the cluster whole again.
-  await cluster.waitHealthy()
+  await fixture.cluster.waitHealthy()
   const promotedAt = clock()
-  expect(await cluster.masterPorts()).not.toContain(victim)
+  expect(await fixture.cluster.masterPorts()).not.toContain(victim)
 
   const notDegraded = () => caches.every((c) => !c.getMetrics().degraded)
   await waitFor(notDegraded, { what: 'every cache recovered', timeoutMs: 20_000 })

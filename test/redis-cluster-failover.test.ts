@@ -1,41 +1,13 @@
-/**
- * A master of a real Redis Cluster killed (its replica promoted by the cluster): calls on its
- * slots fail as an outage (degraded, never a silent success), strict mode serves nothing it cannot
- * check meanwhile, the failover is noticed (a new master), and the invalidation queued during
- * the outage is replayed once the replica has taken over. Its own cluster: it loses a node.
- */
-import type { Cluster } from 'ioredis'
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { RedisDriver } from '../src/drivers/redis-driver.js'
 import { slotOf } from '../src/drivers/redis-key-layout.js'
-import { CacheManager, type CacheOptions } from '../src/index.js'
+import type { CacheOptions } from '../src/index.js'
 import { uniquePrefix } from './support/redis.js'
-import { RedisClusterServer } from './support/redis-cluster-server.js'
+import { useCluster } from './support/redis-cluster-server.js'
 import { waitFor } from './support/wait.js'
 
-let cluster: RedisClusterServer
-let raw: Cluster
-const open: CacheManager[] = []
-
-beforeAll(async () => {
-  cluster = await RedisClusterServer.start()
-  raw = cluster.client()
-  await raw.ping()
-}, 60_000)
-
-afterEach(async () => {
-  for (const cache of open.splice(0)) await cache.close()
-})
-
-afterAll(async () => {
-  await cluster?.stop()
-})
-
-function cache(options: CacheOptions): CacheManager {
-  const c = new CacheManager({ redis: { cluster: cluster.nodes }, ...options })
-  open.push(c)
-  return c
-}
+const fixture = useCluster()
+const cache = (options: CacheOptions) => fixture.cache(options)
 
 it('a master killed: degraded, strict serves nothing stale, the replayed delete lands on the promoted replica', async () => {
   const prefix = uniquePrefix('cl-failover')
@@ -43,18 +15,18 @@ it('a master killed: degraded, strict serves nothing stale, the replayed delete 
   const strict = cache({ prefix, consistency: 'strict', bus: false })
   // The driver's failover watch, seen directly (the cache, already degraded by the outage when
   // it fires, would not emit a second event).
-  const driver = new RedisDriver({ cluster: cluster.nodes, prefix })
+  const driver = new RedisDriver({ cluster: fixture.cluster.nodes, prefix })
   const changes: string[] = []
   const unwatch = driver.watchServer((reason) => changes.push(reason))
   await waitFor(() => driver.client.status === 'ready', { what: 'the watching driver to connect' })
   await writer.set('k', 'v1')
   expect(await strict.get('k')).toBe('v1')
-  const owner = raw.slots[slotOf(`${prefix}k`)]![0]!
+  const owner = fixture.raw.slots[slotOf(`${prefix}k`)]![0]!
   const port = Number(owner.split(':')[1])
   // v1 is on the replica before the kill: only the replayed delete can remove it there.
-  const master = raw.nodes('master').find((node) => node.options.port === port)!
+  const master = fixture.raw.nodes('master').find((node) => node.options.port === port)!
   expect(await master.call('WAIT', 1, 5_000)).toBe(1)
-  await cluster.kill(port)
+  await fixture.cluster.kill(port)
 
   // The delete cannot reach k's master: the cache says so (degraded), and queues it.
   await writer.delete('k')
@@ -64,7 +36,7 @@ it('a master killed: degraded, strict serves nothing stale, the replayed delete 
   expect(await strict.get('k')).toBeUndefined()
 
   // The replica takes over; the writer notices the new master and replays the delete.
-  await cluster.waitHealthy()
+  await fixture.cluster.waitHealthy()
   await waitFor(() => changes.some((reason) => reason.includes('new master')), {
     timeoutMs: 15_000,
     what: 'the failover to be noticed',

@@ -1,41 +1,12 @@
-/**
- * The core guarantees on a real Redis Cluster (three masters, three replicas, started for this
- * file): set/get/delete and batches across slots, tags, fenced fills (across instances: the fill
- * and the write are two CacheManagers, the filler without a bus so that only Redis fences it),
- * one loader across two instances, strict mode without a bus, the bus between two instances,
- * patterns and clear on every master. Controls show what each check would catch.
- */
-import type { Cluster } from 'ioredis'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { clusterLayout } from '../src/drivers/redis-key-layout.js'
-import { CacheManager, type CacheOptions } from '../src/index.js'
+import type { CacheManager, CacheOptions } from '../src/index.js'
 import { uniquePrefix } from './support/redis.js'
-import { RedisClusterServer } from './support/redis-cluster-server.js'
+import { useCluster } from './support/redis-cluster-server.js'
 import { deferred, waitFor } from './support/wait.js'
 
-let cluster: RedisClusterServer
-let raw: Cluster
-const open: CacheManager[] = []
-
-beforeAll(async () => {
-  cluster = await RedisClusterServer.start()
-  raw = cluster.client()
-  await raw.ping()
-}, 60_000)
-
-afterEach(async () => {
-  for (const cache of open.splice(0)) await cache.close()
-})
-
-afterAll(async () => {
-  await cluster?.stop()
-})
-
-function cache(options: CacheOptions): CacheManager {
-  const c = new CacheManager({ redis: { cluster: cluster.nodes }, ...options })
-  open.push(c)
-  return c
-}
+const fixture = useCluster()
+const cache = (options: CacheOptions) => fixture.cache(options)
 
 function pair(options: CacheOptions = {}): { a: CacheManager; b: CacheManager; prefix: string } {
   const prefix = uniquePrefix('cl')
@@ -45,7 +16,7 @@ function pair(options: CacheOptions = {}): { a: CacheManager; b: CacheManager; p
 /** How many masters hold entries under `prefix` (the driver's own keys left out), by SCAN. */
 async function mastersHolding(prefix: string): Promise<number> {
   let holding = 0
-  for (const node of raw.nodes('master')) {
+  for (const node of fixture.raw.nodes('master')) {
     const [, names] = await node.scan('0', 'MATCH', `${prefix}*`, 'COUNT', 10_000)
     if (names.some((name) => !name.startsWith(`${prefix}__sc:`))) holding++
   }
@@ -160,7 +131,7 @@ describe('on a Redis Cluster', () => {
     )
     // Both instances are in: one holds the lease, the other waits for it (it said so in Redis).
     const waiters = clusterLayout(prefix).waiters('cold')
-    await waitFor(async () => calls === 1 && (await raw.exists(waiters)) === 1, {
+    await waitFor(async () => calls === 1 && (await fixture.raw.exists(waiters)) === 1, {
       what: 'the second instance to wait for the lease holder',
     })
     gate.resolve()

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { Cluster } from 'ioredis'
+import { afterAll, afterEach, beforeAll } from 'vitest'
+import { CacheManager, type CacheOptions } from '../../src/index.js'
 import { freePort, pingPort } from './redis-server.js'
 import { waitFor } from './wait.js'
 
@@ -200,4 +202,52 @@ export class RedisClusterServer {
     running.add(child)
     this.#children.set(port, child)
   }
+}
+
+/** What {@link useCluster} hands a test file; `cluster` and `raw` are set once it started. */
+export interface ClusterFixture {
+  readonly cluster: RedisClusterServer
+  /** A client of the test's own, for asserting on what the cluster holds. */
+  readonly raw: Cluster
+  /** A cache on the cluster, closed after the test (or the file: see {@link useCluster}). */
+  cache(options?: CacheOptions): CacheManager
+}
+
+/**
+ * A cluster for one test file: started before its tests, stopped after them. The caches made with
+ * `cache()` are closed after each test, or after the file with `closeCaches: 'file'`.
+ */
+export function useCluster({ closeCaches = 'test' }: { closeCaches?: 'test' | 'file' } = {}) {
+  let cluster: RedisClusterServer | undefined
+  let raw: Cluster | undefined
+  const open: CacheManager[] = []
+  const closeAll = async () => {
+    await Promise.all(open.splice(0).map((cache) => cache.close()))
+  }
+  beforeAll(async () => {
+    cluster = await RedisClusterServer.start()
+    raw = cluster.client()
+    await raw.ping()
+  }, 60_000)
+  if (closeCaches === 'test') afterEach(closeAll)
+  afterAll(async () => {
+    await closeAll()
+    await cluster?.stop()
+  })
+  const fixture: ClusterFixture = {
+    get cluster() {
+      if (cluster === undefined) throw new Error('the cluster starts in beforeAll')
+      return cluster
+    },
+    get raw() {
+      if (raw === undefined) throw new Error('the cluster starts in beforeAll')
+      return raw
+    },
+    cache(options = {}) {
+      const cache = new CacheManager({ redis: { cluster: fixture.cluster.nodes }, ...options })
+      open.push(cache)
+      return cache
+    },
+  }
+  return fixture
 }
