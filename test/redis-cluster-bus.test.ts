@@ -173,7 +173,7 @@ it('a migration of the channel slot: trust lost, resubscribed on the new owner, 
   expect(buses[1]!.trusted).toBe(true)
 }, 30_000)
 
-it('a manual failover of the channel master: Redis unsubscribes, the bus follows the promoted replica', async () => {
+it('a manual failover of the channel master: trust lost (Redis unsubscribes), the bus follows the promoted replica', async () => {
   const masters = await cluster.masterPorts()
   const channel = `${uniquePrefix('cl-sbus-failover')}__sc:bus`
   const clients = [cluster.client(), cluster.client()]
@@ -201,7 +201,12 @@ it('a manual failover of the channel master: Redis unsubscribes, the bus follows
   console.info(
     `[cluster bus] CLUSTER FAILOVER ${owner} -> ${replica}: edges ${JSON.stringify(edges)}`,
   )
-  expect(edges[0]).toMatchObject({ trusted: false, reason: expect.stringMatching(/sunsubscribe/) })
+  // Trust goes before anything is heard again: by Redis's sunsubscribe, or first by the heartbeat
+  // watchdog when publishing fails during the switch (which one wins is timing).
+  expect(edges[0]).toMatchObject({
+    trusted: false,
+    reason: expect.stringMatching(/sunsubscribe|heartbeat missing/),
+  })
   expect(await buses[0]!.publish({ type: 'clear' })).toBe(true)
   await waitFor(() => heard.length === 1, { what: 'a message after the failover' })
 }, 30_000)
