@@ -1,9 +1,9 @@
 /**
- * Does a frequency-aware admission policy (W-TinyLFU) earn its cost in L1? (issue 2, section 2)
+ * Does a frequency-aware admission policy (W-TinyLFU) earn its cost in L1?
  *
  *   npx tsx bench/admission.ts           500 k keys, 1 M accesses per trace (~40 s)
  *   npx tsx bench/admission.ts --quick   150 k keys, 300 k accesses (~10 s, smoke test)
- *   npx tsx bench/admission.ts --big     the issue's sizes: 1 M keys, 2 M accesses (~1.5 min)
+ *   npx tsx bench/admission.ts --big     full sizes: 1 M keys, 2 M accesses (~1.5 min)
  *   --runs=N                             timed replays per policy and trace (default 1)
  *   --doorkeeper                         also run W-TinyLFU with a doorkeeper
  *   --shift-width=N --shift-uses=N       shape of the shifting trace (defaults 1 and 8, see there)

@@ -56,7 +56,7 @@ export interface Scenario {
 }
 
 /**
- * A target of an issue, checked on the medians of two candidates of one scenario.
+ * A performance target, checked on the medians of two candidates of one scenario.
  * `max-ratio`: time(subject) / time(against) <= limit. `min-speedup`: time(against) /
  * time(subject) >= limit.
  */
@@ -67,7 +67,7 @@ export interface Target {
   against: string
   kind: 'max-ratio' | 'min-speedup'
   limit: number
-  /** Not a target of the issue: a like-for-like reading printed next to one (result "info"). */
+  /** Not a target: a like-for-like reading printed next to one (result "info"). */
   informational?: boolean
 }
 

@@ -7,7 +7,7 @@ import { L2_RAW, L2_STRATA } from './scenarios/l2-hit.js'
 import { PRISMA_READ_TARGETS } from './scenarios/prisma-reads.js'
 import { PRISMA_WRITE_TARGETS } from './scenarios/prisma-writes.js'
 
-/** Targets of issue 2, section 4, then of issue 4, section 6 (the Prisma extension). */
+/** Performance targets of the cache, then of the Prisma extension. */
 const TARGETS: Target[] = [
   {
     label: 'L1 get, shareReferences <= 1.5x lru-cache',
@@ -125,7 +125,7 @@ export function evaluateTargets(results: readonly ScenarioResult[]): TargetResul
 
 export function printTargets(targets: readonly TargetResult[]): void {
   if (targets.length === 0) return
-  console.log('\n## Targets (issue 2, section 4; issue 4, section 6: Prisma)\n')
+  console.log('\n## Targets (cache; Prisma extension)\n')
   const rows = targets.map((t) => {
     const unit = t.kind === 'max-ratio' ? 'time' : 'faster'
     const limit = `${t.kind === 'max-ratio' ? '<=' : '>='} ${formatRatio(t.limit)} ${unit}`

@@ -1,7 +1,7 @@
 // Applies prisma/migrations/<name>/migration.sql in name order, recording each in Prisma's own
 // `_prisma_migrations` table (same columns, same sha-256 checksum), so that `prisma migrate
 // deploy` run later on the same database sees them as applied. Used where Prisma's schema engine
-// cannot be downloaded (SPEC section 7): by the tests, the shop demo and `npm run db:migrate`.
+// cannot be downloaded (offline machines): by the tests, the shop demo and `npm run db:migrate`.
 import { createHash, randomUUID } from 'node:crypto'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'

@@ -2,7 +2,8 @@
 // Generates the Prisma client of prisma/schema.prisma into prisma/generated (run by `npm install`
 // through the `prepare` script, so a fresh clone type-checks and tests without another step).
 // Prisma's CLI wants a native schema-engine binary it would download; `generate` never runs it,
-// so any existing file satisfies the check (SPEC section 7). Node's own binary is such a file.
+// so any existing file satisfies the check and nothing is downloaded. Node's own binary is such
+// a file.
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'

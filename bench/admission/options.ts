@@ -7,7 +7,7 @@ export function numberOption(name: string, fallback: number): number {
   if (!(value > 0)) throw new Error(`--${name} must be a positive number`)
   return value
 }
-/** `--big`: the issue's sizes (1 M keys, 2 M accesses); about 1.5 minutes. */
+/** `--big`: full sizes (1 M keys, 2 M accesses); about 1.5 minutes. */
 export const BIG = process.argv.includes('--big')
 export const MODE = QUICK ? 'quick' : BIG ? 'big' : 'default'
 export const KEYSPACE = QUICK ? 150_000 : BIG ? 1_000_000 : 500_000

@@ -138,7 +138,7 @@ function redisOptionsOf(url: string): RedisOptions {
 }
 
 const NOTES = [
-  'The raw baseline reads a JSON copy of the row: createdAt comes back as a string, while stratacache restores Dates (SPEC guarantee 6).',
+  'The raw baseline reads a JSON copy of the row: createdAt comes back as a string, while stratacache restores Dates.',
 ]
 
 export const l2Get: Scenario = {

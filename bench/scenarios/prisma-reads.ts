@@ -1,5 +1,5 @@
 /**
- * Cached Prisma reads against the same query without a cache (issue 4, section 6), on the real
+ * Cached Prisma reads against the same query without a cache, on the real
  * PostgreSQL and Redis: `findUnique` by id over the 1000 hot products, and a category page
  * (`findMany`, 20 rows) over the 50 categories, bare and with its category and inventory
  * included. Candidates: the plain client, withCache answering from L1 (L1 + Redis cache),

@@ -1,5 +1,5 @@
 /**
- * What invalidation adds to a Prisma write (issue 4, section 6): the same write through the plain
+ * What invalidation adds to a Prisma write: the same write through the plain
  * client and through the extended ones, whose difference is the extension's work (working out
  * what the write changed, invalidating it in every tier, telling other instances). Three writes:
  * `product.update` by id, `product.create`, and an order created with three nested items.

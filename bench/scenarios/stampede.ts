@@ -1,5 +1,5 @@
 /**
- * Cross-instance stampede (issue 3, section 6; SPEC guarantee 8): 4 processes, each its own cache
+ * Cross-instance stampede (guarantee 8: one loader per key): 4 processes, each its own cache
  * instance on one Redis, released together by a barrier (a start time on the machine-wide
  * monotonic clock, spun on), fire 200 concurrent read-through calls each on one cold key whose
  * loader sleeps 50 ms. Counted: loader calls out of 800, per round (a fresh key each round).

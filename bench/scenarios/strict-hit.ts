@@ -1,5 +1,5 @@
 /**
- * The cost of strict mode on an L1 hit (issue 3, section 6): the same warm value read with `get`
+ * The cost of strict mode on an L1 hit: the same warm value read with `get`
  * from L1 in the default (eventual) mode, from L1 in strict mode (each hit checked against Redis
  * with one small GETRANGE of the entry's stamp), and from L2 with L1 off. One process, Redis on
  * loopback, bus on (the default with Redis).

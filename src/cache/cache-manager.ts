@@ -215,7 +215,7 @@ export class CacheManager extends EventEmitter<CacheEvents> {
   }
 
   /**
-   * A cache configured from environment variables (SPEC section 5): `REDIS_URL` or `REDIS_HOST`...,
+   * A cache configured from environment variables: `REDIS_URL` or `REDIS_HOST`...,
    * `CACHE_TTL` (ms) or `CACHE_DEFAULT_TTL` (s), `CACHE_PREFIX`, `CACHE_ENABLED`, ... A bad or
    * conflicting value throws `ERR_INVALID_ENV` naming the variable.
    */

@@ -1,6 +1,7 @@
 /**
- * In-process fence against the fill race ("x=42/x=43", SPEC guarantee 2): a loader that read the
- * source before a write and stores after that write's invalidation would put an old value back.
+ * In-process fence against the fill race ("x=42/x=43", guarantee 2: no stale sets): a loader
+ * that read the source before a write and stores after that write's invalidation would put an old
+ * value back.
  *
  * Every fill takes a ticket (the current sequence number) before its loader runs. Every write or
  * invalidation that happens while fills are in flight is logged with a newer sequence number. When

@@ -1,5 +1,5 @@
 /**
- * Cache key builders for the key patterns of seeds 000, 001 and 003: `entity:id`,
+ * Cache key builders for the common key patterns: `entity:id`,
  * `entity:list:params`, `search:query:page`, `query:name:params`, `report:type:params`.
  *
  * Two kinds of input, two rules:
@@ -76,7 +76,7 @@ const isPlainObject = (v: object): boolean => {
 /**
  * The grammar (after escaping, none of `~ ' [ ] { } , & =` can come from a string): scalar → its
  * text, `null` → `~`; array → `[a,b]` (an empty string in it → `''`); nested object → `{k=v&k=v}`;
- * top-level object → `k=v&k=v` without braces, to match seed 003's `role=admin`.
+ * top-level object → `k=v&k=v` without braces, so `{ role: 'admin' }` gives `role=admin`.
  */
 function encodeValue(value: unknown, path: string, seen: Set<object>): string {
   switch (typeof value) {
@@ -167,11 +167,11 @@ export function serializeParams(params: Params, field = 'params'): string {
 }
 
 /**
- * Builders for the cache keys the seeds use. Static methods only; pure functions of their
+ * Builders for common cache keys. Static methods only; pure functions of their
  * arguments. Every method throws a `ValidationError` (code `ERR_INVALID_OPTION`, `field` = the
  * argument name) for an empty string, a non-finite number or a value of another type.
  */
-// biome-ignore lint/complexity/noStaticOnlyClass: the seeds' public API is `CacheKeyBuilder.product(id)`
+// biome-ignore lint/complexity/noStaticOnlyClass: the public API is `CacheKeyBuilder.product(id)`
 export class CacheKeyBuilder {
   /**
    * One product.
@@ -182,7 +182,7 @@ export class CacheKeyBuilder {
   }
 
   /**
-   * A product list. A string is used verbatim (seed 000 passes `` `page:${page}:size:${size}` ``); an
+   * A product list. A string is used verbatim (e.g. `` `page:${page}:size:${size}` ``); an
    * object is serialised canonically by {@link serializeParams}.
    * @example
    * ```ts
@@ -227,7 +227,7 @@ export class CacheKeyBuilder {
   }
 
   /**
-   * One entity of any model (seed 003's `entity:id`).
+   * One entity of any model (`entity:id`).
    * @example `CacheKeyBuilder.entity('team', 456) // 'team:456'`
    */
   static entity(entity: string, id: KeyPart): string {
@@ -250,7 +250,7 @@ export class CacheKeyBuilder {
   }
 
   /**
-   * A list of any entity (seed 003's `entity:list:params`).
+   * A list of any entity (`entity:list:params`).
    * @example `CacheKeyBuilder.entityList('users', { role: 'admin' }) // 'users:list:role=admin'`
    */
   static entityList(entity: string, params: Params = {}): string {
@@ -258,7 +258,7 @@ export class CacheKeyBuilder {
   }
 
   /**
-   * A named query's result (seed 003's `query:name:params`). Object parameters are sorted; pass a
+   * A named query's result (`query:name:params`). Object parameters are sorted; pass a
    * string to keep an order of your own.
    * @example
    * ```ts
@@ -273,7 +273,7 @@ export class CacheKeyBuilder {
   }
 
   /**
-   * Report data (seed 003's `report:type:params`).
+   * Report data (`report:type:params`).
    * @example `CacheKeyBuilder.report('performance', { teamId: 456 }) // 'report:performance:teamId=456'`
    */
   static report(type: string, params: Params = {}): string {

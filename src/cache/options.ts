@@ -42,7 +42,7 @@ export interface CacheOptions {
   enabled?: boolean
   /** Default TTL of an entry. Default `'1h'`. */
   ttl?: Duration
-  /** Alias of `ttl` (seed 000's `defaultTtl`, in ms). Giving both with different values is an error. */
+  /** Alias of `ttl` (in ms). Giving both with different values is an error. */
   defaultTtl?: Duration
   /** Prefix of every Redis key this cache writes; `clear()` removes this prefix only. Default `'stratacache:'`. */
   prefix?: string
@@ -80,7 +80,7 @@ export interface CacheOptions {
   maxPendingInvalidations?: number
   /** Compress L2 values larger than `compressionThreshold`. Default `true`. */
   compression?: boolean
-  /** Alias of `compression` (seed 000). */
+  /** Alias of `compression`. */
   enableCompression?: boolean
   /**
    * Values whose encoded size exceeds this many bytes are compressed. Default `16384` (16 KiB):

@@ -1,5 +1,5 @@
 /**
- * Ready-made option sets for `cache.initialize(preset)` (seed 000's "Cache Presets").
+ * Ready-made option sets for `cache.initialize(preset)`.
  *
  * A preset is merged over the options the cache was built with, so it says only what it is about:
  * a preset never carries a Redis connection (that comes from the constructor or `fromEnv()`), and

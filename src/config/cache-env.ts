@@ -1,6 +1,6 @@
 /**
- * `CacheOptions` from environment variables (SPEC section 5, cache rows): what
- * `CacheManager.fromEnv()` reads. Every variable keeps the unit its seed gives it; every bad value
+ * `CacheOptions` from environment variables: what
+ * `CacheManager.fromEnv()` reads. Every variable has a fixed unit; every bad value
  * or contradiction is a `ValidationError` with code `ERR_INVALID_ENV` whose `field` is the
  * variable, so a misconfigured deployment fails at start-up instead of running with a guess.
  */
@@ -107,14 +107,14 @@ export const CACHE_ENV_VARIABLES: readonly EnvVariableDoc[] = Object.freeze(
     },
     {
       name: 'CACHE_TTL',
-      meaning: 'Default TTL of an entry (seed 000). Must agree with CACHE_DEFAULT_TTL if both set.',
+      meaning: 'Default TTL of an entry. Must agree with CACHE_DEFAULT_TTL if both set.',
       unit: 'ms',
       default: '3600000',
       example: '3600000',
     },
     {
       name: 'CACHE_DEFAULT_TTL',
-      meaning: 'Default TTL of an entry (seed 003). Must agree with CACHE_TTL if both set.',
+      meaning: 'Default TTL of an entry. Must agree with CACHE_TTL if both set.',
       unit: 'seconds',
       default: '3600',
       example: '3600',

@@ -136,7 +136,7 @@ export function parsePort(env: Env, name: string): number | undefined {
 }
 
 /**
- * A whole number of seconds, returned in milliseconds, for the variables whose seed gives them in
+ * A whole number of seconds, returned in milliseconds, for the variables given in
  * seconds (`CACHE_DEFAULT_TTL`, `DATABASE_QUERY_CACHE_TTL`, ...). `min` is in seconds, default 1.
  */
 export function parseSecondsAsMs(env: Env, name: string, min = 1): number | undefined {

@@ -1,7 +1,7 @@
 /**
- * The Prisma extension's settings from environment variables (SPEC section 5, Prisma rows), each
- * in its seed's unit: switches, TTL classes in seconds (seed 004), the slow-query threshold in ms
- * (seed 003). A bad value or a contradiction throws `ERR_INVALID_ENV` naming the variable.
+ * The Prisma extension's settings from environment variables, each in its own unit: switches,
+ * TTL classes in seconds, the slow-query threshold in ms. A bad value or a contradiction throws
+ * `ERR_INVALID_ENV` naming the variable.
  */
 import {
   type Env,
@@ -17,19 +17,19 @@ export const PRISMA_ENV_VARIABLES: readonly EnvVariableDoc[] = Object.freeze(
   [
     {
       name: 'ENABLE_QUERY_CACHE',
-      meaning: 'false: Prisma reads are not cached (writes still invalidate). Seed 004.',
+      meaning: 'false: Prisma reads are not cached (writes still invalidate).',
       unit: 'boolean',
       default: 'true',
     },
     {
       name: 'DATABASE_ENABLE_QUERY_CACHE',
-      meaning: 'Same as ENABLE_QUERY_CACHE (seed 003); both set must agree.',
+      meaning: 'Same as ENABLE_QUERY_CACHE; both set must agree.',
       unit: 'boolean',
       default: 'true',
     },
     {
       name: 'CACHE_TTL_L1',
-      meaning: 'TTL of the `hot` strategy (seed 004: inventory, orders).',
+      meaning: 'TTL of the `hot` strategy (e.g. inventory, orders).',
       unit: 'seconds',
       default: '10',
     },
@@ -41,13 +41,13 @@ export const PRISMA_ENV_VARIABLES: readonly EnvVariableDoc[] = Object.freeze(
     },
     {
       name: 'CACHE_TTL_L3',
-      meaning: 'TTL of the `reference` strategy (seed 004: users, roles, permissions).',
+      meaning: 'TTL of the `reference` strategy (e.g. users, roles, permissions).',
       unit: 'seconds',
       default: '300',
     },
     {
       name: 'DATABASE_QUERY_CACHE_TTL',
-      meaning: 'TTL of reads of models given no strategy (instead of the `hot` class). Seed 003.',
+      meaning: 'TTL of reads of models given no strategy (instead of the `hot` class).',
       unit: 'seconds',
       default: 'the hot TTL',
     },

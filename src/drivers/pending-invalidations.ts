@@ -53,7 +53,7 @@ export interface PendingCounters {
 }
 
 /**
- * The invalidations L2 missed while it was unreachable (SPEC guarantee 5: nothing stale survives
+ * The invalidations L2 missed while it was unreachable (guarantee 5: nothing stale survives
  * an outage), and their replay.
  *
  * While they are replayed nothing else is sent to L2, so they commute: they are deduplicated and

@@ -9,7 +9,7 @@
  * commands while offline, and resubscribes itself (ioredis' `autoResubscribe` is off, so that the
  * bus knows exactly when the subscription is back).
  *
- * Trust (SPEC guarantee 4):
+ * Trust (guarantee 4: missed invalidations are not silent):
  * - untrusted from construction; trusted once subscribed AND one of its own heartbeats, published
  *   after the subscription was confirmed, has come back (which proves the whole path: publisher,
  *   server, subscriber). Every later rising edge needs the same proof.

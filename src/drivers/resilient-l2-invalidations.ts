@@ -10,7 +10,7 @@ import {
 import type { ResilientL2Counters } from './resilient-l2-options.js'
 
 /**
- * The invalidation side of a `ResilientL2` (SPEC guarantee 5: nothing stale survives an outage).
+ * The invalidation side of a `ResilientL2` (guarantee 5: nothing stale survives an outage).
  * Invalidations, and the deletes that stand for writes which could not be made, are sent at once
  * while L2 is in use; while it is not, they are queued ({@link PendingInvalidations}) and replayed
  * by the probe before L2 is used again, except while that replay runs: then they are sent at once

@@ -27,7 +27,7 @@ const CLOSE_RETRY_MS = 50
 const SETTLE_RETRY_MS = 20
 
 /**
- * Wraps an {@link L2Driver} so that L2 can never fail or slow down a request (SPEC guarantee 5).
+ * Wraps an {@link L2Driver} so that L2 can never fail or slow down a request (guarantee 5).
  *
  * - Every call is bounded by `commandTimeoutMs` and never rejects: reads resolve to a fallback
  *   (`undefined`, an array of `undefined`), writes to whether they applied, invalidations to the

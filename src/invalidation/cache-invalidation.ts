@@ -34,7 +34,7 @@ export type {
 } from './invalidation-types.js'
 
 /**
- * Invalidation and warming on top of a {@link CacheManager} (seed 000): tags and patterns,
+ * Invalidation and warming on top of a {@link CacheManager}: tags and patterns,
  * dependencies between keys, rules fired by application events, and scheduled cache warming.
  *
  * Everything it removes goes through `cache.delete`, `cache.invalidateByTag` and

@@ -2,7 +2,7 @@ import { invalid } from '../errors.js'
 
 /**
  * A directed graph "parent → dependents" between cache keys, for dependency-based invalidation
- * (seed 000: a cart depends on the products in it). Pure bookkeeping: it never touches a cache.
+ * (e.g. a cart depends on the products in it). Pure bookkeeping: it never touches a cache.
  *
  * Edges stay until they are removed ({@link remove}, {@link clear}): invalidating a parent does
  * not forget its dependents, so the next change of the same product invalidates the same carts

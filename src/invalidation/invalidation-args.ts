@@ -9,7 +9,7 @@ import type {
 } from './invalidation-types.js'
 import { positiveMs } from './warming-config.js'
 
-// Argument validation of CacheInvalidation's constructor and methods (SPEC section 4): every
+// Argument validation of CacheInvalidation's constructor and methods: every
 // error is a ValidationError naming the argument or option at fault.
 
 const OPTION_FIELDS = new Set(['events', 'maxDependencies'])

@@ -15,7 +15,7 @@ export interface EventEmitterLike {
 }
 
 /**
- * An event-driven invalidation rule (seed 000): when any of `triggers` is emitted, the keys
+ * An event-driven invalidation rule: when any of `triggers` is emitted, the keys
  * matching `pattern` are removed, and so are the `dependencies` keys and their registered
  * dependents.
  *

@@ -10,7 +10,7 @@ import { invalid } from '../errors.js'
 import type { QueryMetricsOptions } from './metrics/options.js'
 
 /**
- * Seed 004's TTL classes: `hot` data that changes often (inventory, orders: 10 s, `CACHE_TTL_L1`),
+ * The TTL classes: `hot` data that changes often (inventory, orders: 10 s, `CACHE_TTL_L1`),
  * `aggregation`s (`count`, `aggregate`, `groupBy`: 60 s, `CACHE_TTL_L2`), `reference` data that
  * rarely changes (users, roles, categories: 5 min, `CACHE_TTL_L3`). Invalidation on writes keeps
  * every class fresh; the TTL bounds what a write the extension cannot see (another application,
@@ -49,8 +49,9 @@ export interface WithCacheOptions {
    */
   enabled?: boolean
   /**
-   * `true` (default): every read of a model whose strategy is not `false` is cached, as seed 004's
-   * enhanced client does. `false`: only reads that pass a `cacheStrategy` are (Accelerate's way).
+   * `true` (default): every read of a model whose strategy is not `false` is cached, as a client
+   * that caches everything does. `false`: only reads that pass a `cacheStrategy` are (Accelerate's
+   * way).
    */
   automatic?: boolean
   /**
@@ -84,7 +85,7 @@ export interface WithCacheOptions {
    */
   metrics?: false | QueryMetricsOptions
   /**
-   * Environment variables to read (SPEC section 5): default `process.env`; `false` reads none.
+   * Environment variables to read (the Prisma ones): default `process.env`; `false` reads none.
    * Options given here win over the environment.
    */
   env?: Env | false

@@ -1,6 +1,6 @@
 /**
  * How long each read is cached: the per-query `cacheStrategy` if given, else the model's
- * strategy (seed 004's classes), resolved once per model when the extension is created so that a
+ * strategy (its TTL class), resolved once per model when the extension is created so that a
  * cached read only looks it up.
  */
 import type { PrismaEnvSettings } from '../config/prisma-env.js'

@@ -4,7 +4,7 @@ import pg from 'pg'
 import { PrismaClient } from '../../prisma/generated/client.js'
 import { applyMigrations } from '../../scripts/migrations.js'
 
-/** The shared PostgreSQL every developer and CI machine runs (SPEC section 7). */
+/** The shared PostgreSQL every developer and CI machine runs. */
 export const DATABASE_URL =
   process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test'
 

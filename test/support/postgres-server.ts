@@ -50,7 +50,7 @@ process.once('exit', () => {
 })
 
 /**
- * A throwaway PostgreSQL cluster that a test owns, on a free loopback port (SPEC section 7):
+ * A throwaway PostgreSQL cluster that a test owns, on a free loopback port:
  * `initdb` into a temporary directory, trust authentication, no fsync. `stop()` and `start()`
  * take it down and bring it back on the same port with the same data; {@link replica} makes a
  * streaming read replica of it with `pg_basebackup -R`.

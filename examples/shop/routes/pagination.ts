@@ -1,6 +1,6 @@
 /**
  * Offset pagination: the `page` and `pageSize` query parameters and the envelope every list
- * answers with, shaped as `QueryPatterns.paginate` shapes it in seed 000.
+ * answers with, shaped as `QueryPatterns.paginate` shapes it.
  */
 import { pageEnvelope } from '../../../src/database/index.js'
 import { wholeNumber } from './schemas.js'
@@ -21,7 +21,7 @@ export function pageWindow({ page, pageSize }: PageRequest) {
   return { skip: (page - 1) * pageSize, take: pageSize }
 }
 
-/** The page envelope every list returns: `QueryPatterns.paginate`'s (seed 000). */
+/** The page envelope every list returns: `QueryPatterns.paginate`'s. */
 export function paginated<T>(data: T[], total: number, { page, pageSize }: PageRequest) {
   return pageEnvelope(data, total, page, pageSize)
 }

@@ -1,5 +1,5 @@
 /**
- * The connection manager's settings from environment variables (SPEC section 5, database rows):
+ * The connection manager's settings from environment variables (the database ones):
  * `DATABASE_URL`, `DATABASE_POOL_SIZE` (a count) and `DATABASE_CONNECTION_TIMEOUT` (ms). A bad
  * value throws `ERR_INVALID_ENV` naming the variable.
  */

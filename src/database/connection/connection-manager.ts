@@ -1,7 +1,8 @@
 /**
- * One PostgreSQL pool and the Prisma client on it: seed 000's `prismaAccelerateManager` without
- * the paid service. The pool is a plain `pg.Pool`, so its state can be read (`getConnectionStatus`)
- * and its size changed live (`configurePooling`); the client uses it through `@prisma/adapter-pg`.
+ * One PostgreSQL pool and the Prisma client on it: connection management like Prisma
+ * Accelerate's, without the paid service. The pool is a plain `pg.Pool`, so its state can be read
+ * (`getConnectionStatus`) and its size changed live (`configurePooling`); the client uses it
+ * through `@prisma/adapter-pg`.
  */
 import type pg from 'pg'
 import { type Env, envError } from '../../config/env-parsers.js'

@@ -1,5 +1,5 @@
 /**
- * `DatabaseHealthCheck` (SPEC section 2): is the database reachable, fast, and within its limits?
+ * `DatabaseHealthCheck`: is the database reachable, fast, and within its limits?
  * One `check()` pings it (`SELECT 1`), reads PostgreSQL's statistics views, and weighs them with
  * what the service recorded (query times, errors) and its pool's figures against thresholds.
  */

@@ -1,5 +1,5 @@
 /**
- * The shape of a health check's answer (SPEC section 2): a status, whether the database answered,
+ * The shape of a health check's answer: a status, whether the database answered,
  * how fast, and the details behind the verdict. Figures that are not known are `null`, never
  * made up, so that the result reads the same after `JSON.stringify` (an HTTP endpoint's body).
  */

@@ -25,7 +25,7 @@ export async function bulkDelete(
 ): Promise<BulkResult> {
   const model = context.modelOf(delegate)
   const filter = nonEmptyWhere(where, 'where')
-  // The seed's positional form: bulkDelete(model, where, softDelete, batchSize).
+  // The positional form: bulkDelete(model, where, softDelete, batchSize).
   const positional = typeof options === 'boolean'
   const { settings, batchSize, onProgress } = positional
     ? {

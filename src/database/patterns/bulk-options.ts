@@ -1,6 +1,6 @@
 /**
  * The options every bulk operation shares (`batchSize`, `onProgress`), read from an options
- * object or from the seed's positional batch size (`bulkUpdate(prisma.product, updates, 50)`),
+ * object or from a positional batch size (`bulkUpdate(prisma.product, updates, 50)`),
  * and the batching loop's progress reporting.
  */
 import { invalid } from '../../errors.js'

@@ -51,7 +51,7 @@ export function valuesOf(keys: readonly SortKey[], row: Record<string, unknown>)
 /**
  * The position `cursor` denotes under `keys`. A cursor made by {@link encodeCursor} for the
  * same order is read back; otherwise, when the order is the primary key alone, a plain key value
- * (`17`, `'17'`, a uuid) is accepted, as the seed passes ids. Anything else is a
+ * (`17`, `'17'`, a uuid) is accepted, so a plain id works as a cursor. Anything else is a
  * `ValidationError` on `options.cursor`.
  */
 export function decodeCursor(keys: readonly SortKey[], cursor: unknown): Position {

@@ -73,7 +73,8 @@ export async function paginate(
 }
 
 /**
- * The envelope of one offset page (seed 000's shape), for lists paged by other means too.
+ * The envelope of one offset page (the shape `paginate` returns), for lists paged by other means
+ * too.
  * Throws a `ValidationError` naming `data`, `total`, `page` or `pageSize` when one is not usable.
  *
  * @example

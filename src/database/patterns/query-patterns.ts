@@ -174,7 +174,7 @@ export class QueryPatterns {
   /**
    * Deletes the rows matching `where` in batches of `batchSize` primary keys (default 500), or
    * soft-deletes them (`isDeleted: true` and/or `deletedAt: now` on rows not yet deleted).
-   * `where` must have a condition. Also callable as the seed does:
+   * `where` must have a condition. Also callable positionally:
    * `bulkDelete(model, where, softDelete, batchSize)`.
    *
    * @throws ValidationError on `where` (missing or empty), `options.softDelete` (the model has
@@ -202,7 +202,7 @@ export class QueryPatterns {
   /**
    * Rows where any of `fields` contains `query`, case-insensitively, leaving out soft-deleted
    * rows (models with `isDeleted` / `deletedAt`; `includeDeleted: true` keeps them). An empty
-   * (or blank) query resolves to `[]` without a query. Positional as in the seed, or one options
+   * (or blank) query resolves to `[]` without a query. Positional arguments, or one options
    * object (with `orderBy`, `includeDeleted`, `allowedFields`).
    *
    * @throws ValidationError on `query`, `fields[i]` (not a String field of the model, or not

@@ -78,7 +78,7 @@ export async function search(
   })
 }
 
-/** The search request in `search`'s arguments: positional (the seed's) or one options object. */
+/** The search request in `search`'s arguments: positional or one options object. */
 export function searchRequestOf(args: readonly unknown[]): {
   request: SearchRequest
   prefix: string

@@ -1,5 +1,5 @@
 /**
- * The multi-process consistency checker (issue 3, section 3).
+ * The multi-process consistency checker.
  *
  * Several worker processes (`worker.ts`, forked), each with its own `CacheManager` and so its own
  * L1, on one Redis, read and write shared records held in PostgreSQL. Every write bumps a record's
@@ -46,11 +46,11 @@ export interface Mode {
   cache: WorkerCacheConfig
   /** How many of the workers (the last ones) get CPU bursts. */
   burstWorkers: number
-  /** What the issue expects: zero stale reads, bounded lateness, or (the control) stale reads. */
+  /** What the mode must show: zero stale reads, bounded lateness, or (the control) stale reads. */
   target: 'zero' | 'bounded' | 'control'
 }
 
-/** The modes of the issue; `processes` is the cross-instance count (one-process is always 1). */
+/** The modes checked; `processes` is the cross-instance count (one-process is always 1). */
 export function modes(processes: number): Mode[] {
   const slow = Math.max(1, Math.floor(processes / 2))
   return [
@@ -440,7 +440,7 @@ async function sweepPrefix(redisUrl: string, prefix: string): Promise<void> {
 
 // ------------------------------------------------------------------------------------- running
 
-/** The lateness bound a `bounded` mode is judged against by default (the issue's target). */
+/** The lateness bound a `bounded` mode is judged against by default (p99.9 lateness target). */
 export const TARGET_P999_MS = 50
 
 /**

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 
-/** The shared PostgreSQL of every developer and CI machine (SPEC section 7). */
+/** The shared PostgreSQL of every developer and CI machine. */
 export const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 
 /** A quoted, validated schema name (only what {@link createRecords} makes is accepted). */
