@@ -209,6 +209,29 @@ describe('QueryMetrics: counting and options', () => {
     expect(slowQueries[2]!.args).toEqual({ where: { id: 1 } })
   })
 
+  it('captures the call sites of the first 100 slow queries of a second, none past them', () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    try {
+      const sites: (string | undefined)[] = []
+      const metrics = new QueryMetrics({
+        slowQueryMs: 5,
+        maxSlowQueries: 200,
+        onSlowQuery: (entry) => sites.push(entry.callSite),
+      })
+      const slow = () =>
+        metrics.record(event({ cacheStatus: 'miss', durationMs: 11, dbDurationMs: 10 }))
+      for (let i = 0; i < 101; i++) slow()
+      vi.setSystemTime(Date.now() + 1_000)
+      slow()
+      const here = /^test\/prisma-metrics\.test\.ts:\d+$/
+      expect(sites.slice(0, 100).every((site) => here.test(site ?? ''))).toBe(true)
+      expect(sites[100]).toBeUndefined()
+      expect(sites[101]).toMatch(here)
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
   it('summarizes arguments into bounded, JSON-safe values', () => {
     const circular: Record<string, unknown> = { name: 'loop' }
     circular.self = circular

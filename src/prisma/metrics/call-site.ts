@@ -88,3 +88,31 @@ export function captureCallSite(ignore: readonly (string | RegExp)[] = []): stri
   // The first line is the header ("Error"); firstUserFrame skips it.
   return firstUserFrame(holder.stack ?? '', ignore)
 }
+
+/**
+ * Call-site captures for slow queries, at most `perSecond` of them a second. On a saturated
+ * database every query is slow (pool waits count), and each capture costs 5-30 µs, more under
+ * source maps: past the budget a slow query is logged without its call site rather than spending
+ * CPU where there is none to spare. The first ones of each second still say where they come from.
+ */
+export class CallSiteBudget {
+  #windowStart = Number.NEGATIVE_INFINITY
+  #used = 0
+  readonly #perSecond: number
+
+  constructor(perSecond = 100) {
+    this.#perSecond = perSecond
+  }
+
+  /** {@link captureCallSite}, or `undefined` once this second's budget is spent. */
+  capture(ignore: readonly (string | RegExp)[] = []): string | undefined {
+    const now = Date.now()
+    if (now - this.#windowStart >= 1_000) {
+      this.#windowStart = now
+      this.#used = 0
+    }
+    if (this.#used >= this.#perSecond) return undefined
+    this.#used++
+    return captureCallSite(ignore)
+  }
+}

@@ -1,5 +1,5 @@
 import type { CapturedStatement, StatementSink } from '../sql-capture.js'
-import { captureCallSite } from './call-site.js'
+import { CallSiteBudget } from './call-site.js'
 import { NPlusOneDetector, type NPlusOneReport } from './n-plus-one.js'
 import {
   type OperationCounters,
@@ -84,6 +84,7 @@ export class QueryMetrics implements StatementSink {
   private count = 0
   private last: OperationStats | undefined = undefined
   private readonly slowLog: SlowQueryLog
+  private readonly callSites = new CallSiteBudget()
   private readonly detector: NPlusOneDetector | undefined
   private readonly countHits: boolean
   private since = Date.now()
@@ -195,7 +196,7 @@ export class QueryMetrics implements StatementSink {
       args: statement.params,
       sql: [statement.sql],
       error: statement.error,
-      callSite: captureCallSite(this.settings.nPlusOne?.ignoreFrames),
+      callSite: this.callSites.capture(this.settings.nPlusOne?.ignoreFrames),
     })
     safely(this.settings.onSlowQuery, entry)
   }
@@ -210,7 +211,7 @@ export class QueryMetrics implements StatementSink {
       sql: event.sql,
       error: event.error,
       // Known to be slow only now, at its end: the caller still awaits it, so it is on the stack.
-      callSite: captureCallSite(this.settings.nPlusOne?.ignoreFrames),
+      callSite: this.callSites.capture(this.settings.nPlusOne?.ignoreFrames),
     })
     safely(this.settings.onSlowQuery, entry)
   }

@@ -23,7 +23,9 @@ export interface SlowQueryEntry {
   /**
    * `file:line` of the first user frame of the call (outside node_modules, `node:` internals,
    * stratacache's Prisma layer and `nPlusOne.ignoreFrames`), as N+1 reports have it; `undefined`
-   * when no frame qualifies (a statement whose caller no async stack trace reaches).
+   * when no frame qualifies (a statement whose caller no async stack trace reaches), and past the
+   * first 100 slow queries of a second (on a saturated database every query is slow, and a
+   * capture costs 5-30 µs).
    */
   callSite?: string
   /** When the call ended, epoch ms. */
