@@ -136,6 +136,37 @@ export function parsePort(env: Env, name: string): number | undefined {
 }
 
 /**
+ * The servers of a `host:port,host:port` variable (IPv6 in brackets: `[::1]:7000`), or an error
+ * naming the variable and the entry at fault. `defaultPort` lets an entry leave its port out;
+ * `unique` refuses an entry listed twice.
+ */
+export function parseHostPorts(
+  name: string,
+  text: string,
+  rules: { defaultPort?: number; unique?: boolean } = {},
+): { host: string; port: number }[] {
+  const seen = new Set<string>()
+  return text.split(',').map((raw, index) => {
+    const entry = raw.trim()
+    if (entry === '') throw envError(name, `entry ${index + 1} is empty`)
+    const at = `entry ${index + 1} (${quoteEnvValue(entry)})`
+    const match = /^(\[[^\]]+\]|[^:[\]\s/@]+)(?::(\d+))?$/.exec(entry)
+    const given = match?.[2] ?? rules.defaultPort
+    if (match === null || given === undefined) throw envError(name, `${at} is not host:port`)
+    const port = Number(given)
+    if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+      throw envError(name, `${at} has port ${given}, outside 1..65535`)
+    }
+    const host = match[1]!.replace(/^\[(.*)\]$/, '$1')
+    const key = `${host.toLowerCase()}:${port}`
+    if (rules.unique && seen.has(key))
+      throw envError(name, `entry ${index + 1} (${key}) is listed twice`)
+    seen.add(key)
+    return { host, port }
+  })
+}
+
+/**
  * A whole number of seconds, returned in milliseconds, for the variables given in
  * seconds (`CACHE_DEFAULT_TTL`, `DATABASE_QUERY_CACHE_TTL`, ...). `min` is in seconds, default 1.
  */

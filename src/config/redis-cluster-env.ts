@@ -2,12 +2,12 @@
  * `REDIS_CLUSTER_NODES`: a Redis Cluster for the L2 tier, from the environment (read by
  * `cache-env.ts`). Errors are `ERR_INVALID_ENV` naming the variable, and the entry at fault.
  */
-import type { RedisClusterConfig, RedisClusterNode } from '../drivers/redis-cluster-client.js'
+import type { RedisClusterConfig } from '../drivers/redis-cluster-client.js'
 import {
   type Env,
   type EnvVariableDoc,
   envError,
-  quoteEnvValue,
+  parseHostPorts,
   readString,
 } from './env-parsers.js'
 
@@ -21,18 +21,6 @@ export const REDIS_CLUSTER_ENV_DOC: EnvVariableDoc = Object.freeze({
   default: 'none',
   example: '10.0.0.1:7000,10.0.0.2:7000',
 })
-
-/** One `host:port` (IPv6 in brackets: `[::1]:7000`), or an error naming the entry. */
-function parseNode(text: string, index: number): RedisClusterNode {
-  const match = /^(\[[^\]]+\]|[^:[\]\s/@]+):(\d+)$/.exec(text)
-  const at = `entry ${index + 1} (${quoteEnvValue(text)})`
-  if (match === null) throw envError(REDIS_CLUSTER_NODES, `${at} is not host:port`)
-  const port = Number(match[2])
-  if (!Number.isInteger(port) || port < 1 || port > 65_535) {
-    throw envError(REDIS_CLUSTER_NODES, `${at} has port ${match[2]}, outside 1..65535`)
-  }
-  return { host: match[1]!.replace(/^\[(.*)\]$/, '$1'), port }
-}
 
 /**
  * The cluster `REDIS_CLUSTER_NODES` describes, or `undefined` when it is not set. `others` names
@@ -52,12 +40,7 @@ export function readRedisClusterNodes(
       `conflicts with ${conflicting}: a cluster is given by its nodes only; unset ${conflicting}`,
     )
   }
-  const entries = text.split(',').map((entry) => entry.trim())
-  const nodes = entries.map((entry, index) => {
-    if (entry === '') throw envError(REDIS_CLUSTER_NODES, `entry ${index + 1} is empty`)
-    return parseNode(entry, index)
-  })
-  const config: RedisClusterConfig = { cluster: nodes }
+  const config: RedisClusterConfig = { cluster: parseHostPorts(REDIS_CLUSTER_NODES, text) }
   if (others.password !== undefined) {
     config.clusterOptions = { redisOptions: { password: others.password } }
   }

@@ -9,6 +9,7 @@ import {
   type Env,
   type EnvVariableDoc,
   envError,
+  parseHostPorts,
   quoteEnvValue,
   readString,
 } from './env-parsers.js'
@@ -37,18 +38,6 @@ export const REDIS_SENTINEL_ENV_DOCS: readonly EnvVariableDoc[] = Object.freeze(
   }),
 ])
 
-/** One `host[:port]` (IPv6 in brackets: `[::1]:26379`), or an error naming the entry. */
-function parseSentinel(text: string, index: number): { host: string; port: number } {
-  const at = `entry ${index + 1} (${quoteEnvValue(text)})`
-  const match = /^(\[[^\]]+\]|[^:[\]\s/@]+)(?::(\d+))?$/.exec(text)
-  if (match === null) throw envError(REDIS_SENTINELS, `${at} is not host:port`)
-  const port = match[2] === undefined ? DEFAULT_SENTINEL_PORT : Number(match[2])
-  if (!Number.isInteger(port) || port < 1 || port > 65_535) {
-    throw envError(REDIS_SENTINELS, `${at} has port ${match[2]}, outside 1..65535`)
-  }
-  return { host: match[1]!.replace(/^\[(.*)\]$/, '$1'), port }
-}
-
 /**
  * The Sentinel connection the environment describes, or `undefined` when `REDIS_SENTINELS` is not
  * set. `others.set` names the variables set that would say where the server is (`REDIS_URL`,
@@ -74,16 +63,9 @@ export function readRedisSentinels(
       `conflicts with ${conflicting}: with Sentinel the sentinels say where the master is; unset ${conflicting}`,
     )
   }
-  const seen = new Set<string>()
-  const sentinels = text.split(',').map((raw, index) => {
-    const entry = raw.trim()
-    if (entry === '') throw envError(REDIS_SENTINELS, `entry ${index + 1} is empty`)
-    const sentinel = parseSentinel(entry, index)
-    const key = `${sentinel.host.toLowerCase()}:${sentinel.port}`
-    if (seen.has(key))
-      throw envError(REDIS_SENTINELS, `entry ${index + 1} (${key}) is listed twice`)
-    seen.add(key)
-    return sentinel
+  const sentinels = parseHostPorts(REDIS_SENTINELS, text, {
+    defaultPort: DEFAULT_SENTINEL_PORT,
+    unique: true,
   })
   if (name === undefined) {
     throw envError(

@@ -87,7 +87,16 @@ export interface RedisDriverOptions extends RedisConnectionOptions {
   clockSkewMs?: number
 }
 
-function positiveInteger(value: unknown, field: string, fallback: number): number {
+/** A driver's key prefix: every key it writes starts with it, and `clear()` removes them all. */
+export function requirePrefix(prefix: unknown): string {
+  if (typeof prefix !== 'string' || prefix.length === 0) {
+    throw invalid('prefix', 'must be a non-empty string (clear() removes every key under it)')
+  }
+  return prefix
+}
+
+/** An optional positive integer option, `fallback` when absent (the Redis and Upstash drivers). */
+export function positiveInteger(value: unknown, field: string, fallback: number): number {
   if (value === undefined) return fallback
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
     throw invalid(field, `must be a positive integer, got ${String(value)}`)
@@ -95,7 +104,8 @@ function positiveInteger(value: unknown, field: string, fallback: number): numbe
   return value
 }
 
-function ttlArg(ttlMs: number): number {
+/** A TTL as `PX` takes it: whole milliseconds, rounded up; anything else is `ERR_INVALID_TTL`. */
+export function ttlArg(ttlMs: number): number {
   if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0) {
     throw invalid(
       'ttlMs',
@@ -147,10 +157,7 @@ export class RedisDriver implements L2Driver {
     if (typeof options !== 'object' || options === null) {
       throw invalid('options', 'must be an object with a prefix and one of url, options, client')
     }
-    const { prefix } = options
-    if (typeof prefix !== 'string' || prefix.length === 0) {
-      throw invalid('prefix', 'must be a non-empty string (clear() removes every key under it)')
-    }
+    const prefix = requirePrefix(options.prefix)
     assertOneConnection(options)
     this.#scanCount = positiveInteger(options.scanCount, 'scanCount', 1000)
     this.#tagBatch = positiveInteger(options.tagBatch, 'tagBatch', 1000)

@@ -3,8 +3,9 @@
  * base64 text (a REST command is JSON, which carries no raw bytes), the write stamp read from
  * that text, and the checks of its options.
  */
-import { ErrorCodes, invalid } from '../errors.js'
+import { invalid } from '../errors.js'
 import { ENTRY_STAMP_BYTES, ENTRY_STAMP_OFFSET, type L2Coordination } from './l2-driver.js'
+import { ttlArg } from './redis-driver.js'
 import type { RedisFence } from './redis-fence.js'
 import type { RestCommand, UpstashConnection } from './upstash-client.js'
 
@@ -15,23 +16,6 @@ export const encodeValue = (value: Buffer): string => value.toString('base64')
 export const decodeValue = (text: string): Buffer => Buffer.from(text, 'base64')
 /** A value as the shared script helpers take it: its base64 text, as bytes. */
 export const valueArg = (value: Buffer): Buffer => Buffer.from(encodeValue(value), 'latin1')
-
-export function positiveInteger(value: unknown, field: string, fallback: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-    throw invalid(field, `must be a positive integer, got ${String(value)}`)
-  }
-  return value
-}
-
-export function ttlArg(ttlMs: number): number {
-  if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0) {
-    const got = String(ttlMs)
-    throw invalid('ttlMs', `must be a finite number > 0, got ${got}`, ErrorCodes.INVALID_TTL)
-  }
-  // PX takes whole milliseconds; round up so that a sub-millisecond TTL still lives.
-  return Math.ceil(ttlMs)
-}
 
 /** Checks `url` and `token` (named `<field>.url` / `<field>.token` in errors). */
 export function assertUpstashConnection(connection: unknown, field = 'upstash'): void {

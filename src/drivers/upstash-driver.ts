@@ -19,7 +19,7 @@
 import { ErrorCodes, invalid, StrataCacheError } from '../errors.js'
 import type { BusNotice } from './bus.js'
 import type { L2Coordination, L2Driver, L2WriteItem } from './l2-driver.js'
-import { RESERVED_KEY_PREFIX } from './redis-driver.js'
+import { positiveInteger, RESERVED_KEY_PREFIX, requirePrefix, ttlArg } from './redis-driver.js'
 import { RedisFence } from './redis-fence.js'
 import { escapeGlob, patternScan } from './redis-scan.js'
 import { ADD_TO_SET, INCREMENT, runScript } from './redis-scripts.js'
@@ -35,8 +35,6 @@ import {
 import {
   assertUpstashConnection,
   decodeValue,
-  positiveInteger,
-  ttlArg,
   upstashCoordination,
   valueArg,
 } from './upstash-coordination.js'
@@ -84,10 +82,7 @@ export class UpstashDriver implements L2Driver {
     if (typeof options !== 'object' || options === null) {
       throw invalid('options', 'must be an object with url, token and prefix')
     }
-    const { prefix } = options
-    if (typeof prefix !== 'string' || prefix.length === 0) {
-      throw invalid('prefix', 'must be a non-empty string (clear() removes every key under it)')
-    }
+    const prefix = requirePrefix(options.prefix)
     assertUpstashConnection(options, 'options')
     if (options.importer === undefined) assertUpstashInstalled()
     const timeoutMs = positiveInteger(options.commandTimeoutMs, 'commandTimeoutMs', 250)
