@@ -35,7 +35,6 @@ import { announceTopologyLimits, topologyLimits } from './topology-limits.js'
 import {
   type CacheInvalidationMessage,
   type CacheReadMessage,
-  cacheInvalidations,
   cacheReads,
   traceInvalidation,
   traceRead,
@@ -411,7 +410,6 @@ export class CacheManager extends EventEmitter<CacheEvents> {
 
   /** Removes `key` (or each of `keys`) from both tiers. */
   delete(keys: string | readonly string[]): Promise<void> {
-    if (!cacheInvalidations.hasSubscribers) return this.#delete(keys, undefined)
     return traceInvalidation('delete', (trace) => this.#delete(keys, trace), this.#degraded)
   }
 
@@ -429,7 +427,6 @@ export class CacheManager extends EventEmitter<CacheEvents> {
 
   /** Removes every entry carrying any of the tags, in both tiers. */
   invalidateByTag(tags: string | readonly string[]): Promise<void> {
-    if (!cacheInvalidations.hasSubscribers) return this.#invalidateByTag(tags, undefined)
     return traceInvalidation(
       'invalidateByTag',
       (trace) => this.#invalidateByTag(tags, trace),
@@ -461,7 +458,6 @@ export class CacheManager extends EventEmitter<CacheEvents> {
    * (SCAN in Redis, never KEYS). Resolves to the number removed from the tier that held the most.
    */
   invalidateByPattern(pattern: string | RegExp): Promise<number> {
-    if (!cacheInvalidations.hasSubscribers) return this.#invalidateByPattern(pattern, undefined)
     return traceInvalidation(
       'invalidateByPattern',
       (trace) => this.#invalidateByPattern(pattern, trace),
@@ -523,7 +519,6 @@ export class CacheManager extends EventEmitter<CacheEvents> {
 
   /** Removes every entry of this cache: L1, and in Redis only the keys under this cache's prefix. */
   clear(): Promise<void> {
-    if (!cacheInvalidations.hasSubscribers) return this.#clear()
     return traceInvalidation('clear', () => this.#clear(), this.#degraded)
   }
 

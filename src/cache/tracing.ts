@@ -5,7 +5,7 @@
  * caller's span as parent). While nobody subscribes, nothing is timed or published: one property
  * read per call.
  */
-import { channel } from 'node:diagnostics_channel'
+import { type Channel, channel } from 'node:diagnostics_channel'
 import { performance } from 'node:perf_hooks'
 import type { Tier } from './events.js'
 
@@ -107,7 +107,7 @@ export function epochNow(): number {
  * Runs a cache read and publishes it when it ends; `read` fills `status` and `tier` in the
  * message it is given. Only called while {@link cacheReads} has subscribers.
  */
-export async function traceRead<T>(
+export function traceRead<T>(
   operation: CacheReadMessage['operation'],
   key: string,
   read: (message: CacheReadMessage) => Promise<T>,
@@ -122,27 +122,20 @@ export async function traceRead<T>(
     durationMs: 0,
     error: undefined,
   }
-  try {
-    return await read(message)
-  } catch (error) {
-    message.error = error
-    throw error
-  } finally {
-    message.durationMs = epochNow() - message.startTime
-    cacheReads.publish(message)
-  }
+  return published(cacheReads, message, read)
 }
 
 /**
- * Runs an invalidation and publishes it when it ends; `run` fills `count`, `target` and
- * `removed`, `degraded` tells the outcome. Only called while {@link cacheInvalidations} has
- * subscribers.
+ * Runs an invalidation, and while {@link cacheInvalidations} has subscribers publishes it when it
+ * ends (`run` is then given the message to fill `count`, `target` and `removed`; `degraded` tells
+ * the outcome). Without subscribers `run` gets `undefined` and nothing is timed.
  */
-export async function traceInvalidation<T>(
+export function traceInvalidation<T>(
   operation: CacheInvalidationMessage['operation'],
-  run: (message: CacheInvalidationMessage) => Promise<T>,
+  run: (message: CacheInvalidationMessage | undefined) => Promise<T>,
   degraded: () => boolean,
 ): Promise<T> {
+  if (!cacheInvalidations.hasSubscribers) return run(undefined)
   const message: CacheInvalidationMessage = {
     kind: 'invalidation',
     operation,
@@ -154,17 +147,11 @@ export async function traceInvalidation<T>(
     durationMs: 0,
     error: undefined,
   }
-  try {
-    const result = await run(message)
-    message.outcome = degraded() ? 'deferred' : 'applied'
+  return published(cacheInvalidations, message, async (m) => {
+    const result = await run(m)
+    m.outcome = degraded() ? 'deferred' : 'applied'
     return result
-  } catch (error) {
-    message.error = error
-    throw error
-  } finally {
-    message.durationMs = epochNow() - message.startTime
-    cacheInvalidations.publish(message)
-  }
+  })
 }
 
 /** Notes the keys or tags an invalidation names in its message, if traced. */
@@ -181,7 +168,7 @@ export function traceTargets(
  * Runs a write through `withCache` and publishes it when it ends; `run` fills how it
  * invalidated. Only called while {@link prismaWrites} has subscribers.
  */
-export async function traceWrite<T>(
+export function traceWrite<T>(
   model: string | undefined,
   operation: string,
   run: (message: PrismaWriteMessage) => Promise<T>,
@@ -197,6 +184,15 @@ export async function traceWrite<T>(
     durationMs: 0,
     error: undefined,
   }
+  return published(prismaWrites, message, run)
+}
+
+/** Runs `run` with `message`, then times it and publishes it on `on`, failed or not. */
+async function published<M extends { startTime: number; durationMs: number; error: unknown }, T>(
+  on: Channel,
+  message: M,
+  run: (message: M) => Promise<T>,
+): Promise<T> {
   try {
     return await run(message)
   } catch (error) {
@@ -204,6 +200,6 @@ export async function traceWrite<T>(
     throw error
   } finally {
     message.durationMs = epochNow() - message.startTime
-    prismaWrites.publish(message)
+    on.publish(message)
   }
 }
