@@ -97,6 +97,23 @@ it('two caches exchange invalidations over SSUBSCRIBE/SPUBLISH, never PUBLISH', 
 }, 30_000)
 
 /** Moves `slot` (holding no keys) from the master on `from` to the one on `to`. */
+/**
+ * Two started buses on `channel`, each on a cluster client of its own; what the second one hears
+ * and its trust edges are recorded.
+ */
+async function busPair(channel: string) {
+  const buses = [cluster.client(), cluster.client()].map(
+    (client) => new RedisBus({ client, channel, heartbeatMs: 100 }),
+  )
+  open.push(...buses)
+  const heard: BusMessage[] = []
+  const edges: { trusted: boolean; reason: string }[] = []
+  buses[1]!.onMessage((message) => heard.push(message))
+  buses[1]!.onTrustChange((trusted, reason) => edges.push({ trusted, reason }))
+  await Promise.all(buses.map((bus) => bus.start()))
+  return { buses, heard, edges }
+}
+
 async function migrate(slot: number, from: number, to: number, masters: number[]): Promise<void> {
   const [fromId, toId] = await Promise.all([from, to].map((p) => node(p).cluster('MYID')))
   await node(to).cluster('SETSLOT', slot, 'IMPORTING', fromId as string)
@@ -111,14 +128,7 @@ it('a migration of the channel slot: trust lost, resubscribed on the new owner, 
   const masters = await cluster.masterPorts()
   const channel = `${uniquePrefix('cl-sbus-move')}__sc:bus`
   const slot = slotOf(channel)
-  const clients = [cluster.client(), cluster.client()]
-  const buses = clients.map((client) => new RedisBus({ client, channel, heartbeatMs: 100 }))
-  open.push(...buses)
-  const heard: BusMessage[] = []
-  const edges: { trusted: boolean; reason: string }[] = []
-  buses[1]!.onMessage((message) => heard.push(message))
-  buses[1]!.onTrustChange((trusted, reason) => edges.push({ trusted, reason }))
-  await Promise.all(buses.map((bus) => bus.start()))
+  const { buses, heard, edges } = await busPair(channel)
   expect(buses.every((bus) => bus.trusted)).toBe(true)
 
   const from = await ownerOf(slot, masters[0]!)
@@ -176,14 +186,7 @@ it('a migration of the channel slot: trust lost, resubscribed on the new owner, 
 it('a manual failover of the channel master: trust lost (Redis unsubscribes), the bus follows the promoted replica', async () => {
   const masters = await cluster.masterPorts()
   const channel = `${uniquePrefix('cl-sbus-failover')}__sc:bus`
-  const clients = [cluster.client(), cluster.client()]
-  const buses = clients.map((client) => new RedisBus({ client, channel, heartbeatMs: 100 }))
-  open.push(...buses)
-  const heard: BusMessage[] = []
-  const edges: { trusted: boolean; reason: string }[] = []
-  buses[1]!.onMessage((message) => heard.push(message))
-  buses[1]!.onTrustChange((trusted, reason) => edges.push({ trusted, reason }))
-  await Promise.all(buses.map((bus) => bus.start()))
+  const { buses, heard, edges } = await busPair(channel)
   edges.length = 0
   const owner = await ownerOf(slotOf(channel), masters[0]!)
   const ownerId = (await node(owner).cluster('MYID')) as string
@@ -214,14 +217,7 @@ it('a manual failover of the channel master: trust lost (Redis unsubscribes), th
 it("the channel's master killed: trust lost, resubscribed on the promoted replica", async () => {
   const masters = await cluster.masterPorts()
   const channel = `${uniquePrefix('cl-sbus-kill')}__sc:bus`
-  const clients = [cluster.client(), cluster.client()]
-  const buses = clients.map((client) => new RedisBus({ client, channel, heartbeatMs: 100 }))
-  open.push(...buses)
-  const heard: BusMessage[] = []
-  const edges: { trusted: boolean; reason: string }[] = []
-  buses[1]!.onMessage((message) => heard.push(message))
-  buses[1]!.onTrustChange((trusted, reason) => edges.push({ trusted, reason }))
-  await Promise.all(buses.map((bus) => bus.start()))
+  const { buses, heard, edges } = await busPair(channel)
   expect(buses.every((bus) => bus.trusted)).toBe(true)
   const owner = await ownerOf(slotOf(channel), masters[0]!)
   expect(buses[1]!.subscriberStatus).toContain(`:${owner}`)
