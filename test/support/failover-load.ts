@@ -10,7 +10,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { CacheManager } from '../../src/index.js'
-import { type Analysis, analyze } from './consistency/checker.js'
+import { type Analysis, analyze, DEFAULT_LOAD } from './consistency/checker.js'
 import {
   clock,
   draw,
@@ -65,6 +65,8 @@ export class FailoverLoad {
   /** Calls that rejected: when (on `clock()`), and the error. */
   readonly failures: { at: number; error: string }[] = []
   #stopped = false
+  /** When `stop()` saw the last loop end (`performance.now()`). */
+  #stoppedAt: number | undefined
   #loops: Promise<void>[] = []
   #seq = 0
 
@@ -108,6 +110,7 @@ export class FailoverLoad {
   async stop(): Promise<void> {
     this.#stopped = true
     await Promise.all(this.#loops)
+    this.#stoppedAt = performance.now()
   }
 
   /** Stale reads among all the reads made, as the consistency checker counts them. */
@@ -122,8 +125,14 @@ export class FailoverLoad {
     )
   }
 
-  /** Reads every record through every cache: what differs from the source, as text. */
+  /**
+   * Reads every record through every cache once quiet, as the consistency checker defines it: the
+   * load stopped and the system left alone for `quietMs` (notices of the last writes may still be
+   * on their way to an eventual cache until then). What differs from the source, as text.
+   */
   async staleEntries(): Promise<string[]> {
+    const alone = performance.now() - (this.#stoppedAt ?? Number.NEGATIVE_INFINITY)
+    if (alone < DEFAULT_LOAD.quietMs) await sleep(DEFAULT_LOAD.quietMs - alone)
     const stale: string[] = []
     for (const instance of this.instances) {
       for (let id = 1; id <= this.shape.records; id++) {
