@@ -73,6 +73,12 @@ export interface CacheInternals {
    * is applied. Tags are not validated.
    */
   invalidate(tags: readonly string[]): Promise<void>
+  /**
+   * `invalidateByTag`, resolving to whether Redis took it now: `false` while Redis is bypassed
+   * (the invalidation is then queued for replay, and its bus notice lost). `true` without Redis.
+   * For callers that must not forget an invalidation until Redis has it (the change feed).
+   */
+  invalidateApplied(tags: readonly string[]): Promise<boolean>
   /** Whether the cache is strict now: its invalidations wait (bounded) for L2 to take them. */
   strict(): boolean
   /** `GetOrCompute.replace`: loads and stores in place of any stored value, fenced (warming). */
@@ -151,6 +157,14 @@ export class CacheManager extends EventEmitter<CacheEvents> {
       if (this.#options.strict || this.#store.l2?.ordered !== true) return applied
       applied.catch((error: unknown) => this.#reportError(error as Error, 'invalidateByTag'))
       return RESOLVED
+    },
+    invalidateApplied: async (tags) => {
+      if (this.#setup.degraded) {
+        await this.invalidateByTag(tags)
+        return false
+      }
+      await this.invalidateByTag(tags)
+      return !this.#setup.degraded
     },
     strict: () => this.#options.strict,
     replace: (key, compute, plan) => {

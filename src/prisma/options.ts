@@ -7,6 +7,7 @@ import { CacheManager } from '../cache/cache-manager.js'
 import { validationErrorOf } from '../cache/zod-issue.js'
 import type { Env } from '../config/env-parsers.js'
 import { invalid } from '../errors.js'
+import type { ChangeFeedOptions } from './change-feed/options.js'
 import type { QueryMetricsOptions } from './metrics/options.js'
 
 /**
@@ -85,6 +86,12 @@ export interface WithCacheOptions {
    */
   metrics?: false | QueryMetricsOptions
   /**
+   * Invalidation from every write the database commits, not only this client's: psql sessions,
+   * migrations, other services, triggers. `false`: none.
+   * @default off, or `CACHE_CHANGE_FEED` (`logical`, `notify`, `auto`) with `DIRECT_DATABASE_URL`
+   */
+  changeFeed?: ChangeFeedOptions | false
+  /**
    * Environment variables to read (the Prisma ones): default `process.env`; `false` reads none.
    * Options given here win over the environment.
    */
@@ -124,6 +131,13 @@ const schema = z.strictObject({
   schema: z.string().min(1).optional(),
   // Checked in depth by QueryMetrics itself, which names the field (options.metrics.<field>).
   metrics: z
+    .union([
+      z.literal(false),
+      z.custom<object>((v) => typeof v === 'object' && v !== null, 'must be false or an object'),
+    ])
+    .optional(),
+  // Checked in depth by resolveChangeFeedOptions (options.changeFeed.<field>).
+  changeFeed: z
     .union([
       z.literal(false),
       z.custom<object>((v) => typeof v === 'object' && v !== null, 'must be false or an object'),

@@ -6,7 +6,7 @@
 
 import type { PrismaClientExtends } from '@prisma/client/extension'
 import type { Types } from '@prisma/client/runtime/client'
-import type { PrismaCacheStats } from './extension/cache-api.js'
+import type { ChangeFeedApi, PrismaCacheStats } from './extension/cache-api.js'
 import type { AccelerateInfo, CacheInfo } from './extension/cache-info.js'
 import type { CacheStrategy, StrategyClass } from './options.js'
 
@@ -82,6 +82,8 @@ export interface CacheClientApi {
   classes(): Record<StrategyClass, { ttlMs: number; models: string[] }>
   /** Invalidates every cached read of the models a strategy class holds. */
   invalidateClass(name: StrategyClass): Promise<void>
+  /** The change feed (`changeFeed` option), `undefined` when it is off. */
+  readonly changeFeed: ChangeFeedApi | undefined
 }
 
 /** `prisma.$accelerate`, as Prisma Accelerate's extension has it. */

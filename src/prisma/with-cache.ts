@@ -4,6 +4,8 @@
 import { Prisma } from '@prisma/client/extension'
 import { cacheInternals } from '../cache/cache-manager.js'
 import { type PrismaEnvSettings, prismaSettingsFromEnv } from '../config/prisma-env.js'
+import { ChangeFeed } from './change-feed/change-feed.js'
+import { type ResolvedChangeFeedOptions, resolveChangeFeedOptions } from './change-feed/options.js'
 import { registerPrismaTypes } from './decimal-type.js'
 import { accelerateApi, cacheApi } from './extension/cache-api.js'
 import { PrismaCache } from './extension/prisma-cache.js'
@@ -48,12 +50,20 @@ export function withCache(options: WithCacheOptions): WithCacheExtension {
   const env = options.env === false ? {} : prismaSettingsFromEnv(options.env ?? process.env)
   // Bad metrics options fail here, when the extension is made, not at the first $extends.
   if (options.metrics !== false) metricsOptions(options, env, undefined)
+  const feedOptions = resolveChangeFeedOptions(
+    options.changeFeed,
+    options.env === false ? {} : (options.env ?? process.env),
+    options.namespace ?? 'prisma',
+  )
   registerPrismaTypes()
   return Prisma.defineExtension((client) => {
     const graph = modelGraphOf(client, options.schema)
     const metrics = options.metrics === false ? undefined : metricsFor(options, env, graph)
     const runtime = new PrismaCache(options, env, graph, metrics ?? { record() {} })
+    if (feedOptions !== undefined) runtime.changeFeed = changeFeedFor(feedOptions, runtime)
     const originalTransaction = (client as { $transaction: TransactionMethod }).$transaction
+    const originalDisconnect = (client as unknown as { $disconnect: () => Promise<void> })
+      .$disconnect
     const readMethods: Record<string, (this: object, args?: Record<string, unknown>) => unknown> =
       {}
     for (const operation of READ_OPERATIONS) {
@@ -78,6 +88,10 @@ export function withCache(options: WithCacheOptions): WithCacheExtension {
             transactionOptions,
             (effects) => runtime.invalidate(effects),
           )
+        },
+        async $disconnect(): Promise<void> {
+          await runtime.changeFeed?.stop()
+          await originalDisconnect.call(client)
         },
       },
     })
@@ -122,6 +136,22 @@ function metricsOptions(
       onNPlusOne?.(report)
     },
   }
+}
+
+/** The change feed of one extended client, logging through the cache's logger. */
+function changeFeedFor(options: ResolvedChangeFeedOptions, runtime: PrismaCache): ChangeFeed {
+  const internals = cacheInternals(runtime.cache)
+  return new ChangeFeed({
+    options,
+    graph: runtime.graph,
+    naming: runtime.naming,
+    internals,
+    log: (level, fields, message) => {
+      const logger = internals.logger()
+      if (logger !== undefined) logger[level]?.(fields, message)
+      else if (level !== 'info') process.emitWarning(message, { code: 'STRATACACHE_CHANGE_FEED' })
+    },
+  })
 }
 
 type TransactionMethod = (this: unknown, input: unknown, options?: unknown) => Promise<unknown>

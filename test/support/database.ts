@@ -24,16 +24,20 @@ export interface TestDatabase {
 
 /**
  * Creates a schema no other test file or run uses, so files can run side by side, and applies
- * prisma/migrations to it.
+ * prisma/migrations to it. `url` is the database to create it in: the shared one unless a test
+ * brings a server of its own (e.g. one with logical replication, see logical-postgres.ts).
  */
-export async function createTestDatabase(name: string): Promise<TestDatabase> {
+export async function createTestDatabase(
+  name: string,
+  url: string = DATABASE_URL,
+): Promise<TestDatabase> {
   const schema = `t_${name.replace(/\W/g, '_').toLowerCase()}_${randomBytes(4).toString('hex')}`
   const config: pg.PoolConfig = {
-    connectionString: DATABASE_URL,
+    connectionString: url,
     options: `-c search_path=${schema}`,
     max: 4,
   }
-  const admin = new pg.Client({ connectionString: DATABASE_URL })
+  const admin = new pg.Client({ connectionString: url })
   await admin.connect()
   try {
     await admin.query(`CREATE SCHEMA ${schema}`)

@@ -49,6 +49,18 @@ process.once('exit', () => {
   }
 })
 
+/** How {@link PostgresServer.start} sets up a new cluster. */
+export interface PostgresServerOptions {
+  /**
+   * The cluster's `wal_level`. `'logical'` also allows logical replication slots and walsender
+   * connections (`max_replication_slots` and `max_wal_senders` 10, `wal_sender_timeout` 10 s),
+   * for tests that decode the WAL, e.g. with `pg_create_logical_replication_slot(…, 'pgoutput')`.
+   *
+   * @default 'replica'
+   */
+  walLevel?: 'replica' | 'logical'
+}
+
 /**
  * A throwaway PostgreSQL cluster that a test owns, on a free loopback port:
  * `initdb` into a temporary directory, trust authentication, no fsync. `stop()` and `start()`
@@ -81,14 +93,29 @@ export class PostgresServer {
   }
 
   /** A new cluster, started and answering. */
-  static async start(): Promise<PostgresServer> {
+  static async start(options: PostgresServerOptions = {}): Promise<PostgresServer> {
+    const { walLevel = 'replica' } = options
     const server = await PostgresServer.#make()
     await tool('initdb', ['-D', server.#data, '-A', 'trust', '-U', 'postgres', '--no-sync'])
-    writeFileSync(
-      join(server.#data, 'postgresql.auto.conf'),
-      'fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nwal_level = replica\n',
-      { flag: 'a' },
-    )
+    const settings = [
+      'fsync = off',
+      'synchronous_commit = off',
+      'full_page_writes = off',
+      `wal_level = ${walLevel}`,
+    ]
+    if (walLevel === 'logical') {
+      // Room for a test's slots and its streaming connections; a consumer that goes away without
+      // closing its stream is dropped after 10 s rather than the default minute, so its slot
+      // becomes inactive (and droppable) soon enough for a test.
+      settings.push(
+        'max_replication_slots = 10',
+        'max_wal_senders = 10',
+        "wal_sender_timeout = '10s'",
+      )
+    }
+    writeFileSync(join(server.#data, 'postgresql.auto.conf'), `${settings.join('\n')}\n`, {
+      flag: 'a',
+    })
     await server.start()
     return server
   }

@@ -3,6 +3,7 @@
 import type { CacheMetricsSnapshot } from '../../cache/metrics.js'
 import { normalizeTags } from '../../cache/validate.js'
 import { invalid } from '../../errors.js'
+import type { ChangeFeedStatus } from '../change-feed/change-feed.js'
 import type { QueryMetrics, QueryStats } from '../metrics/query-metrics.js'
 import type { StrategyClass } from '../options.js'
 import type { PrismaCache } from './prisma-cache.js'
@@ -15,6 +16,18 @@ export interface PrismaCacheStats {
   cache: CacheMetricsSnapshot
   /** Writes in a transaction not started through this client, invalidated before its commit. */
   untrackedTransactionWrites: number
+  /** The change feed's state, when it is on. */
+  changeFeed: ChangeFeedStatus | undefined
+}
+
+/** `prisma.$cache.changeFeed`, when the feed is on. */
+export interface ChangeFeedApi {
+  /** Its state now: mode, role (consumer or standby), lag, counts. */
+  status(): ChangeFeedStatus
+  /** Resolves once it runs; rejects with the reason when it cannot (say, no logical replication). */
+  ready(): Promise<ChangeFeedStatus>
+  /** Stops reading (`$disconnect` does too); the slot keeps later changes for the next consumer. */
+  stop(): Promise<void>
 }
 
 const STRATEGY_CLASSES: readonly StrategyClass[] = ['hot', 'aggregation', 'reference']
@@ -47,7 +60,9 @@ export function cacheApi(runtime: PrismaCache, metrics: QueryMetrics | undefined
       queries: metrics?.stats(),
       cache: runtime.cache.getMetrics(),
       untrackedTransactionWrites: runtime.untrackedTransactionWrites,
+      changeFeed: runtime.changeFeed?.status(),
     }),
+    changeFeed: runtime.changeFeed as ChangeFeedApi | undefined,
   }
 }
 

@@ -11,6 +11,7 @@ import {
 } from '../../cache/cache-manager.js'
 import type { PrismaWriteMessage } from '../../cache/tracing.js'
 import type { PrismaEnvSettings } from '../../config/prisma-env.js'
+import type { ChangeFeed } from '../change-feed/change-feed.js'
 import { TagNaming } from '../keys/tags.js'
 import { type DatabaseCall, recordUncachedCall } from '../metrics/database-call.js'
 import { type StrategyClass, type WithCacheOptions, withoutCacheStrategy } from '../options.js'
@@ -50,6 +51,8 @@ export class PrismaCache {
   readonly strategies: Strategies
   readonly reads: ReadPath
   readonly transactions = new Transactions()
+  /** The change feed, when `changeFeed` is on. */
+  changeFeed: ChangeFeed | undefined
   readonly cache: CacheManager
   readonly #sink: QuerySink
   readonly #internals: CacheInternals
