@@ -83,6 +83,20 @@ export const PRISMA_ENV_VARIABLES: readonly EnvVariableDoc[] = Object.freeze(
       unit: 'ms',
       default: '1000',
     },
+    {
+      name: 'CACHE_CHANGE_FEED',
+      meaning:
+        'The change feed, when withCache is given no changeFeed option: logical (logical replication), notify (triggers and LISTEN/NOTIFY), auto (logical when the server allows it, else notify) or off. Needs DIRECT_DATABASE_URL.',
+      unit: 'logical, notify, auto or off',
+      default: 'off',
+    },
+    {
+      name: 'DIRECT_DATABASE_URL',
+      meaning:
+        'The change feed\'s connection: straight to the primary, not through a pooler (replication and LISTEN need a session of their own).',
+      unit: 'postgresql:// URL',
+      default: 'none',
+    },
   ].map((v) => Object.freeze(v)),
 )
 

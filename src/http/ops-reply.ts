@@ -33,6 +33,8 @@ interface PrismaCacheApi {
   stats(): { queries: QueryFigures | undefined }
   classes(): Record<StrategyClass, { ttlMs: number; models: string[] }>
   invalidateClass(name: StrategyClass): Promise<void>
+  /** Absent on clients from before the change feed, or when it is off. */
+  changeFeed?: { status(): object } | undefined
 }
 type StrategyClass = 'hot' | 'aggregation' | 'reference'
 interface QueryFigures {

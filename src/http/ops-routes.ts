@@ -70,6 +70,7 @@ export const READ_ROUTES: readonly Route[] = [
         connectionPool,
         performance,
         queries: context.prisma?.$cache.stats().queries?.totals ?? null,
+        changeFeed: context.prisma?.$cache.changeFeed?.status() ?? null,
       })
     },
   },
@@ -105,6 +106,7 @@ export const READ_ROUTES: readonly Route[] = [
                 nPlusOneReports: queries.nPlusOne.length,
                 since: queries.since,
               },
+        changeFeed: context.prisma?.$cache.changeFeed?.status() ?? null,
       })
     },
   },

@@ -6,6 +6,7 @@
  * pairs into `$other`).
  */
 import { invalid } from '../errors.js'
+import type { ChangeFeedApi } from '../prisma/extension/cache-api.js'
 import type { LatencyHistogram } from '../prisma/metrics/histogram.js'
 import { QueryMetrics, queryMetricsOf } from '../prisma/metrics/query-metrics.js'
 import { latencySamples, type MetricDefinition, type Sample } from './prometheus-collector.js'
@@ -28,6 +29,71 @@ export function resolveQueryMetrics(source: unknown, field: string): QueryMetric
     throw invalid(field, 'has no query metrics: its withCache was made with metrics: false')
   }
   return metrics
+}
+
+/** The change feed of `source`, when it is a client extended with `withCache` whose feed is on. */
+export function changeFeedOf(source: unknown): ChangeFeedApi | undefined {
+  if (source instanceof QueryMetrics) return undefined
+  return (source as { $cache?: { changeFeed?: ChangeFeedApi } } | undefined)?.$cache?.changeFeed
+}
+
+/** The change feed's state: lag, transactions and rows invalidated, flushes, retries, role. */
+export function changeFeedMetrics(feed: ChangeFeedApi): MetricDefinition[] {
+  const gauge = (
+    name: string,
+    help: string,
+    read: (status: ReturnType<ChangeFeedApi['status']>) => number | undefined,
+    type: 'gauge' | 'counter' = 'gauge',
+  ): MetricDefinition => ({
+    name,
+    help,
+    type,
+    collect: () => {
+      const value = read(feed.status())
+      return value === undefined ? [] : [{ labels: {}, value }]
+    },
+  })
+  return [
+    gauge(
+      'change_feed_lag_bytes',
+      "WAL PostgreSQL keeps for the change feed's slot that its consumer has not confirmed (logical mode).",
+      (s) => s.lagBytes,
+    ),
+    gauge(
+      'change_feed_lag_seconds',
+      "From the last transaction's commit to its invalidation, on the consumer.",
+      (s) => s.lagSeconds,
+    ),
+    gauge(
+      'change_feed_consumer',
+      '1 when this instance consumes the change feed, 0 when it stands by (or cannot run).',
+      (s) => (s.role === 'consumer' ? 1 : 0),
+    ),
+    gauge(
+      'change_feed_transactions_total',
+      'Committed transactions the change feed invalidated on this instance.',
+      (s) => s.transactions,
+      'counter',
+    ),
+    gauge(
+      'change_feed_rows_total',
+      'Changed rows those transactions held.',
+      (s) => s.rows,
+      'counter',
+    ),
+    gauge(
+      'change_feed_flushes_total',
+      'Invalidations of every cached read by the change feed (a new slot, a notify listener reconnected).',
+      (s) => s.flushes,
+      'counter',
+    ),
+    gauge(
+      'change_feed_retries_total',
+      'Change-feed invalidations tried again because Redis did not take them.',
+      (s) => s.retries,
+      'counter',
+    ),
+  ]
 }
 
 /** The labels of one model and operation; raw queries are under model `$raw`. */

@@ -6,6 +6,7 @@
 import type { Registry as PromRegistry, RegistryContentType } from 'prom-client'
 import { CacheManager } from '../cache/cache-manager.js'
 import { invalid } from '../errors.js'
+import type { ChangeFeedApi } from '../prisma/extension/cache-api.js'
 import type { QueryMetrics } from '../prisma/metrics/query-metrics.js'
 import { cacheMetrics } from './prometheus-cache.js'
 import {
@@ -24,6 +25,8 @@ import {
   transactionMetrics,
 } from './prometheus-database.js'
 import {
+  changeFeedMetrics,
+  changeFeedOf,
   type PrismaMetricsSource,
   prismaMetrics,
   resolveQueryMetrics,
@@ -166,6 +169,7 @@ function buckets(value: unknown, field: string): readonly number[] {
 interface Resolved {
   cache: CacheManager
   queries: QueryMetrics | undefined
+  changeFeed: ChangeFeedApi | undefined
   health: HealthSource | undefined
   checkOnScrape: boolean
   connections: PoolSource | undefined
@@ -213,6 +217,7 @@ function resolveOptions(options: unknown): Resolved {
   return {
     cache: o.cache,
     queries: o.prisma === undefined ? undefined : resolveQueryMetrics(o.prisma, 'prisma'),
+    changeFeed: changeFeedOf(o.prisma),
     health: o.health as HealthSource | undefined,
     checkOnScrape: o.checkOnScrape === true,
     connections: o.connections as PoolSource | undefined,
@@ -259,6 +264,7 @@ export async function createMetricsExporter(
   const cache = cacheMetrics(o.cache, o.l2Buckets)
   const definitions: MetricDefinition[] = [...cache.definitions]
   if (o.queries !== undefined) definitions.push(...prismaMetrics(o.queries, o.queryBuckets))
+  if (o.changeFeed !== undefined) definitions.push(...changeFeedMetrics(o.changeFeed))
   if (lastHealth !== undefined) definitions.push(...healthMetrics(lastHealth))
   if (o.connections !== undefined || lastHealth !== undefined) {
     definitions.push(...poolMetrics(o.connections, lastHealth))

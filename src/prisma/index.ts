@@ -8,8 +8,16 @@ export {
   type BatchRow,
   batchFindMany,
 } from './batch-find-many.js'
+export type { ChangeFeedStatus } from './change-feed/change-feed.js'
+export type { ChangeFeedMode, ChangeFeedOptions } from './change-feed/options.js'
+export {
+  ChangeFeedSetupError,
+  changeFeedStatus,
+  type RemoveChangeFeedOptions,
+  removeChangeFeed,
+} from './change-feed/setup.js'
 export { registerPrismaTypes } from './decimal-type.js'
-export type { PrismaCacheStats } from './extension/cache-api.js'
+export type { ChangeFeedApi, PrismaCacheStats } from './extension/cache-api.js'
 export type { AccelerateInfo, CacheInfo } from './extension/cache-info.js'
 export type { LatencySummary } from './metrics/histogram.js'
 export type { NPlusOneOptions, NPlusOneReport } from './metrics/n-plus-one.js'

@@ -57,7 +57,7 @@ export interface ChangeFeedOptions {
   /**
    * Changed rows of one model in one transaction past which the model is invalidated as a whole
    * (a bulk load invalidates once, with two tags instead of tags per row).
-   * @default 1000
+   * @default 100
    */
   maxRowsPerModel?: number
   /**
@@ -127,7 +127,7 @@ export function resolveChangeFeedOptions(
     channel: options.channel ?? name,
     schema: options.schema ?? schemaOf(connectionString),
     takeoverInterval: options.takeoverInterval ?? 1000,
-    maxRowsPerModel: options.maxRowsPerModel ?? 1000,
+    maxRowsPerModel: options.maxRowsPerModel ?? 100,
     lagWarningBytes: options.lagWarningBytes ?? 1024 ** 3,
   }
 }

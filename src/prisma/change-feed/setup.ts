@@ -257,3 +257,32 @@ export async function removeChangeFeed(
     await client.end()
   }
 }
+
+/**
+ * The state of a change feed's slot, seen from the database (any instance, or the command line):
+ * whether it exists, whether a consumer is connected, and the WAL it keeps.
+ */
+export async function changeFeedStatus(options: RemoveChangeFeedOptions = {}): Promise<{
+  slot: string
+  exists: boolean
+  active: boolean
+  lagBytes: number | undefined
+  walStatus: string | undefined
+}> {
+  const { namespace, env, ...feed } = options
+  const resolved = resolveChangeFeedOptions(feed, env ?? process.env, namespace ?? 'prisma')!
+  const client = await newClient(clientConfig(resolved.connectionString))
+  await client.connect()
+  try {
+    const lag = await slotLag(client, resolved.slot)
+    return {
+      slot: resolved.slot,
+      exists: lag !== undefined,
+      active: lag?.active ?? false,
+      lagBytes: lag?.bytes,
+      walStatus: lag?.walStatus,
+    }
+  } finally {
+    await client.end()
+  }
+}
