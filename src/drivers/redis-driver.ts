@@ -206,14 +206,14 @@ export class RedisDriver implements L2Driver {
    * count of evicted keys, read every second (on a Cluster, both of every master in the slot map,
    * every second: `redis-cluster-watch.ts`).
    */
-  watchServer(onChange: (reason: string, lost: 'recent' | 'any') => void): () => void {
+  watchServer(onChange: (reason: string) => void): () => void {
     if (this.#cluster) {
       const cluster = this.client as Cluster
-      const unwatchMasters = watchClusterMasters(cluster, (reason) => onChange(reason, 'recent'))
+      const unwatchMasters = watchClusterMasters(cluster, onChange)
       const unwatchEvictions = watchClusterEvictions(
         cluster,
         `${this.prefix}__sc:evicted`,
-        (reason) => onChange(reason, 'any'),
+        onChange,
       )
       return () => {
         unwatchMasters()
@@ -221,10 +221,8 @@ export class RedisDriver implements L2Driver {
       }
     }
     const client = this.client as Redis
-    const unwatchRunId = watchRunId(client, (reason) => onChange(reason, 'recent'))
-    const unwatchEvictions = watchEvictions(client, `${this.prefix}__sc:evicted`, (reason) =>
-      onChange(reason, 'any'),
-    )
+    const unwatchRunId = watchRunId(client, onChange)
+    const unwatchEvictions = watchEvictions(client, `${this.prefix}__sc:evicted`, onChange)
     return () => {
       unwatchRunId()
       unwatchEvictions()
