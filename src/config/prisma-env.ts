@@ -93,7 +93,7 @@ export const PRISMA_ENV_VARIABLES: readonly EnvVariableDoc[] = Object.freeze(
     {
       name: 'DIRECT_DATABASE_URL',
       meaning:
-        'The change feed\'s connection: straight to the primary, not through a pooler (replication and LISTEN need a session of their own).',
+        "The change feed's connection: straight to the primary, not through a pooler (replication and LISTEN need a session of their own).",
       unit: 'postgresql:// URL',
       default: 'none',
     },

@@ -76,6 +76,8 @@ export class ChangeFeed implements FeedSink {
   #ready: Promise<ChangeFeedStatus>
   #settle!: { resolve(status: ChangeFeedStatus): void; reject(error: Error): void }
   #warnedLag = false
+  /** The commit time of the transaction being invalidated now, if any. */
+  #applying: number | undefined
 
   constructor(params: ChangeFeedParams) {
     this.#params = params
@@ -106,7 +108,11 @@ export class ChangeFeed implements FeedSink {
 
   /** A copy of the feed's state now. */
   status(): ChangeFeedStatus {
-    return { ...this.#status }
+    const status = { ...this.#status }
+    // While a transaction waits for Redis, its lag grows by the second, not only once it is done.
+    const waiting = this.#applying
+    if (waiting !== undefined) status.lagSeconds = Math.max(0, (Date.now() - waiting) / 1000)
+    return status
   }
 
   /**
@@ -130,7 +136,12 @@ export class ChangeFeed implements FeedSink {
   // ------------------------------------------------------------------------------ FeedSink
 
   async apply(changes: ChangeSet, committedAt: number | undefined): Promise<void> {
-    await this.#invalidate(changes.effects)
+    this.#applying = committedAt
+    try {
+      await this.#invalidate(changes.effects)
+    } finally {
+      this.#applying = undefined
+    }
     this.#status.transactions++
     this.#status.rows += changes.rows
     if (committedAt !== undefined) this.#status.lagSeconds = (Date.now() - committedAt) / 1000

@@ -56,6 +56,13 @@ export class LogicalSource implements FeedSource {
       publicationNames: [this.#params.publication],
     })
     this.#readTexts(plugin)
+    service.on('start', () => {
+      // A background connection must not keep the process alive.
+      const client = (
+        service as unknown as { _client?: { connection?: { stream?: { unref?(): void } } } }
+      )._client
+      client?.connection?.stream?.unref?.()
+    })
     service.on('data', (lsn: string, message: Message) => this.#handle(lsn, message))
     service.on('heartbeat', (lsn: string, _time: number, respond: boolean) =>
       this.#keepalive(lsn, respond),

@@ -116,10 +116,9 @@ export class NotifySource implements FeedSource {
         this.#stopped ? resolve() : reject(new Error('notify connection closed')),
       )
     })
+    // Handled here too: the connection may fail before `await closed` is reached.
+    closed.catch(() => {})
     await client.connect()
-    ;(
-      client as unknown as { connection: { stream: { unref?(): void } } }
-    ).connection.stream.unref?.()
     await installTriggers(client, this.#params)
     client.on('notification', (notice) => this.#notice(notice.payload))
     await client.query(`LISTEN ${q(this.#params.channel)}`)

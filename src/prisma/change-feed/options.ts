@@ -77,7 +77,11 @@ const schema = z.strictObject({
   mode: z.enum(['logical', 'notify']).optional(),
   slot: identifier.optional(),
   publication: identifier.optional(),
-  channel: identifier.optional(),
+  // The triggers are named `<channel>` and `<channel>_truncate`: both must fit in 63 characters.
+  channel: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,53}$/, 'must be a lower-case identifier of at most 54 characters')
+    .optional(),
   schema: z.string().min(1).max(63).optional(),
   takeoverInterval: z.number().int().min(10).max(600_000).optional(),
   maxRowsPerModel: z.number().int().min(1).max(1_000_000).optional(),
@@ -124,7 +128,7 @@ export function resolveChangeFeedOptions(
     mode: options.mode,
     slot: options.slot ?? name,
     publication: options.publication ?? name,
-    channel: options.channel ?? name,
+    channel: options.channel ?? name.slice(0, 54),
     schema: options.schema ?? schemaOf(connectionString),
     takeoverInterval: options.takeoverInterval ?? 1000,
     maxRowsPerModel: options.maxRowsPerModel ?? 100,

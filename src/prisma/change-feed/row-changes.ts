@@ -124,9 +124,10 @@ export class ChangeSet {
   truncated(tables: readonly TableName[]): void {
     for (const name of tables) {
       const link = this.#map.joinTable(name)
+      const models = this.#map.models(name)
       if (link !== undefined) this.effects.linked(link.table, link.models)
-      for (const node of this.#map.models(name)) this.effects.unknown(node.name)
-      this.rows++
+      for (const node of models) this.effects.unknown(node.name)
+      if (link !== undefined || models.length > 0) this.rows++
     }
   }
 }

@@ -112,8 +112,11 @@ export async function prepareSlot(
         'an update there invalidates every list read of its model; REPLICA IDENTITY FULL makes it exact',
     )
   }
+  // Quoted as `table()` quotes (always): `format('%I')` leaves `public` bare, and every table
+  // would then look missing from an existing publication (ADD TABLE fails: already a member).
   const { rows: published } = await client.query<{ name: string }>(
-    `SELECT format('%I.%I', schemaname, tablename) AS name FROM pg_publication_tables
+    `SELECT format('"%s"."%s"', replace(schemaname, '"', '""'), replace(tablename, '"', '""'))
+            AS name FROM pg_publication_tables
       WHERE pubname = $1`,
     [options.publication],
   )

@@ -44,9 +44,9 @@ export function clientConfig(url: string): pg.ClientConfig {
   try {
     const parsed = new URL(url)
     parsed.searchParams.delete('schema')
-    return { connectionString: parsed.href }
+    return { connectionString: parsed.href, keepAlive: true }
   } catch {
-    return { connectionString: url }
+    return { connectionString: url, keepAlive: true }
   }
 }
 
