@@ -135,14 +135,15 @@ export class ChangeFeed implements FeedSink {
 
   // ------------------------------------------------------------------------------ FeedSink
 
-  async apply(changes: ChangeSet, committedAt: number | undefined): Promise<void> {
+  async apply(changes: ChangeSet): Promise<void> {
+    const { committedAt } = changes
     this.#applying = committedAt
     try {
       await this.#invalidate(changes.effects)
     } finally {
       this.#applying = undefined
     }
-    this.#status.transactions++
+    this.#status.transactions += changes.transactions
     this.#status.rows += changes.rows
     if (committedAt !== undefined) this.#status.lagSeconds = (Date.now() - committedAt) / 1000
   }

@@ -1,10 +1,14 @@
 /**
  * The logical-replication source: PostgreSQL's own log of committed changes, read through a
  * replication slot with the built-in `pgoutput` plugin (`pg-logical-replication` speaks the
- * protocol). Each transaction arrives whole at its commit (a rolled-back one never arrives); its
- * changes are invalidated once, and only then is its end acknowledged to the slot. A consumer
+ * protocol). Each transaction arrives whole after its commit (a rolled-back one never arrives);
+ * its changes are invalidated once, and only then is its end acknowledged to the slot. A consumer
  * killed at any point restarts from the last acknowledged commit, so a change is invalidated at
  * least once, never lost.
+ *
+ * Transactions that arrive while an invalidation is on its way to Redis wait for it together,
+ * and go as one invalidation after it: the consumer keeps pace with the database's write rate
+ * (one Redis round trip per burst, not per transaction) instead of falling behind it.
  */
 import type pg from 'pg'
 import type { Pgoutput, PgoutputPlugin } from 'pg-logical-replication'
@@ -12,6 +16,9 @@ import { ChangeSet, type RowChange, type TableMap, type TableName } from './row-
 import type { FeedSink, FeedSource } from './source.js'
 
 type Message = Pgoutput.Message
+
+/** Rows waiting for the invalidation on its way past which the stream pauses. */
+const MAX_WAITING_ROWS = 10_000
 type Service = InstanceType<typeof import('pg-logical-replication').LogicalReplicationService>
 
 /** What the source needs from the feed. */
@@ -27,8 +34,14 @@ export interface LogicalSourceParams {
 export class LogicalSource implements FeedSource {
   readonly #params: LogicalSourceParams
   #service: Service | undefined
-  /** The transaction being read, from its `begin` to its `commit`. */
-  #current: ChangeSet | undefined
+  /** Changes of the transactions received and not yet invalidated (and of the one being read). */
+  #batch: ChangeSet
+  /** The end of the last whole transaction in `#batch`; `undefined`: none. */
+  #batchEnd: string | undefined
+  /** Between a `begin` and its `commit`. */
+  #inTransaction = false
+  /** The invalidation on its way, if any. */
+  #flushing: Promise<void> | undefined
   /** XLogData messages received and handled: equal when nothing waits to be handled. */
   #received = 0
   #handled = 0
@@ -37,6 +50,7 @@ export class LogicalSource implements FeedSource {
 
   constructor(params: LogicalSourceParams) {
     this.#params = params
+    this.#batch = this.#newBatch()
   }
 
   /** Streams from the slot until stopped or the connection fails (then rejects). */
@@ -106,35 +120,74 @@ export class LogicalSource implements FeedSource {
       if (this.#failure !== undefined || this.#stopped) return
       switch (message.tag) {
         case 'begin':
-          this.#current = new ChangeSet(this.#params.map, this.#params.maxRowsPerModel)
+          this.#inTransaction = true
           return
         case 'insert':
         case 'update':
         case 'delete':
-          this.#current?.row(rowChange(message))
+          this.#batch.row(rowChange(message))
           return
         case 'truncate':
-          this.#current?.truncated(message.relations.map(tableOf))
+          this.#batch.truncated(message.relations.map(tableOf))
           return
         case 'commit': {
-          const changes = this.#current
-          this.#current = undefined
-          const at = Number(message.commitTime.valueOf() / 1000n)
-          if (changes !== undefined && !changes.isEmpty) await this.#params.sink.apply(changes, at)
-          else this.#params.sink.idle(at)
-          await this.#acknowledge(message.commitEndLsn ?? lsn)
+          this.#inTransaction = false
+          this.#batch.committed(Number(message.commitTime.valueOf() / 1000n))
+          this.#batchEnd = message.commitEndLsn ?? lsn
+          this.#flush()
+          // Backpressure: past this many rows waiting, the stream pauses until Redis has taken
+          // the invalidation on its way (and the WAL waits in PostgreSQL).
+          while (this.#flushing !== undefined && this.#batch.rows >= MAX_WAITING_ROWS) {
+            await this.#flushing
+          }
           return
         }
         default:
       }
     } catch (error) {
-      // Nothing after a failed transaction may be acknowledged: the stream is dropped and read
-      // again from the slot's position.
-      this.#failure = error as Error
-      this.#service?.emit('error', error)
+      this.#fail(error as Error)
     } finally {
       this.#handled++
     }
+  }
+
+  #newBatch(): ChangeSet {
+    return new ChangeSet(this.#params.map, this.#params.maxRowsPerModel)
+  }
+
+  /**
+   * Invalidates the whole transactions received, then acknowledges the last one's end; again
+   * while more have come meanwhile. Never in the middle of a transaction: its rows so far are
+   * in the batch, and it is invalidated once, with its commit.
+   */
+  #flush(): void {
+    if (this.#flushing !== undefined || this.#batchEnd === undefined || this.#inTransaction) return
+    const batch = this.#batch
+    const end = this.#batchEnd
+    this.#batch = this.#newBatch()
+    this.#batchEnd = undefined
+    this.#flushing = (async () => {
+      try {
+        if (batch.isEmpty) this.#params.sink.idle(batch.committedAt)
+        else await this.#params.sink.apply(batch)
+        await this.#acknowledge(end)
+      } catch (error) {
+        this.#fail(error as Error)
+      } finally {
+        this.#flushing = undefined
+      }
+      if (this.#failure === undefined) this.#flush()
+    })()
+  }
+
+  /**
+   * Nothing after a failed invalidation may be acknowledged: the stream is dropped and read
+   * again from the slot's position.
+   */
+  #fail(error: Error): void {
+    if (this.#failure !== undefined) return
+    this.#failure = error
+    this.#service?.emit('error', error)
   }
 
   /**
@@ -144,7 +197,11 @@ export class LogicalSource implements FeedSource {
    * anyway, so that it does not drop a consumer busy on a long transaction.
    */
   #keepalive(lsn: string, respond: boolean): void {
-    const idle = this.#handled === this.#received && this.#current === undefined
+    const idle =
+      this.#handled === this.#received &&
+      !this.#inTransaction &&
+      this.#batchEnd === undefined &&
+      this.#flushing === undefined
     if (idle && this.#failure === undefined) {
       this.#params.sink.idle(undefined)
       void this.#acknowledge(lsn)

@@ -101,6 +101,8 @@ export class NotifySource implements FeedSource {
   #client: pg.Client | undefined
   #batch: ChangeSet | undefined
   #flushing: Promise<void> = Promise.resolve()
+  /** The transactions whose notices are in `#batch`. */
+  readonly #transactions = new Set<unknown>()
   #stopped = false
 
   constructor(params: NotifySourceParams) {
@@ -135,20 +137,25 @@ export class NotifySource implements FeedSource {
 
   /** One notice, added to the batch invalidated when the event loop next turns. */
   #notice(payload: string | undefined): void {
-    const notice = parseNotice(payload)
-    if (notice === undefined) return // not one of the triggers' (anyone may NOTIFY the channel)
+    const parsed = parseNotice(payload)
+    if (parsed === undefined) return // not one of the triggers' (anyone may NOTIFY the channel)
+    const { notice, xid } = parsed
     let batch = this.#batch
+    const transactions = this.#transactions
     if (batch === undefined) {
       batch = new ChangeSet(this.#params.map, this.#params.maxRowsPerModel)
       this.#batch = batch
+      transactions.clear()
       // Notices of one transaction arrive together at its commit: one turn of the loop takes in
       // all that have arrived, and is invalidated once, after the batch before it.
       setImmediate(() => {
         this.#batch = undefined
-        this.#flushing = this.#flushing.then(() => this.#params.sink.apply(batch!, undefined))
+        for (const _ of transactions) batch!.committed(undefined)
+        this.#flushing = this.#flushing.then(() => this.#params.sink.apply(batch!))
         this.#flushing.catch((error: Error) => this.#client?.emit('error', error))
       })
     }
+    transactions.add(xid)
     if (notice.kind === 'table') batch.truncated([notice])
     else batch.row(notice)
   }
@@ -158,8 +165,11 @@ type Notice = RowChange | (TableName & { kind: 'table' })
 
 type Image = Record<string, string | null>
 
-/** A trigger's notice, checked field by field: the channel is open to any session. */
-function parseNotice(payload: string | undefined): Notice | undefined {
+/**
+ * A trigger's notice and its transaction's id, checked field by field: the channel is open to
+ * any session.
+ */
+function parseNotice(payload: string | undefined): { notice: Notice; xid: unknown } | undefined {
   if (payload === undefined || payload.length > 8000) return undefined
   let value: unknown
   try {
@@ -168,10 +178,11 @@ function parseNotice(payload: string | undefined): Notice | undefined {
     return undefined
   }
   if (typeof value !== 'object' || value === null) return undefined
-  const { s, t, op, old, new: after } = value as Record<string, unknown>
+  const { x, s, t, op, old, new: after } = value as Record<string, unknown>
   if (typeof s !== 'string' || typeof t !== 'string') return undefined
   const name = { schema: s, table: t }
-  if (op === 'table') return { ...name, kind: 'table' }
+  const xid = typeof x === 'number' || typeof x === 'string' ? x : undefined
+  if (op === 'table') return { notice: { ...name, kind: 'table' }, xid }
   if (op !== 'insert' && op !== 'update' && op !== 'delete') return undefined
   const image = (row: unknown): Image | undefined => {
     if (typeof row !== 'object' || row === null || Array.isArray(row)) return undefined
@@ -187,5 +198,5 @@ function parseNotice(payload: string | undefined): Notice | undefined {
   }
   if (op !== 'delete' && change.new === undefined) return undefined
   if (op !== 'insert' && change.old === undefined) return undefined
-  return change
+  return { notice: change, xid }
 }

@@ -79,14 +79,19 @@ function splitName(key: string): TableName {
 }
 
 /**
- * The effects of one transaction's changes. Past `maxRowsPerModel` changed rows of one model,
- * the model counts as changed as a whole (one tag pair instead of tags per row), which bounds
- * both memory and the size of the invalidation a bulk load makes.
+ * The effects of the changes of one transaction, or of several committed in a burst (invalidated
+ * together, the consumer keeps pace with the database). Past `maxRowsPerModel` changed rows of
+ * one model, the model counts as changed as a whole (one tag pair instead of tags per row),
+ * which bounds both memory and the size of the invalidation a bulk load makes.
  */
 export class ChangeSet {
   readonly effects = new WriteEffects()
   /** Rows changed, whole-model changes (truncates, bulk ones) counting one. */
   rows = 0
+  /** Committed transactions whose changes this set holds (several, when they came in a burst). */
+  transactions = 0
+  /** The first of those commits' time (epoch ms), for the lag. */
+  committedAt: number | undefined
   readonly #map: TableMap
   readonly #maxRowsPerModel: number
   readonly #counts = new Map<string, number>()
@@ -98,6 +103,12 @@ export class ChangeSet {
 
   get isEmpty(): boolean {
     return this.effects.isEmpty
+  }
+
+  /** A transaction whose rows were added ended with its commit, at `at` (epoch ms) if known. */
+  committed(at: number | undefined): void {
+    this.transactions++
+    this.committedAt ??= at
   }
 
   /** Adds a changed row; rows of tables outside the schema are ignored. */

@@ -9,10 +9,10 @@ import type { ChangeSet, TableName } from './row-changes.js'
 /** The feed, as a source sees it. */
 export interface FeedSink {
   /**
-   * Invalidates a committed transaction's changes, resolving once Redis has them (retried while
-   * Redis is down); rejects only when the feed stops. `committedAt`: the commit's time (epoch ms).
+   * Invalidates committed transactions' changes, resolving once Redis has them (retried while
+   * Redis is down); rejects only when the feed stops.
    */
-  apply(changes: ChangeSet, committedAt: number | undefined): Promise<void>
+  apply(changes: ChangeSet): Promise<void>
   /** Notices may have been lost: invalidates every cached read (same promise as `apply`). */
   applyAll(reason: string): Promise<void>
   /** The source has nothing left to invalidate (`committedAt`: a commit that changed nothing). */
