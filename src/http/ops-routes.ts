@@ -41,10 +41,14 @@ export const READ_ROUTES: readonly Route[] = [
     method: 'GET',
     path: '/health/db/detailed',
     access: 'admin', // other sessions' SQL, in the slow queries
-    async handle({ health }) {
+    async handle({ health, prisma }) {
       if (health === undefined) return missing('health', 'database health check')
       const result = await health.check()
-      return json(result, healthStatus(result.status))
+      const changeFeed = prisma?.$cache.changeFeed?.status()
+      return json(
+        changeFeed === undefined ? result : { ...result, changeFeed },
+        healthStatus(result.status),
+      )
     },
   },
   {

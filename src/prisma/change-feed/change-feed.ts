@@ -244,10 +244,10 @@ export class ChangeFeed implements FeedSink {
         await Promise.race([this.#sleep(options.takeoverInterval), lost])
       }
       if (this.#stopped) return
-      this.#status.role = 'consumer'
-      this.#params.log('info', { mode }, 'stratacache: change feed consumer on this instance')
       const source = await this.#sourceFor(mode, client, config)
       this.#source = source
+      this.#status.role = 'consumer'
+      this.#params.log('info', { mode }, 'stratacache: change feed consumer on this instance')
       await Promise.race([source.run(), lost])
     } finally {
       clearInterval(poll)

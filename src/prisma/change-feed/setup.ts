@@ -109,7 +109,8 @@ export async function prepareSlot(
   if (keyOnly.length > 0) {
     warnings.push(
       `${keyOnly.join(', ')} ${keyOnly.length === 1 ? 'has' : 'have'} the default replica identity: ` +
-        'an update there invalidates every list read of its model; REPLICA IDENTITY FULL makes it exact',
+        'an update there invalidates every list read of its model (and, where the model has unique ' +
+        'keys besides the primary key, every read of it by key); REPLICA IDENTITY FULL makes it exact',
     )
   }
   // Quoted as `table()` quotes (always): `format('%I')` leaves `public` bare, and every table
