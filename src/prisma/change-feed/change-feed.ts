@@ -228,8 +228,8 @@ export class ChangeFeed implements FeedSink {
       const mode = this.#status.mode
       if (this.#status.role !== 'consumer') this.#status.role = 'standby'
       this.#settle.resolve(this.status())
+      const refresh = () => void this.#pollLag(client).catch(() => {})
       if (mode === 'logical') {
-        const refresh = () => void this.#pollLag(client).catch(() => {})
         refresh()
         poll = setInterval(refresh, LAG_POLL_MS)
         poll.unref()
@@ -246,6 +246,7 @@ export class ChangeFeed implements FeedSink {
       if (this.#stopped) return
       const source = await this.#sourceFor(mode, client, config)
       this.#source = source
+      if (mode === 'logical') refresh() // the slot may be new
       this.#status.role = 'consumer'
       this.#params.log('info', { mode }, 'stratacache: change feed consumer on this instance')
       await Promise.race([source.run(), lost])

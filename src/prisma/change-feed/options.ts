@@ -73,7 +73,10 @@ const identifier = z
   .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case identifier of at most 63 characters')
 
 const schema = z.strictObject({
-  connectionString: z.string().min(1, 'must not be empty').optional(),
+  connectionString: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL')
+    .optional(),
   mode: z.enum(['logical', 'notify']).optional(),
   slot: identifier.optional(),
   publication: identifier.optional(),

@@ -187,7 +187,8 @@ export async function slotLag(
   const row = rows[0]
   if (row === undefined) return undefined
   return {
-    bytes: Number(row.bytes ?? 0),
+    // At least 0: a consumer confirms the byte after the last it has ("flushed up to").
+    bytes: Math.max(0, Number(row.bytes ?? 0)),
     active: row.active,
     walStatus: row.wal_status ?? undefined,
   }
@@ -253,7 +254,7 @@ export async function removeChangeFeed(
 ): Promise<{ slot: boolean; publication: boolean }> {
   const { namespace, env, ...feed } = options
   const resolved = resolveChangeFeedOptions(feed, env ?? process.env, namespace ?? 'prisma')!
-  const client = await newClient(clientConfig(resolved.connectionString))
+  const client = await newClient(clientConfig(resolved.connectionString), false)
   await client.connect()
   try {
     return await removeChangeFeedObjects(client, resolved)
@@ -275,7 +276,7 @@ export async function changeFeedStatus(options: RemoveChangeFeedOptions = {}): P
 }> {
   const { namespace, env, ...feed } = options
   const resolved = resolveChangeFeedOptions(feed, env ?? process.env, namespace ?? 'prisma')!
-  const client = await newClient(clientConfig(resolved.connectionString))
+  const client = await newClient(clientConfig(resolved.connectionString), false)
   await client.connect()
   try {
     const lag = await slotLag(client, resolved.slot)

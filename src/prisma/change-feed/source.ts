@@ -26,10 +26,14 @@ export interface FeedSource {
   stop(): Promise<void>
 }
 
-/** A new (not yet connected) client; the socket will not keep the process alive once connected. */
-export async function newClient(config: pg.ClientConfig): Promise<pg.Client> {
+/**
+ * A new (not yet connected) client. A `background` one (the feed's) will not keep the process
+ * alive once connected; a command's (status, remove) does, until it ends.
+ */
+export async function newClient(config: pg.ClientConfig, background = true): Promise<pg.Client> {
   const { default: pg } = await import('pg')
   const client = new pg.Client(config)
+  if (!background) return client
   client.once('connect', () => {
     // A background connection must not keep the process alive.
     ;(
