@@ -5,8 +5,9 @@
  * Inventory is hot: the product page reads stock on its own, so an order invalidates one small
  * read instead of the whole page. The models not listed take the extension's default. A TTL only
  * bounds how long a change made behind the extension's back (another application, a manual SQL
- * session) can stay unseen: writes through this client are visible to the next read whatever the
- * TTL.
+ * session) can stay unseen, unless the change feed is on (`CACHE_CHANGE_FEED=auto` with
+ * `DIRECT_DATABASE_URL`, read from the environment): then those changes are invalidated too.
+ * Writes through this client are visible to the next read whatever the TTL.
  */
 import type { ITXClientDenyList } from '@prisma/client/runtime/client'
 import type { PrismaClient } from '../../prisma/generated/client.js'
