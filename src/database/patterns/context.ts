@@ -2,22 +2,13 @@
  * What every query pattern gets from its QueryPatterns: the client (for its schema and its
  * `$transaction`), the page size limit, and the model behind a delegate.
  */
+import { isTransactionClient } from '../../prisma/prisma-internals.js'
 import type { ModelNode } from '../../prisma/schema/model-graph.js'
 import { modelOf } from '../model-of.js'
 
 /** The part of a Prisma client the patterns use besides the model delegates. */
 interface TransactionClient {
   $transaction?: (queries: unknown[], options?: { isolationLevel?: string }) => Promise<unknown[]>
-}
-
-/**
- * Prisma 7 marks the client of an interactive transaction with this symbol (`{ kind: 'nested',
- * txId }`); the extension's transaction scopes read it the same way.
- */
-const TX_SCOPE_CONTEXT = Symbol.for('prisma.client.transaction.scope_context')
-
-function insideTransaction(client: object): boolean {
-  return (client as Record<symbol, unknown>)[TX_SCOPE_CONTEXT] !== undefined
 }
 
 /** Settings and services shared by the pattern functions of one QueryPatterns. */
@@ -43,7 +34,7 @@ export class PatternContext {
    */
   async batch(queries: PromiseLike<unknown>[], snapshot = false): Promise<unknown[]> {
     const client = this.client as TransactionClient
-    if (typeof client.$transaction !== 'function' || insideTransaction(client)) {
+    if (typeof client.$transaction !== 'function' || isTransactionClient(client)) {
       return Promise.all(queries)
     }
     return client.$transaction(queries, snapshot ? { isolationLevel: 'RepeatableRead' } : undefined)

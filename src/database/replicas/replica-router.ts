@@ -6,8 +6,10 @@
  * round trip: the replicas' positions are polled in the background, the primary's probed once
  * per burst of writes.
  */
+
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { currentLoad, watchLoads } from '../../prisma/extension/load-mark.js'
+import type { QueryHookParams } from '../../prisma/prisma-internals.js'
 import { modelsRead } from '../../prisma/reads/read-dependencies.js'
 import { READ_OPERATIONS } from '../../prisma/reads/read-plan.js'
 import type { ModelGraph } from '../../prisma/schema/model-graph.js'
@@ -19,14 +21,8 @@ import type { Replica } from './replica-health.js'
 import type { ReplicaPool } from './replica-pool.js'
 import { ReplicaTransactions } from './replica-transactions.js'
 
-/** What Prisma passes to a query hook (`__internalParams` is undocumented but stable in 5-7). */
-export interface RouterHookParams {
-  model?: string
-  operation: string
-  args: unknown
-  query(args: unknown): Promise<unknown>
-  __internalParams?: { transaction?: unknown; dataPath?: readonly unknown[] }
-}
+/** What Prisma passes to the router's query hook. */
+export type RouterHookParams = QueryHookParams<unknown>
 
 /** Why reads went to the primary, by reason. */
 export interface PrimaryReadReasons {

@@ -6,6 +6,7 @@
  * cache), and with the fluent API (`prisma.user.findUnique(...).posts()`, resolved by Prisma's
  * own query through the extension's hook, cached there).
  */
+import type { PrismaPromiseLike } from '../prisma-internals.js'
 import type { ModelNode } from '../schema/model-graph.js'
 import { type AccelerateInfo, accelerateInfo, type CacheInfo, newCacheInfo } from './cache-info.js'
 
@@ -25,12 +26,7 @@ export interface QueryRunner {
   prismaQuery(operation: string, args: Record<string, unknown> | undefined): PrismaPromiseLike
 }
 
-/** The parts of Prisma's `PrismaPromise` the extension relies on. */
-export interface PrismaPromiseLike extends PromiseLike<unknown> {
-  requestTransaction?(transaction: unknown): PromiseLike<unknown>
-  readonly spec?: unknown
-  [relation: string]: unknown
-}
+export type { PrismaPromiseLike }
 
 const UNREAD_INFO = newCacheInfo()
 

@@ -15,22 +15,15 @@ import type { ChangeFeed } from '../change-feed/change-feed.js'
 import { TagNaming } from '../keys/tags.js'
 import { type DatabaseCall, recordUncachedCall } from '../metrics/database-call.js'
 import { type StrategyClass, type WithCacheOptions, withoutCacheStrategy } from '../options.js'
+import { isTransactionClient, type PrismaPromiseLike } from '../prisma-internals.js'
 import { READ_OPERATIONS } from '../reads/read-plan.js'
 import type { ModelGraph, ModelNode } from '../schema/model-graph.js'
 import { Strategies } from '../strategies.js'
 import { Transactions } from '../transactions/transaction-scope.js'
 import { WriteEffects } from '../writes/write-effects.js'
 import type { CacheInfo } from './cache-info.js'
-import {
-  CachedQuery,
-  cachedQueryClass,
-  type PrismaPromiseLike,
-  type QueryRunner,
-} from './cached-query.js'
+import { CachedQuery, cachedQueryClass, type QueryRunner } from './cached-query.js'
 import { type Load, type QuerySink, ReadPath } from './read-path.js'
-
-/** Prisma 7 marks a transaction's client with this symbol (see transaction-scope.ts). */
-const TX_SCOPE_CONTEXT = Symbol.for('prisma.client.transaction.scope_context')
 
 type Args = Record<string, unknown> | undefined
 type ExtensionContext = { $name: string; $parent: Record<string | symbol, unknown> }
@@ -94,7 +87,7 @@ export class PrismaCache {
   #target(context: ExtensionContext): Target {
     const parent = context.$parent[context.$name] as Delegate
     const node = this.graph.model(context.$name)
-    const inTransaction = context.$parent[TX_SCOPE_CONTEXT] !== undefined
+    const inTransaction = isTransactionClient(context.$parent)
     const prismaQuery = (operation: string, args: Args) =>
       parent[operation]!(withoutCacheStrategy(args))
     if (node === undefined || inTransaction) {

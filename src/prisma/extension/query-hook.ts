@@ -10,22 +10,16 @@
 import { type PrismaWriteMessage, prismaWrites, traceWrite } from '../../cache/tracing.js'
 import { invalid } from '../../errors.js'
 import { withoutCacheStrategy } from '../options.js'
+import type { PrismaTransactionInfo, QueryHookParams } from '../prisma-internals.js'
 import { READ_OPERATIONS } from '../reads/read-plan.js'
-import type { PrismaTransactionInfo, TransactionScope } from '../transactions/transaction-scope.js'
+import type { TransactionScope } from '../transactions/transaction-scope.js'
 import { RAW_OPERATIONS, rawWriteEffects } from '../writes/raw-writes.js'
 import type { WriteEffects } from '../writes/write-effects.js'
 import { WRITE_OPERATIONS, WritePlan } from '../writes/write-plan.js'
 import { newCacheInfo } from './cache-info.js'
 import type { PrismaCache } from './prisma-cache.js'
 
-/** What Prisma passes to a query hook (`__internalParams` is undocumented but stable in 5-7). */
-export interface QueryHookParams {
-  model?: string
-  operation: string
-  args: unknown
-  query(args: unknown): Promise<unknown>
-  __internalParams?: { transaction?: PrismaTransactionInfo; dataPath?: readonly unknown[] }
-}
+export type { QueryHookParams }
 
 const READS: ReadonlySet<string> = new Set(READ_OPERATIONS)
 

@@ -3,6 +3,7 @@
  * distinct schema. The extension and the database toolkit both read the schema this way.
  */
 import { invalid } from '../../errors.js'
+import { inlineSchemaOf } from '../prisma-internals.js'
 import { datamodelOf } from './dmmf.js'
 import { ModelGraph } from './model-graph.js'
 
@@ -23,7 +24,7 @@ export function modelGraphOf(
   schema?: string,
   field = 'options.schema',
 ): ModelGraph {
-  const text = schema ?? inlineSchemaOf(client, field)
+  const text = schema ?? requireInlineSchema(client, field)
   let graph = graphs.get(text)
   if (graph === undefined) {
     graph = new ModelGraph(datamodelOf(text))
@@ -32,11 +33,10 @@ export function modelGraphOf(
   return graph
 }
 
-/** The schema text a Prisma 7 client carries (the query compiler needs it). */
-function inlineSchemaOf(client: unknown, field: string): string {
-  const schema = (client as { _engineConfig?: { inlineSchema?: unknown } } | null)?._engineConfig
-    ?.inlineSchema
-  if (typeof schema !== 'string' || schema.length === 0) {
+/** The schema text `client` carries (see `prisma-internals.ts`), or a `ValidationError`. */
+function requireInlineSchema(client: unknown, field: string): string {
+  const schema = inlineSchemaOf(client)
+  if (schema === undefined) {
     throw invalid(
       field,
       'is required: this Prisma client does not expose its schema; pass its text (schema.prisma)',

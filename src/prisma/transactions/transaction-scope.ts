@@ -7,19 +7,8 @@
  * completes and drops them when it rolls back.
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
+import { type PrismaTransactionInfo, transactionScopeOf } from '../prisma-internals.js'
 import { WriteEffects } from '../writes/write-effects.js'
-
-/**
- * Prisma 7 marks the client of an interactive transaction with this symbol (`{ kind: 'nested',
- * txId }`), which is how a `$transaction` called on it knows it is nested.
- */
-const TX_SCOPE_CONTEXT = Symbol.for('prisma.client.transaction.scope_context')
-
-/** The `transaction` Prisma passes to query hooks of a query that runs inside one. */
-export interface PrismaTransactionInfo {
-  readonly kind: 'itx' | 'batch'
-  readonly id: string | number
-}
 
 export class TransactionScope {
   readonly kind: 'itx' | 'batch'
@@ -64,9 +53,8 @@ export class Transactions {
     options: unknown,
     commit: (effects: WriteEffects) => Promise<void>,
   ): Promise<unknown> {
-    const outer = (client as Record<symbol, { kind?: string; txId?: string } | undefined>)[
-      TX_SCOPE_CONTEXT
-    ]
+    // A `$transaction` called on a transaction's client is nested in it.
+    const outer = transactionScopeOf(client)
     const parent =
       outer?.kind === 'nested' && outer.txId !== undefined
         ? this.scopeOf({ kind: 'itx', id: outer.txId })
@@ -75,8 +63,8 @@ export class Transactions {
     if (typeof input === 'function') {
       const scope = new TransactionScope('itx', parent)
       let returned = false
-      const callback = (tx: Record<symbol, { txId?: string } | undefined>) => {
-        scope.txId = tx[TX_SCOPE_CONTEXT]?.txId
+      const callback = (tx: object) => {
+        scope.txId = transactionScopeOf(tx)?.txId
         return this.#current.run(scope, async () => {
           const value = await (input as (tx: unknown) => unknown)(tx)
           returned = true
