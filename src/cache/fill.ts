@@ -5,11 +5,11 @@ import { sampleRoundTrip } from './clock.js'
 import { copyValue } from './codec.js'
 import { unwrapLoaded } from './loaded.js'
 import type { CacheMetrics } from './metrics.js'
-import type { Prepared, WritePlan } from './store-types.js'
+import type { Prepared, StorePlan } from './store-types.js'
 import type { TieredStore } from './tiered-store.js'
 
 /** What a fill needs of its plan: where and how long to store, and whether to store at all. */
-export interface FillPlan extends WritePlan {
+export interface FillPlan extends StorePlan {
   /** See `ComputePlan.storeIf`: a value it refuses is returned to the callers, never stored. */
   storeIf: ((value: unknown) => boolean) | undefined
 }

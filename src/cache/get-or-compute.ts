@@ -11,11 +11,11 @@ import {
   newLeaseToken,
 } from './fill.js'
 import type { CacheMetrics } from './metrics.js'
-import { isHiddenNative, type L2Read, MISS, type WritePlan } from './store-types.js'
+import { isHiddenNative, type L2Read, MISS, type StorePlan } from './store-types.js'
 import type { TieredStore } from './tiered-store.js'
 
 /** What `getOrCompute` resolved, in ms, after validation. */
-export interface ComputePlan extends WritePlan {
+export interface ComputePlan extends StorePlan {
   /** Serve a stale value this long past expiry while one background refresh runs. */
   swrMs: number
   /** Serve a stale value this long past expiry when the loader throws or times out. */

@@ -3,7 +3,7 @@ import type { GetOrComputeOptions, SetOptions } from './call-options.js'
 import { toMs } from './duration.js'
 import type { ComputePlan } from './get-or-compute.js'
 import type { ResolvedOptions } from './options.js'
-import type { WritePlan } from './store-types.js'
+import type { StorePlan } from './store-types.js'
 import { assertOptionsObject, normalizeTags, ttlOrDefault } from './validate.js'
 
 /** The cache-wide settings a per-call plan falls back on. */
@@ -17,7 +17,7 @@ export function planWrite(
   options: SetOptions | undefined,
   defaults: PlanDefaults,
   ttlField = 'ttl',
-): WritePlan {
+): StorePlan {
   assertOptionsObject(options, 'options')
   const ttlMs = ttlOrDefault(options?.ttl, defaults.ttlMs, ttlField)
   const localTtlMs =

@@ -43,7 +43,7 @@ export interface L2Read {
 export const MISS: unique symbol = Symbol('miss')
 
 /** How long to keep an entry and where. All in ms; `staleMs` extends physical life past freshness. */
-export interface WritePlan {
+export interface StorePlan {
   ttlMs: number
   staleMs: number
   localTtlMs: number | undefined
@@ -72,7 +72,7 @@ export interface Prepared {
   /** Uncompressed encoded size: what L1 bounds and `averageSize` count. */
   size: number
   freshUntil: number
-  plan: WritePlan
+  plan: StorePlan
 }
 
 /**

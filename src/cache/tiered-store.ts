@@ -23,8 +23,8 @@ import {
   minDefined,
   nativeSize,
   type Prepared,
+  type StorePlan,
   type TieredStoreOptions,
-  type WritePlan,
 } from './store-types.js'
 
 /**
@@ -165,7 +165,7 @@ export class TieredStore {
    * Copies (and so validates) `value`, then writes it to both tiers. Returns the private copy
    * and its encoded size. Throws `SerializationError` before touching any tier.
    */
-  prepare(value: unknown, plan: WritePlan, loadMs = 0): Prepared {
+  prepare(value: unknown, plan: StorePlan, loadMs = 0): Prepared {
     const copy = copyValue(value)
     const freshUntil = cacheNow() + plan.ttlMs
     // Compression only pays where the bytes go: to L2. (L1 counts the uncompressed size.)
