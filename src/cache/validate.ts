@@ -1,9 +1,8 @@
+import { RESERVED_KEY_PREFIX } from '../drivers/l2-driver.js'
 import { ErrorCodes, invalid, type ValidationError } from '../errors.js'
 import { type Duration, toMs } from './duration.js'
 
 const MAX_TAG_LENGTH = 512
-/** Keys under this prefix hold the L2 tag index; callers may not read or write them. */
-export const RESERVED_KEY_PREFIX = '__sc:'
 
 function keyError(field: string, key: unknown, maxKeyLength: number): ValidationError {
   if (typeof key !== 'string') {

@@ -12,6 +12,12 @@
 import type { BusNotice } from './bus.js'
 
 /**
+ * Keys a driver keeps for itself (the tag index, versions) start with this, after its prefix:
+ * callers' keys may not.
+ */
+export const RESERVED_KEY_PREFIX = '__sc:'
+
+/**
  * Where an encoded entry carries its write stamp (see `cache/entry-format.ts`): a driver reads
  * these bytes alone (`GETRANGE`) for strict mode's check.
  */

@@ -23,6 +23,7 @@
  * SCAN runs on every master (`redis-scan.ts`). The client, ours or the caller's: `redis-client.ts`
  * (a `cluster` list of nodes: `redis-cluster-client.ts`).
  */
+
 import type { Cluster, Redis } from 'ioredis'
 import { ErrorCodes, invalid, StrataCacheError } from '../errors.js'
 import type { BusNotice } from './bus.js'
@@ -32,6 +33,7 @@ import {
   type L2Coordination,
   type L2Driver,
   type L2WriteItem,
+  RESERVED_KEY_PREFIX,
 } from './l2-driver.js'
 import {
   assertOneConnection,
@@ -58,10 +60,8 @@ import { deleteTagged, writeManyTagged, writeTagged } from './redis-tag-index.js
 import { invalidateTags } from './redis-tag-invalidation.js'
 
 export { REDIS_CLIENT_DEFAULTS } from './redis-client.js'
-export { escapeGlob }
+export { escapeGlob, RESERVED_KEY_PREFIX }
 
-/** Caller keys must not start with this: the driver keeps its own keys (tag index) under it. */
-export const RESERVED_KEY_PREFIX = '__sc:'
 const TAG_NAMESPACE = `${RESERVED_KEY_PREFIX}tag:`
 
 /** Options of a {@link RedisDriver}: how it reaches Redis (exactly one of `url`, `options`, `client`), and its keys. */
