@@ -279,8 +279,8 @@ export class Fill {
       return { ...out, stored: NOT_STORED }
     }
     if (since === undefined) {
-      // No fence point from Redis (no coordination: the breaker was open, the first round trip
-      // timed out, a Cluster): stored there, the value could outlive a write another instance
+      // No fence point from Redis (a driver without coordination, the breaker was open, the first
+      // round trip timed out): stored there, the value could outlive a write another instance
       // made during the load, until its TTL. Only this process's fence covers it: L1 only,
       // which is the entry itself when there is no L2.
       this.#giveBack(true)

@@ -204,7 +204,7 @@ export class TieredStore {
     // Memory only: L1 is the only copy, nothing can replace it behind our back.
     if (this.l2 === undefined) return true
     const coordination = this.l2.coordination
-    // No stamps to compare (e.g. Cluster): every strict read goes to Redis.
+    // No stamps to compare (a driver without coordination): every strict read goes to Redis.
     if (coordination === undefined) return false
     // Native values have no stamp (''), and getStamp never returns ''.
     return (await coordination.getStamp(key)) === stamp

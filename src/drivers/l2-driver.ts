@@ -87,8 +87,9 @@ export interface L2Driver {
   watchServer?(onChange: (reason: string) => void): () => void
 
   /**
-   * Cross-instance fencing, leases and write stamps, when the driver can offer them (standalone
-   * Redis does; Cluster and memory drivers do not, and then each instance fences only itself).
+   * Cross-instance fencing, leases and write stamps, when the driver can offer them (Redis,
+   * standalone or Cluster, and Upstash do; a driver without them leaves each instance fencing
+   * only itself).
    */
   readonly coordination?: L2Coordination
 }

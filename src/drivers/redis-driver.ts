@@ -10,6 +10,9 @@
  * | `P<key>`           | set             | a native set written by `addToSet`                        |
  * | `P__sc:tag:<tag>`  | set             | tag index: full Redis names of the entries set with <tag> |
  *
+ * The fence's version keys, leases and write stamps live under `P__sc:` too
+ * (`redis-key-layout.ts` names them all; docs/ARCHITECTURE.md has the whole table).
+ *
  * Every key gets a TTL when written. A tag set's TTL is raised (never lowered) to the TTL of each
  * entry recorded in it, so the index lives exactly as long as its longest-lived member
  * (`redis-tag-index.ts`). Keys starting with {@link RESERVED_KEY_PREFIX} (`__sc:`) are the
