@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { resolveOptions } from '../src/cache/options.js'
 import { CACHE_ENV_VARIABLES, cacheOptionsFromEnv } from '../src/config/cache-env.js'
 import { formatEnvTable } from '../src/config/env-parsers.js'
+import { PRISMA_ENV_VARIABLES } from '../src/config/prisma-env.js'
 import { ErrorCodes, ValidationError } from '../src/errors.js'
 
 /** Expects cacheOptionsFromEnv(env) to fail with ERR_INVALID_ENV on `field`; returns the message. */
@@ -433,9 +435,20 @@ describe('CACHE_ENV_VARIABLES', () => {
     expect(Object.isFrozen(CACHE_ENV_VARIABLES)).toBe(true)
     expect(Object.isFrozen(CACHE_ENV_VARIABLES[0])).toBe(true)
   })
-  it('renders as a README table', () => {
+  it('renders as a Markdown table', () => {
     const table = formatEnvTable(CACHE_ENV_VARIABLES)
     expect(table.split('\n')).toHaveLength(CACHE_ENV_VARIABLES.length + 2)
     expect(table).toContain('| `CACHE_DEFAULT_TTL` |')
+  })
+})
+
+/** The configuration page's tables are generated from these lists: a change must reach them. */
+describe('docs/CONFIGURATION.md', () => {
+  const page = readFileSync(new URL('../docs/CONFIGURATION.md', import.meta.url), 'utf8')
+  it("shows the cache's variables as generated", () => {
+    expect(page).toContain(formatEnvTable(CACHE_ENV_VARIABLES))
+  })
+  it("shows the Prisma extension's variables as generated", () => {
+    expect(page).toContain(formatEnvTable(PRISMA_ENV_VARIABLES))
   })
 })

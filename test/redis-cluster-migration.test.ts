@@ -72,7 +72,7 @@ async function migrate(
 it('slots migrated under load: no strict read older than an acknowledged write', async () => {
   const prefix = uniquePrefix('cl-migrate')
   // Strict writers: an eventual one acknowledges a write Redis refused with its invalidation only
-  // queued (README, guarantee 3), which a strict reader may then see as stale.
+  // queued (docs/GUARANTEES.md, guarantee 3), which a strict reader may then see as stale.
   const writer = cache({ prefix, consistency: 'strict' })
   const strict = cache({ prefix, consistency: 'strict', bus: false })
   const control = cache({ prefix, bus: false })

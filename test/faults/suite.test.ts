@@ -167,7 +167,7 @@ const FAULTS: Fault[] = [
     boundMs: 250,
     short: true,
     // The victim only reads: killed mid-fill, it holds leases and half-done fills, never a write
-    // committed but not yet invalidated (that takes a change feed: see the README's guarantees).
+    // committed but not yet invalidated (that takes the change feed, docs/GUARANTEES.md).
     configFor: (index) => (index === VICTIM ? { writers: 0, loaderDelayMs: [20, 40] } : {}),
     check(report) {
       expect(report.workers.map((w) => w.index)).toContain(PROCESSES) // the restarted one ran
