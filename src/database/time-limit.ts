@@ -49,13 +49,13 @@ export function within<T>(promise: PromiseLike<T>, ms: number): Promise<Outcome<
  * ```
  */
 export class SingleFlight<T> {
-  private pending: Promise<T> | undefined = undefined
+  #pending: Promise<T> | undefined = undefined
 
   constructor(private readonly start: () => PromiseLike<T>) {}
 
   /** The pending run, or a new one. */
   run(): Promise<T> {
-    if (this.pending !== undefined) return this.pending
+    if (this.#pending !== undefined) return this.#pending
     let run: Promise<T>
     try {
       run = Promise.resolve(this.start())
@@ -63,15 +63,15 @@ export class SingleFlight<T> {
       run = Promise.reject(error)
     }
     const settled = () => {
-      if (this.pending === run) this.pending = undefined
+      if (this.#pending === run) this.#pending = undefined
     }
     run.then(settled, settled)
-    this.pending = run
+    this.#pending = run
     return run
   }
 
   /** Whether a run has not settled yet. */
   get busy(): boolean {
-    return this.pending !== undefined
+    return this.#pending !== undefined
   }
 }

@@ -178,11 +178,11 @@ class Capture {
         inTransaction,
       }
       if (collector?.wantsArgs() === true && Array.isArray(params)) statement.args = params
-      this.report(statement, collector)
+      this.#report(statement, collector)
     }
   }
 
-  private report(statement: CapturedStatement, context: SqlCollector | undefined): void {
+  #report(statement: CapturedStatement, context: SqlCollector | undefined): void {
     // A closed collector's call has already been recorded: its late statements are unattributed.
     const collector = context?.closed === false ? context : undefined
     try {

@@ -88,13 +88,13 @@ export class TableCatalog {
     const key = JSON.stringify([schema, table])
     let info = this.#tables.get(key)
     if (info === undefined) {
-      info = this.read(schema, table)
+      info = this.#read(schema, table)
       this.#tables.set(key, info)
     }
     return info
   }
 
-  private async read(schema: string, table: string): Promise<TableInfo | undefined> {
+  async #read(schema: string, table: string): Promise<TableInfo | undefined> {
     const rows = await this.db.$queryRawUnsafe<TableInfoRow[]>(TABLE_INFO_SQL, schema, table)
     const row = rows[0]
     if (row === undefined) return undefined

@@ -44,27 +44,26 @@ export interface Statistics {
  */
 export class DatabaseProbe {
   /** Prisma's one-time start (loading its query compiler): not the database's response time. */
-  private readonly start: SingleFlight<unknown> | undefined
-  private started = false
-  private readonly ping: SingleFlight<unknown>
-  private readonly stats: SingleFlight<PostgresStatsOutcome>
+  readonly #start: SingleFlight<unknown> | undefined
+  #started = false
+  readonly #ping: SingleFlight<unknown>
+  readonly #stats: SingleFlight<PostgresStatsOutcome>
+  readonly #settings: PostgresStatsSettings & { timeoutMs: number }
 
-  constructor(
-    client: RawQueryClient,
-    private readonly settings: PostgresStatsSettings & { timeoutMs: number },
-  ) {
+  constructor(client: RawQueryClient, settings: PostgresStatsSettings & { timeoutMs: number }) {
+    this.#settings = settings
     const connect = client.$connect
-    this.start =
+    this.#start =
       typeof connect === 'function' ? new SingleFlight(() => connect.call(client)) : undefined
-    this.ping = new SingleFlight(() => client.$queryRawUnsafe('SELECT 1'))
-    this.stats = new SingleFlight(() => readPostgresStats(client, settings))
+    this.#ping = new SingleFlight(() => client.$queryRawUnsafe('SELECT 1'))
+    this.#stats = new SingleFlight(() => readPostgresStats(client, settings))
   }
 
   /** Sends `SELECT 1` (after starting the client the first time) and waits until `deadline`. */
   async reach(deadline: number): Promise<Reach> {
-    const timeout = this.settings.timeoutMs
-    if (!this.started && this.start !== undefined) {
-      const started = await within(this.start.run(), deadline - performance.now())
+    const timeout = this.#settings.timeoutMs
+    if (!this.#started && this.#start !== undefined) {
+      const started = await within(this.#start.run(), deadline - performance.now())
       if (started.kind !== 'value') {
         const failure =
           started.kind === 'timeout'
@@ -72,11 +71,11 @@ export class DatabaseProbe {
             : errorLine(started.error, 300)
         return { connected: false, responseTime: timeout, failure }
       }
-      this.started = true
+      this.#started = true
     }
-    const wasPending = this.ping.busy
+    const wasPending = this.#ping.busy
     const sent = performance.now()
-    const ping = await within(this.ping.run(), deadline - sent)
+    const ping = await within(this.#ping.run(), deadline - sent)
     const responseTime = performance.now() - sent
     if (ping.kind === 'value') return { connected: true, responseTime, failure: undefined }
     if (ping.kind === 'error') {
@@ -92,11 +91,11 @@ export class DatabaseProbe {
 
   /** Reads PostgreSQL's statistics views, waiting until `deadline`. */
   async statistics(deadline: number): Promise<Statistics> {
-    const read = await within(this.stats.run(), deadline - performance.now())
+    const read = await within(this.#stats.run(), deadline - performance.now())
     if (read.kind === 'timeout') {
       return {
         figures: null,
-        failures: [`database statistics: no answer within ${this.settings.timeoutMs} ms`],
+        failures: [`database statistics: no answer within ${this.#settings.timeoutMs} ms`],
         lost: undefined,
       }
     }

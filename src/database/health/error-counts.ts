@@ -78,36 +78,36 @@ const NO_ERRORS = (): Record<DatabaseErrorKind, number> => ({
  * ```
  */
 export class ErrorCounts {
-  private total = 0
-  private readonly byKind = NO_ERRORS()
-  private last: LastDatabaseError | null = null
+  #total = 0
+  readonly #byKind = NO_ERRORS()
+  #last: LastDatabaseError | null = null
   /** When the latest errors happened, a ring of `capacity` (enough to count past any threshold). */
-  private readonly times: Float64Array
-  private next = 0
-  private size = 0
+  readonly #times: Float64Array
+  #next = 0
+  #size = 0
 
   constructor(
     readonly windowMs: number,
     capacity: number,
   ) {
-    this.times = new Float64Array(capacity)
+    this.#times = new Float64Array(capacity)
   }
 
   /** Counts `error` as happened at `now`; returns its class. */
   record(error: unknown, now: number): DatabaseErrorClass {
     const found = classifyDatabaseError(error)
-    this.total++
-    this.byKind[found.kind]++
-    this.last = {
+    this.#total++
+    this.#byKind[found.kind]++
+    this.#last = {
       kind: found.kind,
       message: errorLine(error),
       prismaCode: found.prismaCode ?? null,
       sqlState: found.sqlState ?? null,
       timestamp: new Date(now),
     }
-    this.times[this.next] = now
-    this.next = (this.next + 1) % this.times.length
-    if (this.size < this.times.length) this.size++
+    this.#times[this.#next] = now
+    this.#next = (this.#next + 1) % this.#times.length
+    if (this.#size < this.#times.length) this.#size++
     return found
   }
 
@@ -115,13 +115,13 @@ export class ErrorCounts {
   figures(now: number): ErrorFigures {
     const since = now - this.windowMs
     let recent = 0
-    for (let i = 0; i < this.size; i++) if (this.times[i]! >= since) recent++
+    for (let i = 0; i < this.#size; i++) if (this.#times[i]! >= since) recent++
     return {
-      total: this.total,
-      byKind: { ...this.byKind },
+      total: this.#total,
+      byKind: { ...this.#byKind },
       recent,
       ratePerMinute: recent / (this.windowMs / 60_000),
-      last: this.last === null ? null : { ...this.last },
+      last: this.#last === null ? null : { ...this.#last },
     }
   }
 }

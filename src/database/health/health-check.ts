@@ -52,15 +52,15 @@ function describe(value: unknown): string {
  * ```
  */
 export class DatabaseHealthCheck {
-  private readonly settings: HealthSettings
-  private readonly activity: RecordedActivity
-  private readonly probe: DatabaseProbe
-  private readonly listeners = new StatusListeners()
-  private inFlight: Promise<HealthCheckResult> | undefined = undefined
-  private last: HealthCheckResult | undefined = undefined
-  private timer: NodeJS.Timeout | undefined = undefined
+  readonly #settings: HealthSettings
+  readonly #activity: RecordedActivity
+  readonly #probe: DatabaseProbe
+  readonly #listeners = new StatusListeners()
+  #inFlight: Promise<HealthCheckResult> | undefined = undefined
+  #last: HealthCheckResult | undefined = undefined
+  #timer: NodeJS.Timeout | undefined = undefined
   /** Bumped by start and stop, so that a loop whose check ends after a stop does not go on. */
-  private loop = 0
+  #loop = 0
 
   /**
    * @param prisma a Prisma client (extended or not) on PostgreSQL.
@@ -76,10 +76,10 @@ export class DatabaseHealthCheck {
       throw invalid('prisma', `must be a Prisma client, got ${describe(prisma)}`)
     }
     const settings = resolveHealthOptions(options)
-    this.settings = settings
-    this.activity = new RecordedActivity(settings)
-    this.probe = new DatabaseProbe(prisma, settings)
-    if (settings.onStatusChange !== undefined) this.listeners.add(settings.onStatusChange)
+    this.#settings = settings
+    this.#activity = new RecordedActivity(settings)
+    this.#probe = new DatabaseProbe(prisma, settings)
+    if (settings.onStatusChange !== undefined) this.#listeners.add(settings.onStatusChange)
   }
 
   /**
@@ -93,26 +93,26 @@ export class DatabaseHealthCheck {
    * ```
    */
   check(): Promise<HealthCheckResult> {
-    if (this.inFlight !== undefined) return this.inFlight
-    const run = this.run().finally(() => {
-      this.inFlight = undefined
+    if (this.#inFlight !== undefined) return this.#inFlight
+    const run = this.#run().finally(() => {
+      this.#inFlight = undefined
     })
-    this.inFlight = run
+    this.#inFlight = run
     return run
   }
 
-  private async run(): Promise<HealthCheckResult> {
+  async #run(): Promise<HealthCheckResult> {
     const timestamp = new Date()
-    const deadline = performance.now() + this.settings.timeoutMs
+    const deadline = performance.now() + this.#settings.timeoutMs
     const failures: string[] = []
     let reach: Reach = { connected: false, responseTime: 0, failure: undefined }
     try {
       // The user's status function runs beside the ping so that it does not eat into its time.
-      const status = this.readConnectionStatus(deadline - performance.now())
-      reach = await this.probe.reach(deadline)
+      const status = this.#readConnectionStatus(deadline - performance.now())
+      reach = await this.#probe.reach(deadline)
       let database: DatabaseFigures | null = null
       if (reach.connected) {
-        const stats = await this.probe.statistics(deadline)
+        const stats = await this.#probe.statistics(deadline)
         database = stats.figures
         failures.push(...stats.failures)
         // A connection error right after the ping: the database went away (a shutdown) mid-check.
@@ -123,20 +123,20 @@ export class DatabaseHealthCheck {
       const now = Date.now()
       const details: HealthCheckResult['details'] = {
         connectionPool: typeof pool === 'string' ? poolFigures(undefined, undefined) : pool,
-        slowQueries: this.activity.slowQueries(failures),
-        errors: this.activity.errorFigures(now),
-        performance: this.activity.performance(now, failures),
+        slowQueries: this.#activity.slowQueries(failures),
+        errors: this.#activity.errorFigures(now),
+        performance: this.#activity.performance(now, failures),
         database: reach.connected ? database : null,
       }
       const { connected, responseTime } = reach
       const { status: health, reasons } = verdict(
         { connected, responseTime, pingFailure: reach.failure, failures, details },
-        this.settings,
+        this.#settings,
       )
-      return this.settle({ status: health, connected, responseTime, reasons, details, timestamp })
+      return this.#settle({ status: health, connected, responseTime, reasons, details, timestamp })
     } catch (error) {
       // Only a bug gets here; the check still answers.
-      return this.settle({
+      return this.#settle({
         status: reach.connected ? 'degraded' : 'unhealthy',
         connected: reach.connected,
         responseTime: reach.responseTime,
@@ -144,7 +144,7 @@ export class DatabaseHealthCheck {
         details: {
           connectionPool: poolFigures(undefined, undefined),
           slowQueries: [],
-          errors: this.activity.errorFigures(Date.now()),
+          errors: this.#activity.errorFigures(Date.now()),
           performance: noPerformance(),
           database: null,
         },
@@ -157,8 +157,8 @@ export class DatabaseHealthCheck {
    * The pool's figures, or a failure line when `connectionStatus()` (or the pool's getters: user
    * objects) threw or did not answer. Never rejects: it runs unawaited beside the ping.
    */
-  private async readConnectionStatus(ms: number): Promise<ConnectionPoolFigures | string> {
-    const { pool, connectionStatus } = this.settings
+  async #readConnectionStatus(ms: number): Promise<ConnectionPoolFigures | string> {
+    const { pool, connectionStatus } = this.#settings
     try {
       if (connectionStatus === undefined) return poolFigures(pool, undefined)
       const outcome = await within(
@@ -177,10 +177,10 @@ export class DatabaseHealthCheck {
   }
 
   /** Stores the result and tells the listeners if the status changed. */
-  private settle(result: HealthCheckResult): HealthCheckResult {
-    const previous = this.last
-    this.last = result
-    if (previous?.status !== result.status) this.listeners.notify(result, previous)
+  #settle(result: HealthCheckResult): HealthCheckResult {
+    const previous = this.#last
+    this.#last = result
+    if (previous?.status !== result.status) this.#listeners.notify(result, previous)
     return result
   }
 
@@ -197,12 +197,12 @@ export class DatabaseHealthCheck {
   startContinuousCheck(interval: Duration): void {
     const ms = durationMs(interval, 'interval', 0, 1)
     this.stopContinuousCheck()
-    const loop = this.loop
+    const loop = this.#loop
     const tick = () => {
       void this.check().then(() => {
-        if (this.loop !== loop) return
-        this.timer = setTimeout(tick, ms)
-        this.timer.unref()
+        if (this.#loop !== loop) return
+        this.#timer = setTimeout(tick, ms)
+        this.#timer.unref()
       })
     }
     tick()
@@ -217,9 +217,9 @@ export class DatabaseHealthCheck {
    * ```
    */
   stopContinuousCheck(): void {
-    this.loop++
-    if (this.timer !== undefined) clearTimeout(this.timer)
-    this.timer = undefined
+    this.#loop++
+    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    this.#timer = undefined
   }
 
   /**
@@ -231,7 +231,7 @@ export class DatabaseHealthCheck {
    * ```
    */
   getLastHealthCheck(): HealthCheckResult | undefined {
-    return this.last
+    return this.#last
   }
 
   /**
@@ -244,7 +244,7 @@ export class DatabaseHealthCheck {
    * ```
    */
   generateReport(): string {
-    return formatHealthReport(this.last)
+    return formatHealthReport(this.#last)
   }
 
   /**
@@ -265,7 +265,7 @@ export class DatabaseHealthCheck {
     if (info !== undefined && (typeof info !== 'object' || info === null)) {
       throw invalid('info', `must be an object { model?, operation?, sql? }, got ${describe(info)}`)
     }
-    this.activity.recordQuery(durationMs, info, Date.now())
+    this.#activity.recordQuery(durationMs, info, Date.now())
   }
 
   /**
@@ -281,7 +281,7 @@ export class DatabaseHealthCheck {
     if (error === undefined || error === null) {
       throw invalid('error', `must be the error that was thrown, got ${describe(error)}`)
     }
-    this.activity.recordError(error, Date.now())
+    this.#activity.recordError(error, Date.now())
   }
 
   /**
@@ -294,8 +294,8 @@ export class DatabaseHealthCheck {
    * ```
    */
   on<E extends keyof HealthCheckEvents>(event: E, listener: HealthCheckEvents[E]): this {
-    this.listenerArgs(event, listener)
-    this.listeners.add(listener)
+    this.#listenerArgs(event, listener)
+    this.#listeners.add(listener)
     return this
   }
 
@@ -308,12 +308,12 @@ export class DatabaseHealthCheck {
    * ```
    */
   off<E extends keyof HealthCheckEvents>(event: E, listener: HealthCheckEvents[E]): this {
-    this.listenerArgs(event, listener)
-    this.listeners.delete(listener)
+    this.#listenerArgs(event, listener)
+    this.#listeners.delete(listener)
     return this
   }
 
-  private listenerArgs(event: unknown, listener: unknown): void {
+  #listenerArgs(event: unknown, listener: unknown): void {
     if (event !== 'statusChange') {
       throw invalid(
         'event',

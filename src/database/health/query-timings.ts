@@ -26,34 +26,34 @@ export interface TimingSummary {
  * ```
  */
 export class QueryTimings {
-  private readonly durations: Float64Array
-  private readonly times: Float64Array
+  readonly #durations: Float64Array
+  readonly #times: Float64Array
   /** Index the next sample is written to. */
-  private next = 0
-  private size = 0
+  #next = 0
+  #size = 0
 
   constructor(
     readonly capacity: number,
     readonly windowMs: number,
   ) {
-    this.durations = new Float64Array(capacity)
-    this.times = new Float64Array(capacity)
+    this.#durations = new Float64Array(capacity)
+    this.#times = new Float64Array(capacity)
   }
 
   /** Adds one sample, overwriting the oldest when full. */
   record(ms: number, now: number): void {
-    this.durations[this.next] = ms
-    this.times[this.next] = now
-    this.next = (this.next + 1) % this.capacity
-    if (this.size < this.capacity) this.size++
+    this.#durations[this.#next] = ms
+    this.#times[this.#next] = now
+    this.#next = (this.#next + 1) % this.capacity
+    if (this.#size < this.capacity) this.#size++
   }
 
   /** The summary of the samples recorded within `windowMs` before `now` (nearest-rank percentiles). */
   summary(now: number): TimingSummary {
     const since = now - this.windowMs
     const kept: number[] = []
-    for (let i = 0; i < this.size; i++) {
-      if (this.times[i]! >= since) kept.push(this.durations[i]!)
+    for (let i = 0; i < this.#size; i++) {
+      if (this.#times[i]! >= since) kept.push(this.#durations[i]!)
     }
     if (kept.length === 0) return { count: 0, average: null, p95: null, p99: null }
     kept.sort((a, b) => a - b)

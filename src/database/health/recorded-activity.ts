@@ -35,23 +35,26 @@ export const noPerformance = (): PerformanceFigures => ({
  * ```
  */
 export class RecordedActivity {
-  private readonly timings: QueryTimings
-  private readonly errors: ErrorCounts
-  private readonly slow: RingBuffer<SlowQuery>
+  readonly #timings: QueryTimings
+  readonly #errors: ErrorCounts
+  readonly #slow: RingBuffer<SlowQuery>
 
   constructor(private readonly settings: HealthSettings) {
-    this.timings = new QueryTimings(settings.sampleSize, settings.sampleWindowMs)
+    this.#timings = new QueryTimings(settings.sampleSize, settings.sampleWindowMs)
     // Enough error times to count past any threshold within the window.
-    this.errors = new ErrorCounts(settings.errorWindowMs, Math.max(1000, settings.recentErrors + 1))
-    this.slow = new RingBuffer(settings.maxSlowQueries)
+    this.#errors = new ErrorCounts(
+      settings.errorWindowMs,
+      Math.max(1000, settings.recentErrors + 1),
+    )
+    this.#slow = new RingBuffer(settings.maxSlowQueries)
   }
 
   /** Counts one query time; a slow one is also listed. */
   recordQuery(durationMs: number, info: QueryMetricInfo | undefined, now: number): void {
-    this.timings.record(durationMs, now)
+    this.#timings.record(durationMs, now)
     if (durationMs <= this.settings.slowQueryMs) return
     const sql = info?.sql
-    this.slow.push({
+    this.#slow.push({
       durationMs,
       timestamp: new Date(now),
       source: 'recorded',
@@ -64,12 +67,12 @@ export class RecordedActivity {
 
   /** Counts one error by kind. */
   recordError(error: unknown, now: number): void {
-    this.errors.record(error, now)
+    this.#errors.record(error, now)
   }
 
   /** Error figures as of `now`. */
   errorFigures(now: number): ErrorFigures {
-    return this.errors.figures(now)
+    return this.#errors.figures(now)
   }
 
   /**
@@ -77,7 +80,7 @@ export class RecordedActivity {
    * that throws is reported in `failures` (it is the user's object).
    */
   slowQueries(failures: string[]): SlowQuery[] {
-    const all = this.slow.toArray()
+    const all = this.#slow.toArray()
     const metrics = this.settings.metrics
     if (metrics !== undefined) {
       try {
@@ -105,7 +108,7 @@ export class RecordedActivity {
    * of `options.metrics`' database times (since it started or was reset).
    */
   performance(now: number, failures: string[]): PerformanceFigures {
-    const recorded = this.timings.summary(now)
+    const recorded = this.#timings.summary(now)
     if (recorded.count > 0) {
       return {
         averageQueryTime: recorded.average,

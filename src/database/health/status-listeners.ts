@@ -16,19 +16,19 @@ import type { StatusChangeListener } from './options.js'
  * ```
  */
 export class StatusListeners {
-  private readonly listeners = new Set<StatusChangeListener>()
+  readonly #listeners = new Set<StatusChangeListener>()
 
   add(listener: StatusChangeListener): void {
-    this.listeners.add(listener)
+    this.#listeners.add(listener)
   }
 
   delete(listener: StatusChangeListener): void {
-    this.listeners.delete(listener)
+    this.#listeners.delete(listener)
   }
 
   /** Calls every listener (those added meanwhile wait for the next change). */
   notify(current: HealthCheckResult, previous: HealthCheckResult | undefined): void {
-    for (const listener of [...this.listeners]) {
+    for (const listener of [...this.#listeners]) {
       try {
         const returned = listener(current, previous) as unknown
         if (typeof (returned as PromiseLike<unknown> | undefined)?.then === 'function') {

@@ -105,18 +105,17 @@ type Attempt<T> = { ok: true; data: T } | { ok: false; error: unknown; failure: 
  * ```
  */
 export class TransactionManager<Client extends TransactionCapableClient> {
-  private readonly defaults: ResolvedTransactionOptions
-  private readonly counters = new TransactionCounters()
+  readonly #prisma: Client
+  readonly #defaults: ResolvedTransactionOptions
+  readonly #counters = new TransactionCounters()
 
   /**
    * @param prisma A Prisma client, plain or extended.
    * @param defaults Settings for every `execute` call; each call may override them.
    * @throws ValidationError naming `prisma` or the bad `defaults.<field>`.
    */
-  constructor(
-    private readonly prisma: Client,
-    defaults?: TransactionDefaults,
-  ) {
+  constructor(prisma: Client, defaults?: TransactionDefaults) {
+    this.#prisma = prisma
     const candidate = prisma as unknown as { $transaction?: unknown } | null
     if (typeof candidate !== 'object' || candidate === null) {
       throw invalid('prisma', 'must be a Prisma client')
@@ -127,7 +126,7 @@ export class TransactionManager<Client extends TransactionCapableClient> {
         'must be a Prisma client with $transaction (not a transaction client)',
       )
     }
-    this.defaults = resolveTransactionOptions(
+    this.#defaults = resolveTransactionOptions(
       defaults,
       'defaults',
       DEFAULT_TRANSACTION_OPTIONS,
@@ -156,15 +155,15 @@ export class TransactionManager<Client extends TransactionCapableClient> {
     if (typeof fn !== 'function') {
       throw invalid('fn', `must be a function (tx) => Promise, got ${typeof fn}`)
     }
-    const settings = resolveTransactionOptions(options, 'options', this.defaults)
+    const settings = resolveTransactionOptions(options, 'options', this.#defaults)
     const startedAt = performance.now()
     for (let attempt = 1; ; attempt++) {
-      const outcome = await this.attempt(fn, settings)
-      if (outcome.ok) return this.finish({ success: true, data: outcome.data }, attempt, startedAt)
+      const outcome = await this.#attempt(fn, settings)
+      if (outcome.ok) return this.#finish({ success: true, data: outcome.data }, attempt, startedAt)
       const { error, failure } = outcome
-      this.counters.recordFailure(failure.kind)
+      this.#counters.recordFailure(failure.kind)
       if (!failure.retryable || attempt > settings.maxRetries) {
-        return this.finish({ success: false, error, errorKind: failure.kind }, attempt, startedAt)
+        return this.#finish({ success: false, error, errorKind: failure.kind }, attempt, startedAt)
       }
       const delayMs = backoffDelay(attempt, settings)
       notify(settings, { name: settings.name, attempt, error, kind: failure.kind, delayMs })
@@ -181,22 +180,22 @@ export class TransactionManager<Client extends TransactionCapableClient> {
    * ```
    */
   getStats(): TransactionStats {
-    return this.counters.snapshot()
+    return this.#counters.snapshot()
   }
 
   /** Sets every counter back to zero. */
   resetStats(): void {
-    this.counters.reset()
+    this.#counters.reset()
   }
 
   /** One attempt, and the phase it reached: what a failure means depends on it. */
-  private async attempt<T>(
+  async #attempt<T>(
     fn: (tx: TransactionClientOf<Client>) => Promise<T>,
     settings: ResolvedTransactionOptions,
   ): Promise<Attempt<T>> {
     let phase: TransactionPhase = 'start'
     try {
-      const data = (await this.prisma.$transaction(async (tx: unknown) => {
+      const data = (await this.#prisma.$transaction(async (tx: unknown) => {
         phase = 'body'
         const value = await fn(tx as TransactionClientOf<Client>)
         // From here Prisma sends COMMIT: a connection lost now leaves the outcome unknown.
@@ -209,13 +208,13 @@ export class TransactionManager<Client extends TransactionCapableClient> {
     }
   }
 
-  private finish<T>(
+  #finish<T>(
     outcome: { success: true; data: T } | Omit<TransactionFailed, 'attempts' | 'durationMs'>,
     attempts: number,
     startedAt: number,
   ): TransactionResult<T> {
     const durationMs = performance.now() - startedAt
-    this.counters.recordCall(outcome.success, attempts, durationMs)
+    this.#counters.recordCall(outcome.success, attempts, durationMs)
     return { ...outcome, attempts, durationMs }
   }
 }

@@ -68,43 +68,43 @@ export function transactionDurationsOf(stats: unknown): TransactionDurations | u
 
 /** Mutable counters behind {@link TransactionStats}; one per manager. */
 export class TransactionCounters {
-  private counts = emptyCounts()
-  private durations = emptyDurations()
+  #counts = emptyCounts()
+  #durations = emptyDurations()
 
   /** Counts one failed attempt of kind `kind` (whether or not it is retried). */
   recordFailure(kind: TransactionFailureKind): void {
     const counter = COUNTER_OF[kind]
-    if (counter !== undefined) this.counts[counter]++
+    if (counter !== undefined) this.#counts[counter]++
   }
 
   /** Counts one finished `execute` call. */
   recordCall(success: boolean, attempts: number, durationMs: number): void {
-    this.counts.total++
-    if (success) this.counts.successful++
-    else this.counts.failed++
-    if (attempts > 1) this.counts.retried++
-    this.counts.retries += attempts - 1
-    const durations = success ? this.durations.committed : this.durations.failed
+    this.#counts.total++
+    if (success) this.#counts.successful++
+    else this.#counts.failed++
+    if (attempts > 1) this.#counts.retried++
+    this.#counts.retries += attempts - 1
+    const durations = success ? this.#durations.committed : this.#durations.failed
     durations.record(durationMs)
   }
 
   snapshot(): TransactionStats {
     const all = new LatencyHistogram()
-    all.merge(this.durations.committed)
-    all.merge(this.durations.failed)
+    all.merge(this.#durations.committed)
+    all.merge(this.#durations.failed)
     const stats: TransactionStats = {
-      ...this.counts,
+      ...this.#counts,
       averageDurationMs: all.mean,
       p95DurationMs: all.count === 0 ? 0 : all.percentile(95),
       maxDurationMs: all.max,
     }
-    origins.set(stats, this.durations)
+    origins.set(stats, this.#durations)
     return stats
   }
 
   reset(): void {
-    this.counts = emptyCounts()
-    this.durations = emptyDurations()
+    this.#counts = emptyCounts()
+    this.#durations = emptyDurations()
   }
 }
 

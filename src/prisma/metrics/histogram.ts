@@ -80,9 +80,9 @@ export class LatencyHistogram {
   min = 0
   max = 0
   /** Samples below 2^-20 ms, zero, negative or NaN. */
-  private zeros = 0
+  #zeros = 0
   /** One array of 64 counts per octave, created on first use. */
-  private readonly octaves: (Float64Array | undefined)[] = new Array(OCTAVES).fill(undefined)
+  readonly #octaves: (Float64Array | undefined)[] = new Array(OCTAVES).fill(undefined)
 
   /**
    * Adds one sample (ms). Never throws: negative and NaN samples count as 0.
@@ -101,15 +101,15 @@ export class LatencyHistogram {
     scratch[0] = ms
     let index = (scratchWords[HIGH_WORD]! >>> (20 - SUB_BUCKET_BITS)) - INDEX_BIAS
     if (index < 0) {
-      this.zeros++
+      this.#zeros++
       return
     }
     if (index > LAST_BUCKET) index = LAST_BUCKET
     const octave = index >>> SUB_BUCKET_BITS
-    let counts = this.octaves[octave]
+    let counts = this.#octaves[octave]
     if (counts === undefined) {
       counts = new Float64Array(SUB_BUCKETS)
-      this.octaves[octave] = counts
+      this.#octaves[octave] = counts
     }
     counts[index & SUB_BUCKET_MASK]!++
   }
@@ -132,10 +132,10 @@ export class LatencyHistogram {
     if (this.count === 0) return 0
     const rank = Math.max(1, Math.ceil((Math.min(100, Math.max(0, p)) / 100) * this.count))
     if (rank >= this.count) return this.max
-    let seen = this.zeros
+    let seen = this.#zeros
     if (seen >= rank) return this.min
     for (let octave = 0; octave < OCTAVES; octave++) {
-      const counts = this.octaves[octave]
+      const counts = this.#octaves[octave]
       if (counts === undefined) continue
       for (let sub = 0; sub < SUB_BUCKETS; sub++) {
         seen += counts[sub]!
@@ -181,12 +181,12 @@ export class LatencyHistogram {
    */
   countsAtOrBelow(boundsMs: readonly number[]): number[] {
     const out: number[] = new Array(boundsMs.length).fill(0)
-    let seen = this.zeros
+    let seen = this.#zeros
     let b = 0
     // Buckets in ascending order; each bound takes what was seen before the first bucket whose
     // lower edge reaches it.
     for (let octave = 0; octave < OCTAVES && b < boundsMs.length; octave++) {
-      const counts = this.octaves[octave]
+      const counts = this.#octaves[octave]
       if (counts === undefined) continue
       for (let sub = 0; sub < SUB_BUCKETS; sub++) {
         const count = counts[sub]!
@@ -215,14 +215,14 @@ export class LatencyHistogram {
     if (other.max > this.max) this.max = other.max
     this.count += other.count
     this.sum += other.sum
-    this.zeros += other.zeros
+    this.#zeros += other.#zeros
     for (let octave = 0; octave < OCTAVES; octave++) {
-      const source = other.octaves[octave]
+      const source = other.#octaves[octave]
       if (source === undefined) continue
-      let target = this.octaves[octave]
+      let target = this.#octaves[octave]
       if (target === undefined) {
         target = new Float64Array(SUB_BUCKETS)
-        this.octaves[octave] = target
+        this.#octaves[octave] = target
       }
       for (let sub = 0; sub < SUB_BUCKETS; sub++) target[sub]! += source[sub]!
     }
@@ -241,7 +241,7 @@ export class LatencyHistogram {
     this.sum = 0
     this.min = 0
     this.max = 0
-    this.zeros = 0
-    this.octaves.fill(undefined)
+    this.#zeros = 0
+    this.#octaves.fill(undefined)
   }
 }

@@ -117,19 +117,21 @@ class BurstCounter {
  * ```
  */
 export class NPlusOneDetector {
-  private readonly list: RingBuffer<NPlusOneReport>
-  private current = new Map<number, BurstCounter>()
-  private previous = new Map<number, BurstCounter>()
-  private windowStart = 0
-  private readonly burstSites = new Set<string>()
+  readonly #list: RingBuffer<NPlusOneReport>
+  #current = new Map<number, BurstCounter>()
+  #previous = new Map<number, BurstCounter>()
+  #windowStart = 0
+  readonly #burstSites = new Set<string>()
   /** Shapes not to capture again before the time they map to (see `RECAPTURE_MS`). */
-  private readonly quietUntil = new Map<number, number>()
+  readonly #quietUntil = new Map<number, number>()
 
-  constructor(
-    private readonly settings: NPlusOneSettings,
-    private readonly onReport: (report: NPlusOneReport) => void,
-  ) {
-    this.list = new RingBuffer(settings.maxReports)
+  readonly #settings: NPlusOneSettings
+  readonly #onReport: (report: NPlusOneReport) => void
+
+  constructor(settings: NPlusOneSettings, onReport: (report: NPlusOneReport) => void) {
+    this.#settings = settings
+    this.#onReport = onReport
+    this.#list = new RingBuffer(settings.maxReports)
   }
 
   /**
@@ -142,11 +144,11 @@ export class NPlusOneDetector {
    * ```
    */
   observe(source: ShapeSource, args: unknown, context = currentQueryContext()): void {
-    if (context !== undefined) this.inContext(context, source, args)
-    else if (this.settings.burst) this.inBurst(source, args)
+    if (context !== undefined) this.#inContext(context, source, args)
+    else if (this.#settings.burst) this.#inBurst(source, args)
   }
 
-  private inContext(context: QueryContext, source: ShapeSource, args: unknown): void {
+  #inContext(context: QueryContext, source: ShapeSource, args: unknown): void {
     let shapes = context.get(this) as Map<number, ShapeCounter> | undefined
     if (shapes === undefined) {
       shapes = new Map()
@@ -161,47 +163,47 @@ export class NPlusOneDetector {
     }
     const count = ++counter.count
     if (counter.report !== undefined) counter.report.count = count
-    else if (count >= this.settings.threshold) {
-      const callSite = captureCallSite(this.settings.ignoreFrames)
-      counter.report = this.report(source, args, count, callSite, context.name, 'context')
+    else if (count >= this.#settings.threshold) {
+      const callSite = captureCallSite(this.#settings.ignoreFrames)
+      counter.report = this.#report(source, args, count, callSite, context.name, 'context')
     }
   }
 
-  private inBurst(source: ShapeSource, args: unknown): void {
+  #inBurst(source: ShapeSource, args: unknown): void {
     const now = coarseNow()
-    if (now - this.windowStart >= this.settings.windowMs) this.rotate(now)
+    if (now - this.#windowStart >= this.#settings.windowMs) this.#rotate(now)
     const key = shapeHash(args, source.shapeSeed)
-    let counter = this.current.get(key)
+    let counter = this.#current.get(key)
     if (counter === undefined) {
-      if (this.current.size >= MAX_SHAPES_PER_WINDOW) return
-      counter = new BurstCounter(this.previous.get(key)?.count ?? 0)
-      this.current.set(key, counter)
+      if (this.#current.size >= MAX_SHAPES_PER_WINDOW) return
+      counter = new BurstCounter(this.#previous.get(key)?.count ?? 0)
+      this.#current.set(key, counter)
     }
     // Crossing, not being above: a shape that stays hot window after window crosses only once.
-    if (++counter.count + counter.previous !== this.settings.threshold) return
-    if ((this.quietUntil.get(key) ?? 0) > now) return
-    const callSite = captureCallSite(this.settings.ignoreFrames)
+    if (++counter.count + counter.previous !== this.#settings.threshold) return
+    if ((this.#quietUntil.get(key) ?? 0) > now) return
+    const callSite = captureCallSite(this.#settings.ignoreFrames)
     const site = `${key}@${callSite}`
-    if (this.burstSites.has(site)) {
-      if (this.quietUntil.size >= MAX_SHAPES_PER_WINDOW) this.quietUntil.clear()
-      this.quietUntil.set(key, now + RECAPTURE_MS)
+    if (this.#burstSites.has(site)) {
+      if (this.#quietUntil.size >= MAX_SHAPES_PER_WINDOW) this.#quietUntil.clear()
+      this.#quietUntil.set(key, now + RECAPTURE_MS)
       return
     }
-    if (this.burstSites.size >= MAX_BURST_SITES) this.burstSites.clear()
-    this.burstSites.add(site)
-    this.report(source, args, this.settings.threshold, callSite, undefined, 'burst')
+    if (this.#burstSites.size >= MAX_BURST_SITES) this.#burstSites.clear()
+    this.#burstSites.add(site)
+    this.#report(source, args, this.#settings.threshold, callSite, undefined, 'burst')
   }
 
-  private rotate(now: number): void {
-    const stale = this.previous
+  #rotate(now: number): void {
+    const stale = this.#previous
     stale.clear()
-    if (now - this.windowStart >= 2 * this.settings.windowMs) this.current.clear()
-    this.previous = this.current
-    this.current = stale
-    this.windowStart = now
+    if (now - this.#windowStart >= 2 * this.#settings.windowMs) this.#current.clear()
+    this.#previous = this.#current
+    this.#current = stale
+    this.#windowStart = now
   }
 
-  private report(
+  #report(
     source: ShapeSource,
     args: unknown,
     count: number,
@@ -217,11 +219,11 @@ export class NPlusOneDetector {
       callSite,
       context,
       detection,
-      suggestion: suggestFix(source.model, source.operation, args, this.settings.relationHint),
+      suggestion: suggestFix(source.model, source.operation, args, this.#settings.relationHint),
       timestamp: Date.now(),
     }
-    this.list.push(report)
-    this.onReport(report)
+    this.#list.push(report)
+    this.#onReport(report)
     return report
   }
 
@@ -234,12 +236,12 @@ export class NPlusOneDetector {
    * ```
    */
   reports(): NPlusOneReport[] {
-    return this.list.toArray()
+    return this.#list.toArray()
   }
 
   /** Reports made since creation or `reset()`, including those no longer kept. */
   get total(): number {
-    return this.list.total
+    return this.#list.total
   }
 
   /**
@@ -251,10 +253,10 @@ export class NPlusOneDetector {
    * ```
    */
   reset(): void {
-    this.list.clear()
-    this.current.clear()
-    this.previous.clear()
-    this.burstSites.clear()
-    this.windowStart = 0
+    this.#list.clear()
+    this.#current.clear()
+    this.#previous.clear()
+    this.#burstSites.clear()
+    this.#windowStart = 0
   }
 }

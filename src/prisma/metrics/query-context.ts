@@ -23,9 +23,9 @@ export class QueryContext {
   /** Prisma reads the cache could not answer (the database was queried). */
   cacheMisses = 0
   // The common case is one detector: a slot pair, with a map only for a second one.
-  private owner: object | undefined = undefined
-  private state: unknown = undefined
-  private others: Map<object, unknown> | undefined = undefined
+  #owner: object | undefined = undefined
+  #state: unknown = undefined
+  #others: Map<object, unknown> | undefined = undefined
 
   constructor(name: string | undefined) {
     this.name = name
@@ -40,8 +40,8 @@ export class QueryContext {
    * ```
    */
   get(owner: object): unknown {
-    if (this.owner === owner) return this.state
-    return this.others?.get(owner)
+    if (this.#owner === owner) return this.#state
+    return this.#others?.get(owner)
   }
 
   /**
@@ -53,13 +53,13 @@ export class QueryContext {
    * ```
    */
   set(owner: object, state: unknown): void {
-    if (this.owner === undefined || this.owner === owner) {
-      this.owner = owner
-      this.state = state
+    if (this.#owner === undefined || this.#owner === owner) {
+      this.#owner = owner
+      this.#state = state
       return
     }
-    this.others ??= new Map()
-    this.others.set(owner, state)
+    this.#others ??= new Map()
+    this.#others.set(owner, state)
   }
 }
 

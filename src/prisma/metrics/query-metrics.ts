@@ -79,42 +79,42 @@ function safely<T>(callback: ((value: T) => void) | undefined, value: T): void {
  * ```
  */
 export class QueryMetrics implements StatementSink {
-  private readonly settings: MetricsSettings
-  private readonly byModel = new Map<string, Map<string, OperationStats>>()
-  private count = 0
-  private last: OperationStats | undefined = undefined
-  private readonly slowLog: SlowQueryLog
-  private readonly callSites = new CallSiteBudget()
-  private readonly detector: NPlusOneDetector | undefined
-  private readonly countHits: boolean
-  private since = Date.now()
+  readonly #settings: MetricsSettings
+  readonly #byModel = new Map<string, Map<string, OperationStats>>()
+  #count = 0
+  #last: OperationStats | undefined = undefined
+  readonly #slowLog: SlowQueryLog
+  readonly #callSites = new CallSiteBudget()
+  readonly #detector: NPlusOneDetector | undefined
+  readonly #countHits: boolean
+  #since = Date.now()
 
   /** Throws a `ValidationError` (`ERR_INVALID_OPTION`) naming the first bad option. */
   constructor(options?: QueryMetricsOptions) {
-    this.settings = resolveMetricsOptions(options)
-    this.slowLog = new SlowQueryLog(this.settings.maxSlowQueries)
-    const nPlusOne = this.settings.nPlusOne
-    const onNPlusOne = this.settings.onNPlusOne
-    this.detector =
+    this.#settings = resolveMetricsOptions(options)
+    this.#slowLog = new SlowQueryLog(this.#settings.maxSlowQueries)
+    const nPlusOne = this.#settings.nPlusOne
+    const onNPlusOne = this.#settings.onNPlusOne
+    this.#detector =
       nPlusOne === undefined
         ? undefined
         : new NPlusOneDetector(nPlusOne, (report) => safely(onNPlusOne, report))
-    this.countHits = nPlusOne?.includeCacheHits ?? false
+    this.#countHits = nPlusOne?.includeCacheHits ?? false
   }
 
   /** The slow-query threshold in ms. */
   get slowQueryMs(): number {
-    return this.settings.slowQueryMs
+    return this.#settings.slowQueryMs
   }
 
   /** Slow calls seen in all, including those no longer held (`stats().slowQueryCount`). */
   get slowQueryCount(): number {
-    return this.slowLog.total
+    return this.#slowLog.total
   }
 
   /** N+1 reports made in all, including those no longer held (`stats().nPlusOneCount`). */
   get nPlusOneCount(): number {
-    return this.detector?.total ?? 0
+    return this.#detector?.total ?? 0
   }
 
   /**
@@ -127,7 +127,7 @@ export class QueryMetrics implements StatementSink {
    * ```
    */
   record(event: QueryEvent): void {
-    const stats = this.statsFor(event.model, event.operation)
+    const stats = this.#statsFor(event.model, event.operation)
     const status = event.cacheStatus
     // The request's own figures (its response headers, say), when it runs in a query context.
     const context = currentQueryContext()
@@ -143,18 +143,18 @@ export class QueryMetrics implements StatementSink {
       else stats.uncached++
       const db = event.dbDurationMs
       stats.db.record(db)
-      if (db > this.settings.slowQueryMs) this.slow(stats, event)
+      if (db > this.#settings.slowQueryMs) this.#slow(stats, event)
       if (context !== undefined) {
         context.queries++
         context.dbTimeMs += db
         if (status === 'miss') context.cacheMisses++
       }
     }
-    const detector = this.detector
+    const detector = this.#detector
     if (
       detector !== undefined &&
       event.counted !== true &&
-      (this.countHits || (status !== 'hit' && status !== 'swr'))
+      (this.#countHits || (status !== 'hit' && status !== 'swr'))
     ) {
       detector.observe(stats, event.args, context)
     }
@@ -171,9 +171,9 @@ export class QueryMetrics implements StatementSink {
    * ```
    */
   noteCall(model: string, operation: string, args: unknown): boolean {
-    const detector = this.detector
-    if (detector === undefined || !this.countHits) return false
-    detector.observe(this.statsFor(model, operation), args)
+    const detector = this.#detector
+    if (detector === undefined || !this.#countHits) return false
+    detector.observe(this.#statsFor(model, operation), args)
     return true
   }
 
@@ -187,8 +187,8 @@ export class QueryMetrics implements StatementSink {
    * ```
    */
   recordStatement(statement: CapturedStatement): void {
-    if (!(statement.durationMs > this.settings.slowQueryMs)) return
-    const entry = this.slowLog.add({
+    if (!(statement.durationMs > this.#settings.slowQueryMs)) return
+    const entry = this.#slowLog.add({
       model: undefined,
       operation: '$statement',
       durationMs: statement.durationMs,
@@ -196,13 +196,13 @@ export class QueryMetrics implements StatementSink {
       args: statement.params,
       sql: [statement.sql],
       error: statement.error,
-      callSite: this.callSites.capture(this.settings.nPlusOne?.ignoreFrames),
+      callSite: this.#callSites.capture(this.#settings.nPlusOne?.ignoreFrames),
     })
-    safely(this.settings.onSlowQuery, entry)
+    safely(this.#settings.onSlowQuery, entry)
   }
 
-  private slow(stats: OperationStats, event: QueryEvent): void {
-    const entry = this.slowLog.add({
+  #slow(stats: OperationStats, event: QueryEvent): void {
+    const entry = this.#slowLog.add({
       model: stats.model,
       operation: stats.operation,
       durationMs: event.dbDurationMs,
@@ -211,30 +211,30 @@ export class QueryMetrics implements StatementSink {
       sql: event.sql,
       error: event.error,
       // Known to be slow only now, at its end: the caller still awaits it, so it is on the stack.
-      callSite: this.callSites.capture(this.settings.nPlusOne?.ignoreFrames),
+      callSite: this.#callSites.capture(this.#settings.nPlusOne?.ignoreFrames),
     })
-    safely(this.settings.onSlowQuery, entry)
+    safely(this.#settings.onSlowQuery, entry)
   }
 
-  private statsFor(model: string | undefined, operation: string): OperationStats {
+  #statsFor(model: string | undefined, operation: string): OperationStats {
     // N+1 loops and benchmarks repeat one operation: a one-entry cache skips both lookups.
-    const last = this.last
+    const last = this.#last
     if (last !== undefined && last.operation === operation && last.model === model) return last
     const modelKey = model ?? RAW
-    let operations = this.byModel.get(modelKey)
+    let operations = this.#byModel.get(modelKey)
     let stats = operations?.get(operation)
     if (stats === undefined) {
       // Operation names come from the extension, but a bug must not grow memory without bound.
-      if (this.count >= MAX_OPERATIONS && modelKey !== OTHER) return this.statsFor(OTHER, OTHER)
+      if (this.#count >= MAX_OPERATIONS && modelKey !== OTHER) return this.#statsFor(OTHER, OTHER)
       if (operations === undefined) {
         operations = new Map()
-        this.byModel.set(modelKey, operations)
+        this.#byModel.set(modelKey, operations)
       }
       stats = new OperationStats(model, operation)
       operations.set(operation, stats)
-      this.count++
+      this.#count++
     }
-    this.last = stats
+    this.#last = stats
     return stats
   }
 
@@ -250,7 +250,7 @@ export class QueryMetrics implements StatementSink {
   stats(): QueryStats {
     const operations: Record<string, OperationStatsSnapshot> = {}
     const totals = new OperationStats(undefined, '*')
-    for (const [modelKey, byOperation] of this.byModel) {
+    for (const [modelKey, byOperation] of this.#byModel) {
       for (const [operation, stats] of byOperation) {
         operations[`${modelKey}.${operation}`] = stats.snapshot()
         totals.add(stats)
@@ -259,11 +259,11 @@ export class QueryMetrics implements StatementSink {
     const stats: QueryStats = {
       operations,
       totals: totals.counters(),
-      slowQueries: this.slowLog.entries(),
+      slowQueries: this.#slowLog.entries(),
       slowQueryCount: this.slowQueryCount,
       nPlusOne: this.nPlusOne(),
       nPlusOneCount: this.nPlusOneCount,
-      since: this.since,
+      since: this.#since,
     }
     origins.set(stats, this)
     return stats
@@ -276,7 +276,7 @@ export class QueryMetrics implements StatementSink {
    */
   operationStats(): OperationStats[] {
     const out: OperationStats[] = []
-    for (const byOperation of this.byModel.values()) out.push(...byOperation.values())
+    for (const byOperation of this.#byModel.values()) out.push(...byOperation.values())
     return out
   }
 
@@ -289,7 +289,7 @@ export class QueryMetrics implements StatementSink {
    * ```
    */
   slowQueries(): SlowQueryEntry[] {
-    return this.slowLog.entries()
+    return this.#slowLog.entries()
   }
 
   /**
@@ -301,7 +301,7 @@ export class QueryMetrics implements StatementSink {
    * ```
    */
   nPlusOne(): NPlusOneReport[] {
-    return this.detector?.reports() ?? []
+    return this.#detector?.reports() ?? []
   }
 
   /**
@@ -313,11 +313,11 @@ export class QueryMetrics implements StatementSink {
    * ```
    */
   reset(): void {
-    this.byModel.clear()
-    this.count = 0
-    this.last = undefined
-    this.slowLog.clear()
-    this.detector?.reset()
-    this.since = Date.now()
+    this.#byModel.clear()
+    this.#count = 0
+    this.#last = undefined
+    this.#slowLog.clear()
+    this.#detector?.reset()
+    this.#since = Date.now()
   }
 }

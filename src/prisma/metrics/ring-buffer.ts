@@ -10,16 +10,16 @@
  * ```
  */
 export class RingBuffer<T> {
-  private readonly items: (T | undefined)[]
+  readonly #items: (T | undefined)[]
   /** Index the next item is written to. */
-  private next = 0
-  private size = 0
+  #next = 0
+  #size = 0
   /** Items pushed since creation or `clear()`, including the ones overwritten. */
   total = 0
 
   /** @param capacity items kept; 0 keeps none (every push is only counted). */
   constructor(readonly capacity: number) {
-    this.items = new Array(capacity).fill(undefined)
+    this.#items = new Array(capacity).fill(undefined)
   }
 
   /**
@@ -33,14 +33,14 @@ export class RingBuffer<T> {
   push(item: T): void {
     this.total++
     if (this.capacity === 0) return
-    this.items[this.next] = item
-    this.next = (this.next + 1) % this.capacity
-    if (this.size < this.capacity) this.size++
+    this.#items[this.#next] = item
+    this.#next = (this.#next + 1) % this.capacity
+    if (this.#size < this.capacity) this.#size++
   }
 
   /** Number of items held (at most `capacity`). */
   get length(): number {
-    return this.size
+    return this.#size
   }
 
   /**
@@ -53,8 +53,8 @@ export class RingBuffer<T> {
    */
   toArray(): T[] {
     const out: T[] = []
-    const start = this.size < this.capacity ? 0 : this.next
-    for (let i = 0; i < this.size; i++) out.push(this.items[(start + i) % this.capacity] as T)
+    const start = this.#size < this.capacity ? 0 : this.#next
+    for (let i = 0; i < this.#size; i++) out.push(this.#items[(start + i) % this.capacity] as T)
     return out
   }
 
@@ -67,9 +67,9 @@ export class RingBuffer<T> {
    * ```
    */
   clear(): void {
-    this.items.fill(undefined)
-    this.next = 0
-    this.size = 0
+    this.#items.fill(undefined)
+    this.#next = 0
+    this.#size = 0
     this.total = 0
   }
 }

@@ -64,11 +64,11 @@ function errorText(error: unknown): string | undefined {
  * ```
  */
 export class SlowQueryLog {
-  private readonly buffer: RingBuffer<SlowQueryEntry>
+  readonly #buffer: RingBuffer<SlowQueryEntry>
 
   /** @param capacity entries kept (the oldest are dropped); 0 keeps none but still counts. */
   constructor(capacity: number) {
-    this.buffer = new RingBuffer(capacity)
+    this.#buffer = new RingBuffer(capacity)
   }
 
   /**
@@ -91,13 +91,13 @@ export class SlowQueryLog {
       callSite: input.callSite,
       timestamp: Date.now(),
     }
-    this.buffer.push(entry)
+    this.#buffer.push(entry)
     return entry
   }
 
   /** Slow calls seen since creation or `clear()`, including those no longer held. */
   get total(): number {
-    return this.buffer.total
+    return this.#buffer.total
   }
 
   /**
@@ -109,7 +109,7 @@ export class SlowQueryLog {
    * ```
    */
   entries(): SlowQueryEntry[] {
-    return this.buffer.toArray()
+    return this.#buffer.toArray()
   }
 
   /**
@@ -121,6 +121,6 @@ export class SlowQueryLog {
    * ```
    */
   clear(): void {
-    this.buffer.clear()
+    this.#buffer.clear()
   }
 }
