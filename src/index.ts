@@ -10,7 +10,7 @@ export {
 } from './cache/cache-manager.js'
 export { type CustomType, registerType } from './cache/codec.js'
 export type { Duration } from './cache/duration.js'
-export type { CacheEventName, CacheEvents, Tier } from './cache/events.js'
+export type { CacheEvents } from './cache/events.js'
 export { CacheKeyBuilder } from './cache/key-builder.js'
 export type { L1Stats } from './cache/l1-store.js'
 export type { CacheMetricsSnapshot } from './cache/metrics.js'
@@ -34,7 +34,7 @@ export type {
 export type { FillStart, L2Coordination, L2Driver, L2WriteItem } from './drivers/l2-driver.js'
 export { MemoryBus, MemoryBusHub } from './drivers/memory-bus.js'
 export { RedisBus, type RedisBusOptions } from './drivers/redis-bus.js'
-export type { RedisClusterConfig, RedisClusterNode } from './drivers/redis-cluster-client.js'
+export type { RedisClusterConfig } from './drivers/redis-cluster-client.js'
 export { escapeGlob } from './drivers/redis-scan.js'
 export type { UpstashConnection } from './drivers/upstash-client.js'
 export {

@@ -3,23 +3,30 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import * as database from '../src/database/index.js'
+import * as prisma from '../src/prisma/index.js'
 
 const run = promisify(execFile)
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
 describe('stratacache/database, the module', () => {
-  it('exports the names of SPEC section 2', () => {
+  it('exports the toolkit a user calls', () => {
     for (const name of [
       'QueryPatterns',
       'TransactionManager',
       'DatabaseHealthCheck',
-      'batchFindMany',
       'ConnectionManager',
       'QueryAnalyzer',
       'withReadReplicas',
     ]) {
       expect(typeof (database as Record<string, unknown>)[name], name).toBe('function')
     }
+  })
+
+  it('keeps its helpers internal, and batchFindMany in one place (stratacache/prisma)', () => {
+    for (const name of ['batchFindMany', 'modelOf', 'checkField', 'classifyDatabaseError']) {
+      expect(name in database, name).toBe(false)
+    }
+    expect(typeof prisma.batchFindMany).toBe('function')
   })
 
   it('loads neither pg nor @prisma/adapter-pg until a ConnectionManager is made (optional peers)', async () => {

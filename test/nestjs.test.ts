@@ -5,17 +5,16 @@ import { EventEmitter2, EventEmitterModule } from '@nestjs/event-emitter'
 import { TerminusModule } from '@nestjs/terminus'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DatabaseHealthCheck } from '../src/database/index.js'
 import { ValidationError } from '../src/errors.js'
+import { CacheInvalidation, CacheManager } from '../src/index.js'
 import {
   CACHE_INVALIDATION_EVENTS,
-  CACHE_MODULE_OPTIONS,
-  CacheInvalidation,
-  CacheManager,
   CacheModule,
-  DatabaseHealthCheck,
-  type ResolvedCacheModuleOptions,
   StrataCacheHealthIndicator,
 } from '../src/nestjs/index.js'
+import type { ResolvedCacheModuleOptions } from '../src/nestjs/resolve-options.js'
+import { CACHE_MODULE_OPTIONS } from '../src/nestjs/tokens.js'
 import { useHealthDatabase } from './support/health.js'
 import {
   APP_CONFIG,

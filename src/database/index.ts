@@ -6,11 +6,6 @@
  */
 
 export {
-  type BatchFindManyOptions,
-  type BatchRow,
-  batchFindMany,
-} from '../prisma/batch-find-many.js'
-export {
   type AnalyzeQuery,
   MODEL_OPERATIONS,
   type ModelName,
@@ -50,7 +45,6 @@ export type {
   QueryLogOptions,
 } from './connection/connection-options.js'
 export type { ConnectionStatus, PoolCounts } from './connection/pool-status.js'
-export { classifyDatabaseError, type DatabaseErrorClass } from './health/error-counts.js'
 export { DatabaseHealthCheck, type HealthCheckEvents } from './health/health-check.js'
 export type {
   ConnectionPoolFigures,
@@ -74,7 +68,6 @@ export type {
 } from './health/options.js'
 export type { RawQueryClient } from './health/postgres-stats.js'
 export type { QueryMetricInfo } from './health/recorded-activity.js'
-export { checkField, type FieldKinds, modelOf } from './model-of.js'
 export type { BatchOptions } from './patterns/bulk-options.js'
 export type { CursorPage } from './patterns/cursor-pagination.js'
 export { type Page, pageEnvelope } from './patterns/pagination.js'
@@ -90,15 +83,7 @@ export type {
   RankedOptions,
   SearchOptions,
 } from './patterns/query-patterns-options.js'
-export type {
-  BulkProgress,
-  BulkResult,
-  ProgressCallback,
-  RowOf,
-  SelectOf,
-  SimpleOrderBy,
-  WhereOf,
-} from './patterns/types.js'
+export type { BulkProgress, BulkResult } from './patterns/types.js'
 export type { ReadReplicaOptions } from './replicas/options.js'
 export {
   type ReadReplicasApi,
@@ -117,7 +102,6 @@ export {
 } from './transactions/retryable-errors.js'
 export {
   type PrismaTransactionOptions,
-  type TransactionCapableClient,
   type TransactionClientOf,
   type TransactionFailed,
   TransactionManager,
@@ -125,7 +109,6 @@ export {
   type TransactionSuccess,
 } from './transactions/transaction-manager.js'
 export {
-  DEFAULT_TRANSACTION_OPTIONS,
   ISOLATION_LEVELS,
   type IsolationLevel,
   type RetryInfo,

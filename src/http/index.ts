@@ -2,12 +2,7 @@
  * `stratacache/http`: the operations endpoints (health, status, invalidation, analysis,
  * Prometheus metrics) as one handler for `node:http`, Express, Fastify and fetch runtimes.
  */
-export {
-  createOpsHandler,
-  type FastifyLike,
-  type OpsHandler,
-  type OpsHandlerOptions,
-} from './ops-handler.js'
+export { createOpsHandler, type OpsHandler, type OpsHandlerOptions } from './ops-handler.js'
 export {
   createMetricsExporter,
   DEFAULT_L2_BUCKETS,

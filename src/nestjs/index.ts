@@ -2,12 +2,11 @@
  * stratacache/nestjs: the cache, its invalidation rules and the database health check as a NestJS
  * module (`CacheModule.register` / `registerAsync`), the `/health/db` routes, and indicators for
  * `@nestjs/terminus`. Loading it loads `@nestjs/common` and `@nestjs/core`; `@nestjs/event-emitter`
- * and `@nestjs/terminus` are used when installed.
+ * and `@nestjs/terminus` are used when installed. What the module provides is injected by its
+ * class, imported from where it is declared: `CacheManager` and `CacheInvalidation` from
+ * `stratacache`, `DatabaseHealthCheck` from `stratacache/database`.
  * @packageDocumentation
  */
-export { CacheManager } from '../cache/cache-manager.js'
-export { DatabaseHealthCheck } from '../database/health/health-check.js'
-export { CacheInvalidation } from '../invalidation/cache-invalidation.js'
 export { CacheModule } from './cache-module.js'
 export {
   createDatabaseHealthController,
@@ -22,11 +21,10 @@ export type {
   CacheModuleRedisOptions,
   HealthControllerOptions,
 } from './module-options.js'
-export type { ResolvedCacheModuleOptions } from './resolve-options.js'
 export {
   type CacheIndicatorOptions,
   type DatabaseIndicatorOptions,
   type IndicatorResult,
   StrataCacheHealthIndicator,
 } from './terminus-indicator.js'
-export { CACHE_INVALIDATION_EVENTS, CACHE_MODULE_OPTIONS } from './tokens.js'
+export { CACHE_INVALIDATION_EVENTS } from './tokens.js'

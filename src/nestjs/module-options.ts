@@ -48,14 +48,14 @@ export interface CacheModuleOptions {
    */
   redis?: false | string | CacheModuleRedisOptions
   /**
-   * Default TTL of an entry (`CacheOptions.ttl`): a number is milliseconds (`3600000` is one hour).
-   * Giving `cache.ttl` or `cache.defaultTtl` as well is an error.
+   * Alias of `cache.ttl`, the default TTL of an entry: a number is milliseconds (`3600000` is one
+   * hour). Giving `cache.ttl` or `cache.defaultTtl` as well is an error.
    * @default 3600000 (1 hour)
    */
   defaultTtl?: Duration
   /**
-   * Compress L2 values larger than `cache.compressionThreshold` (16 KiB by default).
-   * Giving `cache.compression` or `cache.enableCompression` as well is an error.
+   * Alias of `cache.compression`: compress L2 values larger than `cache.compressionThreshold`
+   * (16 KiB by default). Giving `cache.compression` or `cache.enableCompression` as well is an error.
    * @default true
    */
   enableCompression?: boolean

@@ -23,11 +23,7 @@ export type { LatencySummary } from './metrics/histogram.js'
 export type { NPlusOneOptions, NPlusOneReport } from './metrics/n-plus-one.js'
 export type { OperationStatsSnapshot } from './metrics/operation-stats.js'
 export type { QueryMetricsOptions } from './metrics/options.js'
-export {
-  currentQueryContext,
-  type QueryContextOptions,
-  runWithQueryContext,
-} from './metrics/query-context.js'
+export { type QueryContextOptions, runWithQueryContext } from './metrics/query-context.js'
 export type { QueryEvent } from './metrics/query-event.js'
 export { QueryMetrics, type QueryStats } from './metrics/query-metrics.js'
 export type { SlowQueryEntry } from './metrics/slow-queries.js'

@@ -17,11 +17,8 @@ import {
 } from '@nestjs/common'
 import { NestFactory } from '@nestjs/core'
 import { HealthCheckService } from '@nestjs/terminus'
-import {
-  CacheInvalidation,
-  CacheManager,
-  StrataCacheHealthIndicator,
-} from '../../src/nestjs/index.js'
+import { CacheInvalidation, CacheManager } from '../../src/index.js'
+import { StrataCacheHealthIndicator } from '../../src/nestjs/index.js'
 
 /** `@Get(path)` on `target.prototype[method]`. */
 function get(target: { prototype: object }, method: string, path: string): void {
