@@ -89,9 +89,13 @@ describe('one loader per key across processes (guarantee 8)', () => {
     await Promise.all(workers.map((w) => w.call('open', { name: 'c', options })))
   }
 
-  it('4 processes x 200 concurrent getOrCompute on one cold key: one loader call in all 800', async () => {
-    const prefix = prefixFor('stampede')
-    await openAll({ prefix })
+  /**
+   * 4 processes x 200 concurrent getOrCompute on one cold key. The load is held until all four
+   * processes have fired their 200 calls: all 800 callers overlap with it, so none can be served
+   * by a value already in place.
+   */
+  async function stampedeOnColdKey(options: CacheOptions) {
+    await openAll(options)
     const runs = workers.map((w) =>
       w.call<StampedeResult>('stampede', {
         name: 'c',
@@ -99,12 +103,22 @@ describe('one loader per key across processes (guarantee 8)', () => {
         count: 200,
         loaderMs: 100,
         gate: 'go',
+        loadGate: 'load',
       }),
     )
     const releasedAt = await barrier(workers, 'armed', 'go')
+    const loadReleasedAt = await barrier(workers, 'fired', 'load')
     const results = await Promise.all(runs)
-
+    // Every process fired before the load could end (it ends after loadReleasedAt + loaderMs).
+    for (const result of results) expect(result.startedAt).toBeLessThan(loadReleasedAt)
     const loaderEvents = workers.flatMap((w) => w.events.filter((e) => e.name === 'loader'))
+    return { results, loaderEvents, releasedAt }
+  }
+
+  it('4 processes x 200 concurrent getOrCompute on one cold key: one loader call in all 800', async () => {
+    const { results, loaderEvents, releasedAt } = await stampedeOnColdKey({
+      prefix: prefixFor('stampede'),
+    })
     expect(loaderEvents).toHaveLength(1)
     expect(results.reduce((sum, r) => sum + r.loaderCalls, 0)).toBe(1)
     const holder = loaderEvents[0]!.worker
@@ -118,6 +132,18 @@ describe('one loader per key across processes (guarantee 8)', () => {
     const total = Math.max(...results.map((r) => r.finishedAt)) - releasedAt
     measured['stampede 4x200'] =
       `loader calls 1/800, all started within ${ms(spread)} of the release, all done in ${ms(total)}`
+  })
+
+  it('control: with lease: false the same stampede loads more than once', async () => {
+    // Only the lease stops the other processes from loading: without it, each loads for itself.
+    const { results, loaderEvents } = await stampedeOnColdKey({
+      prefix: prefixFor('stampede-no-lease'),
+      lease: false,
+    })
+    expect(loaderEvents.length).toBeGreaterThan(1)
+    expect(results.reduce((sum, r) => sum + r.loaderCalls, 0)).toBe(loaderEvents.length)
+    for (const result of results) expect(result.errors).toEqual([])
+    measured['stampede 4x200, lease: false'] = `loader calls ${loaderEvents.length}/800`
   })
 
   it('the lease holder SIGKILLed mid-load: the 3 others all get a value, one more loader call, within lease + margin', async () => {

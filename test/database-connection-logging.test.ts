@@ -2,36 +2,24 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { PrismaClient } from '../prisma/generated/client.js'
 import { connectionSettingsFromEnv } from '../src/database/connection/connection-env.js'
 import { ConnectionManager } from '../src/database/connection/connection-manager.js'
-import type { ConnectionManagerOptions } from '../src/database/connection/connection-options.js'
 import type { CapturedStatement } from '../src/prisma/sql-capture.js'
+import { connectionManagers } from './support/connection-managers.js'
 import { createTestDatabase, DATABASE_URL, type TestDatabase } from './support/database.js'
 
 // Query logging of the connection manager (DATABASE_LOG_QUERIES, DATABASE_LOG_QUERY_PARAMS).
 
 describe('ConnectionManager query logging (PostgreSQL through Prisma)', () => {
   let db: TestDatabase
-  const managers: ConnectionManager<PrismaClient>[] = []
+  const { made: managers, manager, disconnectAll } = connectionManagers(() => db)
 
   beforeAll(async () => {
     db = await createTestDatabase('connection_logging')
   })
 
   afterAll(async () => {
-    for (const made of managers) await made.disconnect()
+    await disconnectAll()
     await db?.drop()
   })
-
-  function manager(options: Partial<ConnectionManagerOptions<PrismaClient>>) {
-    const made = new ConnectionManager({
-      PrismaClient,
-      url: DATABASE_URL,
-      pool: { options: `-c search_path=${db.schema}` },
-      adapter: { schema: db.schema },
-      ...options,
-    })
-    managers.push(made)
-    return made
-  }
 
   it('logs each statement to the given logger, with values only when asked', async () => {
     const plain: CapturedStatement[] = []

@@ -2,41 +2,26 @@ import net from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
 import { type Account, PrismaClient } from '../prisma/generated/client.js'
 import { ConnectionManager } from '../src/database/connection/connection-manager.js'
-import type { ConnectionManagerOptions } from '../src/database/connection/connection-options.js'
 import { DatabaseUnavailableError, ValidationError } from '../src/errors.js'
+import { connectionManagers } from './support/connection-managers.js'
 import { createTestDatabase, DATABASE_URL, type TestDatabase } from './support/database.js'
 import { deferred, waitFor } from './support/wait.js'
 
 describe('ConnectionManager (PostgreSQL through Prisma)', () => {
   let db: TestDatabase
   /** Managers made by a test, disconnected after it. */
-  const managers: ConnectionManager<PrismaClient>[] = []
+  const { made: managers, manager, disconnectAll } = connectionManagers(() => db)
 
   beforeAll(async () => {
     db = await createTestDatabase('connection')
     await db.pool.query(`INSERT INTO "Account" (owner, balance) VALUES ('a', 10), ('b', 20)`)
   })
   afterEach(async () => {
-    await Promise.all(managers.splice(0).map((m) => m.disconnect()))
+    await disconnectAll()
   })
   afterAll(async () => {
     await db?.drop()
   })
-
-  /** A manager on the test's schema. */
-  function manager(
-    options: Partial<ConnectionManagerOptions<PrismaClient>> = {},
-  ): ConnectionManager<PrismaClient> {
-    const made = new ConnectionManager({
-      PrismaClient,
-      url: DATABASE_URL,
-      pool: { options: `-c search_path=${db.schema}` },
-      adapter: { schema: db.schema },
-      ...options,
-    })
-    managers.push(made)
-    return made
-  }
 
   /** Opens `n` transactions through the manager that stay open until `release` resolves. */
   async function hold(m: ConnectionManager<PrismaClient>, n: number, release: Promise<void>) {

@@ -85,7 +85,59 @@ class Model {
   }
 }
 
-async function check(cache: CacheManager, ops: Op[]): Promise<void> {
+/** What the checker calls: a CacheManager, or one with a fault injected for a control. */
+type Subject = Pick<
+  CacheManager,
+  | 'set'
+  | 'get'
+  | 'has'
+  | 'delete'
+  | 'invalidateByTag'
+  | 'invalidateByPattern'
+  | 'getBatch'
+  | 'setBatch'
+  | 'getOrCompute'
+  | 'clear'
+>
+
+/** `cache` with some of its methods replaced (by a fault). */
+function withFault(cache: CacheManager, fault: Partial<Subject>): Subject {
+  const subject: Subject = {
+    set: (...args) => cache.set(...args),
+    get: (key) => cache.get(key),
+    has: (key) => cache.has(key),
+    delete: (keys) => cache.delete(keys),
+    invalidateByTag: (tag) => cache.invalidateByTag(tag),
+    invalidateByPattern: (pattern) => cache.invalidateByPattern(pattern),
+    getBatch: (keys) => cache.getBatch(keys),
+    setBatch: (...args) => cache.setBatch(...args),
+    getOrCompute: (...args) => cache.getOrCompute(...args),
+    clear: () => cache.clear(),
+  }
+  return { ...subject, ...fault }
+}
+
+/** Faults a cache could have; each must make the checker fail. */
+const FAULTS: [string, (cache: CacheManager) => Partial<Subject>][] = [
+  ['tag invalidation removes nothing', () => ({ invalidateByTag: async () => {} })],
+  [
+    'a delete of several keys removes only the first',
+    (cache) => ({ delete: (keys) => cache.delete(Array.isArray(keys) ? keys.slice(0, 1) : keys) }),
+  ],
+  [
+    'getOrCompute loads even when the value is cached',
+    (cache) => ({
+      getOrCompute: async (key, loader, options) => {
+        const value = await loader()
+        await cache.set(key, value, options)
+        return value
+      },
+    }),
+  ],
+  ['a batch set stores no tags', (cache) => ({ setBatch: (entries) => cache.setBatch(entries) })],
+]
+
+async function check(cache: Subject, ops: Op[]): Promise<void> {
   const model = new Model()
   for (const step of ops) {
     switch (step.op) {
@@ -159,4 +211,23 @@ describe.each(modes)('cache agrees with a plain model (%s)', (_name, options, nu
       { numRuns: numRuns * Number(process.env.FC_SCALE ?? 1) },
     )
   }, 60_000)
+})
+
+describe.each(FAULTS)('control: the model catches a broken cache (%s)', (_name, fault) => {
+  it('for random operation sequences', async () => {
+    const result = await fc.check(
+      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 30 }), async (ops) => {
+        const cache = new CacheManager({ prefix: uniquePrefix('model-fault') })
+        try {
+          await check(withFault(cache, fault(cache)), ops)
+        } finally {
+          await cache.close()
+        }
+      }),
+      // Stops at the first failure; the rarest fault (a batch set, a tag invalidation, then a
+      // read) is found within a few hundred runs.
+      { numRuns: 2_000 },
+    )
+    expect(result.failed).toBe(true)
+  })
 })

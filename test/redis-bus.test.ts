@@ -7,6 +7,7 @@ import { closeClient, openClient } from '../src/drivers/redis-client.js'
 import { ErrorCodes, ValidationError } from '../src/errors.js'
 import { REDIS_URL, rawRedis, uniquePrefix } from './support/redis.js'
 import { RedisServer } from './support/redis-server.js'
+import { settlesWithin, settlesWithoutWaiting } from './support/settles.js'
 import { TcpProxy } from './support/tcp-proxy.js'
 import { waitFor } from './support/wait.js'
 
@@ -239,11 +240,13 @@ describe('RedisBus: what others put on the channel', () => {
         : original(...args)) as never)
     try {
       const started = performance.now()
-      expect(await a.publish({ type: 'delete', keys: ['lost'] })).toBe(false)
+      const publishing = a.publish({ type: 'delete', keys: ['lost'] })
+      // Gives up within publishTimeoutMs (told apart from a hang by timer order, not wall time).
+      expect(await settlesWithin(publishing, 2 * 300)).toBe(true)
+      expect(await publishing).toBe(false)
       const gaveUpAfter = performance.now() - started
       failing = false
       expect(a.stats).toMatchObject({ publishFailures: 1, publishRetries: 2, published: 1 })
-      expect(gaveUpAfter).toBeLessThan(300 + 50)
       await waitFor(() => b.stats.sequenceGaps >= 1, {
         what: 'b to see the gap',
         timeoutMs: 15_000,
@@ -300,8 +303,9 @@ describe('RedisBus: faults on a throwaway redis-server', () => {
     await waitFor(() => !a.trusted && !b.trusted, { what: 'both untrusted', intervalMs: 1 })
     const lost = Math.max(ra.trust[1]!.at, rb.trust[1]!.at) - killedAt
     measured['kill -9 -> both untrusted'] = lost
-    // Told by the connection itself, not by the heartbeat watchdog (10 s here).
-    expect(lost).toBeLessThan(500)
+    // Told by the connection itself (the reasons below), not by the heartbeat watchdog (10 s
+    // here): well before the watchdog could have said so, however slow the machine.
+    expect(lost).toBeLessThan(10_000 / 4)
     expect(ra.trust[1]!.reason).toMatch(/subscriber (connection closed|error)/)
     expect(rb.trust[1]!.reason).toMatch(/subscriber (connection closed|error)/)
     expect(a.stats.trustLost).toBe(1)
@@ -367,9 +371,8 @@ describe('RedisBus: faults on a throwaway redis-server', () => {
       reconnectMaxDelayMs: 200,
     })
     const rb = record(b)
-    const started = performance.now()
-    await b.start()
-    expect(performance.now() - started).toBeLessThan(300 + 100)
+    // Resolves within startTimeoutMs (told apart from a hang by timer order, not wall time).
+    expect(await settlesWithin(b.start(), 2 * 300)).toBe(true)
     expect(b.trusted).toBe(false)
     expect(b.trustReason).toMatch(/subscri/)
     await server.restart()
@@ -379,7 +382,7 @@ describe('RedisBus: faults on a throwaway redis-server', () => {
 
   it('close() releases the subscriber connection, and is fast while the server is down', async () => {
     server = await RedisServer.start()
-    const { a, b } = await pair('bus-close', { reconnectMaxDelayMs: 200 }, server.url)
+    const { channel, a, b } = await pair('bus-close', { reconnectMaxDelayMs: 200 }, server.url)
     expect((await busConnections(server)).length).toBe(2)
     const t0 = performance.now()
     await a.close()
@@ -391,18 +394,26 @@ describe('RedisBus: faults on a throwaway redis-server', () => {
     expect(await a.publish({ type: 'clear' })).toBe(false)
     await a.close() // idempotent
 
+    // A bus that stays open, with the same reconnect settings: it shows when b would be back.
+    const witness = bus(publisher(server.url), channel, { reconnectMaxDelayMs: 200 })
+    await witness.start()
+    expect((await busConnections(server)).length).toBe(2)
+
     await server.kill()
-    await waitFor(() => !b.trusted, { what: 'b untrusted' })
+    await waitFor(() => !b.trusted && !witness.trusted, { what: 'b and the witness untrusted' })
     const pending = b.publish({ type: 'clear' })
     const t1 = performance.now()
-    await b.close()
+    const closing = b.close()
+    // Fast: close() waits on nothing (no timer, no reply from the dead server)...
+    expect(await settlesWithoutWaiting(closing)).toBe(true)
     measured['close() while down'] = performance.now() - t1
-    expect(performance.now() - t1).toBeLessThan(50)
+    // ...and the publish it interrupts gives up.
     expect(await pending).toBe(false)
     await server.restart()
-    // It does not come back: closed means closed.
-    await new Promise((resolve) => setTimeout(resolve, 400))
-    expect(await busConnections(server)).toEqual([])
+    // It does not come back: closed means closed. By the time the witness is subscribed again,
+    // a reconnect attempt of b's (same backoff) would have been made.
+    await waitFor(() => witness.trusted, { what: 'the witness back', timeoutMs: 8_000 })
+    expect((await busConnections(server)).length).toBe(1)
     expect(b.subscriberStatus).not.toBe('ready')
   })
 })

@@ -92,11 +92,11 @@ describe('CacheManager over an Upstash-protocol REST server in front of Redis', 
     await b.invalidateByTag('products')
     release.resolve('read before the invalidation')
     expect(await fill).toBe('read before the invalidation')
-    // Neither L2 nor the other instance may hold what the fill read.
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    // Neither L2 nor the other instance may hold what the fill read: the fill is counted as
+    // fenced once its store was refused (the store may end after the callers got the value).
+    await waitFor(() => a.getMetrics().fencedFills === 1, { what: 'the fill to be fenced' })
     expect(await raw.exists(`${prefix}product:1`)).toBe(0)
     expect(await b.get('product:1')).toBeUndefined()
-    expect(a.getMetrics().fencedFills).toBe(1)
   })
 
   it('without a bus, never serves another instance’s overwritten value past untrustedLocalTtl', async () => {
@@ -141,7 +141,18 @@ describe('CacheManager over an Upstash-protocol REST server in front of Redis', 
     const b = cache(prefix, { bus: new MemoryBus({ hub, channel: prefix }) })
     await a.set('k', 'old')
     expect(await b.get('k')).toBe('old')
-    await new Promise((resolve) => setTimeout(resolve, 1200))
+    // A witness without a bus, whose L1 copy is capped, read after b's: once its copy is gone,
+    // b's is older than untrustedLocalTtl.
+    const witness = cache(prefix)
+    expect(await witness.get('k')).toBe('old')
+    await waitFor(
+      async () => {
+        const l1Hits = witness.getMetrics().l1Hits
+        await witness.get('k')
+        return witness.getMetrics().l1Hits === l1Hits
+      },
+      { what: "the witness's capped copy to expire" },
+    )
     const hits = b.getMetrics().l1Hits
     expect(await b.get('k')).toBe('old') // still in L1 past untrustedLocalTtl: no cap
     expect(b.getMetrics().l1Hits).toBe(hits + 1)

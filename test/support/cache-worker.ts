@@ -66,22 +66,25 @@ const ops: Record<string, (args: Args) => Promise<unknown>> = {
   },
 
   /**
-   * Reports `armed`, waits for the gate, then fires `count` concurrent `getOrCompute` on `key`.
-   * The loader reports `loader` (and `loading`), sleeps `loaderMs` and returns who loaded it.
+   * Reports `armed`, waits for the gate, then fires `count` concurrent `getOrCompute` on `key` and
+   * reports `fired` (with `loadGate`). The loader reports `loader`, waits for `loadGate` if one is
+   * given (so that the parent can hold the load until every process has fired), sleeps `loaderMs`
+   * and returns who loaded it.
    */
-  async stampede({ name, key, count, loaderMs, gate: gateName }) {
+  async stampede({ name, key, count, loaderMs, gate: gateName, loadGate }) {
     const c = cache(name)
     const loader = async () => {
       emit('loader', { key, pid: process.pid })
+      if (loadGate !== undefined) await gate(loadGate as string)
       await sleep(loaderMs as number)
       return { by: label, pid: process.pid }
     }
     emit('armed', { gate: gateName })
     await gate(gateName as string)
     const startedAt = now()
-    const settled = await Promise.allSettled(
-      Array.from({ length: count as number }, () => c.getOrCompute(key, loader)),
-    )
+    const calls = Array.from({ length: count as number }, () => c.getOrCompute(key, loader))
+    emit('fired', { gate: loadGate })
+    const settled = await Promise.allSettled(calls)
     return {
       startedAt,
       finishedAt: now(),
