@@ -89,7 +89,7 @@ const reviveDates = (_key: string, value: unknown): unknown =>
 const row = copyValue(prismaRow())
 const entry = { value: row, freshUntil: Date.now() + 60_000, tags: ['user:4242', 'users'] }
 const entryBytes = encodeEntry(entry, Number.POSITIVE_INFINITY)
-const bodyBytes = packr.pack(toPackable(row))
+const bodyBytes = packr().pack(toPackable(row))
 const plainPackr = new Packr({ moreTypes: true, useRecords: false })
 const superjsonText = superjson.stringify(row)
 const jsonText = JSON.stringify(row)
@@ -240,7 +240,7 @@ results.push(
     },
     {
       name: 'msgpack decode per read (L1 holds bytes)',
-      run: () => packr.unpack(bodyBytes),
+      run: () => packr().unpack(bodyBytes),
       bytes: bodyBytes.length,
     },
   ]),
@@ -297,7 +297,7 @@ function variedRows(count: number): unknown[] {
 }
 
 const rows = copyValue(variedRows(50))
-const body = packr.pack(toPackable(rows))
+const body = packr().pack(toPackable(rows))
 const levels = [1, 3, 6, 9]
 const deflated = levels.map((level) => deflateRawSync(body, { level }))
 const compression = measureGroup(

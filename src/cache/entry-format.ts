@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { deflateRawSync, inflateRawSync, constants as zlib } from 'node:zlib'
-import { RESERVE_START_SPACE } from 'msgpackr'
 import { ENTRY_STAMP_BYTES, ENTRY_STAMP_OFFSET } from '../drivers/l2-driver.js'
 import { CorruptedValueError, invalid, SerializationError } from '../errors.js'
-import { checkDecoded, packr, toPackable } from './msgpack.js'
+import { checkDecoded, packAfterHeader, packr, toPackable } from './msgpack.js'
 import { messageOf } from './value-path.js'
 
 /*
@@ -120,7 +119,7 @@ export function encodeEntry(
   let packed: Buffer
   try {
     // Reserving the header's bytes in front lets an uncompressed entry go out without a copy.
-    packed = packr.pack(tuple, RESERVE_START_SPACE | HEADER_BYTES)
+    packed = packAfterHeader(tuple, HEADER_BYTES)
   } catch (error) {
     throw new SerializationError('value', `msgpack refused it: ${messageOf(error)}`, error)
   }
@@ -193,7 +192,7 @@ export function decodeEntry(
   const body = compressed ? inflate(input, key, maxValueBytes) : input.subarray(HEADER_BYTES)
   let tuple: unknown
   try {
-    tuple = packr.unpack(body)
+    tuple = packr().unpack(body)
     if (Array.isArray(tuple)) checkDecoded(tuple[0])
   } catch (error) {
     throw new CorruptedValueError(key, `undecodable msgpack: ${messageOf(error)}`, error)

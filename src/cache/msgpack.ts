@@ -1,4 +1,5 @@
-import { addExtension, Packr } from 'msgpackr'
+import type * as Msgpackr from 'msgpackr'
+import { packageRequire } from '../module-url.js'
 import { TYPED_ARRAY_PROTOTYPES } from './clone.js'
 import { type RegisteredType, typeNamed, typeOf } from './custom-types.js'
 import {
@@ -50,12 +51,8 @@ class Tagged {
 
 const NEGATIVE_ZERO = new Tagged([KIND_NEGATIVE_ZERO])
 
-addExtension({
-  Class: Tagged,
-  type: EXT_TYPE,
-  write: (tagged: Tagged) => tagged.data,
-  read: (data: unknown) => readTagged(data),
-} as Parameters<typeof addExtension>[0])
+/** msgpackr's packer and its flag for space reserved in front, once loaded (see {@link packr}). */
+let loaded: { packr: Msgpackr.Packr; reserveStartSpace: number } | undefined
 
 /**
  * The one packer. Records off: every object is a standard msgpack map, readable by any client and
@@ -65,16 +62,40 @@ addExtension({
  * `structuredClone: false` refuses the reference extensions when decoding: bytes in Redis could
  * otherwise decode into cycles, or into a few hundred bytes of shared references that a copy on
  * read expands exponentially.
+ *
+ * msgpackr is loaded, and the packer made, when the first value is encoded or decoded, not when
+ * stratacache is imported: a cold start that reads before it writes does not wait for it.
  */
-export const packr = new Packr({
-  moreTypes: true,
-  structuredClone: false,
-  useRecords: false,
-  mapsAsObjects: true,
-  variableMapSize: true,
-  copyBuffers: true,
-  int64AsType: 'bigint',
-})
+export function packr(): Msgpackr.Packr {
+  if (loaded !== undefined) return loaded.packr
+  const msgpackr = packageRequire('msgpackr') as typeof Msgpackr
+  msgpackr.addExtension({
+    Class: Tagged,
+    type: EXT_TYPE,
+    write: (tagged: Tagged) => tagged.data,
+    read: (data: unknown) => readTagged(data),
+  } as Parameters<typeof msgpackr.addExtension>[0])
+  const packer = new msgpackr.Packr({
+    moreTypes: true,
+    structuredClone: false,
+    useRecords: false,
+    mapsAsObjects: true,
+    variableMapSize: true,
+    copyBuffers: true,
+    int64AsType: 'bigint',
+  })
+  loaded = { packr: packer, reserveStartSpace: msgpackr.RESERVE_START_SPACE }
+  return packer
+}
+
+/** `value` packed with `headerBytes` left free in front of it, for a header written in place. */
+export function packAfterHeader(value: unknown, headerBytes: number): Buffer {
+  const packer = packr()
+  return packer.pack(
+    value,
+    (loaded as { reserveStartSpace: number }).reserveStartSpace | headerBytes,
+  )
+}
 
 // ES2024, in Node since 20.0; the project's TypeScript lib (ES2023) does not declare it yet.
 const isWellFormed = (String.prototype as unknown as { isWellFormed(this: string): boolean })
@@ -94,7 +115,7 @@ export function toPackable(value: unknown, path = 'value'): unknown {
 
 /** Bytes of `value` in the L2 encoding, without the entry header and tuple (a few bytes more). */
 export function encodedSize(value: unknown): number {
-  return packr.pack(toPackable(value)).length
+  return packr().pack(toPackable(value)).length
 }
 
 /**

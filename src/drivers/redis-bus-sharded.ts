@@ -1,5 +1,6 @@
-import { type Cluster, Redis, type RedisOptions } from 'ioredis'
+import type { Cluster, Redis, RedisOptions } from 'ioredis'
 import { errorText } from './bus.js'
+import { ioredis } from './ioredis.js'
 import type { SubscriberEvents } from './redis-bus-subscriber.js'
 import { slotOf } from './redis-key-layout.js'
 
@@ -128,7 +129,11 @@ export class ShardedSubscriberConnection {
   /** A connection to `target` for attempt `epoch`, replacing any previous one. */
   #open(target: Address, epoch: number): Redis {
     this.#discard()
-    const conn = new Redis({ ...this.#client.options.redisOptions, ...target, ...this.#options() })
+    const conn = new (ioredis().Redis)({
+      ...this.#client.options.redisOptions,
+      ...target,
+      ...this.#options(),
+    })
     const mine = () => !this.#closed && epoch === this.#epoch && this.#conn === conn
     conn.on('error', (error: unknown) => {
       // The `sunsubscribe` pushed when the slot moves away reaches ioredis as an unexpected

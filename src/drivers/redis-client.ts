@@ -1,5 +1,6 @@
-import { type Cluster, Redis, type RedisOptions } from 'ioredis'
+import type { Cluster, Redis, RedisOptions } from 'ioredis'
 import { invalid } from '../errors.js'
+import { ioredis } from './ioredis.js'
 import { createClusterClient, type RedisClusterConfig } from './redis-cluster-client.js'
 
 /** How a Redis driver reaches Redis: exactly one of `url`, `options`, `client` or `cluster`. */
@@ -117,14 +118,17 @@ export function openClient(connection: RedisConnectionOptions): {
     if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) {
       throw invalid('url', `must be a redis:// or rediss:// URL, got ${JSON.stringify(url)}`)
     }
-    return { client: createClient((defaults) => new Redis(url, defaults), {}), owned: true }
+    return {
+      client: createClient((defaults) => new (ioredis().Redis)(url, defaults), {}),
+      owned: true,
+    }
   }
   if (typeof options !== 'object' || options === null) {
     throw invalid('options', 'must be an ioredis options object')
   }
   if (options.keyPrefix) throw invalid('options.keyPrefix', 'is not supported; use prefix')
   assertSentinelOptions(options)
-  return { client: createClient((merged) => new Redis(merged), options), owned: true }
+  return { client: createClient((merged) => new (ioredis().Redis)(merged), options), owned: true }
 }
 
 /**

@@ -1,16 +1,23 @@
-import { Cluster, type ClusterOptions } from 'ioredis'
+import type { Cluster, ClusterOptions } from 'ioredis'
 import { invalid } from '../errors.js'
+import { ioredis } from './ioredis.js'
 
 /** One node of a Redis Cluster to start from (the client discovers the others). */
 export interface RedisClusterNode {
+  /** The node's host name or IP address. */
   host: string
+  /** The node's port. */
   port: number
 }
 
 /** `redis: { cluster: [...] }`: the nodes to start from, and ioredis `Cluster` options. */
 export interface RedisClusterConfig {
+  /** The nodes to start from; at least one. */
   cluster: RedisClusterNode[]
-  /** ioredis `ClusterOptions`; the driver's defaults ({@link CLUSTER_CLIENT_DEFAULTS}) apply first. */
+  /**
+   * ioredis `ClusterOptions`, applied over the driver's defaults: reads from masters only, no
+   * auto-pipelining, quick retries on MOVED/ASK/TRYAGAIN.
+   */
   clusterOptions?: ClusterOptions
 }
 
@@ -65,7 +72,7 @@ export function createClusterClient(
 ): Cluster {
   assertClusterNodes(nodes)
   if (options.keyPrefix) throw invalid('clusterOptions.keyPrefix', 'is not supported; use prefix')
-  const client = new Cluster(
+  const client = new (ioredis().Cluster)(
     nodes.map(({ host, port }) => ({ host, port })),
     {
       ...CLUSTER_CLIENT_DEFAULTS,

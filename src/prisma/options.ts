@@ -2,9 +2,14 @@
  * The options of {@link withCache}, validated once when the extension is created: every bad
  * value is a `ValidationError` naming the option (`options.models.Product.ttl`).
  */
-import { z } from 'zod'
 import { CacheManager } from '../cache/cache-manager.js'
-import { validationErrorOf } from '../cache/zod-issue.js'
+import {
+  checkBoolean,
+  checkObject,
+  checkString,
+  describeValue,
+  isPlainObject,
+} from '../cache/option-checks.js'
 import type { Env } from '../config/env-parsers.js'
 import { invalid } from '../errors.js'
 import type { ChangeFeedOptions } from './change-feed/options.js'
@@ -23,7 +28,10 @@ export type StrategyClass = 'hot' | 'aggregation' | 'reference'
 export interface StrategySettings {
   /** Seconds a result stays fresh. > 0. */
   ttl: number
-  /** Seconds past `ttl` during which the stale result is served while one refresh runs. Default 0. */
+  /**
+   * Seconds past `ttl` during which the stale result is served while one refresh runs.
+   * @default 0
+   */
   swr?: number
 }
 
@@ -32,7 +40,10 @@ export type ModelStrategy = StrategyClass | StrategySettings | false
 
 /** Per-query strategy, as in Prisma Accelerate: seconds, plus tags for `$cache.invalidate`. */
 export interface CacheStrategy {
-  /** Seconds the result stays fresh (default: the model's strategy). */
+  /**
+   * Seconds the result stays fresh.
+   * @default the model's strategy
+   */
   readonly ttl?: number
   /** Seconds past `ttl` the stale result may be served while it is refreshed. */
   readonly swr?: number
@@ -46,32 +57,37 @@ export interface WithCacheOptions {
   cache: CacheManager
   /**
    * `false`: reads are never cached (writes still invalidate, so turning it back on is safe).
-   * Default `true`, or `ENABLE_QUERY_CACHE` / `DATABASE_ENABLE_QUERY_CACHE`.
+   * @default `true`, or `ENABLE_QUERY_CACHE` / `DATABASE_ENABLE_QUERY_CACHE`
    */
   enabled?: boolean
   /**
-   * `true` (default): every read of a model whose strategy is not `false` is cached, as a client
-   * that caches everything does. `false`: only reads that pass a `cacheStrategy` are (Accelerate's
-   * way).
+   * `true`: every read of a model whose strategy is not `false` is cached, as a client that caches
+   * everything does. `false`: only reads that pass a `cacheStrategy` are (Accelerate's way).
+   * @default true
    */
   automatic?: boolean
   /**
    * Strategy per model, by its name in the schema: `{ Category: 'reference', Order: 'hot',
    * AuditLog: false, Product: { ttl: 30, swr: 10 } }`. Names are checked against the schema.
+   * @default {}
    */
   models?: Readonly<Record<string, ModelStrategy>>
   /**
-   * Strategy of models not in `models`. Default `'hot'`, or `{ ttl: DATABASE_QUERY_CACHE_TTL }`.
+   * Strategy of models not in `models`.
+   * @default `'hot'`, or `{ ttl: DATABASE_QUERY_CACHE_TTL }`
    */
   defaultStrategy?: ModelStrategy
   /**
-   * The classes' settings, in seconds. Defaults: hot 10 (`CACHE_TTL_L1`), aggregation 60
-   * (`CACHE_TTL_L2`), reference 300 (`CACHE_TTL_L3`), swr 0.
+   * The classes' `{ ttl, swr }`, in seconds. Aggregations (`count`, `aggregate`, `groupBy`) use
+   * `aggregation`.
+   * @default hot 10 (`CACHE_TTL_L1`), aggregation 60 (`CACHE_TTL_L2`), reference 300
+   * (`CACHE_TTL_L3`), swr 0
    */
   strategies?: Readonly<Partial<Record<StrategyClass, StrategySettings>>>
   /**
-   * Prefix of the extension's keys and tags (default `'prisma'`). Clients of different databases
-   * sharing one cache need different namespaces.
+   * Prefix of the extension's keys and tags. Clients of different databases sharing one cache need
+   * different namespaces.
+   * @default 'prisma'
    */
   namespace?: string
   /**
@@ -83,6 +99,7 @@ export interface WithCacheOptions {
    * Query metrics (`prisma.$cache.stats()`): slow-query log, N+1 detection, latency percentiles.
    * `false` turns them off. `slowQueryMs` defaults to `DATABASE_MAX_QUERY_EXECUTION_TIME`, else
    * 1000; N+1 advice names the parent relation from the schema unless a `relationHint` is given.
+   * @default on, with the defaults of {@link QueryMetricsOptions}
    */
   metrics?: false | QueryMetricsOptions
   /**
@@ -92,84 +109,118 @@ export interface WithCacheOptions {
    */
   changeFeed?: ChangeFeedOptions | false
   /**
-   * Environment variables to read (the Prisma ones): default `process.env`; `false` reads none.
-   * Options given here win over the environment.
+   * Environment variables to read (the Prisma ones, listed in docs/CONFIGURATION.md); `false` reads
+   * none. Options given here win over the environment.
+   * @default process.env
    */
   env?: Env | false
 }
 
-const seconds = z.number().finite().nonnegative()
-const settings = z.strictObject({
-  ttl: z.number().finite().positive('must be greater than 0 (seconds)'),
-  swr: seconds.optional(),
-})
-const modelStrategy = z.union([
-  z.literal(false),
-  z.enum(['hot', 'aggregation', 'reference']),
-  settings,
-])
+const STRATEGY_NAMES = ['hot', 'aggregation', 'reference'] as const
+const OPTION_NAMES: readonly (keyof WithCacheOptions)[] = [
+  'cache',
+  'enabled',
+  'automatic',
+  'models',
+  'defaultStrategy',
+  'strategies',
+  'namespace',
+  'schema',
+  'metrics',
+  'changeFeed',
+  'env',
+]
 
-const schema = z.strictObject({
-  cache: z.custom<CacheManager>((v) => v instanceof CacheManager, 'must be a CacheManager'),
-  enabled: z.boolean().optional(),
-  automatic: z.boolean().optional(),
-  models: z.record(z.string(), modelStrategy).optional(),
-  defaultStrategy: modelStrategy.optional(),
-  strategies: z
-    .strictObject({
-      hot: settings.optional(),
-      aggregation: settings.optional(),
-      reference: settings.optional(),
-    })
-    .optional(),
-  namespace: z
-    .string()
-    .min(1, 'must not be empty')
-    .max(64)
-    .regex(/^[\w.-]+$/, 'may hold letters, digits, "_", "-" and "." only')
-    .optional(),
-  schema: z.string().min(1).optional(),
-  // Checked in depth by QueryMetrics itself, which names the field (options.metrics.<field>).
-  metrics: z
-    .union([
-      z.literal(false),
-      z.custom<object>((v) => typeof v === 'object' && v !== null, 'must be false or an object'),
-    ])
-    .optional(),
-  // Checked in depth by resolveChangeFeedOptions (options.changeFeed.<field>).
-  changeFeed: z
-    .union([
-      z.literal(false),
-      z.custom<object>((v) => typeof v === 'object' && v !== null, 'must be false or an object'),
-    ])
-    .optional(),
-  env: z.union([z.literal(false), z.record(z.string(), z.string().optional())]).optional(),
-})
+/** `{ ttl, swr }` in seconds: ttl above 0, swr 0 or more. */
+function checkSettings(value: unknown, field: string, ttlRequired: boolean): void {
+  checkObject(value, field, ['ttl', 'swr'])
+  if (ttlRequired || value.ttl !== undefined) checkSeconds(value.ttl, `${field}.ttl`, true)
+  if (value.swr !== undefined) checkSeconds(value.swr, `${field}.swr`, false)
+}
+
+function checkSeconds(value: unknown, field: string, positive: boolean): void {
+  if (typeof value === 'number' && Number.isFinite(value) && (positive ? value > 0 : value >= 0)) {
+    return
+  }
+  const range = positive ? 'greater than 0' : 'at least 0'
+  throw invalid(field, `must be a number of seconds ${range}, got ${describeValue(value)}`)
+}
+
+function checkStrategy(value: unknown, field: string): void {
+  if (value === undefined || value === false || STRATEGY_NAMES.includes(value as never)) return
+  if (typeof value !== 'object' || value === null) {
+    throw invalid(
+      field,
+      `must be false, "hot", "aggregation", "reference" or { ttl, swr }, got ${describeValue(value)}`,
+    )
+  }
+  checkSettings(value, field, true)
+}
+
+function checkFalseOrObject(value: unknown, field: string): void {
+  if (value !== undefined && value !== false && (typeof value !== 'object' || value === null)) {
+    throw invalid(field, 'must be false or an object')
+  }
+}
 
 /** Validates {@link WithCacheOptions}; throws a `ValidationError` naming the first bad option. */
 export function validateWithCacheOptions(input: unknown): WithCacheOptions {
   if (typeof input !== 'object' || input === null) {
     throw invalid('options', 'must be an object: withCache({ cache })')
   }
-  const parsed = schema.safeParse(input)
-  if (!parsed.success) throw validationErrorOf(parsed.error, 'options')
-  return input as WithCacheOptions
+  checkObject(input, 'options', OPTION_NAMES)
+  const o = input
+  if (!(o.cache instanceof CacheManager)) throw invalid('options.cache', 'must be a CacheManager')
+  checkBoolean(o.enabled, 'options.enabled')
+  checkBoolean(o.automatic, 'options.automatic')
+  if (o.models !== undefined) {
+    if (!isPlainObject(o.models)) throw invalid('options.models', 'must be an object')
+    for (const [model, strategy] of Object.entries(o.models)) {
+      checkStrategy(strategy, `options.models.${model}`)
+    }
+  }
+  checkStrategy(o.defaultStrategy, 'options.defaultStrategy')
+  if (o.strategies !== undefined) {
+    checkObject(o.strategies, 'options.strategies', STRATEGY_NAMES)
+    for (const [name, settings] of Object.entries(o.strategies)) {
+      if (settings !== undefined) checkSettings(settings, `options.strategies.${name}`, true)
+    }
+  }
+  checkString(o.namespace, 'options.namespace', {
+    maxLength: 64,
+    pattern: /^[\w.-]+$/,
+    what: 'letters, digits, "_", "-" and "." only',
+  })
+  checkString(o.schema, 'options.schema')
+  // Checked in depth by QueryMetrics (options.metrics.<field>) and by resolveChangeFeedOptions.
+  checkFalseOrObject(o.metrics, 'options.metrics')
+  checkFalseOrObject(o.changeFeed, 'options.changeFeed')
+  if (o.env !== undefined && o.env !== false) {
+    if (!isPlainObject(o.env)) throw invalid('options.env', 'must be false or an object of strings')
+    for (const [name, value] of Object.entries(o.env)) {
+      if (value !== undefined && typeof value !== 'string') {
+        throw invalid(`options.env.${name}`, `must be a string, got ${describeValue(value)}`)
+      }
+    }
+  }
+  return input as unknown as WithCacheOptions
 }
-
-const cacheStrategy = z.union([
-  z.literal(false),
-  z.strictObject({
-    ttl: z.number().finite().positive('must be greater than 0 (seconds)').optional(),
-    swr: seconds.optional(),
-    tags: z.array(z.string().min(1).max(512)).optional(),
-  }),
-])
 
 /** Validates a query's `cacheStrategy` (slow path: only when one is given). */
 export function validateCacheStrategy(input: unknown): CacheStrategy | false {
-  const parsed = cacheStrategy.safeParse(input)
-  if (!parsed.success) throw validationErrorOf(parsed.error, 'args.cacheStrategy')
-  return input as CacheStrategy | false
+  if (input === false) return false
+  const field = 'args.cacheStrategy'
+  checkObject(input, field, ['ttl', 'swr', 'tags'])
+  if (input.ttl !== undefined) checkSeconds(input.ttl, `${field}.ttl`, true)
+  if (input.swr !== undefined) checkSeconds(input.swr, `${field}.swr`, false)
+  if (input.tags !== undefined) {
+    if (!Array.isArray(input.tags)) throw invalid(`${field}.tags`, 'must be an array of strings')
+    for (const [i, tag] of input.tags.entries()) {
+      // A hole or `undefined` is no tag: checkString passes undefined (an option left out).
+      checkString(tag ?? null, `${field}.tags[${i}]`, { maxLength: 512 })
+    }
+  }
+  return input as CacheStrategy
 }
 
 /**

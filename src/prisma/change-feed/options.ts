@@ -2,8 +2,7 @@
  * The change feed's options (`withCache({ changeFeed })`), validated when the extension is made,
  * and their defaults from the environment (`CACHE_CHANGE_FEED`, `DIRECT_DATABASE_URL`).
  */
-import { z } from 'zod'
-import { validationErrorOf } from '../../cache/zod-issue.js'
+import { checkChoice, checkNumber, checkObject, checkString } from '../../cache/option-checks.js'
 import { type Env, envError, parseEnum, parseUrl } from '../../config/env-parsers.js'
 import { invalid } from '../../errors.js'
 
@@ -68,28 +67,51 @@ export interface ChangeFeedOptions {
   lagWarningBytes?: number
 }
 
-const identifier = z
-  .string()
-  .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case identifier of at most 63 characters')
+const OPTION_NAMES: readonly (keyof ChangeFeedOptions)[] = [
+  'connectionString',
+  'mode',
+  'slot',
+  'publication',
+  'channel',
+  'schema',
+  'takeoverInterval',
+  'maxRowsPerModel',
+  'lagWarningBytes',
+]
+const IDENTIFIER = {
+  pattern: /^[a-z_][a-z0-9_]{0,62}$/,
+  what: 'a lower-case identifier of at most 63 characters',
+}
 
-const schema = z.strictObject({
-  connectionString: z
-    .string()
-    .regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL')
-    .optional(),
-  mode: z.enum(['logical', 'notify']).optional(),
-  slot: identifier.optional(),
-  publication: identifier.optional(),
+/** The types and ranges of `given`; the first fault names its field (`options.changeFeed.slot`). */
+function checkOptions(given: unknown): asserts given is ChangeFeedOptions {
+  const at = (name: string) => `options.changeFeed.${name}`
+  checkObject(given, 'options.changeFeed', OPTION_NAMES)
+  checkString(given.connectionString, at('connectionString'), {
+    pattern: /^postgres(ql)?:\/\//,
+    what: 'a postgresql:// URL',
+  })
+  checkChoice(given.mode, at('mode'), ['logical', 'notify'])
+  checkString(given.slot, at('slot'), IDENTIFIER)
+  checkString(given.publication, at('publication'), IDENTIFIER)
   // The triggers are named `<channel>` and `<channel>_truncate`: both must fit in 63 characters.
-  channel: z
-    .string()
-    .regex(/^[a-z_][a-z0-9_]{0,53}$/, 'must be a lower-case identifier of at most 54 characters')
-    .optional(),
-  schema: z.string().min(1).max(63).optional(),
-  takeoverInterval: z.number().int().min(10).max(600_000).optional(),
-  maxRowsPerModel: z.number().int().min(1).max(1_000_000).optional(),
-  lagWarningBytes: z.number().int().min(1).optional(),
-})
+  checkString(given.channel, at('channel'), {
+    pattern: /^[a-z_][a-z0-9_]{0,53}$/,
+    what: 'a lower-case identifier of at most 54 characters',
+  })
+  checkString(given.schema, at('schema'), { maxLength: 63 })
+  checkNumber(given.takeoverInterval, at('takeoverInterval'), {
+    min: 10,
+    max: 600_000,
+    integer: true,
+  })
+  checkNumber(given.maxRowsPerModel, at('maxRowsPerModel'), {
+    min: 1,
+    max: 1_000_000,
+    integer: true,
+  })
+  checkNumber(given.lagWarningBytes, at('lagWarningBytes'), { min: 1, integer: true })
+}
 
 /** The options with every default filled in. */
 export type ResolvedChangeFeedOptions = Required<Omit<ChangeFeedOptions, 'mode'>> & {
@@ -113,8 +135,7 @@ export function resolveChangeFeedOptions(
     if (mode === undefined || mode === 'off') return undefined
     options = mode === 'auto' ? {} : { mode }
   } else {
-    const parsed = schema.safeParse(given)
-    if (!parsed.success) throw validationErrorOf(parsed.error, 'options.changeFeed')
+    checkOptions(given)
     options = given
   }
   const connectionString =
