@@ -36,6 +36,7 @@ export const ErrorCodes = {
   DATABASE_UNAVAILABLE: 'ERR_DATABASE_UNAVAILABLE',
 } as const
 
+/** One of the stable `code` values of {@link ErrorCodes}. */
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
 
 /** Base class of every error stratacache throws or emits. */

@@ -10,13 +10,19 @@ export {
 } from './cache/cache-manager.js'
 export { type CustomType, registerType } from './cache/codec.js'
 export type { Duration } from './cache/duration.js'
-export type { CacheEvents } from './cache/events.js'
-export { CacheKeyBuilder } from './cache/key-builder.js'
+export type { CacheEvents, Tier } from './cache/events.js'
+export {
+  CacheKeyBuilder,
+  type KeyParams,
+  type KeyPart,
+  type ParamScalar,
+  type ParamValue,
+} from './cache/key-builder.js'
 export type { L1Stats } from './cache/l1-store.js'
 export type { CacheMetricsSnapshot } from './cache/metrics.js'
 export { instrumentOpenTelemetry, type OpenTelemetryOptions } from './cache/opentelemetry.js'
-export type { CacheOptions, LocalCacheOptions } from './cache/options.js'
-export { CACHE_PRESETS } from './cache/presets.js'
+export type { CacheLogger, CacheOptions, LocalCacheOptions } from './cache/options.js'
+export { CACHE_PRESETS, type CachePresetName } from './cache/presets.js'
 export {
   CACHE_CHANNEL,
   type CacheInvalidationMessage,
@@ -28,13 +34,28 @@ export {
 export { cacheOptionsFromEnv } from './config/cache-env.js'
 export type {
   BusMessage,
+  BusMessageHandler,
+  BusNotice,
   BusStats,
+  BusTrustHandler,
   InvalidationBus,
 } from './drivers/bus.js'
-export type { FillStart, L2Coordination, L2Driver, L2WriteItem } from './drivers/l2-driver.js'
-export { MemoryBus, MemoryBusHub } from './drivers/memory-bus.js'
+export type {
+  FillStart,
+  L2Coordination,
+  L2Driver,
+  L2WriteItem,
+  LeaseMode,
+  StoreOutcome,
+} from './drivers/l2-driver.js'
+export {
+  MemoryBus,
+  MemoryBusHub,
+  type MemoryBusHubOptions,
+  type MemoryBusOptions,
+} from './drivers/memory-bus.js'
 export { RedisBus, type RedisBusOptions } from './drivers/redis-bus.js'
-export type { RedisClusterConfig } from './drivers/redis-cluster-client.js'
+export type { RedisClusterConfig, RedisClusterNode } from './drivers/redis-cluster-client.js'
 export { escapeGlob } from './drivers/redis-scan.js'
 export type { UpstashConnection } from './drivers/upstash-client.js'
 export {
@@ -57,6 +78,7 @@ export {
   type InvalidationErrorEvent,
   type WarmEntryOptions,
 } from './invalidation/cache-invalidation.js'
+export type { ErrorInfo } from './invalidation/error-info.js'
 export type { EventEmitterLike, InvalidationRule, RuleStats } from './invalidation/rules.js'
 export type { WarmingItemStats, WarmingRunSummary, WarmingStats } from './invalidation/warming.js'
 export type { CacheWarmingConfig, WarmingItem } from './invalidation/warming-config.js'

@@ -576,7 +576,10 @@ export class CacheManager extends EventEmitter<CacheEvents> {
   }
 
   /** Size of this process's L1. All zero when L1 is off. */
-  getLocalCacheStats(): L1Stats & { enabled: boolean } {
+  getLocalCacheStats(): L1Stats & {
+    /** Whether this cache has an L1 (`l1: false` turns it off). */
+    enabled: boolean
+  } {
     return localCacheStats(this.#store.l1)
   }
 

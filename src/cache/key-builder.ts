@@ -7,7 +7,7 @@
  *   + id` holds exactly (a public contract) and keys stay readable in `redis-cli`. An id that itself
  *   contains `:` can therefore read like another pattern (`product('list:x')` is
  *   `productList('x')`): when ids come from untrusted input, pass parameters as an object instead.
- * - **parameter objects** are serialised canonically by {@link serializeParams}: keys sorted,
+ * - **parameter objects** are serialised canonically by `serializeParams`: keys sorted,
  *   `k=v` joined by `&`, and every reserved character inside a key or value percent-encoded, so
  *   property order never matters and no value can forge another key.
  */
@@ -27,12 +27,15 @@ export type ParamScalar = string | number | bigint | boolean | null | Date
 export type ParamValue =
   | ParamScalar
   | undefined
-  | { toJSON(): unknown }
+  | {
+      /** The value serialised in place of the object. */
+      toJSON(): unknown
+    }
   | readonly ParamValue[]
   | { readonly [key: string]: ParamValue }
 
 /** Parameters of a list, query or report key: a plain object, or a string used as is. */
-export type Params = string | { readonly [key: string]: ParamValue }
+export type KeyParams = string | { readonly [key: string]: ParamValue }
 
 /** Checks one id-like argument and returns its text. */
 function part(value: unknown, field: string): string {
@@ -156,7 +159,7 @@ function encodeEntries(obj: Record<string, unknown>, path: string, seen: Set<obj
  * serializeParams({ deletedAt: null, id: [1, 2] }) // 'deletedAt=~&id=[1,2]'
  * ```
  */
-export function serializeParams(params: Params, field = 'params'): string {
+export function serializeParams(params: KeyParams, field = 'params'): string {
   if (typeof params === 'string') return params
   if (typeof params !== 'object' || params === null || Array.isArray(params)) {
     throw invalid(field, 'must be a string or a plain object of parameters')
@@ -183,14 +186,14 @@ export class CacheKeyBuilder {
 
   /**
    * A product list. A string is used verbatim (e.g. `` `page:${page}:size:${size}` ``); an
-   * object is serialised canonically by {@link serializeParams}.
+   * object is serialised canonically by `serializeParams`.
    * @example
    * ```ts
    * CacheKeyBuilder.productList('page:1:size:20')           // 'product:list:page:1:size:20'
    * CacheKeyBuilder.productList({ size: 20, page: 1 })      // 'product:list:page=1&size=20'
    * ```
    */
-  static productList(filters: Params = {}): string {
+  static productList(filters: KeyParams = {}): string {
     return `product:list:${serializeParams(filters, 'filters')}`
   }
 
@@ -253,7 +256,7 @@ export class CacheKeyBuilder {
    * A list of any entity (`entity:list:params`).
    * @example `CacheKeyBuilder.entityList('users', { role: 'admin' }) // 'users:list:role=admin'`
    */
-  static entityList(entity: string, params: Params = {}): string {
+  static entityList(entity: string, params: KeyParams = {}): string {
     return `${part(entity, 'entity')}:list:${serializeParams(params)}`
   }
 
@@ -268,7 +271,7 @@ export class CacheKeyBuilder {
    * // 'query:performance:userId=123&period=week'
    * ```
    */
-  static query(name: string, params: Params = {}): string {
+  static query(name: string, params: KeyParams = {}): string {
     return `query:${part(name, 'name')}:${serializeParams(params)}`
   }
 
@@ -276,7 +279,7 @@ export class CacheKeyBuilder {
    * Report data (`report:type:params`).
    * @example `CacheKeyBuilder.report('performance', { teamId: 456 }) // 'report:performance:teamId=456'`
    */
-  static report(type: string, params: Params = {}): string {
+  static report(type: string, params: KeyParams = {}): string {
     return `report:${part(type, 'type')}:${serializeParams(params)}`
   }
 

@@ -28,11 +28,15 @@ export interface L1StoreOptions {
   maxBytes: number
 }
 
+/** The in-process tier's size and activity; see {@link CacheManager.getLocalCacheStats}. */
 export interface L1Stats {
+  /** Entries held. */
   entries: number
   /** Bytes held, as counted against `maxBytes`. */
   totalSize: number
+  /** The entry limit (`l1.maxEntries`). */
   maxEntries: number
+  /** The byte limit (`l1.maxBytes`). */
   maxBytes: number
   /** Entries pushed out to make room (not expiries or deletions). */
   evictions: number

@@ -6,13 +6,19 @@ export interface CacheMetricsSnapshot {
   misses: number
   /** `hits / (hits + misses)` in percent, 0-100; 0 before the first read. */
   hitRate: number
+  /** Values written (`set`, `setBatch` items and fills). */
   sets: number
+  /** Keys deleted. */
   deletes: number
   /** Average encoded size in bytes of the values written with `set`/`setBatch`/fills. */
   averageSize: number
+  /** Reads L1 answered. */
   l1Hits: number
+  /** Reads L1 could not answer. */
   l1Misses: number
+  /** Reads L2 answered. */
   l2Hits: number
+  /** Reads L2 could not answer. */
   l2Misses: number
   /** Hits served stale by stale-while-revalidate or stale-if-error. */
   staleHits: number
@@ -20,7 +26,9 @@ export interface CacheMetricsSnapshot {
   invalidations: number
   /** Loader calls made by `getOrCompute` (fills and background refreshes). */
   loaderCalls: number
+  /** Loader calls that threw. */
   loaderErrors: number
+  /** Loader calls that ran past their `timeout`. */
   loaderTimeouts: number
   /** Fills whose value was not cached because an invalidation raced them (guarantee 2). */
   fencedFills: number

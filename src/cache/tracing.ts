@@ -22,8 +22,11 @@ export const PRISMA_CHANNEL = 'stratacache:prisma'
 
 /** One cache read, as published on {@link CACHE_CHANNEL}. */
 export interface CacheReadMessage {
+  /** Tells reads and invalidations apart on the channel. */
   kind: 'read'
+  /** The `CacheManager` method called. */
   operation: 'get' | 'getOrCompute'
+  /** The key read. */
   key: string
   /** `hit` (fresh), `swr` (stale, served while refreshed), `miss` (loaded, or not there). */
   status: 'hit' | 'swr' | 'miss' | undefined
@@ -31,20 +34,29 @@ export interface CacheReadMessage {
   tier: Tier | undefined
   /** When the call began, epoch ms (fractional). */
   startTime: number
+  /** How long the call took, in ms. */
   durationMs: number
+  /** What the call threw; `undefined` when it succeeded. */
   error: unknown
 }
 
 /** One cached Prisma read, as published on {@link PRISMA_CHANNEL}. */
 export interface PrismaReadMessage {
+  /** Tells reads and writes apart on the channel. */
   kind: 'read'
+  /** The Prisma model read. */
   model: string
+  /** The Prisma operation (`findUnique`, `findMany`...). */
   operation: string
   /** `hit`, `swr`, `miss`, or `none` (the cache was not used). */
   cacheStatus: 'hit' | 'swr' | 'miss' | 'none'
+  /** The tier that answered a hit. */
   tier: Tier | undefined
+  /** When the call began, epoch ms (fractional). */
   startTime: number
+  /** How long the call took, in ms. */
   durationMs: number
+  /** What the call threw; `undefined` when it succeeded. */
   error: unknown
 }
 
@@ -53,7 +65,9 @@ export interface PrismaReadMessage {
  * many-key delete are left out (unbounded); `target` names the one key, tag or pattern there is.
  */
 export interface CacheInvalidationMessage {
+  /** Tells reads and invalidations apart on the channel. */
   kind: 'invalidation'
+  /** The `CacheManager` method called. */
   operation: 'delete' | 'invalidateByTag' | 'invalidateByPattern' | 'clear'
   /** Keys (`delete`) or tags (`invalidateByTag`) named; 0 for a pattern or a clear. */
   count: number
@@ -66,16 +80,21 @@ export interface CacheInvalidationMessage {
    * queued and replayed on recovery). `undefined` on failure.
    */
   outcome: 'applied' | 'deferred' | undefined
+  /** When the call began, epoch ms (fractional). */
   startTime: number
+  /** How long the call took, in ms. */
   durationMs: number
+  /** What the call threw; `undefined` when it succeeded. */
   error: unknown
 }
 
 /** One write or raw query through `withCache`, as published on {@link PRISMA_CHANNEL}. */
 export interface PrismaWriteMessage {
+  /** Tells reads and writes apart on the channel. */
   kind: 'write'
   /** `undefined` for a raw query (`$executeRaw`...). */
   model: string | undefined
+  /** The Prisma operation (`update`, `createMany`, `$executeRaw`...). */
   operation: string
   /**
    * `now` (invalidated before the write resolved), `commit` (inside a transaction: when it
@@ -86,8 +105,11 @@ export interface PrismaWriteMessage {
   tags: number
   /** It invalidated `now` on a strict cache: it waited (bounded) for L2 to take that. */
   strict: boolean
+  /** When the call began, epoch ms (fractional). */
   startTime: number
+  /** How long the call took, in ms. */
   durationMs: number
+  /** What the call threw; `undefined` when it succeeded. */
   error: unknown
 }
 

@@ -298,8 +298,8 @@ function readPrefix(env: Env): string | undefined {
 }
 
 /**
- * Builds {@link CacheOptions} from environment variables ({@link CACHE_ENV_VARIABLES}). Only the
- * options the environment sets appear in the result, so it can be spread over code defaults.
+ * Builds {@link CacheOptions} from environment variables (listed in docs/CONFIGURATION.md). Only
+ * the options the environment sets appear in the result, so it can be spread over code defaults.
  * Nothing set gives `{}`: a memory-only cache.
  *
  * Decisions on variables that overlap:

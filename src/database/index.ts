@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 
+export type { EnvVariableDoc } from '../config/env-parsers.js'
 export {
   type AnalyzeQuery,
   MODEL_OPERATIONS,
@@ -83,7 +84,7 @@ export type {
   RankedOptions,
   SearchOptions,
 } from './patterns/query-patterns-options.js'
-export type { BulkProgress, BulkResult } from './patterns/types.js'
+export type { BulkProgress, BulkResult, ProgressCallback } from './patterns/types.js'
 export type { ReadReplicaOptions } from './replicas/options.js'
 export {
   type ReadReplicasApi,
@@ -102,6 +103,7 @@ export {
 } from './transactions/retryable-errors.js'
 export {
   type PrismaTransactionOptions,
+  type TransactionCapableClient,
   type TransactionClientOf,
   type TransactionFailed,
   TransactionManager,

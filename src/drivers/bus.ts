@@ -18,15 +18,45 @@
 /** What an instance tells the others. Keys, tags and patterns are caller-level (unprefixed). */
 export type BusMessage =
   /** Entries deleted, or overwritten by `set()`: other L1s must drop their copies. */
-  | { type: 'delete'; keys: string[] }
+  | {
+      /** Tells the kinds of message apart. */
+      type: 'delete'
+      /** The keys deleted or overwritten. */
+      keys: string[]
+    }
   /** Entries with any of these tags are invalid. */
-  | { type: 'tags'; tags: string[] }
+  | {
+      /** Tells the kinds of message apart. */
+      type: 'tags'
+      /** The tags invalidated. */
+      tags: string[]
+    }
   /** Entries whose key matches: exactly one of `glob` or `regexp`. */
-  | { type: 'pattern'; glob?: string; regexp?: { source: string; flags: string } }
+  | {
+      /** Tells the kinds of message apart. */
+      type: 'pattern'
+      /** A Redis glob. */
+      glob?: string
+      /** A regular expression, as its parts. */
+      regexp?: {
+        /** `RegExp.source`. */
+        source: string
+        /** `RegExp.flags`. */
+        flags: string
+      }
+    }
   /** Everything is invalid. */
-  | { type: 'clear' }
+  | {
+      /** Tells the kinds of message apart. */
+      type: 'clear'
+    }
   /** A lease holder stored a value for `key`: waiters elsewhere can stop polling and read it. */
-  | { type: 'filled'; key: string }
+  | {
+      /** Tells the kinds of message apart. */
+      type: 'filled'
+      /** The key filled. */
+      key: string
+    }
 
 export type BusMessageType = BusMessage['type']
 
@@ -36,7 +66,9 @@ export type BusMessageType = BusMessage['type']
  * only if applied). See {@link InvalidationBus.prepareNotice}.
  */
 export interface BusNotice {
+  /** The channel to publish on. */
   readonly channel: string
+  /** The encoded message. */
   readonly payload: string
 }
 
@@ -112,6 +144,7 @@ export interface InvalidationBus {
   readonly trustReason: string
   /** Registers a handler for trust edges (see {@link BusTrustHandler}). Returns an unsubscribe. */
   onTrustChange(handler: BusTrustHandler): () => void
+  /** Its counters. */
   readonly stats: Readonly<BusStats>
   /**
    * The bus's last measured lag in ms: how long one of its own heartbeats took from publishing

@@ -24,6 +24,10 @@ export const RESERVED_KEY_PREFIX = '__sc:'
 export const ENTRY_STAMP_OFFSET = 2
 export const ENTRY_STAMP_BYTES = 8
 
+/**
+ * A shared second tier: what a driver implements for `CacheOptions.l2`. It moves bytes only;
+ * the cache bounds every call in time and turns failures into misses, so a driver may throw freely.
+ */
 export interface L2Driver {
   /** A short name for logs and metrics, e.g. `redis`. */
   readonly name: string
@@ -121,6 +125,10 @@ export interface FillStart {
   since: string
 }
 
+/**
+ * What a driver adds to make fills safe across instances: fenced stores (a value loaded before an
+ * invalidation is refused) and per-key leases (one instance loads, the others wait for its value).
+ */
 export interface L2Coordination {
   /**
    * In one round trip: the current value, the fence point of a fill, and (per `lease`) an
@@ -150,9 +158,14 @@ export interface L2Coordination {
   serverTime?(): Promise<number>
 }
 
+/** One entry of {@link L2Driver.setMany}. */
 export interface L2WriteItem {
+  /** The key to write. */
   key: string
+  /** The encoded entry. */
   value: Buffer
+  /** How long Redis keeps it, ms. */
   ttlMs: number
+  /** The tags it carries. */
   tags: readonly string[]
 }

@@ -26,7 +26,10 @@ const PARTITIONED = 'partitioned (MemoryBusHub.partition)'
 
 /** Options of a {@link MemoryBusHub}. */
 export interface MemoryBusHubOptions {
-  /** Delivery delay in ms. Default 0: synchronous, inside `publish()`. */
+  /**
+   * Delivery delay in ms; 0 delivers synchronously, inside `publish()`.
+   * @default 0
+   */
   delayMs?: number
 }
 
@@ -63,6 +66,7 @@ export class MemoryBusHub {
     return this.#delayMs
   }
 
+  /** Sets the delay; messages published from then on use it. */
   set delayMs(value: number) {
     this.#delayMs = delayOption(value, 'delayMs')
   }
@@ -154,11 +158,20 @@ export const defaultMemoryBusHub = new MemoryBusHub()
 
 /** Options of a {@link MemoryBus}. */
 export interface MemoryBusOptions {
-  /** Default {@link defaultMemoryBusHub}. */
+  /**
+   * The hub this bus exchanges messages through.
+   * @default one hub shared by the whole process
+   */
   hub?: MemoryBusHub
-  /** Buses hear only others on the same channel. Default `'default'`. */
+  /**
+   * Buses hear only others on the same channel.
+   * @default 'default'
+   */
   channel?: string
-  /** Default: 16 random hex characters. */
+  /**
+   * This bus's id, the `origin` its messages carry.
+   * @default 16 random hex characters
+   */
   instanceId?: string
 }
 
@@ -168,7 +181,9 @@ export interface MemoryBusOptions {
  */
 export class MemoryBus implements InvalidationBus {
   readonly instanceId: string
+  /** The channel it publishes and listens on. */
   readonly channel: string
+  /** The hub it is attached to. */
   readonly hub: MemoryBusHub
   readonly #signals = new BusSignals('not started')
   #seq = 0
@@ -207,6 +222,7 @@ export class MemoryBus implements InvalidationBus {
     return this.#signals.reason
   }
 
+  /** Its counters. */
   get stats(): Readonly<BusStats> {
     return this.#signals.stats
   }

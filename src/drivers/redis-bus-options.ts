@@ -11,23 +11,42 @@ export interface RedisBusOptions {
   client: Redis | Cluster
   /** The pub/sub channel, e.g. `${prefix}__sc:bus`. Every instance of an app uses the same one. */
   channel: string
-  /** Interval between heartbeats. Default 1000 ms. At least 10. */
+  /**
+   * Interval between heartbeats, in ms; at least 10.
+   * @default 1000
+   */
   heartbeatMs?: number
   /**
    * How long one of its own heartbeats may stay unanswered before the bus declares itself
-   * untrusted ("heartbeat missing"). Default 2 × `heartbeatMs`: a dead subscription is noticed
-   * 2 to 3 heartbeat intervals after it died.
+   * untrusted ("heartbeat missing"): a dead subscription is noticed 2 to 3 heartbeat intervals
+   * after it died.
+   * @default 2 × `heartbeatMs`
    */
   heartbeatTimeoutMs?: number
-  /** Total time a `publish()` may take, retries included. Default 1000 ms. */
+  /**
+   * Total time a `publish()` may take, retries included.
+   * @default 1000
+   */
   publishTimeoutMs?: number
-  /** Attempts per `publish()` within `publishTimeoutMs`. Default 3. */
+  /**
+   * Attempts per `publish()` within `publishTimeoutMs`.
+   * @default 3
+   */
   publishAttempts?: number
-  /** How long `start()` waits for trust before resolving anyway. Default 2000 ms. */
+  /**
+   * How long `start()` waits for trust before resolving anyway.
+   * @default 2000
+   */
   startTimeoutMs?: number
-  /** Cap of the subscriber's reconnection backoff (exponential from 50 ms, jittered). Default 1000 ms. */
+  /**
+   * Cap of the subscriber's reconnection backoff (exponential from 50 ms, jittered).
+   * @default 1000
+   */
   reconnectMaxDelayMs?: number
-  /** This bus's id on the wire. Default: 16 random hex characters. */
+  /**
+   * This bus's id on the wire.
+   * @default 16 random hex characters
+   */
   instanceId?: string
 }
 

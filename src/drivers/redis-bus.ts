@@ -68,10 +68,15 @@ const NOT_STARTED = 'not started'
  */
 export class RedisBus implements InvalidationBus {
   readonly instanceId: string
+  /** The pub/sub channel it publishes and listens on. */
   readonly channel: string
+  /** Interval between heartbeats, ms. */
   readonly heartbeatMs: number
+  /** How long a heartbeat may stay unanswered before the bus declares itself untrusted, ms. */
   readonly heartbeatTimeoutMs: number
+  /** Total time a `publish()` may take, retries included, ms. */
   readonly publishTimeoutMs: number
+  /** Attempts per `publish()`. */
   readonly publishAttempts: number
   readonly #startTimeoutMs: number
   readonly #signals = new BusSignals(NOT_STARTED)

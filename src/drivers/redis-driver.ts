@@ -71,21 +71,32 @@ const TAG_NAMESPACE = `${RESERVED_KEY_PREFIX}tag:`
 export interface RedisDriverOptions extends RedisConnectionOptions {
   /** Every key the driver writes starts with this. Required, non-empty, e.g. `'myapp:cache:'`. */
   prefix: string
-  /** SCAN `COUNT` hint for `deleteByPattern` and `clear`. Default 1000. */
+  /**
+   * SCAN `COUNT` hint for `deleteByPattern` and `clear`.
+   * @default 1000
+   */
   scanCount?: number
-  /** Members popped from tag sets per script call in `deleteByTags`. Default 1000. */
+  /**
+   * Members popped from tag sets per script call in `deleteByTags`.
+   * @default 1000
+   */
   tagBatch?: number
-  /** How long `close()` waits for QUIT before dropping the socket. Default 1000 ms. */
+  /**
+   * How long `close()` waits for QUIT before dropping the socket.
+   * @default 1000
+   */
   closeTimeoutMs?: number
   /**
-   * Longest a fill (loader call) may take and still store its value; version keys that fence
-   * fills live twice this long. Default 60 000 ms.
+   * Longest a fill (loader call) may take and still store its value; version keys that fence fills
+   * live twice this long.
+   * @default 60_000
    */
   fenceWindowMs?: number
   /**
-   * Redis Cluster only: how far apart the nodes' clocks may be. A fill's fence point is read on
-   * its key's node and a tag's version on the tag's node; a fill is refused for a tag invalidated
-   * up to this long before it began (an extra miss). Default 100 ms.
+   * Redis Cluster only: how far apart the nodes' clocks may be. A fill's fence point is read on its
+   * key's node and a tag's version on the tag's node; a fill is refused for a tag invalidated up to
+   * this long before it began (an extra miss).
+   * @default 100
    */
   clockSkewMs?: number
 }

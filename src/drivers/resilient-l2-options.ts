@@ -6,36 +6,49 @@ import type { Invalidation } from './pending-invalidations.js'
 /** Options of a `ResilientL2`. */
 export interface ResilientL2Options {
   /**
-   * Longest wait for any L2 call, in ms. A call still unanswered then resolves to its fallback
-   * and counts as a failure (`ERR_L2_TIMEOUT`). Default 250.
+   * Longest wait for any L2 call, in ms. A call still unanswered then resolves to its fallback and
+   * counts as a failure (`ERR_L2_TIMEOUT`).
+   * @default 250
    */
   commandTimeoutMs?: number
   /**
    * Longest wait for `deleteByPattern` and `clear`, in ms. They SCAN the whole keyspace, which can
    * legitimately take seconds; bounding them by `commandTimeoutMs` would fail them every time on a
-   * large database, and their replay too, so the cache would never recover. Each SCAN step is
-   * still quick to fail when Redis is down. Default 30 000.
+   * large database, and their replay too, so the cache would never recover. Each SCAN step is still
+   * quick to fail when Redis is down.
+   * @default 30_000
    */
   scanTimeoutMs?: number
   /** The circuit breaker in front of the driver. */
   breaker?: {
-    /** Consecutive failed calls (timeouts included) that open the circuit. Default 5. */
+    /**
+     * Consecutive failed calls (timeouts included) that open the circuit.
+     * @default 5
+     */
     failureThreshold?: number
-    /** How long calls are not sent after the circuit opens, and the probe period. Default 1000 ms. */
+    /**
+     * How long calls are not sent after the circuit opens, and the probe period.
+     * @default 1000
+     */
     openMs?: number
-    /** Cap of the open period, which doubles after each failed probe. Default `openMs` (no backoff). */
+    /**
+     * Cap of the open period, which doubles after each failed probe.
+     * @default `openMs` (no backoff)
+     */
     maxOpenMs?: number
   }
   /**
    * Most invalidations (keys + tags + patterns) remembered while L2 is unreachable. One more, and
-   * they collapse into a single `clear()` of the prefix, replayed on recovery. Default 10 000.
+   * they collapse into a single `clear()` of the prefix, replayed on recovery.
+   * @default 10_000
    */
   maxPendingInvalidations?: number
   /**
-   * How long a write or an invalidation that L2 did not take waits for it to come back (probing
-   * at once) with what it missed replayed, in ms, before resolving anyway. The cache's strict
-   * mode sets it: a write acknowledged with its invalidation only queued is one other instances
-   * may not see. Default 0 (resolve at once; the invalidation stays queued).
+   * How long a write or an invalidation that L2 did not take waits for it to come back (probing at
+   * once) with what it missed replayed, in ms, before resolving anyway. The cache's strict mode
+   * sets it: a write acknowledged with its invalidation only queued is one other instances may not
+   * see.
+   * @default 0 (resolve at once; the invalidation stays queued)
    */
   settleMs?: number
 }

@@ -47,13 +47,25 @@ export type { UpstashConnection } from './upstash-client.js'
 export interface UpstashDriverOptions extends UpstashConnection {
   /** Every key the driver writes starts with this. Required, non-empty. */
   prefix: string
-  /** Each REST request is aborted after this long. Default 250 ms (a cache gives 2 × `commandTimeout`). */
+  /**
+   * Each REST request is aborted after this long.
+   * @default 250 ms (a cache gives 2 × `commandTimeout`)
+   */
   commandTimeoutMs?: number
-  /** Longest a fill may take and still store (see the Redis driver). Default 60 000 ms. */
+  /**
+   * Longest a fill may take and still store (see the Redis driver).
+   * @default 60_000
+   */
   fenceWindowMs?: number
-  /** SCAN `COUNT` hint for `deleteByPattern`, `scanKeys` and `clear`. Default 1000. */
+  /**
+   * SCAN `COUNT` hint for `deleteByPattern`, `scanKeys` and `clear`.
+   * @default 1000
+   */
   scanCount?: number
-  /** Members popped from tag sets per script call in `deleteByTags`. Default 1000. */
+  /**
+   * Members popped from tag sets per script call in `deleteByTags`.
+   * @default 1000
+   */
   tagBatch?: number
   /** Replaces `import('@upstash/redis')` (tests). */
   importer?: () => Promise<unknown>

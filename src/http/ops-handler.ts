@@ -36,11 +36,22 @@ export interface OpsHandlerOptions {
    */
   prisma?: object
   /** A `DatabaseHealthCheck`: the `/health/db` endpoints and the database's part of the others. */
-  health?: { check(): Promise<unknown>; generateReport(): string }
+  health?: {
+    /** Runs a check. */
+    check(): Promise<unknown>
+    /** The last check as readable text. */
+    generateReport(): string
+  }
   /** A `QueryAnalyzer`: `POST /api/performance/analyze`. */
-  analyzer?: { analyze(query: never): Promise<unknown> }
+  analyzer?: {
+    /** Analyzes the Prisma call the request describes. */
+    analyze(query: never): Promise<unknown>
+  }
   /** A `CacheInvalidation` with warming set up: `POST /api/performance/prefetch` runs a round. */
-  invalidation?: { warmNow(): Promise<unknown> }
+  invalidation?: {
+    /** Runs a warming round now. */
+    warmNow(): Promise<unknown>
+  }
   /**
    * The token that the admin endpoints (every one that changes something or shows SQL) want in
    * `Authorization: Bearer <token>`, at least 16 characters. Without one they answer 403: closed,
@@ -96,13 +107,17 @@ export interface OpsHandler {
 
 /** The part of a Fastify instance the plugin uses (Fastify is not a dependency). */
 export interface FastifyLike {
+  /** The prefix the plugin is registered under. */
   prefix: string
+  /** Lets the handler read raw bodies. */
   removeAllContentTypeParsers(): void
+  /** Registers the raw-body parser. */
   addContentTypeParser(
     type: string,
     options: { parseAs: 'buffer'; bodyLimit: number },
     parser: (request: unknown, body: Buffer, done: (error: null, body: Buffer) => void) => void,
   ): void
+  /** Routes every method of `path` to the handler. */
   all(path: string, handler: (request: FastifyRequestLike, reply: FastifyReplyLike) => void): void
 }
 interface FastifyRequestLike {

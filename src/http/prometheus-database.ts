@@ -17,18 +17,30 @@ import { latencySamples, type MetricDefinition, type Sample } from './prometheus
 
 /** What the exporter reads of a `DatabaseHealthCheck`. */
 export interface HealthSource {
+  /** Runs a check (on a scrape, when the last one is too old). */
   check(): Promise<HealthCheckResult>
+  /** The last check's result, if any. */
   getLastHealthCheck(): HealthCheckResult | undefined
 }
 
 /** What the exporter reads of a `ConnectionManager`. */
 export interface PoolSource {
-  getStats(): PoolCounts & { poolErrors: number }
+  /** The pool's counters. */
+  getStats(): PoolCounts & {
+    /** Errors the pool emitted. */
+    poolErrors: number
+  }
 }
 
 /** What the exporter reads of a `TransactionManager` (or of a `ConnectionManager`: its `transactions`). */
 export interface TransactionSource {
-  getStats(): TransactionStats | { transactions: TransactionStats }
+  /** The transaction counters, alone or as a `ConnectionManager` nests them. */
+  getStats():
+    | TransactionStats
+    | {
+        /** A `ConnectionManager`'s transaction counters. */
+        transactions: TransactionStats
+      }
 }
 
 const STATUSES: readonly HealthStatus[] = ['healthy', 'degraded', 'unhealthy']

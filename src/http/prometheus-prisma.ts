@@ -12,7 +12,18 @@ import { QueryMetrics, queryMetricsOf } from '../prisma/metrics/query-metrics.js
 import { latencySamples, type MetricDefinition, type Sample } from './prometheus-collector.js'
 
 /** What `prisma` may be: a client extended with `withCache`, or a `QueryMetrics`. */
-export type PrismaMetricsSource = { $cache: { stats(): { queries?: unknown } } } | QueryMetrics
+export type PrismaMetricsSource =
+  | {
+      /** The `withCache` extension's API. */
+      $cache: {
+        /** The extension's statistics. */
+        stats(): {
+          /** The query metrics, when `withCache` was given `metrics`. */
+          queries?: unknown
+        }
+      }
+    }
+  | QueryMetrics
 
 /** The `QueryMetrics` behind `source`; throws naming `field` when there is none. */
 export function resolveQueryMetrics(source: unknown, field: string): QueryMetrics {

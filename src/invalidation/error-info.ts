@@ -1,6 +1,8 @@
 /** A failure as plain, JSON-serialisable data for stats. */
 export interface ErrorInfo {
+  /** The error's message. */
   message: string
+  /** The error's `code`, when it has one. */
   code?: string
   /** Epoch ms. */
   at: number

@@ -9,8 +9,11 @@ import { type ErrorInfo, errorInfo } from './error-info.js'
  * rule's listener stays attached but does nothing.
  */
 export interface EventEmitterLike {
+  /** Adds a listener. */
   on(event: string, listener: (...args: unknown[]) => unknown): unknown
+  /** Removes a listener. */
   off?(event: string, listener: (...args: unknown[]) => unknown): unknown
+  /** Removes a listener (the older name of `off`). */
   removeListener?(event: string, listener: (...args: unknown[]) => unknown): unknown
 }
 
@@ -39,7 +42,10 @@ export interface InvalidationRule {
   triggers: string[]
   /** Keys removed as well, each with its dependents (transitively). */
   dependencies?: string[]
-  /** A disabled rule stays registered and listening but does nothing. Default `true`. */
+  /**
+   * A disabled rule stays registered and listening but does nothing.
+   * @default true
+   */
   enabled: boolean
 }
 

@@ -20,7 +20,10 @@ export interface WarmingItem<T = unknown> {
   key: string
   /** Produces the value; may be async. Its errors are counted, never thrown into the timer. */
   compute: () => T | PromiseLike<T>
-  /** Lifetime of the stored value. Default: the cache's `ttl`. */
+  /**
+   * Lifetime of the stored value.
+   * @default the cache's `ttl`
+   */
   ttl?: Duration
   /** Tags stored with the value, for `invalidateByTag`. */
   tags?: string | readonly string[]
@@ -35,7 +38,10 @@ export interface WarmingItem<T = unknown> {
  * ```
  */
 export interface CacheWarmingConfig {
-  /** `false` stops any running schedule and starts none. Default `true`. */
+  /**
+   * `false` stops any running schedule and starts none.
+   * @default true
+   */
   enabled: boolean
   /** Time between the end of one warming round and the start of the next. Must be > 0. */
   interval: Duration
@@ -43,17 +49,25 @@ export interface CacheWarmingConfig {
   items: readonly WarmingItem[]
   /**
    * Spread of each delay, as a fraction of `interval` (0..1): the delay is drawn uniformly from
-   * `interval × (1 ± jitter)`, so that many instances started together do not hit the database
-   * in lockstep. Default `0.1`.
+   * `interval × (1 ± jitter)`, so that many instances started together do not hit the database in
+   * lockstep.
+   * @default 0.1
    */
   jitter?: number
-  /** Most computations running at once. Default `4`. */
+  /**
+   * Most computations running at once.
+   * @default 4
+   */
   concurrency?: number
-  /** Run a round immediately rather than after the first interval. Default `true`. */
+  /**
+   * Run a round immediately rather than after the first interval.
+   * @default true
+   */
   runOnStart?: boolean
   /**
    * A computation still running after this long counts as failed (`ERR_LOADER_TIMEOUT`) and its
-   * late value is dropped, so that one hung query cannot stall the schedule. Default: `interval`.
+   * late value is dropped, so that one hung query cannot stall the schedule.
+   * @default interval
    */
   timeout?: Duration
 }

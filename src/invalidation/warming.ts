@@ -32,11 +32,17 @@ export interface WarmingItemStats {
 
 /** Totals of one warming round. */
 export interface WarmingRunSummary {
+  /** When it started, epoch ms. */
   startedAt: number
+  /** When it finished, epoch ms. */
   finishedAt: number
+  /** How long it took, ms. */
   durationMs: number
+  /** Keys warmed. */
   successes: number
+  /** Keys whose loader failed. */
   failures: number
+  /** Values computed but not stored (an invalidation raced them, or Redis was unreachable). */
   skipped: number
 }
 
@@ -48,9 +54,13 @@ export interface WarmingStats {
   runs: number
   /** When the next round is due (epoch ms), while one is scheduled. */
   nextRunAt?: number
+  /** The last round's totals. */
   lastRun?: WarmingRunSummary
   /** The last failure of any key. */
-  lastError?: ErrorInfo & { key: string }
+  lastError?: ErrorInfo & {
+    /** The key whose warming failed. */
+    key: string
+  }
   /** Per key. */
   items: Record<string, WarmingItemStats>
 }

@@ -8,11 +8,11 @@ import { ErrorCodes, invalid } from '../errors.js'
 /** Options of {@link KeyvStratacache}. */
 export interface KeyvStratacacheOptions {
   /**
-   * Prepended to every key Keyv hands over (`<namespace>:<key>`), so that Keyv's entries stay
-   * apart from the rest of the cache: a `clear()` without a namespace removes only the keys under
-   * it, and a Keyv key never overwrites an entry of the Prisma extension or of the application.
-   * With `''`, keys are stored as Keyv gives them, and a `clear()` without a namespace clears the
-   * whole cache. Default `'keyv:'`.
+   * Prepended to every key Keyv hands over (`<namespace>:<key>`), so that Keyv's entries stay apart
+   * from the rest of the cache: a `clear()` without a namespace removes only the keys under it, and
+   * a Keyv key never overwrites an entry of the Prisma extension or of the application. With `''`,
+   * keys are stored as Keyv gives them, and a `clear()` without a namespace clears the whole cache.
+   * @default 'keyv:'
    */
   keyPrefix?: string
   /**
@@ -70,7 +70,10 @@ export class KeyvStratacache extends EventEmitter implements Omit<KeyvStoreAdapt
    * over a store whose `opts.dialect` it knows; `'redis'` is what stands behind the cache (a
    * memory-only cache iterates the same way).
    */
-  readonly opts: Required<KeyvStratacacheOptions> & { readonly dialect: 'redis' }
+  readonly opts: Required<KeyvStratacacheOptions> & {
+    /** The iteration dialect Keyv picks for this store. */
+    readonly dialect: 'redis'
+  }
   readonly #cache: CacheManager
   #namespace: string | undefined
   /** `keyPrefix` plus `<namespace>:`: everything this store's `clear()` removes starts with it. */
@@ -111,6 +114,7 @@ export class KeyvStratacache extends EventEmitter implements Omit<KeyvStoreAdapt
     return this.#namespace
   }
 
+  /** Sets the namespace (Keyv does, from its own `namespace` option). */
   set namespace(namespace: string | undefined) {
     if (namespace !== undefined && typeof namespace !== 'string') {
       throw invalid('namespace', `must be a string or undefined, got ${typeof namespace}`)

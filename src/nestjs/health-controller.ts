@@ -6,7 +6,9 @@ import { getRoute, injectInto } from './nest-metadata.js'
 
 /** The body of `GET <path>/db`. */
 export interface DatabaseHealthSummary {
+  /** `healthy`, `degraded` or `unhealthy`. */
   status: HealthStatus
+  /** Whether `SELECT 1` answered within the timeout. */
   connected: boolean
   /** How long `SELECT 1` took, ms. */
   responseTime: number

@@ -14,7 +14,10 @@ import { injectInto } from './nest-metadata.js'
  */
 export type IndicatorResult<Key extends string> = Record<
   Key,
-  { status: 'up' | 'down' } & Record<string, unknown>
+  {
+    /** `up` when the component works. */
+    status: 'up' | 'down'
+  } & Record<string, unknown>
 >
 
 /** Options of {@link StrataCacheHealthIndicator.isCacheHealthy}. */

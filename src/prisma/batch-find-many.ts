@@ -4,6 +4,7 @@ import { isRecord } from './is-record.js'
 
 /** A Prisma model delegate (`prisma.user`), plain or from an extended client. */
 export interface FindManyDelegate {
+  /** The model's `findMany`, which runs the batched query. */
   findMany(args: never): PromiseLike<unknown>
 }
 
@@ -16,7 +17,10 @@ export interface BatchFindManyOptions<D> {
   include?: ArgField<D, 'include'>
   /** Fields to return, as in `findMany`; the `by` field is added for matching if missing. */
   select?: ArgField<D, 'select'>
-  /** The unique field `ids` are values of. Default `'id'`. */
+  /**
+   * The unique field `ids` are values of.
+   * @default 'id'
+   */
   by?: string
 }
 

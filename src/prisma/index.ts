@@ -5,8 +5,10 @@
 
 export {
   type BatchFindManyOptions,
+  type BatchKey,
   type BatchRow,
   batchFindMany,
+  type FindManyDelegate,
 } from './batch-find-many.js'
 export type { ChangeFeedStatus } from './change-feed/change-feed.js'
 export type { ChangeFeedMode, ChangeFeedOptions } from './change-feed/options.js'
@@ -21,7 +23,8 @@ export type { ChangeFeedApi, PrismaCacheStats } from './extension/cache-api.js'
 export type { AccelerateInfo, CacheInfo } from './extension/cache-info.js'
 export type { LatencySummary } from './metrics/histogram.js'
 export type { NPlusOneOptions, NPlusOneReport } from './metrics/n-plus-one.js'
-export type { OperationStatsSnapshot } from './metrics/operation-stats.js'
+export type { RelationHint } from './metrics/n-plus-one-suggestion.js'
+export type { OperationCounters, OperationStatsSnapshot } from './metrics/operation-stats.js'
 export type { QueryMetricsOptions } from './metrics/options.js'
 export { type QueryContextOptions, runWithQueryContext } from './metrics/query-context.js'
 export type { QueryEvent } from './metrics/query-event.js'
@@ -36,9 +39,12 @@ export type {
   WithCacheOptions,
 } from './options.js'
 export {
+  type AdapterFactoryLike,
   type CapturedStatement,
   type CaptureSqlOptions,
   captureSql,
+  type SqlCollector,
+  type StatementSink,
 } from './sql-capture.js'
 export type {
   AccelerateClientApi,

@@ -9,7 +9,7 @@ import { SqlCollector } from './metrics/sql-collector.js'
  * runs is timed and its text handed to the Prisma call that caused it.
  *
  * Attribution uses `AsyncLocalStorage`: the extension runs each call's `query(args)` inside
- * {@link collectSql}, and the wrapped adapter's `queryRaw` / `executeRaw` read the collector of
+ * `collectSql`, and the wrapped adapter's `queryRaw` / `executeRaw` read the collector of
  * the async context they run in. Measured with Prisma 7.10 and `@prisma/adapter-pg`:
  *
  * - Holds: a plain call (reads, writes, `$queryRaw` / `$executeRaw`), concurrent calls of
@@ -29,8 +29,11 @@ import { SqlCollector } from './metrics/sql-collector.js'
 
 /** What `captureSql` needs of a driver adapter factory (`SqlDriverAdapterFactory` fits). */
 export interface AdapterFactoryLike {
+  /** The database provider (`postgres`). */
   readonly provider: string
+  /** The adapter's package name. */
   readonly adapterName: string
+  /** Opens the adapter whose queries are captured. */
   connect(): Promise<object>
 }
 
@@ -56,14 +59,21 @@ export interface CapturedStatement {
 
 /** Receives statements run outside any attributed call; `QueryMetrics` is one. */
 export interface StatementSink {
+  /** Receives one statement. */
   recordStatement(statement: CapturedStatement): void
 }
 
 /** Options of {@link captureSql}. */
 export interface CaptureSqlOptions {
-  /** Keep a summary of parameter values (like `DATABASE_LOG_QUERY_PARAMS`). Default `false`. */
+  /**
+   * Keep a summary of parameter values (like `DATABASE_LOG_QUERY_PARAMS`).
+   * @default false
+   */
   withParams?: boolean
-  /** Characters of SQL kept per statement. Default 4000. */
+  /**
+   * Characters of SQL kept per statement.
+   * @default 4000
+   */
   maxSqlLength?: number
   /** Where statements outside any attributed call go (for the slow-query log). */
   metrics?: StatementSink
@@ -119,7 +129,7 @@ export function collectSql<T>(collector: SqlCollector, fn: () => PromiseLike<T> 
 
 /**
  * Whether any adapter in this process was wrapped by {@link captureSql}. Until one is, there is
- * no SQL to collect, and callers skip {@link collectSql}: entering an AsyncLocalStorage turns on
+ * no SQL to collect, and callers skip `collectSql`: entering an AsyncLocalStorage turns on
  * Node's promise hooks for the whole process (Node 20), a cost every promise then pays.
  */
 export function sqlCaptureInstalled(): boolean {
@@ -264,7 +274,7 @@ function wrapConnect(target: object, name: string, capture: Capture): Record<str
 
 /**
  * Wraps a Prisma 7 driver adapter factory so that every statement is timed and attributed to the
- * Prisma call that caused it (see {@link collectSql}). Transparent: same `provider`,
+ * Prisma call that caused it (see `collectSql`). Transparent: same `provider`,
  * `adapterName` and every other property and method; errors are rethrown unchanged. SQL text is
  * kept without parameter values unless `withParams: true`.
  *

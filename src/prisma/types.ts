@@ -19,9 +19,19 @@ export interface CacheStrategyArg {
 /** What a cached read returns: a PrismaPromise with `withCacheInfo()`. */
 export interface CachePromise<T> extends Types.Public.PrismaPromise<T> {
   /** Resolves to `{ data, info }`; `info.cacheStatus` is `hit`, `swr`, `miss` or `none`. */
-  withCacheInfo(): Promise<{ data: T; info: CacheInfo }>
+  withCacheInfo(): Promise<{
+    /** The query's result. */
+    data: T
+    /** How the cache answered. */
+    info: CacheInfo
+  }>
   /** The same in Prisma Accelerate's shape: `info.cacheStatus` is `ttl`, `swr`, `miss` or `none`. */
-  withAccelerateInfo(): Promise<{ data: T; info: AccelerateInfo }>
+  withAccelerateInfo(): Promise<{
+    /** The query's result. */
+    data: T
+    /** How the cache answered, in Accelerate's terms. */
+    info: AccelerateInfo
+  }>
 }
 
 type Args<This, Op extends Types.Public.Operation> = Types.Public.Args<This, Op> & CacheStrategyArg
@@ -36,34 +46,42 @@ type SelectSubset<T, U> = Subset<T, U> &
 
 /** The read methods, as they appear on every model delegate of an extended client. */
 export interface CachedReadMethods {
+  /** Prisma's `findUnique`, cached per the model's strategy and `cacheStrategy`. */
   findUnique<This, A extends Args<This, 'findUnique'>, const R extends A>(
     this: This,
     args: SelectSubset<R, A>,
   ): CachePromise<Result<This, R, 'findUnique'> | null>
+  /** Prisma's `findUniqueOrThrow`, cached. */
   findUniqueOrThrow<This, A extends Args<This, 'findUniqueOrThrow'>, const R extends A>(
     this: This,
     args: SelectSubset<R, A>,
   ): CachePromise<Result<This, R, 'findUniqueOrThrow'>>
+  /** Prisma's `findFirst`, cached. */
   findFirst<This, A extends Args<This, 'findFirst'>, const R extends A>(
     this: This,
     args?: SelectSubset<R, A>,
   ): CachePromise<Result<This, R, 'findFirst'> | null>
+  /** Prisma's `findFirstOrThrow`, cached. */
   findFirstOrThrow<This, A extends Args<This, 'findFirstOrThrow'>, const R extends A>(
     this: This,
     args?: SelectSubset<R, A>,
   ): CachePromise<Result<This, R, 'findFirstOrThrow'>>
+  /** Prisma's `findMany`, cached. */
   findMany<This, A extends Args<This, 'findMany'>, const R extends A>(
     this: This,
     args?: SelectSubset<R, A>,
   ): CachePromise<Result<This, R, 'findMany'>>
+  /** Prisma's `count`, cached. */
   count<This, A extends Args<This, 'count'>, const R extends A>(
     this: This,
     args?: Subset<R, A>,
   ): CachePromise<Result<This, R, 'count'>>
+  /** Prisma's `aggregate`, cached. */
   aggregate<This, A extends Args<This, 'aggregate'>, const R extends A>(
     this: This,
     args: Subset<R, A>,
   ): CachePromise<Result<This, R, 'aggregate'>>
+  /** Prisma's `groupBy`, cached. */
   groupBy<This, A extends Args<This, 'groupBy'>, const R extends A>(
     this: This,
     args: Subset<R, A>,
@@ -79,7 +97,15 @@ export interface CacheClientApi {
   /** Queries, hits, misses and latency percentiles per model and operation. */
   stats(): PrismaCacheStats
   /** The strategy classes: each one's TTL in ms and the models whose cached reads it holds. */
-  classes(): Record<StrategyClass, { ttlMs: number; models: string[] }>
+  classes(): Record<
+    StrategyClass,
+    {
+      /** The class's TTL, ms. */
+      ttlMs: number
+      /** The models it holds. */
+      models: string[]
+    }
+  >
   /** Invalidates every cached read of the models a strategy class holds. */
   invalidateClass(name: StrategyClass): Promise<void>
   /** The change feed (`changeFeed` option), `undefined` when it is off. */
@@ -98,14 +124,20 @@ export interface AccelerateClientApi {
 type None = Record<never, never>
 
 /** The extension `withCache` returns, as `$extends` sees it. */
-export type WithCacheExtension = (
-  client: unknown,
-) => PrismaClientExtends<
+export type WithCacheExtension = (client: unknown) => PrismaClientExtends<
   Types.Extensions.InternalArgs<
     None,
-    { $allModels: CachedReadMethods },
+    {
+      /** The cached read methods, on every model. */
+      $allModels: CachedReadMethods
+    },
     None,
-    { $cache: CacheClientApi; $accelerate: AccelerateClientApi }
+    {
+      /** The cache's API on the client. */
+      $cache: CacheClientApi
+      /** The same, in Prisma Accelerate's shape. */
+      $accelerate: AccelerateClientApi
+    }
   > &
     Types.Extensions.DefaultArgs
 >

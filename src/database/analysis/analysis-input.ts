@@ -33,6 +33,7 @@ export type OperationArgs<C, M extends string, O extends ModelOperation> =
 export interface AnalyzeQuery<C, M extends ModelName<C>, O extends ModelOperation> {
   /** The model, as the schema names it (`'Product'`); the delegate's name (`'product'`) works too. */
   model: M
+  /** The operation (`findMany`, `update`...). */
   operation: O
   /** The call's arguments, exactly as for `prisma.product[operation](args)`. */
   args?: OperationArgs<C, M, O>

@@ -5,6 +5,7 @@ import type { Recommendation } from './recommendations.js'
 
 /** One SQL statement the analyzed call ran, and its plan. */
 export interface StatementAnalysis {
+  /** The statement, as Prisma sent it. */
   sql: string
   /** Its parameter values as captured (a bounded summary). */
   params: unknown
@@ -14,6 +15,7 @@ export interface StatementAnalysis {
   note: string | undefined
   /** PostgreSQL's JSON plan (`EXPLAIN (FORMAT JSON, VERBOSE[, ANALYZE, BUFFERS])`), whole. */
   plan: ExplainOutput
+  /** `EXPLAIN`'s planning time, ms. */
   planningTimeMs: number | undefined
   /** `EXPLAIN ANALYZE`'s execution time, ms (`undefined` unless `mode` is `analyze`). */
   executionTimeMs: number | undefined
@@ -24,17 +26,25 @@ export interface StatementAnalysis {
   /** Rows it returned (actual with `analyze`, else estimated). */
   rows: number
   /** Shared buffers found in memory and read from disk (0 unless `mode` is `analyze`). */
-  buffers: { sharedHit: number; sharedRead: number }
+  buffers: {
+    /** Blocks found in shared buffers. */
+    sharedHit: number
+    /** Blocks read from disk (or the OS cache). */
+    sharedRead: number
+  }
   /** The plan's nodes, root first. */
   nodes: PlanNodeSummary[]
 }
 
 /** The analysis of one Prisma call. */
 export interface QueryAnalysis {
+  /** The model analyzed. */
   model: string
+  /** The operation analyzed. */
   operation: string
   /** The call's arguments (a bounded summary). */
   args: unknown
+  /** The statements it ran, each with its plan. */
   statements: StatementAnalysis[]
   /** Statements that could not be explained, and why. */
   skipped: SkippedStatement[]

@@ -15,27 +15,50 @@ export interface QueryAnalyzerOptions {
   metrics?: QueryMetrics | (() => QueryStats | undefined)
   /**
    * Operations whose 95th percentile database time exceeds this (ms) are advised for analysis in
-   * the insights. Default: the `QueryMetrics`' own `slowQueryMs`, else 1000.
+   * the insights.
+   * @default the `QueryMetrics`' own `slowQueryMs`, else 1000
    */
   slowQueryMs?: number
-  /** Tables with more rows than this are worth an index or a `take`. Integer ≥ 0; default 1000. */
+  /**
+   * Tables with more rows than this are worth an index or a `take`. Integer ≥ 0.
+   * @default 1000
+   */
   largeTableRows?: number
   /**
-   * A filter that keeps at most this share of the rows it reads is selective enough for an index
-   * to beat a sequential scan. In (0, 1]; default 0.2.
+   * A filter that keeps at most this share of the rows it reads is selective enough for an index to
+   * beat a sequential scan. In (0, 1].
+   * @default 0.2
    */
   indexSelectivity?: number
-  /** A column whose average stored width (`pg_stats`) reaches this is wide. Bytes ≥ 1; default 256. */
+  /**
+   * A column whose average stored width (`pg_stats`) reaches this is wide. Bytes ≥ 1.
+   * @default 256
+   */
   wideColumnBytes?: number
-  /** A read without `select` of more columns than this over-fetches. Integer ≥ 1; default 12. */
+  /**
+   * A read without `select` of more columns than this over-fetches. Integer ≥ 1.
+   * @default 12
+   */
   manyColumns?: number
-  /** `skip` beyond this advises cursor pagination. Integer ≥ 0; default 1000. */
+  /**
+   * `skip` beyond this advises cursor pagination. Integer ≥ 0.
+   * @default 1000
+   */
   maxOffset?: number
-  /** Analyses kept for `analyses()` and `getOptimizationInsights()`. Integer 1-10 000; default 50. */
+  /**
+   * Analyses kept for `analyses()` and `getOptimizationInsights()`. Integer 1-10 000.
+   * @default 50
+   */
   keepAnalyses?: number
-  /** Longest one analysis's transaction may stay open, ms or `'30s'`. Default 30 s. */
+  /**
+   * Longest one analysis's transaction may stay open, ms or `'30s'`.
+   * @default '30s'
+   */
   timeout?: Duration
-  /** Longest to wait for a connection to start it, ms or `'5s'`. Default 5 s. */
+  /**
+   * Longest to wait for a connection to start it, ms or `'5s'`.
+   * @default '5s'
+   */
   maxWait?: Duration
   /**
    * Allow `analyze` of writes (`create` … `deleteMany`). Analyzing runs the call for real inside a

@@ -37,7 +37,9 @@ export interface ExplainedStatement {
 
 /** A statement the analysis could not explain, and why. */
 export interface SkippedStatement {
+  /** The statement. */
   sql: string
+  /** Why it was not explained. */
   reason: string
 }
 

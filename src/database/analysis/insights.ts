@@ -18,13 +18,19 @@ import {
 
 /** An operation ranked by its database time. */
 export interface SlowOperation {
+  /** The model; `undefined` for a raw query. */
   model: string | undefined
+  /** The operation. */
   operation: string
+  /** Calls counted. */
   queries: number
+  /** Calls that failed. */
   errors: number
   /** Database time over the calls that went to the database, ms. */
   p95Ms: number
+  /** Mean database time, ms. */
   meanMs: number
+  /** Longest database time, ms. */
   maxMs: number
 }
 
@@ -38,29 +44,41 @@ export type RankedRecommendation = Recommendation & {
 
 /** One index to create, from every analysis that wanted it. */
 export interface IndexSuggestion {
+  /** The PostgreSQL schema of the table. */
   schema: string
+  /** The table to index. */
   table: string
+  /** The index columns, in order. */
   columns: string[]
+  /** The name the statement gives the index. */
   indexName: string
+  /** The `CREATE INDEX` statement to run. */
   statement: string
+  /** The `@@index` line for the Prisma schema, when the model is known. */
   prismaSchema: string | undefined
+  /** The highest severity among the analyses that wanted it. */
   severity: Severity
+  /** Analyses that wanted it. */
   occurrences: number
 }
 
 /** What `QueryAnalyzer.getOptimizationInsights` returns. */
 export interface OptimizationInsights {
+  /** Totals over the metrics and the analyses kept. */
   summary: {
     /** Calls the metrics counted (0 without metrics). */
     totalQueries: number
     /** Slow database calls seen in all. */
     slowQueries: number
+    /** Calls that failed. */
     errors: number
     /** N+1 patterns reported. */
     nPlusOnePatterns: number
     /** Cache hit rate of cached reads, percent 0-100. */
     cacheHitRate: number
+    /** Mean database time per call, ms. */
     averageQueryTimeMs: number
+    /** 95th percentile of database time per call, ms. */
     p95QueryTimeMs: number
     /** Analyses kept and read here. */
     analyses: number

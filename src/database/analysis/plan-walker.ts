@@ -5,33 +5,53 @@
 
 /** One node of a JSON plan, as PostgreSQL writes it (only the keys read here are typed). */
 export interface PlanNode {
+  /** The operation: `Seq Scan`, `Index Scan`, `Sort`, `Hash Join`... */
   readonly 'Node Type': string
+  /** The table a scan reads. */
   readonly 'Relation Name'?: string
   /** The relation's schema (written with `VERBOSE`). */
   readonly Schema?: string
+  /** The table's alias in the statement. */
   readonly Alias?: string
+  /** The index an index scan uses. */
   readonly 'Index Name'?: string
   /** `Forward` or `Backward`, for index scans. */
   readonly 'Scan Direction'?: string
+  /** The planner's cost before the first row. */
   readonly 'Startup Cost': number
+  /** The planner's cost for all rows. */
   readonly 'Total Cost': number
+  /** Rows the planner expects. */
   readonly 'Plan Rows': number
+  /** Rows produced per loop (with `ANALYZE`). */
   readonly 'Actual Rows'?: number
+  /** Times the node ran (with `ANALYZE`). */
   readonly 'Actual Loops'?: number
+  /** Time per loop until the last row, ms (with `ANALYZE`). */
   readonly 'Actual Total Time'?: number
+  /** The condition applied to each row read. */
   readonly Filter?: string
+  /** Rows the filter threw away per loop (with `ANALYZE`). */
   readonly 'Rows Removed by Filter'?: number
+  /** The condition the index answers. */
   readonly 'Index Cond'?: string
+  /** The sort's columns and directions. */
   readonly 'Sort Key'?: readonly string[]
+  /** Blocks found in shared buffers (with `BUFFERS`). */
   readonly 'Shared Hit Blocks'?: number
+  /** Blocks read from disk (with `BUFFERS`). */
   readonly 'Shared Read Blocks'?: number
+  /** The child nodes. */
   readonly Plans?: readonly PlanNode[]
 }
 
 /** The top of a JSON plan: the root node and, with `ANALYZE`, the times. */
 export interface ExplainOutput {
+  /** The root node. */
   readonly Plan: PlanNode
+  /** Planning time, ms. */
   readonly 'Planning Time'?: number
+  /** Execution time, ms (with `ANALYZE`). */
   readonly 'Execution Time'?: number
 }
 
@@ -51,7 +71,9 @@ export interface PlanNodeSummary {
   totalCost: number
   /** Rows a filter threw away (over all loops), with `ANALYZE`. */
   rowsRemovedByFilter: number | undefined
+  /** The node's filter condition. */
   filter: string | undefined
+  /** The sort's columns, for sort nodes. */
   sortKey: readonly string[] | undefined
 }
 

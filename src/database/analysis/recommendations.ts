@@ -10,6 +10,7 @@ export type Severity = 'high' | 'medium' | 'low'
 interface RecommendationBase {
   /** The model concerned (`undefined` for SQL no model maps to). */
   model: string | undefined
+  /** How much it matters. */
   severity: Severity
   /** One readable sentence or two: what was seen and what to do. */
   message: string
@@ -20,8 +21,11 @@ interface RecommendationBase {
  * builds the index without blocking writes) or add `prismaSchema` to the model and migrate.
  */
 export interface MissingIndexRecommendation extends RecommendationBase {
+  /** Tells the kinds of recommendation apart. */
   kind: 'missing-index'
+  /** The PostgreSQL schema of the table. */
   schema: string
+  /** The table to index. */
   table: string
   /** The index's columns, in order. */
   columns: string[]
@@ -45,7 +49,9 @@ export interface MissingIndexRecommendation extends RecommendationBase {
 
 /** The same query shape repeated in a loop (seen by `QueryMetrics`). */
 export interface NPlusOneRecommendation extends RecommendationBase {
+  /** Tells the kinds of recommendation apart. */
   kind: 'n-plus-one'
+  /** The Prisma operation concerned. */
   operation: string
   /** The repeated shape, e.g. `{where:{productId:?}}`. */
   shape: string
@@ -59,7 +65,9 @@ export interface NPlusOneRecommendation extends RecommendationBase {
 
 /** A read that returns every column, some of them wide, where a `select` would do. */
 export interface OverFetchingRecommendation extends RecommendationBase {
+  /** Tells the kinds of recommendation apart. */
   kind: 'over-fetching'
+  /** The Prisma operation concerned. */
   operation: string
   /** Columns read per row. */
   columns: number
@@ -71,14 +79,19 @@ export interface OverFetchingRecommendation extends RecommendationBase {
 
 /** `skip` so large that PostgreSQL reads and throws away many rows for each page. */
 export interface LargeOffsetRecommendation extends RecommendationBase {
+  /** Tells the kinds of recommendation apart. */
   kind: 'large-offset'
+  /** The Prisma operation concerned. */
   operation: string
+  /** The `skip` the call used. */
   skip: number
 }
 
 /** A `findMany` without `take` on a large table: one call can return the whole table. */
 export interface UnboundedFindManyRecommendation extends RecommendationBase {
+  /** Tells the kinds of recommendation apart. */
   kind: 'unbounded-find-many'
+  /** The Prisma operation concerned. */
   operation: string
   /** Rows in the table. */
   tableRows: number
@@ -88,7 +101,9 @@ export interface UnboundedFindManyRecommendation extends RecommendationBase {
 
 /** An operation that is slow in production (per `QueryMetrics`) and has not been analyzed yet. */
 export interface SlowOperationRecommendation extends RecommendationBase {
+  /** Tells the kinds of recommendation apart. */
   kind: 'slow-operation'
+  /** The Prisma operation concerned. */
   operation: string
   /** 95th percentile of its database time, ms. */
   p95Ms: number

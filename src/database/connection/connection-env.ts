@@ -54,10 +54,15 @@ export const CONNECTION_ENV_VARIABLES: readonly EnvVariableDoc[] = Object.freeze
 
 /** What the environment says; only what is set. */
 export interface ConnectionEnvSettings {
+  /** `DATABASE_URL`. */
   url?: string
+  /** `DATABASE_POOL_SIZE`. */
   poolSize?: number
+  /** `DATABASE_CONNECTION_TIMEOUT`, in ms. */
   connectionTimeoutMs?: number
+  /** `DATABASE_LOG_QUERIES`. */
   logQueries?: boolean
+  /** `DATABASE_LOG_QUERY_PARAMS`. */
   logQueryParams?: boolean
 }
 

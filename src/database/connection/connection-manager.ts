@@ -154,7 +154,7 @@ export class ConnectionManager<Client extends TransactionCapableClient> {
   }
 
   /**
-   * The pool's counters and a timed `SELECT 1` (see {@link ping}: it never queues behind the
+   * The pool's counters and a timed `SELECT 1` (see `ping`: it never queues behind the
    * pool's own work). After `disconnect()`: `connected: false` and no query.
    */
   async getConnectionStatus(): Promise<ConnectionStatus> {

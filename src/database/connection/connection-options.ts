@@ -22,15 +22,22 @@ export type PrismaPgOptions = NonNullable<ConstructorParameters<typeof PrismaPg>
 export interface ConnectionManagerOptions<Client> {
   /** Your generated `PrismaClient` class; it is constructed as `new PrismaClient({ adapter })`. */
   PrismaClient?: new (options: {
+    /** The `@prisma/adapter-pg` adapter on the manager's pool. */
     adapter: PrismaPg
   }) => Client
   /** Or builds the client yourself (log settings, `$extends`...) from the adapter. */
   createClient?: (adapter: PrismaPg) => Client
   /** PostgreSQL connection string (`postgresql://...`). Required here; `fromEnv` reads `DATABASE_URL`. */
   url?: string
-  /** Most connections the pool opens, 1-1000. Default 10. */
+  /**
+   * Most connections the pool opens, 1-1000.
+   * @default 10
+   */
   poolSize?: number
-  /** Longest wait to open a connection or get one from the full pool, and for the status ping. Default 5000 ms. */
+  /**
+   * Longest wait to open a connection or get one from the full pool, and for the status ping.
+   * @default 5000
+   */
   connectionTimeout?: Duration
   /** More `pg.Pool` settings (`ssl`, `idleTimeoutMillis`, `application_name`, `options`...). */
   pool?: Omit<pg.PoolConfig, 'connectionString' | 'max' | 'connectionTimeoutMillis'>
@@ -40,18 +47,25 @@ export interface ConnectionManagerOptions<Client> {
   transactions?: TransactionDefaults
   /**
    * Log every statement the client runs (`DATABASE_LOG_QUERIES`), through `captureSql`: `true`
-   * writes the SQL and its duration with `console.debug`; `params: true` adds a bounded summary
-   * of the parameter values (`DATABASE_LOG_QUERY_PARAMS`: they may hold personal data); `log`
-   * sends each statement to your logger instead. Default off.
+   * writes the SQL and its duration with `console.debug`; `params: true` adds a bounded summary of
+   * the parameter values (`DATABASE_LOG_QUERY_PARAMS`: they may hold personal data); `log` sends
+   * each statement to your logger instead.
+   * @default off
    */
   logQueries?: boolean | QueryLogOptions
 }
 
 /** How {@link ConnectionManagerOptions.logQueries} logs. */
 export interface QueryLogOptions {
-  /** Include a bounded summary of the parameter values. Default `false`. */
+  /**
+   * Include a bounded summary of the parameter values.
+   * @default false
+   */
   params?: boolean
-  /** Receives each statement (SQL, duration, error, params when asked). Default: `console.debug`. */
+  /**
+   * Receives each statement (SQL, duration, error, params when asked).
+   * @default console.debug
+   */
   log?: (statement: CapturedStatement) => void
 }
 

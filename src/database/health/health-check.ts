@@ -26,6 +26,7 @@ import { StatusListeners } from './status-listeners.js'
 
 /** Events of {@link DatabaseHealthCheck.on}. */
 export interface HealthCheckEvents {
+  /** Called when the status changes between `healthy`, `degraded` and `unhealthy`. */
   statusChange: StatusChangeListener
 }
 

@@ -33,7 +33,9 @@ export interface SlowQuery {
   timestamp: Date
   /** `recordQueryMetric` or `options.metrics`. */
   source: 'recorded' | 'metrics'
+  /** The model, when known. */
   model: string | null
+  /** The operation, when known. */
   operation: string | null
   /** The SQL statements, when known. */
   sql: string[] | null
@@ -46,16 +48,21 @@ export type DatabaseErrorKind = 'connection' | 'timeout' | 'constraint' | 'confl
 
 /** The last error recorded. */
 export interface LastDatabaseError {
+  /** How it was classified. */
   kind: DatabaseErrorKind
+  /** The error's message. */
   message: string
   /** The Prisma code (`P2002`) and/or the PostgreSQL SQLSTATE (`23505`), when known. */
   prismaCode: string | null
+  /** The PostgreSQL SQLSTATE, when known. */
   sqlState: string | null
+  /** When it was recorded. */
   timestamp: Date
 }
 
 /** Errors recorded with `recordError` since the health check was made. */
 export interface ErrorFigures {
+  /** Errors recorded since the health check was made. */
   total: number
   /** Counts by kind: `connection` (unreachable, connection lost, too many connections),
    * `timeout` (pool or statement timeouts, lock timeouts), `constraint` (unique, foreign key,
@@ -65,13 +72,17 @@ export interface ErrorFigures {
   recent: number
   /** `recent` per minute. */
   ratePerMinute: number
+  /** The last error recorded, if any. */
   last: LastDatabaseError | null
 }
 
 /** Query time percentiles, ms; `null` when there are no samples. */
 export interface PerformanceFigures {
+  /** Mean query time. */
   averageQueryTime: number | null
+  /** 95th percentile. */
   p95QueryTime: number | null
+  /** 99th percentile. */
   p99QueryTime: number | null
   /** Samples behind the figures. */
   samples: number
@@ -84,12 +95,17 @@ export interface PerformanceFigures {
 
 /** A statement that has been running for longer than `thresholds.longRunningQuery`. */
 export interface LongRunningQuery {
+  /** The backend's process id (for `pg_cancel_backend`). */
   pid: number
+  /** How long it has been running, ms. */
   durationMs: number
   /** `Lock`, `IO`, `Client`..., or `null` when running on the CPU. */
   waitEventType: string | null
+  /** What it waits for within `waitEventType`, e.g. `relation`. */
   waitEvent: string | null
+  /** The role it runs as. */
   user: string | null
+  /** The client's `application_name`. */
   applicationName: string | null
   /** The statement text, cut to `options.maxQueryLength`. */
   query: string | null
@@ -97,6 +113,7 @@ export interface LongRunningQuery {
 
 /** A backend waiting for a lock. */
 export interface LockWait {
+  /** The waiting backend's process id. */
   pid: number
   /** How long it has waited (`pg_locks.waitstart`), ms; `null` in the instant before PostgreSQL sets it. */
   waitingMs: number | null
@@ -108,6 +125,7 @@ export interface LockWait {
   relation: string | null
   /** The backends it waits for (`pg_blocking_pids`). */
   blockedBy: number[]
+  /** Its statement text, cut to `options.maxQueryLength`. */
   query: string | null
 }
 
@@ -117,6 +135,7 @@ export interface DatabaseFigures {
   version: string | null
   /** `pg_database_size(current_database())`. */
   sizeBytes: number | null
+  /** Client connections and the server's limit. */
   connections: {
     /** Client connections to this database. */
     database: number | null
@@ -129,12 +148,15 @@ export interface DatabaseFigures {
   }
   /** `blks_hit / (blks_hit + blks_read)` of this database, 0-1; `null` before any block was read. */
   cacheHitRatio: number | null
+  /** Statements running longer than `thresholds.longRunningQuery`. */
   longRunningQueries: LongRunningQuery[]
+  /** Backends waiting for a lock. */
   lockWaits: LockWait[]
 }
 
 /** What {@link DatabaseHealthCheck.check} resolves to. */
 export interface HealthCheckResult {
+  /** `healthy`, `degraded` or `unhealthy`. */
   status: HealthStatus
   /** Whether `SELECT 1` answered within the timeout. */
   connected: boolean
@@ -142,10 +164,15 @@ export interface HealthCheckResult {
   responseTime: number
   /** Why the status is not `healthy`, one sentence each; empty when healthy. */
   reasons: string[]
+  /** The figures behind the status. */
   details: {
+    /** The pool's connections. */
     connectionPool: ConnectionPoolFigures
+    /** The slowest queries recorded in the sample window. */
     slowQueries: SlowQuery[]
+    /** Errors recorded. */
     errors: ErrorFigures
+    /** Query time percentiles. */
     performance: PerformanceFigures
     /** `null` when the database did not answer (or its statistics could not be read at all). */
     database: DatabaseFigures | null

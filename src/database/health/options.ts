@@ -22,7 +22,10 @@ export interface PoolLike {
   /** Requests queued for a connection. */
   readonly waitingCount: number
   /** The pool's settings; `max` is its size. */
-  readonly options?: { readonly max?: number }
+  readonly options?: {
+    /** The pool's size. */
+    readonly max?: number
+  }
 }
 
 /** Connection figures from a source other than a `pg.Pool`; leave out what is not known. */
@@ -47,24 +50,46 @@ export type StatusChangeListener = (
 
 /** The limits past which {@link DatabaseHealthCheck.check} reports `degraded`. */
 export interface HealthThresholds {
-  /** `SELECT 1` slower than this. Default `'1s'`. */
+  /**
+   * `SELECT 1` slower than this.
+   * @default '1s'
+   */
   responseTime?: Duration
-  /** More errors than this recorded within `errorWindow`. Default `10`. */
+  /**
+   * More errors than this recorded within `errorWindow`.
+   * @default 10
+   */
   recentErrors?: number
-  /** The p95 query time over this. Default: `slowQueryThreshold`. */
+  /**
+   * The p95 query time over this.
+   * @default slowQueryThreshold
+   */
   p95QueryTime?: Duration
   /**
    * Connections in use over this fraction of their limit (0-1): the server's client backends
-   * against `max_connections`, and the pool's busy connections against its `max`. Default `0.8`.
+   * against `max_connections`, and the pool's busy connections against its `max`.
+   * @default 0.8
    */
   connectionUsage?: number
-  /** More requests than this waiting for a pool connection. Default `0`. */
+  /**
+   * More requests than this waiting for a pool connection.
+   * @default 0
+   */
   poolWaiting?: number
-  /** A statement active for longer than this is listed and degrades. Default `'30s'`. */
+  /**
+   * A statement active for longer than this is listed and degrades.
+   * @default '30s'
+   */
   longRunningQuery?: Duration
-  /** A lock wait longer than this degrades (every current wait is listed). Default `'5s'`. */
+  /**
+   * A lock wait longer than this degrades (every current wait is listed).
+   * @default '5s'
+   */
   lockWait?: Duration
-  /** Buffer cache hit ratio (0-1) under this. Default: not checked (a fresh database reads from disk). */
+  /**
+   * Buffer cache hit ratio (0-1) under this.
+   * @default not checked (a fresh database reads from disk)
+   */
   minCacheHitRatio?: number
 }
 
@@ -72,25 +97,41 @@ export interface HealthThresholds {
 export interface DatabaseHealthCheckOptions {
   /**
    * Bound on the whole check: the ping (`SELECT 1`) and the statistics queries share it, so a
-   * database that stopped answering makes `check()` resolve `unhealthy` after this. Default `'5s'`.
+   * database that stopped answering makes `check()` resolve `unhealthy` after this.
+   * @default '5s'
    */
   timeout?: Duration
   /** Degradation limits; see {@link HealthThresholds}. */
   thresholds?: HealthThresholds
   /**
-   * Recorded query times over this are listed as slow queries. Default: the
-   * `DATABASE_MAX_QUERY_EXECUTION_TIME` variable (ms), else `1000`.
+   * Recorded query times over this are listed as slow queries.
+   * @default the `DATABASE_MAX_QUERY_EXECUTION_TIME` variable (ms), else `1000`
    */
   slowQueryThreshold?: Duration
-  /** Slow queries listed in a result, the latest first. Default `20`. */
+  /**
+   * Slow queries listed in a result, the latest first.
+   * @default 20
+   */
   maxSlowQueries?: number
-  /** Recorded query times kept for the percentiles (the latest). Default `1000`. */
+  /**
+   * Recorded query times kept for the percentiles (the latest).
+   * @default 1000
+   */
   sampleSize?: number
-  /** Recorded query times older than this are left out of the percentiles. Default `'5m'`. */
+  /**
+   * Recorded query times older than this are left out of the percentiles.
+   * @default '5m'
+   */
   sampleWindow?: Duration
-  /** The window of `errors.recent` and of `thresholds.recentErrors`. Default `'1m'`. */
+  /**
+   * The window of `errors.recent` and of `thresholds.recentErrors`.
+   * @default '1m'
+   */
   errorWindow?: Duration
-  /** Longest query text shown for a long-running query or a lock wait. Default `200` characters. */
+  /**
+   * Longest query text shown for a long-running query or a lock wait.
+   * @default `200` characters
+   */
   maxQueryLength?: number
   /** A `pg.Pool` (the one given to `PrismaPg`) whose counts fill `details.connectionPool`. */
   pool?: PoolLike

@@ -13,6 +13,7 @@ import type { DatabaseFigures, LockWait, LongRunningQuery } from './health-resul
 
 /** What the health check needs of a Prisma client (extended clients included). */
 export interface RawQueryClient {
+  /** Runs the ping and the statistics queries. */
   $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): PromiseLike<T>
   /** Started before the first ping, so that Prisma's start is not counted as response time. */
   $connect?(): PromiseLike<unknown>

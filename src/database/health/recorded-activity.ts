@@ -12,8 +12,11 @@ import { QueryTimings } from './query-timings.js'
 
 /** What a query recorded with `recordQueryMetric` was, when known. */
 export interface QueryMetricInfo {
+  /** The model queried. */
   model?: string
+  /** The operation. */
   operation?: string
+  /** The SQL statement or statements it ran. */
   sql?: string | string[]
 }
 

@@ -14,7 +14,7 @@ import { prismaOrderBy, reversed, type SortKey, totalOrder } from './order-by.js
 import type { RuntimeDelegate } from './runtime-delegate.js'
 import { withKeyFields } from './selection.js'
 
-/** One page of {@link paginateWithCursor}. */
+/** One page of `QueryPatterns.paginateWithCursor`. */
 export interface CursorPage<R> {
   /** The rows of the page, in the requested order (also when paging backwards). */
   readonly data: R[]
@@ -22,7 +22,9 @@ export interface CursorPage<R> {
   readonly nextCursor: string | null
   /** Pass as `cursor` with `direction: 'backward'` for the page before; `null` at the start. */
   readonly previousCursor: string | null
+  /** Whether a page follows. */
   readonly hasNextPage: boolean
+  /** Whether a page comes before. */
   readonly hasPreviousPage: boolean
 }
 

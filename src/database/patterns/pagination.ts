@@ -10,16 +10,21 @@ import { integerIn, optionalShape, optionsObject, whereObject } from './options.
 import { prismaOrderBy, totalOrder } from './order-by.js'
 import type { RuntimeDelegate } from './runtime-delegate.js'
 
-/** One page of {@link paginate}. */
+/** One page of `QueryPatterns.paginate`. */
 export interface Page<R> {
+  /** The rows of the page. */
   readonly data: R[]
   /** Rows matching `where`, counted in the same snapshot as `data`. */
   readonly total: number
+  /** The page, from 1. */
   readonly page: number
+  /** Rows per page asked for. */
   readonly pageSize: number
   /** `ceil(total / pageSize)`; 0 when nothing matches. */
   readonly totalPages: number
+  /** Whether a page follows. */
   readonly hasNextPage: boolean
+  /** Whether a page comes before. */
   readonly hasPreviousPage: boolean
 }
 

@@ -7,7 +7,10 @@ import type { IncludeOf, ScalarFieldOf, SelectOf, SimpleOrderBy, WhereOf } from 
 
 /** Options of `new QueryPatterns(prisma, options)`. */
 export interface QueryPatternsOptions {
-  /** Largest `pageSize`, `take`, `limit` or `n` a call accepts. Default 100. */
+  /**
+   * Largest `pageSize`, `take`, `limit` or `n` a call accepts.
+   * @default 100
+   */
   maxPageSize?: number
 }
 
@@ -23,9 +26,14 @@ export interface PaginateOptions<D> extends FieldRestriction<D> {
   page: number
   /** Rows per page, from 1 to `maxPageSize`. */
   pageSize: number
-  /** Sort fields (checked); the primary key is appended as tie-breaker. Default: primary key. */
+  /**
+   * Sort fields (checked); the primary key is appended as tie-breaker.
+   * @default the primary key
+   */
   orderBy?: SimpleOrderBy<D>
+  /** Fields to return, as in Prisma's `select`. */
   select?: SelectOf<D>
+  /** Relations to load, as in Prisma's `include`. */
   include?: IncludeOf<D>
 }
 
@@ -41,12 +49,18 @@ export interface CursorPaginateOptions<D> extends FieldRestriction<D> {
   cursor?: string | number | null
   /**
    * Sort fields: required (never-null) scalars Prisma can compare (not enums, Json, Bytes or
-   * lists); the primary key is appended as tie-breaker. Default: primary key ascending.
+   * lists); the primary key is appended as tie-breaker.
+   * @default the primary key, ascending
    */
   orderBy?: SimpleOrderBy<D>
-  /** `'forward'` (default): the rows after the cursor; `'backward'`: the rows before it. */
+  /**
+   * `'forward'`: the rows after the cursor; `'backward'`: the rows before it.
+   * @default 'forward'
+   */
   direction?: 'forward' | 'backward'
+  /** Fields to return, as in Prisma's `select`. */
   select?: SelectOf<D>
+  /** Relations to load, as in Prisma's `include`. */
   include?: IncludeOf<D>
 }
 
@@ -73,13 +87,24 @@ export interface SearchOptions<D> extends FieldRestriction<D> {
   query: string
   /** String fields to look in (any may match); `String[]` fields match an equal element. */
   fields: readonly ScalarFieldOf<D>[]
+  /** A Prisma `where` the rows must also match. */
   where?: WhereOf<D>
-  /** Rows to return, from 1 to `maxPageSize`. Default 20. */
+  /**
+   * Rows to return, from 1 to `maxPageSize`.
+   * @default 20
+   */
   limit?: number
+  /** Fields to return, as in Prisma's `select`. */
   select?: SelectOf<D>
-  /** Sort fields (checked). Default: primary key. */
+  /**
+   * Sort fields (checked).
+   * @default the primary key
+   */
   orderBy?: SimpleOrderBy<D>
-  /** Include soft-deleted rows (`isDeleted: true` / `deletedAt` set). Default false. */
+  /**
+   * Include soft-deleted rows (`isDeleted: true` / `deletedAt` set).
+   * @default false
+   */
   includeDeleted?: boolean
 }
 
@@ -87,17 +112,27 @@ export interface SearchOptions<D> extends FieldRestriction<D> {
 export interface RankedOptions<D> extends FieldRestriction<D> {
   /** Rows to return, from 1 to `maxPageSize`. */
   take: number
-  /** The sort field: a DateTime for getRecent (default `createdAt`), a number for getPopular. */
+  /**
+   * The sort field: a DateTime for getRecent, a number for getPopular.
+   * @default 'createdAt' for getRecent (getPopular needs it)
+   */
   field?: ScalarFieldOf<D>
+  /** A Prisma `where` the rows must also match. */
   where?: WhereOf<D>
+  /** Fields to return, as in Prisma's `select`. */
   select?: SelectOf<D>
 }
 
 /** The aggregates `aggregate` may compute, over the model's fields. */
 export type Aggregations<D> = {
+  /** Count rows (`true`), or non-null values of the fields named. */
   _count?: true | { [K in ScalarFieldOf<D> | '_all']?: true }
+  /** Sum the fields named. */
   _sum?: { [K in ScalarFieldOf<D>]?: true }
+  /** Average the fields named. */
   _avg?: { [K in ScalarFieldOf<D>]?: true }
+  /** Smallest value of the fields named. */
   _min?: { [K in ScalarFieldOf<D>]?: true }
+  /** Largest value of the fields named. */
   _max?: { [K in ScalarFieldOf<D>]?: true }
 }

@@ -141,7 +141,12 @@ export class QueryPatterns {
     model: D,
     rows: readonly CreateRowOf<D>[],
     options: BulkCreateOptions & { returnRows: true },
-  ): Promise<BulkResult & { rows: RowOf<D>[] }>
+  ): Promise<
+    BulkResult & {
+      /** The rows created. */
+      rows: RowOf<D>[]
+    }
+  >
   bulkCreate<D extends ModelDelegate>(
     model: D,
     rows: readonly CreateRowOf<D>[],

@@ -23,10 +23,11 @@ export interface ReadReplicaOptions {
    */
   cache?: CacheManager
   /**
-   * With `cache`: when every replica has replayed a write, invalidate its tags once more, so that
-   * a fill another instance made from a lagging replica before this instance's invalidation
-   * reached it (the bus delay) does not stay in the shared cache until its TTL. Costs one more
-   * invalidation per burst of writes. Default `true`.
+   * With `cache`: when every replica has replayed a write, invalidate its tags once more, so that a
+   * fill another instance made from a lagging replica before this instance's invalidation reached
+   * it (the bus delay) does not stay in the shared cache until its TTL. Costs one more invalidation
+   * per burst of writes.
+   * @default true
    */
   repairLaggedFills?: boolean
   /**
@@ -37,11 +38,20 @@ export interface ReadReplicaOptions {
    * only `repairLaggedFills` bounds how long such a row lives there.
    */
   sharedFills?: boolean
-  /** `withCache`'s `namespace`, to read model names off other instances' tags. Default `'prisma'`. */
+  /**
+   * `withCache`'s `namespace`, to read model names off other instances' tags.
+   * @default 'prisma'
+   */
   namespace?: string
-  /** How often the replicas' replay positions are polled, ms or `'50ms'`. Default 50 ms. */
+  /**
+   * How often the replicas' replay positions are polled, ms or `'50ms'`.
+   * @default 50
+   */
   pollInterval?: Duration
-  /** How long a poll (and a probe of the primary) may take before the replica counts as down. Default 1 s. */
+  /**
+   * How long a poll (and a probe of the primary) may take before the replica counts as down.
+   * @default '1s'
+   */
   pollTimeout?: Duration
   /**
    * Which of the replicas fresh enough for a read answers it: `'round-robin'` (default) or

@@ -44,6 +44,7 @@ export interface ReadReplicasClientMethods {
    * answered by the cache, which is never older than the primary's last acknowledged write).
    */
   $primary<T>(fn: () => T): Promise<Awaited<T>>
+  /** The replicas: their status, the routing counters, and closing them. */
   $readReplicas: ReadReplicasApi
 }
 

@@ -9,7 +9,9 @@ import { formatLsn, parseLsn } from './lsn.js'
 
 /** What the router needs of a replica's client: a plain `PrismaClient` on the replica. */
 export interface ReplicaClient {
+  /** Reads the replica's replay position, to judge how far behind it is. */
   $queryRawUnsafe(query: string, ...values: unknown[]): PromiseLike<unknown>
+  /** Called when the replicas are closed. */
   $disconnect(): Promise<void>
 }
 

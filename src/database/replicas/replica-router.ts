@@ -46,11 +46,13 @@ export interface ReadRoutingStats {
   replicaReads: number
   /** Reads answered by the primary. */
   primaryReads: number
+  /** Why reads went to the primary, by reason. */
   primaryReasons: PrimaryReadReasons
   /** Writes (or transactions with writes) recorded. */
   writes: number
   /** Probes of the primary's WAL position, and how many failed. */
   probes: number
+  /** Probes that failed. */
   probeFailures: number
   /** Writes in transactions not started through this client, recorded without their commit. */
   untrackedTransactionWrites: number

@@ -39,6 +39,7 @@ export type TransactionFailureKind =
 
 /** The verdict on one failed attempt. */
 export interface TransactionFailure {
+  /** What kind of failure it was. */
   readonly kind: TransactionFailureKind
   /** Whether running the whole transaction again is safe and can help. */
   readonly retryable: boolean

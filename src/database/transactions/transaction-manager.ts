@@ -25,13 +25,17 @@ import { TransactionCounters, type TransactionStats } from './transaction-stats.
 
 /** Prisma's options of an interactive transaction. */
 export interface PrismaTransactionOptions {
+  /** The isolation level of the transaction. */
   isolationLevel?: IsolationLevel
+  /** Longest the transaction may run, ms, before Prisma rolls it back. */
   timeout?: number
+  /** Longest wait for a connection to start it, ms. */
   maxWait?: number
 }
 
 /** What the manager needs of a Prisma client (plain or `$extends`-ed): interactive `$transaction`. */
 export interface TransactionCapableClient {
+  /** Prisma's interactive transaction. */
   $transaction(
     fn: (tx: unknown) => Promise<unknown>,
     options?: PrismaTransactionOptions,
@@ -43,6 +47,7 @@ export interface TransactionCapableClient {
  * overload (the last one, for generated and extended clients alike).
  */
 export type TransactionClientOf<Client> = Client extends {
+  /** The interactive overload whose callback parameter is read. */
   $transaction(fn: (tx: infer Tx) => unknown, options?: never): unknown
 }
   ? Tx
@@ -50,9 +55,11 @@ export type TransactionClientOf<Client> = Client extends {
 
 /** The transaction committed. */
 export interface TransactionSuccess<T> {
+  /** Tells success and failure apart. */
   success: true
   /** What `fn` returned, from the attempt that committed. */
   data: T
+  /** Never set on success. */
   error?: undefined
   /** Attempts made, 1 when nothing was retried. */
   attempts: number
@@ -62,7 +69,9 @@ export interface TransactionSuccess<T> {
 
 /** The transaction did not commit; nothing of it is in the database. */
 export interface TransactionFailed {
+  /** Tells success and failure apart. */
   success: false
+  /** Never set on failure. */
   data?: undefined
   /** The last attempt's error, as thrown (by `fn` or Prisma). */
   error: unknown

@@ -34,17 +34,35 @@ export interface RetryInfo {
 
 /** Settings that apply to every transaction of a manager, unless a call overrides them. */
 export interface TransactionDefaults {
-  /** Retries after the first attempt (so at most `maxRetries + 1` attempts). Integer 0-100. Default 3. */
+  /**
+   * Retries after the first attempt (so at most `maxRetries + 1` attempts). Integer 0-100.
+   * @default 3
+   */
   maxRetries?: number
-  /** Longest one attempt may stay open (Prisma's `timeout`), ms or `'10s'`. Default 5000 ms. */
+  /**
+   * Longest one attempt may stay open (Prisma's `timeout`), ms or `'10s'`.
+   * @default 5000
+   */
   timeout?: Duration
-  /** Longest to wait for a connection to start an attempt (Prisma's `maxWait`). Default 2000 ms. */
+  /**
+   * Longest to wait for a connection to start an attempt (Prisma's `maxWait`).
+   * @default 2000
+   */
   maxWait?: Duration
-  /** Isolation level of the transaction. Default: the database's (`ReadCommitted` on PostgreSQL). */
+  /**
+   * Isolation level of the transaction.
+   * @default the database's (`ReadCommitted` on PostgreSQL)
+   */
   isolationLevel?: IsolationLevel
-  /** Backoff window of the first retry; it doubles per retry. Default 20 ms. */
+  /**
+   * Backoff window of the first retry; it doubles per retry.
+   * @default 20
+   */
   baseDelay?: Duration
-  /** Longest backoff. Default 1000 ms; not less than `baseDelay`. */
+  /**
+   * Longest backoff.
+   * @default 1000; not less than `baseDelay`
+   */
   maxDelay?: Duration
   /**
    * Called before each retry (logging, metrics). It must not throw; a throw is ignored, so a

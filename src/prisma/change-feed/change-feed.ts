@@ -29,8 +29,11 @@ export interface ChangeFeedStatus {
    * over if it dies; `starting`; `failed`: it cannot run (see `reason`); `stopped`.
    */
   role: 'starting' | 'consumer' | 'standby' | 'failed' | 'stopped'
+  /** The replication slot's name. */
   slot: string
+  /** The publication's name. */
   publication: string
+  /** The `LISTEN` channel (notify mode). */
   channel: string
   /** WAL the slot keeps that its consumer has not confirmed, in bytes (logical mode). */
   lagBytes: number | undefined
@@ -40,6 +43,7 @@ export interface ChangeFeedStatus {
   walStatus: string | undefined
   /** Committed transactions this instance invalidated, and the rows they changed. */
   transactions: number
+  /** Rows those transactions changed. */
   rows: number
   /** Invalidations of everything (a new slot, a notify listener that (re)connected). */
   flushes: number

@@ -17,6 +17,7 @@ import { clientConfig, newClient, q, table } from './source.js'
 
 /** The feed cannot run as configured; retrying will not help (the reason says what to change). */
 export class ChangeFeedSetupError extends Error {
+  /** Names the error class, in stack traces and logs. */
   override name = 'ChangeFeedSetupError'
 }
 
@@ -249,9 +250,12 @@ export type RemoveChangeFeedOptions = Omit<ChangeFeedOptions, 'mode'> & {
  * await removeChangeFeed({ connectionString: process.env.DIRECT_DATABASE_URL })
  * ```
  */
-export async function removeChangeFeed(
-  options: RemoveChangeFeedOptions = {},
-): Promise<{ slot: boolean; publication: boolean }> {
+export async function removeChangeFeed(options: RemoveChangeFeedOptions = {}): Promise<{
+  /** Whether a slot was dropped. */
+  slot: boolean
+  /** Whether a publication was dropped. */
+  publication: boolean
+}> {
   const { namespace, env, ...feed } = options
   const resolved = resolveChangeFeedOptions(feed, env ?? process.env, namespace ?? 'prisma')!
   const client = await newClient(clientConfig(resolved.connectionString), false)
@@ -268,10 +272,15 @@ export async function removeChangeFeed(
  * whether it exists, whether a consumer is connected, and the WAL it keeps.
  */
 export async function changeFeedStatus(options: RemoveChangeFeedOptions = {}): Promise<{
+  /** The slot's name. */
   slot: string
+  /** Whether the slot exists. */
   exists: boolean
+  /** Whether a consumer is connected to it. */
   active: boolean
+  /** WAL the slot keeps that its consumer has not confirmed, in bytes. */
   lagBytes: number | undefined
+  /** The slot's `wal_status` (`reserved`, `extended`, `unreserved`, `lost`). */
   walStatus: string | undefined
 }> {
   const { namespace, env, ...feed } = options

@@ -37,6 +37,7 @@ export function newCacheInfo(): CacheInfo {
  * fresh hit (our `hit`), `swr` a stale one, `miss` and `none` as ours.
  */
 export interface AccelerateInfo {
+  /** `ttl` (fresh hit), `swr` (stale hit), `miss`, or `none` (not cached). */
   cacheStatus: 'ttl' | 'swr' | 'miss' | 'none'
   /** When the answer was produced: now for a miss or an uncached call; a hit's load time is not kept. */
   lastModified: Date

@@ -54,11 +54,17 @@ function bucketLower(index: number): number {
 
 /** Count, percentiles, mean and max of a histogram, in ms; all 0 when it is empty. */
 export interface LatencySummary {
+  /** Samples. */
   count: number
+  /** Median. */
   p50: number
+  /** 95th percentile. */
   p95: number
+  /** 99th percentile. */
   p99: number
+  /** Mean. */
   mean: number
+  /** Largest sample. */
   max: number
 }
 

@@ -28,15 +28,30 @@ import { RingBuffer } from './ring-buffer.js'
 
 /** Settings of N+1 detection (`QueryMetricsOptions.nPlusOne`). */
 export interface NPlusOneOptions {
-  /** Repetitions of one shape that make a report. Integer ≥ 2; default 10. */
+  /**
+   * Repetitions of one shape that make a report. Integer ≥ 2.
+   * @default 10
+   */
   threshold?: number
-  /** Burst window without a query context, ms. Default 50. */
+  /**
+   * Burst window without a query context, ms.
+   * @default 50
+   */
   windowMs?: number
-  /** Detect bursts outside query contexts. Default `true`. */
+  /**
+   * Detect bursts outside query contexts.
+   * @default true
+   */
   burst?: boolean
-  /** Reports kept for `stats()` / `nPlusOne()` (the latest). Default 100. */
+  /**
+   * Reports kept for `stats()` / `nPlusOne()` (the latest).
+   * @default 100
+   */
   maxReports?: number
-  /** Count calls answered from the cache too (the code pattern is the same). Default `true`. */
+  /**
+   * Count calls answered from the cache too (the code pattern is the same).
+   * @default true
+   */
   includeCacheHits?: boolean
   /** Names the parent relation of a repeated query, for `include` advice. */
   relationHint?: RelationHint
@@ -49,7 +64,9 @@ export interface NPlusOneOptions {
 
 /** One N+1 pattern found. */
 export interface NPlusOneReport {
+  /** The model; `undefined` for raw queries. */
   model: string | undefined
+  /** The operation repeated. */
   operation: string
   /** The repeated shape, e.g. `{where:{id:?}}`. */
   shape: string

@@ -27,6 +27,7 @@ export interface OperationCounters {
 export interface OperationStatsSnapshot extends OperationCounters {
   /** The model, or `undefined` for raw queries (listed under `$raw`). */
   model: string | undefined
+  /** The operation. */
   operation: string
 }
 

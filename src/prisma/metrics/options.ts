@@ -10,9 +10,15 @@ export interface QueryMetricsOptions {
    * `DATABASE_MAX_QUERY_EXECUTION_TIME` variable is read by the configuration layer, not here.)
    */
   slowQueryMs?: number
-  /** Slow calls kept, the latest first dropped last (a ring buffer). Default 100; 0 keeps none. */
+  /**
+   * Slow calls kept, the latest first dropped last (a ring buffer).
+   * @default 100; 0 keeps none
+   */
   maxSlowQueries?: number
-  /** N+1 detection settings, or `false` to turn it off. Default: on, with the defaults below. */
+  /**
+   * N+1 detection settings, or `false` to turn it off.
+   * @default on, with the defaults below
+   */
   nPlusOne?: NPlusOneOptions | false
   /** Called with each slow call, synchronously; errors it throws are ignored. */
   onSlowQuery?: (entry: SlowQueryEntry) => void

@@ -3,7 +3,7 @@ import { RingBuffer } from './ring-buffer.js'
 
 /**
  * One database call that took longer than `slowQueryMs`. JSON-safe: `args` is a bounded summary
- * (see {@link summarizeArgs}), never the caller's objects.
+ * (see `summarizeArgs`), never the caller's objects.
  */
 export interface SlowQueryEntry {
   /** The model (`Product`); `undefined` for raw queries and for SQL run outside any Prisma call. */
