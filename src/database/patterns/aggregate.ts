@@ -10,7 +10,7 @@ import type { ModelNode } from '../../prisma/schema/model-graph.js'
 import type { PatternContext } from './context.js'
 import { type AllowedFields, allowedFieldsOf, numericField, scalarField } from './fields.js'
 import { optionsObject, whereObject } from './options.js'
-import type { RuntimeDelegate } from './runtime-delegate.js'
+import type { RuntimeDelegate } from './types.js'
 
 const AGGREGATES = ['_count', '_sum', '_avg', '_min', '_max'] as const
 const NUMERIC_ONLY: ReadonlySet<string> = new Set(['_sum', '_avg'])

@@ -6,7 +6,7 @@
 import { arrayOfObjects, batchOptionsOf, report } from './bulk-options.js'
 import type { PatternContext } from './context.js'
 import { optionalBoolean } from './options.js'
-import type { RuntimeDelegate } from './runtime-delegate.js'
+import type { RuntimeDelegate } from './types.js'
 
 /** What {@link bulkCreate} returns; `rows` with `returnRows: true`. */
 export interface BulkCreateOutcome {

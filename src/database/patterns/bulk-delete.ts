@@ -12,8 +12,7 @@ import { batchOptionsOf, DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, report } from './bu
 import type { PatternContext } from './context.js'
 import { allOf, notDeletedWhere, primaryKeyOf, softDeleteFieldsOf } from './fields.js'
 import { integerIn, nonEmptyWhere, optionalBoolean } from './options.js'
-import type { RuntimeDelegate } from './runtime-delegate.js'
-import type { BulkResult } from './types.js'
+import type { BulkResult, RuntimeDelegate } from './types.js'
 
 /** See `QueryPatterns.bulkDelete`. */
 export async function bulkDelete(

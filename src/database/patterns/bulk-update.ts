@@ -7,8 +7,7 @@ import { isRecord } from '../../prisma/is-record.js'
 import { arrayOfObjects, batchOptionsOf, report } from './bulk-options.js'
 import type { PatternContext } from './context.js'
 import { nonEmptyWhere } from './options.js'
-import type { RuntimeDelegate } from './runtime-delegate.js'
-import type { BulkResult } from './types.js'
+import type { BulkResult, RuntimeDelegate } from './types.js'
 
 /** See `QueryPatterns.bulkUpdate`. */
 export async function bulkUpdate(

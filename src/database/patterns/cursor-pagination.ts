@@ -11,8 +11,8 @@ import { allOf, allowedFieldsOf } from './fields.js'
 import { after, checkKeysetKeys } from './keyset.js'
 import { integerIn, optionalShape, optionsObject, whereObject } from './options.js'
 import { prismaOrderBy, reversed, type SortKey, totalOrder } from './order-by.js'
-import type { RuntimeDelegate } from './runtime-delegate.js'
 import { withKeyFields } from './selection.js'
+import type { RuntimeDelegate } from './types.js'
 
 /** One page of `QueryPatterns.paginateWithCursor`. */
 export interface CursorPage<R> {

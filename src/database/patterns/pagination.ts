@@ -8,7 +8,7 @@ import type { PatternContext } from './context.js'
 import { allowedFieldsOf } from './fields.js'
 import { integerIn, optionalShape, optionsObject, whereObject } from './options.js'
 import { prismaOrderBy, totalOrder } from './order-by.js'
-import type { RuntimeDelegate } from './runtime-delegate.js'
+import type { RuntimeDelegate } from './types.js'
 
 /** One page of `QueryPatterns.paginate`. */
 export interface Page<R> {

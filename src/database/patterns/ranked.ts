@@ -10,7 +10,7 @@ import type { ModelNode } from '../../prisma/schema/model-graph.js'
 import type { PatternContext } from './context.js'
 import { allowedFieldsOf, numericField, primaryKeyOf, scalarField, typeName } from './fields.js'
 import { integerIn, optionalShape, whereObject } from './options.js'
-import type { RuntimeDelegate } from './runtime-delegate.js'
+import type { RuntimeDelegate } from './types.js'
 
 /** The arguments of `getRecent` / `getPopular`, positional or as one options object. */
 export interface RankedRequest {

@@ -9,10 +9,10 @@
 import { invalid } from '../../errors.js'
 import type { PatternContext } from './context.js'
 import { allOf, allowedFieldsOf, notDeletedWhere, scalarField, typeName } from './fields.js'
-import { escapeLike } from './like.js'
 import { integerIn, optionalBoolean, optionalShape, whereObject } from './options.js'
 import { prismaOrderBy, totalOrder } from './order-by.js'
-import type { RuntimeDelegate } from './runtime-delegate.js'
+import type { RuntimeDelegate } from './types.js'
+import { escapeLike } from './where-builder.js'
 
 /** Rows `search` returns when no `limit` is given. */
 export const DEFAULT_SEARCH_LIMIT = 20

@@ -9,7 +9,6 @@ import { isRecord } from '../../prisma/is-record.js'
 import type { ModelNode } from '../../prisma/schema/model-graph.js'
 import { checkField } from '../model-of.js'
 import { type AllowedFields, scalarField } from './fields.js'
-import { escapeLike } from './like.js'
 import { describe } from './options.js'
 
 const COMBINATORS: ReadonlySet<string> = new Set(['AND', 'OR', 'NOT'])
@@ -90,4 +89,14 @@ export function buildSelect(
     select[name as string] = true
   })
   return select
+}
+
+/**
+ * Prisma's `contains` / `startsWith` / `endsWith` become `LIKE` / `ILIKE` patterns with the value
+ * inserted as it is: a `%` or `_` in it acts as a wildcard (searching "50%" also finds
+ * "50 percent"). PostgreSQL's default LIKE escape character is the backslash, so escaping
+ * backslash, `%` and `_` with it makes the text match literally.
+ */
+export function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (char) => `\\${char}`)
 }
