@@ -28,7 +28,7 @@ import { CacheMetrics, type CacheMetricsSnapshot } from './metrics.js'
 import { NativeOps } from './native-ops.js'
 import type { CacheLogger, CacheOptions, ResolvedOptions } from './options.js'
 import { type PlanDefaults, planCompute, planWrite } from './plans.js'
-import { isHiddenNative, MISS, type Prepared } from './store-types.js'
+import { isFresh, MISS, type Prepared } from './store-types.js'
 import { TierSetup } from './tier-setup.js'
 import type { TieredStore } from './tiered-store.js'
 import { announceTopologyLimits, topologyLimits } from './topology-limits.js'
@@ -286,8 +286,7 @@ export class CacheManager extends EventEmitter<CacheEvents> {
       const entry = l1.get(key)
       if (
         entry !== undefined &&
-        entry.freshUntil > coarseNow() &&
-        !isHiddenNative(entry) &&
+        isFresh(entry, coarseNow()) &&
         (!this.#options.strict || (await store.stillCurrent(key, entry)))
       ) {
         metrics.hits++
@@ -303,7 +302,7 @@ export class CacheManager extends EventEmitter<CacheEvents> {
     }
     if (store.l2 !== undefined) {
       const found = await store.readL2(key)
-      if (found !== undefined && found.freshUntil > cacheNow() && !isHiddenNative(found)) {
+      if (found !== undefined && isFresh(found, cacheNow())) {
         metrics.hits++
         metrics.l2Hits++
         if (this.#emitHits) this.emit('hit', { key, tier: 'l2', stale: false })

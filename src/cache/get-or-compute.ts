@@ -11,7 +11,7 @@ import {
   newLeaseToken,
 } from './fill.js'
 import type { CacheMetrics } from './metrics.js'
-import { isHiddenNative, type L2Read, MISS, type StorePlan } from './store-types.js'
+import { isFresh, isHiddenNative, type L2Read, MISS, type StorePlan } from './store-types.js'
 import type { TieredStore } from './tiered-store.js'
 
 /** What `getOrCompute` resolved, in ms, after validation. */
@@ -110,9 +110,7 @@ export class GetOrCompute {
     if (this.#settings.strict) return MISS
     const store = this.#store
     const local = store.peekL1(key)
-    if (local === undefined || isHiddenNative(local) || local.freshUntil <= coarseNow()) {
-      return MISS
-    }
+    if (local === undefined || !isFresh(local, coarseNow())) return MISS
     this.#maybeRefreshEarly(key, compute, plan, local.freshUntil, local.loadMs)
     return this.#hit(key, store.outL1(local), 'l1', false, false, info)
   }

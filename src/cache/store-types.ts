@@ -83,6 +83,18 @@ export function isHiddenNative(entry: { native: boolean; value: unknown }): bool
   return entry.native && typeof entry.value !== 'number'
 }
 
+/**
+ * Whether `entry` may be served as a fresh value at `now` (epoch ms on the servers' clock): not
+ * past its freshness, and not a native set, which `get` does not return. The one freshness test
+ * of every read path (L1 and L2, single and batch).
+ */
+export function isFresh(
+  entry: { freshUntil: number; native: boolean; value: unknown },
+  now: number,
+): boolean {
+  return entry.freshUntil > now && !isHiddenNative(entry)
+}
+
 export function nativeSize(value: number | Set<string>): number {
   if (typeof value === 'number') return 8
   let size = 0

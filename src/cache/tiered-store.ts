@@ -16,7 +16,7 @@ import type { L1Entry, L1Store } from './l1-store.js'
 import type { CacheMetrics } from './metrics.js'
 import { clonerFor } from './shape-clone.js'
 import {
-  isHiddenNative,
+  isFresh,
   type L2Read,
   type L2Tier,
   MISS,
@@ -128,7 +128,7 @@ export class TieredStore {
     const l1 = this.#options.strict && this.l2 !== undefined ? undefined : this.l1
     for (let i = 0; i < keys.length; i++) {
       const entry = l1?.get(keys[i]!)
-      if (entry !== undefined && entry.freshUntil > now && !isHiddenNative(entry)) {
+      if (entry !== undefined && isFresh(entry, now)) {
         results[i] = this.outL1(entry)
         this.#metrics.l1Hits++
       } else {
@@ -146,7 +146,7 @@ export class TieredStore {
         const key = keys[missing[j]!]!
         const bytes = found[j]
         const entry = bytes === undefined ? undefined : this.#decode(bytes, key)
-        if (entry === undefined || entry.freshUntil <= readAt || isHiddenNative(entry)) {
+        if (entry === undefined || !isFresh(entry, readAt)) {
           this.#metrics.l2Misses++
           continue
         }
