@@ -15,8 +15,8 @@
  *   first query's answer, plain and with `withCache`; the difference is withCache's set-up.
  *
  * Then which packages each case loads (an ES module resolve hook, and `require.cache`), and what
- * each dependency costs imported alone in a fresh process: ioredis, zod, msgpackr, lru-cache and
- * the Prisma schema parser.
+ * each dependency costs imported alone in a fresh process: ioredis, msgpackr, lru-cache and the
+ * Prisma schema parser.
  */
 import { execFileSync, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -40,7 +40,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const RUNS = Number(process.env.COLD_START_RUNS ?? 7)
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test'
-const DEPENDENCIES = ['ioredis', 'zod', 'msgpackr', 'lru-cache', '@prisma/prisma-schema-wasm']
+const DEPENDENCIES = ['ioredis', 'msgpackr', 'lru-cache', '@prisma/prisma-schema-wasm']
 
 function newestMtime(dir: string): number {
   let newest = 0

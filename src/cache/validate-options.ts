@@ -15,7 +15,7 @@ import {
   checkString,
   describeValue,
   isPlainObject,
-} from './option-checks.js'
+} from '../option-checks.js'
 import type { CacheLogger, CacheOptions } from './options.js'
 
 const isObject = (v: unknown): v is object => typeof v === 'object' && v !== null

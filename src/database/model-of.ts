@@ -3,6 +3,7 @@
  * outside (a sort field from a query string, search fields) are fields of that model.
  */
 import { invalid } from '../errors.js'
+import { describeValue } from '../option-checks.js'
 import { modelGraphOf } from '../prisma/schema/client-graph.js'
 import type { ModelNode } from '../prisma/schema/model-graph.js'
 
@@ -50,7 +51,7 @@ export function checkField(
   kinds: FieldKinds = 'scalar',
 ): string {
   if (typeof name !== 'string' || name.length === 0) {
-    throw invalid(field, `must be a field name of ${model.name}, got ${describe(name)}`)
+    throw invalid(field, `must be a field name of ${model.name}, got ${describeValue(name)}`)
   }
   const found = model.fields.get(name)
   if (found === undefined || (kinds === 'scalar' && !isColumn(found.kind))) {
@@ -67,8 +68,4 @@ export function checkField(
 
 function isColumn(kind: string): boolean {
   return kind === 'scalar' || kind === 'enum'
-}
-
-function describe(value: unknown): string {
-  return typeof value === 'string' ? '""' : value === null ? 'null' : typeof value
 }

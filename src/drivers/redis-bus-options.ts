@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
 import { invalid } from '../errors.js'
+import { integerOption } from '../option-checks.js'
 
 /** Options of a {@link RedisBus}. */
 export interface RedisBusOptions {
@@ -53,14 +54,6 @@ export interface RedisBusOptions {
 /** {@link RedisBusOptions} validated, with defaults applied. */
 export type ResolvedRedisBusOptions = Required<RedisBusOptions>
 
-function positiveInteger(value: unknown, field: string, fallback: number, min = 1): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw invalid(field, `must be an integer >= ${min}, got ${String(value)}`)
-  }
-  return value
-}
-
 function isClient(value: unknown): value is Redis | Cluster {
   const c = value as { publish?: unknown; duplicate?: unknown } | null
   return (
@@ -82,17 +75,17 @@ export function resolveRedisBusOptions(options: RedisBusOptions): ResolvedRedisB
   if (typeof options.channel !== 'string' || options.channel.length === 0) {
     throw invalid('channel', 'must be a non-empty string')
   }
-  const heartbeatMs = positiveInteger(options.heartbeatMs, 'heartbeatMs', 1000, 10)
-  const heartbeatTimeoutMs = positiveInteger(
+  const heartbeatMs = integerOption(options.heartbeatMs, 'heartbeatMs', 1000, 10)
+  const heartbeatTimeoutMs = integerOption(
     options.heartbeatTimeoutMs,
     'heartbeatTimeoutMs',
     2 * heartbeatMs,
     10,
   )
-  const publishTimeoutMs = positiveInteger(options.publishTimeoutMs, 'publishTimeoutMs', 1000)
-  const publishAttempts = positiveInteger(options.publishAttempts, 'publishAttempts', 3)
-  const startTimeoutMs = positiveInteger(options.startTimeoutMs, 'startTimeoutMs', 2000)
-  const reconnectMaxDelayMs = positiveInteger(
+  const publishTimeoutMs = integerOption(options.publishTimeoutMs, 'publishTimeoutMs', 1000)
+  const publishAttempts = integerOption(options.publishAttempts, 'publishAttempts', 3)
+  const startTimeoutMs = integerOption(options.startTimeoutMs, 'startTimeoutMs', 2000)
+  const reconnectMaxDelayMs = integerOption(
     options.reconnectMaxDelayMs,
     'reconnectMaxDelayMs',
     1000,

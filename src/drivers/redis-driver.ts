@@ -29,6 +29,7 @@
 
 import type { Cluster, Redis } from 'ioredis'
 import { ErrorCodes, invalid, StrataCacheError } from '../errors.js'
+import { describeValue, integerOption } from '../option-checks.js'
 import type { BusNotice } from './bus.js'
 import {
   ENTRY_STAMP_BYTES,
@@ -104,18 +105,12 @@ export interface RedisDriverOptions extends RedisConnectionOptions {
 /** A driver's key prefix: every key it writes starts with it, and `clear()` removes them all. */
 export function requirePrefix(prefix: unknown): string {
   if (typeof prefix !== 'string' || prefix.length === 0) {
-    throw invalid('prefix', 'must be a non-empty string (clear() removes every key under it)')
+    throw invalid(
+      'prefix',
+      `must be a non-empty string (clear() removes every key under it), got ${describeValue(prefix)}`,
+    )
   }
   return prefix
-}
-
-/** An optional positive integer option, `fallback` when absent (the Redis and Upstash drivers). */
-export function positiveInteger(value: unknown, field: string, fallback: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-    throw invalid(field, `must be a positive integer, got ${String(value)}`)
-  }
-  return value
 }
 
 /** A TTL as `PX` takes it: whole milliseconds, rounded up; anything else is `ERR_INVALID_TTL`. */
@@ -173,9 +168,9 @@ export class RedisDriver implements L2Driver {
     }
     const prefix = requirePrefix(options.prefix)
     assertOneConnection(options)
-    this.#scanCount = positiveInteger(options.scanCount, 'scanCount', 1000)
-    this.#tagBatch = positiveInteger(options.tagBatch, 'tagBatch', 1000)
-    this.#closeTimeoutMs = positiveInteger(options.closeTimeoutMs, 'closeTimeoutMs', 1000)
+    this.#scanCount = integerOption(options.scanCount, 'scanCount', 1000)
+    this.#tagBatch = integerOption(options.tagBatch, 'tagBatch', 1000)
+    this.#closeTimeoutMs = integerOption(options.closeTimeoutMs, 'closeTimeoutMs', 1000)
 
     // Before a client is created: a refused prefix must not leave one connecting.
     const isCluster =
@@ -192,7 +187,7 @@ export class RedisDriver implements L2Driver {
     this.prefix = prefix
     this.#tagPrefix = prefix + TAG_NAMESPACE
     this.#reservedPrefix = prefix + RESERVED_KEY_PREFIX
-    const fenceWindowMs = positiveInteger(options.fenceWindowMs, 'fenceWindowMs', 60_000)
+    const fenceWindowMs = integerOption(options.fenceWindowMs, 'fenceWindowMs', 60_000)
     this.#fence = this.#cluster ? undefined : new RedisFence(client as Redis, prefix, fenceWindowMs)
     this.#clusterFence = this.#cluster
       ? new ClusterFence(

@@ -17,10 +17,11 @@
  * Requests are aborted after `commandTimeoutMs`, never retried: failures go to `ResilientL2`.
  */
 import { ErrorCodes, invalid, StrataCacheError } from '../errors.js'
+import { integerOption } from '../option-checks.js'
 import type { BusNotice } from './bus.js'
 import type { L2Coordination, L2Driver, L2WriteItem } from './l2-driver.js'
 import { RESERVED_KEY_PREFIX } from './l2-driver.js'
-import { positiveInteger, requirePrefix, ttlArg } from './redis-driver.js'
+import { requirePrefix, ttlArg } from './redis-driver.js'
 import { RedisFence } from './redis-fence.js'
 import { escapeGlob, patternScan } from './redis-scan.js'
 import { ADD_TO_SET, INCREMENT, runScript } from './redis-scripts.js'
@@ -98,10 +99,10 @@ export class UpstashDriver implements L2Driver {
     const prefix = requirePrefix(options.prefix)
     assertUpstashConnection(options, 'options')
     if (options.importer === undefined) assertUpstashInstalled()
-    const timeoutMs = positiveInteger(options.commandTimeoutMs, 'commandTimeoutMs', 250)
-    this.#scanCount = positiveInteger(options.scanCount, 'scanCount', 1000)
-    this.#tagBatch = positiveInteger(options.tagBatch, 'tagBatch', 1000)
-    const fenceWindowMs = positiveInteger(options.fenceWindowMs, 'fenceWindowMs', 60_000)
+    const timeoutMs = integerOption(options.commandTimeoutMs, 'commandTimeoutMs', 250)
+    this.#scanCount = integerOption(options.scanCount, 'scanCount', 1000)
+    this.#tagBatch = integerOption(options.tagBatch, 'tagBatch', 1000)
+    const fenceWindowMs = integerOption(options.fenceWindowMs, 'fenceWindowMs', 60_000)
     this.prefix = prefix
     this.#tagPrefix = `${prefix}${RESERVED_KEY_PREFIX}tag:`
     this.#reservedPrefix = prefix + RESERVED_KEY_PREFIX

@@ -1,27 +1,69 @@
 /**
  * What the admin actions answer: invalidation, clears, query analysis, prefetch. Every one wants
- * the admin token; bodies are validated with zod (a bad one is a 400 naming the field).
+ * the admin token; a bad body is a 400 naming the field (`body.tags.0`).
  */
-import { z } from 'zod'
 import { invalid } from '../errors.js'
-import { json, missing, parse, type Route, TIERS } from './ops-reply.js'
+import {
+  checkChoice,
+  checkObject,
+  checkRequired,
+  checkString,
+  describeValue,
+  isPlainObject,
+} from '../option-checks.js'
+import { json, missing, type Route, TIERS } from './ops-reply.js'
 
-const invalidateBody = z
-  .strictObject({
-    tags: z.array(z.string().min(1).max(1024)).min(1).max(1000),
-    keys: z.array(z.string().min(1).max(1024)).min(1).max(1000),
-    // A glob only (never a RegExp), bounded: matching is linear in it, but every instance runs it.
-    pattern: z.string().min(1).max(256),
-  })
-  .partial()
-  .refine((body) => Object.keys(body).length > 0, 'must name tags, keys or a pattern')
-const clearBody = z.strictObject({ tier: z.enum(['all', 'L1', 'L2', 'L3']) })
-const analyzeBody = z.strictObject({
-  model: z.string().min(1).max(128),
-  operation: z.string().min(1).max(64),
-  query: z.record(z.string(), z.unknown()).optional(),
-  args: z.record(z.string(), z.unknown()).optional(),
-})
+const MAX_NAMES = 1000
+const CLEAR_TIERS = ['all', 'L1', 'L2', 'L3'] as const
+
+/** An optional list of 1 to {@link MAX_NAMES} strings of 1 to 1024 characters. */
+function checkNames(value: unknown, field: string): asserts value is string[] | undefined {
+  if (value === undefined) return
+  if (!Array.isArray(value)) {
+    throw invalid(field, `must be an array of strings, got ${describeValue(value)}`)
+  }
+  if (value.length === 0 || value.length > MAX_NAMES) {
+    throw invalid(field, `must hold 1 to ${MAX_NAMES} names, got ${value.length}`)
+  }
+  for (const [i, name] of value.entries()) checkString(name, `${field}.${i}`, { maxLength: 1024 })
+}
+
+function invalidateBody(body: unknown): { tags?: string[]; keys?: string[]; pattern?: string } {
+  checkObject(body, 'body', ['tags', 'keys', 'pattern'])
+  const { tags, keys, pattern } = body
+  checkNames(tags, 'body.tags')
+  checkNames(keys, 'body.keys')
+  // A glob only (never a RegExp), bounded: matching is linear in it, but every instance runs it.
+  checkString(pattern, 'body.pattern', { maxLength: 256 })
+  if (Object.keys(body).length === 0) throw invalid('body', 'must name tags, keys or a pattern')
+  return { tags, keys, pattern: pattern as string | undefined }
+}
+
+function clearBody(body: unknown): { tier: (typeof CLEAR_TIERS)[number] } {
+  checkObject(body, 'body', ['tier'])
+  checkRequired(body.tier, 'body.tier', CLEAR_TIERS.map((t) => JSON.stringify(t)).join(' or '))
+  checkChoice(body.tier, 'body.tier', CLEAR_TIERS)
+  return { tier: body.tier as (typeof CLEAR_TIERS)[number] }
+}
+
+function analyzeBody(body: unknown): {
+  model: string
+  operation: string
+  args: Record<string, unknown> | undefined
+} {
+  checkObject(body, 'body', ['model', 'operation', 'query', 'args'])
+  checkRequired(body.model, 'body.model', 'a model name')
+  checkString(body.model, 'body.model', { maxLength: 128 })
+  checkRequired(body.operation, 'body.operation', 'an operation name')
+  checkString(body.operation, 'body.operation', { maxLength: 64 })
+  for (const field of ['query', 'args'] as const) {
+    if (body[field] !== undefined && !isPlainObject(body[field])) {
+      throw invalid(`body.${field}`, `must be an object, got ${describeValue(body[field])}`)
+    }
+  }
+  const args = (body.args ?? body.query) as Record<string, unknown> | undefined
+  return { model: body.model as string, operation: body.operation as string, args }
+}
 
 /** The endpoints that change something or run SQL. */
 export const ACTIONS: readonly Route[] = [
@@ -30,7 +72,7 @@ export const ACTIONS: readonly Route[] = [
     path: '/api/v1/database/cache/invalidate',
     access: 'admin',
     async handle({ cache }, body) {
-      const { tags, keys, pattern } = parse(invalidateBody, body)
+      const { tags, keys, pattern } = invalidateBody(body)
       if (tags !== undefined) await cache.invalidateByTag(tags)
       if (keys !== undefined) await cache.delete(keys)
       const removed = pattern === undefined ? undefined : await cache.invalidateByPattern(pattern)
@@ -57,7 +99,7 @@ export const ACTIONS: readonly Route[] = [
     path: '/api/performance/cache/clear',
     access: 'admin',
     async handle({ cache, prisma }, body) {
-      const { tier } = body === undefined ? { tier: 'all' as const } : parse(clearBody, body)
+      const { tier } = body === undefined ? { tier: 'all' as const } : clearBody(body)
       if (tier === 'all') {
         await cache.clear()
         return json({ cleared: 'all' })
@@ -78,8 +120,8 @@ export const ACTIONS: readonly Route[] = [
     access: 'admin',
     async handle({ analyzer }, body) {
       if (analyzer === undefined) return missing('analyzer', 'QueryAnalyzer')
-      const { model, operation, query, args } = parse(analyzeBody, body)
-      return json(await analyzer.analyze({ model, operation, args: args ?? query ?? {} }))
+      const { model, operation, args } = analyzeBody(body)
+      return json(await analyzer.analyze({ model, operation, args: args ?? {} }))
     },
   },
   {

@@ -6,11 +6,19 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { z } from 'zod'
 import { CacheManager } from '../cache/cache-manager.js'
-import { validationErrorOf } from '../cache/zod-issue.js'
 import { type Env, parseBoolean, readString } from '../config/env-parsers.js'
 import { invalid } from '../errors.js'
+import {
+  checkBoolean,
+  checkEnv,
+  checkMethods,
+  checkNumber,
+  checkObject,
+  checkString,
+  describeValue,
+  isPlainObject,
+} from '../option-checks.js'
 import { ACTIONS } from './ops-actions.js'
 import {
   BodyTooLarge,
@@ -130,46 +138,54 @@ interface FastifyReplyLike {
   hijack(): void
 }
 
-const object = (what: string, method: string) =>
-  z.custom<object>(
-    (value) =>
-      typeof value === 'object' &&
-      value !== null &&
-      typeof (value as Record<string, unknown>)[method] === 'function',
-    `must be ${what}`,
-  )
+const OPTION_NAMES: readonly (keyof OpsHandlerOptions)[] = [
+  'cache',
+  'prisma',
+  'health',
+  'analyzer',
+  'invalidation',
+  'adminToken',
+  'basePath',
+  'maxBodyBytes',
+  'protectStats',
+  'dashboard',
+  'env',
+  'metrics',
+]
 
-const optionsSchema = z.strictObject({
-  cache: z.instanceof(CacheManager, { message: 'must be a CacheManager' }),
-  prisma: z
-    .custom<object>(
-      (value) => typeof value === 'object' && value !== null && '$cache' in value,
-      'must be a Prisma client extended with withCache (it has no $cache)',
+function checkOptions(options: unknown): asserts options is OpsHandlerOptions {
+  checkObject(options, 'options', OPTION_NAMES)
+  const o = options
+  if (!(o.cache instanceof CacheManager)) {
+    throw invalid('options.cache', `must be a CacheManager, got ${describeValue(o.cache)}`)
+  }
+  if (o.prisma !== undefined && !(isPlainObject(o.prisma) && '$cache' in o.prisma)) {
+    throw invalid(
+      'options.prisma',
+      `must be a Prisma client extended with withCache (it has no $cache), got ${describeValue(o.prisma)}`,
     )
-    .optional(),
-  health: object('a DatabaseHealthCheck', 'check').optional(),
-  analyzer: object('a QueryAnalyzer', 'analyze').optional(),
-  invalidation: object('a CacheInvalidation', 'warmNow').optional(),
-  adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
-  basePath: z
-    .string()
-    .regex(/^(\/[\w.~-]+)*$/, 'must be empty or a path such as /ops (no trailing slash)')
-    .optional(),
-  maxBodyBytes: z.number().int().min(1).max(16_777_216).optional(),
-  protectStats: z.boolean().optional(),
-  dashboard: z.boolean().optional(),
-  env: z.record(z.string(), z.string().optional(), 'must be an object of strings').optional(),
+  }
+  checkMethods(o.health, 'options.health', ['check'], 'a DatabaseHealthCheck')
+  checkMethods(o.analyzer, 'options.analyzer', ['analyze'], 'a QueryAnalyzer')
+  checkMethods(o.invalidation, 'options.invalidation', ['warmNow'], 'a CacheInvalidation')
+  if (typeof o.adminToken === 'string' && o.adminToken.length < 16) {
+    throw invalid('options.adminToken', 'must be at least 16 characters')
+  }
+  checkString(o.adminToken, 'options.adminToken')
+  checkString(o.basePath, 'options.basePath', {
+    minLength: 0,
+    pattern: /^(\/[\w.~-]+)*$/,
+    what: 'empty or a path such as /ops (no trailing slash)',
+  })
+  checkNumber(o.maxBodyBytes, 'options.maxBodyBytes', { min: 1, max: 16_777_216, integer: true })
+  checkBoolean(o.protectStats, 'options.protectStats')
+  checkBoolean(o.dashboard, 'options.dashboard')
+  checkEnv(o.env, 'options.env')
   // The exporter checks its own options, on the first scrape.
-  metrics: z
-    .union([
-      z.literal(false),
-      z.custom<object>(
-        (value) => typeof value === 'object' && value !== null,
-        'must be an object or false',
-      ),
-    ])
-    .optional(),
-})
+  if (o.metrics !== undefined && o.metrics !== false && !isPlainObject(o.metrics)) {
+    throw invalid('options.metrics', `must be an object or false, got ${describeValue(o.metrics)}`)
+  }
+}
 
 /**
  * The operations endpoints as one handler (see the README's "Operations endpoints" for each
@@ -182,9 +198,8 @@ const optionsSchema = z.strictObject({
  * ```
  */
 export function createOpsHandler(options: OpsHandlerOptions): OpsHandler {
-  const parsed = optionsSchema.safeParse(options)
-  if (!parsed.success) throw validationErrorOf(parsed.error, 'options')
-  const o = parsed.data
+  checkOptions(options)
+  const o = options
   const env = o.env ?? process.env
   const adminToken = o.adminToken ?? readString(env, 'STRATACACHE_ADMIN_TOKEN')
   if (adminToken !== undefined && adminToken.length < 16) {

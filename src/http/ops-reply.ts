@@ -2,9 +2,7 @@
  * The reply model every operations endpoint and every mount shares: what a route answers (its
  * status and body, before encoding), what it reads from, and the error replies.
  */
-import type { z } from 'zod'
 import type { CacheManager } from '../cache/cache-manager.js'
-import { validationErrorOf } from '../cache/zod-issue.js'
 import { StrataCacheError } from '../errors.js'
 
 /** A reply, before it is encoded for the mount (node response, fetch `Response`). */
@@ -71,13 +69,6 @@ export interface Route {
 
 /** The TTL classes `L1`, `L2`, `L3` of the performance endpoints, by strategy. */
 export const TIERS = { L1: 'hot', L2: 'aggregation', L3: 'reference' } as const
-
-/** The body, checked against `schema`: a bad one throws a `ValidationError` naming `body.<field>`. */
-export function parse<T>(schema: z.ZodType<T>, body: unknown): T {
-  const parsed = schema.safeParse(body)
-  if (!parsed.success) throw validationErrorOf(parsed.error, 'body')
-  return parsed.data
-}
 
 export const json = (body: unknown, status = 200): OpsReply => ({ status, body })
 

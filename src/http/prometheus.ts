@@ -6,6 +6,7 @@
 import type { Registry as PromRegistry, RegistryContentType } from 'prom-client'
 import { CacheManager } from '../cache/cache-manager.js'
 import { invalid } from '../errors.js'
+import { describeValue } from '../option-checks.js'
 import type { ChangeFeedApi } from '../prisma/extension/cache-api.js'
 import type { QueryMetrics } from '../prisma/metrics/query-metrics.js'
 import { cacheMetrics } from './prometheus-cache.js'
@@ -133,19 +134,12 @@ const OPTIONS = new Set([
 const PREFIX = /^[a-zA-Z_][a-zA-Z0-9_]*_$/
 const MAX_BUCKETS = 50
 
-function describe(value: unknown): string {
-  if (value === null) return 'null'
-  if (typeof value === 'string') return JSON.stringify(value.slice(0, 50))
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value)
-  return Array.isArray(value) ? 'an array' : typeof value
-}
-
 function hasMethods(value: unknown, field: string, methods: readonly string[], what: string) {
   const ok =
     typeof value === 'object' &&
     value !== null &&
     methods.every((m) => typeof (value as Record<string, unknown>)[m] === 'function')
-  if (!ok) throw invalid(field, `must be ${what}, got ${describe(value)}`)
+  if (!ok) throw invalid(field, `must be ${what}, got ${describeValue(value)}`)
 }
 
 function buckets(value: unknown, field: string): readonly number[] {
@@ -156,7 +150,7 @@ function buckets(value: unknown, field: string): readonly number[] {
     if (typeof bound !== 'number' || !Number.isFinite(bound) || bound <= 0) {
       throw invalid(
         `${field}[${i}]`,
-        `must be a finite number > 0 (seconds), got ${describe(bound)}`,
+        `must be a finite number > 0 (seconds), got ${describeValue(bound)}`,
       )
     }
     if (i > 0 && bound <= value[i - 1]) {
@@ -183,20 +177,20 @@ interface Resolved {
 /** Validates every option before prom-client is loaded or anything is attached. */
 function resolveOptions(options: unknown): Resolved {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw invalid('options', `must be an object { cache, ... }, got ${describe(options)}`)
+    throw invalid('options', `must be an object { cache, ... }, got ${describeValue(options)}`)
   }
   const o = options as Record<string, unknown>
   for (const key of Object.keys(o)) {
     if (!OPTIONS.has(key)) throw invalid(key, 'is not an option of createMetricsExporter')
   }
   if (!(o.cache instanceof CacheManager)) {
-    throw invalid('cache', `must be a CacheManager, got ${describe(o.cache)}`)
+    throw invalid('cache', `must be a CacheManager, got ${describeValue(o.cache)}`)
   }
   if (o.health !== undefined) {
     hasMethods(o.health, 'health', ['check', 'getLastHealthCheck'], 'a DatabaseHealthCheck')
   }
   if (o.checkOnScrape !== undefined && typeof o.checkOnScrape !== 'boolean') {
-    throw invalid('checkOnScrape', `must be a boolean, got ${describe(o.checkOnScrape)}`)
+    throw invalid('checkOnScrape', `must be a boolean, got ${describeValue(o.checkOnScrape)}`)
   }
   if (o.checkOnScrape === true && o.health === undefined) {
     throw invalid('checkOnScrape', 'needs the health option')
@@ -212,7 +206,10 @@ function resolveOptions(options: unknown): Resolved {
   }
   const prefix = o.prefix ?? 'stratacache_'
   if (typeof prefix !== 'string' || !PREFIX.test(prefix)) {
-    throw invalid('prefix', `must be letters, digits and _ ending with _, got ${describe(prefix)}`)
+    throw invalid(
+      'prefix',
+      `must be letters, digits and _ ending with _, got ${describeValue(prefix)}`,
+    )
   }
   return {
     cache: o.cache,

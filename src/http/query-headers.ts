@@ -3,8 +3,7 @@
  * it, on the response itself, so a developer sees it in the browser's network panel.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { z } from 'zod'
-import { validationErrorOf } from '../cache/zod-issue.js'
+import { checkBoolean, checkObject } from '../option-checks.js'
 import { currentQueryContext, runWithQueryContext } from '../prisma/metrics/query-context.js'
 
 /** Options of {@link queryHeaders}. */
@@ -16,8 +15,6 @@ export interface QueryHeadersOptions {
    */
   enabled?: boolean
 }
-
-const optionsSchema = z.strictObject({ enabled: z.boolean().optional() })
 
 /**
  * Express / `node:http` middleware that runs each request in its own query context (as
@@ -35,9 +32,9 @@ const optionsSchema = z.strictObject({ enabled: z.boolean().optional() })
 export function queryHeaders(
   options: QueryHeadersOptions = {},
 ): (req: IncomingMessage, res: ServerResponse, next: () => void) => void {
-  const parsed = optionsSchema.safeParse(options)
-  if (!parsed.success) throw validationErrorOf(parsed.error, 'options')
-  const enabled = parsed.data.enabled ?? process.env.NODE_ENV !== 'production'
+  checkObject(options, 'options', ['enabled'])
+  checkBoolean(options.enabled, 'options.enabled')
+  const enabled = options.enabled ?? process.env.NODE_ENV !== 'production'
   if (!enabled) return (_req, _res, next) => next()
   return (req, res, next) => {
     const name = `${req.method ?? 'GET'} ${(req.url ?? '/').split('?')[0]}`

@@ -5,10 +5,8 @@
  * application fails at start-up rather than on its first request.
  */
 import type { RedisOptions } from 'ioredis'
-import { z } from 'zod'
 import { type Duration, toMs } from '../cache/duration.js'
 import { type CacheOptions, validateOptions } from '../cache/options.js'
-import { validationErrorOf } from '../cache/zod-issue.js'
 import {
   type DatabaseHealthCheckOptions,
   resolveHealthOptions,
@@ -17,6 +15,16 @@ import type { RawQueryClient } from '../database/health/postgres-stats.js'
 import { ErrorCodes, invalid, ValidationError } from '../errors.js'
 import type { EventEmitterLike } from '../invalidation/rules.js'
 import { type CacheWarmingConfig, resolveWarmingConfig } from '../invalidation/warming-config.js'
+import {
+  checkBoolean,
+  checkDuration,
+  checkMethods,
+  checkNumber,
+  checkObject,
+  checkString,
+  describeValue,
+  isPlainObject,
+} from '../option-checks.js'
 import type { CacheModuleOptions, CacheModuleRedisOptions } from './module-options.js'
 
 /** What the providers read: the options after validation and mapping. */
@@ -41,59 +49,84 @@ export interface ResolveContext {
 
 const ROOT = 'options'
 const DEFAULT_WARMING_INTERVAL_MS = 5 * 60_000
-const PORT = 'must be a TCP port, an integer from 1 to 65535'
-const DB = 'must be a database index, an integer >= 0'
+const OPTION_NAMES: readonly (keyof CacheModuleOptions)[] = [
+  'redis',
+  'defaultTtl',
+  'enableCompression',
+  'enableWarming',
+  'warmingInterval',
+  'warmingItems',
+  'cache',
+  'events',
+  'prisma',
+  'databaseHealth',
+  'healthCheckInterval',
+  'healthController',
+]
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null
-const duration = z.union([z.number(), z.string()], {
-  error: "must be a number of ms or a duration string like '5m'",
-})
-
-const redisSchema = z.strictObject({
-  host: z.string({ error: 'must be a string' }).min(1, 'must not be empty').optional(),
-  port: z.number({ error: PORT }).int(PORT).min(1, PORT).max(65535, PORT).optional(),
-  password: z.string({ error: 'must be a string' }).optional(),
-  username: z.string({ error: 'must be a string' }).optional(),
-  db: z.number({ error: DB }).int(DB).min(0, DB).optional(),
-})
-
-const optionsSchema = z.strictObject({
-  redis: z
-    .union([z.literal(false), z.string().min(1, 'must not be empty'), redisSchema], {
-      error: 'must be { host, port, password, db }, a redis:// URL or false',
-    })
-    .optional(),
-  defaultTtl: duration.optional(),
-  enableCompression: z.boolean({ error: 'must be a boolean' }).optional(),
-  enableWarming: z.boolean({ error: 'must be a boolean' }).optional(),
-  warmingInterval: duration.optional(),
-  warmingItems: z
-    .array(z.unknown(), { error: 'must be an array of { key, compute, ttl? }' })
-    .optional(),
-  cache: z.custom<CacheOptions>(isObject, 'must be an object of CacheOptions').optional(),
-  events: z
-    .custom<EventEmitterLike>(
-      (v) => isObject(v) && typeof v.on === 'function',
-      'must be an event emitter (with on(event, listener))',
+/** `redis`: `false`, a `redis://` URL, or `{ host, port, password, username, db }`. */
+function checkRedis(redis: unknown, field: string): void {
+  if (redis === undefined || redis === false) return
+  if (typeof redis === 'string') {
+    checkString(redis, field)
+    return
+  }
+  if (!isPlainObject(redis)) {
+    throw invalid(
+      field,
+      `must be { host, port, password, db }, a redis:// URL or false, got ${describeValue(redis)}`,
     )
-    .optional(),
-  prisma: z
-    .custom<RawQueryClient>(
-      (v) => isObject(v) && typeof v.$queryRawUnsafe === 'function',
-      'must be a Prisma client',
+  }
+  checkObject(redis, field, ['host', 'port', 'password', 'username', 'db'])
+  checkString(redis.host, `${field}.host`)
+  checkNumber(redis.port, `${field}.port`, { min: 1, max: 65535, integer: true })
+  checkString(redis.password, `${field}.password`, { minLength: 0 })
+  checkString(redis.username, `${field}.username`, { minLength: 0 })
+  checkNumber(redis.db, `${field}.db`, { min: 0, integer: true })
+}
+
+/** The types of `CacheModule`'s own options; what they hold is checked where they are mapped. */
+function checkModuleOptions(o: Record<string, unknown>): void {
+  checkObject(o, ROOT, OPTION_NAMES)
+  checkRedis(o.redis, `${ROOT}.redis`)
+  checkDuration(o.defaultTtl, `${ROOT}.defaultTtl`)
+  checkBoolean(o.enableCompression, `${ROOT}.enableCompression`)
+  checkBoolean(o.enableWarming, `${ROOT}.enableWarming`)
+  checkDuration(o.warmingInterval, `${ROOT}.warmingInterval`)
+  if (o.warmingItems !== undefined && !Array.isArray(o.warmingItems)) {
+    throw invalid(
+      `${ROOT}.warmingItems`,
+      `must be an array of { key, compute, ttl? }, got ${describeValue(o.warmingItems)}`,
     )
-    .optional(),
-  databaseHealth: z
-    .custom<DatabaseHealthCheckOptions>(isObject, 'must be an object of DatabaseHealthCheckOptions')
-    .optional(),
-  healthCheckInterval: z.union([z.literal(false), duration]).optional(),
-  healthController: z
-    .union([
-      z.boolean(),
-      z.strictObject({ path: z.string({ error: 'must be a string' }).optional() }),
-    ])
-    .optional(),
-})
+  }
+  for (const [field, what] of [
+    ['cache', 'CacheOptions'],
+    ['databaseHealth', 'DatabaseHealthCheckOptions'],
+  ] as const) {
+    if (o[field] !== undefined && !isPlainObject(o[field])) {
+      throw invalid(
+        `${ROOT}.${field}`,
+        `must be an object of ${what}, got ${describeValue(o[field])}`,
+      )
+    }
+  }
+  checkMethods(o.events, `${ROOT}.events`, ['on'], 'an event emitter (with on(event, listener))')
+  checkMethods(o.prisma, `${ROOT}.prisma`, ['$queryRawUnsafe'], 'a Prisma client')
+  if (o.healthCheckInterval !== false) {
+    checkDuration(o.healthCheckInterval, `${ROOT}.healthCheckInterval`)
+  }
+  const controller = o.healthController
+  if (controller !== undefined && typeof controller !== 'boolean') {
+    if (!isPlainObject(controller)) {
+      throw invalid(
+        `${ROOT}.healthController`,
+        `must be true, false or { path }, got ${describeValue(controller)}`,
+      )
+    }
+    checkObject(controller, `${ROOT}.healthController`, ['path'])
+    checkString(controller.path, `${ROOT}.healthController.path`, { minLength: 0 })
+  }
+}
 
 /** Validates `CacheModule`'s options and maps them; throws a `ValidationError` naming the option. */
 export function resolveCacheModuleOptions(
@@ -101,11 +134,10 @@ export function resolveCacheModuleOptions(
   context: ResolveContext,
 ): ResolvedCacheModuleOptions {
   if (input === undefined) input = {}
-  if (!isObject(input) || Array.isArray(input)) {
-    throw invalid(ROOT, `must be an object of CacheModuleOptions, got ${describe(input)}`)
+  if (!isPlainObject(input)) {
+    throw invalid(ROOT, `must be an object of CacheModuleOptions, got ${describeValue(input)}`)
   }
-  const parsed = optionsSchema.safeParse(input)
-  if (!parsed.success) throw validationErrorOf(parsed.error, ROOT)
+  checkModuleOptions(input)
   const o = input as CacheModuleOptions
   if (context.fromFactory && o.healthController !== undefined) {
     throw invalid(
@@ -203,10 +235,4 @@ function positiveMs(value: Duration, field: string): number {
   const ms = toMs(value, `${ROOT}.${field}`)
   if (ms === 0) throw invalid(`${ROOT}.${field}`, 'must be greater than 0', ErrorCodes.INVALID_TTL)
   return ms
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return 'an array'
-  return typeof value
 }

@@ -3,15 +3,15 @@
  * value is a `ValidationError` naming the option (`options.models.Product.ttl`).
  */
 import { CacheManager } from '../cache/cache-manager.js'
+import type { Env } from '../config/env-parsers.js'
+import { invalid } from '../errors.js'
 import {
   checkBoolean,
   checkObject,
   checkString,
   describeValue,
   isPlainObject,
-} from '../cache/option-checks.js'
-import type { Env } from '../config/env-parsers.js'
-import { invalid } from '../errors.js'
+} from '../option-checks.js'
 import type { ChangeFeedOptions } from './change-feed/options.js'
 import type { QueryMetricsOptions } from './metrics/options.js'
 

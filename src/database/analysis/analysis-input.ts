@@ -1,6 +1,7 @@
 /** The query `QueryAnalyzer.analyze` is given: its types, and its validation. */
 import type { Types } from '@prisma/client/runtime/client'
 import { invalid } from '../../errors.js'
+import { describeValue } from '../../option-checks.js'
 import { isRecord } from '../../prisma/is-record.js'
 import { READ_OPERATIONS } from '../../prisma/reads/read-plan.js'
 import type { ModelGraph, ModelNode } from '../../prisma/schema/model-graph.js'
@@ -48,11 +49,6 @@ export interface ResolvedQuery {
   args: Record<string, unknown>
 }
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.slice(0, 60))
-  return value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value
-}
-
 /**
  * Validates `query` against `graph` and `client`, naming the field at fault (`query.model`,
  * `query.operation`, `query.args`).
@@ -63,10 +59,13 @@ function describe(value: unknown): string {
  * ```
  */
 export function resolveQuery(query: unknown, graph: ModelGraph, client: object): ResolvedQuery {
-  if (!isRecord(query)) throw invalid('query', `must be an object, got ${describe(query)}`)
+  if (!isRecord(query)) throw invalid('query', `must be an object, got ${describeValue(query)}`)
   const { model: name, operation, args = {} } = query
   if (typeof name !== 'string' || name.length === 0) {
-    throw invalid('query.model', `must be a model name such as 'Product', got ${describe(name)}`)
+    throw invalid(
+      'query.model',
+      `must be a model name such as 'Product', got ${describeValue(name)}`,
+    )
   }
   const model = graph.model(name) ?? graph.model(`${name.charAt(0).toUpperCase()}${name.slice(1)}`)
   if (model === undefined) {
@@ -82,10 +81,10 @@ export function resolveQuery(query: unknown, graph: ModelGraph, client: object):
   ) {
     throw invalid(
       'query.operation',
-      `must be one of ${MODEL_OPERATIONS.join(', ')}, got ${describe(operation)}`,
+      `must be one of ${MODEL_OPERATIONS.join(', ')}, got ${describeValue(operation)}`,
     )
   }
-  if (!isRecord(args)) throw invalid('query.args', `must be an object, got ${describe(args)}`)
+  if (!isRecord(args)) throw invalid('query.args', `must be an object, got ${describeValue(args)}`)
   const delegate = `${model.name.charAt(0).toLowerCase()}${model.name.slice(1)}`
   const target = (client as Record<string, unknown>)[delegate] as
     | Record<string, unknown>

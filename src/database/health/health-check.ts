@@ -5,6 +5,7 @@
  */
 import type { Duration } from '../../cache/duration.js'
 import { invalid } from '../../errors.js'
+import { describeValue } from '../../option-checks.js'
 import { within } from '../time-limit.js'
 import { poolFigures } from './connection-pool.js'
 import { DatabaseProbe, type Reach } from './database-probe.js'
@@ -28,12 +29,6 @@ import { StatusListeners } from './status-listeners.js'
 export interface HealthCheckEvents {
   /** Called when the status changes between `healthy`, `degraded` and `unhealthy`. */
   statusChange: StatusChangeListener
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null'
-  if (typeof value === 'number') return String(value)
-  return typeof value
 }
 
 /**
@@ -74,7 +69,7 @@ export class DatabaseHealthCheck {
       prisma === null ||
       typeof prisma.$queryRawUnsafe !== 'function'
     ) {
-      throw invalid('prisma', `must be a Prisma client, got ${describe(prisma)}`)
+      throw invalid('prisma', `must be a Prisma client, got ${describeValue(prisma)}`)
     }
     const settings = resolveHealthOptions(options)
     this.#settings = settings
@@ -261,10 +256,16 @@ export class DatabaseHealthCheck {
    */
   recordQueryMetric(durationMs: number, info?: QueryMetricInfo): void {
     if (typeof durationMs !== 'number' || !Number.isFinite(durationMs) || durationMs < 0) {
-      throw invalid('durationMs', `must be a finite number >= 0 (ms), got ${describe(durationMs)}`)
+      throw invalid(
+        'durationMs',
+        `must be a finite number >= 0 (ms), got ${describeValue(durationMs)}`,
+      )
     }
     if (info !== undefined && (typeof info !== 'object' || info === null)) {
-      throw invalid('info', `must be an object { model?, operation?, sql? }, got ${describe(info)}`)
+      throw invalid(
+        'info',
+        `must be an object { model?, operation?, sql? }, got ${describeValue(info)}`,
+      )
     }
     this.#activity.recordQuery(durationMs, info, Date.now())
   }
@@ -280,7 +281,7 @@ export class DatabaseHealthCheck {
    */
   recordError(error: unknown): void {
     if (error === undefined || error === null) {
-      throw invalid('error', `must be the error that was thrown, got ${describe(error)}`)
+      throw invalid('error', `must be the error that was thrown, got ${describeValue(error)}`)
     }
     this.#activity.recordError(error, Date.now())
   }
@@ -318,11 +319,11 @@ export class DatabaseHealthCheck {
     if (event !== 'statusChange') {
       throw invalid(
         'event',
-        `must be 'statusChange', got ${typeof event === 'string' ? JSON.stringify(event) : describe(event)}`,
+        `must be 'statusChange', got ${typeof event === 'string' ? JSON.stringify(event) : describeValue(event)}`,
       )
     }
     if (typeof listener !== 'function') {
-      throw invalid('listener', `must be a function, got ${describe(listener)}`)
+      throw invalid('listener', `must be a function, got ${describeValue(listener)}`)
     }
   }
 }

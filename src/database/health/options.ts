@@ -1,15 +1,23 @@
 /**
  * Options of {@link DatabaseHealthCheck}: what it may look at (a pool, a connection-status
  * function, query metrics), how long it waits, and the thresholds past which the database counts
- * as degraded. Validated at construction with zod; a bad value is a `ValidationError`
+ * as degraded. Validated at construction; a bad value is a `ValidationError`
  * (`ERR_INVALID_OPTION`, or `ERR_INVALID_TTL` for a bad duration) naming the option.
  */
-import { z } from 'zod'
 import { type Duration, toMs } from '../../cache/duration.js'
-import { validationErrorOf } from '../../cache/zod-issue.js'
 import type { Env } from '../../config/env-parsers.js'
 import { prismaSettingsFromEnv } from '../../config/prisma-env.js'
 import { invalid } from '../../errors.js'
+import {
+  checkDuration,
+  checkEnv,
+  checkFunction,
+  checkMethods,
+  checkNumber,
+  checkObject,
+  describeValue,
+  isPlainObject,
+} from '../../option-checks.js'
 import type { QueryMetrics } from '../../prisma/metrics/query-metrics.js'
 import type { HealthCheckResult } from './health-result.js'
 
@@ -168,59 +176,81 @@ export interface HealthSettings {
   onStatusChange: StatusChangeListener | undefined
 }
 
-const duration = z.union([z.number(), z.string()])
-const count = (max: number) => z.number().int('must be an integer').min(0).max(max)
-const ratio = z.number().min(0, 'must be from 0 to 1').max(1, 'must be from 0 to 1')
-const fn = z.custom<(...args: never[]) => unknown>(
-  (v) => typeof v === 'function',
-  'must be a function',
-)
+const THRESHOLD_NAMES: readonly (keyof HealthThresholds)[] = [
+  'responseTime',
+  'recentErrors',
+  'p95QueryTime',
+  'connectionUsage',
+  'poolWaiting',
+  'longRunningQuery',
+  'lockWait',
+  'minCacheHitRatio',
+]
+const OPTION_NAMES: readonly (keyof DatabaseHealthCheckOptions)[] = [
+  'timeout',
+  'thresholds',
+  'slowQueryThreshold',
+  'maxSlowQueries',
+  'sampleSize',
+  'sampleWindow',
+  'errorWindow',
+  'maxQueryLength',
+  'pool',
+  'connectionStatus',
+  'metrics',
+  'onStatusChange',
+  'env',
+]
+const RATIO = { min: 0, max: 1 }
 
-const schema = z.strictObject({
-  timeout: duration.optional(),
-  thresholds: z
-    .strictObject({
-      responseTime: duration.optional(),
-      recentErrors: count(100_000).optional(),
-      p95QueryTime: duration.optional(),
-      connectionUsage: ratio.optional(),
-      poolWaiting: count(1_000_000).optional(),
-      longRunningQuery: duration.optional(),
-      lockWait: duration.optional(),
-      minCacheHitRatio: ratio.optional(),
+/** The types and ranges of every option; durations are read (and their values checked) later. */
+function checkHealthOptions(o: Record<string, unknown>): void {
+  checkObject(o, 'options', OPTION_NAMES)
+  checkDuration(o.timeout, 'options.timeout')
+  if (o.thresholds !== undefined) {
+    const t = o.thresholds
+    checkObject(t, 'options.thresholds', THRESHOLD_NAMES)
+    checkDuration(t.responseTime, 'options.thresholds.responseTime')
+    checkNumber(t.recentErrors, 'options.thresholds.recentErrors', {
+      min: 0,
+      max: 100_000,
+      integer: true,
     })
-    .optional(),
-  slowQueryThreshold: duration.optional(),
-  maxSlowQueries: count(1000).optional(),
-  sampleSize: z.number().int('must be an integer').min(1).max(100_000).optional(),
-  sampleWindow: duration.optional(),
-  errorWindow: duration.optional(),
-  maxQueryLength: z.number().int('must be an integer').min(1).max(100_000).optional(),
-  pool: z
-    .custom<PoolLike>(
-      (v) =>
-        typeof v === 'object' &&
-        v !== null &&
-        ['totalCount', 'idleCount', 'waitingCount'].every(
-          (k) => typeof (v as Record<string, unknown>)[k] === 'number',
-        ),
-      'must be a pg.Pool (an object with numeric totalCount, idleCount and waitingCount)',
+    checkDuration(t.p95QueryTime, 'options.thresholds.p95QueryTime')
+    checkNumber(t.connectionUsage, 'options.thresholds.connectionUsage', RATIO)
+    checkNumber(t.poolWaiting, 'options.thresholds.poolWaiting', {
+      min: 0,
+      max: 1_000_000,
+      integer: true,
+    })
+    checkDuration(t.longRunningQuery, 'options.thresholds.longRunningQuery')
+    checkDuration(t.lockWait, 'options.thresholds.lockWait')
+    checkNumber(t.minCacheHitRatio, 'options.thresholds.minCacheHitRatio', RATIO)
+  }
+  checkDuration(o.slowQueryThreshold, 'options.slowQueryThreshold')
+  checkNumber(o.maxSlowQueries, 'options.maxSlowQueries', { min: 0, max: 1000, integer: true })
+  checkNumber(o.sampleSize, 'options.sampleSize', { min: 1, max: 100_000, integer: true })
+  checkDuration(o.sampleWindow, 'options.sampleWindow')
+  checkDuration(o.errorWindow, 'options.errorWindow')
+  checkNumber(o.maxQueryLength, 'options.maxQueryLength', { min: 1, max: 100_000, integer: true })
+  const pool = o.pool as Record<string, unknown> | undefined
+  if (
+    pool !== undefined &&
+    !(
+      isPlainObject(pool) &&
+      ['totalCount', 'idleCount', 'waitingCount'].every((k) => typeof pool[k] === 'number')
     )
-    .optional(),
-  connectionStatus: fn.optional(),
-  metrics: z
-    .custom<QueryMetrics>(
-      (v) =>
-        typeof v === 'object' &&
-        v !== null &&
-        typeof (v as QueryMetrics).stats === 'function' &&
-        typeof (v as QueryMetrics).slowQueries === 'function',
-      'must be a QueryMetrics',
+  ) {
+    throw invalid(
+      'options.pool',
+      `must be a pg.Pool (an object with numeric totalCount, idleCount and waitingCount), got ${describeValue(pool)}`,
     )
-    .optional(),
-  onStatusChange: fn.optional(),
-  env: z.union([z.literal(false), z.record(z.string(), z.string().optional())]).optional(),
-})
+  }
+  checkFunction(o.connectionStatus, 'options.connectionStatus')
+  checkMethods(o.metrics, 'options.metrics', ['stats', 'slowQueries'], 'a QueryMetrics')
+  checkFunction(o.onStatusChange, 'options.onStatusChange')
+  if (o.env !== false) checkEnv(o.env, 'options.env')
+}
 
 /** Longest delay a Node.js timer takes (about 24.8 days); a longer one fires at once. */
 export const MAX_TIMER_MS = 2 ** 31 - 1
@@ -258,11 +288,7 @@ export function durationMs(
  */
 export function resolveHealthOptions(input: unknown): HealthSettings {
   if (input === undefined) input = {}
-  if (typeof input !== 'object' || input === null) {
-    throw invalid('options', `must be an object, got ${input === null ? 'null' : typeof input}`)
-  }
-  const parsed = schema.safeParse(input)
-  if (!parsed.success) throw validationErrorOf(parsed.error, 'options')
+  checkHealthOptions(input as Record<string, unknown>)
   const o = input as DatabaseHealthCheckOptions
   const t = o.thresholds ?? {}
   const env = o.env === false ? {} : prismaSettingsFromEnv(o.env ?? process.env)

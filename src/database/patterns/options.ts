@@ -3,19 +3,20 @@
  * the argument or option (`options.pageSize`, `rows[3]`) and saying what was expected.
  */
 import { invalid } from '../../errors.js'
+import { describeValue } from '../../option-checks.js'
 import { isRecord } from '../../prisma/is-record.js'
 
 /** `value` as an object of options (`undefined` as `{}`), or a `ValidationError` on `field`. */
 export function optionsObject(value: unknown, field: string): Record<string, unknown> {
   if (value === undefined) return {}
-  if (!isRecord(value)) throw invalid(field, `must be an object, got ${describe(value)}`)
+  if (!isRecord(value)) throw invalid(field, `must be an object, got ${describeValue(value)}`)
   return value
 }
 
 /** A `where` argument: `undefined` or an object (as Prisma takes it). */
 export function whereObject(value: unknown, field: string): Record<string, unknown> | undefined {
   if (value === undefined || value === null) return undefined
-  if (!isRecord(value)) throw invalid(field, `must be a where object, got ${describe(value)}`)
+  if (!isRecord(value)) throw invalid(field, `must be a where object, got ${describeValue(value)}`)
   return value
 }
 
@@ -42,7 +43,7 @@ export function integerIn(
   if (value === undefined && fallback !== undefined) return fallback
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`
-    throw invalid(field, `must be an integer ${range}, got ${describe(value)}`)
+    throw invalid(field, `must be an integer ${range}, got ${describeValue(value)}`)
   }
   return value
 }
@@ -50,7 +51,7 @@ export function integerIn(
 /** An optional boolean. */
 export function optionalBoolean(value: unknown, field: string): boolean | undefined {
   if (value === undefined || typeof value === 'boolean') return value
-  throw invalid(field, `must be true or false, got ${describe(value)}`)
+  throw invalid(field, `must be true or false, got ${describeValue(value)}`)
 }
 
 /** An optional `select` / `include` object, as `findMany` takes it. */
@@ -63,14 +64,5 @@ export function optionalShape(value: unknown, field: string): Record<string, unk
 /** An optional callback. */
 export function optionalFunction<F>(value: unknown, field: string): F | undefined {
   if (value === undefined || typeof value === 'function') return value as F | undefined
-  throw invalid(field, `must be a function, got ${describe(value)}`)
-}
-
-/** A value for an error message: its type, or the string itself when short. */
-export function describe(value: unknown): string {
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return 'an array'
-  if (typeof value === 'string') return value.length <= 40 ? JSON.stringify(value) : 'a string'
-  if (typeof value === 'number') return String(value)
-  return typeof value
+  throw invalid(field, `must be a function, got ${describeValue(value)}`)
 }

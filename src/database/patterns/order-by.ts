@@ -6,10 +6,10 @@
  * return ties in any order, and a page boundary among ties repeats or skips rows).
  */
 import { invalid } from '../../errors.js'
+import { describeValue } from '../../option-checks.js'
 import type { DmmfField } from '../../prisma/schema/dmmf.js'
 import type { ModelNode } from '../../prisma/schema/model-graph.js'
 import { type AllowedFields, primaryKeyOf, scalarField } from './fields.js'
-import { describe } from './options.js'
 import type { SortDirection } from './types.js'
 
 /** One field of a total order. */
@@ -50,7 +50,10 @@ function parseOrderBy(
   items.forEach((item, i) => {
     const at = Array.isArray(orderBy) ? `${field}[${i}]` : field
     if (typeof item !== 'object' || item === null || Array.isArray(item)) {
-      throw invalid(at, `must be an object such as { createdAt: 'desc' }, got ${describe(item)}`)
+      throw invalid(
+        at,
+        `must be an object such as { createdAt: 'desc' }, got ${describeValue(item)}`,
+      )
     }
     const entries = Object.entries(item)
     if (entries.length !== 1) {
@@ -59,7 +62,7 @@ function parseOrderBy(
     const [name, direction] = entries[0]!
     const sortField = scalarField(model, name, at, allowed)
     if (direction !== 'asc' && direction !== 'desc') {
-      throw invalid(`${at}.${name}`, `must be 'asc' or 'desc', got ${describe(direction)}`)
+      throw invalid(`${at}.${name}`, `must be 'asc' or 'desc', got ${describeValue(direction)}`)
     }
     if (sortField.isList || sortField.type === 'Json') {
       throw invalid(at, `${model.name}.${name} (${sortField.type}) cannot be sorted on`)

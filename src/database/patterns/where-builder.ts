@@ -5,11 +5,11 @@
  * keys inside them are checked too.
  */
 import { invalid } from '../../errors.js'
+import { describeValue } from '../../option-checks.js'
 import { isRecord } from '../../prisma/is-record.js'
 import type { ModelNode } from '../../prisma/schema/model-graph.js'
 import { checkField } from '../model-of.js'
 import { type AllowedFields, scalarField } from './fields.js'
-import { describe } from './options.js'
 
 const COMBINATORS: ReadonlySet<string> = new Set(['AND', 'OR', 'NOT'])
 const PROTOTYPE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype'])
@@ -26,7 +26,7 @@ export function buildWhere(
   allowed: AllowedFields,
   field = 'filters',
 ): Record<string, unknown> {
-  if (!isRecord(filters)) throw invalid(field, `must be an object, got ${describe(filters)}`)
+  if (!isRecord(filters)) throw invalid(field, `must be an object, got ${describeValue(filters)}`)
   const where: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(filters)) {
     if (value === undefined) continue
@@ -84,7 +84,7 @@ export function buildSelect(
         throw invalid(at, `"${name}" is not allowed here (allowed: ${[...allowed].join(', ')})`)
       }
     } else if (typeof name !== 'string' || name.length === 0) {
-      throw invalid(at, `must be a field name, got ${describe(name)}`)
+      throw invalid(at, `must be a field name, got ${describeValue(name)}`)
     }
     select[name as string] = true
   })

@@ -2,9 +2,10 @@
  * The change feed's options (`withCache({ changeFeed })`), validated when the extension is made,
  * and their defaults from the environment (`CACHE_CHANGE_FEED`, `DIRECT_DATABASE_URL`).
  */
-import { checkChoice, checkNumber, checkObject, checkString } from '../../cache/option-checks.js'
+
 import { type Env, envError, parseEnum, parseUrl } from '../../config/env-parsers.js'
 import { invalid } from '../../errors.js'
+import { checkChoice, checkNumber, checkObject, checkString } from '../../option-checks.js'
 
 /** How the feed reads the database's changes. */
 export type ChangeFeedMode = 'logical' | 'notify'

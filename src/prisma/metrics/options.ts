@@ -1,4 +1,5 @@
 import { invalid } from '../../errors.js'
+import { describeValue } from '../../option-checks.js'
 import { isRecord } from '../is-record.js'
 import type { NPlusOneOptions, NPlusOneReport, NPlusOneSettings } from './n-plus-one.js'
 import type { SlowQueryEntry } from './slow-queries.js'
@@ -37,17 +38,10 @@ export interface MetricsSettings {
 
 const MAX_LIST = 100_000
 
-function describe(value: unknown): string {
-  if (value === null) return 'null'
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value)
-  if (typeof value === 'string') return JSON.stringify(value.slice(0, 50))
-  return typeof value
-}
-
 function number(value: unknown, field: string, fallback: number, min: number): number {
   if (value === undefined) return fallback
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-    throw invalid(field, `must be a finite number >= ${min}, got ${describe(value)}`)
+    throw invalid(field, `must be a finite number >= ${min}, got ${describeValue(value)}`)
   }
   return value
 }
@@ -55,21 +49,25 @@ function number(value: unknown, field: string, fallback: number, min: number): n
 function integer(value: unknown, field: string, fallback: number, min: number): number {
   if (value === undefined) return fallback
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > MAX_LIST) {
-    throw invalid(field, `must be an integer from ${min} to ${MAX_LIST}, got ${describe(value)}`)
+    throw invalid(
+      field,
+      `must be an integer from ${min} to ${MAX_LIST}, got ${describeValue(value)}`,
+    )
   }
   return value
 }
 
 function boolean(value: unknown, field: string, fallback: boolean): boolean {
   if (value === undefined) return fallback
-  if (typeof value !== 'boolean') throw invalid(field, `must be a boolean, got ${describe(value)}`)
+  if (typeof value !== 'boolean')
+    throw invalid(field, `must be a boolean, got ${describeValue(value)}`)
   return value
 }
 
 function callback<F>(value: unknown, field: string): F | undefined {
   if (value === undefined) return undefined
   if (typeof value !== 'function') {
-    throw invalid(field, `must be a function, got ${describe(value)}`)
+    throw invalid(field, `must be a function, got ${describeValue(value)}`)
   }
   return value as F
 }
@@ -79,7 +77,7 @@ function frames(value: unknown, field: string): readonly (string | RegExp)[] {
   if (!Array.isArray(value)) throw invalid(field, 'must be an array of strings or RegExps')
   value.forEach((item, i) => {
     if (typeof item !== 'string' && !(item instanceof RegExp)) {
-      throw invalid(`${field}[${i}]`, `must be a string or a RegExp, got ${describe(item)}`)
+      throw invalid(`${field}[${i}]`, `must be a string or a RegExp, got ${describeValue(item)}`)
     }
   })
   return [...value]
@@ -88,7 +86,7 @@ function frames(value: unknown, field: string): readonly (string | RegExp)[] {
 function nPlusOneSettings(value: unknown, field: string): NPlusOneSettings | undefined {
   if (value === false) return undefined
   if (value !== undefined && !isRecord(value)) {
-    throw invalid(field, `must be an options object or false, got ${describe(value)}`)
+    throw invalid(field, `must be an options object or false, got ${describeValue(value)}`)
   }
   const options = value ?? {}
   return {
@@ -116,7 +114,7 @@ export function resolveMetricsOptions(options: unknown, root?: string): MetricsS
   const at = (name: string) => (root === undefined ? name : `${root}.${name}`)
   if (options === undefined) options = {}
   if (!isRecord(options)) {
-    throw invalid(root ?? 'options', `must be an object, got ${describe(options)}`)
+    throw invalid(root ?? 'options', `must be an object, got ${describeValue(options)}`)
   }
   return {
     slowQueryMs: number(options.slowQueryMs, at('slowQueryMs'), 1000, 0),

@@ -1,12 +1,13 @@
 /**
- * Checks of user options, written by hand rather than with a schema library: the cache's own
- * options are checked on every `new CacheManager()`, and a validation library would cost a cold
- * start more than everything else the cache loads (zod: over 100 ms, measured in
- * `bench/cold-start.ts`). Each check passes `undefined` (an option left out) and throws a
- * {@link ValidationError} whose `field` is the option's full path (`options.local.maxEntries`),
- * with a reason in one style: `must be ..., got ...`.
+ * Checks of user options and request bodies, every layer's (drivers included: this file imports
+ * only `errors.ts`), written by hand rather than with a schema library: the cache's own options
+ * are checked on every `new CacheManager()`, and a validation library would cost a cold start more
+ * than everything else the cache loads (zod: over 100 ms, measured in `bench/cold-start.ts`).
+ * Each check passes `undefined` (an option left out) and throws a `ValidationError` whose `field`
+ * is the option's full path (`options.local.maxEntries`), with a reason in one style:
+ * `must be ..., got ...`.
  */
-import { invalid } from '../errors.js'
+import { invalid } from './errors.js'
 
 /** What a value is, for messages: `"abc"`, `-1`, `null`, `an array`, `an object`, `a function`. */
 export function describeValue(value: unknown): string {
@@ -53,7 +54,7 @@ export function checkNumber(
   const ok =
     typeof value === 'number' &&
     Number.isFinite(value) &&
-    (!integer || Number.isInteger(value)) &&
+    (!integer || Number.isSafeInteger(value)) &&
     value >= min &&
     value <= max
   if (ok) return
@@ -111,4 +112,50 @@ export function checkChoice(value: unknown, field: string, choices: readonly unk
       `must be ${choices.map((c) => JSON.stringify(c)).join(' or ')}, got ${describeValue(value)}`,
     )
   }
+}
+
+/** An optional integer of at least `min`, `fallback` when left out (the drivers' and the bus's). */
+export function integerOption(value: unknown, field: string, fallback: number, min = 1): number {
+  if (value === undefined) return fallback
+  checkNumber(value, field, { min, integer: true })
+  return value as number
+}
+
+export function checkFunction(value: unknown, field: string): void {
+  if (value !== undefined && typeof value !== 'function') {
+    throw invalid(field, `must be a function, got ${describeValue(value)}`)
+  }
+}
+
+/** An object with every one of `methods` (a duck-typed collaborator: `what` names it). */
+export function checkMethods(
+  value: unknown,
+  field: string,
+  methods: readonly string[],
+  what: string,
+): void {
+  if (value === undefined) return
+  const ok =
+    typeof value === 'object' &&
+    value !== null &&
+    methods.every((m) => typeof (value as Record<string, unknown>)[m] === 'function')
+  if (!ok) throw invalid(field, `must be ${what}, got ${describeValue(value)}`)
+}
+
+/** An environment: an object whose values are strings (or `undefined`, an unset variable). */
+export function checkEnv(value: unknown, field: string): void {
+  if (value === undefined) return
+  if (!isPlainObject(value)) {
+    throw invalid(field, `must be an object of strings, got ${describeValue(value)}`)
+  }
+  for (const [name, text] of Object.entries(value)) {
+    if (text !== undefined && typeof text !== 'string') {
+      throw invalid(`${field}.${name}`, `must be a string, got ${describeValue(text)}`)
+    }
+  }
+}
+
+/** An option that must be given: `what` says what it must be (`a CacheManager`). */
+export function checkRequired(value: unknown, field: string, what: string): void {
+  if (value === undefined) throw invalid(field, `must be ${what}, got undefined`)
 }
