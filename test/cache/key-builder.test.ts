@@ -16,14 +16,14 @@ function failure(fn: () => unknown, field: string): string {
   return (caught as ValidationError).message
 }
 
-describe('seed key patterns, exactly', () => {
-  it('seed 000: product, cart, search, productList', () => {
+describe('the documented key patterns, exactly', () => {
+  it('product, cart, search, productList', () => {
     expect(CacheKeyBuilder.product('prod-123')).toBe('product:prod-123')
     expect(CacheKeyBuilder.cart('user-123')).toBe('cart:user-123')
     expect(CacheKeyBuilder.search('audio cables', 1)).toBe('search:audio cables:1')
     expect(CacheKeyBuilder.productList('page:1:size:20')).toBe('product:list:page:1:size:20')
   })
-  it('seed 001: product:id, product:list:filters, cart:userId, order:orderId, search:query:page', () => {
+  it('product:id, product:list:filters, cart:userId, order:orderId, search:query:page', () => {
     const id = 'p1'
     const filters = 'cat=audio'
     expect(CacheKeyBuilder.product(id)).toBe(`product:${id}`)
@@ -32,13 +32,13 @@ describe('seed key patterns, exactly', () => {
     expect(CacheKeyBuilder.order('o-77')).toBe('order:o-77')
     expect(CacheKeyBuilder.search('q', 3)).toBe('search:q:3')
   })
-  it('seed 003: entity:id, entity:list:params, query:name:params, report:type:params', () => {
+  it('entity:id, entity:list:params, query:name:params, report:type:params', () => {
     expect(CacheKeyBuilder.user(123456)).toBe('user:123456')
     expect(CacheKeyBuilder.user('123456')).toBe('user:123456')
     expect(CacheKeyBuilder.entity('user', 123456)).toBe('user:123456')
     expect(CacheKeyBuilder.entityList('users', { role: 'admin' })).toBe('users:list:role=admin')
     expect(CacheKeyBuilder.entityList('users', 'role=admin')).toBe('users:list:role=admin')
-    // A string keeps the seed's own order; an object is sorted.
+    // A string keeps the caller's own order; an object is sorted.
     expect(CacheKeyBuilder.query('performance', 'userId=123&period=week')).toBe(
       'query:performance:userId=123&period=week',
     )
@@ -49,7 +49,7 @@ describe('seed key patterns, exactly', () => {
       'report:performance:teamId=456',
     )
   })
-  it('SPEC contract: product(id) === "product:" + id', () => {
+  it('the contract: product(id) === "product:" + id', () => {
     fc.assert(
       fc.property(fc.string({ minLength: 1 }), (id) => {
         expect(CacheKeyBuilder.product(id)).toBe(`product:${id}`)

@@ -6,7 +6,7 @@ const MINUTE = 60_000
 const HOUR = 60 * MINUTE
 
 describe('CACHE_PRESETS', () => {
-  it('has exactly the four seed presets', () => {
+  it('has exactly the four documented presets', () => {
     expect(Object.keys(CACHE_PRESETS).sort()).toEqual([
       'AGGRESSIVE',
       'DISTRIBUTED',

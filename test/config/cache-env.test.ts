@@ -84,7 +84,7 @@ describe('REDIS_HOST / REDIS_PORT / REDIS_PASSWORD / REDIS_DB', () => {
       }),
     ).toEqual({ redis: { host: 'redis.internal', port: 6380, password: ' s3cret ', db: 2 } })
   })
-  it('accepts the seed 002 .env, where REDIS_PASSWORD is empty', () => {
+  it('accepts a .env where REDIS_PASSWORD is empty', () => {
     expect(
       cacheOptionsFromEnv({ REDIS_HOST: 'localhost', REDIS_PORT: '6379', REDIS_PASSWORD: '' }),
     ).toEqual({ redis: { host: 'localhost', port: 6379 } })
@@ -286,11 +286,11 @@ describe('ENABLE_LOCAL_CACHE', () => {
 })
 
 describe('CACHE_TTL (ms) and CACHE_DEFAULT_TTL (s)', () => {
-  it('CACHE_TTL is milliseconds (seed 000)', () => {
+  it('CACHE_TTL is milliseconds', () => {
     expect(cacheOptionsFromEnv({ CACHE_TTL: '3600000' })).toEqual({ ttl: 3_600_000 })
     expect(resolveOptions(cacheOptionsFromEnv({ CACHE_TTL: '1500' })).ttlMs).toBe(1500)
   })
-  it('CACHE_DEFAULT_TTL is seconds (seed 003)', () => {
+  it('CACHE_DEFAULT_TTL is seconds', () => {
     expect(cacheOptionsFromEnv({ CACHE_DEFAULT_TTL: '3600' })).toEqual({ ttl: 3_600_000 })
     expect(resolveOptions(cacheOptionsFromEnv({ CACHE_DEFAULT_TTL: '2' })).ttlMs).toBe(2000)
   })
@@ -312,7 +312,7 @@ describe('CACHE_TTL (ms) and CACHE_DEFAULT_TTL (s)', () => {
 })
 
 describe('CACHE_PREFIX', () => {
-  it('sets the prefix (seed 003 example)', () => {
+  it('sets the prefix', () => {
     expect(cacheOptionsFromEnv({ CACHE_PREFIX: 'ptsys:' })).toEqual({ prefix: 'ptsys:' })
   })
   it('rejects a prefix longer than options accept', () => {
@@ -337,8 +337,8 @@ describe('CACHE_COMPRESSION_THRESHOLD', () => {
   })
 })
 
-describe('seed environments', () => {
-  it('seed 001 (.env quick reference)', () => {
+describe('whole environments, as applications write them', () => {
+  it('a .env quick reference: REDIS_URL, TTLs, prefix, compression', () => {
     expect(
       cacheOptionsFromEnv({
         REDIS_HOST: 'localhost',
@@ -349,7 +349,7 @@ describe('seed environments', () => {
       }),
     ).toEqual({ redis: { host: 'localhost', port: 6379 }, ttl: 3_600_000, local: true })
   })
-  it('seed 003 with a redis:// endpoint instead of the REST one', () => {
+  it('an Upstash-style environment with a redis:// endpoint instead of the REST one', () => {
     expect(
       cacheOptionsFromEnv({
         CACHE_ENABLED: 'true',
@@ -366,7 +366,7 @@ describe('seed environments', () => {
       compressionThreshold: 1024,
     })
   })
-  it('seed 004', () => {
+  it('the TTL classes and strategies of a Prisma app', () => {
     expect(cacheOptionsFromEnv({ REDIS_URL: 'redis://localhost:6379' })).toEqual({
       redis: 'redis://localhost:6379',
     })

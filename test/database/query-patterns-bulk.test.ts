@@ -65,7 +65,7 @@ describe('QueryPatterns bulk operations (PostgreSQL through Prisma)', () => {
       expect(await count('Product')).toBe(250)
     })
 
-    it("takes the seed's positional batch size, skips duplicates, and can return the rows", async () => {
+    it('takes a positional batch size, skips duplicates, and can return the rows', async () => {
       expect(await patterns.bulkCreate(prisma.product, products(30), 20)).toEqual({
         count: 30,
         batches: 2,
@@ -152,7 +152,7 @@ describe('QueryPatterns bulk operations (PostgreSQL through Prisma)', () => {
       // Updates 9, 11 and 12 succeeded alone; their batch's failure undid them.
     })
 
-    it("counts the rows updated, with the seed's positional batch size", async () => {
+    it('counts the rows updated, with a positional batch size', async () => {
       await patterns.bulkCreate(prisma.product, products(5))
       const result = await patterns.bulkUpdate(
         prisma.product,

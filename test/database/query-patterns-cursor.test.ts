@@ -78,7 +78,7 @@ describe('QueryPatterns.paginateWithCursor (PostgreSQL through Prisma)', () => {
     expect(page).toMatchObject({ hasNextPage: false, hasPreviousPage: true, nextCursor: null })
   })
 
-  it('accepts a plain id as cursor when ordering by id (the seed passes ids)', async () => {
+  it('accepts a plain id as cursor when ordering by id (callers pass ids)', async () => {
     const page = await patterns.paginateWithCursor(prisma.product, {
       take: 3,
       cursor: 10,

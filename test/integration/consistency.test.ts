@@ -14,7 +14,7 @@ import {
 import { READ_FIELDS, WRITE_FIELDS } from '../support/consistency/protocol.js'
 import { uniquePrefix } from '../support/redis.js'
 
-// The consistency checker of issue 3, section 3, in its short form: worker processes (each its own
+// The consistency checker in its short form: worker processes (each its own
 // CacheManager, so its own L1) on the shared Redis read and write records held in PostgreSQL; the
 // checker counts reads older than a write acknowledged before they began, and entries still stale
 // once the system is quiet. `npm run bench -- staleness` runs the long form; the 50 ms target of

@@ -1,6 +1,6 @@
 /**
- * Cross-instance guarantees with real processes on one real Redis (issue 3, sections 2 and 4;
- * SPEC section 3, guarantees 2, 3, 4 and 8):
+ * Cross-instance guarantees with real processes on one real Redis (guarantees 2, 3, 4 and 8 of
+ * docs/GUARANTEES.md):
  *
  * - one loader per key across four processes released together by a barrier, and again with the
  *   lease holder SIGKILLed mid-load (guarantee 8);

@@ -63,7 +63,7 @@ describe.each(modes)('CacheInvalidation (%s)', (mode, makeOptions) => {
     return { cache, inv, view }
   }
 
-  it("runs seed 000's tag and pattern examples", async () => {
+  it('runs the documented tag and pattern examples', async () => {
     const { cache, inv, view } = setup()
     const events: InvalidatedEvent[] = []
     inv.on('invalidated', (event) => events.push(event))
@@ -89,7 +89,7 @@ describe.each(modes)('CacheInvalidation (%s)', (mode, makeOptions) => {
     ])
   })
 
-  it("runs seed 000's rule example on a node EventEmitter: pattern and dependencies", async () => {
+  it('runs the documented rule example on a node EventEmitter: pattern and dependencies', async () => {
     const emitter = new EventEmitter()
     const { cache, inv, view } = setup(emitter)
     // Register custom invalidation rule

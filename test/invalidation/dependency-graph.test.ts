@@ -105,7 +105,7 @@ describe.each(modes)('CacheInvalidation dependencies (%s)', (mode, makeOptions) 
     return found
   }
 
-  it("runs seed 000's example: the product and its dependent cart are removed", async () => {
+  it('runs the documented example: the product and its dependent cart are removed', async () => {
     const { cache, inv, view } = setup()
     inv.registerDependency(
       'product:123', // Parent key

@@ -28,7 +28,7 @@ describe.each([
   ['memory only', (): CacheOptions => ({ prefix: uniquePrefix('warm-mem') })],
   ['L1 + Redis', (): CacheOptions => ({ redis: REDIS_URL, prefix: uniquePrefix('warm') })],
 ])('cache warming (%s)', (mode, makeOptions) => {
-  it("runs seed 000's example: items warm at start, warmCacheEntry stores now", async () => {
+  it('runs the documented example: items warm at start, warmCacheEntry stores now', async () => {
     const options = makeOptions()
     const { cache, inv } = make(options)
     const view = mode === 'memory only' ? cache : new CacheManager({ ...options, local: false })

@@ -6,7 +6,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database.js'
 import { seedShop } from '../support/shop-fixture.js'
 
 /**
- * Strategies (seed 004's classes, per model, per query, from the environment) and the options'
+ * Strategies (the TTL classes, per model, per query, from the environment) and the options'
  * validation: every bad option or variable names itself.
  */
 
@@ -43,7 +43,7 @@ function errorOf(make: () => unknown): ValidationError {
 }
 
 describe('strategies', () => {
-  it("seed 004's classes: reference 5 min, hot 10 s, aggregations 60 s; unlisted models are hot", async () => {
+  it('the TTL classes: reference 5 min, hot 10 s, aggregations 60 s; unlisted models are hot', async () => {
     const prisma = client({ env: false, models: { Category: 'reference', Inventory: 'hot' } })
     const ttl = async (q: { withCacheInfo(): Promise<{ info: { ttl?: number } }> }) =>
       (await q.withCacheInfo()).info.ttl
