@@ -102,7 +102,7 @@ describe('the operations endpoints check their bodies the same way', () => {
     const invalidate = '/api/v1/database/cache/invalidate'
     expect(await post(invalidate, { tags: ['ok', ''] })).toMatchObject({
       status: 400,
-      error: { field: 'body.tags.1', message: 'body.tags.1: must not be empty' },
+      error: { field: 'body.tags[1]', message: 'body.tags[1]: must not be empty' },
     })
     expect(await post(invalidate, {})).toMatchObject({ status: 400, error: { field: 'body' } })
     expect(await post('/api/performance/cache/clear', {})).toMatchObject({

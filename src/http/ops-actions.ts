@@ -1,6 +1,6 @@
 /**
  * What the admin actions answer: invalidation, clears, query analysis, prefetch. Every one wants
- * the admin token; a bad body is a 400 naming the field (`body.tags.0`).
+ * the admin token; a bad body is a 400 naming the field (`body.tags[0]`).
  */
 import { invalid } from '../errors.js'
 import {
@@ -25,7 +25,7 @@ function checkNames(value: unknown, field: string): asserts value is string[] | 
   if (value.length === 0 || value.length > MAX_NAMES) {
     throw invalid(field, `must hold 1 to ${MAX_NAMES} names, got ${value.length}`)
   }
-  for (const [i, name] of value.entries()) checkString(name, `${field}.${i}`, { maxLength: 1024 })
+  for (const [i, name] of value.entries()) checkString(name, `${field}[${i}]`, { maxLength: 1024 })
 }
 
 function invalidateBody(body: unknown): { tags?: string[]; keys?: string[]; pattern?: string } {

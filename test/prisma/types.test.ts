@@ -79,7 +79,7 @@ describe('types flow to the caller', () => {
     const bad = [
       [{ ttl: -1 }, 'args.cacheStrategy.ttl'],
       [{ swr: 'soon' }, 'args.cacheStrategy.swr'],
-      [{ tags: [''] }, 'args.cacheStrategy.tags.0'],
+      [{ tags: [''] }, 'args.cacheStrategy.tags[0]'],
       [{ ttl: 10, extra: 1 }, 'args.cacheStrategy.extra'],
       ['60s', 'args.cacheStrategy'],
     ] as const
