@@ -83,12 +83,12 @@ export interface L2Driver {
   /** Releases connections the driver opened itself; leaves a client the user passed in open. */
   close(): Promise<void>
   /**
-   * Calls `onChange` whenever the server may have lost keys it acknowledged: the driver finds
-   * itself connected to another server than before (a failover, a restart: the last writes of
-   * every instance may be missing), or the server evicted keys (any tag set or version key may be
-   * gone). Returns the unwatch.
+   * Calls `onChange` whenever the server may have lost keys it acknowledged: `'recent'` when the
+   * driver finds itself connected to another server than before (a failover, a restart: the last
+   * writes may be missing), `'any'` when the server evicted keys (any tag set or version key may
+   * be gone). Returns the unwatch.
    */
-  watchServer?(onChange: (reason: string) => void): () => void
+  watchServer?(onChange: (reason: string, lost: 'recent' | 'any') => void): () => void
 
   /**
    * Cross-instance fencing, leases and write stamps, when the driver can offer them (Redis,

@@ -135,7 +135,7 @@ export class L2Health {
   }
 
   /**
-   * L2 may have lost what `changes` did (another server, evictions): they are queued to be done again
+   * L2 may have lost what `changes` did (see `RecentChanges`): they are queued to be done again
    * and the circuit opens, so that nothing is read from L2 before they are.
    */
   redo(reason: string, changes: readonly Invalidation[]): void {

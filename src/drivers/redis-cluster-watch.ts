@@ -12,7 +12,7 @@ function giveUp(): Promise<string> {
  * The Cluster counterpart of the standalone `run_id` watch: every second, the slot map asked
  * again and the `run_id` of each master in it. A master that is new (a replica promoted by a failover) or another
  * process on a known address (a restart) may lack writes the old one acknowledged (replication is
- * asynchronous): `onChange` is called, and the driver's caller clears the prefix. Returns
+ * asynchronous): `onChange` is called, and the driver's caller redoes its recent writes. Returns
  * the unwatch.
  */
 export function watchClusterMasters(

@@ -215,14 +215,14 @@ export class RedisDriver implements L2Driver {
    * count of evicted keys, read every second (on a Cluster, both of every master in the slot map,
    * every second: `redis-cluster-watch.ts`).
    */
-  watchServer(onChange: (reason: string) => void): () => void {
+  watchServer(onChange: (reason: string, lost: 'recent' | 'any') => void): () => void {
     if (this.#cluster) {
       const cluster = this.client as Cluster
-      const unwatchMasters = watchClusterMasters(cluster, onChange)
+      const unwatchMasters = watchClusterMasters(cluster, (reason) => onChange(reason, 'recent'))
       const unwatchEvictions = watchClusterEvictions(
         cluster,
         `${this.prefix}__sc:evicted`,
-        onChange,
+        (reason) => onChange(reason, 'any'),
       )
       return () => {
         unwatchMasters()
@@ -230,8 +230,10 @@ export class RedisDriver implements L2Driver {
       }
     }
     const client = this.client as Redis
-    const unwatchRunId = watchRunId(client, onChange)
-    const unwatchEvictions = watchEvictions(client, `${this.prefix}__sc:evicted`, onChange)
+    const unwatchRunId = watchRunId(client, (reason) => onChange(reason, 'recent'))
+    const unwatchEvictions = watchEvictions(client, `${this.prefix}__sc:evicted`, (reason) =>
+      onChange(reason, 'any'),
+    )
     return () => {
       unwatchRunId()
       unwatchEvictions()

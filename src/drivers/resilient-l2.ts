@@ -5,6 +5,7 @@ import { CallTracker, DRIVER_VALUE, FAILED, INVALID, MANY, PROBE, READ, WRITE } 
 import type { L2Driver, L2WriteItem } from './l2-driver.js'
 import { L2Health } from './l2-health.js'
 import { CLEAR, type Invalidation, PendingInvalidations } from './pending-invalidations.js'
+import { RecentChanges } from './recent-changes.js'
 import { type ResilientCoordination, resilientCoordination } from './resilient-coordination.js'
 import { InvalidationSender } from './resilient-l2-invalidations.js'
 import {
@@ -78,6 +79,8 @@ export class ResilientL2 {
   readonly #health: L2Health
   readonly #calls: CallTracker
   readonly #invalidations: InvalidationSender
+  /** What to redo if Redis comes back as another server (a failover, a restart). */
+  readonly #recent = new RecentChanges()
   readonly #unwatch: () => void
   #closed = false
 
@@ -120,11 +123,9 @@ export class ResilientL2 {
         ? undefined
         : resilientCoordination(driver.coordination, health, this.#calls, counters)
     this.#unwatch =
-      // Another server (a promoted replica, a restart from an older save) may lack the last writes
-      // of any instance, not only this one's: what each instance remembers of its own would leave
-      // the others' lost invalidations undone, so the whole prefix is cleared (and the clear
-      // reaches every L1 through the bus).
-      driver.watchServer?.((reason) => health.redo(reason, [CLEAR])) ?? (() => {})
+      driver.watchServer?.((reason, lost) =>
+        health.redo(reason, lost === 'any' ? [CLEAR] : this.#recent.redo()),
+      ) ?? (() => {})
   }
 
   /** `true` while L2 is in use; `false` while degraded (circuit open or replaying) or closed. */
@@ -237,6 +238,7 @@ export class ResilientL2 {
    * {@link InvalidationSender}).
    */
   set(key: string, value: Buffer, ttlMs: number, tags: readonly string[]): Promise<boolean> {
+    this.#recent.record({ kind: 'keys', keys: [key] })
     if (!this.#health.accepting) {
       return this.#settled(
         this.#invalidations.send({ kind: 'keys', keys: [key] }, false, false, RESOLVED_FALSE),
@@ -254,6 +256,7 @@ export class ResilientL2 {
   /** `true` when all stored; `false` when not (as for {@link set}, for every key). */
   setMany(items: readonly L2WriteItem[]): Promise<boolean> {
     if (items.length === 0) return Promise.resolve(true)
+    this.#recent.record({ kind: 'keys', keys: items.map((item) => item.key) })
     if (!this.#health.accepting) {
       const keys = items.map((item) => item.key)
       return this.#settled(
@@ -316,13 +319,15 @@ export class ResilientL2 {
     return this.#send(CLEAR, true, false, RESOLVED_FALSE)
   }
 
-  /** Sends an invalidation. */
+  /** Sends an invalidation, remembered as a recent change. */
   #send<T>(
     inv: Invalidation,
     success: unknown,
     fallback: unknown,
     skipped: Promise<T>,
   ): Promise<T> {
+    // Redone without its bus notice: a notice is numbered, and sent once.
+    this.#recent.record(inv.kind === 'tags' ? { kind: 'tags', tags: inv.tags } : inv)
     return this.#settled(this.#invalidations.send(inv, success, fallback, skipped))
   }
 

@@ -122,7 +122,7 @@ it('follows the topology: evictions on a replica promoted after the caches start
     },
     { what: 'the promoted replica in the slot map', timeoutMs: 10_000, intervalMs: 100 },
   )
-  // The caches notice the new master (and clear the prefix), then recover.
+  // The caches notice the new master (and redo their recent writes), then recover.
   await waitFor(() => caches.every((c, i) => noticed[i] && !c.getMetrics().degraded), {
     what: 'both caches recovered from the failover',
     timeoutMs: 15_000,
