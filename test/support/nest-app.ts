@@ -1,7 +1,7 @@
 /**
- * A small NestJS application for test/nestjs/cache-module.test.ts, written as an application
- * would write it but without decorator syntax (the project compiles without
- * `experimentalDecorators`): the decorator functions are called as the compiler would call them.
+ * A small NestJS application for test/nestjs.test.ts, written as an application would write it
+ * but without decorator syntax (the project compiles without `experimentalDecorators`): the
+ * decorator functions are called as the compiler would call them.
  */
 import type { AddressInfo } from 'node:net'
 import {
