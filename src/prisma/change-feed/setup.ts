@@ -256,12 +256,23 @@ export async function removeChangeFeed(options: RemoveChangeFeedOptions = {}): P
   /** Whether a publication was dropped. */
   publication: boolean
 }> {
+  return onFeedDatabase(options, removeChangeFeedObjects)
+}
+
+/**
+ * Runs `run` on a connection of its own to the feed's database, with the feed's options resolved
+ * as the feed resolves them (names from the namespace, the connection from the environment).
+ */
+async function onFeedDatabase<T>(
+  options: RemoveChangeFeedOptions,
+  run: (client: pg.Client, resolved: ResolvedChangeFeedOptions) => Promise<T>,
+): Promise<T> {
   const { namespace, env, ...feed } = options
   const resolved = resolveChangeFeedOptions(feed, env ?? process.env, namespace ?? 'prisma')!
   const client = await newClient(clientConfig(resolved.connectionString), false)
   await client.connect()
   try {
-    return await removeChangeFeedObjects(client, resolved)
+    return await run(client, resolved)
   } finally {
     await client.end()
   }
@@ -283,11 +294,7 @@ export async function changeFeedStatus(options: RemoveChangeFeedOptions = {}): P
   /** The slot's `wal_status` (`reserved`, `extended`, `unreserved`, `lost`). */
   walStatus: string | undefined
 }> {
-  const { namespace, env, ...feed } = options
-  const resolved = resolveChangeFeedOptions(feed, env ?? process.env, namespace ?? 'prisma')!
-  const client = await newClient(clientConfig(resolved.connectionString), false)
-  await client.connect()
-  try {
+  return onFeedDatabase(options, async (client, resolved) => {
     const lag = await slotLag(client, resolved.slot)
     return {
       slot: resolved.slot,
@@ -296,7 +303,5 @@ export async function changeFeedStatus(options: RemoveChangeFeedOptions = {}): P
       lagBytes: lag?.bytes,
       walStatus: lag?.walStatus,
     }
-  } finally {
-    await client.end()
-  }
+  })
 }
