@@ -83,10 +83,11 @@ export interface L2Driver {
   /** Releases connections the driver opened itself; leaves a client the user passed in open. */
   close(): Promise<void>
   /**
-   * Calls `onChange` whenever the server may have lost keys it acknowledged: `'recent'` when the
-   * driver finds itself connected to another server than before (a failover, a restart: the last
-   * writes may be missing), `'any'` when the server evicted keys (any tag set or version key may
-   * be gone). Returns the unwatch.
+   * Calls `onChange` whenever the server may have lost keys it acknowledged: `'recent'` when
+   * redoing this instance's recent writes repairs it (a Cluster master replaced by a failover or a
+   * restart), `'any'` when everything must go (a standalone server replaced: any instance's last
+   * writes may be missing; evictions: any tag set or version key may be gone). Returns the
+   * unwatch.
    */
   watchServer?(onChange: (reason: string, lost: 'recent' | 'any') => void): () => void
 

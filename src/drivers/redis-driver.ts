@@ -229,8 +229,12 @@ export class RedisDriver implements L2Driver {
         unwatchEvictions()
       }
     }
+    // One server holds every instance's keys: another server may lack any instance's last
+    // invalidations, including those of one that stopped for good, so it is cleared whole. (A
+    // Cluster redoes only this instance's recent writes: a clear there means every slot's version
+    // and a scan of every master, too slow to recover under load.)
     const client = this.client as Redis
-    const unwatchRunId = watchRunId(client, (reason) => onChange(reason, 'recent'))
+    const unwatchRunId = watchRunId(client, (reason) => onChange(reason, 'any'))
     const unwatchEvictions = watchEvictions(client, `${this.prefix}__sc:evicted`, (reason) =>
       onChange(reason, 'any'),
     )

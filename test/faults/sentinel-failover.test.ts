@@ -6,7 +6,7 @@
  * key, the load's invalidations) never reaches the server that takes its place.
  *
  * What must hold: no call fails (strict writes wait for the new master, reads load meanwhile);
- * both caches reach the new master, notice it is another server, redo their recent writes and
+ * both caches reach the new master, notice it is another server, clear the prefix and
  * recover; no read is stale, during the failover or after; the lost delete is done again; the bus
  * carries invalidations again. How long it all took is printed.
  */
@@ -113,7 +113,7 @@ describe.each(FAILOVERS)('Sentinel: $name', (failover) => {
       },
       { what: 'both caches on the new master', timeoutMs: 15_000, intervalMs: 20 },
     )
-    // ...notice it is another server and redo their recent writes: the delete it never got.
+    // ...notice it is another server and clear the prefix: the delete it never got goes with it.
     await waitFor(async () => (await newMaster.exists(`${prefix}probe`)) === 0, {
       what: 'the lost delete done again',
       timeoutMs: 20_000,
