@@ -8,10 +8,12 @@
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { assertUpstashInstalled, loadUpstash } from '../src/drivers/upstash-client.js'
 import { UpstashDriver } from '../src/drivers/upstash-driver.js'
 import { deleteKeysUnder, rawRedis, uniquePrefix } from './support/redis.js'
+import { RedisServer } from './support/redis-server.js'
 import { startUpstashRestServer, type UpstashRestServer } from './support/upstash-rest-server.js'
 
 const raw = rawRedis()
@@ -29,12 +31,15 @@ afterAll(async () => {
   raw.disconnect()
 })
 
-function driver(options: { token?: string; commandTimeoutMs?: number } = {}): UpstashDriver {
+function driver(
+  options: { token?: string; commandTimeoutMs?: number; rest?: UpstashRestServer } = {},
+): UpstashDriver {
   const prefix = uniquePrefix('upstash')
   prefixes.push(prefix)
+  const rest = options.rest ?? server
   return new UpstashDriver({
-    url: server.url,
-    token: options.token ?? server.token,
+    url: rest.url,
+    token: options.token ?? rest.token,
     prefix,
     commandTimeoutMs: options.commandTimeoutMs ?? 2000,
     // The shared test Redis may have a sparse keyspace: fewer, larger SCAN steps.
@@ -127,18 +132,28 @@ describe('UpstashDriver over an Upstash-protocol REST server in front of Redis',
   })
 
   it('falls back from EVALSHA to EVAL when the server has no script cached', async () => {
-    const d = driver()
-    await d.ping()
-    await raw.script('FLUSH')
-    const before = server.commands.length
-    expect(await d.increment('n', 5, 10_000)).toBe(5)
-    expect(server.commands.slice(before).filter((c) => c.startsWith('EVAL'))).toEqual([
-      'EVALSHA',
-      'EVAL',
-    ])
-    expect(await d.increment('n', 1, 10_000)).toBe(6)
-    expect(await d.addToSet('s', ['a', 'b', 'a'], 10_000)).toBe(2)
-    expect((await d.getSet('s')).sort()).toEqual(['a', 'b'])
+    // A Redis of its own: a SCRIPT FLUSH of the shared one would hit every test running beside.
+    const own = await RedisServer.start()
+    const rest = await startUpstashRestServer({ redisUrl: own.url })
+    const admin = new Redis(own.url)
+    try {
+      const d = driver({ rest })
+      await d.ping()
+      await admin.script('FLUSH')
+      const before = rest.commands.length
+      expect(await d.increment('n', 5, 10_000)).toBe(5)
+      expect(rest.commands.slice(before).filter((c) => c.startsWith('EVAL'))).toEqual([
+        'EVALSHA',
+        'EVAL',
+      ])
+      expect(await d.increment('n', 1, 10_000)).toBe(6)
+      expect(await d.addToSet('s', ['a', 'b', 'a'], 10_000)).toBe(2)
+      expect((await d.getSet('s')).sort()).toEqual(['a', 'b'])
+    } finally {
+      admin.disconnect()
+      await rest.close()
+      await own.kill()
+    }
   })
 
   it('deletes by pattern, lists keys and clears within its prefix only', async () => {

@@ -41,6 +41,7 @@ bump_own(KEYS[2], ARGV[3])
 redis.call('SET', KEYS[1], ARGV[1], 'PX', tonumber(ARGV[2]))
 return 1
 `,
+  { inOrder: true },
 )
 
 /** KEYS: a key's version, its entry. ARGV: version TTL. Bumps, then unlinks; returns 0/1. */
@@ -50,6 +51,7 @@ export const CLUSTER_DELETE = script(
 bump_own(KEYS[1], ARGV[1])
 return redis.call('UNLINK', KEYS[2])
 `,
+  { inOrder: true },
 )
 
 /**
@@ -110,6 +112,7 @@ redis.call('PEXPIRE', KEYS[3], 86400000)
 local members = redis.call('SRANDMEMBER', KEYS[3], ARGV[2])
 return { members, redis.call('SCARD', KEYS[2]) + redis.call('SCARD', KEYS[3]) }
 `,
+  { inOrder: true },
 )
 
 /** KEYS: a tag's draining set. ARGV: members whose entries are deleted. */
@@ -121,4 +124,5 @@ for i = 1, #ARGV, 1000 do
 end
 return 1
 `,
+  { inOrder: true },
 )

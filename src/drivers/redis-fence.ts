@@ -41,6 +41,7 @@ const BUMP = script(
   `${BUMP_FN}
 return bump(KEYS[1], { unpack(KEYS, 2) }, ARGV[1])
 `,
+  { inOrder: true },
 )
 
 /**

@@ -4,7 +4,7 @@ import type { Cluster, Redis } from 'ioredis'
 /**
  * The Lua scripts of {@link RedisDriver}, and a runner that sends them with EVALSHA and falls back
  * to EVAL when the server does not know the script yet (first use, or after a restart or a
- * `SCRIPT FLUSH`).
+ * `SCRIPT FLUSH`), except the scripts whose place among the commands matters: those go with EVAL.
  *
  * We do not use ioredis' `defineCommand`: it adds methods to the client object, and a client the
  * user passes in must come back exactly as it was given.
@@ -18,10 +18,19 @@ export interface LuaScript {
   readonly name: string
   readonly lua: string
   readonly sha: string
+  /**
+   * Sent with EVAL every time, never EVALSHA: a write whose callers send more commands before its
+   * reply and count on it running first (a version bump before the write it fences, an
+   * invalidation a later read must not get ahead of). EVALSHA's fallback after `NOSCRIPT` (the
+   * server's script cache was flushed) would run it after those commands: a read then finds what
+   * the invalidation was to remove, and puts it back in L1. Costs the script's bytes per call.
+   */
+  readonly inOrder: boolean
 }
 
-export function script(name: string, lua: string): LuaScript {
-  return { name, lua, sha: createHash('sha1').update(lua).digest('hex') }
+/** `inOrder`: see {@link LuaScript.inOrder}. */
+export function script(name: string, lua: string, { inOrder = false } = {}): LuaScript {
+  return { name, lua, sha: createHash('sha1').update(lua).digest('hex'), inOrder }
 }
 
 /**
@@ -90,6 +99,7 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
 retag(KEYS[1], KEYS[2], ARGV[3], { unpack(ARGV, 4) }, ttl)
 return 1
 `,
+  { inOrder: true },
 )
 
 /**
@@ -115,6 +125,7 @@ for i = 1, n do
 end
 return n
 `,
+  { inOrder: true },
 )
 
 /** Records `ARGV[1]` (an entry name) in the single tag set `KEYS[1]` for `ARGV[2]` ms: Cluster path. */
@@ -124,6 +135,7 @@ export const TAG_ADD = script(
 tag_add(KEYS[1], ARGV[1], tonumber(ARGV[2]))
 return 1
 `,
+  { inOrder: true },
 )
 
 /**
@@ -220,6 +232,7 @@ export const DELETE_TAGS = script(
 local removed, left = drain(KEYS, tonumber(ARGV[1]))
 return { removed, left }
 `,
+  { inOrder: true },
 )
 
 /** `INCRBY KEYS[1] ARGV[1]`, with a TTL of `ARGV[2]` ms set only when the key has none. */
@@ -272,8 +285,9 @@ function isNoScript(error: unknown): boolean {
 }
 
 /**
- * Runs `script` with EVALSHA (`binaryReply`: strings come back as Buffers, for binary values); on `NOSCRIPT` sends the source with EVAL once, which also caches
- * it on the server for the next EVALSHA.
+ * Runs `script` with EVALSHA (`binaryReply`: strings come back as Buffers, for binary values); on
+ * `NOSCRIPT` sends the source with EVAL once, which also caches it on the server for the next
+ * EVALSHA. A script {@link LuaScript.inOrder} goes with EVAL at once.
  */
 export async function runScript(
   client: Redis | Cluster,
@@ -282,6 +296,7 @@ export async function runScript(
   args: readonly ScriptArg[],
   binaryReply = false,
 ): Promise<unknown> {
+  if (lua.inOrder) return evalSource(client, lua, keys, args, binaryReply)
   try {
     if (binaryReply)
       return await (client as unknown as BufferEval).evalshaBuffer(
@@ -293,8 +308,18 @@ export async function runScript(
     return await client.evalsha(lua.sha, keys.length, ...keys, ...args)
   } catch (error) {
     if (!isNoScript(error)) throw error
-    if (binaryReply)
-      return (client as unknown as BufferEval).evalBuffer(lua.lua, keys.length, ...keys, ...args)
-    return client.eval(lua.lua, keys.length, ...keys, ...args)
+    return evalSource(client, lua, keys, args, binaryReply)
   }
+}
+
+function evalSource(
+  client: Redis | Cluster,
+  lua: LuaScript,
+  keys: readonly string[],
+  args: readonly ScriptArg[],
+  binaryReply: boolean,
+): Promise<unknown> {
+  if (binaryReply)
+    return (client as unknown as BufferEval).evalBuffer(lua.lua, keys.length, ...keys, ...args)
+  return client.eval(lua.lua, keys.length, ...keys, ...args)
 }

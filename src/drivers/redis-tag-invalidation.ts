@@ -27,6 +27,7 @@ if left == 0 and ARGV[3] ~= '' then
 end
 return { removed, left, 0 }
 `,
+  { inOrder: true },
 )
 
 /**
