@@ -29,6 +29,7 @@ export const UNIT_TEST_FILES = [
   'test/fill-fence.test.ts',
   'test/key-builder.test.ts',
   'test/memory-bus.test.ts',
+  'test/option-checks.test.ts',
   'test/presets.test.ts',
   'test/prisma-keys.test.ts',
   'test/prisma-model-graph.test.ts',
