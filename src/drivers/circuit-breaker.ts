@@ -22,7 +22,13 @@ export interface CircuitBreakerOptions {
   onStateChange?: (to: BreakerState, from: BreakerState) => void
 }
 
-function positive(value: unknown, field: string, fallback: number, integer: boolean): number {
+/** `value`, or `fallback` when absent; throws unless a number > 0 (an integer with `integer`). */
+export function positive(
+  value: unknown,
+  field: string,
+  fallback: number,
+  integer: boolean,
+): number {
   if (value === undefined) return fallback
   if (
     typeof value !== 'number' ||

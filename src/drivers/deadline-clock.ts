@@ -117,3 +117,28 @@ export class DeadlineClock<T extends Deadlined> {
     }
   }
 }
+
+/**
+ * Repeats `attempt` until it resolves `true`, pausing `pauseMs` between tries, for at most `ms`
+ * (an attempt still running then is not waited for); resolves whether one succeeded.
+ */
+export async function retryFor(
+  ms: number,
+  pauseMs: number,
+  attempt: () => Promise<boolean>,
+): Promise<boolean> {
+  const deadline = performance.now() + ms
+  for (;;) {
+    let timer: NodeJS.Timeout | undefined
+    const ok = await Promise.race([
+      attempt(),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), Math.max(0, deadline - performance.now()))
+      }),
+    ])
+    clearTimeout(timer)
+    if (ok) return true
+    if (performance.now() + pauseMs >= deadline) return false
+    await new Promise((resolve) => setTimeout(resolve, pauseMs))
+  }
+}

@@ -206,6 +206,62 @@ export class CallTracker {
     return this.track(p, op, kind, DRIVER_VALUE, FAILED, undefined, timeoutMs)
   }
 
+  /**
+   * A driver's listing (`start`), each step tracked like a read (`op`, bounded by the command
+   * timeout, counted by the breaker); empty batches are passed over. A step that fails or times
+   * out ends the listing (the failure reported like any failed read), and so does `go()` turning
+   * `false` (L2 left use: no step is sent while the circuit is open). Never rejects.
+   */
+  async *steps<T>(
+    op: string,
+    start: () => AsyncIterable<T[]>,
+    go: () => boolean,
+  ): AsyncGenerator<T[], void, undefined> {
+    let source: AsyncIterator<T[]>
+    try {
+      source = start()[Symbol.asyncIterator]()
+    } catch (error) {
+      await this.thrown(op, READ, FAILED, undefined, error)
+      return
+    }
+    let done = false
+    try {
+      while (go()) {
+        let step: Promise<IteratorResult<T[]>>
+        try {
+          step = source.next()
+        } catch (error) {
+          await this.thrown(op, READ, FAILED, undefined, error)
+          return
+        }
+        const result = await this.track<IteratorResult<T[]> | typeof FAILED | typeof INVALID>(
+          step,
+          op,
+          READ,
+          DRIVER_VALUE,
+          FAILED,
+          undefined,
+        )
+        if (result === FAILED || result === INVALID) return
+        if (result.done === true) {
+          done = true
+          return
+        }
+        if (result.value.length > 0) yield result.value
+      }
+    } finally {
+      // Stopped early (by the consumer, a failure or a timeout): the driver stops listing, once
+      // any step still in flight settled. Its answer no longer matters.
+      if (!done) {
+        try {
+          source.return?.()?.catch(() => {})
+        } catch {
+          // An iterator that cannot be closed keeps nothing open that we could release.
+        }
+      }
+    }
+  }
+
   #settle(call: Call): void {
     call.done = true
     this.#clock.stop(call)

@@ -42,16 +42,8 @@ export interface L2Driver {
   setMany(items: readonly L2WriteItem[]): Promise<void>
   /** Deletes keys; resolves to how many existed. */
   delete(keys: readonly string[]): Promise<number>
-  /**
-   * Deletes every entry recorded under any of `tags`; resolves to how many were removed. A driver
-   * that {@link publishesNotices} also publishes `notice`, once the entries are gone.
-   */
-  deleteByTags(tags: readonly string[], notice?: BusNotice): Promise<number>
-  /**
-   * Whether `deleteByTags` publishes the bus notice it is given in the same command (a standalone
-   * Redis: one round trip for both, and the notice only if the invalidation was applied).
-   */
-  readonly publishesNotices?: boolean
+  /** Deletes every entry recorded under any of `tags`; resolves to how many were removed. */
+  deleteByTags(tags: readonly string[]): Promise<number>
   /**
    * Whether the driver applies calls in the order they were made (one connection to one server):
    * a read made after an invalidation was sent sees it, without waiting for its reply.
@@ -169,4 +161,21 @@ export interface L2WriteItem {
   ttlMs: number
   /** The tags it carries. */
   tags: readonly string[]
+}
+
+/**
+ * What `RedisDriver` adds to the driver contract: its `deleteByTags` publishes the bus notice it
+ * is given in the command that applies the invalidation (on a standalone server, its script
+ * publishes it once the entries are gone: one round trip, and the notice only if applied). Not
+ * part of `L2Driver`, which knows nothing of the bus: the cache asks a driver for a notice only
+ * when it says so (`ResilientL2.publishesNotices`, read by `BusLink.noticeFor`).
+ */
+export interface NoticePublishingDriver {
+  readonly publishesNotices: true
+  deleteByTags(tags: readonly string[], notice?: BusNotice): Promise<number>
+}
+
+/** Whether `driver` publishes the notices it is given with its tag invalidations. */
+export function publishesNotices(driver: L2Driver): driver is L2Driver & NoticePublishingDriver {
+  return (driver as Partial<NoticePublishingDriver>).publishesNotices === true
 }

@@ -1,13 +1,126 @@
-import { ErrorCodes, L2Error, ValidationError } from '../errors.js'
-import { type BreakerState, CircuitBreaker } from './circuit-breaker.js'
-import { CATCH_UP, INVALIDATE, type OnCallFailed, PROBE, READ, REPLAY, WRITE } from './l2-calls.js'
+/**
+ * Whether L2 may be used, and what configures and observes that: a `ResilientL2`'s options, hooks
+ * and counters, then {@link L2Health}, which keeps the circuit breaker and the half-open probe.
+ */
+import { ErrorCodes, invalid, L2Error, ValidationError } from '../errors.js'
+import {
+  type BreakerState,
+  CircuitBreaker,
+  type CircuitBreakerOptions,
+  positive,
+} from './circuit-breaker.js'
+import {
+  CATCH_UP,
+  INVALIDATE,
+  type L2Timing,
+  type OnCallFailed,
+  PROBE,
+  READ,
+  REPLAY,
+  WRITE,
+} from './l2-calls.js'
 import type { L2WriteItem } from './l2-driver.js'
 import type { Invalidation, PendingInvalidations } from './pending-invalidations.js'
-import type {
-  ResilientL2Counters,
-  ResilientL2Hooks,
-  ResolvedResilientL2Options,
-} from './resilient-l2-options.js'
+
+/** Options of a `ResilientL2`. */
+export interface ResilientL2Options {
+  /**
+   * Longest wait for any L2 call, in ms. A call still unanswered then resolves to its fallback and
+   * counts as a failure (`ERR_L2_TIMEOUT`).
+   * @default 250
+   */
+  commandTimeoutMs?: number
+  /**
+   * Longest wait for `deleteByPattern` and `clear`, in ms. They SCAN the whole keyspace, which can
+   * legitimately take seconds; bounding them by `commandTimeoutMs` would fail them every time on a
+   * large database, and their replay too, so the cache would never recover. Each SCAN step is still
+   * quick to fail when Redis is down.
+   * @default 30_000
+   */
+  scanTimeoutMs?: number
+  /** The circuit breaker in front of the driver. */
+  breaker?: {
+    /**
+     * Consecutive failed calls (timeouts included) that open the circuit.
+     * @default 5
+     */
+    failureThreshold?: number
+    /**
+     * How long calls are not sent after the circuit opens, and the probe period.
+     * @default 1000
+     */
+    openMs?: number
+    /**
+     * Cap of the open period, which doubles after each failed probe.
+     * @default `openMs` (no backoff)
+     */
+    maxOpenMs?: number
+  }
+  /**
+   * Most invalidations (keys + tags + patterns) remembered while L2 is unreachable. One more, and
+   * they collapse into a single `clear()` of the prefix, replayed on recovery.
+   * @default 10_000
+   */
+  maxPendingInvalidations?: number
+  /**
+   * How long a write or an invalidation that L2 did not take waits for it to come back (probing at
+   * once) with what it missed replayed, in ms, before resolving anyway. The cache's strict mode
+   * sets it: a write acknowledged with its invalidation only queued is one other instances may not
+   * see.
+   * @default 0 (resolve at once; the invalidation stays queued)
+   */
+  settleMs?: number
+}
+
+/** Hooks of a `ResilientL2`; each is called synchronously and may not throw (errors are swallowed). */
+export interface ResilientL2Hooks {
+  /** A call failed or timed out (`ERR_L2_UNAVAILABLE` / `ERR_L2_TIMEOUT`). Not called for calls skipped while open. */
+  onError?(error: L2Error): void
+  /** The circuit opened: L2 is not used until it recovers. Called once per outage. */
+  onDegraded?(reason: string): void
+  /** The circuit closed again, after every pending invalidation was replayed. */
+  onRecovered?(): void
+  /**
+   * One pending invalidation reached L2 on replay. L2 alone: the bus notice it had when made was
+   * lost with the outage, so other instances' L1 copies (reloaded meanwhile from L2) still need it.
+   */
+  onReplayed?(invalidation: Invalidation): void
+  /** Observers of every call's duration (a metrics exporter); calls are timed only while one is added. */
+  timing?: L2Timing
+}
+
+/** Counters of a `ResilientL2`; the object is live (read it, do not keep a copy). */
+export interface ResilientL2Counters {
+  /** Calls that failed, timeouts included. */
+  errors: number
+  /** Calls that did not answer within `commandTimeoutMs` (also counted in `errors`). */
+  timeouts: number
+  /** Calls not sent because the circuit was open. */
+  skipped: number
+  /** Invalidation calls replayed on recovery. */
+  replayed: number
+  /** Times the pending invalidations overflowed and collapsed into one `clear()`. */
+  collapsed: number
+}
+
+/** Validates {@link ResilientL2Options} and applies defaults; `CircuitBreaker` checks its own. */
+export function resolveResilientOptions(options: ResilientL2Options) {
+  const commandTimeoutMs = positive(options.commandTimeoutMs, 'commandTimeoutMs', 250, false)
+  const scanTimeoutMs = Math.max(
+    commandTimeoutMs,
+    positive(options.scanTimeoutMs, 'scanTimeoutMs', 30_000, false),
+  )
+  const max = positive(options.maxPendingInvalidations, 'maxPendingInvalidations', 10_000, false)
+  if (!Number.isInteger(max)) throw invalid('maxPendingInvalidations', 'must be an integer')
+  const { failureThreshold, openMs, maxOpenMs } = options.breaker ?? {}
+  return {
+    commandTimeoutMs,
+    scanTimeoutMs,
+    maxPendingInvalidations: max,
+    settleMs: positive(options.settleMs, 'settleMs', 0, false),
+    breaker: { failureThreshold, openMs, maxOpenMs },
+  }
+}
 
 function toL2Error(op: string, error: unknown): L2Error {
   if (error instanceof L2Error) return error
@@ -30,6 +143,19 @@ function isCommandError(error: unknown): boolean {
   return (
     error instanceof Error && error.name === 'ReplyError' && !UNHEALTHY_REPLY.test(error.message)
   )
+}
+
+/** What an {@link L2Health} is built with. */
+export interface L2HealthSetup {
+  breaker: Pick<CircuitBreakerOptions, 'failureThreshold' | 'openMs' | 'maxOpenMs'>
+  hooks: ResilientL2Hooks
+  counters: ResilientL2Counters
+  /** Where failed writes and invalidations, and what to redo, are queued. */
+  pending: PendingInvalidations
+  /** Resolves `true` when L2 answered. May not reject. */
+  ping: () => Promise<boolean>
+  /** Resolves `true` when every pending invalidation was replayed. May not reject. */
+  replay: () => Promise<boolean>
 }
 
 /**
@@ -60,25 +186,14 @@ export class L2Health {
   #probing = false
   #probeRun: Promise<void> | undefined = undefined
 
-  /**
-   * `ping` resolves `true` when L2 answered; `replay` when every pending invalidation was
-   * replayed. Neither may reject.
-   */
-  constructor(
-    breaker: ResolvedResilientL2Options['breaker'],
-    hooks: ResilientL2Hooks,
-    counters: ResilientL2Counters,
-    pending: PendingInvalidations,
-    ping: () => Promise<boolean>,
-    replay: () => Promise<boolean>,
-  ) {
-    this.#hooks = hooks
-    this.#counters = counters
-    this.#pending = pending
-    this.#ping = ping
-    this.#replay = replay
+  constructor(setup: L2HealthSetup) {
+    this.#hooks = setup.hooks
+    this.#counters = setup.counters
+    this.#pending = setup.pending
+    this.#ping = setup.ping
+    this.#replay = setup.replay
     this.breaker = new CircuitBreaker({
-      ...breaker,
+      ...setup.breaker,
       onStateChange: (to, from) => this.#onBreakerChange(to, from),
     })
   }
@@ -112,9 +227,8 @@ export class L2Health {
   readonly failed: OnCallFailed = (op, kind, payload, epoch, error, timedOut) => {
     if (kind === PROBE) return
     const l2Error = toL2Error(op, error)
-    this.#counters.errors++
     if (timedOut) this.#counters.timeouts++
-    this.#call(this.#hooks.onError, l2Error)
+    this.report(l2Error)
     // A bad argument (e.g. a reserved key) says nothing about Redis' health, and there is nothing
     // to invalidate: it never reached Redis. A read or write Redis refused as wrong changed
     // nothing either; an invalidation it refused, whatever the reason, is one that did not apply.
@@ -132,6 +246,12 @@ export class L2Health {
       this.#pending.add(payload as Invalidation)
     }
     this.breaker.trip()
+  }
+
+  /** Counts an error (`errors`) and reports it (`onError`). */
+  report(error: L2Error): void {
+    this.#counters.errors++
+    this.#call(this.#hooks.onError, error)
   }
 
   /**

@@ -37,6 +37,7 @@ import {
   type L2Coordination,
   type L2Driver,
   type L2WriteItem,
+  type NoticePublishingDriver,
   RESERVED_KEY_PREFIX,
 } from './l2-driver.js'
 import {
@@ -138,7 +139,7 @@ export function ttlArg(ttlMs: number): number {
  * await driver.close()
  * ```
  */
-export class RedisDriver implements L2Driver {
+export class RedisDriver implements L2Driver, NoticePublishingDriver {
   readonly name: string
   /** The ioredis client in use (ours or the caller's). */
   readonly client: Redis | Cluster
@@ -155,6 +156,7 @@ export class RedisDriver implements L2Driver {
   readonly #clusterFence: ClusterFence | undefined
   /** Fencing, leases and stamps (on a Cluster, with the key layout of `redis-key-layout.ts`). */
   readonly coordination: L2Coordination | undefined
+  /** `deleteByTags` publishes the bus notice it is given (see {@link NoticePublishingDriver}). */
   readonly publishesNotices = true
   /** One connection to one server (not a Cluster, whose keys live on several). */
   readonly ordered: boolean

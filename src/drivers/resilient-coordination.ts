@@ -1,7 +1,5 @@
-import { type CallTracker, DRIVER_VALUE, READ, WRITE } from './l2-calls.js'
+import { READ, WRITE } from './l2-calls.js'
 import type { FillStart, L2Coordination, LeaseMode, StoreOutcome } from './l2-driver.js'
-import type { L2Health } from './l2-health.js'
-import type { ResilientL2Counters } from './resilient-l2-options.js'
 
 /**
  * {@link L2Coordination} behind the same timeouts and breaker: every method resolves, with
@@ -31,43 +29,29 @@ export interface ResilientCoordination {
 }
 
 /**
- * Wraps a driver's coordination in the `ResilientL2` that owns `health`, `calls` and `counters`:
- * `beginFill` and `getStamp` are reads, `storeFill` is a write (a failure queues a delete of the
- * key), and `releaseLease` bypasses the breaker.
+ * One driver call through a `ResilientL2`: skipped while L2 is not in use, else bounded in time;
+ * resolves to the driver's value, or `undefined` when skipped or failed. `kind` is the call's
+ * kind (`READ` or `WRITE`, see `l2-calls.ts`), `payload` the key a failed write queues a delete of.
  */
-export function resilientCoordination(
-  c: L2Coordination,
-  health: L2Health,
-  calls: CallTracker,
-  counters: ResilientL2Counters,
-): ResilientCoordination {
-  const track = <T>(
-    op: string,
-    kind: number,
-    fallback: unknown,
-    payload: unknown,
-    call: () => Promise<T>,
-  ) => {
-    if (!health.accepting) {
-      counters.skipped++
-      return Promise.resolve(fallback as T)
-    }
-    let p: Promise<T>
-    try {
-      p = call()
-    } catch (error) {
-      return calls.thrown(op, kind, fallback, payload, error) as Promise<T>
-    }
-    return calls.track(p, op, kind, DRIVER_VALUE, fallback, payload) as Promise<T>
-  }
+export type GuardedCall = <T>(
+  op: string,
+  kind: number,
+  payload: string | undefined,
+  start: () => Promise<T>,
+) => Promise<T | undefined>
+
+/**
+ * Wraps a driver's coordination in a `ResilientL2`'s `call`: `beginFill` and `getStamp` are reads,
+ * `storeFill` is a write (a failure queues a delete of the key), and `releaseLease` bypasses the
+ * breaker.
+ */
+export function resilientCoordination(c: L2Coordination, call: GuardedCall): ResilientCoordination {
   return {
     beginFill: (key, leaseMs, token, lease) =>
-      track('beginFill', READ, undefined, undefined, () => c.beginFill(key, leaseMs, token, lease)),
+      call('beginFill', READ, undefined, () => c.beginFill(key, leaseMs, token, lease)),
     // A store that fails may or may not have landed: remembered as a delete of the key.
     storeFill: (key, value, ttlMs, tags, since, token) =>
-      track('storeFill', WRITE, undefined, key, () =>
-        c.storeFill(key, value, ttlMs, tags, since, token),
-      ),
+      call('storeFill', WRITE, key, () => c.storeFill(key, value, ttlMs, tags, since, token)),
     // Sent even while the breaker is open, and not counted: a lease left behind by a request
     // that timed out (but ran) would block other instances' fills for a whole lease. On the
     // same connection it runs after that request. Failures are harmless: the lease expires.
@@ -78,10 +62,10 @@ export function resilientCoordination(
         // expires by itself
       }
     },
-    getStamp: (key) => track('getStamp', READ, undefined, undefined, () => c.getStamp(key)),
+    getStamp: (key) => call('getStamp', READ, undefined, () => c.getStamp(key)),
     serverTime: () =>
       c.serverTime === undefined
         ? Promise.resolve(undefined)
-        : track('serverTime', READ, undefined, undefined, () => c.serverTime!()),
+        : call('serverTime', READ, undefined, () => c.serverTime!()),
   }
 }

@@ -1,20 +1,42 @@
 import { ErrorCodes, invalid, L2Error } from '../errors.js'
 import type { BusNotice } from './bus.js'
 import type { BreakerState } from './circuit-breaker.js'
-import { CallTracker, DRIVER_VALUE, FAILED, INVALID, MANY, PROBE, READ, WRITE } from './l2-calls.js'
-import type { L2Driver, L2WriteItem } from './l2-driver.js'
-import { L2Health } from './l2-health.js'
-import { CLEAR, type Invalidation, PendingInvalidations } from './pending-invalidations.js'
-import { RecentChanges } from './recent-changes.js'
-import { type ResilientCoordination, resilientCoordination } from './resilient-coordination.js'
-import { InvalidationSender } from './resilient-l2-invalidations.js'
+import { retryFor } from './deadline-clock.js'
 import {
+  CATCH_UP,
+  CallTracker,
+  DRIVER_VALUE,
+  FAILED,
+  INVALID,
+  INVALIDATE,
+  MANY,
+  PROBE,
+  READ,
+  WRITE,
+} from './l2-calls.js'
+import {
+  type L2Driver,
+  type L2WriteItem,
+  type NoticePublishingDriver,
+  publishesNotices,
+} from './l2-driver.js'
+import {
+  L2Health,
   type ResilientL2Counters,
   type ResilientL2Hooks,
   type ResilientL2Options,
   resolveResilientOptions,
-} from './resilient-l2-options.js'
-import { resilientScan } from './resilient-l2-scan.js'
+} from './l2-health.js'
+import {
+  applyInvalidation,
+  CLEAR,
+  INVALIDATION_OP,
+  type Invalidation,
+  PendingInvalidations,
+  RecentChanges,
+  scansKeyspace,
+} from './pending-invalidations.js'
+import { type ResilientCoordination, resilientCoordination } from './resilient-coordination.js'
 
 export type { ResilientCoordination, ResilientL2Counters, ResilientL2Hooks, ResilientL2Options }
 
@@ -43,7 +65,7 @@ const SETTLE_RETRY_MS = 20
  *   waiting for the threshold. Once the probe's ping is answered, invalidations (and writes, as
  *   deletes of their keys) are sent at once instead of queued, while the backlog is replayed: the
  *   queue then only shrinks, so the replay ends however busy the application is
- *   ({@link InvalidationSender}).
+ *   ({@link L2Health.catchingUp}).
  * - The driver's `coordination` is wrapped the same way ({@link resilientCoordination}).
  *
  * @example
@@ -74,11 +96,10 @@ export class ResilientL2 {
   readonly coordination: ResilientCoordination | undefined
   /** How long `close()` tries to deliver the invalidations L2 missed: 4 command timeouts, ≥ 1 s. */
   readonly closeTimeoutMs: number
-  readonly #hooks: ResilientL2Hooks
   readonly #settleMs: number
   readonly #health: L2Health
   readonly #calls: CallTracker
-  readonly #invalidations: InvalidationSender
+  readonly #pending: PendingInvalidations
   /** What to redo if Redis comes back as another server (a failover, a restart). */
   readonly #recent = new RecentChanges()
   readonly #unwatch: () => void
@@ -95,13 +116,24 @@ export class ResilientL2 {
     this.maxPendingInvalidations = resolved.maxPendingInvalidations
     this.closeTimeoutMs = Math.max(1000, 4 * this.commandTimeoutMs)
     this.#settleMs = resolved.settleMs
-    this.#hooks = hooks
     const { counters } = this
-    const pending = new PendingInvalidations(this.maxPendingInvalidations, counters)
-    // The probe replays through the sender, which needs the call tracker, which needs the breaker.
-    const health = new L2Health(resolved.breaker, hooks, counters, pending, this.#ping, () =>
-      this.#invalidations.replay(),
-    )
+    const pending = new PendingInvalidations({
+      driver,
+      max: this.maxPendingInvalidations,
+      scanTimeoutMs: this.scanTimeoutMs,
+      counters,
+      onReplayed: hooks.onReplayed?.bind(hooks),
+    })
+    this.#pending = pending
+    // The probe replays through the call tracker, which needs the breaker, which the health owns.
+    const health = new L2Health({
+      breaker: resolved.breaker,
+      hooks,
+      counters,
+      pending,
+      ping: this.#ping,
+      replay: () => pending.replay(this.#calls),
+    })
     this.#health = health
     this.#calls = new CallTracker(
       this.commandTimeoutMs,
@@ -109,19 +141,12 @@ export class ResilientL2 {
       health.failed,
       hooks.timing,
     )
-    this.#invalidations = new InvalidationSender(
-      driver,
-      pending,
-      health,
-      this.#calls,
-      counters,
-      this.scanTimeoutMs,
-      hooks.onReplayed?.bind(hooks),
-    )
     this.coordination =
       driver.coordination === undefined
         ? undefined
-        : resilientCoordination(driver.coordination, health, this.#calls, counters)
+        : resilientCoordination(driver.coordination, (op, kind, payload, start) =>
+            this.#call(op, kind, payload, start),
+          )
     this.#unwatch =
       driver.watchServer?.((reason, lost) =>
         health.redo(reason, lost === 'any' ? [CLEAR] : this.#recent.redo()),
@@ -140,7 +165,7 @@ export class ResilientL2 {
 
   /** Invalidations waiting for L2 to come back (keys + tags + patterns, +1 for a pending clear). */
   get pendingInvalidations(): number {
-    return this.#invalidations.size
+    return this.#pending.size
   }
 
   // ---------------------------------------------------------------------------------- reads
@@ -178,56 +203,29 @@ export class ResilientL2 {
    * early, the failure reported like any failed read. Never rejects.
    */
   scanKeys(pattern: string): AsyncGenerator<string[], void, undefined> | undefined {
-    if (!this.#health.accepting || typeof this.driver.scanKeys !== 'function') return undefined
-    return resilientScan(this.driver, pattern, this.#calls, this.#health)
+    const { driver } = this
+    if (!this.#health.accepting || typeof driver.scanKeys !== 'function') return undefined
+    return this.#calls.steps('scanKeys', () => driver.scanKeys!(pattern), this.#accepting)
   }
 
   /** Members of a native set; `undefined` (not `[]`) when L2 could not answer. */
   getSet(key: string): Promise<string[] | undefined> {
-    if (!this.#health.accepting) return this.#skip(RESOLVED_UNDEFINED)
-    let p: Promise<string[]>
-    try {
-      p = this.driver.getSet(key)
-    } catch (error) {
-      return this.#calls.thrown('getSet', READ, undefined, undefined, error)
-    }
-    return this.#calls.track(p, 'getSet', READ, DRIVER_VALUE, undefined, undefined)
+    return this.#call('getSet', READ, undefined, () => this.driver.getSet(key))
   }
 
   /** The counter's new value; `undefined` when L2 could not answer (fall back to memory). */
   increment(key: string, by: number, ttlMs: number): Promise<number | undefined> {
-    if (!this.#health.accepting) return this.#skip(RESOLVED_UNDEFINED)
-    let p: Promise<number>
-    try {
-      p = this.driver.increment(key, by, ttlMs)
-    } catch (error) {
-      return this.#calls.thrown('increment', READ, undefined, undefined, error)
-    }
-    return this.#calls.track(p, 'increment', READ, DRIVER_VALUE, undefined, undefined)
+    return this.#call('increment', READ, undefined, () => this.driver.increment(key, by, ttlMs))
   }
 
   /** Members added; `undefined` when L2 could not answer (fall back to memory). */
   addToSet(key: string, members: readonly string[], ttlMs: number): Promise<number | undefined> {
-    if (!this.#health.accepting) return this.#skip(RESOLVED_UNDEFINED)
-    let p: Promise<number>
-    try {
-      p = this.driver.addToSet(key, members, ttlMs)
-    } catch (error) {
-      return this.#calls.thrown('addToSet', READ, undefined, undefined, error)
-    }
-    return this.#calls.track(p, 'addToSet', READ, DRIVER_VALUE, undefined, undefined)
+    return this.#call('addToSet', READ, undefined, () => this.driver.addToSet(key, members, ttlMs))
   }
 
   /** A round trip through the breaker: `true` when L2 answered. `false` while degraded. */
   ping(): Promise<boolean> {
-    if (!this.#health.accepting) return this.#skip(RESOLVED_FALSE)
-    let p: Promise<void>
-    try {
-      p = this.driver.ping()
-    } catch (error) {
-      return this.#calls.thrown('ping', READ, false, undefined, error)
-    }
-    return this.#calls.track(p, 'ping', READ, true, false, undefined)
+    return this.#call('ping', READ, undefined, () => this.driver.ping(), true, false)
   }
 
   // ---------------------------------------------------------------------------------- writes
@@ -235,13 +233,13 @@ export class ResilientL2 {
   /**
    * `true` when stored. `false` when not: then a delete of `key` is queued (L2 may still hold an
    * older value) and the circuit opens until it is replayed (or sent at once, see
-   * {@link InvalidationSender}).
+   * {@link L2Health.catchingUp}).
    */
   set(key: string, value: Buffer, ttlMs: number, tags: readonly string[]): Promise<boolean> {
     this.#recent.record({ kind: 'keys', keys: [key] })
     if (!this.#health.accepting) {
       return this.#settled(
-        this.#invalidations.send({ kind: 'keys', keys: [key] }, false, false, RESOLVED_FALSE),
+        this.#invalidate({ kind: 'keys', keys: [key] }, false, false, RESOLVED_FALSE),
       )
     }
     let p: Promise<void>
@@ -259,9 +257,7 @@ export class ResilientL2 {
     this.#recent.record({ kind: 'keys', keys: items.map((item) => item.key) })
     if (!this.#health.accepting) {
       const keys = items.map((item) => item.key)
-      return this.#settled(
-        this.#invalidations.send({ kind: 'keys', keys }, false, false, RESOLVED_FALSE),
-      )
+      return this.#settled(this.#invalidate({ kind: 'keys', keys }, false, false, RESOLVED_FALSE))
     }
     let p: Promise<void>
     try {
@@ -290,9 +286,9 @@ export class ResilientL2 {
     return this.#send({ kind: 'tags', tags, notice }, DRIVER_VALUE, 0, RESOLVED_ZERO)
   }
 
-  /** Whether `deleteByTags` publishes its notice with it (the driver's `publishesNotices`). */
+  /** Whether `deleteByTags` publishes its notice with it (see {@link NoticePublishingDriver}). */
   get publishesNotices(): boolean {
-    return this.driver.publishesNotices === true
+    return publishesNotices(this.driver)
   }
 
   /**
@@ -328,7 +324,38 @@ export class ResilientL2 {
   ): Promise<T> {
     // Redone without its bus notice: a notice is numbered, and sent once.
     this.#recent.record(inv.kind === 'tags' ? { kind: 'tags', tags: inv.tags } : inv)
-    return this.#settled(this.#invalidations.send(inv, success, fallback, skipped))
+    return this.#settled(this.#invalidate(inv, success, fallback, skipped))
+  }
+
+  /**
+   * Sends an invalidation: resolves to `success` (or the driver's value), `fallback` on failure
+   * (then it is queued, see `L2Health.failed`). While L2 is not in use, queues it for replay
+   * instead and returns `skipped`, unless the replay is under way: then it is sent at once
+   * (see {@link L2Health.catchingUp}). Patterns and clears are bounded by `scanTimeoutMs`.
+   */
+  #invalidate<T>(
+    inv: Invalidation,
+    success: unknown,
+    fallback: unknown,
+    skipped: Promise<T>,
+  ): Promise<T> {
+    let kind = INVALIDATE
+    if (!this.#health.accepting) {
+      if (!this.#health.catchingUp) {
+        this.#pending.add(inv)
+        return this.#skip(skipped)
+      }
+      kind = CATCH_UP
+    }
+    const op = INVALIDATION_OP[inv.kind]
+    let p: Promise<unknown>
+    try {
+      p = applyInvalidation(this.driver, inv)
+    } catch (error) {
+      return this.#calls.thrown(op, kind, fallback, inv, error)
+    }
+    const timeoutMs = scansKeyspace(inv) ? this.scanTimeoutMs : undefined
+    return this.#calls.track(p, op, kind, success, fallback, inv, timeoutMs)
   }
 
   /**
@@ -368,7 +395,7 @@ export class ResilientL2 {
     this.#unwatch()
     this.#health.close()
     await this.#deliverPending()
-    this.#invalidations.close()
+    this.#pending.close()
     let p: Promise<void>
     try {
       p = this.driver.close()
@@ -387,12 +414,12 @@ export class ResilientL2 {
    * every instance may read the values they were to remove from Redis until their TTL.
    */
   async #deliverPending(): Promise<void> {
-    if (this.#invalidations.size === 0) return
+    if (this.#pending.size === 0) return
     // Attempts until the bound: the connection may be reconnecting (a failed call fails at once).
     const delivered = await retryFor(this.closeTimeoutMs, CLOSE_RETRY_MS, () =>
-      this.#invalidations.replay(),
+      this.#pending.replay(this.#calls),
     )
-    const left = this.#invalidations.size
+    const left = this.#pending.size
     if (delivered || left === 0) return
     this.#report(
       'close',
@@ -403,12 +430,7 @@ export class ResilientL2 {
 
   /** Counts and reports (`onError`) an invalidation that Redis did not take in time. */
   #report(operation: string, message: string): void {
-    this.counters.errors++
-    try {
-      this.#hooks.onError?.(new L2Error(ErrorCodes.L2_UNAVAILABLE, operation, message))
-    } catch {
-      // The application's hook must not break a cache call, nor close().
-    }
+    this.#health.report(new L2Error(ErrorCodes.L2_UNAVAILABLE, operation, message))
   }
 
   #skip<T>(result: Promise<T>): Promise<T> {
@@ -416,34 +438,34 @@ export class ResilientL2 {
     return result
   }
 
+  /**
+   * One driver call: skipped while L2 is not in use, else bounded and never rejecting (see
+   * {@link CallTracker.track}). `get`, `getMany`, `set` and `setMany`, the hot path, spell this
+   * out rather than allocate the closure `start`.
+   */
+  #call<T>(
+    op: string,
+    kind: number,
+    payload: unknown,
+    start: () => Promise<unknown>,
+    success: unknown = DRIVER_VALUE,
+    fallback: unknown = undefined,
+  ): Promise<T> {
+    if (!this.#health.accepting) return this.#skip(Promise.resolve(fallback as T))
+    let p: Promise<unknown>
+    try {
+      p = start()
+    } catch (error) {
+      return this.#calls.thrown(op, kind, fallback, payload, error)
+    }
+    return this.#calls.track(p, op, kind, success, fallback, payload)
+  }
+
+  readonly #accepting = (): boolean => this.#health.accepting
+
   /** The probe's ping (see {@link L2Health}). */
   readonly #ping = async (): Promise<boolean> => {
     const pong = await this.#calls.internal('ping', PROBE, () => this.driver.ping())
     return pong !== FAILED && pong !== INVALID
-  }
-}
-
-/**
- * Repeats `attempt` until it resolves `true`, pausing `pauseMs` between tries, for at most `ms`
- * (an attempt still running then is not waited for); resolves whether one succeeded.
- */
-async function retryFor(
-  ms: number,
-  pauseMs: number,
-  attempt: () => Promise<boolean>,
-): Promise<boolean> {
-  const deadline = performance.now() + ms
-  for (;;) {
-    let timer: NodeJS.Timeout | undefined
-    const ok = await Promise.race([
-      attempt(),
-      new Promise<false>((resolve) => {
-        timer = setTimeout(() => resolve(false), Math.max(0, deadline - performance.now()))
-      }),
-    ])
-    clearTimeout(timer)
-    if (ok) return true
-    if (performance.now() + pauseMs >= deadline) return false
-    await new Promise((resolve) => setTimeout(resolve, pauseMs))
   }
 }

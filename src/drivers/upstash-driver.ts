@@ -18,7 +18,6 @@
  */
 import { ErrorCodes, invalid, StrataCacheError } from '../errors.js'
 import { integerOption } from '../option-checks.js'
-import type { BusNotice } from './bus.js'
 import type { L2Coordination, L2Driver, L2WriteItem } from './l2-driver.js'
 import { RESERVED_KEY_PREFIX } from './l2-driver.js'
 import { requirePrefix, ttlArg } from './redis-driver.js'
@@ -79,8 +78,6 @@ export class UpstashDriver implements L2Driver {
   readonly name = 'upstash'
   readonly prefix: string
   readonly coordination: L2Coordination
-  /** No bus over REST: nothing to publish with an invalidation. */
-  readonly publishesNotices = false
   /** One HTTP request per command: two commands sent together may land in either order. */
   readonly ordered = false
   readonly #rest: UpstashRest
@@ -221,7 +218,7 @@ export class UpstashDriver implements L2Driver {
   }
 
   /** Bumps the tags' versions, drains their sets (one script call, as on Redis); no notice. */
-  async deleteByTags(tags: readonly string[], _notice?: BusNotice): Promise<number> {
+  async deleteByTags(tags: readonly string[]): Promise<number> {
     this.#open()
     if (tags.length === 0) return 0
     return invalidateTags(this.#host, this.#fence, tags, this.#tagPrefix, this.#tagBatch, undefined)
