@@ -33,6 +33,7 @@ export const UNIT_TEST_FILES = [
   'test/presets.test.ts',
   'test/prisma-keys.test.ts',
   'test/prisma-model-graph.test.ts',
+  'test/prisma-schema-reader.test.ts',
   'test/prisma-raw-sql-properties.test.ts',
   'test/prisma-raw-sql.test.ts',
   'test/prisma-raw-writes.test.ts',

@@ -5,7 +5,7 @@
  * Builds the package if `dist/` is older than `src/`, packs it, installs the tarball into a fresh
  * project in a temporary folder (from the npm cache; `--ignore-scripts`, as the package needs
  * none), and times each case in fresh `node` processes, from the first line of the script (node's
- * own start-up excluded), median and spread:
+ * own start-up excluded), one run of each case in turn, median and spread:
  *
  * - `import`: `await import('stratacache')` alone.
  * - `memory`: that, `new CacheManager()` and a first `get` (memory only).
@@ -15,8 +15,7 @@
  *   first query's answer, plain and with `withCache`; the difference is withCache's set-up.
  *
  * Then which packages each case loads (an ES module resolve hook, and `require.cache`), and what
- * each dependency costs imported alone in a fresh process: ioredis, msgpackr, lru-cache and the
- * Prisma schema parser.
+ * each dependency costs imported alone in a fresh process: ioredis, msgpackr and lru-cache.
  */
 import { execFileSync, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -40,7 +39,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const RUNS = Number(process.env.COLD_START_RUNS ?? 7)
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test'
-const DEPENDENCIES = ['ioredis', 'msgpackr', 'lru-cache', '@prisma/prisma-schema-wasm']
+const DEPENDENCIES = ['ioredis', 'msgpackr', 'lru-cache']
 
 function newestMtime(dir: string): number {
   let newest = 0
@@ -256,9 +255,15 @@ async function main(): Promise<void> {
         '\nwall-clock and CPU time (user + system, less sensitive to a busy machine), median (min–max)',
     )
     const medians = new Map<string, Sample>()
+    for (const [, script] of cases) run(dir, script) // warms the file system cache
+    // Round robin, one run of each case in turn: on a machine whose load varies, every case (and
+    // the two Prisma cases whose difference is reported) sees the same spread of it.
+    const samplesOf = new Map<string, Sample[]>(cases.map(([, script]) => [script, []]))
+    for (let i = 0; i < RUNS; i++) {
+      for (const [, script] of cases) samplesOf.get(script)!.push(run(dir, script))
+    }
     for (const [label, script] of cases) {
-      run(dir, script) // warms the file system cache
-      const samples = Array.from({ length: RUNS }, () => run(dir, script))
+      const samples = samplesOf.get(script)!
       const wall = summary(samples.map((s) => s.ms))
       const cpu = summary(samples.map((s) => s.cpuMs))
       medians.set(script, { ms: wall.median, cpuMs: cpu.median, packages: [] })

@@ -43,9 +43,14 @@ function* walk(dir) {
   }
 }
 
-/** The source a dist file is compiled from, or undefined for the CommonJS folder's type marker. */
+/**
+ * The source a dist file is compiled from, or undefined for the CommonJS folder's type marker and
+ * the chunks the ES module bundle's entry points share (scripts/bundle-esm.mjs).
+ */
 function sourceOf(distPath) {
-  if (distPath === 'dist/cjs/package.json') return undefined
+  if (distPath === 'dist/cjs/package.json' || /^dist\/chunk-[\w-]+\.js$/.test(distPath)) {
+    return undefined
+  }
   const inSrc = distPath.replace(/^dist\/(cjs\/)?/, 'src/')
   return inSrc.replace(/\.d\.ts$|\.js$/, '.ts')
 }
@@ -63,6 +68,7 @@ const BUILD_CONFIG = [
   'tsconfig.build.json',
   'tsconfig.cjs.json',
   'scripts/build-cjs.mjs',
+  'scripts/bundle-esm.mjs',
 ]
 function buildState() {
   const entries = ['dist/index.js', 'dist/cjs/index.js'].map((path) => join(root, path))

@@ -12,10 +12,11 @@ import { ownPath } from '../../module-url.js'
  */
 
 /**
- * stratacache's own Prisma layer (src/prisma, dist/prisma or dist/cjs/prisma): its frames are never
- * the call site.
+ * stratacache's own code (src/, dist/ or dist/cjs/): its frames are never the call site. The whole
+ * folder, not its Prisma layer alone: the ES module build is bundled, the Prisma layer's code
+ * partly in chunks shared with the other entry points (scripts/bundle-esm.mjs).
  */
-const OWN_DIR = ownPath('prisma/')
+const OWN_DIR = ownPath('./')
 const FRAME_LIMIT = 60
 const LOCATION = /\(?((?:file:\/\/)?[^\s()]+?):(\d+):(\d+)\)?\s*$/
 

@@ -1,11 +1,11 @@
 /**
- * Prisma's data model (DMMF) of a schema, computed by Prisma's own schema parser
- * (`@prisma/prisma-schema-wasm`, the one the CLI uses). Prisma 7's generated client keeps only a
- * stripped runtime model (field names and kinds, no keys, foreign keys or referential actions),
- * and invalidation needs all of those.
+ * Prisma's data model (DMMF) of a schema: the parts of it invalidation reads, read from the
+ * schema's text (`schema-reader.ts`). Prisma 7's generated client keeps only a stripped runtime
+ * model (field names, kinds and relation names: no list or optional flags, keys, foreign keys,
+ * referential actions, `@map`s or defaults), and invalidation needs all of those.
  */
 import { invalid } from '../../errors.js'
-import { packageRequire } from '../../module-url.js'
+import { readSchema } from './schema-reader.js'
 
 /** The referential actions PostgreSQL runs for a foreign key. */
 export type ReferentialAction = 'Cascade' | 'Restrict' | 'NoAction' | 'SetNull' | 'SetDefault'
@@ -54,22 +54,11 @@ export interface Datamodel {
   }[]
 }
 
-interface SchemaWasm {
-  /**
-   * The data model alone (`{ models, enums, types, indexes }`), as `get_dmmf(...).datamodel`:
-   * about 25 KB of JSON for a schema of eight models where `get_dmmf` also writes every
-   * operation's input types (over 1 MB), and a third of its time (80 ms against 250 ms of a cold
-   * start, measured in bench/cold-start.ts).
-   */
-  get_datamodel(params: string): string
-}
-
-let wasm: SchemaWasm | undefined
 const parsed = new Map<string, Datamodel>()
 
 /**
- * The data model of a Prisma schema (its text, as in `schema.prisma`). Parsed once per distinct
- * text; the parser (about 3 MB of WebAssembly) is loaded on first use.
+ * The data model of a Prisma schema (its text, as in `schema.prisma`). Read once per distinct
+ * text (`schema-reader.ts`).
  *
  * @example
  * ```ts
@@ -79,11 +68,9 @@ const parsed = new Map<string, Datamodel>()
 export function datamodelOf(schema: string): Datamodel {
   const known = parsed.get(schema)
   if (known !== undefined) return known
-  wasm ??= packageRequire('@prisma/prisma-schema-wasm') as SchemaWasm
   let datamodel: Datamodel
   try {
-    const params = JSON.stringify({ prismaSchema: [['schema.prisma', schema]] })
-    datamodel = JSON.parse(wasm.get_datamodel(params))
+    datamodel = readSchema(schema)
   } catch (error) {
     throw invalid('schema', `is not a valid Prisma schema: ${describe(error)}`)
   }
@@ -91,13 +78,6 @@ export function datamodelOf(schema: string): Datamodel {
   return datamodel
 }
 
-/** The parser reports errors as a JSON string of diagnostics; keep the first message readable. */
 function describe(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error)
-  try {
-    const body = JSON.parse(text) as { message?: string }
-    return (body.message ?? text).split('\n').slice(0, 6).join(' ').trim()
-  } catch {
-    return text.slice(0, 500)
-  }
+  return (error instanceof Error ? error.message : String(error)).slice(0, 500)
 }
