@@ -14,7 +14,7 @@
 //      package's declared dependencies and peers (linked from this repository's node_modules, so no
 //      download): every sub-path imported as an ES module and required as CommonJS, each through
 //      the right half of the exports map; a cache round trip on the root; the bin run.
-//      (test/commonjs.test.ts, in the test suite, covers the CommonJS build of the current src
+//      (test/integration/commonjs.test.ts, in the test suite, covers the CommonJS build of the current src
 //      inside a NestJS application; this covers the tarball a user installs.)
 //
 //   node scripts/check-package.mjs [--keep]   --keep leaves the temporary folder for a look

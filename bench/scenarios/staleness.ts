@@ -1,5 +1,5 @@
 /**
- * Measured staleness across instances, the long form of test/consistency.test.ts:
+ * Measured staleness across instances, the long form of test/integration/consistency.test.ts:
  * 4 worker processes, each its own stratacache instance (its own L1) on one Redis, read
  * (`getOrCompute`, loader sleeping 0-20 ms after its SELECT) and write (`UPDATE ... RETURNING`,
  * then delete or tag invalidation) records held in PostgreSQL; half the workers block their event

@@ -1,5 +1,5 @@
 /**
- * A small NestJS application for test/nestjs.test.ts, written as an application would write it
+ * A small NestJS application for test/nestjs/cache-module.test.ts, written as an application would write it
  * but without decorator syntax (the project compiles without `experimentalDecorators`): the
  * decorator functions are called as the compiler would call them.
  */

@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import type { LongLivedClient } from './shop-fixture.js'
 
 /**
- * Commands of the precision checker (`prisma-precision.property.test.ts`) on models with more
+ * Commands of the precision checker (`precision.property.test.ts`) on models with more
  * than one unique key (`Product`: `id` and `sku`, `User`: `id` and `email`, `Review`: `id` and
  * `productId_userId`) and on a model with one (`Inventory`): reads by one key, writes pinned by
  * another, by a compound key, or by the fields of one in a filter. Few rows, and reads by id

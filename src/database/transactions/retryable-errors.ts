@@ -1,7 +1,7 @@
 /**
  * Which transaction failures are safe to run again, read from the shapes the errors really have
  * with Prisma 7 and `@prisma/adapter-pg` on PostgreSQL (each produced on a real database in
- * test/database-transactions.test.ts):
+ * test/database/transactions.test.ts):
  *
  * | what happened | shape |
  * | --- | --- |
