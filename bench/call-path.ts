@@ -92,7 +92,13 @@ try {
     await crossed(() => prisma.product.findUnique({ where: { id: ids[0]! } })),
   )
   report(
-    'prisma.product.findUnique, a miss (its plan kept)',
+    'prisma.product.findUnique, a miss, its key planned for the first time',
+    await crossed(() => prisma.product.findUnique({ where: { id: ids[30]! } })),
+  )
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  await cache.clear() // the entry goes; the read's plan stays
+  report(
+    'prisma.product.findUnique, a miss, its plan kept',
     await crossed(() => prisma.product.findUnique({ where: { id: ids[30]! } })),
   )
   report(
