@@ -12,7 +12,9 @@
  * Trust (guarantee 4: missed invalidations are not silent):
  * - untrusted from construction; trusted once subscribed AND one of its own heartbeats, published
  *   after the subscription was confirmed, has come back (which proves the whole path: publisher,
- *   server, subscriber). Every later rising edge needs the same proof.
+ *   server, subscriber). Every later rising edge needs the same proof. While it is awaited, a
+ *   heartbeat that could not be published (the publisher reconnecting after the subscriber) is
+ *   sent again within 50-200 ms, not at the next interval.
  * - lost at once when the subscriber connection reports `close`, `reconnecting`, `end` or
  *   `error`;
  * - lost when one of its own heartbeats stays unanswered `heartbeatTimeoutMs` (default two
@@ -52,6 +54,14 @@ import { PendingWaits } from './redis-bus-waits.js'
 export type { RedisBusOptions }
 
 const NOT_STARTED = 'not started'
+/**
+ * First pause before a proof heartbeat that could not be published is sent again (doubling up to
+ * {@link PROOF_RETRY_MAX_MS}, never past the heartbeat interval): the publishing connection, cut
+ * together with the subscriber's, may come back after it, and waiting for the next interval would
+ * keep the bus untrusted, L1 capped, up to a whole interval longer.
+ */
+const PROOF_RETRY_MS = 50
+const PROOF_RETRY_MAX_MS = 200
 
 /**
  * {@link InvalidationBus} on Redis pub/sub.
@@ -87,6 +97,9 @@ export class RedisBus implements InvalidationBus {
   readonly #heartbeats: HeartbeatWatchdog
   readonly #receiver: FrameReceiver
   #started: Promise<void> | undefined
+  /** The next attempt at a proof heartbeat that could not be published, when one is due. */
+  #proofRetry: NodeJS.Timeout | undefined
+  #proofRetryMs = PROOF_RETRY_MS
   #closed = false
 
   constructor(options: RedisBusOptions) {
@@ -188,6 +201,7 @@ export class RedisBus implements InvalidationBus {
     if (this.#closed) return
     this.#closed = true
     this.#publisher.close()
+    clearTimeout(this.#proofRetry)
     this.#signals.reset('closed')
     this.#heartbeats.close()
     this.#waits.wakeAll()
@@ -215,6 +229,7 @@ export class RedisBus implements InvalidationBus {
 
   #onSubscribed(): void {
     this.#signals.stats.subscriptions++
+    this.#proofRetryMs = PROOF_RETRY_MS
     this.#receiver.subscriptionConfirmed()
     this.#heartbeats.subscriptionConfirmed()
     this.#sendHeartbeat()
@@ -228,10 +243,30 @@ export class RedisBus implements InvalidationBus {
 
   #sendHeartbeat(): void {
     if (this.#closed) return
+    clearTimeout(this.#proofRetry)
+    this.#proofRetry = undefined
     const beat = this.#heartbeats.next()
     void this.#publisher.publishHeartbeat(beat, this.heartbeatMs).then((ok) => {
       if (ok) this.#heartbeats.accepted(beat)
+      else this.#retryProof()
     })
     this.#receiver.forgetSilentOrigins()
+  }
+
+  /**
+   * A heartbeat could not be published while subscribed and untrusted: trust waits for one that
+   * makes the round trip, so the next is sent shortly (see {@link PROOF_RETRY_MS}), not at the
+   * next interval. A publish fails at once while the publisher reconnects.
+   */
+  #retryProof(): void {
+    if (this.#closed || this.trusted || !this.#connection.subscribed) return
+    if (this.#proofRetry !== undefined) return
+    const pauseMs = Math.min(this.#proofRetryMs, this.heartbeatMs)
+    this.#proofRetryMs = Math.min(pauseMs * 2, PROOF_RETRY_MAX_MS)
+    this.#proofRetry = setTimeout(() => {
+      this.#proofRetry = undefined
+      if (!this.trusted) this.#sendHeartbeat()
+    }, pauseMs)
+    this.#proofRetry.unref()
   }
 }

@@ -11,9 +11,10 @@
  *   before the read was invoked; how late each was (the read's invocation minus the
  *   acknowledgement of the earliest-acknowledged write that made its version obsolete), as
  *   p50 / p99 / p99.9 / max;
- * - **stale entries once quiet**: the writers stop, the system is left alone (~200 ms), then every
- *   instance reads every record through its cache; anything but PostgreSQL's current version is a
- *   stale entry.
+ * - **stale entries once quiet**: the writers stop, every instance settles (back on Redis with
+ *   what it missed replayed, its bus trusted again), the system is left alone (~200 ms), then
+ *   every instance reads every record through its cache; anything but PostgreSQL's current
+ *   version is a stale entry.
  *
  * Race windows are opened on purpose: loaders sleep between their SELECT and their return, and
  * some workers block their event loop with CPU bursts (their bus messages wait: a slow subscriber).
@@ -516,7 +517,7 @@ export async function runMode(
     const done = await Promise.all(live().map((w) => w.next('done', options.durationMs + 30_000)))
 
     // Quiet: nobody writes any more, every instance is back on Redis with what it missed
-    // replayed; leave the bus time to deliver, then read everything.
+    // replayed and on a trusted bus; leave the bus time to deliver, then read everything.
     for (const w of live()) w.send({ type: 'settle' })
     const settled = await Promise.all(live().map((w) => w.next('settled', 40_000)))
     const recoveryMs = Math.max(...settled.map((s) => s.waitedMs))

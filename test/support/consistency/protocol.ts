@@ -95,7 +95,10 @@ export type ToWorker =
   | { type: 'init'; config: WorkerConfig }
   /** Start the loops at `at` (shared clock); stop issuing new operations at `stopAt`. */
   | { type: 'start'; at: number; stopAt: number }
-  /** Wait until the cache is not degraded (its L2 back, what it missed replayed). */
+  /**
+   * Wait until the cache is not degraded (its L2 back, what it missed replayed) and its bus, if
+   * any, is trusted again (until then L1 may hold what a lost invalidation removed, briefly).
+   */
   | { type: 'settle' }
   /** Read every record once through the cache (the "quiet" check). */
   | { type: 'probe' }
@@ -112,7 +115,7 @@ export type FromWorker =
       writes: Float64Array
       summary: WorkerSummary
     }
-  /** The cache is not degraded (any more): `waitedMs` after it was asked. */
+  /** The cache is not degraded (any more) and its bus trusted: `waitedMs` after it was asked. */
   | { type: 'settled'; index: number; waitedMs: number }
   /** `versions[id - 1]`: what a read of record `id` returned once the system was quiet. */
   | { type: 'probed'; index: number; versions: number[] }

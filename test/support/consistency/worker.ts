@@ -271,7 +271,14 @@ async function handle(message: ToWorker): Promise<void> {
     }
     case 'settle': {
       const asked = clock()
-      while (worker!.cache.getMetrics().degraded && clock() - asked < 30_000) await sleep(10)
+      // Settled means back on Redis (what it missed replayed) and back on the bus: while the bus
+      // is untrusted, L1 may keep for up to `untrustedLocalTtl` a value whose invalidation it
+      // never heard (guarantee 4). The bus can lag the breaker by a reconnection and a heartbeat.
+      const settled = () => {
+        const { degraded, busTrusted } = worker!.cache.getMetrics()
+        return !degraded && busTrusted
+      }
+      while (!settled() && clock() - asked < 30_000) await sleep(10)
       send({ type: 'settled', index, waitedMs: clock() - asked })
       return
     }
