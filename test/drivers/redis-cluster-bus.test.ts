@@ -160,6 +160,8 @@ it('a migration of the channel slot: trust lost, resubscribed on the new owner, 
   const movedAt = performance.now()
   await migrate(slot, from, to, masters)
   await waitFor(() => edges.some((e) => e.trusted), { timeoutMs: 10_000, what: 'trust back' })
+  // The other bus lost its subscription too, and comes back on its own schedule.
+  await waitFor(() => buses.every((bus) => bus.trusted), { timeoutMs: 10_000, what: 'both back' })
   console.info(
     `[cluster bus] slot ${slot} moved ${from} -> ${to}: trust back after ` +
       `${Math.round(performance.now() - movedAt)} ms; edges ${JSON.stringify(edges)}`,
