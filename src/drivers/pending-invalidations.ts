@@ -199,7 +199,8 @@ function firstOf(set: ReadonlySet<string>, n: number): string[] {
 }
 
 /**
- * What this instance changed in L2 lately, to do again when Redis comes back as another server:
+ * What this instance changed in L2 lately, to do again when a Redis Cluster master comes back as
+ * another server (a standalone server is cleared whole instead, see `RedisDriver.watchServer`):
  * Redis replicates (and persists) asynchronously, so a replica promoted to master, or a server
  * restarted from its last save, may lack the last writes and invalidations it acknowledged. A
  * delete undone brings an old value back; a lost version bump lets a fill pass its fence; a lost

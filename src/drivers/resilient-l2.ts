@@ -100,7 +100,7 @@ export class ResilientL2 {
   readonly #health: L2Health
   readonly #calls: CallTracker
   readonly #pending: PendingInvalidations
-  /** What to redo if Redis comes back as another server (a failover, a restart). */
+  /** What to redo if the driver reports a server change as `'recent'` (a Cluster master replaced). */
   readonly #recent = new RecentChanges()
   readonly #unwatch: () => void
   #closed = false

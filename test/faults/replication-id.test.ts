@@ -2,7 +2,7 @@
  * A server that keeps its run id but not its data: it was made a replica of another master
  * (resynchronised from it, so what it held is gone), then promoted again, as Sentinel does to an
  * old master that comes back, or an operator with REPLICAOF. Its replication id changed: the
- * cache takes it for another server and does its recent writes again.
+ * cache takes it for another server and clears the prefix.
  */
 import { Redis } from 'ioredis'
 import { afterAll, expect, it } from 'vitest'
