@@ -32,7 +32,8 @@ import {
   encodeEntry,
   registerType,
 } from '../src/cache/codec.js'
-import { packr, toPackable } from '../src/cache/msgpack.js'
+import { packr } from '../src/cache/msgpack.js'
+import { toPackable } from '../src/cache/packable.js'
 
 class Decimal {
   readonly digits: string

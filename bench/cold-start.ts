@@ -9,6 +9,8 @@
  *
  * - `import`: `await import('stratacache')` alone.
  * - `memory`: that, `new CacheManager()` and a first `get` (memory only).
+ * - `memory-set`: the same with a `set` before the `get`: a memory-only cache measures what it
+ *   stores without encoding it, so this loads no more packages than `memory`.
  * - `redis`: the same with `redis:` configured (127.0.0.1:6379), to the first `get`'s answer.
  * - `prisma` / `prisma+withCache`: a Prisma app (this repository's generated client, compiled to
  *   JavaScript, on `@prisma/adapter-pg` and the shared PostgreSQL, in a schema of its own) to its

@@ -9,7 +9,6 @@ export {
   type SetOptions,
 } from './cache/cache-manager.js'
 export { type CustomType, registerType } from './cache/codec.js'
-export type { Duration } from './cache/duration.js'
 export type { CacheEvents, Tier } from './cache/events.js'
 export {
   CacheKeyBuilder,
@@ -31,6 +30,7 @@ export {
   type PrismaReadMessage,
   type PrismaWriteMessage,
 } from './cache/tracing.js'
+export type { Duration } from './cache/validate.js'
 export { cacheOptionsFromEnv } from './config/cache-env.js'
 export type {
   BusMessage,
@@ -78,7 +78,13 @@ export {
   type InvalidationErrorEvent,
   type WarmEntryOptions,
 } from './invalidation/cache-invalidation.js'
-export type { ErrorInfo } from './invalidation/error-info.js'
-export type { EventEmitterLike, InvalidationRule, RuleStats } from './invalidation/rules.js'
-export type { WarmingItemStats, WarmingRunSummary, WarmingStats } from './invalidation/warming.js'
+export type {
+  ErrorInfo,
+  EventEmitterLike,
+  InvalidationRule,
+  RuleStats,
+  WarmingItemStats,
+  WarmingRunSummary,
+  WarmingStats,
+} from './invalidation/invalidation-types.js'
 export type { CacheWarmingConfig, WarmingItem } from './invalidation/warming-config.js'

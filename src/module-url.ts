@@ -9,6 +9,7 @@
  * (`scripts/build-cjs.mjs`) rewrites the one expression below to `__filename`'s URL, and refuses
  * to finish if `import.meta` appears anywhere else.
  */
+import type * as Crypto from 'node:crypto'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 
@@ -21,6 +22,15 @@ const MODULE_URL: string = import.meta.url
  * on first use (the Prisma schema parser) and for optional peer dependencies (`pg`, NestJS's).
  */
 export const packageRequire: NodeJS.Require = createRequire(MODULE_URL)
+
+/**
+ * `node:crypto`, loaded on first use. Importing it makes Node build some forty internal modules
+ * (streams, Web Crypto), about 10 ms of CPU at start-up, which a memory-only cache never needs:
+ * so nothing that `import('stratacache')` loads imports it at the top.
+ */
+export function nodeCrypto(): typeof Crypto {
+  return packageRequire('node:crypto') as typeof Crypto
+}
 
 /**
  * The absolute path of `relative` (e.g. `'prisma/'`) under stratacache's root folder: `src/` when

@@ -8,9 +8,9 @@ import { resolveHealthOptions } from '../src/database/health/options.js'
 import { resolveRedisBusOptions } from '../src/drivers/redis-bus-options.js'
 import { ValidationError } from '../src/errors.js'
 import { createOpsHandler } from '../src/http/ops-handler.js'
-import { queryHeaders } from '../src/http/query-headers.js'
 import { resolveCacheModuleOptions } from '../src/nestjs/resolve-options.js'
 import { describeValue } from '../src/option-checks.js'
+import { queryHeaders } from '../src/prisma/metrics/query-context.js'
 
 /** The error `fn` throws, which must be a `ValidationError`. */
 function refusal(fn: () => unknown): ValidationError {

@@ -1,7 +1,10 @@
+import type { EventEmitter } from 'node:events'
 import type { BusMessage, BusNotice, InvalidationBus } from '../drivers/bus.js'
 import type { Invalidation } from '../drivers/pending-invalidations.js'
+import type { CacheEvents } from './events.js'
 import { globMatcher } from './glob.js'
-import type { KeyWaiters } from './key-waiters.js'
+import type { KeyWaiters } from './lease.js'
+import type { ManagerState } from './manager-wiring.js'
 import type { CacheMetrics } from './metrics.js'
 import type { TieredStore } from './tiered-store.js'
 
@@ -11,6 +14,20 @@ export interface BusLinkHooks {
   /** Trust edges, for the cache's `untrusted` / `trusted` events. */
   trust(trusted: boolean, reason: string): void
   error(error: Error, operation: string): void
+}
+
+/** What a {@link BusLink} joins. */
+export interface BusLinkParts {
+  bus: InvalidationBus
+  /** The cache's store, read on every message: `initialize()` may replace it. */
+  getStore: () => TieredStore
+  metrics: CacheMetrics
+  /** Lifetime cap of L1 entries while the bus is not trusted (`untrustedLocalTtl`). */
+  untrustedTtlMs: number
+  /** The bus publishes on the L2's own connection: L2 can publish notices itself. */
+  onL2: boolean
+  waiters: KeyWaiters
+  hooks: BusLinkHooks
 }
 
 /**
@@ -31,21 +48,14 @@ export class BusLink {
   /** The bus publishes on the L2's own connection: L2 can publish notices itself. */
   readonly #onL2: boolean
 
-  constructor(
-    bus: InvalidationBus,
-    getStore: () => TieredStore,
-    metrics: CacheMetrics,
-    untrustedTtlMs: number,
-    onL2: boolean,
-    waiters: KeyWaiters,
-    hooks: BusLinkHooks,
-  ) {
+  constructor(parts: BusLinkParts) {
+    const { bus, hooks } = parts
     this.bus = bus
-    this.#onL2 = onL2
-    this.#waiters = waiters
-    this.#getStore = getStore
-    this.#metrics = metrics
-    this.#untrustedTtlMs = untrustedTtlMs
+    this.#onL2 = parts.onL2
+    this.#waiters = parts.waiters
+    this.#getStore = parts.getStore
+    this.#metrics = parts.metrics
+    this.#untrustedTtlMs = parts.untrustedTtlMs
     this.#hooks = hooks
     this.#unsubscribe.push(bus.onMessage((message) => this.#receive(message)))
     this.#unsubscribe.push(
@@ -209,5 +219,62 @@ function globOrNothing(glob: string): ((key: string) => boolean) | undefined {
     return globMatcher(glob)
   } catch {
     return undefined
+  }
+}
+
+/**
+ * Joins the cache to its invalidation bus (`undefined` when it has none, e.g. without L2): trust
+ * edges become `trusted` / `untrusted` events, other instances' invalidations `delete` /
+ * `invalidate` events marked `remote`. The store is read from `state` on every message:
+ * `initialize()` may replace it.
+ */
+export function linkBus(state: ManagerState): BusLink | undefined {
+  const { setup, options, sink } = state
+  const bus = setup.buildBus(options, state.store)
+  if (bus === undefined) return undefined
+  const { cache, metrics } = sink
+  return new BusLink({
+    bus,
+    getStore: () => state.store,
+    metrics,
+    untrustedTtlMs: options.untrustedLocalTtlMs,
+    onL2: setup.publishesOnL2(bus),
+    waiters: sink.waiters,
+    hooks: {
+      trust: (trusted, reason) => {
+        if (!trusted) metrics.busTrustLost++
+        if (trusted) sink.log('info', { reason }, 'stratacache: invalidation bus trusted')
+        else sink.log('warn', { reason }, 'stratacache: invalidation bus untrusted, L1 flushed')
+        cache.emit(trusted ? 'trusted' : 'untrusted', { reason })
+      },
+      error: (error, operation) => sink.reportError(error, operation),
+      remote: (message, removed) => emitRemote(cache, message, removed),
+    },
+  })
+}
+
+/** Re-emits another instance's invalidation as this cache's event, marked `remote`. */
+function emitRemote(
+  cache: EventEmitter<CacheEvents>,
+  message: RemoteInvalidation,
+  removed: number,
+): void {
+  switch (message.type) {
+    case 'delete':
+      cache.emit('delete', { keys: message.keys, remote: true })
+      return
+    case 'tags':
+      cache.emit('invalidate', { kind: 'tag', tags: message.tags, removed, remote: true })
+      return
+    case 'pattern':
+      cache.emit('invalidate', {
+        kind: 'pattern',
+        pattern: message.pattern,
+        removed,
+        remote: true,
+      })
+      return
+    case 'clear':
+      cache.emit('invalidate', { kind: 'clear', remote: true })
   }
 }

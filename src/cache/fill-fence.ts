@@ -15,6 +15,9 @@
  * `fenceWindow`). Should the log still be full, it collapses into one "everything" record, which
  * makes the fence conservative (fills skip storing) but never wrong.
  */
+import { Fill, type FillContext, type FillPlan } from './fill.js'
+import type { FirstRead } from './lease.js'
+
 type Touch =
   | { seq: number; kind: 'key'; key: string }
   | { seq: number; kind: 'tag'; tag: string }
@@ -167,5 +170,72 @@ export class FillFence {
     }
     if (this.#log.length >= this.#maxLog) this.#log = [{ seq: touch.seq, kind: 'all' }]
     else this.#log.push(touch)
+  }
+}
+
+/**
+ * The fills running in this process, one per key for later callers to join (single flight within
+ * the process; leases, `lease.ts`, make it single across instances), each until it is done.
+ */
+export class FillsInFlight {
+  readonly #fills = new Map<string, Fill>()
+  /** What the fills started from now on share: `initialize()` replaces it. */
+  context: FillContext
+
+  constructor(context: FillContext) {
+    this.context = context
+  }
+
+  /** Loads in flight. */
+  get size(): number {
+    return this.#fills.size
+  }
+
+  /**
+   * The fill running for `key`, if a new caller may still take its value: not if the key or one
+   * of the caller's `tags` was invalidated since it began (its value may predate that write,
+   * guarantee 1; tags the loader adds are checked when the caller joins, see `Fill.join`).
+   */
+  joinable(key: string, tags: readonly string[]): Fill | undefined {
+    const fill = this.#fills.get(key)
+    if (fill === undefined || fill.finished) return undefined
+    return this.context.store.fence.canStore(fill.ticket, key, tags) ? fill : undefined
+  }
+
+  /**
+   * Starts a fill of `key`; later callers may join it. A fill of this process still running for
+   * the key (one an invalidation overtook) holds the key's lease: the new one does not wait for it.
+   */
+  start(
+    key: string,
+    compute: () => unknown,
+    plan: FillPlan,
+    refresh: boolean,
+    first?: FirstRead,
+    keyLoadMs = 0,
+  ): Fill {
+    const fill = new Fill(this.context, key, compute, plan, {
+      refresh,
+      ticket: first?.ticket,
+      first,
+      waitForHolder: !this.#fills.has(key),
+      keyLoadMs,
+    })
+    return this.#track(key, fill)
+  }
+
+  /** A fill that stores in place of any stored value and waits for no lease holder (warming). */
+  replace(key: string, compute: () => unknown, plan: FillPlan): Fill {
+    const options = { refresh: true, replace: true, waitForHolder: false, keyLoadMs: 0 }
+    return this.#track(key, new Fill(this.context, key, compute, plan, options))
+  }
+
+  /** Makes `fill` the one later callers of `key` join, until it is done. */
+  #track(key: string, fill: Fill): Fill {
+    this.#fills.set(key, fill)
+    void fill.done.then(() => {
+      if (this.#fills.get(key) === fill) this.#fills.delete(key)
+    })
+    return fill
   }
 }

@@ -1,9 +1,16 @@
-import { randomBytes } from 'node:crypto'
-import type { FillStart, LeaseMode } from '../drivers/l2-driver.js'
+import type { LeaseMode } from '../drivers/l2-driver.js'
 import type { ResilientCoordination } from '../drivers/resilient-coordination.js'
-import { sampleRoundTrip } from './clock.js'
+import { unwrapLoaded, withTags } from './call-options.js'
 import { copyValue } from './codec.js'
-import { unwrapLoaded } from './loaded.js'
+import {
+  beginFill,
+  FIRST_POLL_MS,
+  type FillSettings,
+  type FirstStart,
+  type LoadTimes,
+  MAX_POLL_MS,
+  newLeaseToken,
+} from './lease.js'
 import type { CacheMetrics } from './metrics.js'
 import type { Prepared, StorePlan } from './store-types.js'
 import type { TieredStore } from './tiered-store.js'
@@ -12,22 +19,6 @@ import type { TieredStore } from './tiered-store.js'
 export interface FillPlan extends StorePlan {
   /** See `ComputePlan.storeIf`: a value it refuses is returned to the callers, never stored. */
   storeIf: ((value: unknown) => boolean) | undefined
-}
-
-/** How fills coordinate across instances. */
-export interface FillSettings {
-  /** Lease duration in ms; 0 turns cross-instance single-flight off (fills are still fenced). */
-  leaseMs: number
-  /** A loader slower than this does not store: the versions that fence it may have expired. */
-  fenceWindowMs: number
-  /** Called after a value was stored in L2: waiters here and on other instances stop polling. */
-  announce(key: string): void
-  /** Called when a fill gave its lease back without a value: this instance's waiters poll now. */
-  released(key: string): void
-  /** Resolves when `key` is announced or released (here or by another instance), or after `ms`. */
-  waitForAnnounce(key: string, ms: number): Promise<void>
-  /** Strict mode: a fill's callers wait for Redis to store its value (see `FillResult.stored`). */
-  strict: boolean
 }
 
 /** What a fill produced. */
@@ -48,21 +39,13 @@ export interface FillResult {
 const STORED = Promise.resolve(true)
 const NOT_STORED = Promise.resolve(false)
 
-/** A `beginFill` already made for this fill (with `token`): the L2 read of a miss doubles as it. */
-export interface FirstStart {
-  start: FillStart
-  token: string
-}
-
 /** What every fill of one cache shares. */
 export interface FillContext {
   readonly store: TieredStore
   readonly metrics: CacheMetrics
   readonly settings: FillSettings
-  /** Typical loader time of this cache in ms, `undefined` before it has seen enough loads. */
-  typicalLoadMs(): number | undefined
-  /** Reports how long a loader took. */
-  loaded(ms: number): void
+  /** The cache's loader times, for how long a lease holder is worth waiting for. */
+  readonly loadTimes: LoadTimes
 }
 
 /** How one fill starts. */
@@ -85,11 +68,6 @@ export interface FillOptions {
   /** Load time known for this key (a stale entry's), in ms: a longer wait is worth it. */
   keyLoadMs: number
 }
-
-const FIRST_POLL_MS = 5
-const MAX_POLL_MS = 50
-/** Shortest wait for a lease holder once load times are known. */
-const MIN_HOLDER_WAIT_MS = 5
 
 /**
  * One fill of one key, from its first L2 round trip to its store: it owns its fence ticket (the
@@ -190,7 +168,8 @@ export class Fill {
     const { settings } = this.#context
     const wantLease = settings.leaseMs > 0
     const mode: LeaseMode = wantLease ? 'always' : 'never'
-    const waitUntil = Date.now() + this.#holderWaitMs(options)
+    const waitUntil =
+      Date.now() + this.#context.loadTimes.holderWaitMs(options.keyLoadMs, settings.leaseMs)
     let start = options.first?.start
     let pollMs = FIRST_POLL_MS
     for (;;) {
@@ -227,18 +206,6 @@ export class Fill {
   }
 
   /**
-   * How long to wait for another instance's lease holder: about one load of this key, as far as
-   * this cache knows load times; until the lease ends (three leases at most, if holders keep
-   * dying) before it knows any.
-   */
-  #holderWaitMs(options: FillOptions): number {
-    const typical = this.#context.typicalLoadMs()
-    const leaseMs = this.#context.settings.leaseMs
-    if (typical === undefined) return Math.max(leaseMs, 1) * 3
-    return Math.min(Math.max(typical, options.keyLoadMs, MIN_HOLDER_WAIT_MS), leaseMs * 3)
-  }
-
-  /**
    * Runs the loader and stores its value: fenced in this process by the ticket, and in Redis by
    * the fence point `since` when there is one (`undefined`: no coordination, L2 alone).
    */
@@ -256,7 +223,7 @@ export class Fill {
       throw error
     }
     const loadMs = performance.now() - started
-    this.#context.loaded(loadMs)
+    this.#context.loadTimes.record(loadMs)
     const { value } = result
     const plan = withTags(this.plan, result.tags)
     if (plan.storeIf !== undefined && !plan.storeIf(value)) {
@@ -305,7 +272,7 @@ export class Fill {
     const { plan } = prepared
     const stored = await this.#coordination!.storeFill(
       this.key,
-      prepared.bytes,
+      prepared.bytes!,
       plan.ttlMs + plan.staleMs,
       plan.tags,
       since,
@@ -336,38 +303,4 @@ export class Fill {
     this.#lease = false
     if (wake) this.#context.settings.released(this.key)
   }
-}
-
-/**
- * `coordination.beginFill`, its fence point (Redis's clock, in µs) taken as a sample of this
- * host's offset from it (see `clock.ts`).
- */
-export function beginFill(
-  coordination: ResilientCoordination,
-  key: string,
-  leaseMs: number,
-  token: string,
-  lease: LeaseMode,
-): Promise<FillStart | undefined> {
-  return sampleRoundTrip(
-    () => coordination.beginFill(key, leaseMs, token, lease),
-    (start) => (start === undefined ? undefined : Number(start.since) / 1000),
-  )
-}
-
-/** This process's part of lease tokens: random, so that no two instances share one. */
-const TOKEN_PREFIX = randomBytes(9).toString('base64url')
-let tokens = 0
-
-/** A token identifying one fill's lease, unique across instances (random per process, counted). */
-export function newLeaseToken(): string {
-  return `${TOKEN_PREFIX}${(++tokens).toString(36)}`
-}
-
-/** `plan` with `extra` tags (the loader's) added, the plan itself when there are none. */
-function withTags<P extends FillPlan>(plan: P, extra: readonly string[]): P {
-  if (extra.length === 0) return plan
-  const tags = new Set(plan.tags)
-  for (const tag of extra) tags.add(tag)
-  return { ...plan, tags: [...tags] }
 }

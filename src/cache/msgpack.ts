@@ -1,20 +1,7 @@
 import type * as Msgpackr from 'msgpackr'
 import { packageRequire } from '../module-url.js'
-import { TYPED_ARRAY_PROTOTYPES } from './clone.js'
-import { type RegisteredType, typeNamed, typeOf } from './custom-types.js'
-import {
-  describeObject,
-  INDEX,
-  MAP_KEY,
-  MAP_VALUE,
-  MAX_DEPTH,
-  messageOf,
-  PROP,
-  SERIALIZED,
-  SET_MEMBER,
-  Trail,
-  unsupportedReason,
-} from './value-path.js'
+import { typeNamed } from './custom-types.js'
+import { messageOf } from './value-path.js'
 
 /*
  * stratacache's msgpack dialect: msgpackr with `moreTypes` (Date, Set, RegExp, typed arrays,
@@ -29,27 +16,27 @@ import {
  * - strings with lone surrogates: packed as WTF-8, decoded as U+FFFD replacement characters.
  * - an own `__proto__` key: decoded as the key `__proto_` (msgpackr's pollution guard).
  *
- * A walk ({@link toPackable}) replaces those by `Tagged` boxes, copy-on-write, so a value without
+ * A walk (`toPackable`, in packable.ts) replaces those by `Tagged` boxes, copy-on-write, so a value without
  * any of them is packed as it is, with no allocation besides the walk's trail.
  */
 
 /** The msgpack ext type of stratacache's boxes. msgpackr leaves 1-100 to applications. */
 export const EXT_TYPE = 0x53 // 'S'
 
-const KIND_MAP = 0
-const KIND_CUSTOM = 1
-const KIND_NEGATIVE_ZERO = 2
-const KIND_STRING = 3
-const KIND_OBJECT = 4
+/** What a box holds, its first element: the boxes are written by packable.ts, read here. */
+export const KIND_MAP = 0
+export const KIND_CUSTOM = 1
+export const KIND_NEGATIVE_ZERO = 2
+export const KIND_STRING = 3
+export const KIND_OBJECT = 4
 
-class Tagged {
+/** A part of a value boxed for msgpackr, written as an extension of type {@link EXT_TYPE}. */
+export class Tagged {
   readonly data: unknown[]
   constructor(data: unknown[]) {
     this.data = data
   }
 }
-
-const NEGATIVE_ZERO = new Tagged([KIND_NEGATIVE_ZERO])
 
 /** msgpackr's packer and its flag for space reserved in front, once loaded (see {@link packr}). */
 let loaded: { packr: Msgpackr.Packr; reserveStartSpace: number } | undefined
@@ -97,234 +84,129 @@ export function packAfterHeader(value: unknown, headerBytes: number): Buffer {
   )
 }
 
-// ES2024, in Node since 20.0; the project's TypeScript lib (ES2023) does not declare it yet.
-const isWellFormed = (String.prototype as unknown as { isWellFormed(this: string): boolean })
-  .isWellFormed
-
-type Plain = Record<string, unknown>
-
-/**
- * Returns `value` ready for {@link packr}: the same reference when it holds nothing msgpackr
- * would lose, else a copy with those parts boxed. Validates as it goes.
+/*
+ * The exact length of what `packr().pack(value)` writes, counted without packing, for a value
+ * `toPackable` (packable.ts) returned. A cache without L2 encodes nothing, yet it must know each entry's
+ * encoded size (L1's bounds, `maxValueBytes`, `averageSize`): counting lets memory-only mode run
+ * without loading msgpackr at all (about 25 ms of a cold start, its native addon included).
  *
- * @throws SerializationError naming the exact path of a part that cannot be encoded.
+ * The count follows msgpackr's writer with the options of `packr()` (records off, variable map
+ * size, `moreTypes`): the common types are counted here, and anything else (binaries, typed
+ * arrays, `RegExp`, bigints past 64 bits, objects whose `constructor` is not `Object`) makes the
+ * count give up with `UNCOUNTED`, so that the caller packs for real. test/cache/codec.test.ts
+ * checks the count against msgpackr on every supported type and on arbitrary values.
  */
-export function toPackable(value: unknown, path = 'value'): unknown {
-  return packableChild(value, 0, new Trail(path))
-}
 
-/** Bytes of `value` in the L2 encoding, without the entry header and tuple (a few bytes more). */
-export function encodedSize(value: unknown): number {
-  return packr().pack(toPackable(value)).length
-}
+/** {@link packedSize}'s answer when some part's size is not known without packing. */
+const UNCOUNTED = -1
 
 /**
- * Throws unless a decoded value is one the cache could have written: a tree no deeper than
- * {@link MAX_DEPTH}, of the types {@link toPackable} lets through (msgpackr also decodes errors
- * and `DataView`s, which it never packs for us). Bytes in Redis are not trusted: a copy on read
- * or a walk on a value nested thousands of levels deep would overflow the stack on every hit.
+ * Bytes `value` (already packable) takes in msgpack, or {@link UNCOUNTED}. Iterative where it
+ * can be cheap: the common record (a plain object of scalars) costs one loop and no calls.
  */
-export function checkDecoded(value: unknown): void {
-  if (typeof value === 'object' && value !== null) checkDecodedObject(value, 0)
-}
-
-function checkDecodedObject(value: object, depth: number): void {
-  if (depth >= MAX_DEPTH) throw new Error(`nested deeper than ${MAX_DEPTH} levels`)
-  const child = depth + 1
-  const proto: unknown = Object.getPrototypeOf(value)
-  if (proto === Array.prototype) {
-    const array = value as unknown[]
-    for (let i = 0; i < array.length; i++) {
-      const item = array[i]
-      if (typeof item === 'object' && item !== null) checkDecodedObject(item, child)
-    }
-    return
-  }
-  if (proto === Object.prototype || proto === null) {
-    // for-in needs no key array; inherited keys (a polluted prototype) are only checked too.
-    for (const key in value) {
-      const item = (value as Plain)[key]
-      if (typeof item === 'object' && item !== null) checkDecodedObject(item, child)
-    }
-    return
-  }
-  if (proto === Map.prototype || proto === Set.prototype) {
-    for (const entry of (value as Map<unknown, unknown>).entries()) {
-      for (const item of entry) {
-        if (typeof item === 'object' && item !== null) checkDecodedObject(item, child)
-      }
-    }
-    return
-  }
-  if (
-    proto === Date.prototype ||
-    proto === RegExp.prototype ||
-    proto === Buffer.prototype ||
-    proto === ArrayBuffer.prototype ||
-    TYPED_ARRAY_PROTOTYPES.has(proto as object) ||
-    typeOf(value) !== undefined
-  ) {
-    return
-  }
-  throw new Error(`${describeObject(value)}, a type the cache never writes`)
-}
-
-function packableChild(value: unknown, depth: number, trail: Trail): unknown {
+function packedSize(value: unknown): number {
   switch (typeof value) {
-    case 'object':
-      return value === null ? null : packableObject(value, depth, trail)
-    case 'number':
-      return value === 0 && 1 / value < 0 ? NEGATIVE_ZERO : value
     case 'string':
-      return isWellFormed.call(value) ? value : boxString(value)
-    case 'function':
-    case 'symbol':
-      return trail.fail(depth, `a ${typeof value} cannot be cached`)
+      return stringSize(value)
+    case 'number':
+      return numberSize(value)
+    case 'boolean':
+      return 1
+    case 'undefined':
+      return 3
+    case 'bigint':
+      // int64, else uint64; larger ones use an extension of variable length.
+      return value < 0x8000000000000000n && value >= -0x8000000000000000n
+        ? 9
+        : value < 0x10000000000000000n && value > 0n
+          ? 9
+          : UNCOUNTED
+    case 'object':
+      return value === null ? 1 : objectSize(value)
     default:
-      return value
+      return UNCOUNTED
   }
 }
 
-function packableObject(value: object, depth: number, trail: Trail): unknown {
-  if (depth >= MAX_DEPTH) trail.tooDeep(depth, value)
-  trail.nodes[depth] = value
-  const proto: unknown = Object.getPrototypeOf(value)
-  if (proto === Object.prototype || proto === null)
-    return packablePlain(value as Plain, depth, trail)
-  switch (proto) {
-    case Array.prototype:
-      return packableArray(value as unknown[], depth, trail)
-    case Map.prototype:
-      return boxMap(value as Map<unknown, unknown>, depth, trail)
-    case Set.prototype:
-      return packableSet(value as Set<unknown>, depth, trail)
-    case Date.prototype:
-    case RegExp.prototype:
-    case Buffer.prototype:
-    case ArrayBuffer.prototype:
-      return value
+function objectSize(value: object): number {
+  const ctor = value.constructor
+  if (ctor === Object) return plainSize(value as Record<string, unknown>)
+  if (ctor === Array) return arraySize(value as unknown[])
+  if (ctor === Date) return dateSize(value as Date)
+  // A box and a Set are one-byte-tagged extensions (3 bytes) in front of an array.
+  if (ctor === Tagged) return add(3, arraySize((value as Tagged).data))
+  if (ctor === Set) return add(3, arraySize(Array.from(value as Set<unknown>)))
+  return UNCOUNTED
+}
+
+function plainSize(value: Record<string, unknown>): number {
+  // msgpackr writes `Object.keys`, so inherited enumerable keys are not counted either.
+  const keys = Object.keys(value)
+  let size = headerSize(keys.length)
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!
+    const item = packedSize(value[key])
+    if (item === UNCOUNTED) return UNCOUNTED
+    size += stringSize(key) + item
   }
-  if (TYPED_ARRAY_PROTOTYPES.has(proto as object)) return value
-  let type: RegisteredType | undefined
-  try {
-    type = typeOf(value)
-  } catch (error) {
-    trail.fail(depth, `a registered type's is() threw: ${messageOf(error)}`, error)
+  return size
+}
+
+function arraySize(value: readonly unknown[]): number {
+  let size = headerSize(value.length)
+  for (let i = 0; i < value.length; i++) {
+    const item = packedSize(value[i])
+    if (item === UNCOUNTED) return UNCOUNTED
+    size += item
   }
-  if (type === undefined) return trail.fail(depth, unsupportedReason(value))
-  let data: unknown
-  try {
-    data = type.serialize(value)
-  } catch (error) {
-    trail.fail(
-      depth,
-      `serialize() of registered type "${type.name}" threw: ${messageOf(error)}`,
-      error,
-    )
+  return size
+}
+
+function add(header: number, body: number): number {
+  return body === UNCOUNTED ? UNCOUNTED : header + body
+}
+
+/** An array or map header: fix (up to 15 entries), 16-bit or 32-bit length. */
+function headerSize(length: number): number {
+  return length < 0x10 ? 1 : length < 0x10000 ? 3 : 5
+}
+
+/** A well-formed string (toPackable boxes the others): header by UTF-8 length, then the bytes. */
+function stringSize(value: string): number {
+  let bytes = value.length
+  // ASCII, the common case, is one byte per unit; only then is a scan needed at all.
+  for (let i = 0; i < value.length; i++) {
+    if (value.charCodeAt(i) >= 0x80) {
+      bytes = Buffer.byteLength(value, 'utf8')
+      break
+    }
   }
-  return new Tagged([
-    KIND_CUSTOM,
-    type.name,
-    packableChild(data, trail.at(depth + 1, SERIALIZED, type.name), trail),
-  ])
+  return (bytes < 0x20 ? 1 : bytes < 0x100 ? 2 : bytes < 0x10000 ? 3 : 5) + bytes
+}
+
+function numberSize(value: number): number {
+  if (value >>> 0 === value) return value < 0x80 ? 1 : value < 0x100 ? 2 : value < 0x10000 ? 3 : 5
+  if (value >> 0 === value)
+    return value >= -0x20 ? 1 : value >= -0x80 ? 2 : value >= -0x8000 ? 3 : 5
+  return 9
+}
+
+/** msgpack timestamps: 32-bit seconds, 64-bit with nanoseconds, 96-bit; msgpackr's invalid date. */
+function dateSize(value: Date): number {
+  const ms = value.getTime()
+  const seconds = ms / 1000
+  if (Number.isNaN(ms)) return 3
+  if (seconds >= 0 && seconds < 0x100000000 && value.getMilliseconds() === 0) return 6
+  return seconds > 0 && seconds < 0x100000000 ? 10 : 15
 }
 
 /**
- * True when `packed` replaces `original`. Replacements are always objects (a copy or a box), and
- * testing that keeps `NaN !== NaN` from counting as a change.
+ * Bytes of a packable value in msgpack: counted when every part's size is known, else packed.
+ * The same number as `packr().pack(value).length`.
  */
-function changed(packed: unknown, original: unknown): boolean {
-  return packed !== original && typeof packed === 'object'
-}
-
-function packablePlain(source: Plain, depth: number, trail: Trail): unknown {
-  const child = depth + 1
-  let out: Plain | undefined
-  for (const key in source) {
-    if (trail.inheritedKeys && !Object.hasOwn(source, key)) continue
-    if (key === '__proto__' || !isWellFormed.call(key)) {
-      return boxObject(source, Object.keys(source), depth, trail)
-    }
-    const item = source[key]
-    // Most fields are primitives that pack as they are: settle those without a call.
-    if (typeof item === 'string' ? isWellFormed.call(item) : isPlainScalar(item)) continue
-    const packed = packableChild(item, trail.at(child, PROP, key), trail)
-    if (changed(packed, item)) {
-      if (out === undefined) out = { ...source }
-      out[key] = packed
-    }
-  }
-  return out ?? source
-}
-
-function packableArray(source: unknown[], depth: number, trail: Trail): unknown {
-  const child = depth + 1
-  let out: unknown[] | undefined
-  for (let i = 0; i < source.length; i++) {
-    const item = source[i]
-    if (typeof item === 'string' ? isWellFormed.call(item) : isPlainScalar(item)) continue
-    const packed = packableChild(item, trail.at(child, INDEX, i), trail)
-    if (changed(packed, item)) {
-      if (out === undefined) out = source.slice()
-      out[i] = packed
-    }
-  }
-  return out ?? source
-}
-
-/** A non-string primitive msgpackr carries unchanged: anything but `-0`, functions and symbols. */
-function isPlainScalar(value: unknown): boolean {
-  switch (typeof value) {
-    case 'number':
-      return value !== 0 || 1 / value > 0
-    case 'boolean':
-    case 'undefined':
-    case 'bigint':
-      return true
-    default:
-      return value === null
-  }
-}
-
-function packableSet(source: Set<unknown>, depth: number, trail: Trail): unknown {
-  const child = depth + 1
-  const members: unknown[] = []
-  let anyChanged = false
-  let i = 0
-  for (const member of source) {
-    const packed = packableChild(member, trail.at(child, SET_MEMBER, i++), trail)
-    if (changed(packed, member)) anyChanged = true
-    members.push(packed)
-  }
-  return anyChanged ? new Set(members) : source
-}
-
-function boxMap(source: Map<unknown, unknown>, depth: number, trail: Trail): Tagged {
-  const child = depth + 1
-  const data: unknown[] = [KIND_MAP]
-  let i = 0
-  for (const [key, item] of source) {
-    data.push(packableChild(key, trail.at(child, MAP_KEY, i), trail))
-    data.push(packableChild(item, trail.at(child, MAP_VALUE, i), trail))
-    i++
-  }
-  return new Tagged(data)
-}
-
-function boxObject(source: Plain, keys: string[], depth: number, trail: Trail): Tagged {
-  const child = depth + 1
-  const data: unknown[] = [KIND_OBJECT]
-  for (const key of keys) {
-    data.push(isWellFormed.call(key) ? key : boxString(key))
-    data.push(packableChild(source[key], trail.at(child, PROP, key), trail))
-  }
-  return new Tagged(data)
-}
-
-function boxString(value: string): Tagged {
-  const units = new Uint16Array(value.length)
-  for (let i = 0; i < value.length; i++) units[i] = value.charCodeAt(i)
-  return new Tagged([KIND_STRING, units])
+export function packedLength(value: unknown): number {
+  const size = packedSize(value)
+  return size === UNCOUNTED ? packr().pack(value).length : size
 }
 
 /** Decodes a box. Throws on anything malformed; the entry decoder reports it as corruption. */
@@ -353,7 +235,7 @@ function readTagged(data: unknown): unknown {
     }
     case KIND_OBJECT: {
       if (data.length % 2 !== 1) throw new Error('malformed object extension')
-      const object: Plain = {}
+      const object: Record<string, unknown> = {}
       for (let i = 1; i < data.length; i += 2) {
         const key: unknown = data[i]
         if (typeof key !== 'string') throw new Error('malformed object extension key')

@@ -1,5 +1,5 @@
 import { invalid } from '../errors.js'
-import { cacheNow } from './clock.js'
+import { cacheNow } from './store-types.js'
 import type { TieredStore } from './tiered-store.js'
 
 /** Counters whose last shared value is remembered for an outage (the most recently used). */

@@ -1,18 +1,10 @@
 import type { Cluster, Redis, RedisOptions } from 'ioredis'
 import type { InvalidationBus } from '../drivers/bus.js'
 import type { L2Driver } from '../drivers/l2-driver.js'
-import {
-  assertClusterNodes,
-  isClusterConfig,
-  type RedisClusterConfig,
-} from '../drivers/redis-cluster-client.js'
+import type { RedisClusterConfig } from '../drivers/redis-cluster-client.js'
 import type { UpstashConnection } from '../drivers/upstash-client.js'
-import { ErrorCodes, invalid } from '../errors.js'
-import { type Duration, toMs, toMsOptional } from './duration.js'
 import { DEFAULT_MAX_VALUE_BYTES } from './entry-format.js'
-import { isBus, validateOptions } from './validate-options.js'
-
-export { validateOptions }
+import type { Duration } from './validate.js'
 
 /** How the in-process tier (L1) behaves. */
 export interface LocalCacheOptions {
@@ -282,120 +274,3 @@ export const DEFAULTS = {
   untrustedLocalTtl: '1s',
   clockSkew: '100ms',
 } as const
-
-/** Applies defaults and converts durations; `base` is what `initialize()` merges onto. */
-export function resolveOptions(input: CacheOptions, base?: CacheOptions): ResolvedOptions {
-  const given = validateOptions(input)
-  const o: CacheOptions = { ...base, ...given }
-  // `local: true` (as presets say) means "on", not "on with default limits": keep the base's limits.
-  if (given.local === true && typeof base?.local === 'object') o.local = base.local
-  const ttlMs = resolveTtl(o)
-  const localInput = o.local === undefined || o.local === true ? {} : o.local
-  const local =
-    localInput === false
-      ? (false as const)
-      : {
-          maxEntries: localInput.maxEntries ?? DEFAULTS.maxEntries,
-          maxBytes: localInput.maxBytes ?? DEFAULTS.maxBytes,
-          shareReferences: localInput.shareReferences ?? false,
-          ttlMs: toMsOptional(localInput.ttl, 'local.ttl'),
-        }
-  const redis = o.redis ?? false
-  if (isClusterConfig(redis)) assertClusterNodes(redis.cluster, 'redis.cluster')
-  if (o.upstash !== undefined && (redis !== false || o.l2 !== undefined)) {
-    throw invalid(
-      'upstash',
-      `cannot be given with ${redis !== false ? 'redis' : 'l2'}: give one second tier`,
-    )
-  }
-  if (local === false && redis === false && o.l2 === undefined && o.upstash === undefined) {
-    throw invalid('local', 'cannot be false without redis or l2: the cache would have no tier')
-  }
-  const commandTimeoutMs = toMs(o.commandTimeout ?? DEFAULTS.commandTimeout, 'commandTimeout')
-  if (commandTimeoutMs === 0) throw invalid('commandTimeout', 'must be greater than 0')
-  if (
-    o.compression !== undefined &&
-    o.enableCompression !== undefined &&
-    o.compression !== o.enableCompression
-  ) {
-    throw invalid('enableCompression', 'conflicts with compression; give one of them')
-  }
-  const compression = o.compression ?? o.enableCompression ?? true
-  const fenceWindowMs = positiveMs(o.fenceWindow ?? DEFAULTS.fenceWindow, 'fenceWindow')
-  // The default yields to a shorter fenceWindow; a clockSkew given must fit inside it.
-  const clockSkewMs =
-    o.clockSkew === undefined
-      ? Math.min(Math.ceil(toMs(DEFAULTS.clockSkew, 'clockSkew')), fenceWindowMs)
-      : Math.ceil(toMs(o.clockSkew, 'clockSkew'))
-  if (clockSkewMs > fenceWindowMs) {
-    throw invalid('clockSkew', `must be at most fenceWindow (${fenceWindowMs} ms)`)
-  }
-  return {
-    enabled: o.enabled ?? true,
-    ttlMs,
-    prefix: o.prefix ?? DEFAULTS.prefix,
-    local,
-    redis,
-    upstash: o.upstash,
-    l2: o.l2,
-    commandTimeoutMs,
-    breaker: {
-      failureThreshold: o.circuitBreaker?.failureThreshold ?? DEFAULTS.failureThreshold,
-      openMs: toMs(
-        o.circuitBreaker?.openDuration ?? DEFAULTS.openDuration,
-        'circuitBreaker.openDuration',
-      ),
-    },
-    maxPendingInvalidations: o.maxPendingInvalidations ?? DEFAULTS.maxPendingInvalidations,
-    compressionThreshold: compression
-      ? (o.compressionThreshold ?? DEFAULTS.compressionThreshold)
-      : Number.POSITIVE_INFINITY,
-    maxKeyLength: o.maxKeyLength ?? DEFAULTS.maxKeyLength,
-    maxValueBytes: o.maxValueBytes ?? DEFAULTS.maxValueBytes,
-    bus: resolveBus(o.bus),
-    strict: o.consistency === 'strict',
-    leaseMs: o.lease === false ? 0 : toMs(o.lease ?? DEFAULTS.lease, 'lease'),
-    earlyRefreshBeta: o.earlyRefresh === false ? 0 : (o.earlyRefresh ?? DEFAULTS.earlyRefresh),
-    fenceWindowMs,
-    untrustedLocalTtlMs: positiveMs(
-      o.untrustedLocalTtl ?? DEFAULTS.untrustedLocalTtl,
-      'untrustedLocalTtl',
-    ),
-    clockSkewMs,
-    logger: o.logger,
-  }
-}
-
-function resolveTtl(o: CacheOptions): number {
-  const ttl = o.ttl === undefined ? undefined : toMs(o.ttl, 'ttl')
-  const defaultTtl = o.defaultTtl === undefined ? undefined : toMs(o.defaultTtl, 'defaultTtl')
-  if (ttl !== undefined && defaultTtl !== undefined && ttl !== defaultTtl) {
-    throw invalid(
-      'defaultTtl',
-      `is ${defaultTtl} ms but ttl is ${ttl} ms; give one of them`,
-      ErrorCodes.INVALID_TTL,
-    )
-  }
-  const ms = ttl ?? defaultTtl ?? toMs(DEFAULTS.ttl, 'ttl')
-  if (ms === 0)
-    throw invalid(
-      ttl === undefined ? 'defaultTtl' : 'ttl',
-      'must be greater than 0',
-      ErrorCodes.INVALID_TTL,
-    )
-  return ms
-}
-
-function resolveBus(bus: CacheOptions['bus']): ResolvedOptions['bus'] {
-  if (bus === false) return false
-  if (bus === undefined || bus === true)
-    return { heartbeatMs: toMs(DEFAULTS.heartbeat, 'bus.heartbeat') }
-  if (isBus(bus)) return bus
-  return { heartbeatMs: positiveMs(bus.heartbeat ?? DEFAULTS.heartbeat, 'bus.heartbeat') }
-}
-
-function positiveMs(value: Duration, field: string): number {
-  const ms = toMs(value, field)
-  if (ms === 0) throw invalid(field, 'must be greater than 0', ErrorCodes.INVALID_TTL)
-  return ms
-}

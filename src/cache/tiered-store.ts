@@ -1,25 +1,22 @@
-import type { BusNotice } from '../drivers/bus.js'
 import { CorruptedValueError } from '../errors.js'
-import { cacheNow, coarseNow } from './clock.js'
 import {
   cloneValue,
   copyValue,
   type DecodedEntry,
   decodeEntry,
   encodeEntry,
+  measureEntry,
   readStamp,
   uncompressedSize,
 } from './codec.js'
 import { FillFence } from './fill-fence.js'
-import { keyMatcher } from './glob.js'
 import type { L1Entry, L1Store } from './l1-store.js'
 import type { CacheMetrics } from './metrics.js'
 import { clonerFor } from './shape-clone.js'
 import {
-  isFresh,
+  cacheNow,
   type L2Read,
   type L2Tier,
-  MISS,
   minDefined,
   nativeSize,
   type Prepared,
@@ -116,62 +113,22 @@ export class TieredStore {
   }
 
   /**
-   * Fresh values for `keys` (aligned, ready to hand out), {@link MISS} where none: L1 first, then
-   * one L2 round trip for the rest.
-   */
-  async readManyFresh(keys: readonly string[]): Promise<unknown[]> {
-    const now = coarseNow()
-    const results: unknown[] = new Array(keys.length)
-    const missing: number[] = []
-    // Strict mode checks L1 against Redis: for a batch, reading all of it in one MGET is cheaper
-    // than one stamp check per key.
-    const l1 = this.#options.strict && this.l2 !== undefined ? undefined : this.l1
-    for (let i = 0; i < keys.length; i++) {
-      const entry = l1?.get(keys[i]!)
-      if (entry !== undefined && isFresh(entry, now)) {
-        results[i] = this.outL1(entry)
-        this.#metrics.l1Hits++
-      } else {
-        if (this.l1 !== undefined) this.#metrics.l1Misses++
-        results[i] = MISS
-        missing.push(i)
-      }
-    }
-    if (missing.length === 0 || this.l2 === undefined) return results
-    const ticket = this.fence.acquire()
-    try {
-      const found = await this.l2.getMany(missing.map((i) => keys[i]!))
-      const readAt = cacheNow()
-      for (let j = 0; j < missing.length; j++) {
-        const key = keys[missing[j]!]!
-        const bytes = found[j]
-        const entry = bytes === undefined ? undefined : this.#decode(bytes, key)
-        if (entry === undefined || !isFresh(entry, readAt)) {
-          this.#metrics.l2Misses++
-          continue
-        }
-        this.#metrics.l2Hits++
-        const shared =
-          !entry.native && this.fence.canStore(ticket, key, entry.tags) && this.#promote(key, entry)
-        results[missing[j]!] = shared ? this.out(entry.value) : entry.value
-      }
-    } finally {
-      this.fence.release(ticket)
-    }
-    return results
-  }
-
-  /**
    * Copies (and so validates) `value`, then writes it to both tiers. Returns the private copy
    * and its encoded size. Throws `SerializationError` before touching any tier.
    */
   prepare(value: unknown, plan: StorePlan, loadMs = 0): Prepared {
     const copy = copyValue(value)
     const freshUntil = cacheNow() + plan.ttlMs
+    const entry = { value: copy, freshUntil, tags: plan.tags, loadMs }
+    if (this.l2 === undefined) {
+      // No bytes to write: checked and measured as encoded, without encoding (nor msgpackr).
+      const { size, stamp } = measureEntry(entry, this.#options.maxValueBytes)
+      return { copy, bytes: undefined, size, freshUntil, plan, stamp, loadMs }
+    }
     // Compression only pays where the bytes go: to L2. (L1 counts the uncompressed size.)
     const bytes = encodeEntry(
-      { value: copy, freshUntil, tags: plan.tags, loadMs },
-      this.l2 === undefined ? false : this.#options.compressionThreshold,
+      entry,
+      this.#options.compressionThreshold,
       this.#options.maxValueBytes,
     )
     const size = uncompressedSize(bytes)
@@ -247,7 +204,7 @@ export class TieredStore {
     if (l2 === undefined) return
     const { plan } = prepared
     // A write that fails is remembered by ResilientL2 as a delete, replayed on recovery.
-    await l2.set(key, prepared.bytes, plan.ttlMs + plan.staleMs, plan.tags)
+    await l2.set(key, prepared.bytes!, plan.ttlMs + plan.staleMs, plan.tags)
   }
 
   /** Writes many prepared values with one L2 round trip. */
@@ -261,7 +218,7 @@ export class TieredStore {
     await l2.setMany(
       items.map(({ key, prepared: p }) => ({
         key,
-        value: p.bytes,
+        value: p.bytes!,
         ttlMs: p.plan.ttlMs + p.plan.staleMs,
         tags: p.plan.tags,
       })),
@@ -285,36 +242,6 @@ export class TieredStore {
       },
       ttlMs,
     )
-  }
-
-  async delete(keys: readonly string[]): Promise<void> {
-    for (const key of keys) {
-      this.fence.touchKey(key)
-      this.l1?.delete(key)
-    }
-    await this.l2?.delete(keys)
-  }
-
-  /** `notice`: the bus notice L2 publishes with the invalidation (see `BusLink.noticeFor`). */
-  async deleteByTags(tags: readonly string[], notice?: BusNotice): Promise<number> {
-    for (const tag of tags) this.fence.touchTag(tag)
-    const local = this.l1?.deleteByTags(tags) ?? 0
-    const remote = (await this.l2?.deleteByTags(tags, notice)) ?? 0
-    return Math.max(local, remote)
-  }
-
-  async deleteByPattern(pattern: string | RegExp): Promise<number> {
-    const matches = keyMatcher(pattern)
-    this.fence.touchMatching(matches)
-    const local = this.l1?.deleteWhere(matches) ?? 0
-    const remote = (await this.l2?.deleteByPattern(pattern)) ?? 0
-    return Math.max(local, remote)
-  }
-
-  async clear(): Promise<void> {
-    this.fence.touchAll()
-    this.l1?.clear()
-    await this.l2?.clear()
   }
 
   #writeL1(key: string, prepared: Prepared): void {

@@ -4,30 +4,22 @@
  * or contradiction is a `ValidationError` with code `ERR_INVALID_ENV` whose `field` is the
  * variable, so a misconfigured deployment fails at start-up instead of running with a guess.
  */
-import type { RedisOptions } from 'ioredis'
 import type { CacheOptions } from '../cache/options.js'
-import type { RedisClusterConfig } from '../drivers/redis-cluster-client.js'
 import {
   type Env,
   type EnvVariableDoc,
   envError,
   parseBoolean,
   parseInteger,
-  parseNonNegativeInt,
-  parsePort,
   parsePositiveInt,
   parseSecondsAsMs,
   parseUrl,
   quoteEnvValue,
-  readRaw,
   readSpecificOrGeneral,
   readString,
 } from './env-parsers.js'
-import { REDIS_CLUSTER_ENV_DOC, readRedisClusterNodes } from './redis-cluster-env.js'
-import { REDIS_SENTINEL_ENV_DOCS, readRedisSentinels } from './redis-sentinel-env.js'
+import { REDIS_CLUSTER_ENV_DOC, REDIS_SENTINEL_ENV_DOCS, readRedis } from './redis-env.js'
 
-/** Port ioredis connects to when none is given. */
-const DEFAULT_REDIS_PORT = 6379
 /** Same bound as `CacheOptions.prefix` in `options.ts`, checked here so the error names the variable. */
 const MAX_PREFIX_LENGTH = 256
 
@@ -134,144 +126,6 @@ export const CACHE_ENV_VARIABLES: readonly EnvVariableDoc[] = Object.freeze(
     },
   ].map((v) => Object.freeze(v)),
 )
-
-/** The Redis settings given as separate variables; only those that are set. */
-interface RedisParts {
-  host?: string
-  port?: number
-  password?: string
-  db?: number
-}
-
-function readRedisHost(env: Env): string | undefined {
-  const host = readString(env, 'REDIS_HOST')
-  if (host === undefined) return undefined
-  // Catch the two usual slips with a message that says where the value belongs.
-  if (host.includes('://')) {
-    throw envError('REDIS_HOST', `${quoteEnvValue(host)} is a URL; put it in REDIS_URL instead`)
-  }
-  if (/^[^:[\]]+:\d+$/.test(host)) {
-    throw envError(
-      'REDIS_HOST',
-      `${quoteEnvValue(host)} includes a port; put the port in REDIS_PORT instead`,
-    )
-  }
-  if (/[\s/@]/.test(host)) {
-    throw envError('REDIS_HOST', `${quoteEnvValue(host)} is not a host name or IP address`)
-  }
-  return host
-}
-
-function readRedisParts(env: Env): RedisParts {
-  const parts: RedisParts = {}
-  const host = readRedisHost(env)
-  const port = parsePort(env, 'REDIS_PORT')
-  // A password is a secret: taken as written, and never quoted in a message.
-  const password = readRaw(env, 'REDIS_PASSWORD')
-  const db = parseNonNegativeInt(env, 'REDIS_DB')
-  if (host !== undefined) parts.host = host
-  if (port !== undefined) parts.port = port
-  if (password !== undefined) parts.password = password
-  if (db !== undefined) parts.db = db
-  return parts
-}
-
-/** `[::1]` and `::1`, `LocalHost` and `localhost` name the same host. */
-const normalizeHost = (h: string) => h.replace(/^\[(.*)\]$/, '$1').toLowerCase()
-
-/**
- * Combines `REDIS_URL` with whatever of `REDIS_HOST/PORT/PASSWORD/DB` is also set. The URL is the
- * more specific setting (one value that says everything) and is what gets used; a separate
- * variable may fill in a part the URL leaves out (a common pattern: the URL in config, the password
- * in a secret store), but one that contradicts the URL is an error naming both.
- */
-function mergeRedisUrl(urlText: string, parts: RedisParts): string {
-  const url = new URL(urlText)
-  const conflict = (variable: string, detail: string) =>
-    envError('REDIS_URL', `conflicts with ${variable}: ${detail}; set only one, or make them agree`)
-
-  if (parts.host !== undefined && normalizeHost(parts.host) !== normalizeHost(url.hostname)) {
-    throw conflict(
-      'REDIS_HOST',
-      `the URL's host is ${quoteEnvValue(url.hostname)} but REDIS_HOST is ${quoteEnvValue(parts.host)}`,
-    )
-  }
-  let changed = false
-  if (parts.port !== undefined) {
-    if (url.port === '') {
-      url.port = String(parts.port)
-      changed = true
-    } else if (Number(url.port) !== parts.port) {
-      throw conflict('REDIS_PORT', `the URL's port is ${url.port} but REDIS_PORT is ${parts.port}`)
-    }
-  }
-  if (parts.password !== undefined) {
-    if (url.password === '') {
-      url.password = encodeURIComponent(parts.password)
-      changed = true
-    } else if (decodeURIComponent(url.password) !== parts.password) {
-      // Neither password is shown: this message ends up in logs.
-      throw conflict('REDIS_PASSWORD', 'the password in the URL differs from REDIS_PASSWORD')
-    }
-  }
-  const path = url.pathname
-  const urlDb = path === '' || path === '/' ? undefined : path.slice(1)
-  if (urlDb !== undefined && !/^\d+$/.test(urlDb)) {
-    // ioredis reads the path as the database index; anything else would fail at connect time.
-    throw envError(
-      'REDIS_URL',
-      `path ${quoteEnvValue(path)} is not a database index (expected e.g. redis://host:6379/0)`,
-    )
-  }
-  if (parts.db !== undefined) {
-    if (urlDb === undefined) {
-      url.pathname = `/${parts.db}`
-      changed = true
-    } else if (Number(urlDb) !== parts.db) {
-      throw conflict('REDIS_DB', `the URL's database is ${urlDb} but REDIS_DB is ${parts.db}`)
-    }
-  }
-  // Unchanged: hand back the user's own spelling rather than a re-serialised one.
-  return changed ? url.href : urlText
-}
-
-/** The L2 connection the environment describes, or `undefined` when it describes none. */
-function readRedis(env: Env): string | RedisOptions | RedisClusterConfig | undefined {
-  const url = parseUrl(env, 'REDIS_URL', { protocols: ['redis', 'rediss'] })
-  const parts = readRedisParts(env)
-  const single = {
-    REDIS_URL: url,
-    REDIS_HOST: parts.host,
-    REDIS_PORT: parts.port,
-    REDIS_DB: parts.db,
-  }
-  const set = Object.keys(single).filter((k) => single[k as keyof typeof single] !== undefined)
-  const sentinel = readRedisSentinels(env, {
-    password: parts.password,
-    db: parts.db,
-    set: ['REDIS_URL', 'REDIS_HOST', 'REDIS_PORT', 'REDIS_CLUSTER_NODES'].filter(
-      (name) => readString(env, name) !== undefined,
-    ),
-  })
-  if (sentinel !== undefined) return sentinel
-  const cluster = readRedisClusterNodes(env, { password: parts.password, set })
-  if (cluster !== undefined) return cluster
-  if (url !== undefined) return mergeRedisUrl(url, parts)
-  if (parts.host !== undefined) {
-    const options: RedisOptions = { host: parts.host, port: parts.port ?? DEFAULT_REDIS_PORT }
-    if (parts.password !== undefined) options.password = parts.password
-    if (parts.db !== undefined) options.db = parts.db
-    return options
-  }
-  // PORT/PASSWORD/DB without a host: Redis was meant, but where? Refusing beats silently running
-  // memory-only (or guessing localhost) while the operator believes Redis is in use.
-  const orphan = (['port', 'password', 'db'] as const).find((k) => parts[k] !== undefined)
-  if (orphan !== undefined) {
-    const variable = `REDIS_${orphan.toUpperCase()}`
-    throw envError(variable, 'is set but neither REDIS_URL nor REDIS_HOST is; set one of them')
-  }
-  return undefined
-}
 
 /** Checks the Upstash pair; returns it when fully configured. */
 function readUpstash(env: Env): { url: string; token: string } | undefined {

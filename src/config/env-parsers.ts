@@ -1,20 +1,9 @@
 /**
- * Small parsers for environment variables, shared by every `fromEnv` in the library (cache now,
- * Prisma and database later).
- *
- * Conventions every parser follows, so that callers never have to think about them:
- * - it takes `(env, name)` and reads `env[name]` itself, so an error can always name the variable;
- * - a variable that is absent, empty or only whitespace reads as `undefined` ("not set"), because
- *   `.env` files and container specs routinely carry `FOO=` placeholders that mean "unset";
- * - anything else that does not parse throws a {@link ValidationError} with code
- *   `ERR_INVALID_ENV`, `field` = the variable name, and a message that quotes the value and says
- *   what was expected.
- *
- * @example
- * ```ts
- * const port = parsePort(process.env, 'REDIS_PORT') ?? 6379
- * const debug = parseBoolean(process.env, 'DEBUG') ?? false
- * ```
+ * Parsers for environment variables, shared by every `fromEnv` in the library. Each takes
+ * `(env, name)` and reads `env[name]` itself, so an error can always name the variable; absent,
+ * empty or whitespace-only reads as `undefined` (`.env` files carry `FOO=` placeholders that mean
+ * "unset"); anything else that does not parse is a {@link ValidationError} with code
+ * `ERR_INVALID_ENV`, `field` = the variable, and a message that quotes the value.
  */
 import { ErrorCodes, invalid, type ValidationError } from '../errors.js'
 
@@ -136,37 +125,6 @@ export function parsePort(env: Env, name: string): number | undefined {
 }
 
 /**
- * The servers of a `host:port,host:port` variable (IPv6 in brackets: `[::1]:7000`), or an error
- * naming the variable and the entry at fault. `defaultPort` lets an entry leave its port out;
- * `unique` refuses an entry listed twice.
- */
-export function parseHostPorts(
-  name: string,
-  text: string,
-  rules: { defaultPort?: number; unique?: boolean } = {},
-): { host: string; port: number }[] {
-  const seen = new Set<string>()
-  return text.split(',').map((raw, index) => {
-    const entry = raw.trim()
-    if (entry === '') throw envError(name, `entry ${index + 1} is empty`)
-    const at = `entry ${index + 1} (${quoteEnvValue(entry)})`
-    const match = /^(\[[^\]]+\]|[^:[\]\s/@]+)(?::(\d+))?$/.exec(entry)
-    const given = match?.[2] ?? rules.defaultPort
-    if (match === null || given === undefined) throw envError(name, `${at} is not host:port`)
-    const port = Number(given)
-    if (!Number.isInteger(port) || port < 1 || port > 65_535) {
-      throw envError(name, `${at} has port ${given}, outside 1..65535`)
-    }
-    const host = match[1]!.replace(/^\[(.*)\]$/, '$1')
-    const key = `${host.toLowerCase()}:${port}`
-    if (rules.unique && seen.has(key))
-      throw envError(name, `entry ${index + 1} (${key}) is listed twice`)
-    seen.add(key)
-    return { host, port }
-  })
-}
-
-/**
  * A whole number of seconds, returned in milliseconds, for the variables given in
  * seconds (`CACHE_DEFAULT_TTL`, `DATABASE_QUERY_CACHE_TTL`, ...). `min` is in seconds, default 1.
  */
@@ -279,13 +237,10 @@ export interface SpecificOrGeneralOptions<T> {
 }
 
 /**
- * Reads two variables that mean the same thing (e.g. `DATABASE_ENABLE_QUERY_CACHE` and
- * `ENABLE_QUERY_CACHE`, or `CACHE_TTL` in ms and `CACHE_DEFAULT_TTL` in seconds) and returns the one
- * that is set. Each is parsed by its own reader first, so a bad value is reported against its own
- * variable. When both are set and agree, the more specific one's value is returned; when they
- * disagree it is an error, not a silent pick: a deployment that sets both with different values has
- * a mistake in it, and guessing which one was meant is how a 10-second TTL becomes 10 hours. The
- * error's `field` is the more specific variable; the message names both and their values.
+ * Reads two variables that mean the same thing (e.g. `CACHE_TTL` in ms and `CACHE_DEFAULT_TTL` in
+ * seconds), each with its own reader, and returns the one set. Both set and agreeing gives the
+ * specific one's value; disagreeing is an error (`field` = the specific one), not a silent pick:
+ * guessing which was meant is how a 10-second TTL becomes 10 hours.
  *
  * @example
  * ```ts

@@ -45,8 +45,9 @@ export type {
   PrismaPgOptions,
   QueryLogOptions,
 } from './connection/connection-options.js'
-export type { ConnectionStatus, PoolCounts } from './connection/pool-status.js'
-export { DatabaseHealthCheck, type HealthCheckEvents } from './health/health-check.js'
+export type { ConnectionStatus, PoolCounts } from './connection/pool.js'
+export type { PoolLike, PoolStatusInput } from './health/connection-pool.js'
+export { DatabaseHealthCheck } from './health/health-check.js'
 export type {
   ConnectionPoolFigures,
   DatabaseErrorKind,
@@ -63,13 +64,11 @@ export type {
 export type {
   DatabaseHealthCheckOptions,
   HealthThresholds,
-  PoolLike,
-  PoolStatusInput,
-  StatusChangeListener,
 } from './health/options.js'
 export type { RawQueryClient } from './health/postgres-stats.js'
 export type { QueryMetricInfo } from './health/recorded-activity.js'
-export type { BatchOptions } from './patterns/bulk-options.js'
+export type { HealthCheckEvents, StatusChangeListener } from './health/status-listeners.js'
+export type { BatchOptions } from './patterns/bulk.js'
 export type { CursorPage } from './patterns/cursor-pagination.js'
 export { type Page, pageEnvelope } from './patterns/pagination.js'
 export { QueryPatterns } from './patterns/query-patterns.js'

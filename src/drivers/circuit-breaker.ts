@@ -20,6 +20,12 @@ export interface CircuitBreakerOptions {
   now?: () => number
   /** Called after every state change, synchronously. Exceptions it throws are swallowed. */
   onStateChange?: (to: BreakerState, from: BreakerState) => void
+  /**
+   * The background probe: with it, the breaker itself runs `probe` once every open period while
+   * open (half-open during the run) and closes or reopens on its outcome, so that recovery does
+   * not wait for traffic. Resolves `true` when the dependency is usable again; may not reject.
+   */
+  probe?: () => Promise<boolean>
 }
 
 /** `value`, or `fallback` when absent; throws unless a number > 0 (an integer with `integer`). */
@@ -51,7 +57,8 @@ export function positive(
  * `maxOpenMs`, when backoff is enabled).
  *
  * It sits on every L2 call, so the closed path is a field read and, on success, a store: no
- * allocation, no clock read. The clock is read only when the circuit is not closed.
+ * allocation, no clock read. The clock is read only when the circuit is not closed. Given a
+ * `probe`, it runs it in the background while open (see {@link CircuitBreakerOptions.probe}).
  *
  * @example
  * ```ts
@@ -72,6 +79,10 @@ export class CircuitBreaker {
   #epoch = 0
   readonly #now: () => number
   readonly #onStateChange: ((to: BreakerState, from: BreakerState) => void) | undefined
+  readonly #probe: (() => Promise<boolean>) | undefined
+  #probeTimer: NodeJS.Timeout | undefined = undefined
+  #probeRun: Promise<void> | undefined = undefined
+  #stopped = false
 
   constructor(options: CircuitBreakerOptions = {}) {
     this.failureThreshold = positive(options.failureThreshold, 'failureThreshold', 5, true)
@@ -86,6 +97,7 @@ export class CircuitBreaker {
     }
     this.#now = options.now ?? Date.now
     this.#onStateChange = options.onStateChange
+    this.#probe = options.probe
     this.#currentOpenMs = this.openMs
   }
 
@@ -128,11 +140,59 @@ export class CircuitBreaker {
     return true
   }
 
-  /** Open: lets a probe go now, before the open period is over (half-open). `false` otherwise. */
-  probeNow(): boolean {
-    if (this.#state !== 'open') return false
-    this.#transition('half-open')
-    return true
+  /**
+   * Runs the probe now rather than when the open period ends, or joins the run under way;
+   * resolves whether the circuit is closed after it. `true` at once while closed.
+   */
+  async probeNow(): Promise<boolean> {
+    if (this.#state === 'closed') return true
+    if (this.#stopped || this.#probe === undefined) return false
+    if (this.#probeRun === undefined) {
+      clearTimeout(this.#probeTimer)
+      this.#probeTimer = undefined
+    }
+    await this.#runProbe(true)
+    return this.isClosed
+  }
+
+  /** Stops the background probe for good (the dependency is closed). */
+  stop(): void {
+    this.#stopped = true
+    clearTimeout(this.#probeTimer)
+    this.#probeTimer = undefined
+  }
+
+  #scheduleProbe(): void {
+    if (this.#stopped || this.#probe === undefined) return
+    if (this.#probeRun !== undefined || this.#probeTimer !== undefined) return
+    this.#probeTimer = setTimeout(this.#onProbeTimer, Math.max(1, this.#openUntil - this.#now()))
+    // A degraded dependency must not keep the process alive on its own.
+    this.#probeTimer.unref()
+  }
+
+  readonly #onProbeTimer = (): void => {
+    this.#probeTimer = undefined
+    void this.#runProbe(false)
+  }
+
+  #runProbe(now: boolean): Promise<void> {
+    this.#probeRun ??= this.#probeOnce(now).finally(() => {
+      this.#probeRun = undefined
+      if (this.#state === 'open') this.#scheduleProbe()
+    })
+    return this.#probeRun
+  }
+
+  async #probeOnce(now: boolean): Promise<void> {
+    if (this.#stopped || this.#state !== 'open') return
+    if (now) this.#transition('half-open')
+    else if (!this.allowRequest()) return
+    const ok = await this.#probe!()
+    if (this.#stopped) return
+    // Success closes only if nothing tripped the circuit meanwhile (a success while open is
+    // ignored); failure reopens it with a longer period.
+    if (ok) this.onSuccess()
+    else this.onFailure()
   }
 
   /** A call succeeded. Closed: resets the failure count. Half-open: the probe passed, close. */
@@ -173,6 +233,7 @@ export class CircuitBreaker {
   #open(forMs: number): void {
     this.#openUntil = this.#now() + forMs
     this.#transition('open')
+    this.#scheduleProbe()
   }
 
   #transition(to: BreakerState): void {

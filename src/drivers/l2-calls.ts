@@ -30,17 +30,30 @@ export const FAILED = Symbol('failed')
 export const INVALID = Symbol('invalid')
 
 /**
- * Called for every failed call (rejected, thrown or timed out), after its caller got the fallback.
- * `epoch` is the breaker's epoch when the call started (-1 when it never started).
+ * What a kind of call is, fixed per operation (module constants, so that a call allocates none):
+ * its name, what its failure means (`kind`), what it resolves to when the driver answers (`ok`,
+ * or the driver's value for {@link DRIVER_VALUE}) and when it does not (`fallback`), and whether
+ * it SCANs the keyspace (then bounded by the scan timeout rather than the command timeout).
  */
-export type OnCallFailed = (
-  op: string,
-  kind: number,
-  payload: unknown,
-  epoch: number,
-  error: unknown,
-  timedOut: boolean,
-) => void
+export interface CallSpec {
+  readonly op: string
+  readonly kind: number
+  readonly ok: unknown
+  readonly fallback: unknown
+  readonly scan?: boolean
+}
+
+/** A call that failed, as its owner's failure policy sees it. */
+export interface FailedCall {
+  readonly spec: CallSpec
+  /** The key(s) or invalidation a failed write or invalidation queues. */
+  readonly payload: unknown
+  /** The breaker's epoch when the call started (-1 when it never started). */
+  readonly epoch: number
+}
+
+/** Called for every failed call (rejected, thrown or timed out), after its caller got the fallback. */
+export type OnCallFailed = (call: FailedCall, error: unknown, timedOut: boolean) => void
 
 /** Told how long an L2 call took, in ms, once it settled (answered, failed or timed out). */
 export type L2CallObserver = (operation: string, ms: number) => void
@@ -83,24 +96,19 @@ export class L2Timing {
   }
 }
 
-/** One call in flight. */
-class Call extends Deadlined {
+/** One call in flight: the only object a call allocates besides its promise. */
+class Call extends Deadlined implements FailedCall {
   done = false
   /** `performance.now()` when tracking started; 0 when nobody times calls. */
   startedAt = 0
-  resolve: (value: unknown) => void
+  timeoutMs = 0
   constructor(
-    readonly op: string,
-    readonly kind: number,
-    readonly success: unknown,
-    readonly fallback: unknown,
+    readonly spec: CallSpec,
     readonly payload: unknown,
-    readonly timeoutMs: number,
     readonly epoch: number,
-    resolve: (value: unknown) => void,
+    readonly resolve: (value: unknown) => void,
   ) {
     super()
-    this.resolve = resolve
   }
 }
 
@@ -110,63 +118,45 @@ function capture(resolve: (value: unknown) => void): void {
   captured = resolve
 }
 
-/** The value a failed call resolves to. */
-export function fallbackOf(fallback: unknown, payload: unknown): unknown {
-  return fallback === MANY ? new Array(payload as number).fill(undefined) : fallback
+/** The value a call of `spec` resolves to when it fails. */
+function fallbackOf(spec: CallSpec, payload: unknown): unknown {
+  return spec.fallback === MANY ? new Array(payload as number).fill(undefined) : spec.fallback
+}
+
+/** What a {@link CallTracker} is built with. */
+export interface CallTrackerSetup {
+  commandTimeoutMs: number
+  /** The bound of calls whose spec has `scan`. */
+  scanTimeoutMs: number
+  breaker: CircuitBreaker
+  onFailed: OnCallFailed
+  timing?: L2Timing | undefined
 }
 
 /**
  * Turns driver promises into promises that never reject and always settle in time: with the
- * driver's answer (or a fixed success value), or with a fallback when the driver rejects, throws or
- * does not answer within the timeout. What a failure means (counting, breaker, queueing) is left
- * to the owner's {@link OnCallFailed}; a success of a call started in the breaker's current epoch
- * is reported to the breaker here, on the hot path, with no allocation beyond the call itself.
+ * driver's answer (or the spec's `ok`), or with the spec's fallback when the driver rejects, throws
+ * or does not answer within the timeout. What a failure means is the owner's {@link OnCallFailed};
+ * a success of a call started in the breaker's current epoch is reported to the breaker here.
  */
 export class CallTracker {
   readonly #clock: DeadlineClock<Call>
-  readonly #breaker: CircuitBreaker
-  readonly #onFailed: OnCallFailed
-  readonly #timing: L2Timing | undefined
+  readonly #setup: CallTrackerSetup
 
-  constructor(
-    commandTimeoutMs: number,
-    breaker: CircuitBreaker,
-    onFailed: OnCallFailed,
-    timing?: L2Timing,
-  ) {
-    this.#clock = new DeadlineClock<Call>(commandTimeoutMs, this.#onExpire)
-    this.#breaker = breaker
-    this.#onFailed = onFailed
-    this.#timing = timing
+  constructor(setup: CallTrackerSetup) {
+    this.#setup = setup
+    this.#clock = new DeadlineClock<Call>(setup.commandTimeoutMs, this.#onExpire)
   }
 
-  /**
-   * Settles the returned promise with `p`'s answer (`success`, or the driver's value for
-   * {@link DRIVER_VALUE}), or with the fallback on failure or at the deadline.
-   */
-  track<T>(
-    p: Promise<unknown>,
-    op: string,
-    kind: number,
-    success: unknown,
-    fallback: unknown,
-    payload: unknown,
-    timeoutMs = this.#clock.timeoutMs,
-  ): Promise<T> {
+  /** Settles the returned promise with `p`'s answer, or the fallback on failure or at the deadline. */
+  track<T>(spec: CallSpec, p: Promise<unknown>, payload?: unknown, timeoutMs?: number): Promise<T> {
     const out = new Promise(capture) as Promise<T>
-    const call = new Call(
-      op,
-      kind,
-      success,
-      fallback,
-      payload,
-      timeoutMs,
-      this.#breaker.epoch,
-      captured!,
-    )
+    const call = new Call(spec, payload, this.#setup.breaker.epoch, captured!)
     captured = undefined
-    if (this.#timing?.observe !== undefined) call.startedAt = performance.now()
-    this.#clock.start(call, timeoutMs)
+    if (this.#setup.timing?.observe !== undefined) call.startedAt = performance.now()
+    call.timeoutMs =
+      timeoutMs ?? (spec.scan === true ? this.#setup.scanTimeoutMs : this.#clock.timeoutMs)
+    this.#clock.start(call, call.timeoutMs)
     p.then(
       (value) => this.#answered(call, value),
       (error) => this.#rejected(call, error),
@@ -175,45 +165,39 @@ export class CallTracker {
   }
 
   /** The driver threw instead of returning a promise: a failure like any other. */
-  thrown<T>(
-    op: string,
-    kind: number,
-    fallback: unknown,
-    payload: unknown,
-    error: unknown,
-  ): Promise<T> {
-    this.#onFailed(op, kind, payload, this.#breaker.epoch, error, false)
-    return Promise.resolve(fallbackOf(fallback, payload) as T)
+  thrown<T>(spec: CallSpec, payload: unknown, error: unknown): Promise<T> {
+    this.#setup.onFailed({ spec, payload, epoch: this.#setup.breaker.epoch }, error, false)
+    if (error instanceof ValidationError && spec.fallback === FAILED) {
+      return Promise.resolve(INVALID as T)
+    }
+    return Promise.resolve(fallbackOf(spec, payload) as T)
   }
 
   /**
-   * Runs an internal call (probe, replay, close) bounded by `timeoutMs`; resolves to its value,
-   * {@link FAILED}, or {@link INVALID} when the driver refused its arguments. Never rejects.
+   * Runs `start` as a call of `spec` (whose fallback is {@link FAILED}): resolves to its value,
+   * `FAILED`, or {@link INVALID} when the driver refused its arguments. Never rejects.
    */
   internal<T>(
-    op: string,
-    kind: number,
+    spec: CallSpec,
     start: () => Promise<T>,
-    timeoutMs = this.#clock.timeoutMs,
+    timeoutMs?: number,
   ): Promise<T | typeof FAILED | typeof INVALID> {
     let p: Promise<T>
     try {
       p = start()
     } catch (error) {
-      this.#onFailed(op, kind, undefined, -1, error, false)
-      return Promise.resolve(error instanceof ValidationError ? INVALID : FAILED)
+      return this.thrown(spec, undefined, error)
     }
-    return this.track(p, op, kind, DRIVER_VALUE, FAILED, undefined, timeoutMs)
+    return this.track(spec, p, undefined, timeoutMs)
   }
 
   /**
-   * A driver's listing (`start`), each step tracked like a read (`op`, bounded by the command
-   * timeout, counted by the breaker); empty batches are passed over. A step that fails or times
-   * out ends the listing (the failure reported like any failed read), and so does `go()` turning
-   * `false` (L2 left use: no step is sent while the circuit is open). Never rejects.
+   * A driver's listing (`start`), each step tracked as a call of `spec` (a read, fallback
+   * {@link FAILED}); empty batches are passed over. A step that fails or times out ends the
+   * listing, and so does `go()` turning `false` (L2 left use). Never rejects.
    */
   async *steps<T>(
-    op: string,
+    spec: CallSpec,
     start: () => AsyncIterable<T[]>,
     go: () => boolean,
   ): AsyncGenerator<T[], void, undefined> {
@@ -221,27 +205,13 @@ export class CallTracker {
     try {
       source = start()[Symbol.asyncIterator]()
     } catch (error) {
-      await this.thrown(op, READ, FAILED, undefined, error)
+      await this.thrown(spec, undefined, error)
       return
     }
     let done = false
     try {
       while (go()) {
-        let step: Promise<IteratorResult<T[]>>
-        try {
-          step = source.next()
-        } catch (error) {
-          await this.thrown(op, READ, FAILED, undefined, error)
-          return
-        }
-        const result = await this.track<IteratorResult<T[]> | typeof FAILED | typeof INVALID>(
-          step,
-          op,
-          READ,
-          DRIVER_VALUE,
-          FAILED,
-          undefined,
-        )
+        const result = await this.internal(spec, () => source.next())
         if (result === FAILED || result === INVALID) return
         if (result.done === true) {
           done = true
@@ -266,14 +236,18 @@ export class CallTracker {
     call.done = true
     this.#clock.stop(call)
     // A timed-out call is observed at the time its caller gave up: what the caller waited.
-    if (call.startedAt !== 0) this.#timing?.observe?.(call.op, performance.now() - call.startedAt)
+    if (call.startedAt !== 0) {
+      this.#setup.timing?.observe?.(call.spec.op, performance.now() - call.startedAt)
+    }
   }
 
   #answered(call: Call, value: unknown): void {
     if (call.done) return // already timed out: the caller has moved on
     this.#settle(call)
-    call.resolve(call.success === DRIVER_VALUE ? value : call.success)
-    if (call.kind <= INVALIDATE && call.epoch === this.#breaker.epoch) this.#breaker.onSuccess()
+    const { spec } = call
+    call.resolve(spec.ok === DRIVER_VALUE ? value : spec.ok)
+    const { breaker } = this.#setup
+    if (spec.kind <= INVALIDATE && call.epoch === breaker.epoch) breaker.onSuccess()
   }
 
   #rejected(call: Call, error: unknown): void {
@@ -281,22 +255,18 @@ export class CallTracker {
     this.#settle(call)
     const invalidArgument = error instanceof ValidationError
     call.resolve(
-      invalidArgument && call.fallback === FAILED
+      invalidArgument && call.spec.fallback === FAILED
         ? INVALID
-        : fallbackOf(call.fallback, call.payload),
+        : fallbackOf(call.spec, call.payload),
     )
-    this.#onFailed(call.op, call.kind, call.payload, call.epoch, error, false)
+    this.#setup.onFailed(call, error, false)
   }
 
   readonly #onExpire = (call: Call): void => {
     if (call.done) return
     this.#settle(call)
-    call.resolve(fallbackOf(call.fallback, call.payload))
-    const error = new L2Error(
-      ErrorCodes.L2_TIMEOUT,
-      call.op,
-      `no answer within ${call.timeoutMs} ms`,
-    )
-    this.#onFailed(call.op, call.kind, call.payload, call.epoch, error, true)
+    call.resolve(fallbackOf(call.spec, call.payload))
+    const message = `no answer within ${call.timeoutMs} ms`
+    this.#setup.onFailed(call, new L2Error(ErrorCodes.L2_TIMEOUT, call.spec.op, message), true)
   }
 }

@@ -82,6 +82,13 @@ export interface L2Driver {
    * unwatch.
    */
   watchServer?(onChange: (reason: string, lost: 'recent' | 'any') => void): () => void
+  /**
+   * Whether `watchServer` may report `'recent'` (a Cluster): the cache then keeps what it
+   * changed in L2 over the last seconds, to redo. Unset for a driver that only ever reports
+   * `'any'`, whose writes then record nothing; a `'recent'` it reports anyway is repaired as
+   * `'any'`.
+   */
+  readonly needsRecentChanges?: boolean
 
   /**
    * Cross-instance fencing, leases and write stamps, when the driver can offer them (Redis,

@@ -10,8 +10,8 @@
  * Fault injection: `hub.partition(...buses)` cuts buses off (untrusted, their publishes fail,
  * messages to them are lost) until `hub.heal(...buses)`.
  */
-import { randomBytes } from 'node:crypto'
 import { invalid } from '../errors.js'
+import { nodeCrypto } from '../module-url.js'
 import {
   type BusMessage,
   type BusMessageHandler,
@@ -211,7 +211,7 @@ export class MemoryBus implements InvalidationBus {
     }
     this.hub = options.hub ?? defaultMemoryBusHub
     this.channel = options.channel ?? 'default'
-    this.instanceId = options.instanceId ?? randomBytes(8).toString('hex')
+    this.instanceId = options.instanceId ?? nodeCrypto().randomBytes(8).toString('hex')
   }
 
   get trusted(): boolean {

@@ -1,5 +1,14 @@
 import type { BusNotice } from './bus.js'
-import { type CallTracker, FAILED, REPLAY } from './l2-calls.js'
+import { retryFor } from './deadline-clock.js'
+import {
+  CATCH_UP,
+  type CallSpec,
+  type CallTracker,
+  DRIVER_VALUE,
+  FAILED,
+  INVALIDATE,
+  REPLAY,
+} from './l2-calls.js'
 import { type L2Driver, publishesNotices } from './l2-driver.js'
 
 /** An invalidation that could not be applied to L2 and waits for it to come back. */
@@ -12,13 +21,24 @@ export type Invalidation =
 
 export const CLEAR: Invalidation = { kind: 'clear' }
 
-/** The name of the driver method {@link applyInvalidation} calls, for errors and logs. */
-export const INVALIDATION_OP = {
-  keys: 'delete',
-  tags: 'deleteByTags',
-  pattern: 'deleteByPattern',
-  clear: 'clear',
-} as const
+/** The calls of each kind of invalidation, by what a failure means. */
+type InvalidationSpecs = Readonly<Record<Invalidation['kind'], CallSpec>>
+
+function invalidationSpecs(kind: number, fallback: unknown, cleared: unknown): InvalidationSpecs {
+  return {
+    keys: { op: 'delete', kind, ok: DRIVER_VALUE, fallback },
+    tags: { op: 'deleteByTags', kind, ok: DRIVER_VALUE, fallback },
+    pattern: { op: 'deleteByPattern', kind, ok: DRIVER_VALUE, fallback, scan: true },
+    clear: { op: 'clear', kind, ok: true, fallback: cleared, scan: true },
+  }
+}
+
+/** Sent by the application: resolve to the count removed (0 on failure); `clear` to whether done. */
+export const SEND = invalidationSpecs(INVALIDATE, 0, false)
+/** Sent by the application while the probe replays the backlog (see `ResilientL2`). */
+export const SEND_CATCHING_UP = invalidationSpecs(CATCH_UP, 0, false)
+/** Replayed from the queue. */
+const REPLAYED = invalidationSpecs(REPLAY, FAILED, FAILED)
 
 /** The driver call that applies `inv`. May throw, like any driver call. */
 export function applyInvalidation(driver: L2Driver, inv: Invalidation): Promise<unknown> {
@@ -37,19 +57,12 @@ export function applyInvalidation(driver: L2Driver, inv: Invalidation): Promise<
   }
 }
 
-/** Whether `inv` SCANs the whole keyspace: then it is bounded by the scan timeout. */
-export function scansKeyspace(inv: Invalidation): boolean {
-  return inv.kind === 'pattern' || inv.kind === 'clear'
-}
-
 /** What a {@link PendingInvalidations} queue is built with. */
 export interface PendingInvalidationsSetup {
   /** The driver the invalidations are replayed to. */
   driver: L2Driver
   /** Most entries (keys + tags + patterns) kept before the queue collapses into one `clear`. */
   max: number
-  /** The bound of a replayed pattern or clear (a command's is the call tracker's). */
-  scanTimeoutMs: number
   /** Kept up to date (a live object, e.g. `ResilientL2['counters']`). */
   counters: { replayed: number; collapsed: number }
   /** Told of each invalidation replayed; may not throw (errors are swallowed). */
@@ -67,7 +80,7 @@ export interface PendingInvalidationsSetup {
  *
  * @example
  * ```ts
- * const pending = new PendingInvalidations({ driver, max: 10_000, scanTimeoutMs, counters })
+ * const pending = new PendingInvalidations({ driver, max: 10_000, counters })
  * pending.add({ kind: 'tags', tags: ['products'] }) // L2 is down
  * const done = await pending.replay(calls) // on recovery
  * ```
@@ -130,7 +143,7 @@ export class PendingInvalidations {
    * retry can fix it.
    */
   async replay(calls: CallTracker): Promise<boolean> {
-    const { driver, scanTimeoutMs, counters, onReplayed } = this.#setup
+    const { driver, counters, onReplayed } = this.#setup
     for (;;) {
       if (this.#closed) return false
       const patterns = this.#patterns
@@ -149,13 +162,7 @@ export class PendingInvalidations {
       } else {
         return true
       }
-      const timeoutMs = scansKeyspace(inv) ? scanTimeoutMs : undefined
-      const outcome = await calls.internal(
-        INVALIDATION_OP[inv.kind],
-        REPLAY,
-        () => applyInvalidation(driver, inv),
-        timeoutMs,
-      )
+      const outcome = await calls.internal(REPLAYED[inv.kind], () => applyInvalidation(driver, inv))
       if (outcome === FAILED) {
         if (inv === CLEAR) this.add(CLEAR)
         return false
@@ -172,6 +179,16 @@ export class PendingInvalidations {
       }
       counters.replayed++
     }
+  }
+
+  /**
+   * Replays until none is left or `ms` ran out (an attempt every `pauseMs`: the connection may be
+   * reconnecting, and a failed call fails at once); resolves to how many are left.
+   */
+  async deliver(calls: CallTracker, ms: number, pauseMs: number): Promise<number> {
+    if (this.size === 0) return 0
+    const delivered = await retryFor(ms, pauseMs, () => this.replay(calls))
+    return delivered ? 0 : this.size
   }
 
   #checkOverflow(): void {
@@ -196,58 +213,4 @@ function firstOf(set: ReadonlySet<string>, n: number): string[] {
     if (batch.length === n) break
   }
   return batch
-}
-
-/**
- * What this instance changed in L2 lately, to do again when a Redis Cluster master comes back as
- * another server (a standalone server is cleared whole instead, see `RedisDriver.watchServer`):
- * Redis replicates (and persists) asynchronously, so a replica promoted to master, or a server
- * restarted from its last save, may lack the last writes and invalidations it acknowledged. A
- * delete undone brings an old value back; a lost version bump lets a fill pass its fence; a lost
- * `set` leaves the value before it. Redone, as deletes and invalidations, they repair that.
- *
- * Kept for `windowMs` (far above any replication lag worth running with), at most `max`: beyond,
- * what to redo is "everything" (a clear of the prefix).
- */
-export class RecentChanges {
-  readonly #windowMs: number
-  readonly #max: number
-  /** Oldest first; those before `#head` are out of the window (dropped in bulk, not one by one). */
-  #changes: { inv: Invalidation; at: number }[] = []
-  #head = 0
-  #overflowUntil = 0
-
-  constructor(windowMs = 10_000, max = 10_000) {
-    this.#windowMs = windowMs
-    this.#max = max
-  }
-
-  /** `inv` was sent now (a write is recorded as a delete of its keys). */
-  record(inv: Invalidation, now = Date.now()): void {
-    this.#prune(now)
-    if (this.#changes.length - this.#head >= this.#max) {
-      this.#changes = []
-      this.#head = 0
-      this.#overflowUntil = now + this.#windowMs
-    }
-    if (now < this.#overflowUntil) return
-    this.#changes.push({ inv, at: now })
-  }
-
-  /** What to redo now: the changes of the last `windowMs`. */
-  redo(now = Date.now()): Invalidation[] {
-    this.#prune(now)
-    if (now < this.#overflowUntil) return [CLEAR]
-    return this.#changes.slice(this.#head).map((change) => change.inv)
-  }
-
-  #prune(now: number): void {
-    const from = now - this.#windowMs
-    const changes = this.#changes
-    while (this.#head < changes.length && changes[this.#head]!.at < from) this.#head++
-    if (this.#head > 1024 && this.#head * 2 > changes.length) {
-      this.#changes = changes.slice(this.#head)
-      this.#head = 0
-    }
-  }
 }

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
 import { invalid } from '../errors.js'
+import { nodeCrypto } from '../module-url.js'
 import { integerOption } from '../option-checks.js'
 
 /** Options of a {@link RedisBus}. */
@@ -108,6 +108,6 @@ export function resolveRedisBusOptions(options: RedisBusOptions): ResolvedRedisB
     publishAttempts,
     startTimeoutMs,
     reconnectMaxDelayMs,
-    instanceId: options.instanceId ?? randomBytes(8).toString('hex'),
+    instanceId: options.instanceId ?? nodeCrypto().randomBytes(8).toString('hex'),
   }
 }

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import type { Cluster, Redis } from 'ioredis'
+import { nodeCrypto } from '../module-url.js'
 import type { BusMessage, BusNotice, BusStats } from './bus.js'
 import { checkMessage, encodeHeartbeat, encodeMessage, type Sender } from './bus-codec.js'
 import { isClusterClient } from './redis-bus-sharded.js'
@@ -35,7 +35,7 @@ export class BusPublisher {
 
   constructor(settings: PublisherSettings, stats: BusStats, waits: PendingWaits) {
     this.#settings = settings
-    this.#sender = { id: settings.instanceId, epoch: randomBytes(6).toString('hex') }
+    this.#sender = { id: settings.instanceId, epoch: nodeCrypto().randomBytes(6).toString('hex') }
     this.#stats = stats
     this.#waits = waits
   }

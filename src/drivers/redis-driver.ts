@@ -29,7 +29,7 @@
 
 import type { Cluster, Redis } from 'ioredis'
 import { ErrorCodes, invalid, StrataCacheError } from '../errors.js'
-import { describeValue, integerOption } from '../option-checks.js'
+import { integerOption } from '../option-checks.js'
 import type { BusNotice } from './bus.js'
 import {
   ENTRY_STAMP_BYTES,
@@ -40,92 +40,23 @@ import {
   type NoticePublishingDriver,
   RESERVED_KEY_PREFIX,
 } from './l2-driver.js'
-import {
-  assertOneConnection,
-  closeClient,
-  coalesceWrites,
-  openClient,
-  type RedisConnectionOptions,
-} from './redis-client.js'
+import { assertOneConnection, closeClient, coalesceWrites, openClient } from './redis-client.js'
 import { getBuffers, unlinkNames } from './redis-cluster.js'
 import { ClusterFence } from './redis-cluster-fence.js'
-import { watchClusterEvictions, watchClusterMasters } from './redis-cluster-watch.js'
+import { type RedisDriverOptions, requirePrefix, ttlArg } from './redis-driver-options.js'
 import { RedisFence } from './redis-fence.js'
 import { clusterLayout } from './redis-key-layout.js'
 import { escapeGlob, patternScan, scanBatches, scanMatching } from './redis-scan.js'
 import { ADD_TO_SET, INCREMENT, runScript } from './redis-scripts.js'
-import {
-  ownNames,
-  registerPrefix,
-  warnIfEvicting,
-  watchEvictions,
-  watchRunId,
-} from './redis-server-state.js'
+import { ownNames, registerPrefix, warnIfEvicting, watchServer } from './redis-server-state.js'
 import { deleteTagged, writeManyTagged, writeTagged } from './redis-tag-index.js'
 import { invalidateTags } from './redis-tag-invalidation.js'
 
 export { REDIS_CLIENT_DEFAULTS } from './redis-client.js'
+export { type RedisDriverOptions, requirePrefix, ttlArg } from './redis-driver-options.js'
 export { escapeGlob, RESERVED_KEY_PREFIX }
 
 const TAG_NAMESPACE = `${RESERVED_KEY_PREFIX}tag:`
-
-/** Options of a {@link RedisDriver}: how it reaches Redis (exactly one of `url`, `options`, `client`), and its keys. */
-export interface RedisDriverOptions extends RedisConnectionOptions {
-  /** Every key the driver writes starts with this. Required, non-empty, e.g. `'myapp:cache:'`. */
-  prefix: string
-  /**
-   * SCAN `COUNT` hint for `deleteByPattern` and `clear`.
-   * @default 1000
-   */
-  scanCount?: number
-  /**
-   * Members popped from tag sets per script call in `deleteByTags`.
-   * @default 1000
-   */
-  tagBatch?: number
-  /**
-   * How long `close()` waits for QUIT before dropping the socket.
-   * @default 1000
-   */
-  closeTimeoutMs?: number
-  /**
-   * Longest a fill (loader call) may take and still store its value; version keys that fence fills
-   * live twice this long.
-   * @default 60_000
-   */
-  fenceWindowMs?: number
-  /**
-   * Redis Cluster only: how far apart the nodes' clocks may be. A fill's fence point is read on its
-   * key's node and a tag's version on the tag's node; a fill is refused for a tag invalidated up to
-   * this long before it began (an extra miss).
-   * @default 100
-   */
-  clockSkewMs?: number
-}
-
-/** A driver's key prefix: every key it writes starts with it, and `clear()` removes them all. */
-export function requirePrefix(prefix: unknown): string {
-  if (typeof prefix !== 'string' || prefix.length === 0) {
-    throw invalid(
-      'prefix',
-      `must be a non-empty string (clear() removes every key under it), got ${describeValue(prefix)}`,
-    )
-  }
-  return prefix
-}
-
-/** A TTL as `PX` takes it: whole milliseconds, rounded up; anything else is `ERR_INVALID_TTL`. */
-export function ttlArg(ttlMs: number): number {
-  if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0) {
-    throw invalid(
-      'ttlMs',
-      `must be a finite number > 0, got ${String(ttlMs)}`,
-      ErrorCodes.INVALID_TTL,
-    )
-  }
-  // PX takes whole milliseconds; round up so that a sub-millisecond TTL still lives.
-  return Math.ceil(ttlMs)
-}
 
 /**
  * {@link L2Driver} on Redis through ioredis. Moves bytes, applies the prefix, keeps the tag index;
@@ -160,6 +91,8 @@ export class RedisDriver implements L2Driver, NoticePublishingDriver {
   readonly publishesNotices = true
   /** One connection to one server (not a Cluster, whose keys live on several). */
   readonly ordered: boolean
+  /** A Cluster's replaced master is repaired by redoing recent changes; a standalone server is cleared. */
+  readonly needsRecentChanges: boolean
   /** Commands of one tick go out in one socket write (our own standalone client). */
   readonly #coalesce: boolean
   #closed = false
@@ -184,6 +117,7 @@ export class RedisDriver implements L2Driver, NoticePublishingDriver {
     this.#owned = owned
     this.#cluster = layout !== undefined
     this.ordered = !this.#cluster
+    this.needsRecentChanges = this.#cluster
     this.#coalesce = owned && !this.#cluster
     this.name = this.#cluster ? 'redis-cluster' : 'redis'
     this.prefix = prefix
@@ -218,32 +152,7 @@ export class RedisDriver implements L2Driver, NoticePublishingDriver {
    * every second: `redis-cluster-watch.ts`).
    */
   watchServer(onChange: (reason: string, lost: 'recent' | 'any') => void): () => void {
-    if (this.#cluster) {
-      const cluster = this.client as Cluster
-      const unwatchMasters = watchClusterMasters(cluster, (reason) => onChange(reason, 'recent'))
-      const unwatchEvictions = watchClusterEvictions(
-        cluster,
-        `${this.prefix}__sc:evicted`,
-        (reason) => onChange(reason, 'any'),
-      )
-      return () => {
-        unwatchMasters()
-        unwatchEvictions()
-      }
-    }
-    // One server holds every instance's keys: another server may lack any instance's last
-    // invalidations, including those of one that stopped for good, so it is cleared whole. (A
-    // Cluster redoes only this instance's recent writes: a clear there means every slot's version
-    // and a scan of every master, too slow to recover under load.)
-    const client = this.client as Redis
-    const unwatchRunId = watchRunId(client, (reason) => onChange(reason, 'any'))
-    const unwatchEvictions = watchEvictions(client, `${this.prefix}__sc:evicted`, (reason) =>
-      onChange(reason, 'any'),
-    )
-    return () => {
-      unwatchRunId()
-      unwatchEvictions()
-    }
+    return watchServer(this.client, this.#cluster, `${this.prefix}__sc:evicted`, onChange)
   }
 
   #coordination(fence: RedisFence): L2Coordination {

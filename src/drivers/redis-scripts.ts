@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
+import { nodeCrypto } from '../module-url.js'
 
 /**
  * The Lua scripts of {@link RedisDriver}, and a runner that sends them with EVALSHA and falls back
@@ -30,7 +30,18 @@ export interface LuaScript {
 
 /** `inOrder`: see {@link LuaScript.inOrder}. */
 export function script(name: string, lua: string, { inOrder = false } = {}): LuaScript {
-  return { name, lua, sha: createHash('sha1').update(lua).digest('hex'), inOrder }
+  let sha: string | undefined
+  return {
+    name,
+    lua,
+    // Hashed on first use: the first SHA-1 loads the hash (1 to 8 ms), and the scripts are
+    // declared when stratacache is imported, Redis or not.
+    get sha() {
+      if (sha === undefined) sha = nodeCrypto().createHash('sha1').update(lua).digest('hex')
+      return sha
+    },
+    inOrder,
+  }
 }
 
 /**

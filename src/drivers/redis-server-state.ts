@@ -5,6 +5,7 @@
  * may have lost acknowledged writes).
  */
 import type { Cluster, Redis } from 'ioredis'
+import { watchClusterEvictions, watchClusterMasters } from './redis-cluster-watch.js'
 
 /**
  * A Redis set of every cache prefix in use on this server, outside any prefix: how a cache tells
@@ -140,5 +141,40 @@ export function watchEvictions(
   return () => {
     clearInterval(timer)
     stopLooking()
+  }
+}
+
+/**
+ * `L2Driver.watchServer` of a Redis driver: the server's `run_id` (read on every reconnection)
+ * and its count of evicted keys (read every second); on a Cluster, both of every master in the
+ * slot map, every second (`redis-cluster-watch.ts`). `claimKey` names who answers an eviction.
+ * Returns the unwatch.
+ */
+export function watchServer(
+  client: Redis | Cluster,
+  cluster: boolean,
+  claimKey: string,
+  onChange: (reason: string, lost: 'recent' | 'any') => void,
+): () => void {
+  const any = (reason: string) => onChange(reason, 'any')
+  if (cluster) {
+    // A Cluster redoes only this instance's recent writes (the driver's `needsRecentChanges`): a
+    // clear there means every slot's version and a scan of every master, too slow under load.
+    const unwatchMasters = watchClusterMasters(client as Cluster, (reason) =>
+      onChange(reason, 'recent'),
+    )
+    const unwatchEvictions = watchClusterEvictions(client as Cluster, claimKey, any)
+    return () => {
+      unwatchMasters()
+      unwatchEvictions()
+    }
+  }
+  // One server holds every instance's keys: another server may lack any instance's last
+  // invalidations, including those of one that stopped for good, so it is cleared whole.
+  const unwatchRunId = watchRunId(client as Redis, any)
+  const unwatchEvictions = watchEvictions(client as Redis, claimKey, any)
+  return () => {
+    unwatchRunId()
+    unwatchEvictions()
   }
 }

@@ -1,4 +1,4 @@
-import { READ, WRITE } from './l2-calls.js'
+import { type CallSpec, DRIVER_VALUE, READ, WRITE } from './l2-calls.js'
 import type { FillStart, L2Coordination, LeaseMode, StoreOutcome } from './l2-driver.js'
 
 /**
@@ -30,15 +30,20 @@ export interface ResilientCoordination {
 
 /**
  * One driver call through a `ResilientL2`: skipped while L2 is not in use, else bounded in time;
- * resolves to the driver's value, or `undefined` when skipped or failed. `kind` is the call's
- * kind (`READ` or `WRITE`, see `l2-calls.ts`), `payload` the key a failed write queues a delete of.
+ * resolves to the driver's value, or `undefined` when skipped or failed. `payload` is the key a
+ * failed write queues a delete of.
  */
 export type GuardedCall = <T>(
-  op: string,
-  kind: number,
+  spec: CallSpec,
   payload: string | undefined,
   start: () => Promise<T>,
 ) => Promise<T | undefined>
+
+const read = (op: string): CallSpec => ({ op, kind: READ, ok: DRIVER_VALUE, fallback: undefined })
+const BEGIN_FILL = read('beginFill')
+const GET_STAMP = read('getStamp')
+const SERVER_TIME = read('serverTime')
+const STORE_FILL: CallSpec = { op: 'storeFill', kind: WRITE, ok: DRIVER_VALUE, fallback: undefined }
 
 /**
  * Wraps a driver's coordination in a `ResilientL2`'s `call`: `beginFill` and `getStamp` are reads,
@@ -48,10 +53,10 @@ export type GuardedCall = <T>(
 export function resilientCoordination(c: L2Coordination, call: GuardedCall): ResilientCoordination {
   return {
     beginFill: (key, leaseMs, token, lease) =>
-      call('beginFill', READ, undefined, () => c.beginFill(key, leaseMs, token, lease)),
+      call(BEGIN_FILL, undefined, () => c.beginFill(key, leaseMs, token, lease)),
     // A store that fails may or may not have landed: remembered as a delete of the key.
     storeFill: (key, value, ttlMs, tags, since, token) =>
-      call('storeFill', WRITE, key, () => c.storeFill(key, value, ttlMs, tags, since, token)),
+      call(STORE_FILL, key, () => c.storeFill(key, value, ttlMs, tags, since, token)),
     // Sent even while the breaker is open, and not counted: a lease left behind by a request
     // that timed out (but ran) would block other instances' fills for a whole lease. On the
     // same connection it runs after that request. Failures are harmless: the lease expires.
@@ -62,10 +67,10 @@ export function resilientCoordination(c: L2Coordination, call: GuardedCall): Res
         // expires by itself
       }
     },
-    getStamp: (key) => call('getStamp', READ, undefined, () => c.getStamp(key)),
+    getStamp: (key) => call(GET_STAMP, undefined, () => c.getStamp(key)),
     serverTime: () =>
       c.serverTime === undefined
         ? Promise.resolve(undefined)
-        : call('serverTime', READ, undefined, () => c.serverTime!()),
+        : call(SERVER_TIME, undefined, () => c.serverTime!()),
   }
 }

@@ -2,6 +2,7 @@
  * `stratacache/http`: the operations endpoints (health, status, invalidation, analysis,
  * Prometheus metrics) as one handler for `node:http`, Express, Fastify and fetch runtimes.
  */
+export { type QueryHeadersOptions, queryHeaders } from '../prisma/metrics/query-context.js'
 export {
   createOpsHandler,
   type FastifyLike,
@@ -19,4 +20,3 @@ export {
   type PrismaMetricsSource,
   type TransactionSource,
 } from './prometheus.js'
-export { type QueryHeadersOptions, queryHeaders } from './query-headers.js'

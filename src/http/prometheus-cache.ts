@@ -8,7 +8,12 @@ import { type CacheManager, cacheInternals } from '../cache/cache-manager.js'
 import type { CacheEvents } from '../cache/events.js'
 import type { CacheMetricsSnapshot } from '../cache/metrics.js'
 import { ErrorCodes, L2Error } from '../errors.js'
-import { BucketedSeries, type MetricDefinition, type Sample } from './prometheus-collector.js'
+import {
+  BucketedSeries,
+  labelledCounter,
+  type MetricDefinition,
+  type Sample,
+} from './prometheus-collector.js'
 
 const INVALIDATION_KINDS = ['tag', 'pattern', 'clear', 'delete'] as const
 const ORIGINS = ['local', 'remote'] as const
@@ -84,31 +89,21 @@ export function cacheMetrics(
       : cacheInternals(cache).observeL2((operation, ms) => durations.observe(operation, ms / 1000))
 
   const definitions: MetricDefinition[] = [
-    {
+    labelledCounter({
       name: 'hits_total',
       help: 'Cache reads answered from a tier, by tier (l1: this process, l2: Redis).',
-      type: 'counter',
-      collect: () => {
-        const m = snapshot()
-        return [
-          { labels: { tier: 'l1' }, value: m.l1Hits },
-          { labels: { tier: 'l2' }, value: m.l2Hits },
-        ]
-      },
-    },
+      label: 'tier',
+      read: snapshot,
+      values: { l1: (m) => m.l1Hits, l2: (m) => m.l2Hits },
+    }),
     fromSnapshot(snapshot, 'misses_total', 'Cache reads no tier could answer.', 'misses'),
-    {
+    labelledCounter({
       name: 'tier_misses_total',
       help: 'Lookups in one tier that found nothing usable (a read that misses L1 may hit L2).',
-      type: 'counter',
-      collect: () => {
-        const m = snapshot()
-        return [
-          { labels: { tier: 'l1' }, value: m.l1Misses },
-          { labels: { tier: 'l2' }, value: m.l2Misses },
-        ]
-      },
-    },
+      label: 'tier',
+      read: snapshot,
+      values: { l1: (m) => m.l1Misses, l2: (m) => m.l2Misses },
+    }),
     fromSnapshot(
       snapshot,
       'stale_hits_total',

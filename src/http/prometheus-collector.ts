@@ -38,6 +38,32 @@ export interface MetricDefinition {
 
 let loading: Promise<PromClient> | undefined
 
+/** What {@link labelledCounter} reads: one label, and the value of each of its values. */
+export interface LabelledCounterSpec<S> {
+  readonly name: string
+  readonly help: string
+  /** The label that tells the samples apart (`tier`, `outcome`...). */
+  readonly label: string
+  /** Read once per scrape, so that the samples of one scrape agree. */
+  readonly read: () => S
+  /** Each label value and how to read its sample. */
+  readonly values: Readonly<Record<string, (stats: S) => number>>
+}
+
+/** A counter with one sample per value of one label, all read off one reading. */
+export function labelledCounter<S>(spec: LabelledCounterSpec<S>): MetricDefinition {
+  const entries = Object.entries(spec.values)
+  return {
+    name: spec.name,
+    help: spec.help,
+    type: 'counter',
+    collect: () => {
+      const stats = spec.read()
+      return entries.map(([value, of]) => ({ labels: { [spec.label]: value }, value: of(stats) }))
+    },
+  }
+}
+
 /**
  * prom-client, imported when the first exporter is made: it is an optional peer dependency, so
  * importing `stratacache/http` must not need it. `importer` replaces the import (tests).

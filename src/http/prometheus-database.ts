@@ -3,7 +3,7 @@
  * connection pool's counts, a `TransactionManager`'s counters. Figures the source does not know
  * (`null` in a health result) are left out, never reported as 0.
  */
-import type { PoolCounts } from '../database/connection/pool-status.js'
+import type { PoolCounts } from '../database/connection/pool.js'
 import type {
   ConnectionPoolFigures,
   HealthCheckResult,
@@ -13,7 +13,12 @@ import {
   type TransactionStats,
   transactionDurationsOf,
 } from '../database/transactions/transaction-stats.js'
-import { latencySamples, type MetricDefinition, type Sample } from './prometheus-collector.js'
+import {
+  labelledCounter,
+  latencySamples,
+  type MetricDefinition,
+  type Sample,
+} from './prometheus-collector.js'
 
 /** What the exporter reads of a `DatabaseHealthCheck`. */
 export interface HealthSource {
@@ -228,18 +233,13 @@ export function transactionMetrics(
     return 'transactions' in s ? s.transactions : s
   }
   return [
-    {
+    labelledCounter({
       name: 'transactions_total',
       help: 'Transactions run through execute(), by outcome (committed, failed: gave up).',
-      type: 'counter',
-      collect: () => {
-        const s = stats()
-        return [
-          { labels: { outcome: 'committed' }, value: s.successful },
-          { labels: { outcome: 'failed' }, value: s.failed },
-        ]
-      },
-    },
+      label: 'outcome',
+      read: stats,
+      values: { committed: (s) => s.successful, failed: (s) => s.failed },
+    }),
     {
       name: 'transaction_duration_seconds',
       help: 'Duration of transactions run through execute(), whole calls with their retries and backoff, by outcome (committed, failed: gave up).',
@@ -259,20 +259,18 @@ export function transactionMetrics(
       type: 'counter',
       collect: () => [{ labels: {}, value: stats().retries }],
     },
-    {
+    labelledCounter({
       name: 'transaction_attempt_failures_total',
       help: 'Failed transaction attempts by kind (deadlock, serialization, start_timeout, connection_lost, timeout), retried or not.',
-      type: 'counter',
-      collect: () => {
-        const s = stats()
-        return [
-          { labels: { kind: 'deadlock' }, value: s.deadlocks },
-          { labels: { kind: 'serialization' }, value: s.serializationFailures },
-          { labels: { kind: 'start_timeout' }, value: s.startTimeouts },
-          { labels: { kind: 'connection_lost' }, value: s.connectionLosses },
-          { labels: { kind: 'timeout' }, value: s.timeouts },
-        ]
+      label: 'kind',
+      read: stats,
+      values: {
+        deadlock: (s) => s.deadlocks,
+        serialization: (s) => s.serializationFailures,
+        start_timeout: (s) => s.startTimeouts,
+        connection_lost: (s) => s.connectionLosses,
+        timeout: (s) => s.timeouts,
       },
-    },
+    }),
   ]
 }

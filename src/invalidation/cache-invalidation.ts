@@ -1,10 +1,8 @@
 import { EventEmitter } from 'node:events'
 import type { CacheManager } from '../cache/cache-manager.js'
-import type { Duration } from '../cache/duration.js'
-import { normalizeTags } from '../cache/validate.js'
+import { type Duration, normalizeTags } from '../cache/validate.js'
 import { ErrorCodes, StrataCacheError } from '../errors.js'
-import { DependencyGraph } from './dependency-graph.js'
-import { dependencyKeys, runRule } from './dependency-invalidation.js'
+import { DependencyGraph, runRule } from './dependency-graph.js'
 import {
   assertConstructorArgs,
   assertDependencyKeys,
@@ -18,10 +16,14 @@ import type {
   CacheInvalidationOptions,
   DependencyInvalidationOptions,
   InvalidationErrorEvent,
+  InvalidationRule,
+  RuleStats,
   WarmEntryOptions,
+  WarmingRunSummary,
+  WarmingStats,
 } from './invalidation-types.js'
-import { type InvalidationRule, RuleSet, type RuleStats } from './rules.js'
-import { CacheWarmer, type WarmingRunSummary, type WarmingStats } from './warming.js'
+import { RuleSet } from './rules.js'
+import { CacheWarmer } from './warming.js'
 import type { CacheWarmingConfig } from './warming-config.js'
 
 export type {
@@ -82,7 +84,9 @@ export class CacheInvalidation extends EventEmitter<CacheInvalidationEvents> {
     this.#rules = new RuleSet(
       events,
       (rule, event) =>
-        runRule(cache, this.#graph, rule, event, (payload) => this.emit('invalidated', payload)),
+        runRule({ cache, graph: this.#graph, rule, event }, (payload) =>
+          this.emit('invalidated', payload),
+        ),
       (error, rule, event) => this.#report({ error, operation: 'rule', ruleId: rule.id, event }),
     )
     this.#warmer = new CacheWarmer(cache, {
@@ -91,10 +95,7 @@ export class CacheInvalidation extends EventEmitter<CacheInvalidationEvents> {
     })
   }
 
-  /**
-   * Removes every entry carrying any of the tags, in both tiers and on other instances.
-   * @example `await invalidation.invalidateByTag('products')`
-   */
+  /** Removes every entry carrying any of the tags, in both tiers and on other instances. */
   async invalidateByTag(tags: string | readonly string[]): Promise<void> {
     this.#assertOpen()
     await this.#cache.invalidateByTag(tags)
@@ -104,7 +105,6 @@ export class CacheInvalidation extends EventEmitter<CacheInvalidationEvents> {
   /**
    * Removes entries whose key matches a glob (`cache:product:*`) or a RegExp. Resolves to the
    * number removed, as {@link CacheManager.invalidateByPattern} counts them.
-   * @example `await invalidation.invalidateByPattern(/^cache:product:/)`
    */
   async invalidateByPattern(pattern: string | RegExp): Promise<number> {
     this.#assertOpen()
@@ -119,7 +119,6 @@ export class CacheInvalidation extends EventEmitter<CacheInvalidationEvents> {
    * (invalidating does not forget them) and are idempotent; they live in this process.
    * @throws `ValidationError`: a bad key (field `parent` / `dependent` / `dependent[i]`), a key
    * depending on itself, or a full graph (field `maxDependencies`).
-   * @example `invalidation.registerDependency('product:123', 'cart:user-456:items')`
    */
   registerDependency(parent: string, dependent: string | readonly string[]): void {
     this.#assertOpen()
@@ -136,7 +135,7 @@ export class CacheInvalidation extends EventEmitter<CacheInvalidationEvents> {
     return this.#graph.remove(parent, dependent)
   }
 
-  /** Forgets every dependency edge. @example `invalidation.clearDependencies()` */
+  /** Forgets every dependency edge. */
   clearDependencies(): void {
     this.#graph.clear()
   }
@@ -159,7 +158,7 @@ export class CacheInvalidation extends EventEmitter<CacheInvalidationEvents> {
   ): Promise<string[]> {
     this.#assertOpen()
     const roots = keyList(parent, 'parent')
-    const keys = dependencyKeys(this.#graph, roots, includeParentOption(options))
+    const keys = this.#graph.invalidationKeys(roots, includeParentOption(options))
     if (keys.length > 0) await this.#cache.delete(keys)
     this.emit('invalidated', { source: 'dependency', keys: [...keys] })
     return keys
@@ -179,17 +178,7 @@ export class CacheInvalidation extends EventEmitter<CacheInvalidationEvents> {
    * dependents. Handlers never throw into `emit`; failures are counted ({@link getRuleStats}) and
    * emitted as `error`. Events arriving while the rule runs are coalesced into one more run.
    * @throws `ValidationError` naming the field (`rule.triggers[1]`), or `events` when no emitter
-   * was given to the constructor.
-   * @example
-   * ```ts
-   * invalidation.registerRule({
-   *   id: 'product_update_rule',
-   *   pattern: /^cache:product:/,
-   *   triggers: ['product.updated', 'product.deleted'],
-   *   dependencies: ['cache:product:list'],
-   *   enabled: true,
-   * })
-   * ```
+   * was given to the constructor. See the class example.
    */
   registerRule(rule: InvalidationRule): void {
     this.#assertOpen()
@@ -198,7 +187,6 @@ export class CacheInvalidation extends EventEmitter<CacheInvalidationEvents> {
 
   /**
    * Removes a rule and detaches its listeners. Returns `false` when there was none.
-   * @example `invalidation.unregisterRule('product_update_rule')`
    */
   unregisterRule(id: string): boolean {
     return this.#rules.unregister(id)
@@ -207,7 +195,6 @@ export class CacheInvalidation extends EventEmitter<CacheInvalidationEvents> {
   /**
    * Turns a rule on.
    * @throws `ValidationError` (field `id`) for an unknown id.
-   * @example `invalidation.enableRule('product_update_rule')`
    */
   enableRule(id: string): void {
     this.#rules.setEnabled(id, true)
@@ -216,16 +203,12 @@ export class CacheInvalidation extends EventEmitter<CacheInvalidationEvents> {
   /**
    * Turns a rule off; it stays registered and listening, and does nothing until enabled.
    * @throws `ValidationError` (field `id`) for an unknown id.
-   * @example `invalidation.disableRule('product_update_rule')`
    */
   disableRule(id: string): void {
     this.#rules.setEnabled(id, false)
   }
 
-  /**
-   * {@link enableRule} or {@link disableRule}, by a boolean.
-   * @example `invalidation.setRuleEnabled('product_update_rule', false)`
-   */
+  /** {@link enableRule} or {@link disableRule}, by a boolean. */
   setRuleEnabled(id: string, enabled: boolean): void {
     this.#rules.setEnabled(id, enabled)
   }
@@ -250,7 +233,6 @@ export class CacheInvalidation extends EventEmitter<CacheInvalidationEvents> {
    * Resolves when no rule run is in flight. Node's `emit` returns before the rule's invalidation
    * is done; await this after emitting when the next read must not see the old value
    * (EventEmitter2's `emitAsync` waits by itself).
-   * @example `emitter.emit('product.updated'); await invalidation.settled()`
    */
   settled(): Promise<void> {
     return this.#rules.settled()
@@ -306,7 +288,7 @@ export class CacheInvalidation extends EventEmitter<CacheInvalidationEvents> {
 
   /**
    * Stops the warming schedule: no round starts any more, and values of a round in progress are
-   * not stored. @example `invalidation.stopCacheWarming()`
+   * not stored.
    */
   stopCacheWarming(): void {
     this.#warmer.stop()
@@ -324,7 +306,6 @@ export class CacheInvalidation extends EventEmitter<CacheInvalidationEvents> {
   /**
    * Stops warming, removes every listener it added (on the application's emitter and on the
    * cache) and waits for rule runs in flight. Does not close the cache. Idempotent.
-   * @example `await invalidation.close()`
    */
   async close(): Promise<void> {
     if (this.#closed) return

@@ -1,4 +1,6 @@
+import type { CacheManager } from '../cache/cache-manager.js'
 import { invalid } from '../errors.js'
+import type { InvalidatedEvent, InvalidationRule } from './invalidation-types.js'
 
 /**
  * A directed graph "parent → dependents" between cache keys, for dependency-based invalidation
@@ -112,10 +114,46 @@ export class DependencyGraph {
   }
 
   /**
+   * The keys `invalidateByDependency(roots)` deletes: the roots (unless `includeParent` is false)
+   * then their dependents, transitively and breadth first, each once.
+   */
+  invalidationKeys(roots: readonly string[], includeParent: boolean): string[] {
+    const keys = this.closure(roots)
+    // The closure lists the (distinct) roots first.
+    return includeParent ? keys : keys.slice(new Set(roots).size)
+  }
+
+  /**
    * A plain, JSON-serialisable copy: `{ [parent]: directDependents[] }`. Built with
    * `Object.fromEntries` so that a key such as `__proto__` becomes an ordinary property.
    */
   toJSON(): Record<string, string[]> {
     return Object.fromEntries([...this.#edges].map(([parent, deps]) => [parent, [...deps]]))
   }
+}
+
+/** One firing of a rule, for {@link runRule}. */
+export interface RuleRun {
+  readonly cache: CacheManager
+  readonly graph: DependencyGraph
+  readonly rule: Readonly<InvalidationRule>
+  /** The event that fired it. */
+  readonly event: string
+}
+
+/**
+ * One run of a rule: removes the keys matching its pattern and, at the same time, its
+ * `dependencies` with their dependents, through the cache's public methods so that it reaches
+ * Redis and other instances; then reports what it removed through `invalidated`.
+ */
+export async function runRule(
+  { cache, graph, rule, event }: RuleRun,
+  invalidated: (payload: InvalidatedEvent) => void,
+): Promise<void> {
+  const keys = rule.dependencies?.length ? graph.closure(rule.dependencies) : []
+  const [removed] = await Promise.all([
+    cache.invalidateByPattern(rule.pattern),
+    keys.length > 0 ? cache.delete(keys) : undefined,
+  ])
+  invalidated({ source: 'rule', ruleId: rule.id, event, pattern: rule.pattern, removed, keys })
 }

@@ -1,5 +1,5 @@
 import type { CacheManager } from '../cache/cache-manager.js'
-import type { Duration } from '../cache/duration.js'
+import type { Duration } from '../cache/validate.js'
 import { assertCacheLike, assertKey, normalizeTags } from '../cache/validate.js'
 import { ErrorCodes, invalid } from '../errors.js'
 import type {

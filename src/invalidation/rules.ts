@@ -1,65 +1,11 @@
 import { assertKey } from '../cache/validate.js'
 import { invalid } from '../errors.js'
-import { type ErrorInfo, errorInfo } from './error-info.js'
-
-/**
- * Anything that can deliver events by name: node's `EventEmitter`, NestJS's `EventEmitter2`
- * (wildcards included, since listeners are registered with its own `on`), or a hand-made bus.
- * `off` or `removeListener` lets rules be replaced and removed cleanly; without either, a removed
- * rule's listener stays attached but does nothing.
- */
-export interface EventEmitterLike {
-  /** Adds a listener. */
-  on(event: string, listener: (...args: unknown[]) => unknown): unknown
-  /** Removes a listener. */
-  off?(event: string, listener: (...args: unknown[]) => unknown): unknown
-  /** Removes a listener (the older name of `off`). */
-  removeListener?(event: string, listener: (...args: unknown[]) => unknown): unknown
-}
-
-/**
- * An event-driven invalidation rule: when any of `triggers` is emitted, the keys
- * matching `pattern` are removed, and so are the `dependencies` keys and their registered
- * dependents.
- *
- * @example
- * ```ts
- * const rule: InvalidationRule = {
- *   id: 'product_update_rule',
- *   pattern: /^cache:product:/,
- *   triggers: ['product.updated', 'product.deleted'],
- *   dependencies: ['cache:product:list'],
- *   enabled: true,
- * }
- * ```
- */
-export interface InvalidationRule {
-  /** Unique name; registering the same id again replaces the rule. */
-  id: string
-  /** Keys to remove: a Redis-style glob (`cache:product:*`) or a RegExp tested on the key. */
-  pattern: string | RegExp
-  /** Event names that fire the rule; EventEmitter2 wildcards (`product.*`) work with it. */
-  triggers: string[]
-  /** Keys removed as well, each with its dependents (transitively). */
-  dependencies?: string[]
-  /**
-   * A disabled rule stays registered and listening but does nothing.
-   * @default true
-   */
-  enabled: boolean
-}
-
-/** Counters of one rule since it was (re-)registered. */
-export interface RuleStats {
-  /** Runs started (coalesced events count once). */
-  runs: number
-  /** Runs that failed; each was reported as an `error` event. */
-  failures: number
-  /** When the last run started (epoch ms). */
-  lastRunAt?: number
-  /** The last failure. */
-  lastError?: ErrorInfo
-}
+import {
+  type EventEmitterLike,
+  errorInfo,
+  type InvalidationRule,
+  type RuleStats,
+} from './invalidation-types.js'
 
 const RULE_FIELDS = new Set(['id', 'pattern', 'triggers', 'dependencies', 'enabled'])
 // Keys are checked for type, emptiness and the reserved prefix here; their length against the

@@ -1,5 +1,4 @@
-import { type Duration, toMs } from '../cache/duration.js'
-import { assertKey, normalizeTags } from '../cache/validate.js'
+import { assertKey, type Duration, normalizeTags, toMs } from '../cache/validate.js'
 import { ErrorCodes, invalid } from '../errors.js'
 
 /**

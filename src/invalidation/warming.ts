@@ -1,69 +1,19 @@
 import { type CacheManager, cacheInternals } from '../cache/cache-manager.js'
-import type { ComputePlan } from '../cache/get-or-compute.js'
-import { planCompute } from '../cache/plans.js'
+import type { ComputePlan } from '../cache/call-options.js'
+import { planCompute } from '../cache/call-options.js'
 import { assertKey } from '../cache/validate.js'
 import { LoaderTimeoutError } from '../errors.js'
-import { type ErrorInfo, errorInfo } from './error-info.js'
+import {
+  errorInfo,
+  type WarmingItemStats,
+  type WarmingRunSummary,
+  type WarmingStats,
+} from './invalidation-types.js'
 import {
   type ResolvedWarmingConfig,
   type ResolvedWarmingItem,
   resolveWarmingConfig,
 } from './warming-config.js'
-
-/** Counters of one warmed key since the schedule was set up. */
-export interface WarmingItemStats {
-  /** Values computed and stored. */
-  successes: number
-  /** Computations that threw or timed out, or stores that failed. */
-  failures: number
-  /**
-   * Values computed but not stored because the key was invalidated during the computation (twice
-   * in a row), a newer value was stored meanwhile, or Redis was unreachable (kept in this
-   * process's L1 only). Not failures: the cache stayed correct.
-   */
-  skipped: number
-  /** When the last value was stored (epoch ms). */
-  lastSuccessAt?: number
-  /** How long the last computation took (ms). */
-  lastDurationMs?: number
-  /** The last failure. */
-  lastError?: ErrorInfo
-}
-
-/** Totals of one warming round. */
-export interface WarmingRunSummary {
-  /** When it started, epoch ms. */
-  startedAt: number
-  /** When it finished, epoch ms. */
-  finishedAt: number
-  /** How long it took, ms. */
-  durationMs: number
-  /** Keys warmed. */
-  successes: number
-  /** Keys whose loader failed. */
-  failures: number
-  /** Values computed but not stored (an invalidation raced them, or Redis was unreachable). */
-  skipped: number
-}
-
-/** What {@link CacheInvalidation.getWarmingStats} returns. Plain data, JSON-serialisable. */
-export interface WarmingStats {
-  /** A schedule is set up and not stopped. */
-  active: boolean
-  /** Rounds completed. */
-  runs: number
-  /** When the next round is due (epoch ms), while one is scheduled. */
-  nextRunAt?: number
-  /** The last round's totals. */
-  lastRun?: WarmingRunSummary
-  /** The last failure of any key. */
-  lastError?: ErrorInfo & {
-    /** The key whose warming failed. */
-    key: string
-  }
-  /** Per key. */
-  items: Record<string, WarmingItemStats>
-}
 
 /** How one computation ended. */
 type Outcome = 'stored' | 'skipped' | 'stopped'

@@ -1,6 +1,7 @@
 import { type DynamicModule, Module, type Provider, type Type } from '@nestjs/common'
 import { invalid } from '../errors.js'
 import { createDatabaseHealthController } from './health-controller.js'
+import { CACHE_MODULE_OPTIONS } from './injection.js'
 import type {
   CacheModuleAsyncOptions,
   CacheModuleOptions,
@@ -8,7 +9,6 @@ import type {
 } from './module-options.js'
 import { cacheProviders } from './providers.js'
 import { resolveCacheModuleOptions } from './resolve-options.js'
-import { CACHE_MODULE_OPTIONS } from './tokens.js'
 
 const ASYNC_FIELDS = new Set(['imports', 'inject', 'useFactory', 'healthController'])
 

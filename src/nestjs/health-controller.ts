@@ -2,7 +2,7 @@ import { Controller, type Type } from '@nestjs/common'
 import { DatabaseHealthCheck } from '../database/health/health-check.js'
 import type { HealthCheckResult, HealthStatus } from '../database/health/health-result.js'
 import { invalid } from '../errors.js'
-import { getRoute, injectInto } from './nest-metadata.js'
+import { getRoute, injectInto } from './injection.js'
 
 /** The body of `GET <path>/db`. */
 export interface DatabaseHealthSummary {

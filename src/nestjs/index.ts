@@ -14,6 +14,7 @@ export {
   type DatabaseHealthRoutes,
   type DatabaseHealthSummary,
 } from './health-controller.js'
+export { CACHE_INVALIDATION_EVENTS } from './injection.js'
 export type {
   CacheModuleAsyncOptions,
   CacheModuleFactoryOptions,
@@ -27,4 +28,3 @@ export {
   type IndicatorResult,
   StrataCacheHealthIndicator,
 } from './terminus-indicator.js'
-export { CACHE_INVALIDATION_EVENTS } from './tokens.js'

@@ -1,9 +1,9 @@
 import type { InjectionToken, ModuleMetadata, OptionalFactoryDependency } from '@nestjs/common'
-import type { Duration } from '../cache/duration.js'
 import type { CacheOptions } from '../cache/options.js'
+import type { Duration } from '../cache/validate.js'
 import type { DatabaseHealthCheckOptions } from '../database/health/options.js'
 import type { RawQueryClient } from '../database/health/postgres-stats.js'
-import type { EventEmitterLike } from '../invalidation/rules.js'
+import type { EventEmitterLike } from '../invalidation/invalidation-types.js'
 import type { WarmingItem } from '../invalidation/warming-config.js'
 
 /** Where Redis is, as ioredis takes it. For TLS, Sentinel, a cluster or a client, use `cache.redis`. */

@@ -5,15 +5,16 @@
  * application fails at start-up rather than on its first request.
  */
 import type { RedisOptions } from 'ioredis'
-import { type Duration, toMs } from '../cache/duration.js'
-import { type CacheOptions, validateOptions } from '../cache/options.js'
+import type { CacheOptions } from '../cache/options.js'
+import { validateOptions } from '../cache/resolve-options.js'
+import { type Duration, toMs } from '../cache/validate.js'
 import {
   type DatabaseHealthCheckOptions,
   resolveHealthOptions,
 } from '../database/health/options.js'
 import type { RawQueryClient } from '../database/health/postgres-stats.js'
 import { ErrorCodes, invalid, ValidationError } from '../errors.js'
-import type { EventEmitterLike } from '../invalidation/rules.js'
+import type { EventEmitterLike } from '../invalidation/invalidation-types.js'
 import { type CacheWarmingConfig, resolveWarmingConfig } from '../invalidation/warming-config.js'
 import {
   checkBoolean,

@@ -5,8 +5,8 @@ import { DatabaseHealthCheck } from '../database/health/health-check.js'
 import type { HealthStatus } from '../database/health/health-result.js'
 import { invalid } from '../errors.js'
 import { packageRequire } from '../module-url.js'
-import type { ClassToken } from './event-emitter.js'
-import { injectInto } from './nest-metadata.js'
+import type { ClassToken } from './injection.js'
+import { injectInto } from './injection.js'
 
 /**
  * What a terminus indicator returns (`HealthIndicatorResult` of `@nestjs/terminus`), spelled out

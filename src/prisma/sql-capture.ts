@@ -1,8 +1,13 @@
-import { AsyncLocalStorage } from 'node:async_hooks'
 import { performance } from 'node:perf_hooks'
 import { invalid } from '../errors.js'
 import { summarizeArgs } from './metrics/args-summary.js'
-import { SqlCollector } from './metrics/sql-collector.js'
+import {
+  collectSql,
+  currentSqlCollector,
+  noteSqlCaptureInstalled,
+  SqlCollector,
+  sqlCaptureInstalled,
+} from './metrics/sql-collector.js'
 
 /**
  * SQL capture: wraps a Prisma 7 driver adapter factory so that every statement the query engine
@@ -87,69 +92,6 @@ interface SqlQueryLike {
 }
 type Method = (...args: unknown[]) => Promise<unknown>
 
-const storage = new AsyncLocalStorage<SqlCollector>()
-
-function identity<T>(value: T): T {
-  return value
-}
-
-function start<T>(fn: () => PromiseLike<T> | T): Promise<T> {
-  const result = fn()
-  // Prisma's promises are lazy (the request starts in `then`): call it here, inside the context.
-  if (typeof (result as PromiseLike<T> | undefined)?.then === 'function') {
-    return Promise.resolve((result as PromiseLike<T>).then(identity))
-  }
-  return Promise.resolve(result as T)
-}
-
-/**
- * Runs `fn` (typically a query hook's `query(args)`) with `collector` receiving the SQL it causes.
- * Inside another `collectSql`, the outer collector receives those statements too (while it is
- * open), so a call that runs other collected calls (a query analysis) sees all of their SQL.
- *
- * @example
- * ```ts
- * const collector = new SqlCollector()
- * const result = await collectSql(collector, () => query(args))
- * collector.sql // ['SELECT ... FROM "Product" WHERE ...']
- * ```
- */
-export function collectSql<T>(collector: SqlCollector, fn: () => PromiseLike<T> | T): Promise<T> {
-  const outer = storage.getStore()
-  // Nested calls: the outer collector sees the inner call's statements too (never a cycle).
-  if (outer !== undefined && collector.parent === undefined && !outer.reportsTo(collector)) {
-    collector.parent = outer
-  }
-  try {
-    return storage.run(collector, start<T>, fn)
-  } catch (error) {
-    return Promise.reject(error)
-  }
-}
-
-/**
- * Whether any adapter in this process was wrapped by {@link captureSql}. Until one is, there is
- * no SQL to collect, and callers skip `collectSql`: entering an AsyncLocalStorage turns on
- * Node's promise hooks for the whole process (Node 20), a cost every promise then pays.
- */
-export function sqlCaptureInstalled(): boolean {
-  return captureInstalled
-}
-
-let captureInstalled = false
-
-/**
- * The collector of the current async context, if any.
- *
- * @example
- * ```ts
- * currentSqlCollector()?.count
- * ```
- */
-export function currentSqlCollector(): SqlCollector | undefined {
-  return storage.getStore()
-}
-
 class Capture {
   constructor(
     readonly withParams: boolean,
@@ -167,7 +109,7 @@ class Capture {
     params: unknown,
     inTransaction: boolean,
   ): Promise<unknown> {
-    const collector = storage.getStore()
+    const collector = currentSqlCollector()
     if (collector === undefined && this.sink === undefined && this.onStatement === undefined) {
       return method.apply(target, args)
     }
@@ -304,11 +246,11 @@ export function captureSql<F extends AdapterFactoryLike>(
     throw invalid('options.onStatement', 'must be a function')
   }
   const capture = new Capture(withParams, maxSqlLength, metrics, onStatement)
-  captureInstalled = true
+  noteSqlCaptureInstalled()
   return transparent(factory, {
     ...wrapConnect(factory, 'connect', capture),
     ...wrapConnect(factory, 'connectToShadowDb', capture),
   })
 }
 
-export { SqlCollector }
+export { collectSql, currentSqlCollector, SqlCollector, sqlCaptureInstalled }

@@ -1,21 +1,23 @@
 /**
- * `withCache`: the Prisma Client extension that caches reads and invalidates them on writes.
+ * `withCache`: the Prisma Client extension that caches reads and invalidates them on writes, and
+ * the codec type it registers for Prisma's `Decimal`.
  */
 import { Prisma } from '@prisma/client/extension'
+import { Decimal } from '@prisma/client/runtime/client'
 import { cacheInternals } from '../cache/cache-manager.js'
+import { registerType } from '../cache/codec.js'
 import { type PrismaEnvSettings, prismaSettingsFromEnv } from '../config/prisma-env.js'
 import { ChangeFeed } from './change-feed/change-feed.js'
 import { type ResolvedChangeFeedOptions, resolveChangeFeedOptions } from './change-feed/options.js'
-import { registerPrismaTypes } from './decimal-type.js'
 import { accelerateApi, cacheApi } from './extension/cache-api.js'
 import { PrismaCache } from './extension/prisma-cache.js'
 import { onQuery, type QueryHookParams } from './extension/query-hook.js'
+import { relationHintOf } from './metrics/n-plus-one-suggestion.js'
 import { type QueryMetricsOptions, resolveMetricsOptions } from './metrics/options.js'
 import { QueryMetrics } from './metrics/query-metrics.js'
 import { validateWithCacheOptions, type WithCacheOptions } from './options.js'
 import { READ_OPERATIONS } from './reads/read-plan.js'
-import { relationHintOf } from './reads/relation-hint.js'
-import { modelGraphOf } from './schema/client-graph.js'
+import { modelGraphOf } from './schema/dmmf.js'
 import type { ModelGraph } from './schema/model-graph.js'
 import type { WithCacheExtension } from './types.js'
 
@@ -155,3 +157,24 @@ function changeFeedFor(options: ResolvedChangeFeedOptions, runtime: PrismaCache)
 }
 
 type TransactionMethod = (this: unknown, input: unknown, options?: unknown) => Promise<unknown>
+
+/**
+ * The name Prisma's `Decimal` (decimal.js) is written under in cached entries, so a `Decimal`
+ * column comes back from L1 and Redis as a `Decimal` with every digit (guarantee 6); every
+ * instance sharing a Redis registers the same. Decimals are immutable: shared, not cloned.
+ */
+const DECIMAL_TYPE_NAME = 'prisma.Decimal'
+
+let registered = false
+
+/** Registers Prisma's `Decimal` with the codec (once per process; `withCache` calls it). */
+export function registerPrismaTypes(): void {
+  if (registered) return
+  registered = true
+  registerType<Decimal>({
+    name: DECIMAL_TYPE_NAME,
+    is: (value): value is Decimal => Decimal.isDecimal(value),
+    serialize: (value) => value.toString(),
+    deserialize: (text) => new Decimal(text as string),
+  })
+}

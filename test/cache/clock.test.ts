@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { cacheNow, coarseNow } from '../../src/cache/clock.js'
+import { cacheNow, coarseNow } from '../../src/cache/store-types.js'
 import { waitFor } from '../support/wait.js'
 
 describe('coarseNow', () => {

@@ -2,24 +2,15 @@ import { deflateRawSync } from 'node:zlib'
 import fc from 'fast-check'
 import { Packr } from 'msgpackr'
 import { describe, expect, it } from 'vitest'
-import { copyValue, decodeEntry, encodeEntry, registerType } from '../../src/cache/codec.js'
+import {
+  copyValue,
+  decodeEntry,
+  encodeEntry,
+  measureEntry,
+  registerType,
+} from '../../src/cache/codec.js'
 import { CorruptedValueError, ErrorCodes, SerializationError } from '../../src/errors.js'
-
-class Money {
-  constructor(
-    public cents: bigint,
-    public currency: string,
-  ) {}
-}
-registerType<Money>({
-  name: 'test.Money',
-  is: (value): value is Money => value instanceof Money,
-  serialize: (money) => [money.cents, money.currency],
-  deserialize: (data) => {
-    const [cents, currency] = data as [bigint, string]
-    return new Money(cents, currency)
-  },
-})
+import { Money } from '../support/codec-types.js'
 
 class Fragile {
   constructor(readonly mode: 'is' | 'clone' | 'serialize' | 'deserialize' | 'bad-data') {}
@@ -195,6 +186,26 @@ describe('encodeEntry validates what it packs', () => {
       path,
       fragment,
     )
+  })
+
+  // A cache without L2 measures instead of encoding: it must refuse exactly the same values.
+  it.each(forEncode)('measureEntry refuses it too: %s', (_what, make, path, fragment) => {
+    expectUnserializable(
+      () => measureEntry({ value: make(), freshUntil: 1, tags: [] }),
+      path,
+      fragment,
+    )
+  })
+
+  it('measureEntry reports a serialize() that throws, and checks the fields encodeEntry checks', () => {
+    expectUnserializable(
+      () => measureEntry({ value: [new Fragile('serialize')], freshUntil: 1, tags: [] }),
+      'value[0]',
+      'serialize exploded',
+    )
+    expect(() => measureEntry({ value: 1, freshUntil: Number.NaN, tags: [] })).toThrow(/freshUntil/)
+    expect(() => measureEntry({ value: 1, freshUntil: 1, tags: [1 as never] })).toThrow(/tags/)
+    expect(() => measureEntry({ value: 1, freshUntil: 1, tags: [], loadMs: -1 })).toThrow(/loadMs/)
   })
 
   it('names the path inside what a registered serialize() returned', () => {
@@ -515,5 +526,14 @@ describe('decodeEntry bounds what hostile bytes in Redis can make a reader do', 
     expect(encodeEntry({ value, freshUntil: 1, tags: [] }, false, 4000).length).toBeGreaterThan(
       2000,
     )
+  })
+
+  it('measureEntry refuses the same value larger than maxValueBytes, with the same message', () => {
+    const value = { text: 'x'.repeat(2000) }
+    const limit = encodeEntry({ value, freshUntil: 1, tags: [] }, false).length - 10
+    expect(() => measureEntry({ value, freshUntil: 1, tags: [] }, limit - 1)).toThrow(
+      new RegExp(`encodes to ${limit} bytes, more than maxValueBytes \\(${limit - 1}\\)`),
+    )
+    expect(measureEntry({ value, freshUntil: 1, tags: [] }, limit).size).toBe(limit)
   })
 })

@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
@@ -6,43 +9,12 @@ import {
   decodeEntry,
   encodedSize,
   encodeEntry,
+  measureEntry,
   registerType,
 } from '../../src/cache/codec.js'
 import { ErrorCodes, ValidationError } from '../../src/errors.js'
+import { Label, Money } from '../support/codec-types.js'
 import { expectNoSharedReferences, expectSame } from '../support/same-value.js'
-
-/** A mutable value class registered with a `clone`: copies must be independent instances. */
-class Money {
-  constructor(
-    public cents: bigint,
-    public currency: string,
-  ) {}
-}
-registerType<Money>({
-  name: 'test.Money',
-  is: (value): value is Money => value instanceof Money,
-  serialize: (money) => [money.cents, money.currency],
-  deserialize: (data) => {
-    const [cents, currency] = data as [bigint, string]
-    return new Money(cents, currency)
-  },
-  clone: (money) => new Money(money.cents, money.currency),
-})
-
-/** An immutable class registered without `clone`: the cache may share instances. */
-class Label {
-  readonly text: string
-  constructor(text: string) {
-    this.text = text
-    Object.freeze(this)
-  }
-}
-registerType<Label>({
-  name: 'test.Label',
-  is: (value): value is Label => value instanceof Label,
-  serialize: (label) => label.text,
-  deserialize: (data) => new Label(data as string),
-})
 
 const isImmutable = (value: object): boolean => value instanceof Label
 
@@ -185,6 +157,89 @@ describe('copyValue, cloneValue and the L2 entry format carry every supported ty
       })
       expect(entry.size).toBe(bytes.length)
     })
+
+    it('measureEntry gives the size of the body encodeEntry writes, without encoding', () => {
+      const copy = copyValue(value)
+      const entry = { value: copy, freshUntil: 1_700_000_000_000, tags: ['t1'], loadMs: 12.5 }
+      expect(measureEntry(entry).size).toBe(encodeEntry(entry, false).length - 10)
+    })
+  })
+})
+
+/** Sizes at every boundary of msgpack's headers and number formats, counted and packed. */
+const BOUNDARIES: [string, unknown][] = [
+  ...[31, 32, 255, 256, 65_535, 65_536].flatMap((n): [string, unknown][] => [
+    [`an ASCII string of ${n} bytes`, 'a'.repeat(n)],
+    [`a UTF-8 string of ${n} bytes, ${n - 1} of them ASCII`, `${'a'.repeat(n - 2)}é`],
+    [`a string of ${Math.floor(n / 4)} astral characters`, '😀'.repeat(Math.floor(n / 4))],
+  ]),
+  ...[15, 16, 65_535, 65_536].flatMap((n): [string, unknown][] => [
+    [`an array of ${n} items`, Array.from({ length: n }, (_, i) => i)],
+    [`an object of ${n} keys`, Object.fromEntries(Array.from({ length: n }, (_, i) => [i, 0]))],
+    [`a Set of ${n} members`, new Set(Array.from({ length: n }, (_, i) => i))],
+  ]),
+  [
+    'integers at every format boundary',
+    [0, 31, 32, 127, 128, 255, 256, 65_535, 65_536, 2 ** 32 - 1, 2 ** 32, 2 ** 53, -1, -32, -33]
+      .concat([-128, -129, -32_768, -32_769, -(2 ** 31), -(2 ** 31) - 1, 0.5, -0.5, 1e300])
+      .concat([Number.MIN_VALUE]),
+  ],
+  [
+    'bigints at every format boundary',
+    [
+      0n,
+      -1n,
+      2n ** 63n - 1n,
+      2n ** 63n,
+      -(2n ** 63n),
+      -(2n ** 63n) - 1n,
+      2n ** 64n - 1n,
+      2n ** 64n,
+    ],
+  ],
+  [
+    'Dates at every timestamp boundary',
+    [0, 1, 999, 1000, -1, -1000, 2 ** 32 * 1000 - 1000, 2 ** 32 * 1000 - 1, 2 ** 32 * 1000, 8.64e15]
+      .concat([-8.64e15, Number.NaN])
+      .map((ms) => new Date(ms)),
+  ],
+  ['-0 inside a record', { a: -0, b: [-0] }],
+  ['a record with a key named constructor', [{ constructor: 1 }, { constructor: 'Object' }]],
+]
+
+describe('measureEntry counts exactly what msgpack writes', () => {
+  it.each(BOUNDARIES)('%s', (_name, value) => {
+    const entry = { value: copyValue(value), freshUntil: Number.POSITIVE_INFINITY, tags: [] }
+    expect(measureEntry(entry).size).toBe(encodeEntry(entry, false).length - 10)
+  })
+
+  it('lets a memory-only cache set and get without loading msgpackr', async () => {
+    // A fresh process: this one has loaded msgpackr long ago.
+    const script = `
+      import { createRequire } from 'node:module'
+      import { CacheManager } from './src/index.ts'
+      const cache = new CacheManager()
+      const value = { id: 1, at: new Date(0), tags: ['a'], nested: { n: null, big: 2n ** 40n } }
+      await cache.set('k', value)
+      const back = await cache.get('k')
+      await cache.close()
+      const loaded = Object.keys(createRequire(import.meta.url).cache).filter((f) => f.includes('msgpackr'))
+      console.log(JSON.stringify({ same: back.at.getTime() === 0 && back.nested.big === value.nested.big, loaded }))`
+    const root = fileURLToPath(new URL('../..', import.meta.url))
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script],
+      { cwd: root },
+    )
+    expect(JSON.parse(stdout)).toEqual({ same: true, loaded: [] })
+  })
+
+  it('gives every entry a fresh stamp of the form encodeEntry writes', () => {
+    const first = measureEntry({ value: 1, freshUntil: 1, tags: [] }).stamp
+    const second = measureEntry({ value: 1, freshUntil: 1, tags: [] }).stamp
+    expect(first).toMatch(/^[0-9a-f]{16}$/)
+    expect(second).not.toBe(first)
+    expect(second.slice(0, 8)).toBe(first.slice(0, 8))
   })
 })
 
@@ -509,6 +564,8 @@ describe('property: arbitrary values of supported types survive every path', () 
           expectSame(entry.value, copy)
           expectNoSharedReferences(copy, entry.value, isImmutable)
         }
+        const toMeasure = { value: copy, freshUntil: 5, tags: ['t'] }
+        expect(measureEntry(toMeasure).size).toBe(encodeEntry(toMeasure, false).length - 10)
       }),
       { numRuns: 400 },
     )

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest'
-import { localOnly } from '../../src/cache/loaded.js'
+import { localOnly } from '../../src/cache/call-options.js'
 import { CacheManager } from '../../src/index.js'
 import { deleteKeysUnder, REDIS_URL, rawRedis, uniquePrefix } from '../support/redis.js'
 import { deferred, waitFor } from '../support/wait.js'

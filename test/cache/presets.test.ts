@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { resolveOptions, validateOptions } from '../../src/cache/options.js'
 import { CACHE_PRESETS } from '../../src/cache/presets.js'
+import { resolveOptions, validateOptions } from '../../src/cache/resolve-options.js'
 
 const MINUTE = 60_000
 const HOUR = 60 * MINUTE

@@ -1,25 +1,10 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { resolveOptions } from '../../src/cache/options.js'
+import { resolveOptions } from '../../src/cache/resolve-options.js'
 import { CACHE_ENV_VARIABLES, cacheOptionsFromEnv } from '../../src/config/cache-env.js'
 import { formatEnvTable } from '../../src/config/env-parsers.js'
 import { PRISMA_ENV_VARIABLES } from '../../src/config/prisma-env.js'
-import { ErrorCodes, ValidationError } from '../../src/errors.js'
-
-/** Expects cacheOptionsFromEnv(env) to fail with ERR_INVALID_ENV on `field`; returns the message. */
-function failure(env: Record<string, string>, field: string): string {
-  let caught: unknown
-  try {
-    cacheOptionsFromEnv(env)
-  } catch (error) {
-    caught = error
-  }
-  expect(caught).toBeInstanceOf(ValidationError)
-  const error = caught as ValidationError
-  expect(error.code).toBe(ErrorCodes.INVALID_ENV)
-  expect(error.field).toBe(field)
-  return error.message
-}
+import { cacheEnvFailure as failure } from '../support/env-failure.js'
 
 describe('cacheOptionsFromEnv: nothing set', () => {
   it('gives {} (memory-only defaults), which resolves', () => {

@@ -19,23 +19,12 @@ import {
   readString,
   redactUrl,
 } from '../../src/config/env-parsers.js'
-import { ErrorCodes, ValidationError } from '../../src/errors.js'
+import { ValidationError } from '../../src/errors.js'
+import { envFailure as expectEnvFailure } from '../support/env-failure.js'
 
 /** Runs `fn`, expects an ERR_INVALID_ENV ValidationError on `field`, and returns its message. */
-function envFailure(fn: () => unknown, field: string): string {
-  let caught: unknown
-  try {
-    fn()
-  } catch (error) {
-    caught = error
-  }
-  expect(caught).toBeInstanceOf(ValidationError)
-  const error = caught as ValidationError
-  expect(error.code).toBe(ErrorCodes.INVALID_ENV)
-  expect(error.field).toBe(field)
-  expect(error.message.startsWith(`${field}: `)).toBe(true)
-  return error.message
-}
+const envFailure = (fn: () => unknown, field: string) =>
+  expectEnvFailure(fn, field, { prefixed: true })
 
 const V = 'VAR'
 

@@ -1,22 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { cacheOptionsFromEnv } from '../../src/config/cache-env.js'
-import { ErrorCodes, ValidationError } from '../../src/errors.js'
 import { CacheManager } from '../../src/index.js'
-
-/** Expects cacheOptionsFromEnv(env) to fail with ERR_INVALID_ENV on `field`; returns the message. */
-function failure(env: Record<string, string>, field: string): string {
-  let caught: unknown
-  try {
-    cacheOptionsFromEnv(env)
-  } catch (error) {
-    caught = error
-  }
-  expect(caught).toBeInstanceOf(ValidationError)
-  const error = caught as ValidationError
-  expect(error.code).toBe(ErrorCodes.INVALID_ENV)
-  expect(error.field).toBe(field)
-  return error.message
-}
+import { cacheEnvFailure as failure } from '../support/env-failure.js'
 
 const SENTINELS = {
   REDIS_SENTINELS: '10.0.0.1:26379, 10.0.0.2:26380',

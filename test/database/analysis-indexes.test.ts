@@ -1,32 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { QueryAnalysis } from '../../src/database/analysis/analysis-result.js'
 import { QueryAnalyzer } from '../../src/database/analysis/query-analyzer.js'
 import type { MissingIndexRecommendation } from '../../src/database/analysis/recommendations.js'
-
-import type { CaptureSqlOptions } from '../../src/prisma/sql-capture.js'
 import {
-  type AnalysisDatabase,
-  createAnalysisDatabase,
   INDEX_TEST_TIMEOUT,
   ofKind,
   PRODUCTS,
   scans,
+  useAnalysisDatabase,
 } from '../support/analysis.js'
 
 // Index advice: when a missing index is recommended (filter, filter and sort, sort) and when
 // not; how statements are analyzed, the other recommendations and the insights are in
 // analysis.test.ts.
-let db: AnalysisDatabase
-const capturedClient = (options?: CaptureSqlOptions) => db.capturedClient(options)
-const createIndex = (recommendation: MissingIndexRecommendation) => db.createIndex(recommendation)
-
-beforeAll(async () => {
-  db = await createAnalysisDatabase('analysis_indexes')
-}, 60_000)
-
-afterAll(async () => {
-  await db?.close()
-})
+const db = useAnalysisDatabase('analysis_indexes')
+const { capturedClient, createIndex } = db
 
 describe('QueryAnalyzer on PostgreSQL', () => {
   it(

@@ -1,28 +1,18 @@
-import { PrismaPg } from '@prisma/adapter-pg'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { PrismaClient } from '../../prisma/generated/client.js'
+import { describe, expect, it } from 'vitest'
+import { recoverParams } from '../../src/database/analysis/explain.js'
 import { columnsIn, sortColumns } from '../../src/database/analysis/plan-walker.js'
 import { QueryAnalyzer } from '../../src/database/analysis/query-analyzer.js'
-import { recoverParams } from '../../src/database/analysis/statement-params.js'
 import { ValidationError } from '../../src/errors.js'
 import { CacheManager } from '../../src/index.js'
 import { withCache } from '../../src/prisma/index.js'
 import { QueryMetrics, withQueryMetrics } from '../../src/prisma/metrics/index.js'
-import { captureSql } from '../../src/prisma/sql-capture.js'
-import { createTestDatabase, type TestDatabase } from '../support/database.js'
+import { useAnalysisDatabase } from '../support/analysis.js'
 
 // QueryAnalyzer's input checks, the clients it accepts, and its plan-reading helpers; the analyses themselves are in
 // analysis.test.ts, on a seeded table.
 
-let db: TestDatabase
-const clients: { $disconnect(): Promise<void> }[] = []
-
-function capturedClient(): PrismaClient {
-  const adapter = new PrismaPg({ ...db.config, max: 2 }, { schema: db.schema })
-  const client = new PrismaClient({ adapter: captureSql(adapter, { withParams: true }) })
-  clients.push(client)
-  return client
-}
+const db = useAnalysisDatabase('analysis_input', { seeded: false })
+const { capturedClient } = db
 
 async function validationError(run: () => unknown): Promise<ValidationError> {
   try {
@@ -33,15 +23,6 @@ async function validationError(run: () => unknown): Promise<ValidationError> {
   }
   throw new Error('no ValidationError thrown')
 }
-
-beforeAll(async () => {
-  db = await createTestDatabase('analysis_input')
-})
-
-afterAll(async () => {
-  for (const client of clients) await client.$disconnect()
-  await db?.drop()
-})
 
 describe('QueryAnalyzer input validation', () => {
   it('names the field at fault', async () => {
@@ -87,7 +68,6 @@ describe('QueryAnalyzer input validation', () => {
 
   it('refuses a client without captureSql', async () => {
     const plain = db.client()
-    clients.push(plain)
     const error = await validationError(() =>
       new QueryAnalyzer(plain).analyze({ model: 'Product', operation: 'count' }),
     )

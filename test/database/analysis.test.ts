@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { explainStatement } from '../../src/database/analysis/explain.js'
 import { QueryAnalyzer } from '../../src/database/analysis/query-analyzer.js'
 import type { MissingIndexRecommendation } from '../../src/database/analysis/recommendations.js'
@@ -10,28 +10,13 @@ import {
   withQueryMetrics,
 } from '../../src/prisma/metrics/index.js'
 import { type CaptureSqlOptions, collectSql, SqlCollector } from '../../src/prisma/sql-capture.js'
-import {
-  type AnalysisDatabase,
-  createAnalysisDatabase,
-  INDEX_TEST_TIMEOUT,
-  ofKind,
-  scans,
-} from '../support/analysis.js'
+import { INDEX_TEST_TIMEOUT, ofKind, scans, useAnalysisDatabase } from '../support/analysis.js'
 
 // How statements are analyzed (writes rolled back, plan-only and generic plans, skipped SQL),
 // the recommendations besides index advice, and the insights; index advice is in
 // analysis-indexes.test.ts.
-let db: AnalysisDatabase
-const capturedClient = (options?: CaptureSqlOptions) => db.capturedClient(options)
-const createIndex = (recommendation: MissingIndexRecommendation) => db.createIndex(recommendation)
-
-beforeAll(async () => {
-  db = await createAnalysisDatabase('analysis')
-}, 60_000)
-
-afterAll(async () => {
-  await db?.close()
-})
+const db = useAnalysisDatabase('analysis')
+const { capturedClient, createIndex } = db
 
 describe('QueryAnalyzer on PostgreSQL', () => {
   it('refuses writes unless told: analyzing one locks rows and fires triggers for real', async () => {

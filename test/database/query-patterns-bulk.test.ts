@@ -1,37 +1,12 @@
-import { PrismaPg } from '@prisma/adapter-pg'
-import { afterAll, beforeAll, beforeEach, describe, expect, expectTypeOf, it } from 'vitest'
-import type { Note, PrismaClient } from '../../prisma/generated/client.js'
-import { PrismaClient as Client } from '../../prisma/generated/client.js'
-import { QueryPatterns } from '../../src/database/patterns/query-patterns.js'
+import { describe, expect, expectTypeOf, it } from 'vitest'
+import type { Note } from '../../prisma/generated/client.js'
 import type { BulkProgress } from '../../src/database/patterns/types.js'
-import { captureSql } from '../../src/prisma/sql-capture.js'
-import { createTestDatabase, type TestDatabase } from '../support/database.js'
-import { rejection } from '../support/query-patterns.js'
+import { rejection, usePatternsDatabase } from '../support/query-patterns.js'
 
 describe('QueryPatterns bulk operations (PostgreSQL through Prisma)', () => {
-  let db: TestDatabase
-  let prisma: PrismaClient
-  let patterns: QueryPatterns
-  /** Every SQL statement the client ran, captured at the driver adapter. */
-  const statements: string[] = []
-
-  beforeAll(async () => {
-    db = await createTestDatabase('query_patterns_bulk')
-    const adapter = new PrismaPg({ ...db.config, max: 4 }, { schema: db.schema })
-    prisma = new Client({
-      adapter: captureSql(adapter, { onStatement: (statement) => statements.push(statement.sql) }),
-    })
-    patterns = new QueryPatterns(prisma)
-  })
-
-  beforeEach(async () => {
-    await db.pool.query('TRUNCATE "Product", "Note" RESTART IDENTITY CASCADE')
-    statements.length = 0
-  })
-
-  afterAll(async () => {
-    await prisma?.$disconnect()
-    await db?.drop()
+  const store = usePatternsDatabase('query_patterns_bulk', {
+    captureStatements: true,
+    reset: (db) => db.pool.query('TRUNCATE "Product", "Note" RESTART IDENTITY CASCADE'),
   })
 
   const products = (count: number, from = 1) =>
@@ -42,7 +17,7 @@ describe('QueryPatterns bulk operations (PostgreSQL through Prisma)', () => {
     }))
 
   async function count(table: string, where = 'true'): Promise<number> {
-    const { rows } = await db.pool.query<{ n: string }>(
+    const { rows } = await store.db.pool.query<{ n: string }>(
       `SELECT count(*) AS n FROM "${table}" WHERE ${where}`,
     )
     return Number(rows[0]!.n)
@@ -51,7 +26,7 @@ describe('QueryPatterns bulk operations (PostgreSQL through Prisma)', () => {
   describe('bulkCreate', () => {
     it('inserts in batches with one createMany each, reporting progress', async () => {
       const progress: BulkProgress[] = []
-      const result = await patterns.bulkCreate(prisma.product, products(250), {
+      const result = await store.patterns.bulkCreate(store.prisma.product, products(250), {
         batchSize: 100,
         onProgress: (p) => progress.push(p),
       })
@@ -61,40 +36,49 @@ describe('QueryPatterns bulk operations (PostgreSQL through Prisma)', () => {
         { done: 200, total: 250, batch: 2 },
         { done: 250, total: 250, batch: 3 },
       ])
-      expect(statements.filter((sql) => sql.startsWith('INSERT'))).toHaveLength(3)
+      expect(store.statements.filter((sql) => sql.startsWith('INSERT'))).toHaveLength(3)
       expect(await count('Product')).toBe(250)
     })
 
     it('takes a positional batch size, skips duplicates, and can return the rows', async () => {
-      expect(await patterns.bulkCreate(prisma.product, products(30), 20)).toEqual({
+      expect(await store.patterns.bulkCreate(store.prisma.product, products(30), 20)).toEqual({
         count: 30,
         batches: 2,
       })
-      const again = await patterns.bulkCreate(prisma.product, products(40), {
+      const again = await store.patterns.bulkCreate(store.prisma.product, products(40), {
         skipDuplicates: true,
       })
       expect(again).toEqual({ count: 10, batches: 1 })
-      const returned = await patterns.bulkCreate(prisma.note, [{ title: 'a' }, { title: 'b' }], {
-        returnRows: true,
-        batchSize: 1,
-      })
+      const returned = await store.patterns.bulkCreate(
+        store.prisma.note,
+        [{ title: 'a' }, { title: 'b' }],
+        {
+          returnRows: true,
+          batchSize: 1,
+        },
+      )
       expectTypeOf(returned.rows).toEqualTypeOf<Note[]>()
       expect(returned.rows.map((note) => note.title)).toEqual(['a', 'b'])
       expect(returned.count).toBe(2)
-      expect(await patterns.bulkCreate(prisma.note, [])).toEqual({ count: 0, batches: 0 })
+      expect(await store.patterns.bulkCreate(store.prisma.note, [])).toEqual({
+        count: 0,
+        batches: 0,
+      })
     })
 
     it('stops at the failing batch; the batches before it stay', async () => {
       const rows = [...products(10), ...products(10)] // the second batch repeats the skus
-      const error = await patterns.bulkCreate(prisma.product, rows, 10).catch((e: unknown) => e)
+      const error = await store.patterns
+        .bulkCreate(store.prisma.product, rows, 10)
+        .catch((e: unknown) => e)
       expect((error as { code?: string }).code).toBe('P2002')
       expect(await count('Product')).toBe(10)
     })
 
     it('stops when onProgress throws', async () => {
       const stop = new Error('enough')
-      const error = await patterns
-        .bulkCreate(prisma.product, products(30), {
+      const error = await store.patterns
+        .bulkCreate(store.prisma.product, products(30), {
           batchSize: 10,
           onProgress: ({ batch }) => {
             if (batch === 2) throw stop
@@ -106,28 +90,32 @@ describe('QueryPatterns bulk operations (PostgreSQL through Prisma)', () => {
     })
 
     it('rejects bad rows and options, naming them', async () => {
-      await rejection(() => patterns.bulkCreate(prisma.product, 'x' as never), 'rows')
-      await rejection(() => patterns.bulkCreate(prisma.product, [null] as never), 'rows[0]')
-      await rejection(() => patterns.bulkCreate(prisma.product, [], 0), 'options')
+      await rejection(() => store.patterns.bulkCreate(store.prisma.product, 'x' as never), 'rows')
       await rejection(
-        () => patterns.bulkCreate(prisma.product, [], { batchSize: 10_001 }),
+        () => store.patterns.bulkCreate(store.prisma.product, [null] as never),
+        'rows[0]',
+      )
+      await rejection(() => store.patterns.bulkCreate(store.prisma.product, [], 0), 'options')
+      await rejection(
+        () => store.patterns.bulkCreate(store.prisma.product, [], { batchSize: 10_001 }),
         'options.batchSize',
       )
       await rejection(
-        () => patterns.bulkCreate(prisma.product, [], { onProgress: 1 as never }),
+        () => store.patterns.bulkCreate(store.prisma.product, [], { onProgress: 1 as never }),
         'options.onProgress',
       )
       await rejection(
-        () => patterns.bulkCreate(prisma.product, [], { skipDuplicates: 'yes' as never }),
+        () =>
+          store.patterns.bulkCreate(store.prisma.product, [], { skipDuplicates: 'yes' as never }),
         'options.skipDuplicates',
       )
-      await rejection(() => patterns.bulkCreate({ $name: 'Nope' } as never, []), 'model')
+      await rejection(() => store.patterns.bulkCreate({ $name: 'Nope' } as never, []), 'model')
     })
   })
 
   describe('bulkUpdate', () => {
     it('runs each batch in one transaction: a failing update rolls its batch back, not the others', async () => {
-      await patterns.bulkCreate(prisma.product, products(12))
+      await store.patterns.bulkCreate(store.prisma.product, products(12))
       const updates = Array.from({ length: 12 }, (_, i) => ({
         where: { id: i + 1 },
         data: { viewCount: 100 + i },
@@ -135,15 +123,15 @@ describe('QueryPatterns bulk operations (PostgreSQL through Prisma)', () => {
       // Update 10 (in the third batch of 4) takes a sku that exists: a unique violation.
       updates[9] = { where: { id: 10 }, data: { sku: 'sku-1' } as never }
       const progress: number[] = []
-      const error = await patterns
-        .bulkUpdate(prisma.product, updates, {
+      const error = await store.patterns
+        .bulkUpdate(store.prisma.product, updates, {
           batchSize: 4,
           onProgress: (p) => progress.push(p.done),
         })
         .catch((e: unknown) => e)
       expect((error as { code?: string }).code).toBe('P2002')
       expect(progress).toEqual([4, 8])
-      const { rows } = await db.pool.query<{ id: number; viewCount: number }>(
+      const { rows } = await store.db.pool.query<{ id: number; viewCount: number }>(
         'SELECT id, "viewCount" FROM "Product" ORDER BY id',
       )
       expect(rows.map((row) => row.viewCount)).toEqual([
@@ -153,9 +141,9 @@ describe('QueryPatterns bulk operations (PostgreSQL through Prisma)', () => {
     })
 
     it('counts the rows updated, with a positional batch size', async () => {
-      await patterns.bulkCreate(prisma.product, products(5))
-      const result = await patterns.bulkUpdate(
-        prisma.product,
+      await store.patterns.bulkCreate(store.prisma.product, products(5))
+      const result = await store.patterns.bulkUpdate(
+        store.prisma.product,
         [
           { where: { id: { in: [1, 2] } }, data: { featured: true } },
           { where: { id: 99 }, data: { featured: true } }, // matches nothing: counted 0
@@ -170,31 +158,34 @@ describe('QueryPatterns bulk operations (PostgreSQL through Prisma)', () => {
 
     it('refuses an update without a condition or without data', async () => {
       await rejection(
-        () => patterns.bulkUpdate(prisma.product, [{ where: {}, data: { featured: true } }]),
+        () =>
+          store.patterns.bulkUpdate(store.prisma.product, [
+            { where: {}, data: { featured: true } },
+          ]),
         'updates[0].where',
       )
       await rejection(
         () =>
-          patterns.bulkUpdate(prisma.product, [
+          store.patterns.bulkUpdate(store.prisma.product, [
             { where: { id: 1 }, data: { featured: true } },
             { data: { featured: true } } as never,
           ]),
         'updates[1].where',
       )
       await rejection(
-        () => patterns.bulkUpdate(prisma.product, [{ where: { id: 1 }, data: {} }]),
+        () => store.patterns.bulkUpdate(store.prisma.product, [{ where: { id: 1 }, data: {} }]),
         'updates[0].data',
       )
-      await rejection(() => patterns.bulkUpdate(prisma.product, {} as never), 'updates')
+      await rejection(() => store.patterns.bulkUpdate(store.prisma.product, {} as never), 'updates')
     })
   })
 
   describe('bulkDelete', () => {
     it('hard-deletes in batches by primary key, leaving rows that do not match', async () => {
-      await patterns.bulkCreate(prisma.product, products(25))
+      await store.patterns.bulkCreate(store.prisma.product, products(25))
       const progress: BulkProgress[] = []
-      const result = await patterns.bulkDelete(
-        prisma.product,
+      const result = await store.patterns.bulkDelete(
+        store.prisma.product,
         { id: { lte: 20 } },
         { batchSize: 8, onProgress: (p) => progress.push(p) },
       )
@@ -204,26 +195,26 @@ describe('QueryPatterns bulk operations (PostgreSQL through Prisma)', () => {
         { done: 16, total: 20, batch: 2 },
         { done: 20, total: 20, batch: 3 },
       ])
-      const deletes = statements.filter((sql) => sql.startsWith('DELETE'))
+      const deletes = store.statements.filter((sql) => sql.startsWith('DELETE'))
       expect(deletes).toHaveLength(3)
       expect(deletes[0]).toMatch(/"id" IN/)
       expect(await count('Product')).toBe(5)
     })
 
     it('soft-deletes a soft-deletable model: isDeleted and one deletedAt, rows kept, each counted once', async () => {
-      await patterns.bulkCreate(prisma.note, [
+      await store.patterns.bulkCreate(store.prisma.note, [
         ...Array.from({ length: 9 }, (_, i) => ({ title: `old ${i}` })),
         { title: 'keep' },
       ])
       const before = Date.now()
-      const result = await patterns.bulkDelete(
-        prisma.note,
+      const result = await store.patterns.bulkDelete(
+        store.prisma.note,
         { title: { startsWith: 'old' } },
         { softDelete: true, batchSize: 4 },
       )
       expect(result).toEqual({ count: 9, batches: 3 })
       expect(await count('Note')).toBe(10)
-      const { rows } = await db.pool.query<{ deletedAt: Date }>(
+      const { rows } = await store.db.pool.query<{ deletedAt: Date }>(
         `SELECT "deletedAt" FROM "Note" WHERE "isDeleted"`,
       )
       expect(rows).toHaveLength(9)
@@ -231,28 +222,47 @@ describe('QueryPatterns bulk operations (PostgreSQL through Prisma)', () => {
       expect(rows[0]!.deletedAt.getTime()).toBeGreaterThanOrEqual(before - 1000)
       // Already deleted rows are not deleted again (their deletedAt stays).
       expect(
-        await patterns.bulkDelete(prisma.note, { title: { startsWith: 'old' } }, true, 100),
+        await store.patterns.bulkDelete(
+          store.prisma.note,
+          { title: { startsWith: 'old' } },
+          true,
+          100,
+        ),
       ).toEqual({ count: 0, batches: 0 })
       // The positional hard delete removes them.
       expect(
-        await patterns.bulkDelete(prisma.note, { title: { startsWith: 'old' } }, false, 5),
+        await store.patterns.bulkDelete(
+          store.prisma.note,
+          { title: { startsWith: 'old' } },
+          false,
+          5,
+        ),
       ).toEqual({ count: 9, batches: 2 })
       expect(await count('Note')).toBe(1)
     })
 
     it('refuses a soft delete on a model without isDeleted / deletedAt, and an empty where', async () => {
-      await patterns.bulkCreate(prisma.product, products(2))
+      await store.patterns.bulkCreate(store.prisma.product, products(2))
       const error = await rejection(
-        () => patterns.bulkDelete(prisma.product, { id: 1 }, { softDelete: true }),
+        () => store.patterns.bulkDelete(store.prisma.product, { id: 1 }, { softDelete: true }),
         'options.softDelete',
       )
       expect(error.message).toMatch(/Product cannot be soft-deleted/)
-      await rejection(() => patterns.bulkDelete(prisma.product, { id: 1 }, true), 'softDelete')
-      await rejection(() => patterns.bulkDelete(prisma.product, {}), 'where')
-      await rejection(() => patterns.bulkDelete(prisma.product, undefined as never), 'where')
-      await rejection(() => patterns.bulkDelete(prisma.product, { id: 1 }, false, 0), 'batchSize')
       await rejection(
-        () => patterns.bulkDelete(prisma.product, { id: 1 }, { batchSize: -1 }),
+        () => store.patterns.bulkDelete(store.prisma.product, { id: 1 }, true),
+        'softDelete',
+      )
+      await rejection(() => store.patterns.bulkDelete(store.prisma.product, {}), 'where')
+      await rejection(
+        () => store.patterns.bulkDelete(store.prisma.product, undefined as never),
+        'where',
+      )
+      await rejection(
+        () => store.patterns.bulkDelete(store.prisma.product, { id: 1 }, false, 0),
+        'batchSize',
+      )
+      await rejection(
+        () => store.patterns.bulkDelete(store.prisma.product, { id: 1 }, { batchSize: -1 }),
         'options.batchSize',
       )
       expect(await count('Product')).toBe(2)

@@ -1,44 +1,36 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, expectTypeOf, it } from 'vitest'
-import type { PrismaClient } from '../../prisma/generated/client.js'
+import { describe, expect, expectTypeOf, it } from 'vitest'
 import { decodeCursor } from '../../src/database/patterns/cursor.js'
 import type { CursorPage } from '../../src/database/patterns/cursor-pagination.js'
 import type { SortKey } from '../../src/database/patterns/order-by.js'
-import { QueryPatterns } from '../../src/database/patterns/query-patterns.js'
 import type { DmmfField } from '../../src/prisma/schema/dmmf.js'
-import { createTestDatabase, type TestDatabase } from '../support/database.js'
-import { BASE, idsByCreatedAt, range, rejection, seedProducts } from '../support/query-patterns.js'
+import {
+  BASE,
+  idsByCreatedAt,
+  range,
+  rejection,
+  seedProducts,
+  usePatternsDatabase,
+} from '../support/query-patterns.js'
 import { waitFor } from '../support/wait.js'
 
 /** 60 products over 6 creation times (10 rows share each: ties the tie-breaker must order). */
 const SEEDED = 60
 
 describe('QueryPatterns.paginateWithCursor (PostgreSQL through Prisma)', () => {
-  let db: TestDatabase
-  let prisma: PrismaClient
-  let patterns: QueryPatterns
-
-  beforeAll(async () => {
-    db = await createTestDatabase('query_patterns_cursor')
-    prisma = db.client()
-    patterns = new QueryPatterns(prisma, { maxPageSize: 50 })
-  })
-
-  beforeEach(() => seedProducts(db, SEEDED))
-
-  afterAll(async () => {
-    await prisma?.$disconnect()
-    await db?.drop()
+  const store = usePatternsDatabase('query_patterns_cursor', {
+    patterns: { maxPageSize: 50 },
+    reset: (db) => seedProducts(db, SEEDED),
   })
 
   it('pages forward through ties by (sort field, id), then back with previousCursor', async () => {
     const options = { take: 8, orderBy: { createdAt: 'desc' }, select: { name: true } } as const
     const pages = []
-    let page = await patterns.paginateWithCursor(prisma.product, options)
+    let page = await store.patterns.paginateWithCursor(store.prisma.product, options)
     expect(page.hasPreviousPage).toBe(false)
     expect(page.previousCursor).toBeNull()
     pages.push(page)
     while (page.nextCursor !== null) {
-      page = await patterns.paginateWithCursor(prisma.product, {
+      page = await store.patterns.paginateWithCursor(store.prisma.product, {
         ...options,
         cursor: page.nextCursor,
       })
@@ -51,13 +43,13 @@ describe('QueryPatterns.paginateWithCursor (PostgreSQL through Prisma)', () => {
     expectTypeOf(page.data).toEqualTypeOf<{ name: string }[]>()
     expect(Object.keys(page.data[0]!)).toEqual(['name'])
     const names = pages.flatMap((p) => p.data.map((row) => row.name))
-    const expected = (await idsByCreatedAt(db, 'DESC')).map((id) => `product ${id}`)
+    const expected = (await idsByCreatedAt(store.db, 'DESC')).map((id) => `product ${id}`)
     expect(names).toEqual(expected)
 
     // Backwards from the last page, page by page, gives the same pages.
     let back = page
     for (let i = pages.length - 2; i >= 0; i--) {
-      back = await patterns.paginateWithCursor(prisma.product, {
+      back = await store.patterns.paginateWithCursor(store.prisma.product, {
         ...options,
         cursor: back.previousCursor!,
         direction: 'backward',
@@ -70,7 +62,7 @@ describe('QueryPatterns.paginateWithCursor (PostgreSQL through Prisma)', () => {
   })
 
   it('reads the last page first with direction backward and no cursor', async () => {
-    const page = await patterns.paginateWithCursor(prisma.product, {
+    const page = await store.patterns.paginateWithCursor(store.prisma.product, {
       take: 5,
       direction: 'backward',
     })
@@ -79,29 +71,35 @@ describe('QueryPatterns.paginateWithCursor (PostgreSQL through Prisma)', () => {
   })
 
   it('accepts a plain id as cursor when ordering by id (callers pass ids)', async () => {
-    const page = await patterns.paginateWithCursor(prisma.product, {
+    const page = await store.patterns.paginateWithCursor(store.prisma.product, {
       take: 3,
       cursor: 10,
       orderBy: { id: 'asc' },
     })
     expect(page.data.map((row) => row.id)).toEqual([11, 12, 13])
-    const asString = await patterns.paginateWithCursor(prisma.product, {
+    const asString = await store.patterns.paginateWithCursor(store.prisma.product, {
       take: 3,
       cursor: '10',
     })
     expect(asString.data.map((row) => row.id)).toEqual([11, 12, 13])
     // The id need not exist any more: positions are values, not rows.
-    await db.pool.query('DELETE FROM "Product" WHERE id = 10')
-    const gone = await patterns.paginateWithCursor(prisma.product, { take: 1, cursor: 10 })
+    await store.db.pool.query('DELETE FROM "Product" WHERE id = 10')
+    const gone = await store.patterns.paginateWithCursor(store.prisma.product, {
+      take: 1,
+      cursor: 10,
+    })
     expect(gone.data.map((row) => row.id)).toEqual([11])
     expect(gone.hasPreviousPage).toBe(true)
   })
 
   it('keeps cursors for an empty page at the position asked for', async () => {
-    const beyond = await patterns.paginateWithCursor(prisma.product, { take: 5, cursor: 60 })
+    const beyond = await store.patterns.paginateWithCursor(store.prisma.product, {
+      take: 5,
+      cursor: 60,
+    })
     expect(beyond.data).toEqual([])
     expect(beyond.hasPreviousPage).toBe(true)
-    const before = await patterns.paginateWithCursor(prisma.product, {
+    const before = await store.patterns.paginateWithCursor(store.prisma.product, {
       take: 2,
       cursor: beyond.previousCursor!,
       direction: 'backward',
@@ -110,9 +108,12 @@ describe('QueryPatterns.paginateWithCursor (PostgreSQL through Prisma)', () => {
     // Nothing after 60: the way back knows it.
     expect(before).toMatchObject({ hasNextPage: false, nextCursor: null, hasPreviousPage: true })
     // A cursor at the first row: that row is the previous page.
-    const second = await patterns.paginateWithCursor(prisma.product, { take: 2, cursor: 1 })
+    const second = await store.patterns.paginateWithCursor(store.prisma.product, {
+      take: 2,
+      cursor: 1,
+    })
     expect(second.hasPreviousPage).toBe(true)
-    const back = await patterns.paginateWithCursor(prisma.product, {
+    const back = await store.patterns.paginateWithCursor(store.prisma.product, {
       take: 2,
       cursor: second.previousCursor!,
       direction: 'backward',
@@ -126,8 +127,8 @@ describe('QueryPatterns.paginateWithCursor (PostgreSQL through Prisma)', () => {
       const seen: number[] = []
       let cursor: string | null = null
       do {
-        const page: CursorPage<{ id: number }> = await patterns.paginateWithCursor(
-          prisma.product,
+        const page: CursorPage<{ id: number }> = await store.patterns.paginateWithCursor(
+          store.prisma.product,
           { take: 6, orderBy, ...(cursor === null ? {} : { cursor }) },
           { viewCount: { gte: 1 } },
         )
@@ -135,7 +136,7 @@ describe('QueryPatterns.paginateWithCursor (PostgreSQL through Prisma)', () => {
         cursor = page.nextCursor
       } while (cursor !== null)
       const [field, direction] = Object.entries(orderBy)[0]!
-      const { rows } = await db.pool.query<{ id: number }>(
+      const { rows } = await store.db.pool.query<{ id: number }>(
         `SELECT id FROM "Product" WHERE "viewCount" >= 1 ORDER BY "${field}" ${direction}, id ${direction}`,
       )
       expect(seen, field).toEqual(rows.map((row) => row.id))
@@ -143,13 +144,13 @@ describe('QueryPatterns.paginateWithCursor (PostgreSQL through Prisma)', () => {
   })
 
   it('refuses tampered cursors, cursors of another order, and unsortable fields', async () => {
-    const first = await patterns.paginateWithCursor(prisma.product, {
+    const first = await store.patterns.paginateWithCursor(store.prisma.product, {
       take: 2,
       orderBy: { createdAt: 'asc' },
     })
     const cursor = first.nextCursor!
     const call = (options: object) => () =>
-      patterns.paginateWithCursor(prisma.product, { take: 2, ...options } as never)
+      store.patterns.paginateWithCursor(store.prisma.product, { take: 2, ...options } as never)
     const body = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as { v: unknown[] }
     const forged = (value: unknown[]) =>
       Buffer.from(JSON.stringify({ ...body, v: value })).toString('base64url')
@@ -184,7 +185,8 @@ describe('QueryPatterns.paginateWithCursor (PostgreSQL through Prisma)', () => {
     await rejection(call({ cursor: 'e'.repeat(5000) }), 'options.cursor')
     await rejection(call({ orderBy: { categoryId: 'asc' } }), 'options.orderBy') // optional
     await rejection(
-      () => patterns.paginateWithCursor(prisma.user, { take: 2, orderBy: { role: 'asc' } }),
+      () =>
+        store.patterns.paginateWithCursor(store.prisma.user, { take: 2, orderBy: { role: 'asc' } }),
       'options.orderBy',
     ) // enum
     await rejection(call({ orderBy: { nope: 'asc' } }), 'options.orderBy')
@@ -195,9 +197,9 @@ describe('QueryPatterns.paginateWithCursor (PostgreSQL through Prisma)', () => {
 
   it('never repeats or skips an existing row while another task inserts rows (forward and backward)', async () => {
     for (const direction of ['forward', 'backward'] as const) {
-      const existing = await idsByCreatedAt(db, 'ASC')
+      const existing = await idsByCreatedAt(store.db, 'ASC')
       const times = (
-        await db.pool.query<{ t: Date }>('SELECT DISTINCT "createdAt" AS t FROM "Product"')
+        await store.db.pool.query<{ t: Date }>('SELECT DISTINCT "createdAt" AS t FROM "Product"')
       ).rows.map((row) => row.t)
       let inserted = 0
       let stop = false
@@ -210,7 +212,7 @@ describe('QueryPatterns.paginateWithCursor (PostgreSQL through Prisma)', () => {
               : inserted % 3 === 1
                 ? times[inserted % times.length]!
                 : new Date(BASE + 3_600_000)
-          await db.pool.query(
+          await store.db.pool.query(
             `INSERT INTO "Product" (sku, name, price, "createdAt", "updatedAt") VALUES ($1, 'new', 1, $2, now())`,
             [`new-${direction}-${inserted}`, at],
           )
@@ -225,8 +227,8 @@ describe('QueryPatterns.paginateWithCursor (PostgreSQL through Prisma)', () => {
           // Two inserts between every two pages: the interleaving is certain, not luck.
           const target = inserted + 2
           await waitFor(() => inserted >= target, { what: 'two inserts' })
-          const page: CursorPage<{ id: number }> = await patterns.paginateWithCursor(
-            prisma.product,
+          const page: CursorPage<{ id: number }> = await store.patterns.paginateWithCursor(
+            store.prisma.product,
             {
               take: 7,
               orderBy: { createdAt: 'asc' },
@@ -250,7 +252,7 @@ describe('QueryPatterns.paginateWithCursor (PostgreSQL through Prisma)', () => {
       expect(new Set(seen).size, `${direction}: duplicates`).toBe(seen.length)
       const missing = existing.filter((id) => !seen.includes(id))
       expect(missing, `${direction}: skipped`).toEqual([])
-      await db.pool.query(`DELETE FROM "Product" WHERE sku LIKE 'new-%'`)
+      await store.db.pool.query(`DELETE FROM "Product" WHERE sku LIKE 'new-%'`)
     }
   })
 
@@ -258,11 +260,11 @@ describe('QueryPatterns.paginateWithCursor (PostgreSQL through Prisma)', () => {
     const seen: number[] = []
     for (let page = 1; page <= 9; page++) {
       // An insert before everything between two pages shifts every offset by one.
-      await db.pool.query(
+      await store.db.pool.query(
         `INSERT INTO "Product" (sku, name, price, "createdAt", "updatedAt") VALUES ($1, 'early', 1, $2, now())`,
         [`early-${page}`, new Date(BASE - 60_000)],
       )
-      const result = await patterns.paginate(prisma.product, {
+      const result = await store.patterns.paginate(store.prisma.product, {
         page,
         pageSize: 7,
         orderBy: { createdAt: 'asc' },

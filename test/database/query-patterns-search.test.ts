@@ -1,46 +1,38 @@
-import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
-import type { PrismaClient } from '../../prisma/generated/client.js'
+import { describe, expect, expectTypeOf, it } from 'vitest'
 import { pageEnvelope } from '../../src/database/patterns/pagination.js'
 import { QueryPatterns } from '../../src/database/patterns/query-patterns.js'
-import { createTestDatabase, type TestDatabase } from '../support/database.js'
-import { rejection, seedProducts } from '../support/query-patterns.js'
+import { rejection, seedProducts, usePatternsDatabase } from '../support/query-patterns.js'
 
 describe('QueryPatterns search, top-n, aggregates and builders (PostgreSQL through Prisma)', () => {
-  let db: TestDatabase
-  let prisma: PrismaClient
-  let patterns: QueryPatterns
-
-  beforeAll(async () => {
-    db = await createTestDatabase('query_patterns_search')
-    prisma = db.client()
-    patterns = new QueryPatterns(prisma, { maxPageSize: 30 })
-    await seedProducts(db, 24)
-    await db.pool.query(`
-      UPDATE "Product" SET name = 'Audio Cable ' || id WHERE id IN (3, 4);
-      UPDATE "Product" SET description = 'a long AUDIO cable' WHERE id = 7;
-      UPDATE "Product" SET name = '50% off' WHERE id = 8;
-      UPDATE "Product" SET name = '50 percent' WHERE id = 9;
-      INSERT INTO "Note" (title, body, views, "isDeleted", "deletedAt", "createdAt") VALUES
-        ('cable guide', '', 5, false, NULL, '2026-01-01'),
-        ('old cable notes', '', 50, true, '2026-02-01', '2026-01-02'),
-        ('cable stamped', '', 9, false, '2026-02-01', '2026-01-03'),
-        ('other', 'about cables', 1, false, NULL, '2026-01-04');
-      INSERT INTO "Sample" (id, text, int, big, float, money, at, flag, json, bytes, role, labels, numbers)
-        VALUES ('s1', 's', 1, 1, 1, 1, now(), true, '{}', '', 'ADMIN', ARRAY['cable', 'Audio'], ARRAY[1]);
-    `)
-  })
-
-  afterAll(async () => {
-    await prisma?.$disconnect()
-    await db?.drop()
+  const store = usePatternsDatabase('query_patterns_search', {
+    patterns: { maxPageSize: 30 },
+    async setUp(db) {
+      await seedProducts(db, 24)
+      await db.pool.query(`
+        UPDATE "Product" SET name = 'Audio Cable ' || id WHERE id IN (3, 4);
+        UPDATE "Product" SET description = 'a long AUDIO cable' WHERE id = 7;
+        UPDATE "Product" SET name = '50% off' WHERE id = 8;
+        UPDATE "Product" SET name = '50 percent' WHERE id = 9;
+        INSERT INTO "Note" (title, body, views, "isDeleted", "deletedAt", "createdAt") VALUES
+          ('cable guide', '', 5, false, NULL, '2026-01-01'),
+          ('old cable notes', '', 50, true, '2026-02-01', '2026-01-02'),
+          ('cable stamped', '', 9, false, '2026-02-01', '2026-01-03'),
+          ('other', 'about cables', 1, false, NULL, '2026-01-04');
+        INSERT INTO "Sample" (id, text, int, big, float, money, at, flag, json, bytes, role, labels, numbers)
+          VALUES ('s1', 's', 1, 1, 1, 1, now(), true, '{}', '', 'ADMIN', ARRAY['cable', 'Audio'], ARRAY[1]);
+      `)
+    },
   })
 
   describe('search', () => {
     it('matches any field, case-insensitively, with where and limit', async () => {
-      const found = await patterns.search(prisma.product, 'audio cable', ['name', 'description'])
+      const found = await store.patterns.search(store.prisma.product, 'audio cable', [
+        'name',
+        'description',
+      ])
       expect(found.map((row) => row.id)).toEqual([3, 4, 7])
-      const limited = await patterns.search(
-        prisma.product,
+      const limited = await store.patterns.search(
+        store.prisma.product,
         'CABLE',
         ['name', 'description'],
         { id: { gt: 3 } },
@@ -52,19 +44,21 @@ describe('QueryPatterns search, top-n, aggregates and builders (PostgreSQL throu
     })
 
     it('takes % and _ in the query literally (Prisma leaves them wildcards)', async () => {
-      const found = await patterns.search(prisma.product, '50%', ['name'])
+      const found = await store.patterns.search(store.prisma.product, '50%', ['name'])
       expect(found.map((row) => row.name)).toEqual(['50% off'])
-      expect(await patterns.search(prisma.product, 'product _', ['name'])).toEqual([])
-      const where = patterns.buildOptimizedWhere({ name: '%50\\%' }, prisma.product)
-      expect(await prisma.product.findMany({ where })).toEqual([])
-      const percent = patterns.buildOptimizedWhere({ name: '50%%' }, prisma.product)
-      expect((await prisma.product.findMany({ where: percent })).map((row) => row.id)).toEqual([8])
+      expect(await store.patterns.search(store.prisma.product, 'product _', ['name'])).toEqual([])
+      const where = store.patterns.buildOptimizedWhere({ name: '%50\\%' }, store.prisma.product)
+      expect(await store.prisma.product.findMany({ where })).toEqual([])
+      const percent = store.patterns.buildOptimizedWhere({ name: '50%%' }, store.prisma.product)
+      expect(
+        (await store.prisma.product.findMany({ where: percent })).map((row) => row.id),
+      ).toEqual([8])
     })
 
     it('leaves soft-deleted rows out unless includeDeleted', async () => {
       const titles = async (options: { includeDeleted?: boolean }) =>
         (
-          await patterns.search(prisma.note, {
+          await store.patterns.search(store.prisma.note, {
             query: 'cable',
             fields: ['title', 'body'],
             ...options,
@@ -81,28 +75,43 @@ describe('QueryPatterns search, top-n, aggregates and builders (PostgreSQL throu
     })
 
     it('matches an element of a String[] field exactly', async () => {
-      expect(await patterns.search(prisma.sample, 'cable', ['labels'])).toHaveLength(1)
-      expect(await patterns.search(prisma.sample, 'audio', ['labels'])).toHaveLength(0)
+      expect(await store.patterns.search(store.prisma.sample, 'cable', ['labels'])).toHaveLength(1)
+      expect(await store.patterns.search(store.prisma.sample, 'audio', ['labels'])).toHaveLength(0)
     })
 
     it('answers a blank query with no rows and no query', async () => {
-      expect(await patterns.search(prisma.product, '   ', ['name'])).toEqual([])
+      expect(await store.patterns.search(store.prisma.product, '   ', ['name'])).toEqual([])
     })
 
     it('checks fields, allowedFields, the query and the limit', async () => {
-      await rejection(() => patterns.search(prisma.product, 'x', ['price']), 'fields[0]')
       await rejection(
-        () => patterns.search(prisma.product, 'x', ['name', 'secret' as never]),
+        () => store.patterns.search(store.prisma.product, 'x', ['price']),
+        'fields[0]',
+      )
+      await rejection(
+        () => store.patterns.search(store.prisma.product, 'x', ['name', 'secret' as never]),
         'fields[1]',
       )
-      await rejection(() => patterns.search(prisma.product, 'x', ['tags' as never]), 'fields[0]')
-      await rejection(() => patterns.search(prisma.product, 'x', []), 'fields')
-      await rejection(() => patterns.search(prisma.product, 3 as never, ['name']), 'query')
-      await rejection(() => patterns.search(prisma.product, 'x'.repeat(501), ['name']), 'query')
-      await rejection(() => patterns.search(prisma.product, 'x', ['name'], {}, 31), 'limit')
+      await rejection(
+        () => store.patterns.search(store.prisma.product, 'x', ['tags' as never]),
+        'fields[0]',
+      )
+      await rejection(() => store.patterns.search(store.prisma.product, 'x', []), 'fields')
+      await rejection(
+        () => store.patterns.search(store.prisma.product, 3 as never, ['name']),
+        'query',
+      )
+      await rejection(
+        () => store.patterns.search(store.prisma.product, 'x'.repeat(501), ['name']),
+        'query',
+      )
+      await rejection(
+        () => store.patterns.search(store.prisma.product, 'x', ['name'], {}, 31),
+        'limit',
+      )
       await rejection(
         () =>
-          patterns.search(prisma.product, {
+          store.patterns.search(store.prisma.product, {
             query: 'x',
             fields: ['description'],
             allowedFields: ['name'],
@@ -111,7 +120,7 @@ describe('QueryPatterns search, top-n, aggregates and builders (PostgreSQL throu
       )
       await rejection(
         () =>
-          patterns.search(prisma.product, {
+          store.patterns.search(store.prisma.product, {
             query: 'x',
             fields: ['name'],
             orderBy: { secret: 'asc' } as never,
@@ -123,42 +132,58 @@ describe('QueryPatterns search, top-n, aggregates and builders (PostgreSQL throu
 
   describe('getRecent and getPopular', () => {
     it('lists the newest rows, ties by id, with where and select', async () => {
-      const recent = await patterns.getRecent(prisma.product, 3, { featured: false }, { id: true })
+      const recent = await store.patterns.getRecent(
+        store.prisma.product,
+        3,
+        { featured: false },
+        { id: true },
+      )
       expectTypeOf(recent).toEqualTypeOf<{ id: number }[]>()
       // createdAt is BASE + (id % 6) minutes: newest are ids with id % 6 = 5, highest id first.
       expect(recent).toEqual([{ id: 23 }, { id: 17 }, { id: 11 }])
-      const byField = await patterns.getRecent(prisma.note, { take: 2, field: 'deletedAt' })
+      const byField = await store.patterns.getRecent(store.prisma.note, {
+        take: 2,
+        field: 'deletedAt',
+      })
       expect(byField.map((note) => note.title)).toEqual(['cable stamped', 'old cable notes'])
     })
 
     it('lists the most viewed rows, NULLs of an optional field last', async () => {
-      const popular = await patterns.getPopular(prisma.product, 4, 'viewCount', { id: { lte: 12 } })
+      const popular = await store.patterns.getPopular(store.prisma.product, 4, 'viewCount', {
+        id: { lte: 12 },
+      })
       expect(popular.map((row) => [row.viewCount, row.id])).toEqual([
         [3, 11],
         [3, 7],
         [3, 3],
         [2, 10],
       ])
-      const notes = await patterns.getPopular(prisma.note, { take: 1, field: 'views' })
+      const notes = await store.patterns.getPopular(store.prisma.note, { take: 1, field: 'views' })
       expect(notes[0]!.title).toBe('old cable notes')
-      const optional = await patterns.getPopular(prisma.sample, 1, 'optBig')
+      const optional = await store.patterns.getPopular(store.prisma.sample, 1, 'optBig')
       expect(optional).toHaveLength(1) // the only row has NULL: listed, not an error
     })
 
     it('checks n and the field', async () => {
-      await rejection(() => patterns.getRecent(prisma.product, 0), 'n')
-      await rejection(() => patterns.getRecent(prisma.product, 31), 'n')
-      await rejection(() => patterns.getRecent(prisma.account, 3), 'model')
-      await rejection(() => patterns.getRecent(prisma.account, { take: 3 }), 'options.field')
+      await rejection(() => store.patterns.getRecent(store.prisma.product, 0), 'n')
+      await rejection(() => store.patterns.getRecent(store.prisma.product, 31), 'n')
+      await rejection(() => store.patterns.getRecent(store.prisma.account, 3), 'model')
       await rejection(
-        () => patterns.getRecent(prisma.note, { take: 3, field: 'title' }),
+        () => store.patterns.getRecent(store.prisma.account, { take: 3 }),
         'options.field',
       )
-      await rejection(() => patterns.getPopular(prisma.product, 3, 'name'), 'field')
-      await rejection(() => patterns.getPopular(prisma.product, 3, 'secret' as never), 'field')
+      await rejection(
+        () => store.patterns.getRecent(store.prisma.note, { take: 3, field: 'title' }),
+        'options.field',
+      )
+      await rejection(() => store.patterns.getPopular(store.prisma.product, 3, 'name'), 'field')
+      await rejection(
+        () => store.patterns.getPopular(store.prisma.product, 3, 'secret' as never),
+        'field',
+      )
       await rejection(
         () =>
-          patterns.getPopular(prisma.product, {
+          store.patterns.getPopular(store.prisma.product, {
             take: 3,
             field: 'viewCount',
             allowedFields: ['price'],
@@ -170,8 +195,8 @@ describe('QueryPatterns search, top-n, aggregates and builders (PostgreSQL throu
 
   describe('aggregate', () => {
     it('groups by checked fields with the requested aggregates', async () => {
-      const groups = await patterns.aggregate(
-        prisma.product,
+      const groups = await store.patterns.aggregate(
+        store.prisma.product,
         ['featured'],
         { id: { lte: 12 } },
         { _count: true, _sum: { viewCount: true }, _max: { price: true } },
@@ -184,7 +209,7 @@ describe('QueryPatterns search, top-n, aggregates and builders (PostgreSQL throu
         [false, 8, 12, '5.5'],
         [true, 4, 6, '6.5'],
       ])
-      const counted = await patterns.aggregate(prisma.note, ['isDeleted'])
+      const counted = await store.patterns.aggregate(store.prisma.note, ['isDeleted'])
       expect(counted).toEqual([
         { isDeleted: false, _count: 3 },
         { isDeleted: true, _count: 1 },
@@ -192,21 +217,28 @@ describe('QueryPatterns search, top-n, aggregates and builders (PostgreSQL throu
     })
 
     it('checks the group and aggregate fields', async () => {
-      await rejection(() => patterns.aggregate(prisma.product, ['secret' as never]), 'groupBy[0]')
-      await rejection(() => patterns.aggregate(prisma.product, []), 'groupBy')
+      await rejection(
+        () => store.patterns.aggregate(store.prisma.product, ['secret' as never]),
+        'groupBy[0]',
+      )
+      await rejection(() => store.patterns.aggregate(store.prisma.product, []), 'groupBy')
       await rejection(
         () =>
-          patterns.aggregate(prisma.product, ['featured'], {}, { _sum: { name: true } } as never),
+          store.patterns.aggregate(store.prisma.product, ['featured'], {}, {
+            _sum: { name: true },
+          } as never),
         'aggregations._sum.name',
       )
       await rejection(
         () =>
-          patterns.aggregate(prisma.product, ['featured'], {}, { _median: { id: true } } as never),
+          store.patterns.aggregate(store.prisma.product, ['featured'], {}, {
+            _median: { id: true },
+          } as never),
         'aggregations._median',
       )
       await rejection(
         () =>
-          patterns.aggregate(prisma.product, ['featured'], {}, undefined, {
+          store.patterns.aggregate(store.prisma.product, ['featured'], {}, undefined, {
             allowedFields: ['id'],
           }),
         'groupBy[0]',
@@ -232,21 +264,21 @@ describe('QueryPatterns search, top-n, aggregates and builders (PostgreSQL throu
     })
 
     it('builds a select, checked against a model when given', () => {
-      const select = patterns.getOptimizedSelect(['id', 'name'])
+      const select = store.patterns.getOptimizedSelect(['id', 'name'])
       expectTypeOf(select).toEqualTypeOf<{ id: true; name: true }>()
       expect(select).toEqual({ id: true, name: true })
-      expect(patterns.getOptimizedSelect(['id', 'category'], prisma.product)).toEqual({
+      expect(store.patterns.getOptimizedSelect(['id', 'category'], store.prisma.product)).toEqual({
         id: true,
         category: true,
       })
-      expect(() => patterns.getOptimizedSelect(['id', 'secret'], prisma.product)).toThrow(
-        /fields\[1\]/,
-      )
-      expect(() => patterns.getOptimizedSelect([])).toThrow(/fields/)
+      expect(() =>
+        store.patterns.getOptimizedSelect(['id', 'secret'], store.prisma.product),
+      ).toThrow(/fields\[1\]/)
+      expect(() => store.patterns.getOptimizedSelect([])).toThrow(/fields/)
     })
 
     it('turns arrays into in, % patterns into insensitive matches, drops undefined, keeps null', async () => {
-      const where = patterns.buildOptimizedWhere({
+      const where = store.patterns.buildOptimizedWhere({
         isActive: true,
         categoryId: [1, 2],
         name: '%cable%',
@@ -263,32 +295,37 @@ describe('QueryPatterns search, top-n, aggregates and builders (PostgreSQL throu
         description: { endsWith: 'long', mode: 'insensitive' },
         deletedAt: null,
       })
-      const checked = patterns.buildOptimizedWhere(
+      const checked = store.patterns.buildOptimizedWhere(
         { name: '%CABLE%', id: [3, 4, 7], OR: [{ featured: false }, { viewCount: 3 }] },
-        prisma.product,
+        store.prisma.product,
       )
-      expect((await prisma.product.findMany({ where: checked })).map((row) => row.id)).toEqual([
-        3, 4,
-      ])
+      expect(
+        (await store.prisma.product.findMany({ where: checked })).map((row) => row.id),
+      ).toEqual([3, 4])
     })
 
     it('with a model, checks every key (inside AND/OR/NOT too) and applies patterns to String fields only', () => {
-      expect(() => patterns.buildOptimizedWhere({ secret: 1 }, prisma.product)).toThrow(
+      expect(() => store.patterns.buildOptimizedWhere({ secret: 1 }, store.prisma.product)).toThrow(
         expect.objectContaining({ field: 'filters.secret' }),
       )
       expect(() =>
-        patterns.buildOptimizedWhere({ OR: [{ id: 1 }, { category: { is: {} } }] }, prisma.product),
+        store.patterns.buildOptimizedWhere(
+          { OR: [{ id: 1 }, { category: { is: {} } }] },
+          store.prisma.product,
+        ),
       ).toThrow(expect.objectContaining({ field: 'filters.OR[1].category' }))
       expect(() =>
-        patterns.buildOptimizedWhere({ price: 1 }, prisma.product, { allowedFields: ['name'] }),
+        store.patterns.buildOptimizedWhere({ price: 1 }, store.prisma.product, {
+          allowedFields: ['name'],
+        }),
       ).toThrow(expect.objectContaining({ field: 'filters.price' }))
-      expect(patterns.buildOptimizedWhere({ labels: ['a'] }, prisma.sample)).toEqual({
+      expect(store.patterns.buildOptimizedWhere({ labels: ['a'] }, store.prisma.sample)).toEqual({
         labels: { hasSome: ['a'] },
       })
-      expect(patterns.buildOptimizedWhere({ role: '%ADMIN%' }, prisma.sample)).toEqual({
+      expect(store.patterns.buildOptimizedWhere({ role: '%ADMIN%' }, store.prisma.sample)).toEqual({
         role: '%ADMIN%',
       })
-      expect(() => patterns.buildOptimizedWhere('x' as never)).toThrow(
+      expect(() => store.patterns.buildOptimizedWhere('x' as never)).toThrow(
         expect.objectContaining({ field: 'filters' }),
       )
     })
@@ -296,8 +333,8 @@ describe('QueryPatterns search, top-n, aggregates and builders (PostgreSQL throu
     it('refuses prototype names from a parsed request, with a model or without', () => {
       for (const body of ['{"__proto__":{"id":1}}', '{"OR":[{"constructor":{"id":1}}]}']) {
         const filters = JSON.parse(body) as Record<string, unknown>
-        for (const model of [undefined, prisma.product]) {
-          expect(() => patterns.buildOptimizedWhere(filters, model as never)).toThrow(
+        for (const model of [undefined, store.prisma.product]) {
+          expect(() => store.patterns.buildOptimizedWhere(filters, model as never)).toThrow(
             expect.objectContaining({
               message: expect.stringMatching(/is not a field name|not a field/),
             }),
@@ -309,7 +346,10 @@ describe('QueryPatterns search, top-n, aggregates and builders (PostgreSQL throu
 
   it('the constructor checks the client and maxPageSize', async () => {
     await rejection(() => new QueryPatterns({}), 'prisma')
-    await rejection(() => new QueryPatterns(prisma, { maxPageSize: 0 }), 'options.maxPageSize')
-    await rejection(() => new QueryPatterns(prisma, 5 as never), 'options')
+    await rejection(
+      () => new QueryPatterns(store.prisma, { maxPageSize: 0 }),
+      'options.maxPageSize',
+    )
+    await rejection(() => new QueryPatterns(store.prisma, 5 as never), 'options')
   })
 })

@@ -1,36 +1,29 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, expectTypeOf, it } from 'vitest'
-import type { PrismaClient, Product } from '../../prisma/generated/client.js'
+import { describe, expect, expectTypeOf, it } from 'vitest'
+import type { Product } from '../../prisma/generated/client.js'
 import { QueryPatterns } from '../../src/database/patterns/query-patterns.js'
 import { CacheManager } from '../../src/index.js'
 import { withCache } from '../../src/prisma/index.js'
-import { createTestDatabase, type TestDatabase } from '../support/database.js'
-import { idsByCreatedAt, range, rejection, seedProducts } from '../support/query-patterns.js'
+import {
+  idsByCreatedAt,
+  range,
+  rejection,
+  seedProducts,
+  usePatternsDatabase,
+} from '../support/query-patterns.js'
 
 /** 60 products over 6 creation times (10 rows share each: ties the tie-breaker must order). */
 const SEEDED = 60
 
 describe('QueryPatterns.paginate (PostgreSQL through Prisma)', () => {
-  let db: TestDatabase
-  let prisma: PrismaClient
-  let patterns: QueryPatterns
-
-  beforeAll(async () => {
-    db = await createTestDatabase('query_patterns_offset')
-    prisma = db.client()
-    patterns = new QueryPatterns(prisma, { maxPageSize: 50 })
-  })
-
-  beforeEach(() => seedProducts(db, SEEDED))
-
-  afterAll(async () => {
-    await prisma?.$disconnect()
-    await db?.drop()
+  const store = usePatternsDatabase('query_patterns_offset', {
+    patterns: { maxPageSize: 50 },
+    reset: (db) => seedProducts(db, SEEDED),
   })
 
   describe('paginate', () => {
     it('returns the page, the total and the page flags', async () => {
-      const page = await patterns.paginate(
-        prisma.product,
+      const page = await store.patterns.paginate(
+        store.prisma.product,
         { page: 2, pageSize: 25, orderBy: { id: 'asc' } },
         { isActive: true },
       )
@@ -38,47 +31,51 @@ describe('QueryPatterns.paginate (PostgreSQL through Prisma)', () => {
       expect(page.hasNextPage).toBe(true)
       expect(page.hasPreviousPage).toBe(true)
       expect(page.data.map((row) => row.id)).toEqual(range(26, 50))
-      const last = await patterns.paginate(prisma.product, { page: 3, pageSize: 25 })
+      const last = await store.patterns.paginate(store.prisma.product, { page: 3, pageSize: 25 })
       expect(last.data).toHaveLength(10)
       expect(last.hasNextPage).toBe(false)
-      const beyond = await patterns.paginate(prisma.product, { page: 9, pageSize: 25 })
+      const beyond = await store.patterns.paginate(store.prisma.product, { page: 9, pageSize: 25 })
       expect(beyond).toMatchObject({ data: [], total: 60, totalPages: 3, hasNextPage: false })
-      const none = await patterns.paginate(prisma.product, { page: 1, pageSize: 5 }, { sku: 'x' })
+      const none = await store.patterns.paginate(
+        store.prisma.product,
+        { page: 1, pageSize: 5 },
+        { sku: 'x' },
+      )
       expect(none).toMatchObject({ data: [], total: 0, totalPages: 0, hasPreviousPage: false })
     })
 
     it('breaks ties on the sort field by primary key, so pages neither repeat nor skip', async () => {
       const seen: number[] = []
       for (let page = 1; page <= 9; page++) {
-        const result = await patterns.paginate(prisma.product, {
+        const result = await store.patterns.paginate(store.prisma.product, {
           page,
           pageSize: 7,
           orderBy: { createdAt: 'desc' },
         })
         seen.push(...result.data.map((row) => row.id))
       }
-      expect(seen).toEqual(await idsByCreatedAt(db, 'DESC'))
+      expect(seen).toEqual(await idsByCreatedAt(store.db, 'DESC'))
     })
 
     it('types data by select and include', async () => {
-      const selected = await patterns.paginate(prisma.product, {
+      const selected = await store.patterns.paginate(store.prisma.product, {
         page: 1,
         pageSize: 2,
         select: { id: true, name: true },
       })
       expectTypeOf(selected.data).toEqualTypeOf<{ id: number; name: string }[]>()
       expect(Object.keys(selected.data[0]!).sort()).toEqual(['id', 'name'])
-      const included = await patterns.paginate(prisma.product, {
+      const included = await store.patterns.paginate(store.prisma.product, {
         page: 1,
         pageSize: 2,
         include: { category: true },
       })
       expect(included.data[0]!.category?.slug).toBe('audio')
-      const plain = await patterns.paginate(prisma.product, { page: 1, pageSize: 1 })
+      const plain = await store.patterns.paginate(store.prisma.product, { page: 1, pageSize: 1 })
       expectTypeOf(plain.data).toEqualTypeOf<Product[]>()
       // A sort field from a request is a plain string: accepted by the types, checked at run time.
       const sort: string = 'price'
-      const sorted = await patterns.paginate(prisma.product, {
+      const sorted = await store.patterns.paginate(store.prisma.product, {
         page: 1,
         pageSize: 3,
         orderBy: { [sort]: 'desc' },
@@ -93,13 +90,13 @@ describe('QueryPatterns.paginate (PostgreSQL through Prisma)', () => {
       let calls = 0
       const inserter = (async () => {
         for (; inserted < 45; inserted++) {
-          await db.pool.query(`INSERT INTO "Note" (title) VALUES ('snapshot')`)
+          await store.db.pool.query(`INSERT INTO "Note" (title) VALUES ('snapshot')`)
         }
       })()
       const mismatches: string[] = []
       while (inserted < 45) {
-        const page = await patterns.paginate(
-          prisma.note,
+        const page = await store.patterns.paginate(
+          store.prisma.note,
           { page: 1, pageSize: 50 },
           { title: 'snapshot' },
         )
@@ -112,7 +109,8 @@ describe('QueryPatterns.paginate (PostgreSQL through Prisma)', () => {
     })
 
     it('rejects bad pages, page sizes and sort fields, naming them', async () => {
-      const call = (options: unknown) => () => patterns.paginate(prisma.product, options as never)
+      const call = (options: unknown) => () =>
+        store.patterns.paginate(store.prisma.product, options as never)
       await rejection(call({ page: 0, pageSize: 5 }), 'options.page')
       await rejection(call({ page: 1.5, pageSize: 5 }), 'options.page')
       // Skipping past Prisma's 32-bit skip: refused, not sent.
@@ -145,9 +143,9 @@ describe('QueryPatterns.paginate (PostgreSQL through Prisma)', () => {
         'options.allowedFields[0]',
       )
       await rejection(call({ page: 1, pageSize: 5, select: true }), 'options.select')
-      await rejection(() => patterns.paginate({} as never, { page: 1, pageSize: 1 }), 'model')
+      await rejection(() => store.patterns.paginate({} as never, { page: 1, pageSize: 1 }), 'model')
       await rejection(
-        () => patterns.paginate(prisma.product, { page: 1, pageSize: 1 }, 'x' as never),
+        () => store.patterns.paginate(store.prisma.product, { page: 1, pageSize: 1 }, 'x' as never),
         'where',
       )
     })
@@ -157,7 +155,7 @@ describe('QueryPatterns.paginate (PostgreSQL through Prisma)', () => {
     it('on a withCache client: bulk writes invalidate what search and getPopular cached', async () => {
       const cache = new CacheManager()
       try {
-        const cached = prisma.$extends(
+        const cached = store.prisma.$extends(
           withCache({ cache, env: false, defaultStrategy: { ttl: 3600 } }),
         )
         const cachedPatterns = new QueryPatterns(cached)
@@ -177,7 +175,7 @@ describe('QueryPatterns.paginate (PostgreSQL through Prisma)', () => {
         expect(await found()).toEqual([])
         // paginate runs in a $transaction batch, which reads the database, not the cache: it
         // sees a write made behind the cache's back that the cached getPopular does not.
-        await db.pool.query('UPDATE "Product" SET "viewCount" = 500 WHERE id = 11')
+        await store.db.pool.query('UPDATE "Product" SET "viewCount" = 500 WHERE id = 11')
         const page = await cachedPatterns.paginate(cached.product, {
           page: 1,
           pageSize: 1,
@@ -191,7 +189,7 @@ describe('QueryPatterns.paginate (PostgreSQL through Prisma)', () => {
     })
 
     it('inside an interactive transaction, on its client', async () => {
-      const total = await prisma.$transaction(async (tx) => {
+      const total = await store.prisma.$transaction(async (tx) => {
         await tx.product.deleteMany({ where: { id: { gt: 10 } } })
         const inside = new QueryPatterns(tx)
         const page = await inside.paginate(tx.product, { page: 1, pageSize: 5 })

@@ -16,6 +16,8 @@ it('a master killed: degraded, strict serves nothing stale, the replayed delete 
   // The driver's failover watch, seen directly (the cache, already degraded by the outage when
   // it fires, would not emit a second event).
   const driver = new RedisDriver({ cluster: fixture.cluster.nodes, prefix })
+  // A replaced master is repaired by redoing recent changes: the facade records them for it.
+  expect(driver.needsRecentChanges).toBe(true)
   const changes: string[] = []
   const unwatch = driver.watchServer((reason) => changes.push(reason))
   await waitFor(() => driver.client.status === 'ready', { what: 'the watching driver to connect' })

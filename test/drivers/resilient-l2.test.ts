@@ -6,7 +6,7 @@ import type { L2Driver, L2WriteItem } from '../../src/drivers/l2-driver.js'
 import { RedisDriver } from '../../src/drivers/redis-driver.js'
 import { ResilientL2, type ResilientL2Options } from '../../src/drivers/resilient-l2.js'
 import { ErrorCodes, invalid, type L2Error } from '../../src/errors.js'
-import { uniquePrefix } from '../support/redis.js'
+import { REDIS_URL, uniquePrefix } from '../support/redis.js'
 import { RedisServer } from '../support/redis-server.js'
 import { settlesWithoutWaiting } from '../support/settles.js'
 import { waitFor } from '../support/wait.js'
@@ -407,6 +407,51 @@ describe('ResilientL2 with a fake driver', () => {
       /failureThreshold/,
     )
     expect(() => new ResilientL2({} as never)).toThrow(/driver/)
+  })
+})
+
+/** A fake driver whose server watch the test fires, declaring `needsRecentChanges` or not. */
+class WatchedDriver extends FakeDriver {
+  change: ((reason: string, lost: 'recent' | 'any') => void) | undefined
+  constructor(readonly needsRecentChanges: boolean) {
+    super()
+  }
+  watchServer(onChange: (reason: string, lost: 'recent' | 'any') => void) {
+    this.change = onChange
+    return () => {
+      this.change = undefined
+    }
+  }
+}
+
+describe('ResilientL2 after a server change', () => {
+  it('redoes recent changes only for a driver that declares it needs them; clears otherwise', async () => {
+    for (const needs of [true, false]) {
+      const driver = new WatchedDriver(needs)
+      const { l2, events } = wrap(driver)
+      expect(l2.recordsRecentChanges).toBe(needs)
+      await l2.set('a', buf('1'), 1000, [])
+      await l2.setMany([item('b')])
+      await l2.deleteByTags(['t'])
+      driver.change!('the server is another one', 'recent')
+      expect(l2.available).toBe(false)
+      expect(events[0]).toContain('the server is another one')
+      // Recorded: keys a, b and tag t are redone. Not recorded: the only repair is a clear.
+      expect(l2.pendingInvalidations).toBe(needs ? 3 : 1)
+      driver.log.length = 0
+      await waitFor(() => l2.available, { what: 'the redo replayed' })
+      expect(driver.log).toEqual(
+        needs ? ['ping', 'delete:a,b', 'deleteByTags:t'] : ['ping', 'clear'],
+      )
+    }
+  })
+
+  it('a standalone RedisDriver records nothing (its server change clears the prefix)', async () => {
+    const driver = new RedisDriver({ url: REDIS_URL, prefix: uniquePrefix('recent') })
+    expect(driver.needsRecentChanges).toBe(false)
+    const { l2 } = wrap(driver)
+    expect(l2.recordsRecentChanges).toBe(false)
+    expect(await l2.set('a', buf('1'), 1000, [])).toBe(true)
   })
 })
 

@@ -6,7 +6,7 @@
  */
 import { Redis } from 'ioredis'
 import { afterAll, expect, it } from 'vitest'
-import { RecentChanges } from '../../src/drivers/pending-invalidations.js'
+import { RecentChanges } from '../../src/drivers/recent-changes.js'
 import { CacheManager } from '../../src/index.js'
 import { RedisServer } from '../support/redis-server.js'
 import { TcpProxy } from '../support/tcp-proxy.js'

@@ -1,18 +1,13 @@
-import { afterAll, describe, expect, it } from 'vitest'
-import {
-  analyze,
-  DEFAULT_LOAD,
-  describeReport,
-  type LoadOptions,
-  type ModeId,
-  type ModeReport,
-  modes,
-  reportRows,
-  runMode,
-  type WorkerRecords,
-} from '../support/consistency/checker.js'
+import { describe, expect, it } from 'vitest'
+import { analyze, describeReport, type WorkerRecords } from '../support/consistency/checker.js'
 import { READ_FIELDS, WRITE_FIELDS } from '../support/consistency/protocol.js'
-import { uniquePrefix } from '../support/redis.js'
+import {
+  MIN_READS,
+  PROCESSES,
+  STRICT_DURATION_MS,
+  TEST_BOUND_MS,
+  useConsistencyRuns,
+} from '../support/consistency/runs.js'
 
 // The consistency checker in its short form: worker processes (each its own
 // CacheManager, so its own L1) on the shared Redis read and write records held in PostgreSQL; the
@@ -20,43 +15,7 @@ import { uniquePrefix } from '../support/redis.js'
 // once the system is quiet. `npm run bench -- staleness` runs the long form; the 50 ms target of
 // the default mode is judged there (this machine has 2 cores, shared: a test asserts a looser bound).
 
-const PROCESSES = 3
-/** The bound asserted on the default mode's p99.9 lateness here (the benchmark judges 50 ms). */
-const TEST_BOUND_MS = 250
-
-const load: LoadOptions = {
-  ...DEFAULT_LOAD,
-  durationMs: 2_500,
-  records: 8,
-  readers: 4,
-  writers: 2,
-  prefix: uniquePrefix('consistency'),
-}
-
-const reports = new Map<ModeId, ModeReport>()
-
-/**
- * Reads a run needs for its verdict to mean something. Strict mode pays a Redis round trip per
- * read, so it gets a longer run: on a loaded 2-core machine 2.5 s gave it as few as 70 reads.
- */
-const MIN_READS = 200
-const STRICT_DURATION_MS = 6_000
-
-async function run(id: ModeId, durationMs = load.durationMs): Promise<ModeReport> {
-  const mode = modes(PROCESSES).find((m) => m.id === id)!
-  const report = await runMode(mode, { ...load, durationMs }, TEST_BOUND_MS)
-  reports.set(id, report)
-  return report
-}
-
-afterAll(() => {
-  if (reports.size === 0) return
-  const { header, rows } = reportRows([...reports.values()])
-  const lines = [header.join(' | '), ...rows.map((row) => row.join(' | '))]
-  console.info(
-    `[consistency] ${load.durationMs} ms of load per mode (strict ${STRICT_DURATION_MS})\n${lines.join('\n')}`,
-  )
-})
+const { run } = useConsistencyRuns('consistency', { label: 'consistency' })
 
 describe('the analysis', () => {
   // [id, invokedAt, respondedAt, version, loadedBy, loadedAt, seq, loadSeq] per read;

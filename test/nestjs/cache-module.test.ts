@@ -13,8 +13,8 @@ import {
   CacheModule,
   StrataCacheHealthIndicator,
 } from '../../src/nestjs/index.js'
+import { CACHE_MODULE_OPTIONS } from '../../src/nestjs/injection.js'
 import type { ResolvedCacheModuleOptions } from '../../src/nestjs/resolve-options.js'
-import { CACHE_MODULE_OPTIONS } from '../../src/nestjs/tokens.js'
 import { useHealthDatabase } from '../support/health.js'
 import {
   APP_CONFIG,

@@ -5,6 +5,7 @@ import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { PrismaClient } from '../../prisma/generated/client.js'
 import { ValidationError } from '../../src/errors.js'
+import type { QueryEvent } from '../../src/prisma/metrics/database-call.js'
 import {
   describeShape,
   LatencyHistogram,
@@ -19,7 +20,6 @@ import {
   summarizeArgs,
   withQueryMetrics,
 } from '../../src/prisma/metrics/index.js'
-import type { QueryEvent } from '../../src/prisma/metrics/query-event.js'
 import {
   type CapturedStatement,
   captureSql,

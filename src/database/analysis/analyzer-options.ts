@@ -1,5 +1,5 @@
 /** Options of `QueryAnalyzer`, validated once at construction. */
-import { type Duration, toMs } from '../../cache/duration.js'
+import { type Duration, toMs } from '../../cache/validate.js'
 import { invalid } from '../../errors.js'
 import { isRecord } from '../../prisma/is-record.js'
 import { QueryMetrics, type QueryStats } from '../../prisma/metrics/query-metrics.js'

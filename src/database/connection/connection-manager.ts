@@ -22,9 +22,16 @@ import {
   checkPoolSize,
   resolveConnectionOptions,
 } from './connection-options.js'
-import { pgModule, prismaPgClass } from './driver-modules.js'
-import { resizePool, trimOnRelease } from './pool-sizing.js'
-import { type ConnectionStatus, type PoolCounts, ping, poolCounts } from './pool-status.js'
+import {
+  type ConnectionStatus,
+  type PoolCounts,
+  pgModule,
+  ping,
+  poolCounts,
+  prismaPgClass,
+  resizePool,
+  trimOnRelease,
+} from './pool.js'
 
 /** Counters of the pool and of the transactions run through the manager. */
 export interface ConnectionManagerStats extends PoolCounts {

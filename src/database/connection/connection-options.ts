@@ -4,7 +4,7 @@
  */
 import type { PrismaPg } from '@prisma/adapter-pg'
 import type pg from 'pg'
-import { type Duration, toMs } from '../../cache/duration.js'
+import { type Duration, toMs } from '../../cache/validate.js'
 import { ErrorCodes, invalid } from '../../errors.js'
 import { isRecord } from '../../prisma/is-record.js'
 import type { CapturedStatement } from '../../prisma/sql-capture.js'

@@ -2,8 +2,39 @@
  * The connection pool's figures for a health check, from a `pg.Pool` and/or a user's
  * `connectionStatus()` function. Nothing is guessed: a figure neither source gives is `null`.
  */
+import { within } from '../time-limit.js'
+import { errorLine } from './error-counts.js'
 import type { ConnectionPoolFigures } from './health-result.js'
-import type { PoolLike, PoolStatusInput } from './options.js'
+import type { HealthSettings } from './options.js'
+
+/** What a `pg.Pool` tells about itself; any object with these fields works. */
+export interface PoolLike {
+  /** Connections open, idle or busy. */
+  readonly totalCount: number
+  /** Connections open and idle. */
+  readonly idleCount: number
+  /** Requests queued for a connection. */
+  readonly waitingCount: number
+  /** The pool's settings; `max` is its size. */
+  readonly options?: {
+    /** The pool's size. */
+    readonly max?: number
+  }
+}
+
+/** Connection figures from a source other than a `pg.Pool`; leave out what is not known. */
+export interface PoolStatusInput {
+  /** Connections open. */
+  total?: number
+  /** Connections open and idle. */
+  idle?: number
+  /** Connections running a query or held by a transaction. */
+  active?: number
+  /** Requests queued for a connection. */
+  waiting?: number
+  /** Most connections the pool opens. */
+  max?: number
+}
 
 function count(value: unknown): number | null {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : null
@@ -59,5 +90,30 @@ export function poolFigures(
     waiting: merged.waiting ?? null,
     max,
     usage: active === null || max === null || max === 0 ? null : active / max,
+  }
+}
+
+/**
+ * The pool's figures, or a failure line when `connectionStatus()` (or the pool's getters: user
+ * objects) threw or did not answer within `ms`. Never rejects: it runs unawaited beside the ping.
+ */
+export async function readConnectionStatus(
+  { pool, connectionStatus }: Pick<HealthSettings, 'pool' | 'connectionStatus'>,
+  ms: number,
+): Promise<ConnectionPoolFigures | string> {
+  try {
+    if (connectionStatus === undefined) return poolFigures(pool, undefined)
+    const outcome = await within(
+      Promise.resolve().then(() => connectionStatus()),
+      ms,
+    )
+    if (outcome.kind === 'value') {
+      const value = outcome.value as PoolStatusInput | null | undefined
+      return poolFigures(pool, typeof value === 'object' && value !== null ? value : {})
+    }
+    const why = outcome.kind === 'timeout' ? 'no answer in time' : errorLine(outcome.error, 300)
+    return `connectionStatus(): ${why}`
+  } catch (error) {
+    return `connection pool figures: ${errorLine(error, 300)}`
   }
 }

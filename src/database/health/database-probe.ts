@@ -5,8 +5,7 @@
  */
 
 import { SingleFlight, within } from '../time-limit.js'
-import { classifyDatabaseError } from './error-counts.js'
-import { errorLine } from './error-line.js'
+import { classifyDatabaseError, errorLine } from './error-counts.js'
 import type { DatabaseFigures } from './health-result.js'
 import {
   type PostgresStatsOutcome,

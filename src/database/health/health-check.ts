@@ -3,33 +3,24 @@
  * One `check()` pings it (`SELECT 1`), reads PostgreSQL's statistics views, and weighs them with
  * what the service recorded (query times, errors) and its pool's figures against thresholds.
  */
-import type { Duration } from '../../cache/duration.js'
+import type { Duration } from '../../cache/validate.js'
 import { invalid } from '../../errors.js'
 import { describeValue } from '../../option-checks.js'
-import { within } from '../time-limit.js'
-import { poolFigures } from './connection-pool.js'
+import { poolFigures, readConnectionStatus } from './connection-pool.js'
 import { DatabaseProbe, type Reach } from './database-probe.js'
-import { errorLine } from './error-line.js'
+import { errorLine } from './error-counts.js'
 import { formatHealthReport } from './health-report.js'
-import type { ConnectionPoolFigures, DatabaseFigures, HealthCheckResult } from './health-result.js'
+import type { DatabaseFigures, HealthCheckResult } from './health-result.js'
 import { verdict } from './health-status.js'
 import {
   type DatabaseHealthCheckOptions,
   durationMs,
   type HealthSettings,
-  type PoolStatusInput,
   resolveHealthOptions,
-  type StatusChangeListener,
 } from './options.js'
 import type { RawQueryClient } from './postgres-stats.js'
 import { noPerformance, type QueryMetricInfo, RecordedActivity } from './recorded-activity.js'
-import { StatusListeners } from './status-listeners.js'
-
-/** Events of {@link DatabaseHealthCheck.on}. */
-export interface HealthCheckEvents {
-  /** Called when the status changes between `healthy`, `degraded` and `unhealthy`. */
-  statusChange: StatusChangeListener
-}
+import { type HealthCheckEvents, StatusListeners } from './status-listeners.js'
 
 /**
  * Health of a PostgreSQL database behind a Prisma client. `check()` never throws and never
@@ -75,7 +66,9 @@ export class DatabaseHealthCheck {
     this.#settings = settings
     this.#activity = new RecordedActivity(settings)
     this.#probe = new DatabaseProbe(prisma, settings)
-    if (settings.onStatusChange !== undefined) this.#listeners.add(settings.onStatusChange)
+    if (settings.onStatusChange !== undefined) {
+      this.#listeners.add('statusChange', settings.onStatusChange)
+    }
   }
 
   /**
@@ -104,7 +97,7 @@ export class DatabaseHealthCheck {
     let reach: Reach = { connected: false, responseTime: 0, failure: undefined }
     try {
       // The user's status function runs beside the ping so that it does not eat into its time.
-      const status = this.#readConnectionStatus(deadline - performance.now())
+      const status = readConnectionStatus(this.#settings, deadline - performance.now())
       reach = await this.#probe.reach(deadline)
       let database: DatabaseFigures | null = null
       if (reach.connected) {
@@ -146,29 +139,6 @@ export class DatabaseHealthCheck {
         },
         timestamp,
       })
-    }
-  }
-
-  /**
-   * The pool's figures, or a failure line when `connectionStatus()` (or the pool's getters: user
-   * objects) threw or did not answer. Never rejects: it runs unawaited beside the ping.
-   */
-  async #readConnectionStatus(ms: number): Promise<ConnectionPoolFigures | string> {
-    const { pool, connectionStatus } = this.#settings
-    try {
-      if (connectionStatus === undefined) return poolFigures(pool, undefined)
-      const outcome = await within(
-        Promise.resolve().then(() => connectionStatus()),
-        ms,
-      )
-      if (outcome.kind === 'value') {
-        const value = outcome.value as PoolStatusInput | null | undefined
-        return poolFigures(pool, typeof value === 'object' && value !== null ? value : {})
-      }
-      const why = outcome.kind === 'timeout' ? 'no answer in time' : errorLine(outcome.error, 300)
-      return `connectionStatus(): ${why}`
-    } catch (error) {
-      return `connection pool figures: ${errorLine(error, 300)}`
     }
   }
 
@@ -296,8 +266,7 @@ export class DatabaseHealthCheck {
    * ```
    */
   on<E extends keyof HealthCheckEvents>(event: E, listener: HealthCheckEvents[E]): this {
-    this.#listenerArgs(event, listener)
-    this.#listeners.add(listener)
+    this.#listeners.add(event, listener)
     return this
   }
 
@@ -310,20 +279,7 @@ export class DatabaseHealthCheck {
    * ```
    */
   off<E extends keyof HealthCheckEvents>(event: E, listener: HealthCheckEvents[E]): this {
-    this.#listenerArgs(event, listener)
-    this.#listeners.delete(listener)
+    this.#listeners.delete(event, listener)
     return this
-  }
-
-  #listenerArgs(event: unknown, listener: unknown): void {
-    if (event !== 'statusChange') {
-      throw invalid(
-        'event',
-        `must be 'statusChange', got ${typeof event === 'string' ? JSON.stringify(event) : describeValue(event)}`,
-      )
-    }
-    if (typeof listener !== 'function') {
-      throw invalid('listener', `must be a function, got ${describeValue(listener)}`)
-    }
   }
 }

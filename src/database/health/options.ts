@@ -4,7 +4,7 @@
  * as degraded. Validated at construction; a bad value is a `ValidationError`
  * (`ERR_INVALID_OPTION`, or `ERR_INVALID_TTL` for a bad duration) naming the option.
  */
-import { type Duration, toMs } from '../../cache/duration.js'
+import { type Duration, toMs } from '../../cache/validate.js'
 import type { Env } from '../../config/env-parsers.js'
 import { prismaSettingsFromEnv } from '../../config/prisma-env.js'
 import { invalid } from '../../errors.js'
@@ -19,42 +19,8 @@ import {
   isPlainObject,
 } from '../../option-checks.js'
 import type { QueryMetrics } from '../../prisma/metrics/query-metrics.js'
-import type { HealthCheckResult } from './health-result.js'
-
-/** What a `pg.Pool` tells about itself; any object with these fields works. */
-export interface PoolLike {
-  /** Connections open, idle or busy. */
-  readonly totalCount: number
-  /** Connections open and idle. */
-  readonly idleCount: number
-  /** Requests queued for a connection. */
-  readonly waitingCount: number
-  /** The pool's settings; `max` is its size. */
-  readonly options?: {
-    /** The pool's size. */
-    readonly max?: number
-  }
-}
-
-/** Connection figures from a source other than a `pg.Pool`; leave out what is not known. */
-export interface PoolStatusInput {
-  /** Connections open. */
-  total?: number
-  /** Connections open and idle. */
-  idle?: number
-  /** Connections running a query or held by a transaction. */
-  active?: number
-  /** Requests queued for a connection. */
-  waiting?: number
-  /** Most connections the pool opens. */
-  max?: number
-}
-
-/** Called once per status change (the first check counts: `previous` is then `undefined`). */
-export type StatusChangeListener = (
-  current: HealthCheckResult,
-  previous: HealthCheckResult | undefined,
-) => void | Promise<void>
+import type { PoolLike, PoolStatusInput } from './connection-pool.js'
+import type { StatusChangeListener } from './status-listeners.js'
 
 /** The limits past which {@link DatabaseHealthCheck.check} reports `degraded`. */
 export interface HealthThresholds {

@@ -9,7 +9,7 @@ import { isRecord } from '../../prisma/is-record.js'
 import type { ModelNode } from '../../prisma/schema/model-graph.js'
 import type { PatternContext } from './context.js'
 import { type AllowedFields, allowedFieldsOf, numericField, scalarField } from './fields.js'
-import { optionsObject, whereObject } from './options.js'
+import { optionsObject, whereObject } from './query-patterns-options.js'
 import type { RuntimeDelegate } from './types.js'
 
 const AGGREGATES = ['_count', '_sum', '_avg', '_min', '_max'] as const

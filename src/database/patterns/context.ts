@@ -1,10 +1,14 @@
 /**
  * What every query pattern gets from its QueryPatterns: the client (for its schema and its
- * `$transaction`), the page size limit, and the model behind a delegate.
+ * `$transaction`), the page size limit, and the model behind a delegate, with the fields a call
+ * may name; all checked when the QueryPatterns is made.
  */
+import { invalid } from '../../errors.js'
 import { isTransactionClient } from '../../prisma/prisma-internals.js'
+import { modelGraphOf } from '../../prisma/schema/dmmf.js'
 import type { ModelNode } from '../../prisma/schema/model-graph.js'
-import { modelOf } from '../model-of.js'
+import { type AllowedFields, allowedFieldsOf, type FieldKinds, modelOf } from './fields.js'
+import { optionsObject } from './query-patterns-options.js'
 
 /** The part of a Prisma client the patterns use besides the model delegates. */
 interface TransactionClient {
@@ -17,6 +21,34 @@ export class PatternContext {
     readonly client: unknown,
     readonly maxPageSize: number,
   ) {}
+
+  /**
+   * The context of `new QueryPatterns(prisma, options)`: a `ValidationError` on `prisma` (not a
+   * Prisma client) or `options.maxPageSize`.
+   */
+  static of(prisma: object, options: unknown): PatternContext {
+    modelGraphOf(prisma, undefined, 'prisma')
+    const settings = optionsObject(options, 'options')
+    const max = settings.maxPageSize ?? 100
+    if (typeof max !== 'number' || !Number.isInteger(max) || max < 1 || max > 100_000) {
+      throw invalid('options.maxPageSize', 'must be an integer from 1 to 100000')
+    }
+    return new PatternContext(prisma, max)
+  }
+
+  /**
+   * The model of an optional `delegate` and the fields of it a builder may name (of `kinds`,
+   * and of `allowedFields` when given); no model and every name without a delegate.
+   */
+  restriction(
+    delegate: unknown,
+    allowedFields: readonly string[] | undefined,
+    kinds: FieldKinds = 'scalar',
+  ): { node: ModelNode | undefined; allowed: AllowedFields } {
+    if (delegate === undefined) return { node: undefined, allowed: undefined }
+    const node = this.modelOf(delegate)
+    return { node, allowed: allowedFieldsOf(node, allowedFields, 'options.allowedFields', kinds) }
+  }
 
   /** The model of `delegate` (a `ValidationError` on `model` when it is not one of the client's). */
   modelOf(delegate: unknown): ModelNode {

@@ -9,9 +9,8 @@ import type { PatternContext } from './context.js'
 import { decodeCursor, encodeCursor, type Position, valuesOf } from './cursor.js'
 import { allOf, allowedFieldsOf } from './fields.js'
 import { after, checkKeysetKeys } from './keyset.js'
-import { integerIn, optionalShape, optionsObject, whereObject } from './options.js'
 import { prismaOrderBy, reversed, type SortKey, totalOrder } from './order-by.js'
-import { withKeyFields } from './selection.js'
+import { integerIn, optionalShape, optionsObject, whereObject } from './query-patterns-options.js'
 import type { RuntimeDelegate } from './types.js'
 
 /** One page of `QueryPatterns.paginateWithCursor`. */
@@ -111,4 +110,38 @@ function cursorAt(
     return encodeCursor(keys, { values: valuesOf(keys, row), inclusive: false })
   if (position === undefined) return null
   return encodeCursor(keys, { values: position.values, inclusive: !position.inclusive })
+}
+
+/**
+ * The `select` / `include` arguments to send, widened by the sort keys a cursor is made of, and
+ * how to trim each row returned, so that callers get back exactly the fields they selected.
+ */
+interface KeyedSelection {
+  readonly args: { select?: Record<string, unknown>; include?: Record<string, unknown> }
+  readonly strip: (row: Record<string, unknown>) => Record<string, unknown>
+}
+
+/**
+ * With `select`, adds each key field it lacks and strips them from rows; `include` and no
+ * selection return every scalar already.
+ */
+function withKeyFields(
+  select: Record<string, unknown> | undefined,
+  include: Record<string, unknown> | undefined,
+  keys: readonly SortKey[],
+): KeyedSelection {
+  if (select === undefined) {
+    return { args: include === undefined ? {} : { include }, strip: (row) => row }
+  }
+  const added = keys.map((key) => key.field.name).filter((name) => select[name] !== true)
+  if (added.length === 0) return { args: { select }, strip: (row) => row }
+  const widened = { ...select, ...Object.fromEntries(added.map((name) => [name, true])) }
+  return {
+    args: { select: widened },
+    strip: (row) => {
+      const kept = { ...row }
+      for (const name of added) delete kept[name]
+      return kept
+    },
+  }
 }

@@ -6,8 +6,8 @@
 import { invalid } from '../../errors.js'
 import type { PatternContext } from './context.js'
 import { allowedFieldsOf } from './fields.js'
-import { integerIn, optionalShape, optionsObject, whereObject } from './options.js'
 import { prismaOrderBy, totalOrder } from './order-by.js'
+import { integerIn, optionalShape, optionsObject, whereObject } from './query-patterns-options.js'
 import type { RuntimeDelegate } from './types.js'
 
 /** One page of `QueryPatterns.paginate`. */

@@ -8,17 +8,10 @@
  * Works with a plain or an extended client (a `withCache` client caches the reads it caches
  * elsewhere; `$transaction` batches bypass the cache, as guarantee 7 says).
  */
-import { invalid } from '../../errors.js'
-import { modelGraphOf } from '../../prisma/schema/client-graph.js'
 import { aggregate } from './aggregate.js'
-import { bulkCreate } from './bulk-create.js'
-import { bulkDelete } from './bulk-delete.js'
-import type { BatchOptions } from './bulk-options.js'
-import { bulkUpdate } from './bulk-update.js'
+import { type BatchOptions, bulkCreate, bulkDelete, bulkUpdate } from './bulk.js'
 import { PatternContext } from './context.js'
 import { type CursorPage, paginateWithCursor } from './cursor-pagination.js'
-import { allowedFieldsOf } from './fields.js'
-import { optionsObject } from './options.js'
 import { type Page, paginate } from './pagination.js'
 import type {
   Aggregations,
@@ -70,13 +63,7 @@ export class QueryPatterns {
    * @throws ValidationError on `prisma` (not a Prisma client) or `options.maxPageSize`.
    */
   constructor(prisma: object, options: QueryPatternsOptions = {}) {
-    modelGraphOf(prisma, undefined, 'prisma')
-    const settings = optionsObject(options, 'options')
-    const max = settings.maxPageSize ?? 100
-    if (typeof max !== 'number' || !Number.isInteger(max) || max < 1 || max > 100_000) {
-      throw invalid('options.maxPageSize', 'must be an integer from 1 to 100000')
-    }
-    this.#context = new PatternContext(prisma, max)
+    this.#context = PatternContext.of(prisma, options)
   }
 
   /**
@@ -332,11 +319,7 @@ export class QueryPatterns {
     model?: ModelDelegate,
     options?: { allowedFields?: readonly string[] },
   ): { [K in F[number]]: true } {
-    const node = model === undefined ? undefined : this.#context.modelOf(model)
-    const allowed =
-      node === undefined
-        ? undefined
-        : allowedFieldsOf(node, options?.allowedFields, 'options.allowedFields', 'any')
+    const { node, allowed } = this.#context.restriction(model, options?.allowedFields, 'any')
     return buildSelect(fields, node, allowed) as { [K in F[number]]: true }
   }
 
@@ -364,11 +347,7 @@ export class QueryPatterns {
     model?: ModelDelegate,
     options?: { allowedFields?: readonly string[] },
   ): unknown {
-    const node = model === undefined ? undefined : this.#context.modelOf(model)
-    const allowed =
-      node === undefined
-        ? undefined
-        : allowedFieldsOf(node, options?.allowedFields, 'options.allowedFields')
+    const { node, allowed } = this.#context.restriction(model, options?.allowedFields)
     return buildWhere(filters, node, allowed)
   }
 }

@@ -9,7 +9,7 @@ import type { DmmfField } from '../../prisma/schema/dmmf.js'
 import type { ModelNode } from '../../prisma/schema/model-graph.js'
 import type { PatternContext } from './context.js'
 import { allowedFieldsOf, numericField, primaryKeyOf, scalarField, typeName } from './fields.js'
-import { integerIn, optionalShape, whereObject } from './options.js'
+import { integerIn, optionalShape, whereObject } from './query-patterns-options.js'
 import type { RuntimeDelegate } from './types.js'
 
 /** The arguments of `getRecent` / `getPopular`, positional or as one options object. */

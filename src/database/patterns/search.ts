@@ -9,8 +9,8 @@
 import { invalid } from '../../errors.js'
 import type { PatternContext } from './context.js'
 import { allOf, allowedFieldsOf, notDeletedWhere, scalarField, typeName } from './fields.js'
-import { integerIn, optionalBoolean, optionalShape, whereObject } from './options.js'
 import { prismaOrderBy, totalOrder } from './order-by.js'
+import { integerIn, optionalBoolean, optionalShape, whereObject } from './query-patterns-options.js'
 import type { RuntimeDelegate } from './types.js'
 import { escapeLike } from './where-builder.js'
 

@@ -8,8 +8,7 @@ import { invalid } from '../../errors.js'
 import { describeValue } from '../../option-checks.js'
 import { isRecord } from '../../prisma/is-record.js'
 import type { ModelNode } from '../../prisma/schema/model-graph.js'
-import { checkField } from '../model-of.js'
-import { type AllowedFields, scalarField } from './fields.js'
+import { type AllowedFields, checkField, scalarField } from './fields.js'
 
 const COMBINATORS: ReadonlySet<string> = new Set(['AND', 'OR', 'NOT'])
 const PROTOTYPE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype'])

@@ -3,7 +3,7 @@
  * `ValidationError` naming the option (`options.replicas[1]`, `options.pollInterval`).
  */
 import { CacheManager } from '../../cache/cache-manager.js'
-import { type Duration, toMs } from '../../cache/duration.js'
+import { type Duration, toMs } from '../../cache/validate.js'
 import { invalid } from '../../errors.js'
 import type { ReplicaClient } from './replica-health.js'
 import type { ReplicaPick } from './replica-pool.js'

@@ -8,7 +8,7 @@
  */
 
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { currentLoad, watchLoads } from '../../prisma/extension/load-mark.js'
+import { currentLoad, watchLoads } from '../../prisma/extension/read-path.js'
 import type { QueryHookParams } from '../../prisma/prisma-internals.js'
 import { modelsRead } from '../../prisma/reads/read-dependencies.js'
 import { READ_OPERATIONS } from '../../prisma/reads/read-plan.js'
@@ -16,10 +16,9 @@ import type { ModelGraph } from '../../prisma/schema/model-graph.js'
 import { RAW_OPERATIONS, rawWriteEffects } from '../../prisma/writes/raw-writes.js'
 import { WriteEffects } from '../../prisma/writes/write-effects.js'
 import { WRITE_OPERATIONS, WritePlan } from '../../prisma/writes/write-plan.js'
-import { EVERYTHING, PRIMARY, type WriteWatermarks } from './freshness.js'
+import { EVERYTHING, PRIMARY, ReplicaTransactions, type WriteWatermarks } from './freshness.js'
 import type { Replica } from './replica-health.js'
 import type { ReplicaPool } from './replica-pool.js'
-import { ReplicaTransactions } from './replica-transactions.js'
 
 /** What Prisma passes to the router's query hook. */
 export type RouterHookParams = QueryHookParams<unknown>

@@ -5,7 +5,6 @@
  */
 import { performance } from 'node:perf_hooks'
 import { invalid } from '../../errors.js'
-import { backoffDelay, sleep } from './backoff.js'
 import {
   classifyTransactionError,
   type TransactionFailure,
@@ -13,11 +12,13 @@ import {
   type TransactionPhase,
 } from './retryable-errors.js'
 import {
+  backoffDelay,
   DEFAULT_TRANSACTION_OPTIONS,
   type IsolationLevel,
   type ResolvedTransactionOptions,
   type RetryInfo,
   resolveTransactionOptions,
+  sleep,
   type TransactionDefaults,
   type TransactionOptions,
 } from './transaction-options.js'

@@ -7,51 +7,17 @@
  * (read-your-writes does not wait for the feed), so the feed is the safety net for the rest.
  */
 import type pg from 'pg'
-import type { CacheInternals } from '../../cache/cache-manager.js'
+import type { CacheInternals } from '../../cache/internals.js'
 import type { TagNaming } from '../keys/tags.js'
 import type { ModelGraph } from '../schema/model-graph.js'
 import { WriteEffects } from '../writes/write-effects.js'
+import { ChangeFeedSetupError, type ChangeFeedStatus, slotLag } from './admin.js'
 import { LogicalSource } from './logical-source.js'
 import { NotifySource } from './notify-source.js'
 import type { ChangeFeedMode, ResolvedChangeFeedOptions } from './options.js'
 import { type ChangeSet, TableMap } from './row-changes.js'
-import { ChangeFeedSetupError, chooseMode, prepareSlot, slotLag } from './setup.js'
+import { chooseMode, prepareSlot } from './setup.js'
 import { clientConfig, type FeedSink, type FeedSource, newClient } from './source.js'
-
-/** What `prisma.$cache.changeFeed.status()` says. */
-export interface ChangeFeedStatus {
-  /** How changes are read, once chosen. */
-  mode: ChangeFeedMode | undefined
-  /** Why that mode (`wal_level is replica`...), or why the feed failed. */
-  reason: string | undefined
-  /**
-   * `consumer`: this instance reads the changes; `standby`: another one does, this one takes
-   * over if it dies; `starting`; `failed`: it cannot run (see `reason`); `stopped`.
-   */
-  role: 'starting' | 'consumer' | 'standby' | 'failed' | 'stopped'
-  /** The replication slot's name. */
-  slot: string
-  /** The publication's name. */
-  publication: string
-  /** The `LISTEN` channel (notify mode). */
-  channel: string
-  /** WAL the slot keeps that its consumer has not confirmed, in bytes (logical mode). */
-  lagBytes: number | undefined
-  /** Seconds from the last transaction's commit to its invalidation (the consumer only). */
-  lagSeconds: number | undefined
-  /** The slot's `wal_status` (`reserved`, `extended`, `unreserved`, `lost`). */
-  walStatus: string | undefined
-  /** Committed transactions this instance invalidated, and the rows they changed. */
-  transactions: number
-  /** Rows those transactions changed. */
-  rows: number
-  /** Invalidations of everything (a new slot, a notify listener that (re)connected). */
-  flushes: number
-  /** Invalidations tried again because Redis did not take them. */
-  retries: number
-  /** The last error met (a lost connection, a failed invalidation), if any. */
-  lastError: string | undefined
-}
 
 /** A log line, at a level, for the cache's logger. */
 type Log = (level: 'info' | 'warn' | 'error', fields: object, message: string) => void

@@ -3,7 +3,7 @@
 import type { CacheMetricsSnapshot } from '../../cache/metrics.js'
 import { normalizeTags } from '../../cache/validate.js'
 import { invalid } from '../../errors.js'
-import type { ChangeFeedStatus } from '../change-feed/change-feed.js'
+import type { ChangeFeedStatus } from '../change-feed/admin.js'
 import type { QueryMetrics, QueryStats } from '../metrics/query-metrics.js'
 import type { StrategyClass } from '../options.js'
 import type { PrismaCache } from './prisma-cache.js'

@@ -8,21 +8,21 @@
  * schema) is kept, so a repeated query costs its canonical key, one lookup and the cache's L1 hit.
  */
 
-import type { CacheInternals } from '../../cache/cache-manager.js'
-import type { ComputeInfo, ComputePlan } from '../../cache/get-or-compute.js'
-import { loaded } from '../../cache/loaded.js'
+import { AsyncLocalStorage } from 'node:async_hooks'
+import type { ComputeInfo, ComputePlan } from '../../cache/call-options.js'
+import { loaded } from '../../cache/call-options.js'
+import type { CacheInternals } from '../../cache/internals.js'
 import { MISS } from '../../cache/store-types.js'
 import { epochNow, type PrismaReadMessage, prismaReads } from '../../cache/tracing.js'
 import { UncacheableArgs } from '../keys/canonical-args.js'
 import type { TagNaming } from '../keys/tags.js'
+import type { QueryEvent } from '../metrics/database-call.js'
 import { measureDatabaseCall } from '../metrics/database-call.js'
-import type { QueryEvent } from '../metrics/query-event.js'
 import { validateCacheStrategy, withoutCacheStrategy } from '../options.js'
 import { isAggregation, planRead, type ReadOptions, readKeyOf } from '../reads/read-plan.js'
 import type { ModelGraph, ModelNode } from '../schema/model-graph.js'
 import type { ReadKind, Strategies, TtlPlan } from '../strategies.js'
 import type { CacheInfo } from './cache-info.js'
-import { LoadMark, runLoad } from './load-mark.js'
 
 /** Sends a read to the database (a lazy Prisma query, started by awaiting it). */
 export type Load = (args: unknown) => PromiseLike<unknown>
@@ -269,4 +269,41 @@ export class ReadPath {
       prismaReads.publish(message)
     }
   }
+}
+
+/**
+ * One cache fill, for extensions applied before `withCache` (the read-replica router): a fill runs
+ * its query in this context, so that such an extension knows the result is about to be cached and
+ * can say where it came from. A context rather than a mark in the arguments: Prisma would refuse
+ * an argument it does not know, and copies arguments between query hooks.
+ */
+export class LoadMark {
+  /** A router answered this fill from a read replica: it stays in this process. */
+  fromReplica = false
+}
+
+const current = new AsyncLocalStorage<LoadMark>()
+/**
+ * Whether an extension asks which fill a read belongs to. Only then do fills run in a context:
+ * in Node 20, using an AsyncLocalStorage turns on async hooks for every promise of the process.
+ */
+let listened = false
+
+/**
+ * Starts `query` (a lazy Prisma query) inside the fill `mark`, so that the query hooks it runs
+ * see it (see {@link currentLoad}), when an extension listens.
+ */
+export function runLoad<T>(mark: LoadMark, query: () => PromiseLike<T>): Promise<T> {
+  if (!listened) return Promise.resolve(query())
+  return current.run(mark, () => Promise.resolve(query()))
+}
+
+/** Makes fills run in their context from now on: for an extension that reads {@link currentLoad}. */
+export function watchLoads(): void {
+  listened = true
+}
+
+/** The fill the read running now belongs to, if it is one (see {@link watchLoads}). */
+export function currentLoad(): LoadMark | undefined {
+  return current.getStore()
 }

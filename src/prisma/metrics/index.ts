@@ -5,6 +5,8 @@
  */
 export { type SummaryLimits, summarizeArgs } from './args-summary.js'
 export { captureCallSite, firstUserFrame } from './call-site.js'
+export type { QueryEvent } from './database-call.js'
+export { withQueryMetrics } from './database-call.js'
 export { LatencyHistogram, type LatencySummary, RELATIVE_ERROR } from './histogram.js'
 export {
   NPlusOneDetector,
@@ -20,9 +22,7 @@ export {
   type QueryContextOptions,
   runWithQueryContext,
 } from './query-context.js'
-export type { QueryEvent } from './query-event.js'
 export { QueryMetrics, type QueryStats } from './query-metrics.js'
 export { describeShape, shapeHash } from './query-shape.js'
 export { type SlowQueryEntry, SlowQueryLog } from './slow-queries.js'
 export { SqlCollector } from './sql-collector.js'
-export { withQueryMetrics } from './with-query-metrics.js'

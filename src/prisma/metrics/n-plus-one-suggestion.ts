@@ -2,6 +2,7 @@
  * The advice printed with an N+1 report: which single query would replace the repeated ones. Built
  * only when a report is made, so it may allocate freely.
  */
+import type { ModelGraph } from '../schema/model-graph.js'
 
 /**
  * Tells the detector which parent relation a repeated query walks, when the caller knows the
@@ -10,6 +11,28 @@
  * or `undefined` when there is none.
  */
 export type RelationHint = (model: string, where: Record<string, unknown>) => string | undefined
+
+/**
+ * A {@link RelationHint} answered from the schema's foreign keys: `review.findMany({ where: {
+ * productId } })` run once per product walks `Product.reviews`.
+ */
+export function relationHintOf(graph: ModelGraph): RelationHint {
+  return (model, where) => {
+    const node = graph.model(model)
+    if (node === undefined) return undefined
+    for (const relation of node.relations.values()) {
+      const key = relation.foreignKey
+      if (!relation.holdsForeignKey || key.length !== 1 || !(key[0]! in where)) continue
+      const parent = graph.model(relation.target)
+      for (const back of parent?.relations.values() ?? []) {
+        if (back.name === relation.name && back.target === model && back.field !== relation.field) {
+          return `${parent!.name}.${back.field}`
+        }
+      }
+    }
+    return undefined
+  }
+}
 
 const FIND_ONE = new Set(['findUnique', 'findUniqueOrThrow', 'findFirst', 'findFirstOrThrow'])
 const AGGREGATES = new Set(['count', 'aggregate', 'groupBy'])

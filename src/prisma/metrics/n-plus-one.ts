@@ -1,4 +1,4 @@
-import { coarseNow } from '../../cache/clock.js'
+import { coarseNow } from '../../cache/store-types.js'
 import { captureCallSite } from './call-site.js'
 import { type RelationHint, suggestFix } from './n-plus-one-suggestion.js'
 import { currentQueryContext, type QueryContext } from './query-context.js'

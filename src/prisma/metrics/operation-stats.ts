@@ -117,3 +117,69 @@ export class OperationStats {
     return { model: this.model, operation: this.operation, ...this.counters() }
   }
 }
+
+/** Model key of raw queries in `stats().operations`. */
+const RAW = '$raw'
+/** Beyond this many model/operation pairs, calls are counted under `$other.$other`. */
+const MAX_OPERATIONS = 1000
+const OTHER = '$other'
+
+/** The {@link OperationStats} of each model and operation, bounded. */
+export class OperationTable {
+  readonly #byModel = new Map<string, Map<string, OperationStats>>()
+  #count = 0
+  #last: OperationStats | undefined = undefined
+
+  /** The stats of `model` (`undefined`: a raw query) and `operation`, created on first use. */
+  get(model: string | undefined, operation: string): OperationStats {
+    // N+1 loops and benchmarks repeat one operation: a one-entry cache skips both lookups.
+    const last = this.#last
+    if (last !== undefined && last.operation === operation && last.model === model) return last
+    const modelKey = model ?? RAW
+    let operations = this.#byModel.get(modelKey)
+    let stats = operations?.get(operation)
+    if (stats === undefined) {
+      // Operation names come from the extension, but a bug must not grow memory without bound.
+      if (this.#count >= MAX_OPERATIONS && modelKey !== OTHER) return this.get(OTHER, OTHER)
+      if (operations === undefined) {
+        operations = new Map()
+        this.#byModel.set(modelKey, operations)
+      }
+      stats = new OperationStats(model, operation)
+      operations.set(operation, stats)
+      this.#count++
+    }
+    this.#last = stats
+    return stats
+  }
+
+  /** Snapshots keyed `Model.operation` (raw queries under `$raw`), and their sum. */
+  snapshot(): {
+    operations: Record<string, OperationStatsSnapshot>
+    totals: OperationCounters
+  } {
+    const operations: Record<string, OperationStatsSnapshot> = {}
+    const totals = new OperationStats(undefined, '*')
+    for (const [modelKey, byOperation] of this.#byModel) {
+      for (const [operation, stats] of byOperation) {
+        operations[`${modelKey}.${operation}`] = stats.snapshot()
+        totals.add(stats)
+      }
+    }
+    return { operations, totals: totals.counters() }
+  }
+
+  /** The live stats of every model and operation. */
+  all(): OperationStats[] {
+    const out: OperationStats[] = []
+    for (const byOperation of this.#byModel.values()) out.push(...byOperation.values())
+    return out
+  }
+
+  /** Forgets every model and operation. */
+  clear(): void {
+    this.#byModel.clear()
+    this.#count = 0
+    this.#last = undefined
+  }
+}

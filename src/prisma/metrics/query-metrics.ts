@@ -1,14 +1,15 @@
 import type { CapturedStatement, StatementSink } from '../sql-capture.js'
 import { CallSiteBudget } from './call-site.js'
+import type { QueryEvent } from './database-call.js'
 import { NPlusOneDetector, type NPlusOneReport } from './n-plus-one.js'
 import {
   type OperationCounters,
-  OperationStats,
+  type OperationStats,
   type OperationStatsSnapshot,
+  OperationTable,
 } from './operation-stats.js'
 import { type MetricsSettings, type QueryMetricsOptions, resolveMetricsOptions } from './options.js'
 import { currentQueryContext } from './query-context.js'
-import type { QueryEvent } from './query-event.js'
 import { type SlowQueryEntry, SlowQueryLog } from './slow-queries.js'
 
 /** What {@link QueryMetrics.stats} returns: JSON-safe, a copy. */
@@ -28,12 +29,6 @@ export interface QueryStats {
   /** When counting started (creation or last `reset()`), epoch ms. */
   since: number
 }
-
-/** Model key of raw queries in `stats().operations`. */
-const RAW = '$raw'
-/** Beyond this many model/operation pairs, calls are counted under `$other.$other`. */
-const MAX_OPERATIONS = 1000
-const OTHER = '$other'
 
 /**
  * The metrics each `stats()` result came from. A client extended with `withCache` keeps its
@@ -80,9 +75,7 @@ function safely<T>(callback: ((value: T) => void) | undefined, value: T): void {
  */
 export class QueryMetrics implements StatementSink {
   readonly #settings: MetricsSettings
-  readonly #byModel = new Map<string, Map<string, OperationStats>>()
-  #count = 0
-  #last: OperationStats | undefined = undefined
+  readonly #operations = new OperationTable()
   readonly #slowLog: SlowQueryLog
   readonly #callSites = new CallSiteBudget()
   readonly #detector: NPlusOneDetector | undefined
@@ -127,7 +120,7 @@ export class QueryMetrics implements StatementSink {
    * ```
    */
   record(event: QueryEvent): void {
-    const stats = this.#statsFor(event.model, event.operation)
+    const stats = this.#operations.get(event.model, event.operation)
     const status = event.cacheStatus
     // The request's own figures (its response headers, say), when it runs in a query context.
     const context = currentQueryContext()
@@ -173,7 +166,7 @@ export class QueryMetrics implements StatementSink {
   noteCall(model: string, operation: string, args: unknown): boolean {
     const detector = this.#detector
     if (detector === undefined || !this.#countHits) return false
-    detector.observe(this.#statsFor(model, operation), args)
+    detector.observe(this.#operations.get(model, operation), args)
     return true
   }
 
@@ -216,28 +209,6 @@ export class QueryMetrics implements StatementSink {
     safely(this.#settings.onSlowQuery, entry)
   }
 
-  #statsFor(model: string | undefined, operation: string): OperationStats {
-    // N+1 loops and benchmarks repeat one operation: a one-entry cache skips both lookups.
-    const last = this.#last
-    if (last !== undefined && last.operation === operation && last.model === model) return last
-    const modelKey = model ?? RAW
-    let operations = this.#byModel.get(modelKey)
-    let stats = operations?.get(operation)
-    if (stats === undefined) {
-      // Operation names come from the extension, but a bug must not grow memory without bound.
-      if (this.#count >= MAX_OPERATIONS && modelKey !== OTHER) return this.#statsFor(OTHER, OTHER)
-      if (operations === undefined) {
-        operations = new Map()
-        this.#byModel.set(modelKey, operations)
-      }
-      stats = new OperationStats(model, operation)
-      operations.set(operation, stats)
-      this.#count++
-    }
-    this.#last = stats
-    return stats
-  }
-
   /**
    * Per model and operation counters, totals, slow queries and N+1 reports (a copy).
    *
@@ -248,17 +219,10 @@ export class QueryMetrics implements StatementSink {
    * ```
    */
   stats(): QueryStats {
-    const operations: Record<string, OperationStatsSnapshot> = {}
-    const totals = new OperationStats(undefined, '*')
-    for (const [modelKey, byOperation] of this.#byModel) {
-      for (const [operation, stats] of byOperation) {
-        operations[`${modelKey}.${operation}`] = stats.snapshot()
-        totals.add(stats)
-      }
-    }
+    const { operations, totals } = this.#operations.snapshot()
     const stats: QueryStats = {
       operations,
-      totals: totals.counters(),
+      totals,
       slowQueries: this.#slowLog.entries(),
       slowQueryCount: this.slowQueryCount,
       nPlusOne: this.nPlusOne(),
@@ -275,9 +239,7 @@ export class QueryMetrics implements StatementSink {
    * @internal
    */
   operationStats(): OperationStats[] {
-    const out: OperationStats[] = []
-    for (const byOperation of this.#byModel.values()) out.push(...byOperation.values())
-    return out
+    return this.#operations.all()
   }
 
   /**
@@ -304,18 +266,9 @@ export class QueryMetrics implements StatementSink {
     return this.#detector?.reports() ?? []
   }
 
-  /**
-   * Forgets every counter, histogram, slow query and N+1 report.
-   *
-   * @example
-   * ```ts
-   * metrics.reset()
-   * ```
-   */
+  /** Forgets every counter, histogram, slow query and N+1 report. */
   reset(): void {
-    this.#byModel.clear()
-    this.#count = 0
-    this.#last = undefined
+    this.#operations.clear()
     this.#slowLog.clear()
     this.#detector?.reset()
     this.#since = Date.now()

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
 import type { CapturedStatement } from '../sql-capture.js'
 
 /** Statements kept per call; past it they are still counted and timed. */
@@ -88,4 +89,75 @@ export class SqlCollector {
   get sql(): string[] {
     return this.statements.map((statement) => statement.sql)
   }
+}
+
+const storage = new AsyncLocalStorage<SqlCollector>()
+
+function identity<T>(value: T): T {
+  return value
+}
+
+function start<T>(fn: () => PromiseLike<T> | T): Promise<T> {
+  const result = fn()
+  // Prisma's promises are lazy (the request starts in `then`): call it here, inside the context.
+  if (typeof (result as PromiseLike<T> | undefined)?.then === 'function') {
+    return Promise.resolve((result as PromiseLike<T>).then(identity))
+  }
+  return Promise.resolve(result as T)
+}
+
+/**
+ * Runs `fn` (typically a query hook's `query(args)`) with `collector` receiving the SQL it causes.
+ * Inside another `collectSql`, the outer collector receives those statements too (while it is
+ * open), so a call that runs other collected calls (a query analysis) sees all of their SQL.
+ *
+ * @example
+ * ```ts
+ * const collector = new SqlCollector()
+ * const result = await collectSql(collector, () => query(args))
+ * collector.sql // ['SELECT ... FROM "Product" WHERE ...']
+ * ```
+ */
+export function collectSql<T>(collector: SqlCollector, fn: () => PromiseLike<T> | T): Promise<T> {
+  const outer = storage.getStore()
+  // Nested calls: the outer collector sees the inner call's statements too (never a cycle).
+  if (outer !== undefined && collector.parent === undefined && !outer.reportsTo(collector)) {
+    collector.parent = outer
+  }
+  try {
+    return storage.run(collector, start<T>, fn)
+  } catch (error) {
+    return Promise.reject(error)
+  }
+}
+
+/**
+ * Whether any adapter in this process was wrapped by `captureSql`. Until one is, there is
+ * no SQL to collect, and callers skip `collectSql`: entering an AsyncLocalStorage turns on
+ * Node's promise hooks for the whole process (Node 20), a cost every promise then pays.
+ */
+export function sqlCaptureInstalled(): boolean {
+  return captureInstalled
+}
+
+let captureInstalled = false
+
+/**
+ * Called by `captureSql` when it wraps an adapter: from then on there is SQL to collect.
+ * @internal
+ */
+export function noteSqlCaptureInstalled(): void {
+  captureInstalled = true
+}
+
+/**
+ * The collector of the current async context, if any.
+ *
+ * @example
+ * ```ts
+ * currentSqlCollector()?.count
+ * ```
+ */
+export function currentSqlCollector(): SqlCollector | undefined {
+  return storage.getStore()
 }

@@ -204,3 +204,31 @@ export function isPlain(value: unknown): value is Plain {
   const proto = Object.getPrototypeOf(value)
   return proto === Object.prototype || proto === null
 }
+
+/**
+ * The equality conjunct new rows are matched by: one field every row of the read must hold a
+ * known value of, the most selective kind first (a unique key, a foreign key, then by type).
+ */
+export function bestEquality(node: ModelNode, shape: FilterShape): string | undefined {
+  let best: string | undefined
+  let bestRank = Number.POSITIVE_INFINITY
+  for (const field of shape.equalities.keys()) {
+    const rank = selectivity(node, field)
+    if (rank < bestRank) {
+      best = field
+      bestRank = rank
+    }
+  }
+  return best
+}
+
+/** Lower is more selective: a single-field unique key, a foreign key, other, an enum, a boolean. */
+function selectivity(node: ModelNode, field: string): number {
+  if (node.uniqueKeys.some((key) => key.fields.length === 1 && key.fields[0] === field)) return 0
+  for (const relation of node.relations.values()) {
+    if (relation.foreignKey.includes(field)) return 1
+  }
+  const definition = node.fields.get(field)
+  if (definition?.kind === 'enum') return 3
+  return definition?.type === 'Boolean' ? 4 : 2
+}

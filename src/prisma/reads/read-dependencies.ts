@@ -15,7 +15,7 @@ import {
   type ModelNode,
   type Relation,
 } from '../schema/model-graph.js'
-import { type FilterShape, filterShape, isPlain } from './filter-shape.js'
+import { bestEquality, type FilterShape, filterShape, isPlain } from './filter-shape.js'
 import { type ChildSpec, type RowSpec, withFields } from './row-spec.js'
 
 type Plain = Record<string, unknown>
@@ -83,7 +83,8 @@ export class ReadDependencies {
       tagRows && level.record === undefined ? node.uniqueKeys[0]?.fields : [],
     )
     for (const child of projection.children) if (child.link) needed.add(child.link.parentField)
-    if (tagRows) this.#wildcards(model, projection.content)
+    // Rows writes cannot name (`*`): any read returning rows carries their tags.
+    if (tagRows) this.#rowTags(model, '*', projection.content)
     if (level.record !== undefined && tagRows) {
       this.#rowTags(model, level.record.identity, projection.content)
     }
@@ -140,11 +141,6 @@ export class ReadDependencies {
     }
     this.tags.add(n.rowGone(model, identity))
     for (const field of content) this.tags.add(n.rowField(model, identity, field))
-  }
-
-  /** Row tags of rows writes cannot name (`*`), which any read returning rows carries. */
-  #wildcards(model: string, content: readonly string[] | undefined): void {
-    this.#rowTags(model, '*', content)
   }
 
   /**
@@ -309,33 +305,6 @@ export class ReadDependencies {
     }
     return specs
   }
-}
-
-/**
- * The equality conjunct new rows are matched by: one field every row of the read must hold a
- * known value of, the most selective kind first (a unique key, a foreign key, then by type).
- */
-function bestEquality(node: ModelNode, shape: FilterShape): string | undefined {
-  let best: string | undefined
-  let bestRank = Number.POSITIVE_INFINITY
-  for (const field of shape.equalities.keys()) {
-    const rank = selectivity(node, field)
-    if (rank < bestRank) {
-      best = field
-      bestRank = rank
-    }
-  }
-  return best
-}
-
-function selectivity(node: ModelNode, field: string): number {
-  if (node.uniqueKeys.some((key) => key.fields.length === 1 && key.fields[0] === field)) return 0
-  for (const relation of node.relations.values()) {
-    if (relation.foreignKey.includes(field)) return 1
-  }
-  const definition = node.fields.get(field)
-  if (definition?.kind === 'enum') return 3
-  return definition?.type === 'Boolean' ? 4 : 2
 }
 
 function isSelected(value: unknown): boolean {

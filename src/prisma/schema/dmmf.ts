@@ -2,9 +2,13 @@
  * Prisma's data model (DMMF) of a schema: the parts of it invalidation reads, read from the
  * schema's text (`schema-reader.ts`). Prisma 7's generated client keeps only a stripped runtime
  * model (field names, kinds and relation names: no list or optional flags, keys, foreign keys,
- * referential actions, `@map`s or defaults), and invalidation needs all of those.
+ * referential actions, `@map`s or defaults), and invalidation needs all of those. And the model
+ * graph of a Prisma client, parsed from the schema text it carries, once per distinct schema:
+ * the extension and the database toolkit both read the schema this way.
  */
 import { invalid } from '../../errors.js'
+import { inlineSchemaOf } from '../prisma-internals.js'
+import { ModelGraph } from './model-graph.js'
 import { readSchema } from './schema-reader.js'
 
 /** The referential actions PostgreSQL runs for a foreign key. */
@@ -80,4 +84,42 @@ export function datamodelOf(schema: string): Datamodel {
 
 function describe(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).slice(0, 500)
+}
+
+const graphs = new Map<string, ModelGraph>()
+
+/**
+ * The graph of `client`'s schema, or of `schema` (its text) when given. Throws a
+ * `ValidationError` naming `field` when the client does not expose its schema and none is given.
+ *
+ * @example
+ * ```ts
+ * const graph = modelGraphOf(prisma)
+ * graph.model('Product')?.uniqueKeys[0] // { name: 'id', fields: ['id'] }
+ * ```
+ */
+export function modelGraphOf(
+  client: unknown,
+  schema?: string,
+  field = 'options.schema',
+): ModelGraph {
+  const text = schema ?? requireInlineSchema(client, field)
+  let graph = graphs.get(text)
+  if (graph === undefined) {
+    graph = new ModelGraph(datamodelOf(text))
+    graphs.set(text, graph)
+  }
+  return graph
+}
+
+/** The schema text `client` carries (see `prisma-internals.ts`), or a `ValidationError`. */
+function requireInlineSchema(client: unknown, field: string): string {
+  const schema = inlineSchemaOf(client)
+  if (schema === undefined) {
+    throw invalid(
+      field,
+      'is required: this Prisma client does not expose its schema; pass its text (schema.prisma)',
+    )
+  }
+  return schema
 }

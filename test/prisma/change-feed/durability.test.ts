@@ -14,7 +14,7 @@
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
-import type { ChangeFeedStatus } from '../../../src/prisma/change-feed/change-feed.js'
+import type { ChangeFeedStatus } from '../../../src/prisma/change-feed/admin.js'
 import {
   type FeedSettings,
   type OpenArgs,

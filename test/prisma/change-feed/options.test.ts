@@ -8,7 +8,7 @@ import { PrismaPg } from '@prisma/adapter-pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { PrismaClient } from '../../../prisma/generated/client.js'
 import { CacheManager, ErrorCodes, ValidationError } from '../../../src/index.js'
-import { removeChangeFeed } from '../../../src/prisma/change-feed/setup.js'
+import { removeChangeFeed } from '../../../src/prisma/change-feed/admin.js'
 import { type WithCacheOptions, withCache } from '../../../src/prisma/index.js'
 
 /** Nothing listens on port 1: a feed pointed there retries in the background, harmlessly. */
