@@ -21,8 +21,12 @@ export function describeValue(value: unknown): string {
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`
 }
 
-/** A plain object (not null, not an array). */
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
+/**
+ * Whether `value` is an object to read fields from (an option bag, Prisma's arguments, a row):
+ * not `null`, not an array. Class instances (`Date`, `Decimal`) pass; a walk that must not look
+ * inside them says so itself.
+ */
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
@@ -32,7 +36,7 @@ export function checkObject(
   field: string,
   known: readonly string[],
 ): asserts value is Record<string, unknown> {
-  if (!isPlainObject(value)) throw invalid(field, `must be an object, got ${describeValue(value)}`)
+  if (!isRecord(value)) throw invalid(field, `must be an object, got ${describeValue(value)}`)
   for (const key of Object.keys(value)) {
     if (!known.includes(key)) throw invalid(`${field}.${key}`, 'is not a known option')
   }
@@ -145,7 +149,7 @@ export function checkMethods(
 /** An environment: an object whose values are strings (or `undefined`, an unset variable). */
 export function checkEnv(value: unknown, field: string): void {
   if (value === undefined) return
-  if (!isPlainObject(value)) {
+  if (!isRecord(value)) {
     throw invalid(field, `must be an object of strings, got ${describeValue(value)}`)
   }
   for (const [name, text] of Object.entries(value)) {

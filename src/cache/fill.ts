@@ -1,5 +1,5 @@
 import type { LeaseMode } from '../drivers/l2-driver.js'
-import type { ResilientCoordination } from '../drivers/resilient-coordination.js'
+import type { ResilientCoordination } from '../drivers/resilient-l2.js'
 import { unwrapLoaded, withTags } from './call-options.js'
 import { copyValue } from './codec.js'
 import {

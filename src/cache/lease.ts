@@ -1,5 +1,5 @@
 import type { FillStart, LeaseMode } from '../drivers/l2-driver.js'
-import type { ResilientCoordination } from '../drivers/resilient-coordination.js'
+import type { ResilientCoordination } from '../drivers/resilient-l2.js'
 import { nodeCrypto } from '../module-url.js'
 import type { L2Read } from './store-types.js'
 import { sampleRoundTrip } from './store-types.js'

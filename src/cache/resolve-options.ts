@@ -17,7 +17,7 @@ import {
   checkObject,
   checkString,
   describeValue,
-  isPlainObject,
+  isRecord,
 } from '../option-checks.js'
 import { type CacheLogger, type CacheOptions, DEFAULTS, type ResolvedOptions } from './options.js'
 import { type Duration, toMs, toMsOptional } from './validate.js'
@@ -81,12 +81,7 @@ function checkLocal(local: unknown, at: string): void {
 function checkSecondTier(o: Record<string, unknown>, root: string): void {
   const { redis, upstash, l2 } = o
   if (typeof redis === 'string') checkString(redis, `${root}.redis`)
-  else if (
-    redis !== undefined &&
-    redis !== false &&
-    !isRedisClient(redis) &&
-    !isPlainObject(redis)
-  ) {
+  else if (redis !== undefined && redis !== false && !isRedisClient(redis) && !isRecord(redis)) {
     throw invalid(
       `${root}.redis`,
       `must be a redis:// URL, ioredis options, { cluster }, an ioredis client or false, got ${describeValue(redis)}`,
@@ -130,7 +125,7 @@ export function validateOptions(input: unknown, root = 'options'): CacheOptions 
   ] as const
   for (const name of durations) checkDuration(o[name], at(name))
   checkString(o.prefix, at('prefix'), { maxLength: 256 })
-  if (o.local !== undefined && typeof o.local !== 'boolean' && !isPlainObject(o.local)) {
+  if (o.local !== undefined && typeof o.local !== 'boolean' && !isRecord(o.local)) {
     throw invalid(at('local'), `must be true, false or an object, got ${describeValue(o.local)}`)
   }
   checkLocal(o.local, at('local'))
@@ -145,7 +140,7 @@ export function validateOptions(input: unknown, root = 'options'): CacheOptions 
   checkNumber(o.maxKeyLength, at('maxKeyLength'), { ...POSITIVE, max: 512 * 1024 })
   checkNumber(o.maxValueBytes, at('maxValueBytes'), { ...POSITIVE, max: 512 * 1024 * 1024 })
   if (o.bus !== undefined && typeof o.bus !== 'boolean' && !isBus(o.bus)) {
-    if (!isPlainObject(o.bus)) {
+    if (!isRecord(o.bus)) {
       throw invalid(at('bus'), 'must be true, false, { heartbeat } or an InvalidationBus')
     }
     checkObject(o.bus, at('bus'), ['heartbeat'])

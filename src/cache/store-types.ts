@@ -1,6 +1,6 @@
 import type { BusNotice } from '../drivers/bus.js'
 import type { L2WriteItem } from '../drivers/l2-driver.js'
-import type { ResilientCoordination } from '../drivers/resilient-coordination.js'
+import type { ResilientCoordination } from '../drivers/resilient-l2.js'
 
 /** What the store needs of the second tier: {@link ResilientL2}'s never-rejecting surface. */
 export interface L2Tier {

@@ -32,8 +32,6 @@ import { ErrorCodes, invalid, StrataCacheError } from '../errors.js'
 import { integerOption } from '../option-checks.js'
 import type { BusNotice } from './bus.js'
 import {
-  ENTRY_STAMP_BYTES,
-  ENTRY_STAMP_OFFSET,
   type L2Coordination,
   type L2Driver,
   type L2WriteItem,
@@ -134,13 +132,11 @@ export class RedisDriver implements L2Driver, NoticePublishingDriver {
           options.clockSkewMs ?? 100,
         )
       : undefined
-    this.coordination =
-      this.#fence !== undefined
-        ? this.#coordination(this.#fence)
-        : this.#clusterFence?.coordination((key) => {
-            this.#open()
-            if (key !== undefined) this.#key(key)
-          }, ttlArg)
+    const check = (key?: string): void => {
+      this.#open()
+      if (key !== undefined) this.#key(key) // validates: reserved keys are refused
+    }
+    this.coordination = (this.#fence ?? this.#clusterFence)?.coordination(check, ttlArg)
     // Best effort: a cache with a longer prefix that is not listed may lose keys to our clear().
     registerPrefix(this.client, prefix)
     if (!this.#cluster) void warnIfEvicting(this.client as Redis)
@@ -153,37 +149,6 @@ export class RedisDriver implements L2Driver, NoticePublishingDriver {
    */
   watchServer(onChange: (reason: string, lost: 'recent' | 'any') => void): () => void {
     return watchServer(this.client, this.#cluster, `${this.prefix}__sc:evicted`, onChange)
-  }
-
-  #coordination(fence: RedisFence): L2Coordination {
-    return {
-      beginFill: (key, leaseMs, token, lease) => {
-        this.#open()
-        this.#key(key) // validates: reserved keys are refused
-        return fence.begin(key, leaseMs, token, lease)
-      },
-      storeFill: (key, value, ttlMs, tags, since, token) => {
-        this.#open()
-        this.#key(key)
-        const record = this.#tagRecord(key)
-        return fence.store(key, value, ttlArg(ttlMs), tags, this.#tagPrefix, record, since, token)
-      },
-      releaseLease: (key, token) => {
-        this.#open()
-        return fence.release(key, token)
-      },
-      serverTime: async () => {
-        this.#open()
-        const [seconds, micros] = await (this.client as Redis).time()
-        return Number(seconds) * 1000 + Number(micros) / 1000
-      },
-      getStamp: async (key) => {
-        this.#open()
-        const end = ENTRY_STAMP_OFFSET + ENTRY_STAMP_BYTES - 1
-        const bytes = await this.client.getrangeBuffer(this.#key(key), ENTRY_STAMP_OFFSET, end)
-        return bytes.length === ENTRY_STAMP_BYTES ? bytes.toString('hex') : undefined
-      },
-    }
   }
 
   /**

@@ -1,5 +1,12 @@
 import type { Cluster, Redis } from 'ioredis'
-import type { FillStart, LeaseMode, StoreOutcome } from './l2-driver.js'
+import {
+  ENTRY_STAMP_BYTES,
+  ENTRY_STAMP_OFFSET,
+  type FillStart,
+  type L2Coordination,
+  type LeaseMode,
+  type StoreOutcome,
+} from './l2-driver.js'
 import { type RedisKeyLayout, standaloneLayout } from './redis-key-layout.js'
 import {
   BUMP_FN,
@@ -138,6 +145,8 @@ export class RedisFence {
   readonly #all: string
   /** Prefix of the tags' version keys. */
   readonly #tagVersions: string
+  /** Prefix of the tag sets' names. */
+  readonly #tagSets: string
   readonly versionPrefix: string
 
   constructor(client: Redis, prefix: string, fenceWindowMs: number) {
@@ -149,6 +158,44 @@ export class RedisFence {
     this.#all = this.#layout.allVersion('')
     // The one-call tag invalidation names tag versions in Lua, from this prefix.
     this.#tagVersions = this.#layout.tagVersion('')
+    this.#tagSets = this.#layout.tagSet('')
+  }
+
+  /**
+   * The driver's `coordination` on this fence. `check` runs before each command: it refuses a
+   * closed driver and a reserved key (`key` is absent for the calls that take none); `ttl` turns a
+   * TTL in ms into the scripts' argument.
+   */
+  coordination(check: (key?: string) => void, ttl: (ms: number) => number): L2Coordination {
+    return {
+      beginFill: (key, leaseMs, token, lease) => {
+        check(key)
+        return this.begin(key, leaseMs, token, lease)
+      },
+      storeFill: (key, value, ttlMs, tags, since, token) => {
+        check(key)
+        return this.store(key, value, ttl(ttlMs), tags, since, token)
+      },
+      releaseLease: (key, token) => {
+        check()
+        return this.release(key, token)
+      },
+      serverTime: async () => {
+        check()
+        const [seconds, micros] = await this.#client.time()
+        return Number(seconds) * 1000 + Number(micros) / 1000
+      },
+      getStamp: async (key) => {
+        check(key)
+        const end = ENTRY_STAMP_OFFSET + ENTRY_STAMP_BYTES - 1
+        const bytes = await this.#client.getrangeBuffer(
+          this.#layout.entry(key),
+          ENTRY_STAMP_OFFSET,
+          end,
+        )
+        return bytes.length === ENTRY_STAMP_BYTES ? bytes.toString('hex') : undefined
+      },
+    }
   }
 
   /** Bumps the versions of `keys` (cache keys, unprefixed). Send before the write or delete. */
@@ -179,14 +226,13 @@ export class RedisFence {
     value: Buffer,
     ttlMs: number,
     tags: readonly string[],
-    tagPrefix: string,
-    record: string,
     since: string,
     token: string,
   ): Promise<StoreOutcome> {
     const l = this.#layout
+    const record = l.record(key)
     const keys = [l.entry(key), l.lease(key), l.waiters(key), this.#all, l.keyVersion(key), record]
-    const args = [value, Math.ceil(ttlMs), token, since, this.#tagVersions, tagPrefix, ...tags]
+    const args = [value, Math.ceil(ttlMs), token, since, this.#tagVersions, this.#tagSets, ...tags]
     return STORE_OUTCOMES[(await runScript(this.#client, STORE_FILL, keys, args)) as number]!
   }
 

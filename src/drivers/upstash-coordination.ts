@@ -38,17 +38,14 @@ export function assertUpstashConnection(connection: unknown, field = 'upstash'):
 /** What the coordination needs of its driver. */
 export interface CoordinationHost {
   fence: RedisFence
-  tagPrefix: string
   /** The full name of a caller key; throws on a reserved key or a closed driver. */
   name(key: string): string
-  /** The tag record of a caller key. */
-  record(key: string): string
   call<T>(command: RestCommand): Promise<T>
 }
 
 /** Fencing, leases and stamps over REST: the Redis driver's scripts, values as base64 text. */
 export function upstashCoordination(host: CoordinationHost): L2Coordination {
-  const { fence, tagPrefix } = host
+  const { fence } = host
   return {
     beginFill: async (key, leaseMs, token, lease) => {
       host.name(key)
@@ -58,9 +55,7 @@ export function upstashCoordination(host: CoordinationHost): L2Coordination {
     },
     storeFill: (key, value, ttlMs, tags, since, token) => {
       host.name(key)
-      const ttl = ttlArg(ttlMs)
-      const record = host.record(key)
-      return fence.store(key, valueArg(value), ttl, tags, tagPrefix, record, since, token)
+      return fence.store(key, valueArg(value), ttlArg(ttlMs), tags, since, token)
     },
     releaseLease: (key, token) => {
       host.name(key)

@@ -112,9 +112,7 @@ export class UpstashDriver implements L2Driver {
     this.#fence = new RedisFence(this.#host, prefix, fenceWindowMs)
     this.coordination = upstashCoordination({
       fence: this.#fence,
-      tagPrefix: this.#tagPrefix,
       name: (key) => this.#key(key),
-      record: (key) => this.#tagRecord(key),
       call: (command) => this.#call(command),
     })
     // Best effort, as on Redis: a cache with a longer prefix that is not listed may lose keys to

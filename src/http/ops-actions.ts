@@ -9,7 +9,7 @@ import {
   checkRequired,
   checkString,
   describeValue,
-  isPlainObject,
+  isRecord,
 } from '../option-checks.js'
 import { json, missing, type Route, TIERS } from './ops-reply.js'
 
@@ -57,7 +57,7 @@ function analyzeBody(body: unknown): {
   checkRequired(body.operation, 'body.operation', 'an operation name')
   checkString(body.operation, 'body.operation', { maxLength: 64 })
   for (const field of ['query', 'args'] as const) {
-    if (body[field] !== undefined && !isPlainObject(body[field])) {
+    if (body[field] !== undefined && !isRecord(body[field])) {
       throw invalid(`body.${field}`, `must be an object, got ${describeValue(body[field])}`)
     }
   }

@@ -15,7 +15,7 @@ import {
   checkObject,
   checkString,
   describeValue,
-  isPlainObject,
+  isRecord,
 } from '../option-checks.js'
 import type { OpsContext } from './ops-reply.js'
 import type { MetricsExporterOptions } from './prometheus.js'
@@ -137,7 +137,7 @@ function checkOptions(options: unknown): asserts options is OpsHandlerOptions {
   if (!(o.cache instanceof CacheManager)) {
     throw invalid('options.cache', `must be a CacheManager, got ${describeValue(o.cache)}`)
   }
-  if (o.prisma !== undefined && !(isPlainObject(o.prisma) && '$cache' in o.prisma)) {
+  if (o.prisma !== undefined && !(isRecord(o.prisma) && '$cache' in o.prisma)) {
     throw invalid(
       'options.prisma',
       `must be a Prisma client extended with withCache (it has no $cache), got ${describeValue(o.prisma)}`,
@@ -160,7 +160,7 @@ function checkOptions(options: unknown): asserts options is OpsHandlerOptions {
   checkBoolean(o.dashboard, 'options.dashboard')
   checkEnv(o.env, 'options.env')
   // The exporter checks its own options, on the first scrape.
-  if (o.metrics !== undefined && o.metrics !== false && !isPlainObject(o.metrics)) {
+  if (o.metrics !== undefined && o.metrics !== false && !isRecord(o.metrics)) {
     throw invalid('options.metrics', `must be an object or false, got ${describeValue(o.metrics)}`)
   }
 }

@@ -24,7 +24,7 @@ import {
   checkObject,
   checkString,
   describeValue,
-  isPlainObject,
+  isRecord,
 } from '../option-checks.js'
 import type { CacheModuleOptions, CacheModuleRedisOptions } from './module-options.js'
 
@@ -72,7 +72,7 @@ function checkRedis(redis: unknown, field: string): void {
     checkString(redis, field)
     return
   }
-  if (!isPlainObject(redis)) {
+  if (!isRecord(redis)) {
     throw invalid(
       field,
       `must be { host, port, password, db }, a redis:// URL or false, got ${describeValue(redis)}`,
@@ -104,7 +104,7 @@ function checkModuleOptions(o: Record<string, unknown>): void {
     ['cache', 'CacheOptions'],
     ['databaseHealth', 'DatabaseHealthCheckOptions'],
   ] as const) {
-    if (o[field] !== undefined && !isPlainObject(o[field])) {
+    if (o[field] !== undefined && !isRecord(o[field])) {
       throw invalid(
         `${ROOT}.${field}`,
         `must be an object of ${what}, got ${describeValue(o[field])}`,
@@ -118,7 +118,7 @@ function checkModuleOptions(o: Record<string, unknown>): void {
   }
   const controller = o.healthController
   if (controller !== undefined && typeof controller !== 'boolean') {
-    if (!isPlainObject(controller)) {
+    if (!isRecord(controller)) {
       throw invalid(
         `${ROOT}.healthController`,
         `must be true, false or { path }, got ${describeValue(controller)}`,
@@ -135,7 +135,7 @@ export function resolveCacheModuleOptions(
   context: ResolveContext,
 ): ResolvedCacheModuleOptions {
   if (input === undefined) input = {}
-  if (!isPlainObject(input)) {
+  if (!isRecord(input)) {
     throw invalid(ROOT, `must be an object of CacheModuleOptions, got ${describeValue(input)}`)
   }
   checkModuleOptions(input)

@@ -1,6 +1,6 @@
 import type { Types } from '@prisma/client/runtime/client'
 import { invalid } from '../errors.js'
-import { isRecord } from './is-record.js'
+import { isRecord } from '../option-checks.js'
 
 /** A Prisma model delegate (`prisma.user`), plain or from an extended client. */
 export interface FindManyDelegate {

@@ -10,7 +10,7 @@ import {
   checkObject,
   checkString,
   describeValue,
-  isPlainObject,
+  isRecord,
 } from '../option-checks.js'
 import type { ChangeFeedOptions } from './change-feed/options.js'
 import type { QueryMetricsOptions } from './metrics/options.js'
@@ -174,7 +174,7 @@ export function validateWithCacheOptions(input: unknown): WithCacheOptions {
   checkBoolean(o.enabled, 'options.enabled')
   checkBoolean(o.automatic, 'options.automatic')
   if (o.models !== undefined) {
-    if (!isPlainObject(o.models)) throw invalid('options.models', 'must be an object')
+    if (!isRecord(o.models)) throw invalid('options.models', 'must be an object')
     for (const [model, strategy] of Object.entries(o.models)) {
       checkStrategy(strategy, `options.models.${model}`)
     }
@@ -196,7 +196,7 @@ export function validateWithCacheOptions(input: unknown): WithCacheOptions {
   checkFalseOrObject(o.metrics, 'options.metrics')
   checkFalseOrObject(o.changeFeed, 'options.changeFeed')
   if (o.env !== undefined && o.env !== false) {
-    if (!isPlainObject(o.env)) throw invalid('options.env', 'must be false or an object of strings')
+    if (!isRecord(o.env)) throw invalid('options.env', 'must be false or an object of strings')
     for (const [name, value] of Object.entries(o.env)) {
       if (value !== undefined && typeof value !== 'string') {
         throw invalid(`options.env.${name}`, `must be a string, got ${describeValue(value)}`)

@@ -1,8 +1,7 @@
 /** The query `QueryAnalyzer.analyze` is given: its types, and its validation. */
 import type { Types } from '@prisma/client/runtime/client'
 import { invalid } from '../../errors.js'
-import { describeValue } from '../../option-checks.js'
-import { isRecord } from '../../prisma/is-record.js'
+import { describeValue, isRecord } from '../../option-checks.js'
 import { READ_OPERATIONS } from '../../prisma/reads/read-plan.js'
 import type { ModelGraph, ModelNode } from '../../prisma/schema/model-graph.js'
 import { WRITE_OPERATION_NAMES } from '../../prisma/writes/write-plan.js'

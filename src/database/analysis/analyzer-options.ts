@@ -1,7 +1,7 @@
 /** Options of `QueryAnalyzer`, validated once at construction. */
 import { type Duration, toMs } from '../../cache/validate.js'
 import { invalid } from '../../errors.js'
-import { isRecord } from '../../prisma/is-record.js'
+import { isRecord } from '../../option-checks.js'
 import { QueryMetrics, type QueryStats } from '../../prisma/metrics/query-metrics.js'
 
 /** Options of `new QueryAnalyzer(prisma, options)`; every one is optional. */

@@ -6,7 +6,7 @@ import type { PrismaPg } from '@prisma/adapter-pg'
 import type pg from 'pg'
 import { type Duration, toMs } from '../../cache/validate.js'
 import { ErrorCodes, invalid } from '../../errors.js'
-import { isRecord } from '../../prisma/is-record.js'
+import { isRecord } from '../../option-checks.js'
 import type { CapturedStatement } from '../../prisma/sql-capture.js'
 import {
   DEFAULT_TRANSACTION_OPTIONS,

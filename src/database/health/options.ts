@@ -16,7 +16,7 @@ import {
   checkNumber,
   checkObject,
   describeValue,
-  isPlainObject,
+  isRecord,
 } from '../../option-checks.js'
 import type { QueryMetrics } from '../../prisma/metrics/query-metrics.js'
 import type { PoolLike, PoolStatusInput } from './connection-pool.js'
@@ -203,7 +203,7 @@ function checkHealthOptions(o: Record<string, unknown>): void {
   if (
     pool !== undefined &&
     !(
-      isPlainObject(pool) &&
+      isRecord(pool) &&
       ['totalCount', 'idleCount', 'waitingCount'].every((k) => typeof pool[k] === 'number')
     )
   ) {

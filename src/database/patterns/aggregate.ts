@@ -5,7 +5,7 @@
  * code did not mean to expose.
  */
 import { invalid } from '../../errors.js'
-import { isRecord } from '../../prisma/is-record.js'
+import { isRecord } from '../../option-checks.js'
 import type { ModelNode } from '../../prisma/schema/model-graph.js'
 import type { PatternContext } from './context.js'
 import { type AllowedFields, allowedFieldsOf, numericField, scalarField } from './fields.js'

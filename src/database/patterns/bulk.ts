@@ -11,7 +11,7 @@
  * the rows this call deleted and earlier deletion times are kept.
  */
 import { invalid } from '../../errors.js'
-import { isRecord } from '../../prisma/is-record.js'
+import { isRecord } from '../../option-checks.js'
 import type { ModelNode } from '../../prisma/schema/model-graph.js'
 import type { PatternContext } from './context.js'
 import { allOf, notDeletedWhere, primaryKeyOf, softDeleteFieldsOf } from './fields.js'

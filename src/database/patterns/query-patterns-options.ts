@@ -6,8 +6,7 @@
  * was expected.
  */
 import { invalid } from '../../errors.js'
-import { describeValue } from '../../option-checks.js'
-import { isRecord } from '../../prisma/is-record.js'
+import { describeValue, isRecord } from '../../option-checks.js'
 import type { BatchOptions } from './bulk.js'
 import type { IncludeOf, ScalarFieldOf, SelectOf, SimpleOrderBy, WhereOf } from './types.js'
 

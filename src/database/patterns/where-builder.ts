@@ -5,8 +5,7 @@
  * keys inside them are checked too.
  */
 import { invalid } from '../../errors.js'
-import { describeValue } from '../../option-checks.js'
-import { isRecord } from '../../prisma/is-record.js'
+import { describeValue, isRecord } from '../../option-checks.js'
 import type { ModelNode } from '../../prisma/schema/model-graph.js'
 import { type AllowedFields, checkField, scalarField } from './fields.js'
 

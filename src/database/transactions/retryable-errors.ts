@@ -17,7 +17,7 @@
  * adapter's, pg's, Node's socket errors): an error object a user's `fn` made up with
  * `code: '40001'` is the user's business, not a conflict, and is never retried.
  */
-import { isRecord } from '../../prisma/is-record.js'
+import { isRecord } from '../../option-checks.js'
 
 /** Where the attempt was when it failed: safety of a retry depends on it. */
 export type TransactionPhase = 'start' | 'body' | 'commit'

@@ -11,7 +11,7 @@
  */
 import { type Duration, toMs } from '../../cache/validate.js'
 import { ErrorCodes, invalid } from '../../errors.js'
-import { isRecord } from '../../prisma/is-record.js'
+import { isRecord } from '../../option-checks.js'
 import type { TransactionFailureKind } from './retryable-errors.js'
 
 /** Prisma's isolation levels on PostgreSQL. */

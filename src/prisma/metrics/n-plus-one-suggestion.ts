@@ -2,6 +2,7 @@
  * The advice printed with an N+1 report: which single query would replace the repeated ones. Built
  * only when a report is made, so it may allocate freely.
  */
+import { isRecord } from '../../option-checks.js'
 import type { ModelGraph } from '../schema/model-graph.js'
 
 /**
@@ -43,12 +44,6 @@ const WRITES: Record<string, string> = {
   upsert: 'one $transaction([...]) of upserts',
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
-  const proto = Object.getPrototypeOf(value)
-  return proto === Object.prototype || proto === null
-}
-
 function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1)
 }
@@ -64,7 +59,7 @@ function singleEqualityField(where: Record<string, unknown>): string | undefined
   const field = keys[0]!
   if (field === 'AND' || field === 'OR' || field === 'NOT') return undefined
   const value = where[field]
-  if (!isPlainObject(value)) return field
+  if (!isRecord(value)) return field
   const ops = Object.keys(value)
   return ops.length === 1 && ops[0] === 'equals' ? field : undefined
 }
@@ -114,7 +109,7 @@ export function suggestFix(
   const write = WRITES[operation]
   if (write !== undefined) return `Write them in one call: prisma.${delegateName(model)}.${write}.`
   const d = delegateName(model)
-  const where = isPlainObject(args) && isPlainObject(args.where) ? args.where : undefined
+  const where = isRecord(args) && isRecord(args.where) ? args.where : undefined
   const field = where === undefined ? undefined : singleEqualityField(where)
   const relation = where === undefined ? undefined : askHint(relationHint, model, where)
   let text: string

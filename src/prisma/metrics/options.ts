@@ -1,6 +1,5 @@
 import { invalid } from '../../errors.js'
-import { describeValue } from '../../option-checks.js'
-import { isRecord } from '../is-record.js'
+import { describeValue, isRecord } from '../../option-checks.js'
 import type { NPlusOneOptions, NPlusOneReport, NPlusOneSettings } from './n-plus-one.js'
 import type { SlowQueryEntry } from './slow-queries.js'
 

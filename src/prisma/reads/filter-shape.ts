@@ -3,7 +3,7 @@
  * must hold in every row it matches (its equality conjuncts), and the relation filters it
  * applies to other models. The read's tags follow from it (`read-dependencies.ts`).
  */
-import { isRecord } from '../is-record.js'
+import { isRecord } from '../../option-checks.js'
 import { valueText } from '../keys/record-identity.js'
 import type { ModelGraph, ModelNode, Relation } from '../schema/model-graph.js'
 

@@ -4,7 +4,7 @@
  * reads that included product 5's reviews, not product 6's). Computed once per fill, by walking
  * the loaded value along the read's {@link RowSpec}.
  */
-import { isRecord } from '../is-record.js'
+import { isRecord } from '../../option-checks.js'
 import { identityOf, valueText } from '../keys/record-identity.js'
 import type { TagNaming } from '../keys/tags.js'
 import type { ModelNode } from '../schema/model-graph.js'

@@ -6,7 +6,7 @@
  * off the parent's key value when the parent's row is known; deletes and key changes follow the
  * schema's referential actions.
  */
-import { isRecord } from '../is-record.js'
+import { isRecord } from '../../option-checks.js'
 import { identityOf, identityOfWhere } from '../keys/record-identity.js'
 import {
   type Link,

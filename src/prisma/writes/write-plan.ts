@@ -3,7 +3,7 @@
  * fields and values, which nested operations; the returned rows complete it (their other unique
  * keys, the values the database computed); it is applied after commit.
  */
-import { isRecord } from '../is-record.js'
+import { isRecord } from '../../option-checks.js'
 import { identitiesOfFilter, identitiesOfRecord, identityOfWhere } from '../keys/record-identity.js'
 import type { ModelGraph, ModelNode } from '../schema/model-graph.js'
 import { deleteCascades, keyChangeCascades } from './cascades.js'

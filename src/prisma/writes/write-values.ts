@@ -3,7 +3,7 @@
  * the values its filter pins. Values a write computes in the database (`{ increment: 1 }`, a
  * default function) are unknown here; a returned row says them when there is one.
  */
-import { isRecord } from '../is-record.js'
+import { isRecord } from '../../option-checks.js'
 import { isPlain } from '../reads/filter-shape.js'
 import type { ModelNode } from '../schema/model-graph.js'
 import type { RowValues } from './write-effects.js'
