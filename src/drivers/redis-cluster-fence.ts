@@ -22,14 +22,7 @@
  */
 import type { Cluster } from 'ioredis'
 import { invalid } from '../errors.js'
-import {
-  ENTRY_STAMP_BYTES,
-  ENTRY_STAMP_OFFSET,
-  type FillStart,
-  type L2Coordination,
-  type LeaseMode,
-  type StoreOutcome,
-} from './l2-driver.js'
+import type { FillStart, L2Coordination, LeaseMode, StoreOutcome } from './l2-driver.js'
 import {
   CLUSTER_BUMP,
   CLUSTER_DELETE,
@@ -39,7 +32,7 @@ import {
   CLUSTER_STORE,
   CLUSTER_WRITE,
 } from './redis-cluster-scripts.js'
-import { beginFill, RELEASE_LEASE, STORE_OUTCOMES } from './redis-fence.js'
+import { beginFill, fenceCoordination, RELEASE_LEASE, STORE_OUTCOMES } from './redis-fence.js'
 import { allSlotVersions, type RedisKeyLayout } from './redis-key-layout.js'
 import { runScript } from './redis-scripts.js'
 
@@ -72,32 +65,13 @@ export class ClusterFence {
    * when the driver is closed or the key is reserved; `ttl(ms)` validates a TTL into whole ms.
    */
   coordination(check: (key?: string) => void, ttl: (ms: number) => number): L2Coordination {
-    return {
-      beginFill: (key, leaseMs, token, lease) => {
-        check(key)
-        return this.begin(key, leaseMs, token, lease)
-      },
-      storeFill: (key, value, ttlMs, tags, since, token) => {
-        check(key)
-        return this.store(key, value, ttl(ttlMs), tags, since, token)
-      },
-      releaseLease: (key, token) => {
-        check()
-        return this.release(key, token)
-      },
-      serverTime: async () => {
-        check()
-        const [seconds, micros] = await this.#client.time()
-        return Number(seconds) * 1000 + Number(micros) / 1000
-      },
-      getStamp: async (key) => {
-        check(key)
-        const end = ENTRY_STAMP_OFFSET + ENTRY_STAMP_BYTES - 1
-        const name = this.#layout.entry(key)
-        const bytes = await this.#client.getrangeBuffer(name, ENTRY_STAMP_OFFSET, end)
-        return bytes.length === ENTRY_STAMP_BYTES ? bytes.toString('hex') : undefined
-      },
-    }
+    return fenceCoordination({
+      fence: this,
+      client: this.#client,
+      layout: this.#layout,
+      check,
+      ttl,
+    })
   }
 
   begin(key: string, leaseMs: number, token: string, lease: LeaseMode): Promise<FillStart> {

@@ -136,6 +136,59 @@ export async function beginFill(
   }
 }
 
+/** What {@link fenceCoordination} builds a driver's coordination from. */
+export interface FenceCoordinationParts {
+  /** The fence, standalone or cut along a Cluster's slots. */
+  fence: {
+    begin(key: string, leaseMs: number, token: string, lease: LeaseMode): Promise<FillStart>
+    store(
+      key: string,
+      value: Buffer,
+      ttl: number,
+      tags: readonly string[],
+      since: string,
+      token: string,
+    ): Promise<StoreOutcome>
+    release(key: string, token: string): Promise<void>
+  }
+  client: Redis | Cluster
+  layout: RedisKeyLayout
+  /** Runs before each command: refuses a closed driver, and a reserved key when there is one. */
+  check(key?: string): void
+  /** A TTL in ms as the scripts' argument. */
+  ttl(ms: number): number
+}
+
+/** A Redis driver's `coordination` (fills, leases, stamps, the server's clock) on its fence. */
+export function fenceCoordination(parts: FenceCoordinationParts): L2Coordination {
+  const { fence, client, layout, check, ttl } = parts
+  return {
+    beginFill: (key, leaseMs, token, lease) => {
+      check(key)
+      return fence.begin(key, leaseMs, token, lease)
+    },
+    storeFill: (key, value, ttlMs, tags, since, token) => {
+      check(key)
+      return fence.store(key, value, ttl(ttlMs), tags, since, token)
+    },
+    releaseLease: (key, token) => {
+      check()
+      return fence.release(key, token)
+    },
+    serverTime: async () => {
+      check()
+      const [seconds, micros] = await client.time()
+      return Number(seconds) * 1000 + Number(micros) / 1000
+    },
+    getStamp: async (key) => {
+      check(key)
+      const end = ENTRY_STAMP_OFFSET + ENTRY_STAMP_BYTES - 1
+      const bytes = await client.getrangeBuffer(layout.entry(key), ENTRY_STAMP_OFFSET, end)
+      return bytes.length === ENTRY_STAMP_BYTES ? bytes.toString('hex') : undefined
+    },
+  }
+}
+
 /** Names and scripts of the fence for one cache prefix (names: `redis-key-layout.ts`). */
 export class RedisFence {
   readonly #client: Redis
@@ -161,41 +214,15 @@ export class RedisFence {
     this.#tagSets = this.#layout.tagSet('')
   }
 
-  /**
-   * The driver's `coordination` on this fence. `check` runs before each command: it refuses a
-   * closed driver and a reserved key (`key` is absent for the calls that take none); `ttl` turns a
-   * TTL in ms into the scripts' argument.
-   */
+  /** The driver's `coordination` on this fence (see {@link fenceCoordination}). */
   coordination(check: (key?: string) => void, ttl: (ms: number) => number): L2Coordination {
-    return {
-      beginFill: (key, leaseMs, token, lease) => {
-        check(key)
-        return this.begin(key, leaseMs, token, lease)
-      },
-      storeFill: (key, value, ttlMs, tags, since, token) => {
-        check(key)
-        return this.store(key, value, ttl(ttlMs), tags, since, token)
-      },
-      releaseLease: (key, token) => {
-        check()
-        return this.release(key, token)
-      },
-      serverTime: async () => {
-        check()
-        const [seconds, micros] = await this.#client.time()
-        return Number(seconds) * 1000 + Number(micros) / 1000
-      },
-      getStamp: async (key) => {
-        check(key)
-        const end = ENTRY_STAMP_OFFSET + ENTRY_STAMP_BYTES - 1
-        const bytes = await this.#client.getrangeBuffer(
-          this.#layout.entry(key),
-          ENTRY_STAMP_OFFSET,
-          end,
-        )
-        return bytes.length === ENTRY_STAMP_BYTES ? bytes.toString('hex') : undefined
-      },
-    }
+    return fenceCoordination({
+      fence: this,
+      client: this.#client,
+      layout: this.#layout,
+      check,
+      ttl,
+    })
   }
 
   /** Bumps the versions of `keys` (cache keys, unprefixed). Send before the write or delete. */
