@@ -496,9 +496,15 @@ it('an outside writer under continuous reads: staleness measured, none once quie
   const all = [...feedWorkers, control]
   for (const worker of all) await worker.call('startReads', { ids: rows, pauseMs: 1 })
   const writer = startWriter(rows, { loops: 4, pick: 'random', pauseMs: 5 })
-  const loadMs = 6_000
-  const loadEnds = now() + loadMs
-  await waitFor(() => now() >= loadEnds, { timeoutMs: loadMs + 1_000, intervalMs: 50 })
+  // At least 6 s and 500 outside writes: a loaded machine writes slower, so the load runs longer
+  // rather than the check running on too few writes.
+  const loadStart = now()
+  await waitFor(() => now() - loadStart >= 6_000 && writer.count > 500, {
+    timeoutMs: 40_000,
+    intervalMs: 50,
+    what: '6 s of load and 500 outside writes',
+  })
+  const loadMs = Math.round(now() - loadStart)
   await writer.stop()
   const records = await Promise.all(all.map((w) => w.call<Float64Array>('stopReads')))
   const feedLateness = records
