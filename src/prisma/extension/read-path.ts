@@ -237,7 +237,7 @@ export class ReadPath {
 
   /**
    * A cache fill: the value, with the tags it names (its rows), kept in this process only when a
-   * replica answered (see `loaded.ts`).
+   * replica answered (see `loaded` in `cache/call-options.ts`).
    */
   async #fill(load: Load, plan: KeyPlan, event: QueryEvent): Promise<unknown> {
     const mark = new LoadMark()
