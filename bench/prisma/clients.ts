@@ -3,6 +3,8 @@
  * connections) to the shared shop schema:
  *
  * - `plain`: Prisma 7 + PrismaPg, no cache (the baseline);
+ * - `extended`: the same with an empty query extension (`$allOperations` calling `query(args)`):
+ *   what Prisma's extension machinery costs any extension, before the extension does anything;
  * - `memory`, `tiered`, `l2`: `withCache` on a CacheManager that is memory only, L1 + Redis, or
  *   Redis only (`local: false`: every hit is an L2 hit, the honest way to measure one: a second
  *   instance with an empty L1 would answer from its L1 again after its first read);
@@ -23,7 +25,7 @@ import { closeStratacache, ioredis, stratacache } from '../peers.js'
 import { runRead, type ShopClient, type ShopRead } from './shop-client.js'
 import { shopDatabase } from './shop-database.js'
 
-export type ClientKind = 'plain' | 'memory' | 'tiered' | 'l2' | 'peer'
+export type ClientKind = 'plain' | 'extended' | 'memory' | 'tiered' | 'l2' | 'peer'
 
 /** Seconds a cached result stays fresh, in both extensions. */
 export const TTL_SECONDS = 3_600
@@ -48,6 +50,7 @@ export async function openClient(kind: ClientKind, prefix: string): Promise<Clie
   const base = shopDb.client()
   try {
     if (kind === 'plain') return plainClient(base)
+    if (kind === 'extended') return extendedClient(base)
     if (kind === 'peer') return await peerClient(base, prefix)
     return await cachedClient(base, kind, prefix)
   } catch (error) {
@@ -67,6 +70,13 @@ function plainClient(base: PrismaClient): ClientUnderTest {
     facts: () => ({}),
     close: () => base.$disconnect(),
   }
+}
+
+function extendedClient(base: PrismaClient): ClientUnderTest {
+  const shop = base.$extends({
+    query: { $allModels: { $allOperations: ({ args, query }) => query(args) } },
+  })
+  return { ...plainClient(base), shop }
 }
 
 async function cachedClient(

@@ -11,12 +11,14 @@ import { type ShopDatabase, shopDatabase } from '../prisma/shop-database.js'
 import { type CandidateSpec, cycle, type Scenario, type Target } from '../scenario.js'
 
 export const WRITE_PLAIN = 'Prisma, no cache'
+export const WRITE_EXTENDED = 'Prisma, empty query extension'
 export const WRITE_MEMORY = 'withCache, memory only'
 export const WRITE_TIERED = 'withCache, L1 + Redis'
 export const WRITE_PEER = 'prisma-extension-redis'
 
 const CANDIDATES: { name: string; kind: ClientKind }[] = [
   { name: WRITE_PLAIN, kind: 'plain' },
+  { name: WRITE_EXTENDED, kind: 'extended' },
   { name: WRITE_MEMORY, kind: 'memory' },
   { name: WRITE_TIERED, kind: 'tiered' },
   { name: WRITE_PEER, kind: 'peer' },
@@ -31,7 +33,8 @@ function candidate(
 ): CandidateSpec {
   return {
     name,
-    kind: kind === 'plain' ? 'baseline' : kind === 'peer' ? 'peer' : 'subject',
+    kind:
+      kind === 'plain' ? 'baseline' : kind === 'peer' || kind === 'extended' ? 'peer' : 'subject',
     async init(ctx) {
       const client = await openClient(kind, ctx.prefix(kind))
       return {
@@ -60,6 +63,7 @@ function writeScenario(fields: {
     showOverhead: true,
     notes: [
       'Each candidate has its own Prisma client (pool of 8 connections) on the same tables; "x time of Prisma" - 1 is the overhead of the extension on that write.',
+      '"Prisma, empty query extension" is the control for Prisma\'s own cost of running a write through any query extension: withCache\'s work is the difference between it and withCache.',
       'prisma-extension-redis invalidates a write by SCANning the whole Redis keyspace for its model pattern (MATCH <prefix>:<Model>:*) and unlinking what it finds, then returns: its cost grows with the number of keys in Redis, whoever wrote them.',
     ],
     candidates: CANDIDATES.map((c) => candidate(c, fields.write)),
