@@ -2,10 +2,11 @@
  * Shared by the consistency test files (one Redis, a Redis Cluster): the short form of the
  * checker's runs, the bounds they assert, and the table of their reports printed after the file.
  */
-import { afterAll } from 'vitest'
+import { afterAll, expect } from 'vitest'
 import { uniquePrefix } from '../redis.js'
 import {
   DEFAULT_LOAD,
+  describeReport,
   type LoadOptions,
   type ModeId,
   type ModeReport,
@@ -75,4 +76,25 @@ export function useConsistencyRuns(
       return report
     },
   }
+}
+
+/**
+ * The default (eventual) mode's verdict: enough reads, nothing stale once quiet, stale reads (if
+ * any) within {@link TEST_BOUND_MS} at p99.9, and the bus carried the invalidations (otherwise
+ * this is the control).
+ */
+export function expectEventualBounds(report: ModeReport): void {
+  expect(report.reads).toBeGreaterThan(MIN_READS)
+  expect(report.quiet.staleEntries, describeReport(report)).toBe(0)
+  if (report.staleReads > 0) {
+    expect(report.lateness.p999, describeReport(report)).toBeLessThan(TEST_BOUND_MS)
+  }
+  expect(report.workers.every((w) => w.metrics.busReceived > 0)).toBe(true)
+}
+
+/** Strict mode's verdict: enough reads, no stale read, nothing stale once quiet. */
+export function expectNoStaleRead(report: ModeReport): void {
+  expect(report.reads).toBeGreaterThan(MIN_READS)
+  expect(report.staleReads, describeReport(report)).toBe(0)
+  expect(report.quiet.staleEntries, describeReport(report)).toBe(0)
 }
