@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { TransactionManager } from '../../src/database/transactions/transaction-manager.js'
 import type { RetryInfo } from '../../src/database/transactions/transaction-options.js'
 import { backendPid, useAccounts } from '../support/transactions.js'
-import { deferred } from '../support/wait.js'
+import { deferred, waitFor } from '../support/wait.js'
 
 /**
  * Retries on real conflicts, produced on PostgreSQL and not mocked: serialization failures in a
@@ -193,6 +193,17 @@ describe('TransactionManager (PostgreSQL through Prisma)', () => {
       return manager.execute(
         async (tx) => {
           attempt++
+          if (attempt > 1) {
+            // PostgreSQL refuses the second commit once the first is decided, which can be before
+            // the first is visible: a retry that took its snapshot then would meet the same skew.
+            // The retry reads once the other's write (2000: both rows of 1000) is visible.
+            const other = mine === a ? b : a
+            await waitFor(
+              async () =>
+                (await bank.prisma.account.findUnique({ where: { id: other } }))?.balance === 2000,
+              { what: "the first transaction's commit to be visible" },
+            )
+          }
           const rows = await tx.account.findMany({ where: { id: { in: [a, b] } } })
           const gate = async (step: typeof bothRead) => {
             if (attempt > 1) return
