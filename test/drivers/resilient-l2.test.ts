@@ -449,7 +449,10 @@ describe('ResilientL2 after a server change', () => {
   it('a standalone RedisDriver records nothing (its server change clears the prefix)', async () => {
     const driver = new RedisDriver({ url: REDIS_URL, prefix: uniquePrefix('recent') })
     expect(driver.needsRecentChanges).toBe(false)
-    const { l2 } = wrap(driver)
+    // Connected first, and a generous timeout: this test is about what is recorded, not timing,
+    // and a cold connection on a loaded machine can take longer than the 50 ms the fakes use.
+    await driver.ping()
+    const { l2 } = wrap(driver, { commandTimeoutMs: 5000 })
     expect(l2.recordsRecentChanges).toBe(false)
     expect(await l2.set('a', buf('1'), 1000, [])).toBe(true)
   })
