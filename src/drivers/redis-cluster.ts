@@ -1,14 +1,12 @@
 import type { Cluster, Redis } from 'ioredis'
-import { runScript, TAG_ADD } from './redis-scripts.js'
 
 /**
- * Multi-key commands on a Redis Cluster. A command that takes several keys (MGET, UNLINK of many,
- * the tagged-write and tag-delete scripts) cannot run there as one, because the keys live in
- * different slots. So it is split per key and the parts are sent concurrently: the latency stays
- * about one round trip, but a tagged write is no longer atomic (entry first, then its tag sets).
- * Keys are not given `{...}` hash tags: that would put the whole cache in one slot, on one node.
- *
- * The helpers taking a `cluster` flag send the single multi-key command on a standalone server.
+ * Multi-key reads and deletes of entries on a Redis Cluster. Entries carry no `{...}` hash tag
+ * (that would put the whole cache in one slot, on one node), so an MGET or UNLINK of several
+ * cannot run there as one command: it is split per name and the parts are sent concurrently,
+ * which keeps the latency about one round trip. Each helper takes a `cluster` flag and sends the
+ * single multi-key command on a standalone server. (Tagged writes and tag invalidations on a
+ * Cluster go through `redis-cluster-fence.ts`.)
  */
 
 /** Values of full Redis names, aligned: one MGET, or one GET per name on a Cluster. */
@@ -39,38 +37,5 @@ export async function unlinkNames(
   }
   let removed = 0
   for (const count of await Promise.all(calls)) removed += count
-  return removed
-}
-
-/** Cluster path of a tagged write: the SET, and each tag set's update, sent concurrently. */
-export function setTaggedPerKey(
-  client: Cluster | Redis,
-  name: string,
-  value: Buffer,
-  ttl: number,
-  tagKeys: readonly string[],
-): Promise<unknown> {
-  return Promise.all([
-    client.set(name, value, 'PX', ttl),
-    ...tagKeys.map((tagKey) => runScript(client, TAG_ADD, [tagKey], [name, ttl])),
-  ])
-}
-
-/**
- * Cluster path of a tag deletion: SPOP the tag set in batches and UNLINK each member. Bounded by
- * the set's size when it starts, so that concurrent writers cannot keep it going forever.
- */
-export async function drainTagPerKey(
-  client: Cluster | Redis,
-  tagKey: string,
-  batch: number,
-): Promise<number> {
-  let removed = 0
-  let rounds = Math.ceil((await client.scard(tagKey)) / batch) + 1
-  while (rounds-- > 0) {
-    const members = await client.spop(tagKey, batch)
-    if (members.length === 0) break
-    removed += await unlinkNames(client, true, members)
-  }
   return removed
 }

@@ -43,18 +43,16 @@ import { getBuffers, unlinkNames } from './redis-cluster.js'
 import { ClusterFence } from './redis-cluster-fence.js'
 import { type RedisDriverOptions, requirePrefix, ttlArg } from './redis-driver-options.js'
 import { RedisFence } from './redis-fence.js'
-import { clusterLayout } from './redis-key-layout.js'
+import { clusterLayout, type RedisKeyLayout, standaloneLayout } from './redis-key-layout.js'
 import { escapeGlob, patternScan, scanBatches, scanMatching } from './redis-scan.js'
 import { ADD_TO_SET, INCREMENT, runScript } from './redis-scripts.js'
 import { ownNames, registerPrefix, warnIfEvicting, watchServer } from './redis-server-state.js'
-import { deleteTagged, writeManyTagged, writeTagged } from './redis-tag-index.js'
+import { writeManyTagged, writeTagged } from './redis-tag-index.js'
 import { invalidateTags } from './redis-tag-invalidation.js'
 
 export { REDIS_CLIENT_DEFAULTS } from './redis-client.js'
 export { type RedisDriverOptions, requirePrefix, ttlArg } from './redis-driver-options.js'
 export { escapeGlob, RESERVED_KEY_PREFIX }
-
-const TAG_NAMESPACE = `${RESERVED_KEY_PREFIX}tag:`
 
 /**
  * {@link L2Driver} on Redis through ioredis. Moves bytes, applies the prefix, keeps the tag index;
@@ -75,8 +73,10 @@ export class RedisDriver implements L2Driver, NoticePublishingDriver {
   readonly prefix: string
   readonly #owned: boolean
   readonly #cluster: boolean
+  /** The names of the driver's own keys (`redis-key-layout.ts`). */
+  readonly #layout: RedisKeyLayout
+  /** Standalone: every tag set is named this plus the tag (the scripts take it as an argument). */
   readonly #tagPrefix: string
-  readonly #reservedPrefix: string
   readonly #scanCount: number
   readonly #tagBatch: number
   readonly #closeTimeoutMs: number
@@ -109,25 +109,25 @@ export class RedisDriver implements L2Driver, NoticePublishingDriver {
     const isCluster =
       options.cluster !== undefined ||
       (options.client as { isCluster?: boolean } | undefined)?.isCluster === true
-    const layout = isCluster ? clusterLayout(prefix) : undefined
+    const layout = isCluster ? clusterLayout(prefix) : standaloneLayout(prefix)
     const { client, owned } = openClient(options)
     this.client = client
     this.#owned = owned
-    this.#cluster = layout !== undefined
+    this.#layout = layout
+    this.#cluster = layout.cluster
     this.ordered = !this.#cluster
     this.needsRecentChanges = this.#cluster
     this.#coalesce = owned && !this.#cluster
     this.name = this.#cluster ? 'redis-cluster' : 'redis'
     this.prefix = prefix
-    this.#tagPrefix = prefix + TAG_NAMESPACE
-    this.#reservedPrefix = prefix + RESERVED_KEY_PREFIX
+    this.#tagPrefix = layout.tagSet('')
     const fenceWindowMs = integerOption(options.fenceWindowMs, 'fenceWindowMs', 60_000)
     this.#fence = this.#cluster ? undefined : new RedisFence(client as Redis, prefix, fenceWindowMs)
     this.#clusterFence = this.#cluster
       ? new ClusterFence(
           client as Cluster,
           prefix,
-          layout!,
+          layout,
           fenceWindowMs,
           options.clockSkewMs ?? 100,
         )
@@ -201,16 +201,8 @@ export class RedisDriver implements L2Driver, NoticePublishingDriver {
     // The bump goes out first on the same connection: a fill that read the old version and
     // stores after this write is refused.
     const bump = this.#fence?.bumpKeys([key])
-    const write = writeTagged(
-      this.client,
-      this.#cluster,
-      name,
-      value,
-      ttl,
-      tags,
-      this.#tagPrefix,
-      this.#tagRecord(key),
-    )
+    const record = this.#layout.record(key)
+    const write = writeTagged(this.client, name, value, ttl, tags, this.#tagPrefix, record)
     await Promise.all([bump, write])
   }
 
@@ -238,15 +230,10 @@ export class RedisDriver implements L2Driver, NoticePublishingDriver {
     const ttls = new Array<number>(chunk.length)
     for (let i = 0; i < chunk.length; i++) {
       names[i] = this.#key(chunk[i]!.key)
-      records[i] = this.#tagRecord(chunk[i]!.key)
+      records[i] = this.#layout.record(chunk[i]!.key)
       ttls[i] = ttlArg(chunk[i]!.ttlMs)
     }
     return writeManyTagged(this.client, chunk, names, records, ttls, this.#tagPrefix)
-  }
-
-  /** The tag record of `key`: the tags its entry was last written with. */
-  #tagRecord(key: string): string {
-    return `${this.#reservedPrefix}kt:${key}`
   }
 
   async delete(keys: readonly string[]): Promise<number> {
@@ -290,22 +277,10 @@ export class RedisDriver implements L2Driver, NoticePublishingDriver {
         notice,
       )
     }
-    const removed =
-      this.#clusterFence !== undefined
-        ? await this.#clusterFence.invalidateTags(tags, this.#tagBatch)
-        : await deleteTagged(
-            this.client,
-            false,
-            tags.map((tag) => this.#tagPrefix + tag),
-            this.#tagBatch,
-          )
+    const removed = await this.#clusterFence!.invalidateTags(tags, this.#tagBatch)
     // A Cluster's bus listens with SSUBSCRIBE (`redis-bus-sharded.ts`): SPUBLISH, routed to the
     // channel's master (a script could not: the channel is not in its keys' slot).
-    if (notice !== undefined) {
-      await (this.#cluster
-        ? this.client.spublish(notice.channel, notice.payload)
-        : this.client.publish(notice.channel, notice.payload))
-    }
+    if (notice !== undefined) await this.client.spublish(notice.channel, notice.payload)
     return removed
   }
 
@@ -314,7 +289,7 @@ export class RedisDriver implements L2Driver, NoticePublishingDriver {
     if (typeof pattern !== 'string' && !(pattern instanceof RegExp)) {
       throw invalid('pattern', 'must be a glob string or a RegExp')
     }
-    const { match, keep } = patternScan(pattern, this.prefix, this.#reservedPrefix)
+    const { match, keep } = patternScan(pattern, this.prefix, this.#layout.reserved)
     const own = await ownNames(this.client, this.prefix)
     await this.#bumpAll()
     let removed = 0
@@ -328,7 +303,7 @@ export class RedisDriver implements L2Driver, NoticePublishingDriver {
   async *scanKeys(pattern: string): AsyncGenerator<string[], void, undefined> {
     this.#open()
     if (typeof pattern !== 'string') throw invalid('pattern', 'must be a glob string')
-    const { match, keep } = patternScan(pattern, this.prefix, this.#reservedPrefix)
+    const { match, keep } = patternScan(pattern, this.prefix, this.#layout.reserved)
     const own = await ownNames(this.client, this.prefix)
     const from = this.prefix.length
     for await (const names of scanBatches(this.client, this.#cluster, match, this.#scanCount)) {
@@ -342,7 +317,7 @@ export class RedisDriver implements L2Driver, NoticePublishingDriver {
     await this.#bumpAll()
     // Version keys survive a clear: deleting them would let a fill that read "no version" before
     // the clear store after it.
-    const versions = `${this.#reservedPrefix}v:`
+    const versions = this.#layout.versions
     const own = await ownNames(this.client, this.prefix)
     await this.#scan(`${escapeGlob(this.prefix)}*`, async (names) => {
       await this.#unlink(names.filter((n) => own(n) && !n.startsWith(versions)))

@@ -139,16 +139,6 @@ return n
   { inOrder: true },
 )
 
-/** Records `ARGV[1]` (an entry name) in the single tag set `KEYS[1]` for `ARGV[2]` ms: Cluster path. */
-export const TAG_ADD = script(
-  'tag-add',
-  `${TAG_ADD_FN}
-tag_add(KEYS[1], ARGV[1], tonumber(ARGV[2]))
-return 1
-`,
-  { inOrder: true },
-)
-
 /**
  * Shared Lua helper: `drain(sets, budget)` pops up to `budget` members in total from the tag sets
  * named in the table `sets` and unlinks them; returns the entries that existed and were removed,

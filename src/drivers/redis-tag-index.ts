@@ -1,6 +1,5 @@
 import type { Cluster, Redis } from 'ioredis'
 import type { L2WriteItem } from './l2-driver.js'
-import { drainTagPerKey, setTaggedPerKey } from './redis-cluster.js'
 import { DELETE_TAGS, runScript, SET_ENTRY, SET_MANY } from './redis-scripts.js'
 
 /**
@@ -15,14 +14,12 @@ import { DELETE_TAGS, runScript, SET_ENTRY, SET_MANY } from './redis-scripts.js'
  */
 
 /**
- * SET of `name` with a TTL, indexed under exactly `tags` (leaving tags it had before). `record` is
- * the entry's tag record, `tagPrefix` the prefix of tag-set names. `cluster`: the entry is only
- * added to its tag sets, key by key (`RedisDriver` itself writes through `redis-cluster-fence.ts`
- * on a Cluster, which also bumps the key's version).
+ * SET of `name` with a TTL, indexed under exactly `tags` (leaving tags it had before), in one
+ * script call. `record` is the entry's tag record, `tagPrefix` the prefix of tag-set names.
+ * Standalone servers only: on a Cluster, `RedisDriver` writes through `redis-cluster-fence.ts`.
  */
 export function writeTagged(
   client: Redis | Cluster,
-  cluster: boolean,
   name: string,
   value: Buffer,
   ttl: number,
@@ -30,16 +27,6 @@ export function writeTagged(
   tagPrefix: string,
   record: string,
 ): Promise<unknown> {
-  if (cluster) {
-    if (tags.length === 0) return client.set(name, value, 'PX', ttl)
-    return setTaggedPerKey(
-      client,
-      name,
-      value,
-      ttl,
-      tags.map((tag) => tagPrefix + tag),
-    )
-  }
   return runScript(client, SET_ENTRY, [name, record], [value, ttl, tagPrefix, ...tags])
 }
 
@@ -65,28 +52,6 @@ export function writeManyTagged(
     args.push(item.value, ttls[i]!, item.tags.length, ...item.tags)
   }
   return runScript(client, SET_MANY, keys, args)
-}
-
-/**
- * Removes every entry recorded under any of `tagKeys`, and the tag sets; resolves to the entries
- * removed (each counted once). Pops `batch` members per call.
- */
-export async function deleteTagged(
-  client: Redis | Cluster,
-  cluster: boolean,
-  tagKeys: readonly string[],
-  batch: number,
-): Promise<number> {
-  if (cluster) {
-    let removed = 0
-    for (const tagKey of tagKeys) removed += await drainTagPerKey(client, tagKey, batch)
-    return removed
-  }
-  const [removed, left] = (await runScript(client, DELETE_TAGS, tagKeys, [batch])) as [
-    number,
-    number,
-  ]
-  return removed + (left > 0 ? await drainTags(client, tagKeys, batch, left) : 0)
 }
 
 /**

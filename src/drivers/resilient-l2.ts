@@ -1,13 +1,10 @@
 import type { BusNotice } from './bus.js'
 import { type CallSpec, DRIVER_VALUE, FAILED, MANY, READ, WRITE } from './l2-calls.js'
 import {
-  type FillStart,
   type L2Coordination,
   type L2Driver,
   type L2WriteItem,
-  type LeaseMode,
   publishesNotices,
-  type StoreOutcome,
 } from './l2-driver.js'
 import { L2Guard } from './l2-guard.js'
 import { CLEAR, type Invalidation } from './pending-invalidations.js'
@@ -204,30 +201,13 @@ export class ResilientL2 extends L2Guard {
 }
 
 /**
- * {@link L2Coordination} behind the same timeouts and breaker: every method resolves, with
- * `undefined` when L2 could not answer (the caller then works alone, as without Redis).
+ * {@link L2Coordination} behind the same timeouts and breaker: every method is there and resolves,
+ * with `undefined` when L2 could not answer (the caller then works alone, as without Redis).
  */
-export interface ResilientCoordination {
-  beginFill(
-    key: string,
-    leaseMs: number,
-    token: string,
-    lease: LeaseMode,
-  ): Promise<FillStart | undefined>
-  /** What the store did (see `StoreOutcome`), `undefined` when L2 failed. */
-  storeFill(
-    key: string,
-    value: Buffer,
-    ttlMs: number,
-    tags: readonly string[],
-    since: string,
-    token: string,
-  ): Promise<StoreOutcome | undefined>
-  releaseLease(key: string, token: string): Promise<void>
-  /** The entry's write stamp; `undefined` when there is no entry or L2 failed. */
-  getStamp(key: string): Promise<string | undefined>
-  /** The server's clock in epoch ms; `undefined` when L2 failed. */
-  serverTime(): Promise<number | undefined>
+export type ResilientCoordination = {
+  readonly [M in keyof L2Coordination]-?: (
+    ...args: Parameters<NonNullable<L2Coordination[M]>>
+  ) => Promise<Awaited<ReturnType<NonNullable<L2Coordination[M]>>> | undefined>
 }
 
 /**

@@ -22,6 +22,7 @@ import type { L2Coordination, L2Driver, L2WriteItem } from './l2-driver.js'
 import { RESERVED_KEY_PREFIX } from './l2-driver.js'
 import { requirePrefix, ttlArg } from './redis-driver.js'
 import { RedisFence } from './redis-fence.js'
+import { type RedisKeyLayout, standaloneLayout } from './redis-key-layout.js'
 import { escapeGlob, patternScan } from './redis-scan.js'
 import { ADD_TO_SET, INCREMENT, runScript } from './redis-scripts.js'
 import { PREFIX_REGISTRY } from './redis-server-state.js'
@@ -83,8 +84,10 @@ export class UpstashDriver implements L2Driver {
   readonly #rest: UpstashRest
   readonly #fence: RedisFence
   readonly #host: ReturnType<typeof scriptHost>
+  /** The Redis driver's standalone key names (`redis-key-layout.ts`). */
+  readonly #layout: RedisKeyLayout
+  /** Every tag set is named this plus the tag (the scripts take it as an argument). */
   readonly #tagPrefix: string
-  readonly #reservedPrefix: string
   readonly #scanCount: number
   readonly #tagBatch: number
   #closed = false
@@ -101,8 +104,8 @@ export class UpstashDriver implements L2Driver {
     this.#tagBatch = integerOption(options.tagBatch, 'tagBatch', 1000)
     const fenceWindowMs = integerOption(options.fenceWindowMs, 'fenceWindowMs', 60_000)
     this.prefix = prefix
-    this.#tagPrefix = `${prefix}${RESERVED_KEY_PREFIX}tag:`
-    this.#reservedPrefix = prefix + RESERVED_KEY_PREFIX
+    this.#layout = standaloneLayout(prefix)
+    this.#tagPrefix = this.#layout.tagSet('')
     this.#rest = new UpstashRest(
       { url: options.url, token: options.token },
       timeoutMs,
@@ -141,10 +144,6 @@ export class UpstashDriver implements L2Driver {
     return this.prefix + key
   }
 
-  #tagRecord(key: string): string {
-    return `${this.#reservedPrefix}kt:${key}`
-  }
-
   async get(key: string): Promise<Buffer | undefined> {
     const text = await this.#call<string | null>(['GET', this.#key(key)])
     return text === null ? undefined : decodeValue(text)
@@ -164,8 +163,8 @@ export class UpstashDriver implements L2Driver {
     // The bump must be applied before the write (a fill storing in between would overwrite it
     // with what it read before): over REST that means waiting for its reply.
     await this.#fence.bumpKeys([key])
-    const record = this.#tagRecord(key)
-    await writeTagged(this.#host, false, name, valueArg(value), ttl, tags, this.#tagPrefix, record)
+    const record = this.#layout.record(key)
+    await writeTagged(this.#host, name, valueArg(value), ttl, tags, this.#tagPrefix, record)
   }
 
   async setMany(items: readonly L2WriteItem[]): Promise<void> {
@@ -180,7 +179,7 @@ export class UpstashDriver implements L2Driver {
       const chunk = items
         .slice(start, end)
         .map((item) => ({ ...item, value: valueArg(item.value) }))
-      const records = chunk.map((item) => this.#tagRecord(item.key))
+      const records = chunk.map((item) => this.#layout.record(item.key))
       calls.push(
         writeManyTagged(
           this.#host,
@@ -227,7 +226,7 @@ export class UpstashDriver implements L2Driver {
     if (typeof pattern !== 'string' && !(pattern instanceof RegExp)) {
       throw invalid('pattern', 'must be a glob string or a RegExp')
     }
-    const { match, keep } = patternScan(pattern, this.prefix, this.#reservedPrefix)
+    const { match, keep } = patternScan(pattern, this.prefix, this.#layout.reserved)
     const own = await this.#ownNames()
     await this.#fence.bumpAll()
     let removed = 0
@@ -241,7 +240,7 @@ export class UpstashDriver implements L2Driver {
   async *scanKeys(pattern: string): AsyncGenerator<string[], void, undefined> {
     this.#open()
     if (typeof pattern !== 'string') throw invalid('pattern', 'must be a glob string')
-    const { match, keep } = patternScan(pattern, this.prefix, this.#reservedPrefix)
+    const { match, keep } = patternScan(pattern, this.prefix, this.#layout.reserved)
     const own = await this.#ownNames()
     const from = this.prefix.length
     for await (const names of this.#scan(match)) {
