@@ -59,11 +59,12 @@ export async function openClient(kind: ClientKind, prefix: string): Promise<Clie
   }
 }
 
-function plainClient(base: PrismaClient): ClientUnderTest {
+/** `shop`: the client the reads and writes go through (`base` itself, or `base` extended). */
+function plainClient(base: PrismaClient, shop: ShopClient = base): ClientUnderTest {
   return {
-    shop: base,
+    shop,
     async answeredFrom(read) {
-      await runRead(base, read)
+      await runRead(shop, read)
       return 'database'
     },
     clear: async () => {},
@@ -76,7 +77,7 @@ function extendedClient(base: PrismaClient): ClientUnderTest {
   const shop = base.$extends({
     query: { $allModels: { $allOperations: ({ args, query }) => query(args) } },
   })
-  return { ...plainClient(base), shop }
+  return plainClient(base, shop)
 }
 
 async function cachedClient(
