@@ -20,6 +20,7 @@ import {
   prismaFindManyInclude,
   prismaFindUnique,
 } from './scenarios/prisma-reads.js'
+import { prismaWriteCost } from './scenarios/prisma-write-cost.js'
 import { prismaCreate, prismaNestedCreate, prismaUpdate } from './scenarios/prisma-writes.js'
 import { staleness } from './scenarios/staleness.js'
 import { stampede } from './scenarios/stampede.js'
@@ -47,7 +48,14 @@ const SCENARIOS: Scenario[] = [
   bulkCreateScenario,
 ]
 
-const STUDIES: Study[] = [staleness, stampede, prismaReadHeavy, prismaCounters, prismaWriteHeavy]
+const STUDIES: Study[] = [
+  staleness,
+  stampede,
+  prismaReadHeavy,
+  prismaCounters,
+  prismaWriteHeavy,
+  prismaWriteCost,
+]
 
 // ----------------------------------------------------------------------------------- arguments
 
