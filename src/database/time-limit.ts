@@ -50,15 +50,18 @@ export function within<T>(promise: PromiseLike<T>, ms: number): Promise<Outcome<
  */
 export class SingleFlight<T> {
   #pending: Promise<T> | undefined = undefined
+  readonly #start: () => PromiseLike<T>
 
-  constructor(private readonly start: () => PromiseLike<T>) {}
+  constructor(start: () => PromiseLike<T>) {
+    this.#start = start
+  }
 
   /** The pending run, or a new one. */
   run(): Promise<T> {
     if (this.#pending !== undefined) return this.#pending
     let run: Promise<T>
     try {
-      run = Promise.resolve(this.start())
+      run = Promise.resolve(this.#start())
     } catch (error) {
       run = Promise.reject(error)
     }

@@ -81,7 +81,11 @@ interface TableInfoRow {
 export class TableCatalog {
   readonly #tables = new Map<string, Promise<TableInfo | undefined>>()
 
-  constructor(private readonly db: RawQueryable) {}
+  readonly #db: RawQueryable
+
+  constructor(db: RawQueryable) {
+    this.#db = db
+  }
 
   /** The table `schema.table`, or `undefined` if it is not a table the catalog knows. */
   table(schema: string, table: string): Promise<TableInfo | undefined> {
@@ -95,7 +99,7 @@ export class TableCatalog {
   }
 
   async #read(schema: string, table: string): Promise<TableInfo | undefined> {
-    const rows = await this.db.$queryRawUnsafe<TableInfoRow[]>(TABLE_INFO_SQL, schema, table)
+    const rows = await this.#db.$queryRawUnsafe<TableInfoRow[]>(TABLE_INFO_SQL, schema, table)
     const row = rows[0]
     if (row === undefined) return undefined
     return { schema, table, ...row }

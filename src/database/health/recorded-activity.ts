@@ -47,8 +47,10 @@ export class RecordedActivity {
   readonly #timings: QueryTimings
   readonly #errors: ErrorCounts
   readonly #slow: RingBuffer<SlowQuery>
+  readonly #settings: HealthSettings
 
-  constructor(private readonly settings: HealthSettings) {
+  constructor(settings: HealthSettings) {
+    this.#settings = settings
     this.#timings = new QueryTimings(settings.sampleSize, settings.sampleWindowMs)
     // Enough error times to count past any threshold within the window.
     this.#errors = new ErrorCounts(
@@ -61,7 +63,7 @@ export class RecordedActivity {
   /** Counts one query time; a slow one is also listed. */
   recordQuery(durationMs: number, info: QueryMetricInfo | undefined, now: number): void {
     this.#timings.record(durationMs, now)
-    if (durationMs <= this.settings.slowQueryMs) return
+    if (durationMs <= this.#settings.slowQueryMs) return
     const sql = info?.sql
     this.#slow.push({
       durationMs,
@@ -90,7 +92,7 @@ export class RecordedActivity {
    */
   slowQueries(failures: string[]): SlowQuery[] {
     const all = this.#slow.toArray()
-    const metrics = this.settings.metrics
+    const metrics = this.#settings.metrics
     if (metrics !== undefined) {
       try {
         for (const entry of metrics.slowQueries()) {
@@ -109,7 +111,7 @@ export class RecordedActivity {
       }
     }
     all.sort((a, b) => b.timestamp.getTime() - a.timestamp.getTime())
-    return all.slice(0, this.settings.maxSlowQueries)
+    return all.slice(0, this.#settings.maxSlowQueries)
   }
 
   /**
@@ -127,7 +129,7 @@ export class RecordedActivity {
         source: 'recorded',
       }
     }
-    const metrics = this.settings.metrics
+    const metrics = this.#settings.metrics
     if (metrics !== undefined) {
       try {
         const db = metrics.stats().totals.db
