@@ -70,9 +70,9 @@ export class L2Guard {
     replayed: 0,
     collapsed: 0,
   }
-  protected readonly calls: CallTracker
+  readonly calls: CallTracker
   /** What to redo when the driver reports a server change as `'recent'`; only if it needs it. */
-  protected readonly recent: RecentChanges | undefined
+  readonly recent: RecentChanges | undefined
   readonly #hooks: ResilientL2Hooks
   readonly #settleMs: number
   readonly #breaker: CircuitBreaker
@@ -169,7 +169,7 @@ export class L2Guard {
   }
 
   /** Counts a call not sent because L2 is not in use; resolves to `result`. */
-  protected skip<T>(result: Promise<T>): Promise<T> {
+  skip<T>(result: Promise<T>): Promise<T> {
     this.counters.skipped++
     return result
   }
@@ -179,7 +179,7 @@ export class L2Guard {
    * then it is sent at once (invalidations commute with the replay). `write`: it stands for a write
    * not sent, which resolves `false` whatever its delete does.
    */
-  protected invalidate<T>(inv: Invalidation, write: boolean): Promise<T> {
+  invalidate<T>(inv: Invalidation, write: boolean): Promise<T> {
     let specs = SEND
     if (!this.#accepting) {
       if (!(this.#replaying && this.#breaker.state === 'half-open')) {
@@ -204,7 +204,7 @@ export class L2Guard {
    * `result`, once L2 took the write or invalidation: with `settleMs`, one it did not take (queued
    * for replay) waits up to that long for L2 to come back with it replayed, probing at once.
    */
-  protected settled<T>(result: Promise<T>): Promise<T> {
+  settled<T>(result: Promise<T>): Promise<T> {
     if (this.#settleMs === 0) return result
     return result.then(async (value) => {
       // Each write of a long outage waits the whole bound (not waiting after a first wait ran out

@@ -1,5 +1,14 @@
 import type { BusNotice } from './bus.js'
-import { type CallSpec, DRIVER_VALUE, FAILED, MANY, READ, WRITE } from './l2-calls.js'
+import type { BreakerState } from './circuit-breaker.js'
+import {
+  type CallSpec,
+  type CallTracker,
+  DRIVER_VALUE,
+  FAILED,
+  MANY,
+  READ,
+  WRITE,
+} from './l2-calls.js'
 import {
   type L2Coordination,
   type L2Driver,
@@ -8,6 +17,7 @@ import {
 } from './l2-driver.js'
 import { L2Guard } from './l2-guard.js'
 import { CLEAR, type Invalidation } from './pending-invalidations.js'
+import type { RecentChanges } from './recent-changes.js'
 import type {
   ResilientL2Counters,
   ResilientL2Hooks,
@@ -34,7 +44,7 @@ const RESOLVED_ZERO: Promise<number> = Promise.resolve(0)
  * call is bounded by `commandTimeoutMs` and never rejects, resolving to its fallback (a miss,
  * `false`, 0, `undefined`) when L2 fails, times out or is degraded; nothing stale survives an
  * outage. This file is the operations; what a failure means, the breaker, the probe and the
- * queue of what L2 missed are its base, {@link L2Guard} (`l2-guard.ts`).
+ * queue of what L2 missed are the {@link L2Guard} it holds (`l2-guard.ts`).
  *
  * @example
  * ```ts
@@ -44,19 +54,71 @@ const RESOLVED_ZERO: Promise<number> = Promise.resolve(0)
  * const bytes = await l2.get('user:1') // undefined on a miss *or* when Redis is down
  * ```
  */
-export class ResilientL2 extends L2Guard {
+export class ResilientL2 {
+  readonly driver: L2Driver
+  /** Bound on each call, ms (`commandTimeout`). */
+  readonly commandTimeoutMs: number
+  /** Bound on each SCAN-based call (`deleteByPattern`, `clear`, a `scanKeys` step), ms. */
+  readonly scanTimeoutMs: number
+  /** Most invalidations kept for replay while L2 is away; past it, one clear is kept instead. */
+  readonly maxPendingInvalidations: number
+  /** How long `close()` tries to deliver the invalidations L2 missed: 4 command timeouts, ≥ 1 s. */
+  readonly closeTimeoutMs: number
+  /** What happened to calls so far (live: read it any time). */
+  readonly counters: ResilientL2Counters
   /**
    * Cross-instance fencing, leases and stamps, bounded and never rejecting like every other call;
    * `undefined` when the driver offers none (then each instance fences only itself).
    */
   readonly coordination: ResilientCoordination | undefined
+  readonly #guard: L2Guard
+  readonly #calls: CallTracker
+  readonly #recent: RecentChanges | undefined
 
   constructor(driver: L2Driver, options: ResilientL2Options = {}, hooks: ResilientL2Hooks = {}) {
-    super(driver, options, hooks)
+    const guard = new L2Guard(driver, options, hooks)
+    this.#guard = guard
+    this.#calls = guard.calls
+    this.#recent = guard.recent
+    this.driver = guard.driver
+    this.commandTimeoutMs = guard.commandTimeoutMs
+    this.scanTimeoutMs = guard.scanTimeoutMs
+    this.maxPendingInvalidations = guard.maxPendingInvalidations
+    this.closeTimeoutMs = guard.closeTimeoutMs
+    this.counters = guard.counters
     const { coordination } = driver
     this.coordination =
       coordination &&
       resilientCoordination(coordination, (spec, key, start) => this.#call(spec, key, start))
+  }
+
+  /** `true` while L2 is in use; `false` while degraded (circuit open or replaying) or closed. */
+  get available(): boolean {
+    return this.#guard.available
+  }
+
+  /** The circuit breaker's state. */
+  get state(): BreakerState {
+    return this.#guard.state
+  }
+
+  /** Invalidations waiting for L2 to come back (keys + tags + patterns, +1 for a pending clear). */
+  get pendingInvalidations(): number {
+    return this.#guard.pendingInvalidations
+  }
+
+  /** Whether writes and invalidations are kept to redo after a server change (a Cluster). */
+  get recordsRecentChanges(): boolean {
+    return this.#recent !== undefined
+  }
+
+  /**
+   * Stops the probe, makes a last attempt at what L2 missed for up to {@link closeTimeoutMs}
+   * (what is left is reported: other instances may read what it was to remove until it expires),
+   * then closes the driver (bounded, at least 1 s). Later calls resolve to fallbacks.
+   */
+  close(): Promise<void> {
+    return this.#guard.close()
   }
 
   /** Whether `deleteByTags` publishes its notice with it (see `NoticePublishingDriver`). */
@@ -71,26 +133,27 @@ export class ResilientL2 extends L2Guard {
 
   /** The bytes at `key`; `undefined` on a miss, a failure, a timeout or while degraded. */
   get(key: string): Promise<Buffer | undefined> {
-    if (!this.available) return this.skip(RESOLVED_UNDEFINED)
+    if (!this.available) return this.#guard.skip(RESOLVED_UNDEFINED)
     let p: Promise<Buffer | undefined>
     try {
       p = this.driver.get(key)
     } catch (error) {
-      return this.calls.thrown(GET, key, error)
+      return this.#calls.thrown(GET, key, error)
     }
-    return this.calls.track(GET, p, key)
+    return this.#calls.track(GET, p, key)
   }
 
   /** Aligned with `keys`; all `undefined` on a failure, a timeout or while degraded. */
   getMany(keys: readonly string[]): Promise<(Buffer | undefined)[]> {
-    if (!this.available) return this.skip(Promise.resolve(new Array(keys.length).fill(undefined)))
+    if (!this.available)
+      return this.#guard.skip(Promise.resolve(new Array(keys.length).fill(undefined)))
     let p: Promise<(Buffer | undefined)[]>
     try {
       p = this.driver.getMany(keys)
     } catch (error) {
-      return this.calls.thrown(GET_MANY, keys.length, error)
+      return this.#calls.thrown(GET_MANY, keys.length, error)
     }
-    return this.calls.track(GET_MANY, p, keys.length)
+    return this.#calls.track(GET_MANY, p, keys.length)
   }
 
   /**
@@ -100,7 +163,7 @@ export class ResilientL2 extends L2Guard {
   scanKeys(pattern: string): AsyncGenerator<string[], void, undefined> | undefined {
     const { driver } = this
     if (!this.available || typeof driver.scanKeys !== 'function') return undefined
-    return this.calls.steps(SCAN_KEYS, () => driver.scanKeys!(pattern), this.#inUse)
+    return this.#calls.steps(SCAN_KEYS, () => driver.scanKeys!(pattern), this.#inUse)
   }
 
   /** Members of a native set; `undefined` (not `[]`) when L2 could not answer. */
@@ -125,32 +188,33 @@ export class ResilientL2 extends L2Guard {
 
   /** `true` when stored; `false` when not: a delete of `key` is then queued (see the class). */
   set(key: string, value: Buffer, ttlMs: number, tags: readonly string[]): Promise<boolean> {
-    this.recent?.record({ kind: 'keys', keys: [key] })
-    if (!this.available) return this.settled(this.invalidate({ kind: 'keys', keys: [key] }, true))
+    this.#recent?.record({ kind: 'keys', keys: [key] })
+    if (!this.available)
+      return this.#guard.settled(this.#guard.invalidate({ kind: 'keys', keys: [key] }, true))
     let p: Promise<void>
     try {
       p = this.driver.set(key, value, ttlMs, tags)
     } catch (error) {
-      return this.settled(this.calls.thrown(SET, key, error))
+      return this.#guard.settled(this.#calls.thrown(SET, key, error))
     }
-    return this.settled(this.calls.track(SET, p, key))
+    return this.#guard.settled(this.#calls.track(SET, p, key))
   }
 
   /** `true` when all stored; `false` when not (as for {@link set}, for every key). */
   setMany(items: readonly L2WriteItem[]): Promise<boolean> {
     if (items.length === 0) return Promise.resolve(true)
-    if (this.recent !== undefined || !this.available) {
+    if (this.#recent !== undefined || !this.available) {
       const keys: Invalidation = { kind: 'keys', keys: items.map((item) => item.key) }
-      this.recent?.record(keys)
-      if (!this.available) return this.settled(this.invalidate(keys, true))
+      this.#recent?.record(keys)
+      if (!this.available) return this.#guard.settled(this.#guard.invalidate(keys, true))
     }
     let p: Promise<void>
     try {
       p = this.driver.setMany(items)
     } catch (error) {
-      return this.settled(this.calls.thrown(SET_MANY, items, error))
+      return this.#guard.settled(this.#calls.thrown(SET_MANY, items, error))
     }
-    return this.settled(this.calls.track(SET_MANY, p, items))
+    return this.#guard.settled(this.#calls.track(SET_MANY, p, items))
   }
 
   /** Keys removed from L2; 0 when not applied now (then queued and replayed on recovery). */
@@ -180,20 +244,20 @@ export class ResilientL2 extends L2Guard {
 
   /** Sends an invalidation, remembered as a recent change (without its notice, sent once). */
   #send<T>(inv: Invalidation): Promise<T> {
-    this.recent?.record(inv.kind === 'tags' ? { kind: 'tags', tags: inv.tags } : inv)
-    return this.settled(this.invalidate(inv, false))
+    this.#recent?.record(inv.kind === 'tags' ? { kind: 'tags', tags: inv.tags } : inv)
+    return this.#guard.settled(this.#guard.invalidate(inv, false))
   }
 
   /** One call of `spec`, skipped while L2 is not in use (the hot path spells this out instead). */
   #call<T>(spec: CallSpec, payload: unknown, start: () => Promise<unknown>): Promise<T> {
-    if (!this.available) return this.skip(Promise.resolve(spec.fallback as T))
+    if (!this.available) return this.#guard.skip(Promise.resolve(spec.fallback as T))
     let p: Promise<unknown>
     try {
       p = start()
     } catch (error) {
-      return this.calls.thrown(spec, payload, error)
+      return this.#calls.thrown(spec, payload, error)
     }
-    return this.calls.track(spec, p, payload)
+    return this.#calls.track(spec, p, payload)
   }
 
   /** Whether L2 is in use now, for a listing to stop when it leaves use. */
