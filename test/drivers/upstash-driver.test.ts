@@ -15,6 +15,7 @@ import { UpstashDriver } from '../../src/drivers/upstash-driver.js'
 import { deleteKeysUnder, rawRedis, uniquePrefix } from '../support/redis.js'
 import { RedisServer } from '../support/redis-server.js'
 import { startUpstashRestServer, type UpstashRestServer } from '../support/upstash-rest-server.js'
+import { measureStalls } from '../support/wait.js'
 
 const raw = rawRedis()
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -198,13 +199,18 @@ describe('UpstashDriver over an Upstash-protocol REST server in front of Redis',
 
   it('aborts a request after commandTimeoutMs, and says so', async () => {
     const d = driver({ commandTimeoutMs: 100 })
-    server.delayMs = 400
+    // An answer held far longer than the bound below: ending before it proves the abort, with
+    // room for a loaded machine (the abort's timer runs late by up to the longest stall).
+    server.delayMs = 5_000
     try {
+      const stalls = measureStalls()
       const started = performance.now()
       await expect(d.get('a')).rejects.toThrow(
         /no answer from the Upstash REST server within 100 ms/,
       )
-      expect(performance.now() - started).toBeLessThan(350)
+      const elapsed = performance.now() - started
+      await stalls.stop()
+      expect(elapsed).toBeLessThan(100 + 1_500 + stalls.maxMs())
     } finally {
       server.delayMs = 0
     }

@@ -38,6 +38,15 @@ async function cacheCutFromRedis(options: CacheOptions = {}) {
   cache.on('error', ({ error, operation }) =>
     errors.push({ operation, code: (error as { code: string }).code, message: error.message }),
   )
+  // Connected first: a cold connection on a loaded machine can take longer than the 100 ms strict
+  // timeout, and a write that timed out would be treated as not applied (and undone later).
+  await waitFor(
+    async () => {
+      await cache.get('warm-up')
+      return cache.getMetrics().l2Misses > 0
+    },
+    { what: 'a first answer from Redis' },
+  )
   await cache.set('product:1', 'old', { tags: ['products'] })
   proxy.partition()
   return { cache, prefix, errors }

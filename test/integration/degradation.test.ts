@@ -1,11 +1,11 @@
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
+import { performance } from 'node:perf_hooks'
 import { setImmediate as nextMacrotask } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { CacheManager, type CacheOptions } from '../../src/index.js'
 import { uniquePrefix } from '../support/redis.js'
 import { RedisServer } from '../support/redis-server.js'
-import { waitFor } from '../support/wait.js'
+import { measureStalls, waitFor } from '../support/wait.js'
 
 // Redis down or slow never fails or stalls a call, at the CacheManager level, against a real redis-server of our own: killed with
 // SIGKILL under load, and paused (alive but not answering) under load.
@@ -26,16 +26,6 @@ const TIMEOUT_TICKS = 10
  */
 function callBound(loopDelayMs: number): number {
   return COMMANDS_PER_CALL * (COMMAND_TIMEOUT_MS * (1 + 1 / TIMEOUT_TICKS) + loopDelayMs)
-}
-
-/** Records how late the event loop runs callbacks, in ms (the worst delay seen). */
-function watchLoopDelay() {
-  const histogram = monitorEventLoopDelay({ resolution: 5 })
-  histogram.enable()
-  return {
-    maxMs: () => histogram.max / 1e6,
-    stop: () => histogram.disable(),
-  }
 }
 
 let server: RedisServer
@@ -219,7 +209,7 @@ describe('degradation: Redis down or slow never fails or stalls a call', () => {
     await cache.set('ryw:tagged', expectedValue('ryw:tagged'), { tags: ['ryw'] })
     await cache.set('kept', expectedValue('kept'))
 
-    const loopDelay = watchLoopDelay()
+    const loopDelay = measureStalls({ resolutionMs: 5 })
     const load = new Load(cache)
     await waitFor(() => load.calls.before > 2_000, { what: 'load' })
 
@@ -274,7 +264,7 @@ describe('degradation: Redis down or slow never fails or stalls a call', () => {
 
     expect(load.rejections).toEqual([])
     expect(load.wrong).toEqual([])
-    loopDelay.stop()
+    await loopDelay.stop()
     // A call that waited on the dead server (ioredis' offline queue, its reconnect backoff) would
     // take seconds.
     const bound = callBound(loopDelay.maxMs())
@@ -303,7 +293,7 @@ describe('degradation: Redis down or slow never fails or stalls a call', () => {
     await cache.set('kept', expectedValue('kept'))
     expect(await raw.exists(`${prefix}victim`, `${prefix}tagged`, `${prefix}kept`)).toBe(3)
 
-    const loopDelay = watchLoopDelay()
+    const loopDelay = measureStalls({ resolutionMs: 5 })
     const load = new Load(cache)
     await waitFor(() => load.calls.before > 2_000, { what: 'load' })
 
@@ -338,7 +328,7 @@ describe('degradation: Redis down or slow never fails or stalls a call', () => {
 
     expect(load.rejections).toEqual([])
     expect(load.wrong).toEqual([])
-    loopDelay.stop()
+    await loopDelay.stop()
     const bound = callBound(loopDelay.maxMs())
     // A call that waited for Redis to answer would take up to the whole pause: the bound can only
     // tell the two apart while it is shorter.

@@ -1,7 +1,12 @@
-/** Polls `check` until it returns a truthy value (returned) or `timeoutMs` passes (throws). */
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+
+/**
+ * Polls `check` until it returns a truthy value (returned) or `timeoutMs` passes (throws). The
+ * default is generous on purpose: it only bounds a failure, and a loaded machine is slow to pass.
+ */
 export async function waitFor<T>(
   check: () => T | Promise<T>,
-  { timeoutMs = 5_000, intervalMs = 5, what = 'condition' } = {},
+  { timeoutMs = 10_000, intervalMs = 5, what = 'condition' } = {},
 ): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
@@ -26,4 +31,25 @@ export function deferred<T = void>(): {
     reject = rej
   })
   return { promise, resolve, reject }
+}
+
+/**
+ * Measures this process's event-loop stalls from now on, for upper bounds on elapsed time: a
+ * loaded machine runs every timer late by up to the longest stall, which depends on the machine,
+ * not on the code. A bound allows `maxMs()` on top of its own margin: measured, not guessed.
+ * `stop()` first lets the monitor take one more sample, so a stall that has just ended counts.
+ */
+export function measureStalls({ resolutionMs = 10 } = {}): {
+  maxMs(): number
+  stop(): Promise<void>
+} {
+  const histogram = monitorEventLoopDelay({ resolution: resolutionMs })
+  histogram.enable()
+  return {
+    maxMs: () => histogram.max / 1e6,
+    stop: async () => {
+      await new Promise((resolve) => setTimeout(resolve, 2 * resolutionMs))
+      histogram.disable()
+    },
+  }
 }
