@@ -19,6 +19,9 @@ afterAll(() => raw.disconnect())
 
 type Read = { value: unknown; tier: string }
 
+/** Each test starts two worker processes, which a loaded machine is slow to start. */
+const WITH_WORKERS_MS = 40_000
+
 async function pair(writerSkewMs: number) {
   const prefix = uniquePrefix('clock-skew')
   prefixes.push(prefix)
@@ -45,7 +48,7 @@ it('a writer whose clock runs 10 minutes ahead does not keep its entries fresh f
       timeoutMs: 6_000,
     },
   )
-})
+}, WITH_WORKERS_MS)
 
 it('a writer whose clock runs 10 minutes behind does not write entries expired on arrival', async () => {
   const { writer, reader } = await pair(-TEN_MINUTES)
@@ -54,4 +57,4 @@ it('a writer whose clock runs 10 minutes behind does not write entries expired o
     value: 'v',
     tier: 'l2',
   })
-})
+}, WITH_WORKERS_MS)
