@@ -33,28 +33,36 @@ async function pair(writerSkewMs: number) {
   return { writer, reader }
 }
 
-it('a writer whose clock runs 10 minutes ahead does not keep its entries fresh for 10 minutes', async () => {
-  const { writer, reader } = await pair(TEN_MINUTES)
-  await writer.call('set', { name: 'c', key: 'k', value: 'v', options: { ttl: 1_500 } })
-  expect(await reader.call<Read>('read', { name: 'c', key: 'k' })).toEqual({
-    value: 'v',
-    tier: 'l2',
-  })
-  // The reader's L1 took it for as long as it is fresh: 1.5 s, not 10 minutes.
-  await waitFor(
-    async () => (await reader.call<Read>('read', { name: 'c', key: 'k' })).value === undefined,
-    {
-      what: 'the entry to expire on the reader',
-      timeoutMs: 6_000,
-    },
-  )
-}, WITH_WORKERS_MS)
+it(
+  'a writer whose clock runs 10 minutes ahead does not keep its entries fresh for 10 minutes',
+  async () => {
+    const { writer, reader } = await pair(TEN_MINUTES)
+    await writer.call('set', { name: 'c', key: 'k', value: 'v', options: { ttl: 1_500 } })
+    expect(await reader.call<Read>('read', { name: 'c', key: 'k' })).toEqual({
+      value: 'v',
+      tier: 'l2',
+    })
+    // The reader's L1 took it for as long as it is fresh: 1.5 s, not 10 minutes.
+    await waitFor(
+      async () => (await reader.call<Read>('read', { name: 'c', key: 'k' })).value === undefined,
+      {
+        what: 'the entry to expire on the reader',
+        timeoutMs: 6_000,
+      },
+    )
+  },
+  WITH_WORKERS_MS,
+)
 
-it('a writer whose clock runs 10 minutes behind does not write entries expired on arrival', async () => {
-  const { writer, reader } = await pair(-TEN_MINUTES)
-  await writer.call('set', { name: 'c', key: 'k', value: 'v', options: { ttl: 60_000 } })
-  expect(await reader.call<Read>('read', { name: 'c', key: 'k' })).toEqual({
-    value: 'v',
-    tier: 'l2',
-  })
-}, WITH_WORKERS_MS)
+it(
+  'a writer whose clock runs 10 minutes behind does not write entries expired on arrival',
+  async () => {
+    const { writer, reader } = await pair(-TEN_MINUTES)
+    await writer.call('set', { name: 'c', key: 'k', value: 'v', options: { ttl: 60_000 } })
+    expect(await reader.call<Read>('read', { name: 'c', key: 'k' })).toEqual({
+      value: 'v',
+      tier: 'l2',
+    })
+  },
+  WITH_WORKERS_MS,
+)
