@@ -97,7 +97,7 @@ function write(
 /**
  * Applies a write's effects: now, or when its transaction commits. A write in a transaction the
  * extension did not see start (a `$transaction` not called through this client) is applied now
- * and counted: the guarantee of guarantee 7 then does not hold for it.
+ * and counted: it is not held back until a commit (guarantee 7, transactions, does not hold).
  */
 async function settle(
   runtime: PrismaCache,
