@@ -55,6 +55,7 @@ const RESOLVED_ZERO: Promise<number> = Promise.resolve(0)
  * ```
  */
 export class ResilientL2 {
+  /** The driver it wraps. */
   readonly driver: L2Driver
   /** Bound on each call, ms (`commandTimeout`). */
   readonly commandTimeoutMs: number
