@@ -268,14 +268,7 @@ export class RedisDriver implements L2Driver, NoticePublishingDriver {
     if (tags.length === 0) return 0
     const fence = this.#fence
     if (fence !== undefined) {
-      return invalidateTags(
-        this.client as Redis,
-        fence,
-        tags,
-        this.#tagPrefix,
-        this.#tagBatch,
-        notice,
-      )
+      return invalidateTags(this.client as Redis, fence, tags, this.#tagBatch, notice)
     }
     const removed = await this.#clusterFence!.invalidateTags(tags, this.#tagBatch)
     // A Cluster's bus listens with SSUBSCRIBE (`redis-bus-sharded.ts`): SPUBLISH, routed to the

@@ -233,10 +233,15 @@ export class RedisFence {
   /**
    * What bumping tags writes, for a script that bumps them along with other work (the one-call
    * tag invalidation, `redis-tag-invalidation.ts`): the version counter, the prefix of the tags'
-   * version keys, and the versions' TTL in ms.
+   * version keys, the versions' TTL in ms, and the prefix of the tag sets the script drains.
    */
-  tagBump(): { seq: string; versionPrefix: string; ttlMs: number } {
-    return { seq: this.#seq, versionPrefix: this.#tagVersions, ttlMs: this.#versionTtlMs }
+  tagBump(): { seq: string; versionPrefix: string; ttlMs: number; tagSets: string } {
+    return {
+      seq: this.#seq,
+      versionPrefix: this.#tagVersions,
+      ttlMs: this.#versionTtlMs,
+      tagSets: this.#tagSets,
+    }
   }
 
   /** Fences every fill in flight: for pattern invalidations and clear. */

@@ -31,25 +31,24 @@ return { removed, left, 0 }
 )
 
 /**
- * Invalidates `tags` (their tag sets, named `tagPrefix + tag`) with their versions bumped,
- * publishing `notice` once they are drained; resolves to the entries removed.
+ * Invalidates `tags` (their tag sets and versions named as `fence` names them) with their versions
+ * bumped, publishing `notice` once they are drained; resolves to the entries removed.
  */
 export async function invalidateTags(
   client: Redis,
   fence: RedisFence,
   tags: readonly string[],
-  tagPrefix: string,
   batch: number,
   notice: BusNotice | undefined,
 ): Promise<number> {
-  const { seq, versionPrefix, ttlMs } = fence.tagBump()
+  const { seq, versionPrefix, ttlMs, tagSets } = fence.tagBump()
   const [removed, left, published] = (await runScript(
     client,
     INVALIDATE_TAGS,
     [seq],
-    [ttlMs, batch, notice?.channel ?? '', notice?.payload ?? '', versionPrefix, tagPrefix, ...tags],
+    [ttlMs, batch, notice?.channel ?? '', notice?.payload ?? '', versionPrefix, tagSets, ...tags],
   )) as [number, number, number]
-  const tagKeys = left > 0 ? tags.map((tag) => tagPrefix + tag) : []
+  const tagKeys = left > 0 ? tags.map((tag) => tagSets + tag) : []
   const more = left > 0 ? await drainTags(client, tagKeys, batch, left) : 0
   if (notice !== undefined && published === 0) await client.publish(notice.channel, notice.payload)
   return removed + more

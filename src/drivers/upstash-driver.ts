@@ -218,7 +218,7 @@ export class UpstashDriver implements L2Driver {
   async deleteByTags(tags: readonly string[]): Promise<number> {
     this.#open()
     if (tags.length === 0) return 0
-    return invalidateTags(this.#host, this.#fence, tags, this.#tagPrefix, this.#tagBatch, undefined)
+    return invalidateTags(this.#host, this.#fence, tags, this.#tagBatch, undefined)
   }
 
   async deleteByPattern(pattern: string | RegExp): Promise<number> {
