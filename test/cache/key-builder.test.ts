@@ -1,20 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { CacheKeyBuilder, serializeParams } from '../../src/cache/key-builder.js'
-import { ErrorCodes, ValidationError } from '../../src/errors.js'
-
-function failure(fn: () => unknown, field: string): string {
-  let caught: unknown
-  try {
-    fn()
-  } catch (error) {
-    caught = error
-  }
-  expect(caught).toBeInstanceOf(ValidationError)
-  expect((caught as ValidationError).code).toBe(ErrorCodes.INVALID_OPTION)
-  expect((caught as ValidationError).field).toBe(field)
-  return (caught as ValidationError).message
-}
+import { validationFailure } from '../support/validation.js'
 
 describe('the documented key patterns, exactly', () => {
   it('product, cart, search, productList', () => {
@@ -97,46 +84,53 @@ describe('validation', () => {
     ['build', (v: never) => CacheKeyBuilder.build('a', v), 'parts[1]'],
   ] as const)('%s rejects bad ids, naming the argument', (_name, call, field) => {
     for (const bad of ['', Number.NaN, Number.POSITIVE_INFINITY, null, undefined, {}, true, []]) {
-      failure(() => call(bad as never), field)
+      validationFailure(() => call(bad as never), field)
     }
   })
   it('messages say what was given', () => {
-    expect(failure(() => CacheKeyBuilder.product(''), 'id')).toContain('empty')
-    expect(failure(() => CacheKeyBuilder.product(Number.NaN), 'id')).toContain('NaN')
-    expect(failure(() => CacheKeyBuilder.product(null as never), 'id')).toContain('null')
-    expect(failure(() => CacheKeyBuilder.product({} as never), 'id')).toContain('object')
+    expect(validationFailure(() => CacheKeyBuilder.product(''), 'id')).toContain('empty')
+    expect(validationFailure(() => CacheKeyBuilder.product(Number.NaN), 'id')).toContain('NaN')
+    expect(validationFailure(() => CacheKeyBuilder.product(null as never), 'id')).toContain('null')
+    expect(validationFailure(() => CacheKeyBuilder.product({} as never), 'id')).toContain('object')
   })
   it('build needs at least one part', () => {
-    failure(() => CacheKeyBuilder.build(), 'parts')
+    validationFailure(() => CacheKeyBuilder.build(), 'parts')
   })
   it('search validates the query and the page', () => {
-    failure(() => CacheKeyBuilder.search(''), 'query')
-    failure(() => CacheKeyBuilder.search(3 as never), 'query')
+    validationFailure(() => CacheKeyBuilder.search(''), 'query')
+    validationFailure(() => CacheKeyBuilder.search(3 as never), 'query')
     for (const page of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '2' as never]) {
-      failure(() => CacheKeyBuilder.search('q', page), 'page')
+      validationFailure(() => CacheKeyBuilder.search('q', page), 'page')
     }
   })
   it('rejects params that are neither a string nor a plain object', () => {
-    failure(() => CacheKeyBuilder.productList([] as never), 'filters')
-    failure(() => CacheKeyBuilder.productList(null as never), 'filters')
-    failure(() => CacheKeyBuilder.productList(5 as never), 'filters')
-    failure(() => CacheKeyBuilder.productList(new Map() as never), 'filters')
-    failure(() => CacheKeyBuilder.query('q', [] as never), 'params')
+    validationFailure(() => CacheKeyBuilder.productList([] as never), 'filters')
+    validationFailure(() => CacheKeyBuilder.productList(null as never), 'filters')
+    validationFailure(() => CacheKeyBuilder.productList(5 as never), 'filters')
+    validationFailure(() => CacheKeyBuilder.productList(new Map() as never), 'filters')
+    validationFailure(() => CacheKeyBuilder.query('q', [] as never), 'params')
   })
   it('rejects values a key cannot carry, naming their path', () => {
-    failure(() => serializeParams({ a: Number.NaN }), 'params.a')
-    failure(() => serializeParams({ a: { b: [1, Number.POSITIVE_INFINITY] } }), 'params.a.b[1]')
-    failure(() => serializeParams({ d: new Date('nope') }), 'params.d')
-    failure(() => serializeParams({ f: (() => 1) as never }), 'params.f')
-    failure(() => serializeParams({ s: Symbol('x') as never }), 'params.s')
-    failure(() => serializeParams({ m: new Map() as never }), 'params.m')
-    expect(failure(() => serializeParams({ m: new Map() as never }), 'params.m')).toContain('Map')
+    validationFailure(() => serializeParams({ a: Number.NaN }), 'params.a')
+    validationFailure(
+      () => serializeParams({ a: { b: [1, Number.POSITIVE_INFINITY] } }),
+      'params.a.b[1]',
+    )
+    validationFailure(() => serializeParams({ d: new Date('nope') }), 'params.d')
+    validationFailure(() => serializeParams({ f: (() => 1) as never }), 'params.f')
+    validationFailure(() => serializeParams({ s: Symbol('x') as never }), 'params.s')
+    validationFailure(() => serializeParams({ m: new Map() as never }), 'params.m')
+    expect(
+      validationFailure(() => serializeParams({ m: new Map() as never }), 'params.m'),
+    ).toContain('Map')
     const cyclic: Record<string, unknown> = {}
     cyclic.self = cyclic
-    expect(failure(() => serializeParams(cyclic as never), 'params.self')).toContain('circular')
+    expect(validationFailure(() => serializeParams(cyclic as never), 'params.self')).toContain(
+      'circular',
+    )
     const arr: unknown[] = []
     arr.push(arr)
-    failure(() => serializeParams({ arr } as never), 'params.arr[0]')
+    validationFailure(() => serializeParams({ arr } as never), 'params.arr[0]')
   })
   it('allows the same object twice when it is not a cycle', () => {
     const shared = { x: 1 }

@@ -4,7 +4,7 @@ import { resolveOptions } from '../../src/cache/resolve-options.js'
 import { CACHE_ENV_VARIABLES, cacheOptionsFromEnv } from '../../src/config/cache-env.js'
 import { formatEnvTable } from '../../src/config/env-parsers.js'
 import { PRISMA_ENV_VARIABLES } from '../../src/config/prisma-env.js'
-import { cacheEnvFailure as failure } from '../support/env-failure.js'
+import { cacheEnvFailure as failure } from '../support/validation.js'
 
 describe('cacheOptionsFromEnv: nothing set', () => {
   it('gives {} (memory-only defaults), which resolves', () => {

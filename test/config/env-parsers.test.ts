@@ -20,7 +20,7 @@ import {
   redactUrl,
 } from '../../src/config/env-parsers.js'
 import { ValidationError } from '../../src/errors.js'
-import { envFailure as expectEnvFailure } from '../support/env-failure.js'
+import { envFailure as expectEnvFailure } from '../support/validation.js'
 
 /** Runs `fn`, expects an ERR_INVALID_ENV ValidationError on `field`, and returns its message. */
 const envFailure = (fn: () => unknown, field: string) =>

@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { cacheOptionsFromEnv } from '../../src/config/cache-env.js'
 import { RedisDriver } from '../../src/drivers/redis-driver.js'
-import { CacheManager, ErrorCodes, ValidationError } from '../../src/index.js'
-
-/** The ValidationError `run` throws (failing the test when it throws none, or another error). */
-function failure(run: () => unknown): ValidationError {
-  try {
-    run()
-  } catch (error) {
-    expect(error).toBeInstanceOf(ValidationError)
-    return error as ValidationError
-  }
-  throw new Error('expected a ValidationError')
-}
+import { CacheManager, ErrorCodes } from '../../src/index.js'
+import { validationErrorOf } from '../support/validation.js'
 
 describe('REDIS_CLUSTER_NODES', () => {
   it('gives redis: { cluster } with every node, IPv6 in brackets, and REDIS_PASSWORD for all', () => {
@@ -44,7 +34,7 @@ describe('REDIS_CLUSTER_NODES', () => {
     [{ REDIS_CLUSTER_NODES: 'a:7000', REDIS_HOST: 'b' }, 'conflicts with REDIS_HOST'],
     [{ REDIS_CLUSTER_NODES: 'a:7000', REDIS_DB: '2' }, 'conflicts with REDIS_DB'],
   ])('%j is refused, naming REDIS_CLUSTER_NODES: %s', (env, message) => {
-    const error = failure(() => cacheOptionsFromEnv(env))
+    const error = validationErrorOf(() => cacheOptionsFromEnv(env))
     expect(error.code).toBe(ErrorCodes.INVALID_ENV)
     expect(error.field).toBe('REDIS_CLUSTER_NODES')
     expect(error.message).toContain(message)
@@ -64,19 +54,21 @@ describe('redis: { cluster } and the driver options', () => {
     [[{ host: 'a', port: 0 }], 'redis.cluster[0].port'],
     ['a:7000', 'redis.cluster'],
   ])('%j is refused, naming %s', (cluster, field) => {
-    const error = failure(() => new CacheManager({ redis: { cluster: cluster as never } }))
+    const error = validationErrorOf(
+      () => new CacheManager({ redis: { cluster: cluster as never } }),
+    )
     expect(error.field).toBe(field)
   })
 
   it('a prefix with a "{" it does not close is refused on a Cluster, naming prefix', () => {
-    const error = failure(
+    const error = validationErrorOf(
       () => new RedisDriver({ cluster: [{ host: '127.0.0.1', port: 1 }], prefix: 'app{x:' }),
     )
     expect(error.field).toBe('prefix')
   })
 
   it('url and cluster together are refused', () => {
-    const error = failure(
+    const error = validationErrorOf(
       () =>
         new RedisDriver({
           url: 'redis://127.0.0.1:1',
@@ -94,7 +86,7 @@ describe('clockSkew', () => {
     ['soon', 'is not a duration'],
     ['2m', 'must be at most fenceWindow (60000 ms)'],
   ])('%j is refused, naming clockSkew: %s', (clockSkew, message) => {
-    const error = failure(
+    const error = validationErrorOf(
       () => new CacheManager({ local: true, clockSkew: clockSkew as never, enabled: false }),
     )
     expect(error.field).toBe('clockSkew')

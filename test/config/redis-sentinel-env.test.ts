@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { cacheOptionsFromEnv } from '../../src/config/cache-env.js'
 import { CacheManager } from '../../src/index.js'
-import { cacheEnvFailure as failure } from '../support/env-failure.js'
+import { cacheEnvFailure as failure } from '../support/validation.js'
 
 const SENTINELS = {
   REDIS_SENTINELS: '10.0.0.1:26379, 10.0.0.2:26380',

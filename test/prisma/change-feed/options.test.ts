@@ -7,9 +7,10 @@
 import { PrismaPg } from '@prisma/adapter-pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { PrismaClient } from '../../../prisma/generated/client.js'
-import { CacheManager, ErrorCodes, ValidationError } from '../../../src/index.js'
+import { CacheManager, ErrorCodes } from '../../../src/index.js'
 import { removeChangeFeed } from '../../../src/prisma/change-feed/admin.js'
 import { type WithCacheOptions, withCache } from '../../../src/prisma/index.js'
+import { envFailure, validationErrorOf } from '../../support/validation.js'
 
 /** Nothing listens on port 1: a feed pointed there retries in the background, harmlessly. */
 const NOWHERE = 'postgresql://postgres@127.0.0.1:1/none'
@@ -20,16 +21,6 @@ afterAll(async () => {
   await base.$disconnect()
   await cache.close()
 })
-
-function errorOf(make: () => unknown): ValidationError {
-  try {
-    make()
-  } catch (error) {
-    if (error instanceof ValidationError) return error
-    throw error
-  }
-  throw new Error('nothing thrown')
-}
 
 const make = (options: Omit<WithCacheOptions, 'cache'>) => withCache({ cache, ...options })
 
@@ -51,19 +42,21 @@ describe('bad changeFeed options name the field', () => {
     [{ connectionString: NOWHERE, surprise: true }, 'options.changeFeed.surprise'],
     [{}, 'options.changeFeed.connectionString'],
   ])('%j', (changeFeed, field) => {
-    const error = errorOf(() => make({ env: false, changeFeed: changeFeed as object }))
+    const error = validationErrorOf(() => make({ env: false, changeFeed: changeFeed as object }))
     expect(error.code).toBe(ErrorCodes.INVALID_OPTION)
     expect(error.field).toBe(field)
     expect(error.message).toContain(field)
   })
 
   it('not an object', () => {
-    const error = errorOf(() => make({ env: false, changeFeed: 'yes' as unknown as false }))
+    const error = validationErrorOf(() =>
+      make({ env: false, changeFeed: 'yes' as unknown as false }),
+    )
     expect(error.field).toBe('options.changeFeed')
   })
 
   it('a missing connectionString says DIRECT_DATABASE_URL would do, and it does', () => {
-    const error = errorOf(() => make({ env: {}, changeFeed: {} }))
+    const error = validationErrorOf(() => make({ env: {}, changeFeed: {} }))
     expect(error.message).toContain('DIRECT_DATABASE_URL')
     expect(() => make({ env: { DIRECT_DATABASE_URL: NOWHERE }, changeFeed: {} })).not.toThrow()
   })
@@ -96,24 +89,21 @@ describe('bad changeFeed options name the field', () => {
 })
 
 describe('the environment', () => {
-  function envFailure(env: Record<string, string>, field: string): string {
-    const error = errorOf(() => make({ env }))
-    expect(error.code).toBe(ErrorCodes.INVALID_ENV)
-    expect(error.field).toBe(field)
-    return error.message
-  }
+  /** `withCache` on `env` fails with ERR_INVALID_ENV on `field`; returns the message. */
+  const feedEnvFailure = (env: Record<string, string>, field: string) =>
+    envFailure(() => make({ env }), field)
 
   it.each(['logical', 'notify', 'auto'])(
     'CACHE_CHANGE_FEED=%s without DIRECT_DATABASE_URL names DIRECT_DATABASE_URL',
     (mode) => {
-      expect(envFailure({ CACHE_CHANGE_FEED: mode }, 'DIRECT_DATABASE_URL')).toContain(
+      expect(feedEnvFailure({ CACHE_CHANGE_FEED: mode }, 'DIRECT_DATABASE_URL')).toContain(
         'DIRECT_DATABASE_URL',
       )
     },
   )
 
   it('CACHE_CHANGE_FEED=sometimes names CACHE_CHANGE_FEED and its values', () => {
-    const message = envFailure(
+    const message = feedEnvFailure(
       { CACHE_CHANGE_FEED: 'sometimes', DIRECT_DATABASE_URL: NOWHERE },
       'CACHE_CHANGE_FEED',
     )
@@ -124,9 +114,14 @@ describe('the environment', () => {
   it.each(['mysql://root@127.0.0.1:3306/shop', 'http://127.0.0.1:5432/x', 'not a url'])(
     'DIRECT_DATABASE_URL=%s names DIRECT_DATABASE_URL',
     (url) => {
-      envFailure({ CACHE_CHANGE_FEED: 'notify', DIRECT_DATABASE_URL: url }, 'DIRECT_DATABASE_URL')
+      feedEnvFailure(
+        { CACHE_CHANGE_FEED: 'notify', DIRECT_DATABASE_URL: url },
+        'DIRECT_DATABASE_URL',
+      )
       // Also when the option leaves the connection to the environment.
-      const error = errorOf(() => make({ env: { DIRECT_DATABASE_URL: url }, changeFeed: {} }))
+      const error = validationErrorOf(() =>
+        make({ env: { DIRECT_DATABASE_URL: url }, changeFeed: {} }),
+      )
       expect(error.field).toBe('DIRECT_DATABASE_URL')
     },
   )
