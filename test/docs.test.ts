@@ -5,13 +5,11 @@
  * and what follows from it (an untyped callback parameter) are allowed; anything else, such as a
  * method, option or export that no longer exists, fails with the page and line to fix.
  */
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import ts from 'typescript'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
+import { ROOT, scratchDir, tsBlocks, withLocalImports } from './support/doc-code.js'
 
 /** Diagnostics that only say the block uses a name of the reader's, left undeclared. */
 const READERS_NAMES = new Set([
@@ -33,16 +31,10 @@ let dir = ''
 /** Writes each ```ts block of `doc` (a path from the root) as a module; returns where they are. */
 async function blocksOf(doc: string, text: string): Promise<Block[]> {
   const blocks: Block[] = []
-  for (const match of text.matchAll(/```ts\n([\s\S]*?)```/g)) {
-    const line = text.slice(0, match.index).split('\n').length + 1
-    const from = (path: string) => `from '${join(ROOT, path)}'`
-    const code = match[1]!
-      .replaceAll("from 'stratacache'", from('src/index.js'))
-      .replace(/from 'stratacache\/(\w+)'/g, (_, entry: string) => from(`src/${entry}/index.js`))
-      .replaceAll("from './generated/prisma/client.js'", from('prisma/generated/client.js'))
+  for (const { code, line } of tsBlocks(text)) {
     const file = join(dir, `${doc.replace(/\W/g, '_')}_${line}.ts`)
     // One line first, so that a diagnostic's line in the file is its line in the block + 1.
-    await writeFile(file, `export {}\n${code}`)
+    await writeFile(file, `export {}\n${withLocalImports(code)}`)
     blocks.push({ where: `${doc}:${line}`, file })
   }
   return blocks
@@ -70,8 +62,7 @@ function check(blocks: readonly Block[]): string[] {
 }
 
 beforeAll(async () => {
-  // Under node_modules: what the blocks import resolves from there, as in an application.
-  dir = await mkdtemp(join(ROOT, 'node_modules', '.doc-blocks-'))
+  dir = await scratchDir('doc-blocks')
 })
 
 afterAll(async () => {

@@ -5,9 +5,8 @@
  * what it computed is printed after it, so that the test can check it did what its comments say.
  */
 import { execFile } from 'node:child_process'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { readFile, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { PrismaPg } from '@prisma/adapter-pg'
 import pg from 'pg'
@@ -15,10 +14,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PrismaClient } from '../../prisma/generated/client.js'
 import { applyMigrations } from '../../scripts/migrations.js'
 import { DATABASE_URL } from '../support/database.js'
+import { ROOT, scratchDir, tsBlocks, withLocalImports } from '../support/doc-code.js'
 import { deleteKeysUnder, REDIS_URL, rawRedis, uniquePrefix } from '../support/redis.js'
 import { seedShop } from '../support/shop-fixture.js'
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..')
 const run = promisify(execFile)
 const raw = rawRedis()
 const prefix = uniquePrefix('readme')
@@ -40,14 +39,14 @@ async function admin(sql: string): Promise<void> {
   }
 }
 
-/** The ```ts block that follows `heading` in the README. */
+/** The first ```ts block after `heading` in the README. */
 async function snippetAfter(heading: string): Promise<string> {
   const readme = await readFile(join(ROOT, 'README.md'), 'utf8')
   const at = readme.indexOf(`\n## ${heading}\n`)
   expect(at, `the README has a "${heading}" section`).toBeGreaterThan(-1)
-  const match = /```ts\n([\s\S]*?)```/.exec(readme.slice(at))
-  expect(match, `"${heading}" has a TypeScript block`).not.toBeNull()
-  return match![1]!
+  const [block] = tsBlocks(readme.slice(at))
+  expect(block, `"${heading}" has a TypeScript block`).toBeDefined()
+  return block!.code
 }
 
 /**
@@ -55,13 +54,10 @@ async function snippetAfter(heading: string): Promise<string> {
  * prefix (the shared Redis holds other tests' keys; the README's cache uses the default prefix).
  */
 function local(snippet: string): string {
-  const from = (path: string) => `from '${join(ROOT, path)}'`
   expect(snippet).toContain('new CacheManager({')
-  return snippet
-    .replaceAll('new CacheManager({', `new CacheManager({ prefix: '${prefix}', `)
-    .replaceAll("from 'stratacache'", from('src/index.js'))
-    .replaceAll("from 'stratacache/prisma'", from('src/prisma/index.js'))
-    .replaceAll("from './generated/prisma/client.js'", from('prisma/generated/client.js'))
+  return withLocalImports(
+    snippet.replaceAll('new CacheManager({', `new CacheManager({ prefix: '${prefix}', `),
+  )
 }
 
 /** Runs `source` as an ES module in a fresh process; its last line of output, as JSON. */
@@ -77,8 +73,7 @@ async function runModule(name: string, source: string, env: Record<string, strin
 }
 
 beforeAll(async () => {
-  // Under node_modules: what the modules import (ioredis, @prisma/adapter-pg) resolves from there.
-  dir = await mkdtemp(join(ROOT, 'node_modules', '.readme-'))
+  dir = await scratchDir('readme')
   await admin(`CREATE DATABASE ${database}`)
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 })
   try {
