@@ -8,7 +8,7 @@
  */
 import type { Redis } from 'ioredis'
 import { adminClient } from '../fixtures.js'
-import { formatNs, table } from '../harness.js'
+import { formatNs, quantile, table } from '../harness.js'
 import { type ClientKind, type ClientUnderTest, openClient } from '../prisma/clients.js'
 import { shopDatabase } from '../prisma/shop-database.js'
 import { cycle, type Study } from '../scenario.js'
@@ -69,7 +69,11 @@ async function measure(redis: Redis, n: number, run: () => PromiseLike<unknown>)
   }
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!
+const median = (values: number[]) =>
+  quantile(
+    [...values].sort((a, b) => a - b),
+    0.5,
+  )
 
 export const prismaWriteCost: Study = {
   id: 'prisma-write-cost',
