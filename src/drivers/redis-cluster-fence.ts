@@ -22,7 +22,7 @@
  */
 import type { Cluster } from 'ioredis'
 import { invalid } from '../errors.js'
-import type { FillStart, L2Coordination, LeaseMode, StoreOutcome } from './l2-driver.js'
+import type { FillStart, LeaseMode, StoreOutcome } from './l2-driver.js'
 import {
   CLUSTER_BUMP,
   CLUSTER_DELETE,
@@ -32,7 +32,7 @@ import {
   CLUSTER_STORE,
   CLUSTER_WRITE,
 } from './redis-cluster-scripts.js'
-import { beginFill, fenceCoordination, RELEASE_LEASE, STORE_OUTCOMES } from './redis-fence.js'
+import { beginFill, RELEASE_LEASE, STORE_OUTCOMES } from './redis-fence.js'
 import { allSlotVersions, type RedisKeyLayout } from './redis-key-layout.js'
 import { runScript } from './redis-scripts.js'
 
@@ -58,20 +58,6 @@ export class ClusterFence {
       throw invalid('clockSkewMs', `must be an integer >= 0, got ${String(clockSkewMs)}`)
     }
     this.#skewMicros = clockSkewMs * 1000
-  }
-
-  /**
-   * The driver's `L2Coordination` on this fence. `check(key)` runs first in every call: it throws
-   * when the driver is closed or the key is reserved; `ttl(ms)` validates a TTL into whole ms.
-   */
-  coordination(check: (key?: string) => void, ttl: (ms: number) => number): L2Coordination {
-    return fenceCoordination({
-      fence: this,
-      client: this.#client,
-      layout: this.#layout,
-      check,
-      ttl,
-    })
   }
 
   begin(key: string, leaseMs: number, token: string, lease: LeaseMode): Promise<FillStart> {

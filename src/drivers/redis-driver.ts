@@ -42,7 +42,7 @@ import { assertOneConnection, closeClient, coalesceWrites, openClient } from './
 import { getBuffers, unlinkNames } from './redis-cluster.js'
 import { ClusterFence } from './redis-cluster-fence.js'
 import { type RedisDriverOptions, requirePrefix, ttlArg } from './redis-driver-options.js'
-import { RedisFence } from './redis-fence.js'
+import { fenceCoordination, RedisFence } from './redis-fence.js'
 import { clusterLayout, type RedisKeyLayout, standaloneLayout } from './redis-key-layout.js'
 import { escapeGlob, patternScan, scanBatches, scanMatching } from './redis-scan.js'
 import { ADD_TO_SET, INCREMENT, runScript } from './redis-scripts.js'
@@ -84,7 +84,7 @@ export class RedisDriver implements L2Driver, NoticePublishingDriver {
   /** The fence cut along hash slots, on a Cluster (`redis-cluster-fence.ts`). */
   readonly #clusterFence: ClusterFence | undefined
   /** Fencing, leases and stamps (on a Cluster, with the key layout of `redis-key-layout.ts`). */
-  readonly coordination: L2Coordination | undefined
+  readonly coordination: L2Coordination
   /** `deleteByTags` publishes the bus notice it is given (see {@link NoticePublishingDriver}). */
   readonly publishesNotices = true
   /** One connection to one server (not a Cluster, whose keys live on several). */
@@ -136,7 +136,13 @@ export class RedisDriver implements L2Driver, NoticePublishingDriver {
       this.#open()
       if (key !== undefined) this.#key(key) // validates: reserved keys are refused
     }
-    this.coordination = (this.#fence ?? this.#clusterFence)?.coordination(check, ttlArg)
+    this.coordination = fenceCoordination({
+      fence: this.#fence ?? this.#clusterFence!,
+      client,
+      layout,
+      check,
+      ttl: ttlArg,
+    })
     // Best effort: a cache with a longer prefix that is not listed may lose keys to our clear().
     registerPrefix(this.client, prefix)
     if (!this.#cluster) void warnIfEvicting(this.client as Redis)

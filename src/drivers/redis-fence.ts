@@ -214,17 +214,6 @@ export class RedisFence {
     this.#tagSets = this.#layout.tagSet('')
   }
 
-  /** The driver's `coordination` on this fence (see {@link fenceCoordination}). */
-  coordination(check: (key?: string) => void, ttl: (ms: number) => number): L2Coordination {
-    return fenceCoordination({
-      fence: this,
-      client: this.#client,
-      layout: this.#layout,
-      check,
-      ttl,
-    })
-  }
-
   /** Bumps the versions of `keys` (cache keys, unprefixed). Send before the write or delete. */
   bumpKeys(keys: readonly string[]): Promise<unknown> {
     return this.#bump(keys.map((key) => this.#layout.keyVersion(key)))
